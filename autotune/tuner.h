@@ -1,0 +1,32 @@
+// The seam between the CLI (or the library's first-call path) and the GPU timing loop.
+// An implementation owns the search space, pruning, timing and compilation (it writes the
+// compiled-kernel cache itself); the caller owns the config cache.
+#pragma once
+#include <functional>
+#include <string>
+
+#include "autotune/config_cache.h"
+#include "autotune/kernel_key.h"
+
+namespace uintx::autotune {
+
+// Reported as candidate configs are timed: done of total for the key being tuned.
+using ProgressFn = std::function<void(int configsDone, int configsTotal)>;
+
+struct TuneResult {
+  bool ok = false;
+  KernelConfig config;  // the fastest config, when ok
+  double time_us = 0;   // its median time, when ok
+  std::string error;    // why not, when !ok (no config could launch, compile failed, ...)
+};
+
+class Tuner {
+ public:
+  virtual ~Tuner() = default;
+  // The GPU the tuner times on; the config cache file is keyed by it.
+  virtual GpuIdentity gpu() const = 0;
+  // Should not throw; an exception is treated like {ok = false, error = what()}.
+  virtual TuneResult tune(const KernelKey& key, ProgressFn progress) = 0;
+};
+
+}  // namespace uintx::autotune

@@ -1,0 +1,47 @@
+// A loaded CUDA module (PTX or cubin) and kernel launches. A module belongs to the
+// context it was loaded in, so any cache of modules must be keyed by CUcontext too.
+#pragma once
+#include <cuda.h>
+
+#include <string>
+
+namespace uintx {
+
+class CudaModule {
+ public:
+  // Loads PTX text (JIT-compiled by the driver) into the current context (see
+  // ensureCudaContext); a JIT failure throws uintx::Error carrying the JIT error log.
+  static CudaModule fromPtx(const std::string& ptx);
+  // Loads a cubin or fatbin image; the bytes need only stay valid during the call.
+  static CudaModule fromImage(const void* image);
+
+  CudaModule() = default;
+  CudaModule(CudaModule&& other) noexcept;
+  CudaModule& operator=(CudaModule&& other) noexcept;
+  CudaModule(const CudaModule&) = delete;
+  CudaModule& operator=(const CudaModule&) = delete;
+  ~CudaModule();
+
+  // Throws uintx::Error naming the kernel when the module has no such function.
+  CUfunction function(const std::string& name) const;
+  CUmodule get() const { return module_; }
+  CUcontext context() const { return context_; }
+
+ private:
+  CudaModule(CUmodule module, CUcontext context) : module_(module), context_(context) {}
+  void reset() noexcept;
+
+  CUmodule module_ = nullptr;
+  CUcontext context_ = nullptr;
+};
+
+struct Dim3 {
+  unsigned x = 1, y = 1, z = 1;
+};
+
+// Launches `kernel` with its parameters in `args` (one pointer per parameter, as
+// cuLaunchKernel takes them). Dynamic shared memory above 48 KiB is opted into first.
+void launchKernel(CUfunction kernel, Dim3 grid, Dim3 block, unsigned sharedBytes,
+                  CUstream stream, void** args);
+
+}  // namespace uintx

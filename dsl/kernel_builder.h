@@ -1,0 +1,195 @@
+// The C++ surface of the kernel language, read like Triton Python:
+//
+//   KernelBuilder kb("add");
+//   Value x = kb.pointerArg("x", DType::f32), y = kb.pointerArg("y", DType::f32);
+//   Value n = kb.scalarArg("n", DType::i32);
+//   Value offs = kb.programId(0) * 1024 + kb.arange(0, 1024);
+//   Value mask = offs < n;
+//   kb.store(y + offs, load(x + offs, mask) * 2.0f, mask);
+//   KernelProgram program = kb.finish();
+//
+// Every builder call checks its operands eagerly and throws uintx::Error naming the op, the
+// types and the rule, so a malformed program never reaches the verifier or codegen.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace uintx::dsl {
+
+// Scalar types of the language. Unsigned types are signless in the IR; the builder picks the
+// unsigned flavour of shifts, divisions, comparisons and casts for them.
+enum class DType { f32, bf16, f16, i8, u8, i32, u32, i1 };
+
+const char* dtypeName(DType t);
+int dtypeBits(DType t);
+bool isFloat(DType t);
+bool isUnsigned(DType t);
+
+class KernelBuilder;
+
+// A scalar, a tile, a pointer or a tile of pointers. Cheap to copy.
+class Value {
+ public:
+  Value() = default;
+  Value(KernelBuilder* kb, mlir::Value v, DType dtype, bool isPointer)
+      : kb_(kb), v_(v), dtype_(dtype), isPointer_(isPointer) {}
+
+  mlir::Value ir() const { return v_; }
+  DType dtype() const { return dtype_; }  // element type, or the pointee for pointers
+  bool isPointer() const { return isPointer_; }
+  bool isTile() const;
+  std::vector<int64_t> shape() const;  // empty for scalars
+  KernelBuilder* builder() const { return kb_; }
+  std::string typeString() const;  // "tensor<128xf32>", "ptr<bf16>", "i32", ...
+
+ private:
+  KernelBuilder* kb_ = nullptr;
+  mlir::Value v_;
+  DType dtype_ = DType::f32;
+  bool isPointer_ = false;
+};
+
+// Kernel parameter as the launcher must pass it.
+struct KernelParam {
+  std::string name;
+  DType dtype;
+  bool isPointer;
+};
+
+// A finished program: the ux-dialect module plus what codegen and launchers need to know.
+struct KernelProgram {
+  std::string name;
+  std::shared_ptr<mlir::MLIRContext> context;  // owns the module's types; shared by copies
+  std::shared_ptr<mlir::OwningOpRef<mlir::ModuleOp>> module;
+  std::vector<KernelParam> params;
+  int numWarps = 4;
+  std::string irText() const;  // the module printed in generic-free MLIR syntax
+  mlir::ModuleOp moduleOp() const { return module->get(); }
+};
+
+// Creates an MLIRContext with the dialects the language uses loaded.
+std::shared_ptr<mlir::MLIRContext> makeDslContext();
+
+class KernelBuilder {
+ public:
+  explicit KernelBuilder(std::string name, std::shared_ptr<mlir::MLIRContext> ctx = nullptr);
+  ~KernelBuilder();
+
+  // Parameters, in launch order. Must come before any other op.
+  Value pointerArg(const std::string& name, DType pointee);
+  Value scalarArg(const std::string& name, DType dtype);
+  // Warps per program (CTA); codegen spreads tiles over numWarps * 32 threads.
+  void setNumWarps(int numWarps);
+
+  Value programId(int axis);
+  Value numPrograms(int axis);
+  Value arange(int start, int end);  // end - start must be a power of two
+  Value full(const std::vector<int64_t>& shape, double value, DType dtype);
+  Value zeros(const std::vector<int64_t>& shape, DType dtype) { return full(shape, 0, dtype); }
+  Value constant(double value, DType dtype);  // a scalar
+
+  Value load(Value ptr, Value mask = {}, Value other = {});
+  Value load(Value ptr, Value mask, double other);
+  void store(Value ptr, Value value, Value mask = {});
+  void atomicAdd(Value ptr, Value value, Value mask = {});
+
+  // for (i = lo; i < hi; i += step) with carried values; the body returns the next values.
+  using LoopBody = std::function<std::vector<Value>(Value i, const std::vector<Value>& carried)>;
+  std::vector<Value> forLoop(Value lo, Value hi, Value step, const std::vector<Value>& init,
+                             const LoopBody& body);
+  std::vector<Value> forLoop(int lo, Value hi, int step, const std::vector<Value>& init,
+                             const LoopBody& body);
+
+  // Verifies and returns the program; the builder cannot be used afterwards.
+  KernelProgram finish();
+
+  // Internals shared with the free functions below.
+  mlir::OpBuilder& ir() { return builder_; }
+  mlir::Location loc() const { return loc_; }
+  mlir::MLIRContext* context() const { return ctx_.get(); }
+  [[noreturn]] void fail(const std::string& op, const std::string& message) const;
+
+ private:
+  std::string name_;
+  std::shared_ptr<mlir::MLIRContext> ctx_;
+  mlir::OwningOpRef<mlir::ModuleOp> module_;
+  mlir::OpBuilder builder_;
+  mlir::Location loc_;
+  mlir::Operation* func_ = nullptr;
+  std::vector<KernelParam> params_;
+  int numWarps_ = 4;
+  bool bodyStarted_ = false;
+  void startBody();
+  friend class Value;
+};
+
+// Elementwise arithmetic with Triton's broadcasting: scalars splat, dimensions of size 1
+// stretch. Both sides must have the same dtype; a C++ number takes the other side's dtype.
+Value operator+(Value a, Value b);
+Value operator-(Value a, Value b);
+Value operator*(Value a, Value b);
+Value operator/(Value a, Value b);
+Value operator%(Value a, Value b);
+Value operator&(Value a, Value b);
+Value operator|(Value a, Value b);
+Value operator^(Value a, Value b);
+Value operator<<(Value a, Value b);
+Value operator>>(Value a, Value b);
+Value operator<(Value a, Value b);
+Value operator<=(Value a, Value b);
+Value operator>(Value a, Value b);
+Value operator>=(Value a, Value b);
+Value operator==(Value a, Value b);
+Value operator!=(Value a, Value b);
+Value operator-(Value a);
+
+// Mixed forms with C++ numbers.
+#define UINTX_DSL_SCALAR_OPS(OP)            \
+  Value operator OP(Value a, double b);     \
+  Value operator OP(double a, Value b);
+UINTX_DSL_SCALAR_OPS(+)
+UINTX_DSL_SCALAR_OPS(-)
+UINTX_DSL_SCALAR_OPS(*)
+UINTX_DSL_SCALAR_OPS(/)
+UINTX_DSL_SCALAR_OPS(%)
+UINTX_DSL_SCALAR_OPS(&)
+UINTX_DSL_SCALAR_OPS(|)
+UINTX_DSL_SCALAR_OPS(^)
+UINTX_DSL_SCALAR_OPS(<<)
+UINTX_DSL_SCALAR_OPS(>>)
+UINTX_DSL_SCALAR_OPS(<)
+UINTX_DSL_SCALAR_OPS(<=)
+UINTX_DSL_SCALAR_OPS(>)
+UINTX_DSL_SCALAR_OPS(>=)
+UINTX_DSL_SCALAR_OPS(==)
+UINTX_DSL_SCALAR_OPS(!=)
+#undef UINTX_DSL_SCALAR_OPS
+
+Value maximum(Value a, Value b);
+Value minimum(Value a, Value b);
+Value maximum(Value a, double b);
+Value minimum(Value a, double b);
+Value where(Value cond, Value a, Value b);
+Value where(Value cond, Value a, double b);
+Value cast(Value v, DType to);     // value conversion (round to nearest, ints saturate not)
+Value bitcast(Value v, DType to);  // same bit width, reinterpret
+
+Value expandDims(Value v, int axis);
+Value broadcastTo(Value v, const std::vector<int64_t>& shape);
+Value reshape(Value v, const std::vector<int64_t>& shape);
+Value trans(Value v);
+Value sum(Value v, int axis);
+Value max(Value v, int axis);
+Value dot(Value a, Value b, Value acc);
+Value load(Value ptr, Value mask = {}, Value other = {});
+Value load(Value ptr, Value mask, double other);
+
+}  // namespace uintx::dsl

@@ -1,0 +1,74 @@
+#include "examples/example_kernels.h"
+
+namespace uintx::examples {
+
+using namespace uintx::dsl;
+
+KernelProgram vectorAdd(int block, int numWarps) {
+  KernelBuilder kb("vector_add");
+  Value x = kb.pointerArg("x", DType::f32);
+  Value y = kb.pointerArg("y", DType::f32);
+  Value z = kb.pointerArg("z", DType::f32);
+  Value n = kb.scalarArg("n", DType::i32);
+  kb.setNumWarps(numWarps);
+  Value offs = kb.programId(0) * block + kb.arange(0, block);
+  Value mask = offs < n;
+  kb.store(z + offs, load(x + offs, mask) + load(y + offs, mask), mask);
+  return kb.finish();
+}
+
+KernelProgram fusedChain(int block, int numWarps) {
+  KernelBuilder kb("fused_chain");
+  Value x = kb.pointerArg("x", DType::bf16);
+  Value y = kb.pointerArg("y", DType::bf16);
+  Value out = kb.pointerArg("out", DType::f32);
+  Value a = kb.scalarArg("a", DType::f32);
+  Value n = kb.scalarArg("n", DType::i32);
+  kb.setNumWarps(numWarps);
+  Value offs = kb.programId(0) * block + kb.arange(0, block);
+  Value mask = offs < n;
+  Value xf = cast(load(x + offs, mask, 0.0), DType::f32);
+  Value yf = cast(load(y + offs, mask, 0.0), DType::f32);
+  Value r = maximum(xf * a + yf, 0.0) * where(xf > yf, kb.constant(2, DType::f32), 0.5) - yf / 4.0;
+  kb.store(out + offs, r, mask);
+  return kb.finish();
+}
+
+KernelProgram rowSumMax(int blockRows, int blockCols, int numWarps) {
+  KernelBuilder kb("row_sum_max");
+  Value x = kb.pointerArg("x", DType::f32);
+  Value rowSum = kb.pointerArg("row_sum", DType::f32);
+  Value rowMax = kb.pointerArg("row_max", DType::f32);
+  Value rows = kb.scalarArg("rows", DType::i32);
+  Value cols = kb.scalarArg("cols", DType::i32);
+  kb.setNumWarps(numWarps);
+  Value r = kb.programId(0) * blockRows + kb.arange(0, blockRows);
+  Value c = kb.arange(0, blockCols);
+  Value r2 = expandDims(r, 1), c2 = expandDims(c, 0);
+  Value mask = (r2 < rows) & (c2 < cols);
+  Value tile = load(x + (r2 * cols + c2), mask, -INFINITY);
+  kb.store(rowMax + r, max(tile, 1), r < rows);
+  kb.store(rowSum + r, sum(where(mask, tile, 0.0), 1), r < rows);
+  return kb.finish();
+}
+
+KernelProgram unpackInt4(int block, int group, int numWarps) {
+  KernelBuilder kb("unpack_int4");
+  Value words = kb.pointerArg("words", DType::u32);
+  Value scales = kb.pointerArg("scales", DType::f32);
+  Value zeros = kb.pointerArg("zeros", DType::f32);
+  Value out = kb.pointerArg("out", DType::bf16);
+  Value n = kb.scalarArg("n", DType::i32);
+  kb.setNumWarps(numWarps);
+  Value offs = kb.programId(0) * block + kb.arange(0, block);
+  Value mask = offs < n;
+  Value word = load(words + offs / 8, mask, 0.0);
+  Value q = (word >> cast((offs % 8) * 4, DType::u32)) & 0xF;
+  Value s = load(scales + offs / group, mask, 0.0);
+  Value zp = load(zeros + offs / group, mask, 0.0);
+  Value w = (cast(q, DType::f32) - zp) * s;
+  kb.store(out + offs, cast(w, DType::bf16), mask);
+  return kb.finish();
+}
+
+}  // namespace uintx::examples

@@ -1,0 +1,26 @@
+// The DSL example kernels: small programs that exercise the language end to end. The
+// demo (examples/demo_main.cc), the CPU tests and the GPU suite all build them from here.
+#pragma once
+
+#include "dsl/kernel_builder.h"
+
+namespace uintx::examples {
+
+// z[i] = x[i] + y[i] for i < n. Grid: ceil(n / block).
+dsl::KernelProgram vectorAdd(int block = 1024, int numWarps = 4);
+
+// out[i] = max(x[i] * a + y[i], 0) * (x[i] > y[i] ? 2 : 0.5) - y[i] / 4, for i < n,
+// x and y in bf16, math in f32, out in f32. Grid: ceil(n / block).
+dsl::KernelProgram fusedChain(int block = 512, int numWarps = 4);
+
+// For a row-major [rows, cols] f32 matrix (cols <= block_cols): rowSum[r] and rowMax[r].
+// Each program handles block_rows rows. Grid: ceil(rows / block_rows).
+dsl::KernelProgram rowSumMax(int blockRows = 16, int blockCols = 128, int numWarps = 4);
+
+// Unpacks 4-bit values from u32 words (value j of a word at bits [4j, 4j+4)), computes
+// (q - zero) * scale with one scale and zero per group of `group` values and stores bf16.
+// Inputs: words [n/8] u32, scales [n/group] f32, zeros [n/group] f32, out [n] bf16.
+// Grid: ceil(n / block).
+dsl::KernelProgram unpackInt4(int block = 1024, int group = 128, int numWarps = 4);
+
+}  // namespace uintx::examples

@@ -1,0 +1,14 @@
+// The one exception type uintx throws: every failure (bad input, CUDA error, corrupt
+// file, compile failure) carries a message that names the bad value and the rule.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace uintx {
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+}  // namespace uintx

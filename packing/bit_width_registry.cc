@@ -1,0 +1,111 @@
+#include "packing/bit_width_registry.h"
+
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "uintx/error.h"
+
+namespace uintx {
+
+BitWidthSpec unsignedAsymmetricWidth(int bits) {
+  BitWidthSpec s;
+  s.bits = bits;
+  s.name = "uint" + std::to_string(bits);
+  s.scheme = QuantScheme::asymmetric_grouped;
+  s.q_min = 0;
+  s.q_max = int32_t((1u << bits) - 1);
+  s.encode = [](int32_t q) { return uint32_t(q); };
+  s.decode = [](uint32_t code) { return int32_t(code); };
+  s.dequantize = [](int32_t q, float scale, float zero) { return (float(q) - zero) * scale; };
+  return s;
+}
+
+BitWidthSpec signedSymmetricWidth(int bits) {
+  BitWidthSpec s;
+  s.bits = bits;
+  s.name = "int" + std::to_string(bits);
+  s.scheme = QuantScheme::symmetric_per_channel;
+  // The most negative code (-2^(b-1)) is left unused so the range is symmetric around 0.
+  s.q_max = int32_t((1u << (bits - 1)) - 1);
+  s.q_min = -s.q_max;
+  uint32_t mask = (1u << bits) - 1;
+  s.encode = [mask](int32_t q) { return uint32_t(q) & mask; };
+  s.decode = [bits, mask](uint32_t code) {
+    code &= mask;
+    return code >> (bits - 1) ? int32_t(code) - int32_t(mask + 1) : int32_t(code);
+  };
+  s.dequantize = [](int32_t q, float scale, float) { return float(q) * scale; };
+  return s;
+}
+
+namespace {
+
+struct Registry {
+  std::mutex mutex;
+  std::map<int, std::unique_ptr<BitWidthSpec>> specs;  // unique_ptr: references stay valid
+
+  void add(BitWidthSpec spec) {
+    if (spec.bits < 1 || spec.bits > 16)
+      throw Error("registerBitWidth: bits = " + std::to_string(spec.bits) + " is outside the supported range 1..16");
+    if (!spec.encode || !spec.decode || !spec.dequantize)
+      throw Error("registerBitWidth: width " + std::to_string(spec.bits) +
+                  " needs encode, decode and dequantize rules");
+    if (spec.q_min > spec.q_max)
+      throw Error("registerBitWidth: width " + std::to_string(spec.bits) + " has q_min > q_max");
+    std::lock_guard<std::mutex> lock(mutex);
+    if (specs.count(spec.bits))
+      throw Error("registerBitWidth: bit width " + std::to_string(spec.bits) + " is already registered");
+    int bits = spec.bits;
+    specs[bits] = std::make_unique<BitWidthSpec>(std::move(spec));
+  }
+};
+
+Registry& registry() {
+  static Registry* r = [] {
+    auto* reg = new Registry;  // never destroyed: lookups may run during static destruction
+    reg->add(unsignedAsymmetricWidth(1));
+    reg->add(unsignedAsymmetricWidth(2));
+    reg->add(unsignedAsymmetricWidth(3));  // the worked example of docs/ADDING_A_BITWIDTH.md
+    reg->add(unsignedAsymmetricWidth(4));
+    reg->add(signedSymmetricWidth(8));
+    return reg;
+  }();
+  return *r;
+}
+
+std::string listWidths(const std::map<int, std::unique_ptr<BitWidthSpec>>& specs) {
+  std::string out;
+  for (const auto& [bits, spec] : specs) out += (out.empty() ? "" : ", ") + std::to_string(bits);
+  return out;
+}
+
+}  // namespace
+
+void registerBitWidth(BitWidthSpec spec) { registry().add(std::move(spec)); }
+
+bool isBitWidthRegistered(int bits) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  return r.specs.count(bits) != 0;
+}
+
+const BitWidthSpec& bitWidthSpec(int bits) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  auto it = r.specs.find(bits);
+  if (it == r.specs.end())
+    throw Error("unknown bit width " + std::to_string(bits) + ": registered widths are " +
+                listWidths(r.specs) + " (add one with registerBitWidth)");
+  return *it->second;
+}
+
+std::vector<int> registeredBitWidths() {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  std::vector<int> out;
+  for (const auto& [bits, spec] : r.specs) out.push_back(bits);
+  return out;
+}
+
+}  // namespace uintx

@@ -1,0 +1,110 @@
+#include "packing/quantize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "packing/bit_packing.h"
+#include "packing/bit_width_registry.h"
+#include "uintx/error.h"
+
+namespace uintx {
+
+float roundHalfToEven(float x) {
+  float r = std::floor(x);
+  float diff = x - r;  // exact for |x| < 2^23; larger floats are integers already
+  if (diff > 0.5f || (diff == 0.5f && std::fmod(r, 2.0f) != 0.0f)) r += 1.0f;
+  return r;
+}
+
+namespace {
+
+std::string at(int64_t n, int64_t k) { return "[" + std::to_string(n) + ", " + std::to_string(k) + "]"; }
+
+// A scale as the file will hold it; 0 or non-finite after rounding cannot be stored.
+float storableScale(float exact, ScalarType dtype, int64_t row, int64_t group) {
+  float s = roundToFloatType(exact, dtype);
+  if (!std::isfinite(s) || s == 0.0f)
+    throw Error("scale " + std::to_string(exact) + " of row " + std::to_string(row) + ", group " +
+                std::to_string(group) + " is not representable as a nonzero finite " +
+                scalarTypeName(dtype) + ": use scale_dtype f32");
+  return s;
+}
+
+}  // namespace
+
+QuantizedWeight quantize(const float* w, int64_t N, int64_t K, const QuantizeOptions& options,
+                         const float* bias) {
+  WeightFormat f;
+  f.bit_width = options.bit_width;
+  f.group_size = options.group_size == 0 ? int(std::min<int64_t>(K, INT32_MAX)) : options.group_size;
+  f.packing_bitwidth = options.packing_bitwidth;
+  f.N = N;
+  f.K = K;
+  f.scale_dtype = options.scale_dtype;
+  f.validate();
+  const BitWidthSpec& spec = f.spec();
+  if (!spec.isSymmetric() && spec.q_min != 0)
+    throw Error("width " + spec.name + ": asymmetric widths must have q_min = 0");
+
+  for (int64_t i = 0; i < N * K; ++i)
+    if (!std::isfinite(w[i])) throw Error("weight " + at(i / K, i % K) + " is not finite: quantize needs finite weights");
+
+  const int64_t G = f.numGroups(), g = f.group_size;
+  const size_t esize = elementSize(f.scale_dtype);
+  std::vector<int32_t> q(size_t(N * K));
+  std::vector<uint8_t> scales(f.scaleBytes()), zeros(spec.hasZeros() ? f.scaleBytes() : 0);
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t gi = 0; gi < G; ++gi) {
+      const float* src = w + n * K + gi * g;
+      float s, z = 0.0f;
+      if (spec.isSymmetric()) {
+        float amax = 0.0f;
+        for (int64_t k = 0; k < g; ++k) amax = std::max(amax, std::fabs(src[k]));
+        s = amax == 0.0f ? 1.0f : storableScale(amax / float(spec.q_max), f.scale_dtype, n, gi);
+        for (int64_t k = 0; k < g; ++k)
+          q[size_t(n * K + gi * g + k)] =
+              int32_t(std::clamp(roundHalfToEven(src[k] / s), float(spec.q_min), float(spec.q_max)));
+      } else {
+        // The range always includes 0, so a group of zeros needs no special case but one.
+        float lo = 0.0f, hi = 0.0f;
+        for (int64_t k = 0; k < g; ++k) lo = std::min(lo, src[k]), hi = std::max(hi, src[k]);
+        if (hi == lo) {
+          s = 1.0f;
+        } else {
+          s = storableScale((hi - lo) / float(spec.q_max), f.scale_dtype, n, gi);
+          z = roundToFloatType(-lo / s, f.scale_dtype);
+        }
+        for (int64_t k = 0; k < g; ++k)
+          q[size_t(n * K + gi * g + k)] =
+              int32_t(std::clamp(roundHalfToEven(src[k] / s + z), 0.0f, float(spec.q_max)));
+        storeFloatAs(&zeros[size_t(n * G + gi) * esize], f.scale_dtype, z);
+      }
+      storeFloatAs(&scales[size_t(n * G + gi) * esize], f.scale_dtype, s);
+    }
+  }
+  std::vector<uint8_t> biasBytes;
+  if (bias) {
+    biasBytes.resize(size_t(N) * esize);
+    for (int64_t n = 0; n < N; ++n) storeFloatAs(&biasBytes[size_t(n) * esize], f.scale_dtype, bias[n]);
+  }
+  return QuantizedWeight(f, packValues(f, q.data()), std::move(scales), std::move(zeros), std::move(biasBytes));
+}
+
+template <typename Half>
+static QuantizedWeight quantizeHalf(const Half* w, int64_t N, int64_t K, const QuantizeOptions& options,
+                                    const float* bias) {
+  if (N <= 0 || K <= 0) throw Error("quantize: N = " + std::to_string(N) + ", K = " + std::to_string(K) + " must be positive");
+  std::vector<float> wf(size_t(N * K));
+  for (size_t i = 0; i < wf.size(); ++i) wf[i] = toFloat(w[i]);
+  return quantize(wf.data(), N, K, options, bias);
+}
+
+QuantizedWeight quantize(const bf16* w, int64_t N, int64_t K, const QuantizeOptions& options, const float* bias) {
+  return quantizeHalf(w, N, K, options, bias);
+}
+QuantizedWeight quantize(const fp16* w, int64_t N, int64_t K, const QuantizeOptions& options, const float* bias) {
+  return quantizeHalf(w, N, K, options, bias);
+}
+
+}  // namespace uintx
