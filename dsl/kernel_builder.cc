@@ -120,17 +120,24 @@ void KernelBuilder::fail(const std::string& op, const std::string& message) cons
 Value KernelBuilder::pointerArg(const std::string& name, DType pointee) {
   if (bodyStarted_) fail("pointerArg", "parameter '" + name + "' declared after the body began");
   if (pointee == DType::i1) fail("pointerArg", "pointers to i1 are not supported; use u8");
-  params_.push_back({name, pointee, true});
+  params_.push_back({name, pointee, true, 16});
+  divisibility_.push_back(1);
   Type t = ux::PointerType::get(ctx_.get(), scalarType(ctx_.get(), pointee));
   return Value(this, asFunc(func_).getBody().front().addArgument(t, loc_), pointee, true);
 }
 
-Value KernelBuilder::scalarArg(const std::string& name, DType dtype) {
+Value KernelBuilder::scalarArg(const std::string& name, DType dtype, int divisibility) {
   if (bodyStarted_) fail("scalarArg", "parameter '" + name + "' declared after the body began");
   if (dtype == DType::i1) fail("scalarArg", "i1 parameters are not supported");
-  params_.push_back({name, dtype, false});
+  if (divisibility < 1 || (divisibility & (divisibility - 1)) || (isFloat(dtype) && divisibility != 1))
+    fail("scalarArg", "divisibility " + std::to_string(divisibility) + " of '" + name +
+                          "' must be a power of two (and 1 for floats)");
+  params_.push_back({name, dtype, false, divisibility});
   Type t = scalarType(ctx_.get(), dtype);
-  return Value(this, asFunc(func_).getBody().front().addArgument(t, loc_), dtype, false);
+  auto func = asFunc(func_);
+  mlir::Value arg = func.getBody().front().addArgument(t, loc_);
+  divisibility_.push_back(divisibility);
+  return Value(this, arg, dtype, false);
 }
 
 void KernelBuilder::setNumWarps(int numWarps) {
@@ -580,6 +587,8 @@ KernelProgram KernelBuilder::finish() {
   mlir::func::ReturnOp::create(builder_, loc_);
   llvm::SmallVector<Type> inputs(func.getBody().front().getArgumentTypes());
   func.setFunctionType(builder_.getFunctionType(inputs, {}));
+  for (size_t i = 0; i < divisibility_.size(); ++i)
+    if (divisibility_[i] > 1) func.setArgAttr(i, "ux.divisibility", builder_.getI32IntegerAttr(divisibility_[i]));
   func->setAttr("ux.num_warps", builder_.getI32IntegerAttr(numWarps_));
   std::string diagnostics;
   {

@@ -62,6 +62,7 @@ struct KernelParam {
   std::string name;
   DType dtype;
   bool isPointer;
+  int divisibility = 1;  // integer scalars: promised divisor; pointers: required byte alignment
 };
 
 // A finished program: the ux-dialect module plus what codegen and launchers need to know.
@@ -85,7 +86,10 @@ class KernelBuilder {
 
   // Parameters, in launch order. Must come before any other op.
   Value pointerArg(const std::string& name, DType pointee);
-  Value scalarArg(const std::string& name, DType dtype);
+  // `divisibility` (a power of two) promises that an integer argument is a multiple of it,
+  // as Triton's tt.divisibility does: masks like `offs < n` then stay uniform over vectors.
+  // Launchers check the promise.
+  Value scalarArg(const std::string& name, DType dtype, int divisibility = 1);
   // Warps per program (CTA); codegen spreads tiles over numWarps * 32 threads.
   void setNumWarps(int numWarps);
 
@@ -125,6 +129,7 @@ class KernelBuilder {
   mlir::Location loc_;
   mlir::Operation* func_ = nullptr;
   std::vector<KernelParam> params_;
+  std::vector<int> divisibility_;
   int numWarps_ = 4;
   bool bodyStarted_ = false;
   void startBody();

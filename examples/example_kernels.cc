@@ -9,7 +9,7 @@ KernelProgram vectorAdd(int block, int numWarps) {
   Value x = kb.pointerArg("x", DType::f32);
   Value y = kb.pointerArg("y", DType::f32);
   Value z = kb.pointerArg("z", DType::f32);
-  Value n = kb.scalarArg("n", DType::i32);
+  Value n = kb.scalarArg("n", DType::i32, /*divisibility=*/16);
   kb.setNumWarps(numWarps);
   Value offs = kb.programId(0) * block + kb.arange(0, block);
   Value mask = offs < n;

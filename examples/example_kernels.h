@@ -6,7 +6,7 @@
 
 namespace uintx::examples {
 
-// z[i] = x[i] + y[i] for i < n. Grid: ceil(n / block).
+// z[i] = x[i] + y[i] for i < n, n a multiple of 16. Grid: ceil(n / block).
 dsl::KernelProgram vectorAdd(int block = 1024, int numWarps = 4);
 
 // out[i] = max(x[i] * a + y[i], 0) * (x[i] > y[i] ? 2 : 0.5) - y[i] / 4, for i < n,

@@ -57,7 +57,11 @@ void DeviceBuffer::upload(const void* host, size_t bytes, size_t offset) {
   checkRange("upload", bytes, offset, bytes_);
   if (bytes == 0) return;
   ScopedCudaContext inOwnContext(context_);
-  checkCuda(cudaDriver().cuMemcpyHtoD_v2(pointer_ + offset, host, bytes), "cuMemcpyHtoD");
+  const CudaDriverApi& api = cudaDriver();
+  checkCuda(api.cuMemcpyHtoD_v2(pointer_ + offset, host, bytes), "cuMemcpyHtoD");
+  // From pageable memory the copy may still be in flight on return; finish it so that work
+  // on non-blocking streams (which don't wait for the legacy stream) sees the data.
+  checkCuda(api.cuStreamSynchronize(nullptr), "cuStreamSynchronize(legacy stream)");
 }
 
 void DeviceBuffer::download(void* host, size_t bytes, size_t offset) const {
@@ -70,7 +74,10 @@ void DeviceBuffer::download(void* host, size_t bytes, size_t offset) const {
 void DeviceBuffer::fillZero() {
   if (bytes_ == 0) return;
   ScopedCudaContext inOwnContext(context_);
-  checkCuda(cudaDriver().cuMemsetD8_v2(pointer_, 0, bytes_), "cuMemsetD8");
+  const CudaDriverApi& api = cudaDriver();
+  checkCuda(api.cuMemsetD8_v2(pointer_, 0, bytes_), "cuMemsetD8");
+  // cuMemsetD8 is asynchronous to the host for device memory: finish it (see upload).
+  checkCuda(api.cuStreamSynchronize(nullptr), "cuStreamSynchronize(legacy stream)");
 }
 
 }  // namespace uintx

@@ -1,5 +1,5 @@
 // Device memory owned by one object (cuMemAlloc / cuMemFree), with blocking copies
-// to and from the host.
+// to and from the host (for tests, tuning and benchmarks; not for a serving hot path).
 #pragma once
 #include <cuda.h>
 
@@ -24,7 +24,9 @@ class DeviceBuffer {
   T* as() const { return reinterpret_cast<T*>(pointer_); }
   size_t size() const { return bytes_; }
 
-  // Blocking copies; a range past the end of the buffer throws uintx::Error.
+  // Blocking copies on the legacy default stream: they are complete on return, but do not
+  // wait for work on non-blocking streams (synchronize those first). A range past the end
+  // of the buffer throws uintx::Error.
   void upload(const void* host, size_t bytes, size_t offset = 0);
   void download(void* host, size_t bytes, size_t offset = 0) const;
   void fillZero();

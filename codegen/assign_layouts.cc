@@ -1,0 +1,106 @@
+#include "codegen/assign_layouts.h"
+
+#include <map>
+
+#include "dsl/UxDialect.h"
+#include "llvm/ADT/EquivalenceClasses.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+
+namespace uintx::codegen {
+
+using namespace mlir;
+
+static bool isTile(Value v) { return isa<RankedTensorType>(v.getType()); }
+
+// Ops whose tile operands and results must share a layout.
+static bool isElementwise(Operation* op) {
+  return op->getDialect() && op->getDialect()->getNamespace() == "arith" ||
+         isa<ux::AddPtrOp, ux::LoadOp, ux::StoreOp, ux::AtomicAddOp>(op);
+}
+
+LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
+  llvm::EquivalenceClasses<void*> groups;
+  std::vector<Value> tiles;
+  auto note = [&](Value v) {
+    if (isTile(v)) {
+      groups.insert(v.getAsOpaquePointer());
+      tiles.push_back(v);
+    }
+  };
+  auto join = [&](Value a, Value b) {
+    if (isTile(a) && isTile(b)) groups.unionSets(a.getAsOpaquePointer(), b.getAsOpaquePointer());
+  };
+  func->walk([&](Operation* op) {
+    for (Value r : op->getResults()) note(r);
+    for (Region& region : op->getRegions())
+      for (Block& block : region)
+        for (BlockArgument a : block.getArguments()) note(a);
+    if (isElementwise(op)) {
+      Value first;
+      for (Value v : op->getOperands())
+        if (isTile(v)) first ? join(first, v) : void(first = v);
+      for (Value v : op->getResults())
+        if (isTile(v)) first ? join(first, v) : void(first = v);
+    }
+    if (auto loop = dyn_cast<scf::ForOp>(op)) {
+      auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+      for (unsigned i = 0; i < loop.getNumResults(); ++i) {
+        join(loop.getInitArgs()[i], loop.getRegionIterArgs()[i]);
+        join(loop.getInitArgs()[i], yield.getOperand(i));
+        join(loop.getInitArgs()[i], loop.getResult(i));
+      }
+    }
+  });
+
+  // One params set per rank, sized by the largest tile of that rank.
+  std::map<int, std::vector<int64_t>> maxShape;
+  for (Value v : tiles) {
+    auto s = ux::shapeOf(v.getType());
+    auto& m = maxShape[int(s.size())];
+    if (m.empty()) m.assign(s.begin(), s.end());
+    for (size_t i = 0; i < s.size(); ++i) m[i] = std::max(m[i], s[i]);
+  }
+  std::map<int, BlockedParams> params;
+  for (auto& [rank, shape] : maxShape) params[rank] = defaultParams(shape, numWarps, vec);
+
+  LayoutMap result;
+  std::map<void*, Layout> groupLayout;
+  auto leaderOf = [&](Value v) { return groups.getLeaderValue(v.getAsOpaquePointer()); };
+  int maxRank = maxShape.empty() ? 0 : maxShape.rbegin()->first;
+  for (int rank = maxRank; rank >= 1; --rank) {
+    // Preferences from reductions and expand_dims, in program order.
+    func->walk([&](Operation* op) {
+      if (auto red = dyn_cast<ux::ReduceOp>(op)) {
+        Value out = red.getResult();
+        if (!isTile(out) || ux::shapeOf(out.getType()).size() != size_t(rank)) return;
+        auto in = groupLayout.find(leaderOf(red.getSrc()));
+        if (in != groupLayout.end()) groupLayout.emplace(leaderOf(out), in->second.slice(red.getAxis()));
+      } else if (auto exp = dyn_cast<ux::ExpandDimsOp>(op)) {
+        Value src = exp.getSrc();
+        if (ux::shapeOf(src.getType()).size() != size_t(rank)) return;
+        auto out = groupLayout.find(leaderOf(exp.getResult()));
+        if (out != groupLayout.end()) groupLayout.emplace(leaderOf(src), out->second.slice(exp.getAxis()));
+      }
+    });
+    for (Value v : tiles) {
+      if (ux::shapeOf(v.getType()).size() != size_t(rank)) continue;
+      auto it = groupLayout.emplace(leaderOf(v), Layout::blocked(params[rank])).first;
+      result.try_emplace(v, it->second);
+    }
+  }
+  return result;
+}
+
+void annotateLayouts(Operation* func, const LayoutMap& layouts) {
+  Builder b(func->getContext());
+  func->walk([&](Operation* op) {
+    if (op->getNumResults() == 1) {
+      auto it = layouts.find(op->getResult(0));
+      if (it != layouts.end()) op->setAttr("ux.layout", b.getStringAttr(it->second.toString()));
+    }
+  });
+}
+
+}  // namespace uintx::codegen

@@ -1,0 +1,66 @@
+#include "codegen/jit_kernel.h"
+
+#include "codegen/runtime/cuda_driver.h"
+#include "uintx/error.h"
+
+namespace uintx::codegen {
+
+std::shared_ptr<JitKernel> JitKernel::compile(const dsl::KernelProgram& program, const PtxOptions& options) {
+  return std::make_shared<JitKernel>(compileToPtx(program, options), program.params);
+}
+
+JitKernel::JitKernel(PtxKernel ptx, std::vector<dsl::KernelParam> params)
+    : ptx_(std::move(ptx)), params_(std::move(params)) {}
+
+void JitKernel::checkArgs(const std::vector<LaunchArg>& args) const {
+  auto where = [&](size_t i) { return "kernel '" + ptx_.name + "' parameter " + std::to_string(i) + " '" + params_[i].name + "'"; };
+  if (args.size() != params_.size())
+    throw Error("kernel '" + ptx_.name + "' takes " + std::to_string(params_.size()) + " arguments, got " +
+                std::to_string(args.size()));
+  for (size_t i = 0; i < args.size(); ++i) {
+    const dsl::KernelParam& p = params_[i];
+    const LaunchArg& a = args[i];
+    if (p.isPointer) {
+      if (a.kind != LaunchArg::Kind::pointer) throw Error(where(i) + ": expected a device pointer");
+      if (a.pointer == 0) throw Error(where(i) + ": null pointer");
+      if (a.pointer % p.divisibility)
+        throw Error(where(i) + ": pointer is not " + std::to_string(p.divisibility) +
+                    "-byte aligned (kernels use vector accesses)");
+    } else if (dsl::isFloat(p.dtype)) {
+      if (a.kind != LaunchArg::Kind::f32) throw Error(where(i) + ": expected a float scalar");
+    } else {
+      if (a.kind != LaunchArg::Kind::i32) throw Error(where(i) + ": expected an integer scalar");
+      if (p.divisibility > 1 && (uint32_t(a.i) % uint32_t(p.divisibility)) != 0)
+        throw Error(where(i) + ": value " + std::to_string(a.i) + " must be a multiple of " +
+                    std::to_string(p.divisibility) + " for this specialization");
+    }
+  }
+}
+
+CUfunction JitKernel::functionForCurrentContext() const {
+  CUcontext ctx = ensureCudaContext();
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = loaded_.find(ctx);
+  if (it != loaded_.end()) return it->second.second;
+  CudaModule module = CudaModule::fromPtx(ptx_.ptx);
+  CUfunction f = module.function(ptx_.name);
+  loaded_.emplace(ctx, std::make_pair(std::move(module), f));
+  return f;
+}
+
+void JitKernel::launch(Dim3 grid, CUstream stream, const std::vector<LaunchArg>& args) const {
+  checkArgs(args);
+  CUfunction f = functionForCurrentContext();
+  std::vector<void*> ptrs(args.size());
+  // cuLaunchKernel reads each parameter through a pointer to its storage.
+  std::vector<LaunchArg> storage(args);
+  for (size_t i = 0; i < storage.size(); ++i) {
+    LaunchArg& a = storage[i];
+    ptrs[i] = a.kind == LaunchArg::Kind::pointer ? (void*)&a.pointer
+              : a.kind == LaunchArg::Kind::i32   ? (void*)&a.i
+                                                 : (void*)&a.f;
+  }
+  launchKernel(f, grid, Dim3{unsigned(ptx_.numThreads), 1, 1}, 0, stream, ptrs.data());
+}
+
+}  // namespace uintx::codegen

@@ -1,0 +1,55 @@
+// A DSL program compiled to PTX and launchable: the module is loaded lazily, once per CUDA
+// context (modules belong to contexts), and launches check every argument against the
+// program's parameters first, so a bad call fails with a message instead of a GPU fault.
+#pragma once
+
+#include <cuda.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "codegen/ptx_compiler.h"
+#include "codegen/runtime/cuda_module.h"
+#include "dsl/kernel_builder.h"
+
+namespace uintx::codegen {
+
+// One kernel argument: a device pointer or a 32-bit scalar.
+struct LaunchArg {
+  enum class Kind { pointer, i32, f32 } kind;
+  uint64_t pointer = 0;
+  int32_t i = 0;
+  float f = 0;
+  static LaunchArg ptr(CUdeviceptr p) { return {Kind::pointer, uint64_t(p)}; }
+  static LaunchArg ptr(const void* p) { return {Kind::pointer, uint64_t(uintptr_t(p))}; }
+  static LaunchArg i32(int32_t v) { return {Kind::i32, 0, v}; }
+  static LaunchArg u32(uint32_t v) { return {Kind::i32, 0, int32_t(v)}; }
+  static LaunchArg f32(float v) { return {Kind::f32, 0, 0, v}; }
+};
+
+class JitKernel {
+ public:
+  // Compiles the program to PTX now (no GPU needed).
+  static std::shared_ptr<JitKernel> compile(const dsl::KernelProgram& program, const PtxOptions& options = {});
+  JitKernel(PtxKernel ptx, std::vector<dsl::KernelParam> params);
+
+  // Launches on `stream` (0: the legacy default stream) in the caller's current context.
+  void launch(Dim3 grid, CUstream stream, const std::vector<LaunchArg>& args) const;
+  // Checks arguments only (what launch checks first); throws uintx::Error.
+  void checkArgs(const std::vector<LaunchArg>& args) const;
+
+  const PtxKernel& ptx() const { return ptx_; }
+  const std::vector<dsl::KernelParam>& params() const { return params_; }
+
+ private:
+  CUfunction functionForCurrentContext() const;
+  PtxKernel ptx_;
+  std::vector<dsl::KernelParam> params_;
+  mutable std::mutex mutex_;
+  mutable std::map<CUcontext, std::pair<CudaModule, CUfunction>> loaded_;
+};
+
+}  // namespace uintx::codegen

@@ -1,0 +1,107 @@
+#include "codegen/layout.h"
+
+#include <algorithm>
+
+namespace uintx::codegen {
+
+int BlockedParams::numWarps() const {
+  int n = 1;
+  for (int w : warpsPerCta) n *= w;
+  return n;
+}
+
+static std::string list(const std::vector<int>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+std::string BlockedParams::toString() const {
+  return "blocked<spt=" + list(sizePerThread) + " tpw=" + list(threadsPerWarp) +
+         " wpc=" + list(warpsPerCta) + ">";
+}
+
+BlockedParams defaultParams(const std::vector<int64_t>& maxShape, int numWarps, int vec) {
+  int r = int(maxShape.size());
+  BlockedParams p;
+  p.sizePerThread.assign(r, 1);
+  p.threadsPerWarp.assign(r, 1);
+  p.warpsPerCta.assign(r, 1);
+  p.sizePerThread[r - 1] = int(std::min<int64_t>(vec, maxShape[r - 1]));
+  std::vector<int64_t> left(maxShape);
+  left[r - 1] = std::max<int64_t>(1, left[r - 1] / p.sizePerThread[r - 1]);
+  int lanes = 32;
+  for (int d = r - 1; d >= 0 && lanes > 1; --d) {
+    int t = int(std::min<int64_t>(lanes, left[d]));
+    p.threadsPerWarp[d] = t;
+    lanes /= t;
+    left[d] /= t;
+  }
+  p.threadsPerWarp[r - 1] *= lanes;  // tile smaller than a warp: lanes wrap on the last dim
+  int warps = numWarps;
+  for (int d = 0; d < r && warps > 1; ++d) {
+    int w = int(std::min<int64_t>(warps, std::max<int64_t>(1, left[d])));
+    p.warpsPerCta[d] = w;
+    warps /= w;
+    left[d] = std::max<int64_t>(1, left[d] / w);
+  }
+  p.warpsPerCta[0] *= warps;
+  return p;
+}
+
+Layout Layout::blocked(const BlockedParams& p) {
+  Layout l;
+  l.params = p;
+  for (int d = 0; d < p.rank(); ++d) l.dims.push_back(d);
+  return l;
+}
+
+Layout Layout::slice(int tileDim) const {
+  Layout l = *this;
+  l.dims.erase(l.dims.begin() + tileDim);
+  return l;
+}
+
+std::string Layout::toString() const {
+  if (int(dims.size()) == params.rank()) return params.toString();
+  return "slice<" + params.toString() + " dims=" + list(dims) + ">";
+}
+
+int ThreadElements::count() const {
+  int n = 1;
+  for (int c : countPerDim) n *= c;
+  return n;
+}
+
+std::vector<int> ThreadElements::split(int i) const {
+  std::vector<int> idx(countPerDim.size());
+  for (int d = int(countPerDim.size()) - 1; d >= 0; --d) {
+    idx[d] = i % countPerDim[d];
+    i /= countPerDim[d];
+  }
+  return idx;
+}
+
+int ThreadElements::flatten(const std::vector<int>& idx) const {
+  int i = 0;
+  for (size_t d = 0; d < countPerDim.size(); ++d) i = i * countPerDim[d] + idx[d];
+  return i;
+}
+
+ThreadElements threadElements(const Layout& layout, const std::vector<int64_t>& shape) {
+  ThreadElements t;
+  t.shape = shape;
+  const BlockedParams& p = layout.params;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    int d = layout.dims[i];
+    int64_t cover = int64_t(p.sizePerThread[d]) * p.threadsPerWarp[d] * p.warpsPerCta[d];
+    int run = int(std::min<int64_t>(p.sizePerThread[d], shape[i]));
+    int reps = int(std::max<int64_t>(1, shape[i] / cover));
+    t.runPerDim.push_back(run);
+    t.countPerDim.push_back(run * reps);
+    t.coverPerDim.push_back(cover);
+  }
+  return t;
+}
+
+}  // namespace uintx::codegen

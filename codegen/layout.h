@@ -1,0 +1,68 @@
+// How a tile is spread over the threads of a CTA (Triton's "blocked" and "slice" layouts).
+//
+// A BlockedParams describes a rank-R grid: each thread owns sizePerThread[d] consecutive
+// elements along dim d, a warp spreads threadsPerWarp[d] threads along d, and the CTA spreads
+// warpsPerCta[d] warps along d. The last dimension is always the fastest (row-major).
+// A tile of any shape can use the params of its rank: when a dimension is larger than the
+// params cover, each thread repeats its pattern ("reps"); when smaller, threads wrap around
+// and hold duplicates (coordinates are taken modulo the size, all sizes are powers of two).
+//
+// A Layout is BlockedParams plus the list of the params' dimensions the tile has. A slice
+// layout (the result of reducing a dimension away, or the input of expand_dims) drops
+// dimensions but keeps the thread decomposition, so that expand_dims and broadcasts need no
+// data movement.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace uintx::codegen {
+
+struct BlockedParams {
+  std::vector<int> sizePerThread, threadsPerWarp, warpsPerCta;
+  int rank() const { return int(sizePerThread.size()); }
+  int numWarps() const;
+  bool operator==(const BlockedParams& o) const {
+    return sizePerThread == o.sizePerThread && threadsPerWarp == o.threadsPerWarp &&
+           warpsPerCta == o.warpsPerCta;
+  }
+  std::string toString() const;
+};
+
+// The default params for tiles up to `maxShape`: `vec` elements per thread along the last
+// dimension (16-byte accesses for 32-bit data), lanes then warps spread over the remaining
+// extent, fastest dimension first for lanes and slowest first for warps.
+BlockedParams defaultParams(const std::vector<int64_t>& maxShape, int numWarps, int vec);
+
+struct Layout {
+  BlockedParams params;
+  std::vector<int> dims;  // params dimension of each tile dimension, increasing
+
+  static Layout blocked(const BlockedParams& p);
+  Layout slice(int tileDim) const;  // drops tile dimension `tileDim`
+  int rank() const { return int(dims.size()); }
+  bool operator==(const Layout& o) const { return params == o.params && dims == o.dims; }
+  bool operator!=(const Layout& o) const { return !(*this == o); }
+  std::string toString() const;
+};
+
+// The elements one thread holds of a tile of `shape` in `layout`, in a fixed order: row-major
+// over tile dimensions, and within a dimension rep-major then the per-thread run, so that a
+// thread's consecutive elements along the last dimension are adjacent in the list.
+struct ThreadElements {
+  std::vector<int64_t> shape;
+  std::vector<int> countPerDim;   // elements per thread along each tile dim
+  std::vector<int> runPerDim;     // min(sizePerThread, size): the contiguous run
+  int count() const;
+  // Per-dim local index of the flat local index `i`.
+  std::vector<int> split(int i) const;
+  int flatten(const std::vector<int>& idx) const;
+  // The offset of local index idx[d] along d, without the thread's base: rep*cover + v.
+  int64_t offsetAlong(int d, int idx) const { return int64_t(idx / runPerDim[d]) * coverPerDim[d] + idx % runPerDim[d]; }
+  std::vector<int64_t> coverPerDim;  // sizePerThread*threadsPerWarp*warpsPerCta of the dim
+};
+
+ThreadElements threadElements(const Layout& layout, const std::vector<int64_t>& shape);
+
+}  // namespace uintx::codegen

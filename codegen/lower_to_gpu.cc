@@ -1,0 +1,798 @@
+#include "codegen/lower_to_gpu.h"
+
+#include <map>
+
+#include "codegen/assign_layouts.h"
+#include "codegen/axis_info.h"
+#include "dsl/UxDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "uintx/error.h"
+
+namespace uintx::codegen {
+
+using namespace mlir;
+using Elements = SmallVector<Value, 8>;
+
+static constexpr const char* kSharedName = "ux_smem";
+// Static shared memory above 48 KiB needs the dynamic opt-in; conversions stay below it.
+static constexpr int kMaxStaticShared = 48 * 1024;
+
+static int log2i(int64_t v) {
+  int l = 0;
+  while ((int64_t(1) << l) < v) ++l;
+  return l;
+}
+
+static std::vector<int64_t> shapeVec(Value v) {
+  auto s = ux::shapeOf(v.getType());
+  return std::vector<int64_t>(s.begin(), s.end());
+}
+
+class Lowering {
+ public:
+  Lowering(const dsl::KernelProgram& program, const LoweringOptions& options)
+      : program_(program), options_(options), ctx_(program.context.get()), b_(ctx_),
+        loc_(UnknownLoc::get(ctx_)) {}
+
+  GpuKernelModule run();
+
+ private:
+  [[noreturn]] void fail(Operation* op, const std::string& msg) {
+    std::string name = op ? op->getName().getStringRef().str() : "kernel";
+    throw Error("codegen of kernel '" + program_.name + "': " + name + ": " + msg);
+  }
+
+  // ---- types and constants ----
+  Type scalarType(Type uxElement) {
+    if (isa<ux::PointerType>(uxElement)) return LLVM::LLVMPointerType::get(ctx_, 1);
+    return uxElement;
+  }
+  Value c32(int64_t v) { return arith::ConstantOp::create(b_, loc_, b_.getI32IntegerAttr(int32_t(v))); }
+  Value add(Value a, Value b) { return arith::AddIOp::create(b_, loc_, a, b); }
+  Value mul(Value a, int64_t c) { return c == 1 ? a : (Value)arith::MulIOp::create(b_, loc_, a, c32(c)); }
+  int elemBytes(Type t) {
+    if (isa<ux::PointerType>(t) || isa<LLVM::LLVMPointerType>(t)) return 8;
+    return std::max(1u, t.getIntOrFloatBitWidth() / 8);
+  }
+
+  // ---- layouts and coordinates ----
+  const Layout& layoutOf(Value v) {
+    auto it = layouts_.find(v);
+    if (it == layouts_.end()) fail(v.getDefiningOp(), "tile without a layout");
+    return it->second;
+  }
+  Value threadBase(const BlockedParams& p, int pd);
+  Value coordinate(const Layout& l, const ThreadElements& te, const std::vector<int>& idx, int i);
+  Value linearIndex(const Layout& l, const ThreadElements& te, int k);
+
+  // ---- values ----
+  Elements get(Value v);                       // in its own layout (or the scalar)
+  Elements get(Value v, const Layout& want);  // converted if needed
+  void set(Value v, Elements e) { vals_[v] = std::move(e); }
+
+  // ---- shared memory ----
+  Value sharedPtr(Value byteOffset);
+  void barrier() { gpu::BarrierOp::create(b_, loc_); }
+  void useShared(int64_t bytes, Operation* op);
+  void storeShared(Value byteOffset, Value v);
+  Value loadShared(Value byteOffset, Type t);
+  Elements convertLayout(const Elements& src, Type elem, const std::vector<int64_t>& shape,
+                         const Layout& from, const Layout& to);
+
+  // ---- ops ----
+  void lowerBlock(Block& block);
+  void lowerOp(Operation* op);
+  void lowerElementwise(Operation* op);
+  void lowerConstant(arith::ConstantOp op);
+  void lowerLoad(ux::LoadOp op);
+  void lowerStore(Operation* op, Value ptr, Value value, Value mask, bool atomic);
+  void lowerReduce(ux::ReduceOp op);
+  void lowerBroadcast(ux::BroadcastOp op);
+  void lowerExpandDims(ux::ExpandDimsOp op);
+  void lowerReshapeOrTrans(Operation* op, bool transpose);
+  void lowerFor(scf::ForOp op);
+
+  Elements emitLoad(Value ptr, Type t, int n, Value pred, ArrayRef<Value> others);
+  void emitStore(Value ptr, ArrayRef<Value> values, Value pred);
+  void emitAtomicAdd(Value ptr, Value value, Value pred);
+
+  const dsl::KernelProgram& program_;
+  LoweringOptions options_;
+  MLIRContext* ctx_;
+  OpBuilder b_;
+  Location loc_;
+  LayoutMap layouts_;
+  std::unique_ptr<AxisAnalysis> axis_;
+  DenseMap<Value, Elements> vals_;
+  Value lane_, warp_;
+  Operation* entryMarker_ = nullptr;
+  std::map<std::pair<std::string, int>, Value> baseCache_;
+  int64_t sharedBytes_ = 0;
+  int numThreads_ = 128;
+};
+
+// ---------------------------------------------------------------------------------------
+
+Value Lowering::threadBase(const BlockedParams& p, int pd) {
+  auto key = std::make_pair(p.toString(), pd);
+  auto it = baseCache_.find(key);
+  if (it != baseCache_.end()) return it->second;
+  OpBuilder::InsertionGuard guard(b_);
+  b_.setInsertionPoint(entryMarker_);
+  int laneShift = 0, warpShift = 0;
+  for (int d = pd + 1; d < p.rank(); ++d) {
+    laneShift += log2i(p.threadsPerWarp[d]);
+    warpShift += log2i(p.warpsPerCta[d]);
+  }
+  auto coordOf = [&](Value id, int shift, int count) -> Value {
+    if (count == 1) return c32(0);
+    Value s = shift ? (Value)arith::ShRUIOp::create(b_, loc_, id, c32(shift)) : id;
+    return arith::AndIOp::create(b_, loc_, s, c32(count - 1));
+  };
+  Value laneC = coordOf(lane_, laneShift, p.threadsPerWarp[pd]);
+  Value warpC = coordOf(warp_, warpShift, p.warpsPerCta[pd]);
+  int spt = p.sizePerThread[pd];
+  Value base = add(mul(laneC, spt), mul(warpC, int64_t(spt) * p.threadsPerWarp[pd]));
+  baseCache_[key] = base;
+  return base;
+}
+
+Value Lowering::coordinate(const Layout& l, const ThreadElements& te, const std::vector<int>& idx, int i) {
+  Value c = add(threadBase(l.params, l.dims[i]), c32(te.offsetAlong(i, idx[i])));
+  if (te.shape[i] < te.coverPerDim[i] || te.shape[i] == 1)
+    c = arith::AndIOp::create(b_, loc_, c, c32(te.shape[i] - 1));
+  return c;
+}
+
+Value Lowering::linearIndex(const Layout& l, const ThreadElements& te, int k) {
+  auto idx = te.split(k);
+  Value lin = c32(0);
+  int64_t stride = 1;
+  for (int i = int(te.shape.size()) - 1; i >= 0; --i) {
+    lin = add(lin, mul(coordinate(l, te, idx, i), stride));
+    stride *= te.shape[i];
+  }
+  return lin;
+}
+
+Elements Lowering::get(Value v) {
+  auto it = vals_.find(v);
+  if (it == vals_.end()) fail(v.getDefiningOp(), "operand was not lowered");
+  return it->second;
+}
+
+Elements Lowering::get(Value v, const Layout& want) {
+  if (!isa<RankedTensorType>(v.getType())) return get(v);
+  const Layout& have = layoutOf(v);
+  if (have == want) return get(v);
+  return convertLayout(get(v), ux::elementType(v.getType()), shapeVec(v), have, want);
+}
+
+// ---- shared memory ---------------------------------------------------------------------
+
+Value Lowering::sharedPtr(Value byteOffset) {
+  auto p3 = LLVM::LLVMPointerType::get(ctx_, 3);
+  Value base = LLVM::AddressOfOp::create(b_, loc_, p3, kSharedName);
+  return LLVM::GEPOp::create(b_, loc_, p3, b_.getI8Type(), base, ValueRange{byteOffset});
+}
+
+void Lowering::useShared(int64_t bytes, Operation* op) {
+  if (bytes > kMaxStaticShared)
+    fail(op, "needs " + std::to_string(bytes) + " bytes of shared memory (limit " +
+                 std::to_string(kMaxStaticShared) + "); use smaller tiles");
+  sharedBytes_ = std::max(sharedBytes_, bytes);
+}
+
+void Lowering::storeShared(Value off, Value v) {
+  Type t = v.getType();
+  if (t.isInteger(1)) v = arith::ExtUIOp::create(b_, loc_, b_.getI8Type(), v);
+  if (isa<LLVM::LLVMPointerType>(t)) v = LLVM::PtrToIntOp::create(b_, loc_, b_.getI64Type(), v);
+  LLVM::StoreOp::create(b_, loc_, v, sharedPtr(off));
+}
+
+Value Lowering::loadShared(Value off, Type t) {
+  Type st = t.isInteger(1) ? b_.getI8Type() : isa<LLVM::LLVMPointerType>(t) ? (Type)b_.getI64Type() : t;
+  Value v = LLVM::LoadOp::create(b_, loc_, st, sharedPtr(off));
+  if (t.isInteger(1)) return arith::TruncIOp::create(b_, loc_, t, v);
+  if (isa<LLVM::LLVMPointerType>(t)) return LLVM::IntToPtrOp::create(b_, loc_, t, v);
+  return v;
+}
+
+Elements Lowering::convertLayout(const Elements& src, Type elem, const std::vector<int64_t>& shape,
+                                 const Layout& from, const Layout& to) {
+  Type st = scalarType(elem);
+  int eb = elemBytes(st);
+  int64_t numel = 1;
+  for (auto d : shape) numel *= d;
+  useShared(numel * eb, nullptr);
+  ThreadElements tf = threadElements(from, shape), tt = threadElements(to, shape);
+  barrier();
+  for (int k = 0; k < tf.count(); ++k) storeShared(mul(linearIndex(from, tf, k), eb), src[k]);
+  barrier();
+  Elements out;
+  for (int k = 0; k < tt.count(); ++k) out.push_back(loadShared(mul(linearIndex(to, tt, k), eb), st));
+  return out;
+}
+
+// ---- driver ----------------------------------------------------------------------------
+
+GpuKernelModule Lowering::run() {
+  ctx_->loadDialect<gpu::GPUDialect, LLVM::LLVMDialect, NVVM::NVVMDialect, arith::ArithDialect,
+                    scf::SCFDialect>();
+  auto src = cast<func::FuncOp>(*program_.moduleOp().getOps<func::FuncOp>().begin());
+  numThreads_ = program_.numWarps * 32;
+  layouts_ = assignLayouts(src, program_.numWarps, options_.vec);
+  axis_ = std::make_unique<AxisAnalysis>(src);
+
+  GpuKernelModule result;
+  result.numThreads = numThreads_;
+  {
+    // The annotated copy is for humans (dumps); lowering reads the unannotated original.
+    OwningOpRef<ModuleOp> annotated(program_.moduleOp().clone());
+    auto f = *annotated->getOps<func::FuncOp>().begin();
+    auto copyLayouts = assignLayouts(f, program_.numWarps, options_.vec);
+    annotateLayouts(f, copyLayouts);
+    llvm::raw_string_ostream os(result.layouts);
+    annotated->print(os);
+  }
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc_);
+  (*module)->setAttr("gpu.container_module", b_.getUnitAttr());
+  b_.setInsertionPointToEnd(module->getBody());
+  auto target = NVVM::NVVMTargetAttr::get(ctx_, 3, "nvptx64-nvidia-cuda", options_.chip, options_.features);
+  auto gmod = gpu::GPUModuleOp::create(b_, loc_, "uintx", b_.getArrayAttr({target}));
+  b_.setInsertionPointToStart(gmod.getBody());
+
+  SmallVector<Type> argTypes;
+  for (Type t : src.getArgumentTypes()) argTypes.push_back(scalarType(t));
+  auto gfunc = gpu::GPUFuncOp::create(b_, loc_, src.getName(), b_.getFunctionType(argTypes, {}));
+  gfunc->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b_.getUnitAttr());
+  gfunc.setKnownBlockSizeAttr(b_.getDenseI32ArrayAttr({numThreads_, 1, 1}));
+  Block& entry = gfunc.getBody().front();
+  for (unsigned i = 0; i < src.getNumArguments(); ++i) set(src.getArgument(i), {entry.getArgument(i)});
+
+  b_.setInsertionPointToStart(&entry);
+  Value tid = NVVM::ThreadIdXOp::create(b_, loc_, b_.getI32Type());
+  lane_ = arith::AndIOp::create(b_, loc_, tid, c32(31));
+  warp_ = arith::ShRUIOp::create(b_, loc_, tid, c32(5));
+  entryMarker_ = c32(0).getDefiningOp();  // thread-coordinate math is inserted before this
+
+  lowerBlock(src.getBody().front());
+
+  // Shared memory, sized by the largest user.
+  b_.setInsertionPointToStart(gmod.getBody());
+  auto arrayType = LLVM::LLVMArrayType::get(b_.getI8Type(), std::max<int64_t>(16, sharedBytes_));
+  LLVM::GlobalOp::create(b_, loc_, arrayType, /*isConstant=*/false, LLVM::Linkage::Internal,
+                         kSharedName, Attribute(), /*alignment=*/16, /*addrSpace=*/3);
+  result.sharedBytes = int(sharedBytes_);
+  result.module = std::move(module);
+  return result;
+}
+
+void Lowering::lowerBlock(Block& block) {
+  for (Operation& op : block.getOperations()) lowerOp(&op);
+}
+
+void Lowering::lowerOp(Operation* op) {
+  if (auto c = dyn_cast<arith::ConstantOp>(op)) return lowerConstant(c);
+  if (isa<func::ReturnOp>(op)) {
+    gpu::ReturnOp::create(b_, loc_);
+    return;
+  }
+  if (auto p = dyn_cast<ux::ProgramIdOp>(op)) {
+    int a = p.getAxis();
+    Type i32 = b_.getI32Type();
+    Value v = a == 0 ? (Value)NVVM::BlockIdXOp::create(b_, loc_, i32)
+              : a == 1 ? (Value)NVVM::BlockIdYOp::create(b_, loc_, i32) : NVVM::BlockIdZOp::create(b_, loc_, i32);
+    return set(p, {v});
+  }
+  if (auto p = dyn_cast<ux::NumProgramsOp>(op)) {
+    int a = p.getAxis();
+    Type i32 = b_.getI32Type();
+    Value v = a == 0 ? (Value)NVVM::GridDimXOp::create(b_, loc_, i32)
+              : a == 1 ? (Value)NVVM::GridDimYOp::create(b_, loc_, i32) : NVVM::GridDimZOp::create(b_, loc_, i32);
+    return set(p, {v});
+  }
+  if (auto a = dyn_cast<ux::ArangeOp>(op)) {
+    const Layout& l = layoutOf(a);
+    auto shape = shapeVec(a);
+    ThreadElements te = threadElements(l, shape);
+    Elements e;
+    for (int k = 0; k < te.count(); ++k)
+      e.push_back(add(coordinate(l, te, te.split(k), 0), c32(a.getStart())));
+    return set(a, e);
+  }
+  if (auto s = dyn_cast<ux::SplatOp>(op)) {
+    ThreadElements te = threadElements(layoutOf(s), shapeVec(s));
+    Value v = get(s.getSrc())[0];
+    return set(s, Elements(te.count(), v));
+  }
+  if (auto bc = dyn_cast<ux::BroadcastOp>(op)) return lowerBroadcast(bc);
+  if (auto e = dyn_cast<ux::ExpandDimsOp>(op)) return lowerExpandDims(e);
+  if (isa<ux::ReshapeOp>(op)) return lowerReshapeOrTrans(op, false);
+  if (isa<ux::TransOp>(op)) return lowerReshapeOrTrans(op, true);
+  if (auto p = dyn_cast<ux::AddPtrOp>(op)) {
+    bool tile = isa<RankedTensorType>(p.getType());
+    Type elem = cast<ux::PointerType>(ux::elementType(p.getType())).getPointeeType();
+    Elements ptrs = tile ? get(p.getPtr(), layoutOf(p)) : get(p.getPtr());
+    Elements offs = tile ? get(p.getOffset(), layoutOf(p)) : get(p.getOffset());
+    Elements out;
+    auto pt = LLVM::LLVMPointerType::get(ctx_, 1);
+    for (size_t k = 0; k < ptrs.size(); ++k)
+      out.push_back(LLVM::GEPOp::create(b_, loc_, pt, elem, ptrs[k], ValueRange{offs[k]}));
+    return set(p, out);
+  }
+  if (auto l = dyn_cast<ux::LoadOp>(op)) return lowerLoad(l);
+  if (auto s = dyn_cast<ux::StoreOp>(op)) return lowerStore(op, s.getPtr(), s.getValue(), s.getMask(), false);
+  if (auto s = dyn_cast<ux::AtomicAddOp>(op))
+    return lowerStore(op, s.getPtr(), s.getValue(), s.getMask(), true);
+  if (auto r = dyn_cast<ux::ReduceOp>(op)) return lowerReduce(r);
+  if (auto f = dyn_cast<scf::ForOp>(op)) return lowerFor(f);
+  if (isa<ux::DotOp>(op)) fail(op, "dot is not lowered yet (tensor-core lowering is planned)");
+  if (op->getDialect() && op->getDialect()->getNamespace() == "arith") return lowerElementwise(op);
+  fail(op, "no lowering for this op");
+}
+
+void Lowering::lowerConstant(arith::ConstantOp op) {
+  Attribute v = op.getValue();
+  if (auto dense = dyn_cast<DenseElementsAttr>(v)) {
+    if (!dense.isSplat()) fail(op, "only splat tile constants are supported");
+    auto scalar = arith::ConstantOp::create(b_, loc_, cast<TypedAttr>(dense.getSplatValue<Attribute>()));
+    ThreadElements te = threadElements(layoutOf(op), shapeVec(op));
+    return set(op, Elements(te.count(), scalar));
+  }
+  set(op, {arith::ConstantOp::create(b_, loc_, cast<TypedAttr>(v))});
+}
+
+void Lowering::lowerElementwise(Operation* op) {
+  Value result = op->getResult(0);
+  bool tile = isa<RankedTensorType>(result.getType());
+  std::vector<Elements> operands;
+  for (Value v : op->getOperands()) operands.push_back(tile ? get(v, layoutOf(result)) : get(v));
+  Type rt = ux::elementType(result.getType());
+  size_t n = operands.empty() ? 1 : operands[0].size();
+  Elements out;
+  for (size_t k = 0; k < n; ++k) {
+    OperationState st(loc_, op->getName());
+    for (auto& e : operands) st.addOperands(e[k]);
+    st.addTypes(rt);
+    st.addAttributes(op->getAttrs());
+    out.push_back(b_.create(st)->getResult(0));
+  }
+  set(result, out);
+}
+
+void Lowering::lowerBroadcast(ux::BroadcastOp op) {
+  const Layout& lo = layoutOf(op);
+  auto inShape = shapeVec(op.getSrc()), outShape = shapeVec(op);
+  Layout want = lo;  // same params and dims, smaller shape: coordinates agree
+  Elements in = get(op.getSrc(), want);
+  ThreadElements ti = threadElements(want, inShape), to = threadElements(lo, outShape);
+  Elements out;
+  for (int k = 0; k < to.count(); ++k) {
+    auto idx = to.split(k);
+    for (size_t d = 0; d < idx.size(); ++d) idx[d] %= ti.countPerDim[d];
+    out.push_back(in[ti.flatten(idx)]);
+  }
+  set(op, out);
+}
+
+void Lowering::lowerExpandDims(ux::ExpandDimsOp op) {
+  const Layout& lo = layoutOf(op);
+  int axis = op.getAxis();
+  Elements in = get(op.getSrc(), lo.slice(axis));
+  ThreadElements to = threadElements(lo, shapeVec(op));
+  ThreadElements ti = threadElements(lo.slice(axis), shapeVec(op.getSrc()));
+  Elements out;
+  for (int k = 0; k < to.count(); ++k) {
+    auto idx = to.split(k);
+    idx.erase(idx.begin() + axis);
+    out.push_back(in[ti.flatten(idx)]);
+  }
+  set(op, out);
+}
+
+void Lowering::lowerReshapeOrTrans(Operation* op, bool transpose) {
+  Value srcV = op->getOperand(0), dstV = op->getResult(0);
+  auto ss = shapeVec(srcV), ds = shapeVec(dstV);
+  const Layout &ls = layoutOf(srcV), &ld = layoutOf(dstV);
+  Type st = scalarType(ux::elementType(srcV.getType()));
+  int eb = elemBytes(st);
+  int64_t numel = 1;
+  for (auto d : ss) numel *= d;
+  useShared(numel * eb, op);
+  ThreadElements ts = threadElements(ls, ss), td = threadElements(ld, ds);
+  Elements src = get(srcV);
+  barrier();
+  for (int k = 0; k < ts.count(); ++k) storeShared(mul(linearIndex(ls, ts, k), eb), src[k]);
+  barrier();
+  Elements out;
+  for (int k = 0; k < td.count(); ++k) {
+    Value lin;
+    if (transpose) {  // dst (a, b) reads src (b, a)
+      auto idx = td.split(k);
+      Value a = coordinate(ld, td, idx, 0), bb = coordinate(ld, td, idx, 1);
+      lin = add(mul(bb, ss[1]), a);
+    } else {
+      lin = linearIndex(ld, td, k);
+    }
+    out.push_back(loadShared(mul(lin, eb), st));
+  }
+  set(dstV, out);
+}
+
+void Lowering::lowerFor(scf::ForOp op) {
+  Value lo = get(op.getLowerBound())[0], hi = get(op.getUpperBound())[0], step = get(op.getStep())[0];
+  SmallVector<Value> inits;
+  std::vector<size_t> counts;
+  for (Value init : op.getInitArgs()) {
+    Elements e = isa<RankedTensorType>(init.getType()) ? get(init, layoutOf(init)) : get(init);
+    counts.push_back(e.size());
+    inits.append(e.begin(), e.end());
+  }
+  auto loop = scf::ForOp::create(b_, loc_, lo, hi, step, inits);
+  Block* body = loop.getBody();
+  set(op.getInductionVar(), {loop.getInductionVar()});
+  size_t pos = 0;
+  for (unsigned i = 0; i < op.getNumRegionIterArgs(); ++i) {
+    Elements e;
+    for (size_t j = 0; j < counts[i]; ++j) e.push_back(loop.getRegionIterArgs()[pos + j]);
+    set(op.getRegionIterArgs()[i], e);
+    pos += counts[i];
+  }
+  {
+    OpBuilder::InsertionGuard guard(b_);
+    if (!body->empty() && body->back().hasTrait<OpTrait::IsTerminator>()) body->back().erase();
+    b_.setInsertionPointToEnd(body);
+    for (Operation& inner : op.getBody()->without_terminator()) lowerOp(&inner);
+    auto yield = cast<scf::YieldOp>(op.getBody()->getTerminator());
+    SmallVector<Value> yields;
+    for (unsigned i = 0; i < yield.getNumOperands(); ++i) {
+      Value y = yield.getOperand(i);
+      Elements e = isa<RankedTensorType>(y.getType()) ? get(y, layoutOf(op.getRegionIterArgs()[i])) : get(y);
+      yields.append(e.begin(), e.end());
+    }
+    scf::YieldOp::create(b_, loc_, yields);
+  }
+  pos = 0;
+  for (unsigned i = 0; i < op.getNumResults(); ++i) {
+    Elements e;
+    for (size_t j = 0; j < counts[i]; ++j) e.push_back(loop.getResult(pos + j));
+    set(op.getResult(i), e);
+    pos += counts[i];
+  }
+}
+
+}  // namespace uintx::codegen
+
+namespace uintx::codegen {
+
+// ---- memory ------------------------------------------------------------------------------
+
+// Predicated accesses use inline PTX so that a masked vector access is one instruction
+// under a predicate, not a branch (what Triton does too).
+static std::string regList(int first, int n) {
+  std::string s = n > 1 ? "{" : "";
+  for (int i = 0; i < n; ++i) s += (i ? ", $" : "$") + std::to_string(first + i);
+  return s + (n > 1 ? "}" : "");
+}
+
+static LLVM::InlineAsmOp inlineAsm(OpBuilder& b, Location loc, Type result, ValueRange operands,
+                                   const std::string& text, const std::string& constraints) {
+  return LLVM::InlineAsmOp::create(b, loc, result, operands, text, constraints,
+                                   /*has_side_effects=*/true, /*is_align_stack=*/false,
+                                   LLVM::tailcallkind::TailCallKind::None,
+                                   LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
+                                   ArrayAttr());
+}
+
+Elements Lowering::emitLoad(Value ptr, Type t, int n, Value pred, ArrayRef<Value> others) {
+  int bytes = n * elemBytes(t);
+  auto vecT = VectorType::get({n}, t);
+  Elements out;
+  auto unpack = [&](Value vec) {
+    for (int i = 0; i < n; ++i)
+      out.push_back(LLVM::ExtractElementOp::create(b_, loc_, vec, c32(i)));
+  };
+  if (!pred) {
+    if (n == 1) {
+      out.push_back(LLVM::LoadOp::create(b_, loc_, t, ptr, bytes));
+    } else {
+      unpack(LLVM::LoadOp::create(b_, loc_, vecT, ptr, bytes));
+    }
+    return out;
+  }
+  Value predI = arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), pred);
+  // `other` as raw bits, in the register width of the access.
+  Value otherVec = LLVM::UndefOp::create(b_, loc_, vecT);
+  for (int i = 0; i < n; ++i) {
+    Value o = others.empty() ? Value(arith::ConstantOp::create(b_, loc_, b_.getZeroAttr(t))) : others[i];
+    otherVec = LLVM::InsertElementOp::create(b_, loc_, otherVec, o, c32(i));
+  }
+  if (bytes >= 4) {
+    int regs = bytes / 4;
+    auto regVecT = VectorType::get({regs}, b_.getI32Type());
+    Value otherRegs = LLVM::BitcastOp::create(b_, loc_, regVecT, otherVec);
+    SmallVector<Value> operands{ptr, predI};
+    std::string text = "{ .reg .pred p; setp.ne.b32 p, $" + std::to_string(regs + 1) + ", 0; ";
+    std::string cons;
+    for (int i = 0; i < regs; ++i) {
+      operands.push_back(LLVM::ExtractElementOp::create(b_, loc_, otherRegs, c32(i)));
+      text += "mov.b32 $" + std::to_string(i) + ", $" + std::to_string(regs + 2 + i) + "; ";
+      cons += "=r,";
+    }
+    text += std::string("@p ld.global") + (regs > 1 ? ".v" + std::to_string(regs) : "") + ".b32 " +
+            regList(0, regs) + ", [$" + std::to_string(regs) + "]; }";
+    cons += "l,r";
+    for (int i = 0; i < regs; ++i) cons += ",r";
+    Type resT = regs == 1 ? (Type)b_.getI32Type()
+                          : LLVM::LLVMStructType::getLiteral(ctx_, SmallVector<Type>(regs, b_.getI32Type()));
+    Value res = inlineAsm(b_, loc_, resT, operands, text, cons).getResult(0);
+    Value regVec = LLVM::UndefOp::create(b_, loc_, regVecT);
+    for (int i = 0; i < regs; ++i) {
+      Value r = regs == 1 ? res : (Value)LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{i});
+      regVec = LLVM::InsertElementOp::create(b_, loc_, regVec, r, c32(i));
+    }
+    unpack(LLVM::BitcastOp::create(b_, loc_, vecT, regVec));
+    return out;
+  }
+  // 1- and 2-byte accesses through a 16-bit register.
+  Type i16 = b_.getI16Type();
+  Value otherBits;
+  if (bytes == 2) {
+    otherBits = LLVM::BitcastOp::create(b_, loc_, VectorType::get({1}, i16), otherVec);
+    otherBits = LLVM::ExtractElementOp::create(b_, loc_, otherBits, c32(0));
+  } else {
+    Value o8 = LLVM::BitcastOp::create(b_, loc_, b_.getI8Type(), otherVec);
+    otherBits = arith::ExtUIOp::create(b_, loc_, i16, o8);
+  }
+  std::string text = "{ .reg .pred p; setp.ne.b32 p, $2, 0; mov.b16 $0, $3; @p ld.global." +
+                     std::string(bytes == 2 ? "b16" : "u8") + " $0, [$1]; }";
+  Value res = inlineAsm(b_, loc_, i16, ValueRange{ptr, predI, otherBits}, text, "=h,l,r,h").getResult(0);
+  Value vec = bytes == 2 ? (Value)LLVM::BitcastOp::create(b_, loc_, vecT, res)
+                         : (Value)LLVM::BitcastOp::create(b_, loc_, vecT, arith::TruncIOp::create(b_, loc_, b_.getI8Type(), res));
+  unpack(vec);
+  return out;
+}
+
+void Lowering::emitStore(Value ptr, ArrayRef<Value> values, Value pred) {
+  int n = int(values.size());
+  Type t = values[0].getType();
+  int bytes = n * elemBytes(t);
+  Value vec;
+  if (n == 1) {
+    vec = values[0];
+  } else {
+    vec = LLVM::UndefOp::create(b_, loc_, VectorType::get({n}, t));
+    for (int i = 0; i < n; ++i) vec = LLVM::InsertElementOp::create(b_, loc_, vec, values[i], c32(i));
+  }
+  if (!pred) {
+    LLVM::StoreOp::create(b_, loc_, vec, ptr, bytes);
+    return;
+  }
+  Value predI = arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), pred);
+  if (bytes >= 4) {
+    int regs = bytes / 4;
+    Value regVec = LLVM::BitcastOp::create(b_, loc_, VectorType::get({regs}, b_.getI32Type()), vec);
+    SmallVector<Value> operands{ptr, predI};
+    std::string cons = "l,r";
+    for (int i = 0; i < regs; ++i) {
+      operands.push_back(LLVM::ExtractElementOp::create(b_, loc_, regVec, c32(i)));
+      cons += ",r";
+    }
+    std::string text = std::string("{ .reg .pred p; setp.ne.b32 p, $1, 0; @p st.global") +
+                       (regs > 1 ? ".v" + std::to_string(regs) : "") + ".b32 [$0], " + regList(2, regs) + "; }";
+    inlineAsm(b_, loc_, Type(), operands, text, cons);
+    return;
+  }
+  Type i16 = b_.getI16Type();
+  Value bits = bytes == 2 ? (Value)LLVM::BitcastOp::create(b_, loc_, i16, vec)
+                          : (Value)arith::ExtUIOp::create(b_, loc_, i16, LLVM::BitcastOp::create(b_, loc_, b_.getI8Type(), vec));
+  std::string text = std::string("{ .reg .pred p; setp.ne.b32 p, $1, 0; @p st.global.") +
+                     (bytes == 2 ? "b16" : "b8") + " [$0], $2; }";
+  inlineAsm(b_, loc_, Type(), ValueRange{ptr, predI, bits}, text, "l,r,h");
+}
+
+void Lowering::emitAtomicAdd(Value ptr, Value value, Value pred) {
+  Value predI = pred ? (Value)arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), pred) : c32(1);
+  bool f = value.getType().isF32();
+  std::string text = std::string("{ .reg .pred p; setp.ne.b32 p, $1, 0; @p red.global.add.") +
+                     (f ? "f32" : "s32") + " [$0], $2; }";
+  inlineAsm(b_, loc_, Type(), ValueRange{ptr, predI, value}, text, f ? "l,r,f" : "l,r,r");
+}
+
+// The vector width for a run of `run` elements along the last dim given what is known of
+// the pointers and the mask: contiguous, aligned, uniformly masked, at most 16 bytes.
+static int vectorWidth(int run, const AxisInfo& ptr, const AxisInfo* mask, int eb) {
+  int64_t v = std::min<int64_t>(run, ptr.contiguity);
+  v = std::min<int64_t>(v, std::max<int64_t>(1, ptr.divisibility / eb));
+  v = std::min<int64_t>(v, std::max(1, 16 / eb));
+  if (mask) v = std::min<int64_t>(v, mask->constancy);
+  int w = 1;
+  while (w * 2 <= v) w *= 2;
+  return w;
+}
+
+void Lowering::lowerLoad(ux::LoadOp op) {
+  Type t = ux::elementType(op.getType());
+  if (!isa<RankedTensorType>(op.getType())) {
+    Value ptr = get(op.getPtr())[0];
+    Value pred = op.getMask() ? get(op.getMask())[0] : Value();
+    SmallVector<Value> other;
+    if (op.getOther()) other.push_back(get(op.getOther())[0]);
+    return set(op, emitLoad(ptr, t, 1, pred, other));
+  }
+  const Layout& l = layoutOf(op);
+  auto shape = shapeVec(op);
+  ThreadElements te = threadElements(l, shape);
+  Elements ptrs = get(op.getPtr(), l);
+  Elements mask = op.getMask() ? get(op.getMask(), l) : Elements();
+  Elements other = op.getOther() ? get(op.getOther(), l) : Elements();
+  AxisInfo ap = axis_->get(op.getPtr());
+  AxisInfo am = op.getMask() ? axis_->get(op.getMask()) : AxisInfo();
+  int run = te.runPerDim.back();
+  int eb = elemBytes(t);
+  Elements out(te.count());
+  for (int k = 0; k < te.count(); k += run) {
+    // Equal addresses (e.g. one packed word feeding several values): load once.
+    int same = int(std::min<int64_t>(run, ap.constancy));
+    if (op.getMask()) same = int(std::min<int64_t>(same, am.constancy));
+    if (same > 1) {
+      for (int j = 0; j < run; j += same) {
+        Value pred = op.getMask() ? mask[k + j] : Value();
+        SmallVector<Value> o;
+        if (op.getOther()) o.push_back(other[k + j]);
+        Value v = emitLoad(ptrs[k + j], t, 1, pred, o)[0];
+        for (int i = 0; i < same; ++i) out[k + j + i] = v;
+      }
+      continue;
+    }
+    int w = vectorWidth(run, ap, op.getMask() ? &am : nullptr, eb);
+    for (int j = 0; j < run; j += w) {
+      Value pred = op.getMask() ? mask[k + j] : Value();
+      SmallVector<Value> o;
+      if (op.getOther()) o.append(other.begin() + k + j, other.begin() + k + j + w);
+      Elements v = emitLoad(ptrs[k + j], t, w, pred, o);
+      for (int i = 0; i < w; ++i) out[k + j + i] = v[i];
+    }
+  }
+  set(op, out);
+}
+
+void Lowering::lowerStore(Operation* op, Value ptrV, Value valueV, Value maskV, bool atomic) {
+  if (!isa<RankedTensorType>(ptrV.getType())) {
+    Value ptr = get(ptrV)[0], value = get(valueV)[0];
+    Value pred = maskV ? get(maskV)[0] : Value();
+    if (atomic) return emitAtomicAdd(ptr, value, pred);
+    // Every thread would store the same scalar; let thread 0 alone do it.
+    Value first = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq,
+                                        arith::OrIOp::create(b_, loc_, lane_, warp_), c32(0));
+    pred = pred ? (Value)arith::AndIOp::create(b_, loc_, pred, first) : first;
+    return emitStore(ptr, {value}, pred);
+  }
+  const Layout& l = layoutOf(ptrV);
+  ThreadElements te = threadElements(l, shapeVec(ptrV));
+  Elements ptrs = get(ptrV, l), values = get(valueV, l);
+  Elements mask = maskV ? get(maskV, l) : Elements();
+  if (atomic) {
+    for (int k = 0; k < te.count(); ++k) emitAtomicAdd(ptrs[k], values[k], maskV ? mask[k] : Value());
+    return;
+  }
+  AxisInfo ap = axis_->get(ptrV);
+  AxisInfo am = maskV ? axis_->get(maskV) : AxisInfo();
+  int run = te.runPerDim.back();
+  int w = vectorWidth(run, ap, maskV ? &am : nullptr, elemBytes(values[0].getType()));
+  for (int k = 0; k < te.count(); k += w)
+    emitStore(ptrs[k], ArrayRef<Value>(values).slice(k, w), maskV ? mask[k] : Value());
+}
+
+// ---- reductions -------------------------------------------------------------------------
+
+void Lowering::lowerReduce(ux::ReduceOp op) {
+  bool isSum = op.getKind() == "sum";
+  Type elem = ux::elementType(op.getSrc().getType());
+  bool narrowFloat = elem.isBF16() || elem.isF16();
+  bool narrowInt = elem.isInteger() && elem.getIntOrFloatBitWidth() < 32;
+  Type acc = narrowFloat ? (Type)b_.getF32Type() : narrowInt ? (Type)b_.getI32Type() : elem;
+  auto combine = [&](Value a, Value c) -> Value {
+    if (isa<FloatType>(acc))
+      return isSum ? (Value)arith::AddFOp::create(b_, loc_, a, c) : arith::MaximumFOp::create(b_, loc_, a, c);
+    return isSum ? (Value)arith::AddIOp::create(b_, loc_, a, c) : arith::MaxSIOp::create(b_, loc_, a, c);
+  };
+  auto widen = [&](Value v) -> Value {
+    if (narrowFloat) return arith::ExtFOp::create(b_, loc_, acc, v);
+    if (narrowInt) return arith::ExtSIOp::create(b_, loc_, acc, v);
+    return v;
+  };
+  auto narrow = [&](Value v) -> Value {
+    if (narrowFloat) return arith::TruncFOp::create(b_, loc_, elem, v);
+    if (narrowInt) return arith::TruncIOp::create(b_, loc_, elem, v);
+    return v;
+  };
+
+  const Layout& l = layoutOf(op.getSrc());
+  auto shape = shapeVec(op.getSrc());
+  int axis = op.getAxis();
+  ThreadElements te = threadElements(l, shape);
+  Elements src = get(op.getSrc());
+  Layout lo = l.slice(axis);
+  std::vector<int64_t> outShape = shape;
+  outShape.erase(outShape.begin() + axis);
+  ThreadElements to = threadElements(lo, outShape);
+
+  // 1. Within the thread.
+  Elements partial;
+  for (int k = 0; k < to.count(); ++k) {
+    auto oidx = to.split(k);
+    Value a;
+    for (int j = 0; j < te.countPerDim[axis]; ++j) {
+      auto idx = oidx;
+      idx.insert(idx.begin() + axis, j);
+      Value v = widen(src[te.flatten(idx)]);
+      a = a ? combine(a, v) : v;
+    }
+    partial.push_back(a);
+  }
+  // 2. Across the lanes that hold distinct positions along the axis.
+  const BlockedParams& p = l.params;
+  int pd = l.dims[axis];
+  int64_t size = shape[axis];
+  int laneShift = 0;
+  for (int d = pd + 1; d < p.rank(); ++d) laneShift += log2i(p.threadsPerWarp[d]);
+  int64_t lanes = std::clamp<int64_t>(size / p.sizePerThread[pd], 1, p.threadsPerWarp[pd]);
+  for (Value& a : partial)
+    for (int bit = 0; (int64_t(1) << bit) < lanes; ++bit) {
+      auto sh = gpu::ShuffleOp::create(b_, loc_, a, 1 << (laneShift + bit), 32, gpu::ShuffleMode::XOR);
+      a = combine(a, sh.getShuffleResult());
+    }
+  // 3. Across warps, through shared memory.
+  int64_t warps = std::clamp<int64_t>(size / (int64_t(p.sizePerThread[pd]) * p.threadsPerWarp[pd]), 1,
+                                      p.warpsPerCta[pd]);
+  if (warps > 1) {
+    int warpShift = 0;
+    for (int d = pd + 1; d < p.rank(); ++d) warpShift += log2i(p.warpsPerCta[d]);
+    int64_t outNumel = 1;
+    for (auto d : outShape) outNumel *= d;
+    int eb = elemBytes(acc);
+    useShared(warps * outNumel * eb, op);
+    Value warpC = arith::AndIOp::create(b_, loc_, arith::ShRUIOp::create(b_, loc_, warp_, c32(warpShift)),
+                                        c32(p.warpsPerCta[pd] - 1));
+    barrier();
+    std::vector<Value> lin;
+    for (int k = 0; k < to.count(); ++k) {
+      lin.push_back(outShape.empty() ? c32(0) : linearIndex(lo, to, k));
+      Value slot = add(mul(warpC, outNumel), lin[k]);
+      // Warps beyond `warps` hold duplicates and would write out of range: mask them.
+      Value inRange = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::ult, warpC, c32(warps));
+      auto ifOp = scf::IfOp::create(b_, loc_, inRange, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b_);
+      b_.setInsertionPointToStart(ifOp.thenBlock());
+      storeShared(mul(slot, eb), partial[k]);
+    }
+    barrier();
+    for (int k = 0; k < to.count(); ++k) {
+      Value a;
+      for (int w = 0; w < warps; ++w) {
+        Value v = loadShared(mul(add(c32(w * outNumel), lin[k]), eb), acc);
+        a = a ? combine(a, v) : v;
+      }
+      partial[k] = a;
+    }
+  }
+  Elements out;
+  for (Value a : partial) out.push_back(narrow(a));
+  set(op, out);
+}
+
+GpuKernelModule lowerToGpu(const dsl::KernelProgram& program, const LoweringOptions& options) {
+  return Lowering(program, options).run();
+}
+
+}  // namespace uintx::codegen

@@ -1,0 +1,33 @@
+// Lowering of a ux kernel to a gpu.module holding one gpu.func, in which every tile has been
+// replaced by the scalars each thread owns (per its layout; see layout.h). Elementwise ops
+// become scalar arith ops, memory ops become (vectorized, predicated) global loads and
+// stores, reductions become in-thread folds + warp shuffles + a shared-memory step, and
+// layout changes go through shared memory. The result is ready for MLIR's GPU-to-NVVM
+// pipeline.
+#pragma once
+
+#include <string>
+
+#include "dsl/kernel_builder.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace uintx::codegen {
+
+struct GpuKernelModule {
+  mlir::OwningOpRef<mlir::ModuleOp> module;  // module { gpu.module @uintx { gpu.func @name } }
+  int numThreads = 128;
+  int sharedBytes = 0;   // static shared memory the kernel uses
+  std::string layouts;   // the ux IR annotated with the chosen layouts (for dumps)
+};
+
+struct LoweringOptions {
+  int vec = 4;  // elements per thread along the last dimension
+  std::string chip = "sm_90a";
+  std::string features = "+ptx80";
+};
+
+// Throws uintx::Error for programs the lowering cannot handle, naming the op.
+GpuKernelModule lowerToGpu(const dsl::KernelProgram& program, const LoweringOptions& options);
+
+}  // namespace uintx::codegen

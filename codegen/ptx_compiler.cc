@@ -1,0 +1,185 @@
+#include "codegen/ptx_compiler.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+
+#include "codegen/lower_to_gpu.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/TargetSelect.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
+#include "mlir/Conversion/GPUCommon/GPUToLLVM.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
+#include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVM.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/Index/IR/IndexDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "uintx/error.h"
+
+namespace uintx::codegen {
+
+using namespace mlir;
+
+// Bump when the lowering changes what it emits: it invalidates on-disk kernel caches.
+static constexpr const char* kCodegenVersion = "uintx-codegen-1";
+
+std::string compilerVersion() {
+  return std::string(kCodegenVersion) + "+llvm-" + LLVM_VERSION_STRING;
+}
+
+static void initLlvmOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    LLVMInitializeNVPTXTargetInfo();
+    LLVMInitializeNVPTXTarget();
+    LLVMInitializeNVPTXTargetMC();
+    LLVMInitializeNVPTXAsmPrinter();
+  });
+}
+
+// Only the dialects and translations the pipeline touches are registered: it keeps the
+// statically linked binaries small.
+static void registerPipelineDialects(MLIRContext* ctx) {
+  DialectRegistry registry;
+  registry.insert<arith::ArithDialect, cf::ControlFlowDialect, func::FuncDialect, gpu::GPUDialect,
+                  index::IndexDialect, LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect,
+                  NVVM::NVVMDialect, scf::SCFDialect, ub::UBDialect, vector::VectorDialect>();
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  registerNVVMDialectTranslation(registry);
+  registerGPUDialectTranslation(registry);
+  arith::registerConvertArithToLLVMInterface(registry);
+  cf::registerConvertControlFlowToLLVMInterface(registry);
+  registerConvertFuncToLLVMInterface(registry);
+  index::registerConvertIndexToLLVMInterface(registry);
+  registerConvertMathToLLVMInterface(registry);
+  registerConvertMemRefToLLVMInterface(registry);
+  registerConvertNVVMToLLVMInterface(registry);
+  ub::registerConvertUBToLLVMInterface(registry);
+  vector::registerConvertVectorToLLVMInterface(registry);
+  gpu::registerConvertGpuToLLVMInterface(registry);
+  ctx->appendDialectRegistry(registry);
+  ctx->loadAllAvailableDialects();
+}
+
+static std::string print(Operation* op) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  op->print(os);
+  return s;
+}
+
+static void dumpStages(const PtxKernel& k, const char* where) {
+  std::string dir(where);
+  for (size_t i = 0; i < k.stages.size(); ++i) {
+    const auto& [name, text] = k.stages[i];
+    if (dir == "-") {
+      std::cerr << "// ===== " << k.name << ": " << name << " =====\n" << text << "\n";
+      continue;
+    }
+    std::string path = dir + "/" + k.name + "." + std::to_string(i + 1) + "-" + name;
+    std::ofstream f(path);
+    f << text;
+    if (!f) throw Error("UINTX_DUMP_IR: cannot write " + path);
+  }
+}
+
+PtxKernel compileToPtx(const dsl::KernelProgram& program, const PtxOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  initLlvmOnce();
+  const char* dumpDir = std::getenv("UINTX_DUMP_IR");
+  bool keep = options.keepStages || (dumpDir && *dumpDir);
+
+  // Work in a fresh context: programs may share theirs, and compiles may run concurrently.
+  auto ctx = dsl::makeDslContext();
+  ctx->disableMultithreading();
+  registerPipelineDialects(ctx.get());
+  dsl::KernelProgram local = program;
+  local.context = ctx;
+  {
+    std::string text = program.irText();
+    auto parsed = parseSourceString<ModuleOp>(text, ctx.get());
+    if (!parsed) throw Error("codegen: cannot re-read the program of kernel '" + program.name + "'");
+    local.module = std::make_shared<OwningOpRef<ModuleOp>>(std::move(parsed));
+  }
+
+  PtxKernel result;
+  result.name = program.name;
+  if (keep) result.stages.push_back({"ux.mlir", local.irText()});
+
+  LoweringOptions lo;
+  lo.vec = options.vec;
+  lo.chip = options.chip;
+  lo.features = options.features;
+  GpuKernelModule gpuModule = lowerToGpu(local, lo);
+  result.numThreads = gpuModule.numThreads;
+  result.sharedBytes = gpuModule.sharedBytes;
+  if (keep) {
+    result.stages.push_back({"layouts.mlir", gpuModule.layouts});
+    result.stages.push_back({"gpu.mlir", print(*gpuModule.module)});
+  }
+
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(ctx.get(), [&](Diagnostic& d) {
+    llvm::raw_string_ostream os(diagnostics);
+    os << d.getLocation() << ": " << d.str() << "\n";
+    return success();
+  });
+  auto runPipeline = [&](bool toBinary) {
+    PassManager pm(ctx.get());
+    gpu::GPUToNVVMPipelineOptions po;
+    po.cubinChip = options.chip;
+    po.cubinFeatures = options.features;
+    po.cubinFormat = "isa";
+    po.optLevel = 3;
+    gpu::buildLowerToNVVMPassPipeline(pm, po);
+    (void)toBinary;
+    return pm.run(*gpuModule.module);
+  };
+  if (failed(mlir::verify(*gpuModule.module)) || failed(runPipeline(true)))
+    throw Error("codegen of kernel '" + program.name + "' failed in the NVVM pipeline:\n" + diagnostics);
+
+  // The PTX sits in the gpu.binary op's object as text (format isa).
+  std::string ptx;
+  gpuModule.module->walk([&](gpu::BinaryOp bin) {
+    for (Attribute a : bin.getObjects())
+      if (auto obj = dyn_cast<gpu::ObjectAttr>(a)) ptx = obj.getObject().str();
+  });
+  if (ptx.empty()) throw Error("codegen of kernel '" + program.name + "': the pipeline produced no PTX");
+  result.ptx = ptx;
+  if (keep) result.stages.push_back({"ptx", ptx});
+  result.compileMs =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (dumpDir && *dumpDir) dumpStages(result, dumpDir);
+  return result;
+}
+
+}  // namespace uintx::codegen

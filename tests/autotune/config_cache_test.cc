@@ -1,0 +1,303 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "autotune/config_cache.h"
+#include "tests/autotune/temp_dir.h"
+#include "uintx/error.h"
+
+using namespace uintx::autotune;
+using uintx::autotune::testing::TempDir;
+using json = nlohmann::json;
+
+namespace {
+
+const char* kGpu = "NVIDIA H100 80GB HBM3";
+const char* kCc = "9.0";
+
+KernelKey keyFor(const std::string& family, int64_t n, int m = 1) {
+  return KernelKey{family, 4, 128, 32, "bf16", "bf16", n, 4096, KernelKey::mBucket(m)};
+}
+
+KernelConfig configFor(int seed) {
+  return KernelConfig{{{"BLOCK_N", 16 << (seed % 4)}, {"num_warps", 1 + seed % 8}, {"seed", seed}}};
+}
+
+void writeText(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+std::string readText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Reports {
+  std::vector<std::string> messages;
+  CacheWarningFn fn() {
+    return [this](const std::string& m) { messages.push_back(m); };
+  }
+};
+
+// A valid file written by hand (an independent reference for the schema).
+std::string handWrittenCache(const std::string& gpu, const std::string& cc, int version = 1) {
+  return R"({"schema_version": )" + std::to_string(version) + R"(, "gpu": {"name": ")" + gpu +
+         R"(", "compute_capability": ")" + cc + R"("}, "entries": {
+    "family=gemv;bits=4;group=128;pack=32;act=bf16;out=bf16;N=4096;K=4096;M=1":
+      {"config": {"BLOCK_N": 64, "num_warps": 4}, "time_us": 12.5, "tuned_at": "2026-11-24T10:00:00Z"}}})";
+}
+
+}  // namespace
+
+TEST_CASE("missing file is an empty cache, with no report") {
+  TempDir dir;
+  Reports reports;
+  ConfigCache cache(dir.file("none.json"), kGpu, kCc, reports.fn());
+  CHECK(cache.entries().empty());
+  CHECK(!cache.lookup(keyFor("gemv", 4096)));
+  CHECK(reports.messages.empty());
+}
+
+TEST_CASE("round trip: what one process saves, a fresh one finds") {
+  TempDir dir;
+  const std::string path = dir.file("sub/dir/cfg.json");  // parent directories are created
+  std::mt19937 rng(11);
+  std::map<std::string, std::pair<KernelConfig, double>> expected;
+  {
+    ConfigCache cache(path, kGpu, kCc);
+    for (int i = 0; i < 40; ++i) {
+      KernelKey key = keyFor(i % 2 ? "gemv" : "gemm", 1 + rng() % 20000, 1 + rng() % 5000);
+      KernelConfig config = configFor(static_cast<int>(rng() % 1000));
+      double t = (rng() % 100000) / 7.0;
+      cache.insert(key, config, t);
+      expected[key.toString()] = {config, t};
+    }
+    cache.save();
+  }
+  ConfigCache again(path, kGpu, kCc);
+  REQUIRE(again.entries().size() == expected.size());
+  for (const auto& [text, want] : expected) {
+    auto entry = again.lookupEntry(KernelKey::parse(text));
+    REQUIRE(entry);
+    CHECK(entry->config == want.first);
+    CHECK(entry->time_us == doctest::Approx(want.second).epsilon(1e-12));
+    CHECK(entry->tuned_at.size() == 20);  // YYYY-MM-DDTHH:MM:SSZ
+    CHECK(entry->tuned_at.back() == 'Z');
+  }
+  // The file follows the documented schema.
+  json doc = json::parse(readText(path));
+  CHECK(doc["schema_version"] == 1);
+  CHECK(doc["gpu"]["name"] == kGpu);
+  CHECK(doc["gpu"]["compute_capability"] == kCc);
+  CHECK(doc["entries"].size() == expected.size());
+  // No temp files left behind.
+  int others = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir.path() + "/sub/dir"))
+    if (e.path().filename() != "cfg.json" && e.path().filename() != "cfg.json.lock") ++others;
+  CHECK(others == 0);
+}
+
+TEST_CASE("a hand-written file is read") {
+  TempDir dir;
+  writeText(dir.file("cfg.json"), handWrittenCache(kGpu, kCc));
+  Reports reports;
+  ConfigCache cache(dir.file("cfg.json"), kGpu, kCc, reports.fn());
+  auto config = cache.lookup(KernelKey{"gemv", 4, 128, 32, "bf16", "bf16", 4096, 4096, 1});
+  REQUIRE(config);
+  CHECK(config->params == std::map<std::string, int>{{"BLOCK_N", 64}, {"num_warps", 4}});
+  CHECK(reports.messages.empty());
+}
+
+TEST_CASE("merge: two caches saved one after the other keep both sets; own inserts win") {
+  TempDir dir;
+  const std::string path = dir.file("cfg.json");
+  ConfigCache a(path, kGpu, kCc);
+  ConfigCache b(path, kGpu, kCc);  // both start from the same (empty) file
+  const KernelKey shared = keyFor("gemv", 777);
+  for (int i = 0; i < 10; ++i) a.insert(keyFor("gemv", 100 + i), configFor(i), i);
+  for (int i = 0; i < 10; ++i) b.insert(keyFor("gemm", 200 + i), configFor(50 + i), i);
+  a.insert(shared, configFor(1), 1.0);
+  b.insert(shared, configFor(2), 2.0);
+  a.save();
+  b.save();  // b set `shared` itself, so b's value wins; a's other keys are kept
+  ConfigCache fresh(path, kGpu, kCc);
+  CHECK(fresh.entries().size() == 21);
+  for (int i = 0; i < 10; ++i) {
+    CHECK(fresh.lookup(keyFor("gemv", 100 + i)) == configFor(i));
+    CHECK(fresh.lookup(keyFor("gemm", 200 + i)) == configFor(50 + i));
+  }
+  CHECK(fresh.lookup(shared) == configFor(2));
+  // b now also sees a's entries in memory (merged on save).
+  CHECK(b.entries().size() == 21);
+  // a saves again with a new key; b's newer value for `shared` is not overwritten by a's
+  // older one, because a has not set it since its last save.
+  a.insert(keyFor("gemv", 999), configFor(9), 9.0);
+  a.save();
+  ConfigCache fresh2(path, kGpu, kCc);
+  CHECK(fresh2.entries().size() == 22);
+  CHECK(fresh2.lookup(shared) == configFor(2));
+}
+
+TEST_CASE("two concurrent writer processes lose nothing") {
+  TempDir dir;
+  const std::string path = dir.file("cfg.json");
+  int startPipe[2];
+  REQUIRE(::pipe(startPipe) == 0);
+  pid_t children[2];
+  for (int c = 0; c < 2; ++c) {
+    children[c] = ::fork();
+    REQUIRE(children[c] >= 0);
+    if (children[c] == 0) {
+      ::close(startPipe[1]);
+      char byte;
+      (void)!::read(startPipe[0], &byte, 1);  // wait until both children exist
+      int status = 0;
+      try {
+        ConfigCache cache(path, kGpu, kCc, [](const std::string&) {});
+        for (int i = 0; i < 50; ++i) {
+          cache.insert(keyFor(c == 0 ? "gemv" : "gemm", 1000 * (c + 1) + i), configFor(i), i);
+          cache.save();
+        }
+      } catch (...) {
+        status = 1;
+      }
+      ::_exit(status);
+    }
+  }
+  ::close(startPipe[0]);
+  ::close(startPipe[1]);  // EOF releases both children at once
+  for (pid_t child : children) {
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  CacheFileContents contents = readConfigCacheFile(path);
+  REQUIRE(contents.status == CacheFileContents::Status::kOk);
+  CHECK(contents.entries.size() == 100);
+  for (int c = 0; c < 2; ++c)
+    for (int i = 0; i < 50; ++i) {
+      auto it = contents.entries.find(keyFor(c == 0 ? "gemv" : "gemm", 1000 * (c + 1) + i).toString());
+      REQUIRE(it != contents.entries.end());
+      CHECK(it->second.config == configFor(i));
+    }
+}
+
+TEST_CASE("corrupt and truncated files are reported once, ignored, and backed up on save") {
+  TempDir dir;
+  const std::string valid = handWrittenCache(kGpu, kCc);
+  struct Case {
+    std::string name, text, reason;
+  };
+  std::vector<Case> cases = {
+      {"truncated", valid.substr(0, valid.size() / 2), "not valid JSON"},
+      {"garbage", "\x01\x02 not json at all", "not valid JSON"},
+      {"empty", "", "empty"},
+      {"array", "[1, 2, 3]", "not a JSON object"},
+      {"no_version", R"({"gpu": {}, "entries": {}})", "schema_version"},
+      {"no_entries", R"({"schema_version": 1, "gpu": {"name": "x", "compute_capability": "9.0"}})",
+       "\"entries\""},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    const std::string path = dir.file(c.name + ".json");
+    writeText(path, c.text);
+    Reports reports;
+    ConfigCache cache(path, kGpu, kCc, reports.fn());
+    CHECK(cache.entries().empty());
+    REQUIRE(reports.messages.size() == 1);
+    CHECK(reports.messages[0].find(path) != std::string::npos);
+    CHECK(reports.messages[0].find(c.reason) != std::string::npos);
+    // Saving re-reads the same bad file: not reported again; the file is kept as .corrupt.
+    cache.insert(keyFor("gemv", 4096), configFor(3), 3.0);
+    cache.save();
+    CHECK(reports.messages.size() == 1);
+    CHECK(readText(path + ".corrupt") == c.text);
+    ConfigCache fresh(path, kGpu, kCc, reports.fn());
+    CHECK(fresh.lookup(keyFor("gemv", 4096)) == configFor(3));
+    CHECK(reports.messages.size() == 1);
+  }
+}
+
+TEST_CASE("foreign-GPU and other-version files are reported and ignored") {
+  TempDir dir;
+  struct Case {
+    std::string name, text;
+    std::vector<std::string> reasonParts;
+  };
+  std::vector<Case> cases = {
+      {"other_gpu", handWrittenCache("NVIDIA A100-SXM4-80GB", "8.0"),
+       {"NVIDIA A100-SXM4-80GB", "8.0", kGpu}},
+      {"other_cc", handWrittenCache(kGpu, "9.1"), {"9.1"}},
+      {"other_version", handWrittenCache(kGpu, kCc, 2), {"schema_version 2"}},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    const std::string path = dir.file(c.name + ".json");
+    writeText(path, c.text);
+    Reports reports;
+    ConfigCache cache(path, kGpu, kCc, reports.fn());
+    CHECK(cache.entries().empty());
+    REQUIRE(reports.messages.size() == 1);
+    CHECK(reports.messages[0].find(path) != std::string::npos);
+    for (const auto& part : c.reasonParts) CHECK(reports.messages[0].find(part) != std::string::npos);
+    // Nothing inserted: save leaves the other GPU's file untouched.
+    cache.save();
+    CHECK(readText(path) == c.text);
+    cache.insert(keyFor("gemv", 4096), configFor(3), 3.0);
+    cache.save();
+    CHECK(reports.messages.size() == 1);
+    CHECK(readText(path + ".foreign") == c.text);
+    CHECK(readConfigCacheFile(path).gpu.name == kGpu);
+  }
+}
+
+TEST_CASE("a bad entry is skipped and reported; the good ones are kept") {
+  TempDir dir;
+  const std::string path = dir.file("cfg.json");
+  writeText(path, R"({"schema_version": 1, "gpu": {"name": "G", "compute_capability": "9.0"},
+    "entries": {
+      "family=gemv;bits=4;group=128;pack=32;act=bf16;out=bf16;N=4096;K=4096;M=1":
+        {"config": {"BLOCK_N": 64}, "time_us": 1.0},
+      "family=gemv;bits=4;group=128;pack=32;act=bf16;out=bf16;N=4096;K=4096;M=3":
+        {"config": {"BLOCK_N": 64}, "time_us": 1.0},
+      "family=gemv;bits=4;group=128;pack=32;act=bf16;out=bf16;N=4096;K=4096;M=2":
+        {"config": {"BLOCK_N": "big"}, "time_us": 1.0},
+      "family=gemv;bits=4;group=128;pack=32;act=bf16;out=bf16;N=4096;K=4096;M=4":
+        {"config": {"BLOCK_N": 64}, "time_us": -1}
+    }})");
+  Reports reports;
+  ConfigCache cache(path, "G", "9.0", reports.fn());
+  CHECK(cache.entries().size() == 1);
+  REQUIRE(reports.messages.size() == 3);
+  CHECK(reports.messages[0].find("M=2") != std::string::npos);
+  CHECK(reports.messages[0].find("BLOCK_N") != std::string::npos);
+  CHECK(reports.messages[1].find("M=3") != std::string::npos);
+  CHECK(reports.messages[2].find("time_us") != std::string::npos);
+}
+
+TEST_CASE("an unreadable path is reported, never thrown, at load") {
+  TempDir dir;
+  Reports reports;
+  ConfigCache cache(dir.path(), kGpu, kCc, reports.fn());  // a directory, not a file
+  CHECK(cache.entries().empty());
+  REQUIRE(reports.messages.size() == 1);
+  CHECK(reports.messages[0].find(dir.path()) != std::string::npos);
+}
+
+TEST_CASE("insert rejects a bad time") {
+  TempDir dir;
+  ConfigCache cache(dir.file("c.json"), kGpu, kCc);
+  CHECK_THROWS_AS(cache.insert(keyFor("gemv", 1), configFor(1), -1.0), uintx::Error);
+  CHECK_THROWS_AS(cache.insert(keyFor("gemv", 1), configFor(1), std::nan("")), uintx::Error);
+}

@@ -1,0 +1,70 @@
+// The registry: built-in widths, the queries kernels use, and adding widths at run time
+// (one registerBitWidth call each) that then work end to end.
+#include <doctest/doctest.h>
+
+#include "packing/bit_width_registry.h"
+#include "packing/quantize.h"
+#include "tests/packing/test_util.h"
+#include "uintx/error.h"
+
+using namespace uintx;
+
+TEST_CASE("built-in widths and their kernel-facing properties") {
+  CHECK(registeredBitWidths() == std::vector<int>{1, 2, 3, 4, 8});
+  const BitWidthSpec& u4 = bitWidthSpec(4);
+  CHECK(u4.name == "uint4");
+  CHECK(u4.hasZeros());
+  CHECK(u4.q_min == 0);
+  CHECK(u4.q_max == 15);
+  CHECK(u4.valuesPerWord(32) == 8);
+  CHECK(u4.valuesPerWord(8) == 2);
+  CHECK(u4.bitOffset(5) == 20);
+  const BitWidthSpec& u3 = bitWidthSpec(3);
+  CHECK(u3.valuesPerWord(32) == 10);
+  CHECK(u3.unusedBits(32) == 2);
+  CHECK(u3.valuesPerWord(16) == 5);
+  CHECK(u3.unusedBits(16) == 1);
+  CHECK(u3.valuesPerWord(8) == 2);
+  CHECK(u3.unusedBits(8) == 2);
+  const BitWidthSpec& i8 = bitWidthSpec(8);
+  CHECK(i8.name == "int8");
+  CHECK(!i8.hasZeros());
+  CHECK(i8.isSymmetric());
+  CHECK(i8.q_min == -127);
+  CHECK(i8.q_max == 127);
+  CHECK(i8.encode(-1) == 0xFFu);
+  CHECK(i8.decode(0x81) == -127);
+  CHECK(i8.dequantize(-3, 0.5f, 123.0f) == -1.5f);
+  CHECK(u4.dequantize(3, 0.5f, 1.5f) == 0.75f);
+  for (int b : {1, 2, 3, 4}) CHECK(bitWidthSpec(b).q_max == (1 << b) - 1);
+}
+
+TEST_CASE("unknown and duplicate registrations are clear errors") {
+  CHECK_THROWS_WITH_AS(bitWidthSpec(7), doctest::Contains("unknown bit width 7: registered widths are 1, 2, 3, 4"), Error);
+  CHECK_THROWS_WITH_AS(registerBitWidth(unsignedAsymmetricWidth(4)), doctest::Contains("bit width 4 is already registered"), Error);
+  CHECK_THROWS_WITH_AS(registerBitWidth(unsignedAsymmetricWidth(17)), doctest::Contains("bits = 17 is outside the supported range 1..16"), Error);
+  BitWidthSpec noRules;
+  noRules.bits = 9;
+  CHECK_THROWS_WITH_AS(registerBitWidth(noRules), doctest::Contains("needs encode, decode and dequantize"), Error);
+}
+
+TEST_CASE("a width registered at run time works end to end") {
+  // One call per width: 5- and 6-bit asymmetric, 4-bit-style packing rules.
+  registerBitWidth(unsignedAsymmetricWidth(5));
+  registerBitWidth(unsignedAsymmetricWidth(6));
+  const int64_t N = 16, K = 480;  // 480 = 6 words of 5-bit values in 32... times 16
+  std::vector<float> w = testing::randomNormal(size_t(N * K), 77);
+  double previous = testing::sqnrDb(w, quantize(w.data(), N, K, {4, 32, 32, ScalarType::f32}).dequantize());
+  for (int bits : {5, 6}) {
+    CAPTURE(bits);
+    for (int pb : {8, 16, 32}) {
+      QuantizedWeight q = quantize(w.data(), N, K, {bits, 32, pb, ScalarType::f32});
+      CHECK(q.packedBytes() == size_t(N * ((K + pb / bits - 1) / (pb / bits)) * pb / 8));
+      std::vector<uint8_t> bytes = q.toSafetensors();
+      CHECK(QuantizedWeight::fromSafetensors(bytes.data(), bytes.size()).dequantize() == q.dequantize());
+    }
+    double db = testing::sqnrDb(w, quantize(w.data(), N, K, {bits, 32, 32, ScalarType::f32}).dequantize());
+    CHECK(db > previous + 4.0);  // about 6 dB per bit
+    previous = db;
+  }
+}
