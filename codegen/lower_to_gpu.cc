@@ -697,6 +697,7 @@ void Lowering::lowerStore(Operation* op, Value ptrV, Value valueV, Value maskV, 
 
 void Lowering::lowerReduce(ux::ReduceOp op) {
   bool isSum = op.getKind() == "sum";
+  bool isUnsignedMax = op.getKind() == "maxu";
   Type elem = ux::elementType(op.getSrc().getType());
   bool narrowFloat = elem.isBF16() || elem.isF16();
   bool narrowInt = elem.isInteger() && elem.getIntOrFloatBitWidth() < 32;
@@ -704,10 +705,12 @@ void Lowering::lowerReduce(ux::ReduceOp op) {
   auto combine = [&](Value a, Value c) -> Value {
     if (isa<FloatType>(acc))
       return isSum ? (Value)arith::AddFOp::create(b_, loc_, a, c) : arith::MaximumFOp::create(b_, loc_, a, c);
-    return isSum ? (Value)arith::AddIOp::create(b_, loc_, a, c) : arith::MaxSIOp::create(b_, loc_, a, c);
+    if (isSum) return arith::AddIOp::create(b_, loc_, a, c);
+    return isUnsignedMax ? (Value)arith::MaxUIOp::create(b_, loc_, a, c) : arith::MaxSIOp::create(b_, loc_, a, c);
   };
   auto widen = [&](Value v) -> Value {
     if (narrowFloat) return arith::ExtFOp::create(b_, loc_, acc, v);
+    if (narrowInt && isUnsignedMax) return arith::ExtUIOp::create(b_, loc_, acc, v);
     if (narrowInt) return arith::ExtSIOp::create(b_, loc_, acc, v);
     return v;
   };

@@ -155,8 +155,8 @@ LogicalResult ReduceOp::verify() {
   auto in = getSrc().getType();
   int axis = getAxis();
   if (axis < 0 || axis >= in.getRank()) return emitOpError() << "axis " << axis << " out of range";
-  if (getKind() != "sum" && getKind() != "max")
-    return emitOpError() << "unknown reduction '" << getKind() << "' (sum or max)";
+  if (getKind() != "sum" && getKind() != "max" && getKind() != "maxu")
+    return emitOpError() << "unknown reduction '" << getKind() << "' (sum, max or maxu)";
   SmallVector<int64_t> shape;
   for (int i = 0; i < in.getRank(); ++i)
     if (i != axis) shape.push_back(in.getShape()[i]);

@@ -100,7 +100,7 @@ def Ux_AtomicAddOp : Ux_Op<"atomic_add", [MemoryEffects<[MemRead, MemWrite]>]> {
 }
 
 def Ux_ReduceOp : Ux_Op<"reduce", [Pure]> {
-  let summary = "reduce a tile along `axis` with `kind` (sum or max); rank 1 gives a scalar";
+  let summary = "reduce a tile along `axis` with `kind` (sum, max, or maxu: unsigned max); rank 1 gives a scalar";
   let arguments = (ins AnyRankedTensor:$src, I32Attr:$axis, StrAttr:$kind);
   let results = (outs AnyType:$result);
   let assemblyFormat = "$kind $src attr-dict `:` type($src) `->` type($result)";

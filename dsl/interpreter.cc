@@ -697,7 +697,9 @@ void Machine::execReduce(ux::ReduceOp op) {
   for (size_t d = 0; d < axis; ++d) outer *= size_t(shape[d]);
   for (size_t d = axis + 1; d < shape.size(); ++d) inner *= size_t(shape[d]);
   bool isSum = op.getKind() == "sum";
-  if (!isSum && op.getKind() != "max") fail("ux.reduce", "unknown kind '" + op.getKind().str() + "'");
+  bool isUnsignedMax = op.getKind() == "maxu";
+  if (!isSum && !isUnsignedMax && op.getKind() != "max")
+    fail("ux.reduce", "unknown kind '" + op.getKind().str() + "'");
   const Tile& a = at(op.getSrc());
   Tile& r = at(op.getResult());
   if (e.cls == Elem::kFloat) {
@@ -718,7 +720,9 @@ void Machine::execReduce(ux::ReduceOp op) {
         uint64_t acc = src[0];
         for (size_t k = 1; k < len; ++k) {
           uint64_t x = src[k * inner];
-          acc = isSum ? (acc + x) & e.mask() : (e.sext(x) > e.sext(acc) ? x : acc);
+          if (isSum) acc = (acc + x) & e.mask();
+          else if (isUnsignedMax) acc = (x & e.mask()) > (acc & e.mask()) ? x : acc;
+          else acc = e.sext(x) > e.sext(acc) ? x : acc;
         }
         r.i[o * inner + in] = acc;
       }

@@ -469,7 +469,7 @@ static Value reduce(const char* kind, Value v, int axis) {
 }
 
 Value sum(Value v, int axis) { return reduce("sum", v, axis); }
-Value max(Value v, int axis) { return reduce("max", v, axis); }
+Value max(Value v, int axis) { return reduce(isUnsigned(v.dtype()) ? "maxu" : "max", v, axis); }
 
 Value dot(Value a, Value b, Value acc) {
   KernelBuilder* kb = builderOf({a, b, acc});

@@ -1,0 +1,123 @@
+// GPU suite, part 1: the DSL example kernels on the GPU against the CPU interpreter or a
+// plain C++ reference, on fresh random data, with outputs poisoned first.
+#include <doctest/doctest.h>
+
+#include "codegen/jit_kernel.h"
+#include "codegen/runtime/cuda_driver.h"
+#include "codegen/runtime/cuda_stream.h"
+#include "dsl/interpreter.h"
+#include "examples/example_kernels.h"
+#include "tests/gpu/gpu_test_util.h"
+#include "uintx/error.h"
+#include "uintx/half.h"
+
+using namespace uintx;
+using namespace uintx::testing;
+using codegen::JitKernel;
+using codegen::LaunchArg;
+
+static unsigned cdiv(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }
+
+TEST_CASE("vector add matches the CPU exactly, on the default and a created stream") {
+  const int n = 1000016;  // a multiple of 16 (the kernel's promise), not of the block
+  auto x = randomFloats(n), y = randomFloats(n);
+  auto k = JitKernel::compile(examples::vectorAdd(1024, 4));
+  DeviceBuffer dx = toDevice(x), dy = toDevice(y), dz(n * 4 + 64);
+  for (bool ownStream : {false, true}) {
+    poison(dz);
+    CudaStream s;
+    CUstream stream = ownStream ? s.get() : nullptr;
+    k->launch({cdiv(n, 1024)}, stream, {LaunchArg::ptr(dx.get()), LaunchArg::ptr(dy.get()),
+                                       LaunchArg::ptr(dz.get()), LaunchArg::i32(n)});
+    s.synchronize();
+    checkCuda(cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
+    auto z = toHost<float>(dz, n + 16);
+    int bad = 0;
+    for (int i = 0; i < n; ++i) bad += z[i] != x[i] + y[i];
+    CHECK(bad == 0);
+    uint32_t tail;
+    std::memcpy(&tail, &z[n], 4);
+    CHECK(tail == 0xFFFFFFFFu);  // nothing written past n
+  }
+}
+
+TEST_CASE("a launch with a bad argument fails with a message, not a fault") {
+  auto k = JitKernel::compile(examples::vectorAdd());
+  DeviceBuffer d(4096);
+  CHECK_THROWS_WITH_AS(k->launch({1}, nullptr, {LaunchArg::ptr(d.get()), LaunchArg::ptr(d.get()),
+                                                LaunchArg::ptr(CUdeviceptr(0)), LaunchArg::i32(16)}),
+                       doctest::Contains("null pointer"), uintx::Error);
+  CHECK_THROWS_WITH_AS(k->launch({1}, nullptr, {LaunchArg::ptr(d.get()), LaunchArg::ptr(d.get() + 4),
+                                                LaunchArg::ptr(d.get()), LaunchArg::i32(16)}),
+                       doctest::Contains("aligned"), uintx::Error);
+  CHECK_THROWS_WITH_AS(k->launch({1}, nullptr, {LaunchArg::ptr(d.get()), LaunchArg::ptr(d.get()),
+                                                LaunchArg::ptr(d.get()), LaunchArg::i32(17)}),
+                       doctest::Contains("multiple of 16"), uintx::Error);
+}
+
+TEST_CASE("fused elementwise chain with masks on an odd size matches the interpreter") {
+  const int n = 1000003;
+  auto xf = randomFloats(n, -3, 3), yf = randomFloats(n, -3, 3);
+  std::vector<bf16> x(n), y(n);
+  for (int i = 0; i < n; ++i) x[i] = toBf16(xf[i]), y[i] = toBf16(yf[i]);
+  const float a = 1.75f;
+  auto program = examples::fusedChain(512, 4);
+  std::vector<float> ref(n, NAN);
+  dsl::interpret(program, {int(cdiv(n, 512))},
+                 {dsl::KernelArg::buffer(x), dsl::KernelArg::buffer(y), dsl::KernelArg::buffer(ref),
+                  dsl::KernelArg::f32(a), dsl::KernelArg::i32(n)});
+  auto k = JitKernel::compile(program);
+  DeviceBuffer dx = toDevice(x), dy = toDevice(y), dout(n * 4);
+  poison(dout);
+  k->launch({cdiv(n, 512)}, nullptr, {LaunchArg::ptr(dx.get()), LaunchArg::ptr(dy.get()),
+                                     LaunchArg::ptr(dout.get()), LaunchArg::f32(a), LaunchArg::i32(n)});
+  auto out = toHost<float>(dout, n);
+  int bad = 0;
+  for (int i = 0; i < n; ++i)  // fma contraction on the GPU may change the last bits
+    bad += !(std::fabs(out[i] - ref[i]) <= 1e-5f * (1 + std::fabs(ref[i])));
+  CHECK(bad == 0);
+}
+
+TEST_CASE("row-wise sum and max of a 2-D tile") {
+  for (auto [rows, cols, br, bc, warps] : std::vector<std::array<int, 5>>{
+           {1000, 100, 16, 128, 4}, {333, 256, 4, 256, 8}, {77, 31, 32, 32, 4}}) {
+    CAPTURE(rows);
+    CAPTURE(cols);
+    auto x = randomFloats(size_t(rows) * cols, -4, 4);
+    auto k = JitKernel::compile(examples::rowSumMax(br, bc, warps));
+    DeviceBuffer dx = toDevice(x), ds(rows * 4), dm(rows * 4);
+    poison(ds);
+    poison(dm);
+    k->launch({cdiv(rows, br)}, nullptr, {LaunchArg::ptr(dx.get()), LaunchArg::ptr(ds.get()),
+                                         LaunchArg::ptr(dm.get()), LaunchArg::i32(rows), LaunchArg::i32(cols)});
+    auto s = toHost<float>(ds, rows), m = toHost<float>(dm, rows);
+    int bad = 0;
+    for (int r = 0; r < rows; ++r) {
+      double rs = 0;
+      float rm = -INFINITY;
+      for (int c = 0; c < cols; ++c) rs += x[size_t(r) * cols + c], rm = std::max(rm, x[size_t(r) * cols + c]);
+      bad += !(std::fabs(s[r] - rs) <= 1e-4 * (1 + std::fabs(rs))) || m[r] != rm;
+    }
+    CHECK(bad == 0);
+  }
+}
+
+TEST_CASE("4-bit unpack, scale and store bf16") {
+  const int n = 1 << 20, group = 128;
+  std::vector<uint32_t> words(n / 8);
+  for (auto& w : words) w = uint32_t(rng()());
+  auto scales = randomFloats(n / group, 0.01f, 0.1f), zeros = randomFloats(n / group, 0, 15);
+  auto k = JitKernel::compile(examples::unpackInt4(1024, group, 4));
+  DeviceBuffer dw = toDevice(words), ds = toDevice(scales), dz = toDevice(zeros), dout(n * 2);
+  poison(dout);
+  k->launch({cdiv(n, 1024)}, nullptr, {LaunchArg::ptr(dw.get()), LaunchArg::ptr(ds.get()), LaunchArg::ptr(dz.get()),
+                                      LaunchArg::ptr(dout.get()), LaunchArg::i32(n)});
+  auto out = toHost<bf16>(dout, n);
+  int bad = 0;
+  for (int i = 0; i < n; ++i) {
+    float q = float((words[i / 8] >> (4 * (i % 8))) & 0xF);
+    bf16 ref = toBf16((q - zeros[i / group]) * scales[i / group]);
+    bad += out[i].bits != ref.bits;
+  }
+  CHECK(bad == 0);
+}
