@@ -1,6 +1,7 @@
 #include "codegen/assign_layouts.h"
 
 #include <map>
+#include <set>
 
 #include "dsl/UxDialect.h"
 #include "llvm/ADT/EquivalenceClasses.h"
@@ -83,6 +84,24 @@ LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
         auto out = groupLayout.find(leaderOf(exp.getResult()));
         if (out != groupLayout.end()) groupLayout.emplace(leaderOf(src), out->second.slice(exp.getAxis()));
       }
+    });
+    // Words feeding unpack_bits hold 1/(32/bits) of the fields' run per thread, so that a
+    // thread unpacks exactly the words of its own fields. Decided before the defaults.
+    std::set<void*> unpackInputs;
+    func->walk([&](ux::UnpackBitsOp u) {
+      if (ux::shapeOf(u.getType()).size() == size_t(rank)) unpackInputs.insert(leaderOf(u.getWords()));
+    });
+    for (Value v : tiles)
+      if (ux::shapeOf(v.getType()).size() == size_t(rank) && !unpackInputs.count(leaderOf(v)))
+        groupLayout.emplace(leaderOf(v), Layout::blocked(params[rank]));
+    func->walk([&](ux::UnpackBitsOp u) {
+      auto out = groupLayout.find(leaderOf(u.getResult()));
+      if (out == groupLayout.end()) return;
+      Layout in = out->second;
+      int last = in.dims.back(), per = 32 / int(u.getBits());
+      if (in.params.sizePerThread[last] % per) return;  // the lowering reports it
+      in.params.sizePerThread[last] /= per;
+      groupLayout.emplace(leaderOf(u.getWords()), in);
     });
     for (Value v : tiles) {
       if (ux::shapeOf(v.getType()).size() != size_t(rank)) continue;

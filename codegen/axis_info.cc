@@ -89,7 +89,7 @@ void AxisAnalysis::visit(Operation* op) {
     set(r);
   } else if (auto e = dyn_cast<ux::ExpandDimsOp>(op)) {
     r = in(0);
-    if (e.getAxis() == int(ux::shapeOf(e.getType()).size()) - 1) r.contiguity = r.constancy = 1;
+    if (int(e.getAxis()) == int(ux::shapeOf(e.getType()).size()) - 1) r.contiguity = r.constancy = 1;
     set(r);
   } else if (isa<ux::AddPtrOp>(op)) {
     AxisInfo p = in(0), o = in(1);
@@ -127,8 +127,8 @@ void AxisAnalysis::visit(Operation* op) {
     if (c && shift) c = (*c >= 0 && *c < 31) ? std::optional<int64_t>(int64_t(1) << *c) : std::nullopt;
     r.constancy = std::gcd(a.constancy, b.constancy);
     if (c && *c > 0 && pow2Divisor(*c) == *c) {
-      // A run that starts at a multiple of c stays in one quotient for c elements.
-      if (a.divisibility % *c == 0) r.constancy = std::max(r.constancy, std::min(a.contiguity, *c));
+      // A run that starts at a multiple of d stays in one quotient for gcd(d, c) elements.
+      r.constancy = std::max(r.constancy, std::min(a.contiguity, std::gcd(a.divisibility, *c)));
       r.divisibility = std::max<int64_t>(1, a.divisibility / *c);
       if (*c == 1) r.contiguity = a.contiguity;
     }
@@ -136,10 +136,10 @@ void AxisAnalysis::visit(Operation* op) {
   } else if (isa<arith::RemSIOp, arith::RemUIOp>(op)) {
     AxisInfo a = in(0), b = in(1);
     r.constancy = a.constancy;
-    if (b.constant && *b.constant > 0 && pow2Divisor(*b.constant) == *b.constant &&
-        a.divisibility % *b.constant == 0) {
-      r.contiguity = std::min(a.contiguity, *b.constant);
-      r.divisibility = kMax;  // each run starts at remainder 0
+    if (b.constant && *b.constant > 0 && pow2Divisor(*b.constant) == *b.constant) {
+      r.contiguity = std::min(a.contiguity, std::gcd(a.divisibility, *b.constant));
+      // Runs start at a multiple of d: remainder 0 when c divides d, else a multiple of d.
+      r.divisibility = a.divisibility % *b.constant == 0 ? kMax : a.divisibility;
     }
     set(r);
   } else if (isa<arith::ShLIOp>(op)) {

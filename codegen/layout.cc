@@ -62,6 +62,26 @@ Layout Layout::slice(int tileDim) const {
   return l;
 }
 
+static int bitsBelow(const std::vector<int>& v, int d) {
+  int b = 0;
+  for (size_t i = d + 1; i < v.size(); ++i)
+    for (int x = v[i]; x > 1; x /= 2) ++b;
+  return b;
+}
+
+bool Layout::operator==(const Layout& o) const {
+  if (dims.size() != o.dims.size()) return false;
+  const BlockedParams &p = params, &q = o.params;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    int a = dims[i], b = o.dims[i];
+    if (p.sizePerThread[a] != q.sizePerThread[b] || p.threadsPerWarp[a] != q.threadsPerWarp[b] ||
+        p.warpsPerCta[a] != q.warpsPerCta[b] || bitsBelow(p.threadsPerWarp, a) != bitsBelow(q.threadsPerWarp, b) ||
+        bitsBelow(p.warpsPerCta, a) != bitsBelow(q.warpsPerCta, b))
+      return false;
+  }
+  return true;
+}
+
 std::string Layout::toString() const {
   if (int(dims.size()) == params.rank()) return params.toString();
   return "slice<" + params.toString() + " dims=" + list(dims) + ">";

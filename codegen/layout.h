@@ -42,7 +42,9 @@ struct Layout {
   static Layout blocked(const BlockedParams& p);
   Layout slice(int tileDim) const;  // drops tile dimension `tileDim`
   int rank() const { return int(dims.size()); }
-  bool operator==(const Layout& o) const { return params == o.params && dims == o.dims; }
+  // Equal when every kept dimension maps threads to coordinates the same way (params of
+  // dropped dimensions matter only through the lane and warp bits they take).
+  bool operator==(const Layout& o) const;
   bool operator!=(const Layout& o) const { return !(*this == o); }
   std::string toString() const;
 };

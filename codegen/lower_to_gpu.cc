@@ -98,6 +98,7 @@ class Lowering {
   void lowerExpandDims(ux::ExpandDimsOp op);
   void lowerReshapeOrTrans(Operation* op, bool transpose);
   void lowerFor(scf::ForOp op);
+  void lowerUnpackBits(ux::UnpackBitsOp op);
 
   Elements emitLoad(Value ptr, Type t, int n, Value pred, ArrayRef<Value> others);
   void emitStore(Value ptr, ArrayRef<Value> values, Value pred);
@@ -228,6 +229,7 @@ GpuKernelModule Lowering::run() {
                     scf::SCFDialect>();
   auto src = cast<func::FuncOp>(*program_.moduleOp().getOps<func::FuncOp>().begin());
   numThreads_ = program_.numWarps * 32;
+  if (auto v = src->getAttrOfType<IntegerAttr>("ux.vec")) options_.vec = int(v.getInt());
   layouts_ = assignLayouts(src, program_.numWarps, options_.vec);
   axis_ = std::make_unique<AxisAnalysis>(src);
 
@@ -335,6 +337,7 @@ void Lowering::lowerOp(Operation* op) {
     return lowerStore(op, s.getPtr(), s.getValue(), s.getMask(), true);
   if (auto r = dyn_cast<ux::ReduceOp>(op)) return lowerReduce(r);
   if (auto f = dyn_cast<scf::ForOp>(op)) return lowerFor(f);
+  if (auto u = dyn_cast<ux::UnpackBitsOp>(op)) return lowerUnpackBits(u);
   if (isa<ux::DotOp>(op)) fail(op, "dot is not lowered yet (tensor-core lowering is planned)");
   if (op->getDialect() && op->getDialect()->getNamespace() == "arith") return lowerElementwise(op);
   fail(op, "no lowering for this op");
@@ -426,6 +429,32 @@ void Lowering::lowerReshapeOrTrans(Operation* op, bool transpose) {
     out.push_back(loadShared(mul(lin, eb), st));
   }
   set(dstV, out);
+}
+
+void Lowering::lowerUnpackBits(ux::UnpackBitsOp op) {
+  const Layout& lo = layoutOf(op);
+  auto outShape = shapeVec(op), inShape = shapeVec(op.getWords());
+  int bits = op.getBits(), per = 32 / bits;
+  int last = lo.dims.back();
+  int spt = lo.params.sizePerThread[last];
+  if (spt % per || outShape.back() < spt)
+    fail(op, "each thread must hold whole words: the vector width (" + std::to_string(spt) +
+                 ") must be a multiple of 32/bits = " + std::to_string(per) + " and at most the tile's last dimension");
+  Layout li = lo;
+  li.params.sizePerThread[last] = spt / per;
+  Elements words = get(op.getWords(), li);
+  ThreadElements to = threadElements(lo, outShape), ti = threadElements(li, inShape);
+  Elements out;
+  for (int k = 0; k < to.count(); ++k) {
+    auto idx = to.split(k);
+    int j = idx.back() % per;
+    idx.back() /= per;  // run of spt fields <-> run of spt/per words, reps aligned
+    Value w = words[ti.flatten(idx)];
+    Value v = j ? (Value)arith::ShRUIOp::create(b_, loc_, w, c32(j * bits)) : w;
+    if (bits < 32) v = arith::AndIOp::create(b_, loc_, v, c32((int64_t(1) << bits) - 1));
+    out.push_back(v);
+  }
+  set(op, out);
 }
 
 void Lowering::lowerFor(scf::ForOp op) {

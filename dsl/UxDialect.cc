@@ -166,6 +166,19 @@ LogicalResult ReduceOp::verify() {
   return success();
 }
 
+LogicalResult UnpackBitsOp::verify() {
+  int bits = getBits();
+  if (bits != 1 && bits != 2 && bits != 4 && bits != 8 && bits != 16)
+    return emitOpError() << "bits " << bits << " must be 1, 2, 4, 8 or 16";
+  auto in = getWords().getType().getShape();
+  auto out = getType().getShape();
+  if (in.size() != out.size() || out.back() != in.back() * (32 / bits))
+    return emitOpError() << "result's last dimension must be " << in.back() * (32 / bits);
+  for (size_t i = 0; i + 1 < in.size(); ++i)
+    if (in[i] != out[i]) return emitOpError("leading dimensions must be kept");
+  return success();
+}
+
 LogicalResult DotOp::verify() {
   auto a = getA().getType(), b = getB().getType(), c = getAcc().getType();
   if (a.getRank() != 2 || b.getRank() != 2 || c.getRank() != 2)

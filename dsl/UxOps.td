@@ -107,6 +107,19 @@ def Ux_ReduceOp : Ux_Op<"reduce", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Ux_UnpackBitsOp : Ux_Op<"unpack_bits", [Pure]> {
+  let summary = "split each 32-bit word along the last dimension into 32/bits fields, lowest bits first";
+  let description = [{
+    Result element `w * (32 / bits) + j` is `(words[w] >> (j * bits)) & (2^bits - 1)`: the
+    packed-weight order of docs/FORMATS.md. Codegen keeps each word and its fields in one
+    thread, so unpacking is shifts and masks in registers.
+  }];
+  let arguments = (ins RankedTensorOf<[I32]>:$words, I32Attr:$bits);
+  let results = (outs RankedTensorOf<[I32]>:$result);
+  let assemblyFormat = "$words attr-dict `:` type($words) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 def Ux_DotOp : Ux_Op<"dot", [Pure, AllTypesMatch<["acc", "result"]>]> {
   let summary = "acc + a[M,K] @ b[K,N] on tensor cores (bf16/f16 -> f32, i8 -> i32)";
   let arguments = (ins AnyRankedTensor:$a, AnyRankedTensor:$b, AnyRankedTensor:$acc);

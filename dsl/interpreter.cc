@@ -842,6 +842,16 @@ void Machine::exec(Operation* op) {
   if (mlir::isa<ux::AtomicAddOp>(op)) return execStore(op, true);
   if (auto r = mlir::dyn_cast<ux::ReduceOp>(op)) return execReduce(r);
   if (auto d = mlir::dyn_cast<ux::DotOp>(op)) return execDot(d);
+  if (auto u = mlir::dyn_cast<ux::UnpackBitsOp>(op)) {
+    const Tile& a = at(u.getWords());
+    Tile& r = at(u.getResult());
+    size_t n = size_t(numElements(u.getType()));
+    unsigned bits = u.getBits(), per = 32 / bits;
+    uint64_t mask = (uint64_t(1) << bits) - 1;
+    r.i.resize(n);
+    for (size_t k = 0; k < n; ++k) r.i[k] = (a.i[k / per] >> ((k % per) * bits)) & mask;
+    return;
+  }
   if (auto f = mlir::dyn_cast<scf::ForOp>(op)) return execFor(f);
   if (auto i = mlir::dyn_cast<scf::IfOp>(op)) return execIf(i);
   fail(opName(op), "unsupported op");

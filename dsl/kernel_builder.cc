@@ -468,6 +468,18 @@ static Value reduce(const char* kind, Value v, int axis) {
   return makeValue(kb, ux::ReduceOp::create(kb->ir(), kb->loc(), t, v.ir(), axis, kind), v.dtype());
 }
 
+Value unpackBits(Value words, int bits) {
+  KernelBuilder* kb = builderOf({words});
+  if (!words.isTile() || words.isPointer() || (words.dtype() != DType::u32 && words.dtype() != DType::i32))
+    kb->fail("unpackBits", "needs a tile of 32-bit words, got " + words.typeString());
+  if (bits != 1 && bits != 2 && bits != 4 && bits != 8 && bits != 16)
+    kb->fail("unpackBits", "bits " + std::to_string(bits) + " must be 1, 2, 4, 8 or 16");
+  auto s = words.shape();
+  s.back() *= 32 / bits;
+  auto t = RankedTensorType::get(s, elementTypeOf(words));
+  return makeValue(kb, ux::UnpackBitsOp::create(kb->ir(), kb->loc(), t, words.ir(), bits), DType::u32);
+}
+
 Value sum(Value v, int axis) { return reduce("sum", v, axis); }
 Value max(Value v, int axis) { return reduce(isUnsigned(v.dtype()) ? "maxu" : "max", v, axis); }
 
@@ -581,6 +593,12 @@ std::vector<Value> KernelBuilder::forLoop(int lo, Value hi, int step, const std:
   return forLoop(constant(lo, DType::i32), hi, constant(step, DType::i32), init, body);
 }
 
+void KernelBuilder::setVectorWidth(int vec) {
+  if (vec < 1 || vec > 128 || (vec & (vec - 1)))
+    fail("setVectorWidth", "vector width " + std::to_string(vec) + " must be a power of two in [1, 128]");
+  vec_ = vec;
+}
+
 KernelProgram KernelBuilder::finish() {
   if (!func_) fail("finish", "already finished");
   auto func = asFunc(func_);
@@ -590,6 +608,7 @@ KernelProgram KernelBuilder::finish() {
   for (size_t i = 0; i < divisibility_.size(); ++i)
     if (divisibility_[i] > 1) func.setArgAttr(i, "ux.divisibility", builder_.getI32IntegerAttr(divisibility_[i]));
   func->setAttr("ux.num_warps", builder_.getI32IntegerAttr(numWarps_));
+  func->setAttr("ux.vec", builder_.getI32IntegerAttr(vec_));
   std::string diagnostics;
   {
     mlir::ScopedDiagnosticHandler handler(ctx_.get(), [&](mlir::Diagnostic& d) {
@@ -604,6 +623,7 @@ KernelProgram KernelBuilder::finish() {
   p.module = std::make_shared<mlir::OwningOpRef<mlir::ModuleOp>>(std::move(module_));
   p.params = params_;
   p.numWarps = numWarps_;
+  p.vec = vec_;
   func_ = nullptr;
   return p;
 }

@@ -72,6 +72,7 @@ struct KernelProgram {
   std::shared_ptr<mlir::OwningOpRef<mlir::ModuleOp>> module;
   std::vector<KernelParam> params;
   int numWarps = 4;
+  int vec = 4;  // elements per thread along the last dimension (codegen's vector width)
   std::string irText() const;  // the module printed in generic-free MLIR syntax
   mlir::ModuleOp moduleOp() const { return module->get(); }
 };
@@ -92,6 +93,9 @@ class KernelBuilder {
   Value scalarArg(const std::string& name, DType dtype, int divisibility = 1);
   // Warps per program (CTA); codegen spreads tiles over numWarps * 32 threads.
   void setNumWarps(int numWarps);
+  // Elements each thread holds along the last dimension of 2-D tiles (a power of two;
+  // default 4: 16-byte accesses of 32-bit data).
+  void setVectorWidth(int vec);
 
   Value programId(int axis);
   Value numPrograms(int axis);
@@ -131,6 +135,7 @@ class KernelBuilder {
   std::vector<KernelParam> params_;
   std::vector<int> divisibility_;
   int numWarps_ = 4;
+  int vec_ = 4;
   bool bodyStarted_ = false;
   void startBody();
   friend class Value;
@@ -194,6 +199,10 @@ Value trans(Value v);
 Value sum(Value v, int axis);
 Value max(Value v, int axis);
 Value dot(Value a, Value b, Value acc);
+// Splits each u32 word along the last dimension into 32/bits fields, lowest bits first:
+// [..., W] -> [..., W * 32/bits] of u32 (bits in 1, 2, 4, 8, 16). Codegen keeps a word and
+// its fields in one thread: set the kernel's vector width to at least 32/bits.
+Value unpackBits(Value words, int bits);
 Value load(Value ptr, Value mask = {}, Value other = {});
 Value load(Value ptr, Value mask, double other);
 

@@ -1,0 +1,55 @@
+// The weight-only quantized GEMV family, written once in the DSL and specialized per weight
+// format (bit width, group size, packing width, shape), activation dtype and config:
+//   y[m, n] = sum_k x[m, k] * dequant(W)[n, k] (+ bias[n])
+// Each program computes blockN outputs of blockM rows over a K range (split-K programs
+// write f32 partials that splitKReduce sums). Works for any registered width: widths that
+// divide 32 read whole 32-bit words and unpack them in registers (unpack_bits); others read
+// the bytes each value spans.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "dsl/kernel_builder.h"
+
+namespace uintx::kernels {
+
+// What a kernel program needs to know about the weight format.
+struct QuantSpec {
+  int bits = 4;
+  bool symmetric = false;  // true: q is bits-wide two's complement, W = q * scale per row
+  int groupSize = 128;     // along K (== K: one scale per row)
+  int packingBits = 32;    // width of the packed words (8, 16, 32)
+  int64_t N = 0, K = 0;
+  dsl::DType scaleDtype = dsl::DType::bf16;
+  int valuesPerWord() const { return packingBits / bits; }
+  int64_t rowBytes() const;
+};
+
+struct GemvConfig {
+  int blockN = 16;
+  int blockK = 256;
+  int numWarps = 4;
+  int splitK = 1;
+  int blockM = 1;  // activation rows per program
+  std::string toString() const;
+};
+
+// True when the fast path applies: whole 32-bit words, K a multiple of blockK * splitK.
+bool usesWordPath(const QuantSpec& q, const GemvConfig& c);
+
+// Throws uintx::Error when the config cannot run this format (the message names the rule).
+void validateGemvConfig(const QuantSpec& q, const GemvConfig& c);
+
+// Parameters, in order: x [M, K] (act), qweight, scales [N, G], zeros [N, G] (asymmetric only),
+// bias [N] (if hasBias; splitK == 1 only), out, M (i32). out is y [M, N] in `act` when
+// splitK == 1, else f32 partials [splitK, M, N]. Grid: (ceil(N / blockN), splitK, ceil(M / blockM)).
+dsl::KernelProgram buildGemv(const QuantSpec& q, dsl::DType act, bool hasBias, const GemvConfig& c);
+
+// y[m, n] = sum_s partial[s, m, n] (+ bias[n]). Parameters: partial, bias (if hasBias), y, M.
+// Grid: (ceil(N / block), M).
+// The bias has the weight's scale dtype.
+dsl::KernelProgram buildSplitKReduce(int64_t N, int splitK, dsl::DType act, bool hasBias,
+                                     dsl::DType biasDtype, int block = 256);
+
+}  // namespace uintx::kernels
