@@ -85,24 +85,39 @@ LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
         if (out != groupLayout.end()) groupLayout.emplace(leaderOf(src), out->second.slice(exp.getAxis()));
       }
     });
-    // Words feeding unpack_bits hold 1/(32/bits) of the fields' run per thread, so that a
-    // thread unpacks exactly the words of its own fields. Decided before the defaults.
-    std::set<void*> unpackInputs;
-    func->walk([&](ux::UnpackBitsOp u) {
-      if (ux::shapeOf(u.getType()).size() == size_t(rank)) unpackInputs.insert(leaderOf(u.getWords()));
+    // Inputs of broadcast and unpack_bits take their layout from the result (a broadcast
+    // input keeps the result's params; words feeding unpack_bits hold 1/(32/bits) of the
+    // fields' run, so a thread unpacks exactly the words of its own fields). These are
+    // derived after the other groups of the rank get theirs, repeatedly, consumers first.
+    std::set<void*> derivedInputs;
+    func->walk([&](Operation* op) {
+      if (isa<ux::UnpackBitsOp, ux::BroadcastOp>(op) && ux::shapeOf(op->getResult(0).getType()).size() == size_t(rank))
+        derivedInputs.insert(leaderOf(op->getOperand(0)));
     });
+    auto derive = [&] {
+      bool changed = true;
+      while (changed) {
+        changed = false;
+        func->walk([&](Operation* op) {
+          if (!isa<ux::UnpackBitsOp, ux::BroadcastOp>(op)) return;
+          if (ux::shapeOf(op->getResult(0).getType()).size() != size_t(rank)) return;
+          auto out = groupLayout.find(leaderOf(op->getResult(0)));
+          if (out == groupLayout.end() || groupLayout.count(leaderOf(op->getOperand(0)))) return;
+          Layout in = out->second;
+          if (auto u = dyn_cast<ux::UnpackBitsOp>(op)) {
+            int last = in.dims.back(), per = 32 / int(u.getBits());
+            if (in.params.sizePerThread[last] % per) return;  // the lowering reports it
+            in.params.sizePerThread[last] /= per;
+          }
+          groupLayout.emplace(leaderOf(op->getOperand(0)), in);
+          changed = true;
+        });
+      }
+    };
     for (Value v : tiles)
-      if (ux::shapeOf(v.getType()).size() == size_t(rank) && !unpackInputs.count(leaderOf(v)))
+      if (ux::shapeOf(v.getType()).size() == size_t(rank) && !derivedInputs.count(leaderOf(v)))
         groupLayout.emplace(leaderOf(v), Layout::blocked(params[rank]));
-    func->walk([&](ux::UnpackBitsOp u) {
-      auto out = groupLayout.find(leaderOf(u.getResult()));
-      if (out == groupLayout.end()) return;
-      Layout in = out->second;
-      int last = in.dims.back(), per = 32 / int(u.getBits());
-      if (in.params.sizePerThread[last] % per) return;  // the lowering reports it
-      in.params.sizePerThread[last] /= per;
-      groupLayout.emplace(leaderOf(u.getWords()), in);
-    });
+    derive();
     for (Value v : tiles) {
       if (ux::shapeOf(v.getType()).size() != size_t(rank)) continue;
       auto it = groupLayout.emplace(leaderOf(v), Layout::blocked(params[rank])).first;

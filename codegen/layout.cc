@@ -82,6 +82,22 @@ bool Layout::operator==(const Layout& o) const {
   return true;
 }
 
+bool equivalentFor(const Layout& a, const Layout& b, const std::vector<int64_t>& shape) {
+  if (a.dims.size() != b.dims.size() || a.dims.size() != shape.size()) return false;
+  const BlockedParams &p = a.params, &q = b.params;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    int x = a.dims[i], y = b.dims[i];
+    if (bitsBelow(p.threadsPerWarp, x) != bitsBelow(q.threadsPerWarp, y) ||
+        bitsBelow(p.warpsPerCta, x) != bitsBelow(q.warpsPerCta, y))
+      return false;
+    if (shape[i] == 1) continue;
+    if (p.sizePerThread[x] != q.sizePerThread[y] || p.threadsPerWarp[x] != q.threadsPerWarp[y] ||
+        p.warpsPerCta[x] != q.warpsPerCta[y])
+      return false;
+  }
+  return true;
+}
+
 std::string Layout::toString() const {
   if (int(dims.size()) == params.rank()) return params.toString();
   return "slice<" + params.toString() + " dims=" + list(dims) + ">";

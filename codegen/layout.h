@@ -67,4 +67,8 @@ struct ThreadElements {
 
 ThreadElements threadElements(const Layout& layout, const std::vector<int64_t>& shape);
 
+// True when a tile of `shape` has the same elements in the same threads and order under
+// both layouts (dimensions of size 1 hold coordinate 0 whatever their params).
+bool equivalentFor(const Layout& a, const Layout& b, const std::vector<int64_t>& shape);
+
 }  // namespace uintx::codegen

@@ -172,7 +172,7 @@ Elements Lowering::get(Value v) {
 Elements Lowering::get(Value v, const Layout& want) {
   if (!isa<RankedTensorType>(v.getType())) return get(v);
   const Layout& have = layoutOf(v);
-  if (have == want) return get(v);
+  if (equivalentFor(have, want, shapeVec(v))) return get(v);
   return convertLayout(get(v), ux::elementType(v.getType()), shapeVec(v), have, want);
 }
 
@@ -214,6 +214,8 @@ Elements Lowering::convertLayout(const Elements& src, Type elem, const std::vect
   for (auto d : shape) numel *= d;
   useShared(numel * eb, nullptr);
   ThreadElements tf = threadElements(from, shape), tt = threadElements(to, shape);
+  if (std::getenv("UINTX_DEBUG_LAYOUTS"))
+    llvm::errs() << "convert " << numel << " elements: " << from.toString() << " -> " << to.toString() << "\n";
   barrier();
   for (int k = 0; k < tf.count(); ++k) storeShared(mul(linearIndex(from, tf, k), eb), src[k]);
   barrier();
