@@ -21,7 +21,9 @@ namespace uintx {
   X(cuStreamCreate) X(cuStreamDestroy_v2) X(cuStreamSynchronize) X(cuEventCreate)        \
   X(cuEventDestroy_v2) X(cuEventRecord) X(cuEventSynchronize)                            \
   /* cuEventElapsedTime_v2 (CUDA 12.8+); the loader falls back to cuEventElapsedTime */  \
-  X(cuEventElapsedTime_v2)
+  X(cuEventElapsedTime_v2)                                                               \
+  X(cuStreamBeginCapture_v2) X(cuStreamEndCapture) X(cuGraphInstantiateWithFlags)         \
+  X(cuGraphLaunch) X(cuGraphExecDestroy) X(cuGraphDestroy)
 
 struct CudaDriverApi {
 #define UINTX_CUDA_ENTRY_MEMBER(name) decltype(&::name) name = nullptr;

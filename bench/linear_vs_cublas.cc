@@ -1,0 +1,335 @@
+// Benchmark (not a test): uintx::linear against bf16 cuBLAS (y = x @ W^T) on the grid of
+// ANCHORS.md, in one process. Weights are rotated across copies that together exceed twice
+// the 50 MB L2, each call is timed with CUDA events, and the median is reported. Every
+// measured uintx output is first compared with cuBLAS run on the dequantized weight.
+//   linear_vs_cublas [--shapes 8192x8192,...] [--batch 1,16] [--variants w4,w8] [--reps 20]
+//                    [--max-m 4096] [--large-m] [--quick] [--csv PATH] [--kernel-cache]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "codegen/runtime/cublas_baseline.h"
+#include "codegen/runtime/cuda_driver.h"
+#include "codegen/runtime/cuda_stream.h"
+#include "codegen/runtime/device_buffer.h"
+#include "uintx/error.h"
+#include "uintx/half.h"
+#include "uintx/uintx.h"
+
+using namespace uintx;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+int failures = 0;  // outputs off the reference by more than 1e-2: the exit status says so
+
+struct Shape { int64_t N, K; };
+struct Variant { std::string name; QuantizeOptions options; };
+
+struct Options {
+  std::vector<Shape> shapes{{4096, 4096}, {14336, 4096}, {8192, 8192}, {28672, 8192}};
+  std::vector<int64_t> batches{1, 16, 64, 256, 4096};
+  std::vector<std::string> variants{"w4", "w8"};
+  int reps = 20;
+  int64_t maxM = 4096;
+  bool largeM = false, quick = false, kernelCache = false;
+  std::string csvPath;
+};
+
+Variant variantNamed(const std::string& name) {
+  if (name == "w4") return {"w4", {.bit_width = 4, .group_size = 128, .packing_bitwidth = 32}};
+  if (name == "w8") return {"w8", {.bit_width = 8, .group_size = 0, .packing_bitwidth = 32}};
+  throw Error("unknown variant '" + name + "': expected w4 or w8");
+}
+
+std::vector<std::string> splitCommas(const std::string& s) {
+  std::vector<std::string> out;
+  for (size_t b = 0, e; b <= s.size(); b = e + 1) {
+    e = std::min(s.find(',', b), s.size());
+    if (e > b) out.push_back(s.substr(b, e - b));
+  }
+  return out;
+}
+
+Options parseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw Error(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--shapes") {
+      o.shapes.clear();
+      for (auto& s : splitCommas(value())) {
+        size_t x = s.find('x');
+        if (x == std::string::npos) throw Error("shape '" + s + "' must be NxK, e.g. 8192x8192");
+        o.shapes.push_back({std::stoll(s.substr(0, x)), std::stoll(s.substr(x + 1))});
+      }
+    } else if (a == "--batch") {
+      o.batches.clear();
+      for (auto& s : splitCommas(value())) o.batches.push_back(std::stoll(s));
+    } else if (a == "--variants") {
+      o.variants = splitCommas(value());
+      for (auto& v : o.variants) variantNamed(v);  // validates
+    } else if (a == "--reps") o.reps = std::max(1, std::stoi(value()));
+    else if (a == "--max-m") o.maxM = std::stoll(value());
+    else if (a == "--csv") o.csvPath = value();
+    else if (a == "--large-m") o.largeM = true;
+    else if (a == "--quick") o.quick = true;
+    else if (a == "--kernel-cache") o.kernelCache = true;
+    else throw Error("unknown flag '" + a + "' (see the comment at the top of linear_vs_cublas.cc)");
+  }
+  std::erase_if(o.batches, [&](int64_t m) { return m < 1 || m > o.maxM; });
+  return o;
+}
+
+// N(0,1) values, filled by one thread per core (a 28672x8192 layer is 235M values).
+std::vector<float> randomNormal(size_t n, uint64_t seed) {
+  std::vector<float> v(n);
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      std::mt19937_64 rng(seed * 1000 + t);
+      std::normal_distribution<float> normal;
+      for (size_t i = n * t / threads; i < n * (t + 1) / threads; ++i) v[i] = normal(rng);
+    });
+  for (auto& th : pool) th.join();
+  return v;
+}
+
+std::vector<bf16> toBf16(const std::vector<float>& v) {
+  std::vector<bf16> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = uintx::toBf16(v[i]);
+  return out;
+}
+
+// Enough copies that cycling through them streams more than 2 x 50 MB L2 (at least 2).
+int copiesToExceedL2(size_t bytesPerCopy) {
+  const size_t l2Twice = 2 * 50'000'000;
+  return int(std::clamp<size_t>(l2Twice / bytesPerCopy + 1, 2, 64));
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Median device time (us) of call(rep, stream), each call between two events. Calls are
+// queued back to back behind a memset "spacer" (re-issued every 16 calls) so the GPU never
+// idles waiting for the host, which would add launch latency to small kernels.
+template <typename Call>
+double medianDeviceUs(const CudaStream& s, const DeviceBuffer& spacer, int reps, Call&& call) {
+  std::vector<GpuTimer> timers(reps);
+  for (int i = 0; i < reps; ++i) {
+    if (i % 16 == 0)
+      checkCuda(cudaDriver().cuMemsetD32Async(spacer.get(), 0, spacer.size() / 4, s.get()), "cuMemsetD32Async");
+    timers[i].start(s.get());
+    call(i, s.get());
+    timers[i].stop(s.get());
+  }
+  s.synchronize();
+  std::vector<double> us;
+  for (auto& t : timers) us.push_back(t.elapsedMs() * 1e3);
+  return median(us);
+}
+
+// ||y - ref|| / ||ref|| over the first M rows of two bf16 device matrices.
+double relativeError(const DeviceBuffer& y, const DeviceBuffer& ref, size_t count) {
+  std::vector<bf16> a(count), b(count);
+  y.download(a.data(), count * 2);
+  ref.download(b.data(), count * 2);
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < count; ++i) {
+    double r = toFloat(b[i]), d = toFloat(a[i]) - r;
+    diff += d * d;
+    norm += r * r;
+  }
+  return std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
+}
+
+// One table: a header and rows of cells, printed aligned or as CSV.
+struct Table {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+
+  void print(FILE* out) const {
+    std::vector<size_t> width(header.size());
+    for (size_t c = 0; c < header.size(); ++c) {
+      width[c] = header[c].size();
+      for (auto& r : rows) width[c] = std::max(width[c], r[c].size());
+    }
+    auto line = [&](const std::vector<std::string>& r) {
+      for (size_t c = 0; c < r.size(); ++c) std::fprintf(out, "%*s  ", int(width[c]), r[c].c_str());
+      std::fprintf(out, "\n");
+    };
+    line(header);
+    for (auto& r : rows) line(r);
+  }
+  void writeCsv(const std::string& path) const {
+    std::ofstream f(path);
+    if (!f) throw Error("cannot write --csv file '" + path + "'");
+    auto line = [&](const std::vector<std::string>& r) {
+      for (size_t c = 0; c < r.size(); ++c) f << (c ? "," : "") << r[c];
+      f << "\n";
+    };
+    line(header);
+    for (auto& r : rows) line(r);
+  }
+};
+
+std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+DeviceMatrix matrix(const DeviceBuffer& b, int64_t rows, int64_t cols) {
+  return {reinterpret_cast<const void*>(b.get()), rows, cols, ScalarType::bf16};
+}
+
+// The whole grid of one shape: cuBLAS first, then each uintx variant; appends table rows.
+void benchShape(const Options& o, const Shape& sh, const CudaStream& s, const DeviceBuffer& spacer,
+                CublasBf16Gemm& cublas, Table& table) {
+  const int64_t N = sh.N, K = sh.K, maxM = *std::max_element(o.batches.begin(), o.batches.end());
+  const std::string shapeName = std::to_string(N) + "x" + std::to_string(K);
+  std::fprintf(stderr, "[%s] generating and quantizing weights\n", shapeName.c_str());
+  std::vector<float> w = randomNormal(size_t(N) * K, uint64_t(N * 7 + K));
+  DeviceBuffer x = DeviceBuffer::fromHost(toBf16(randomNormal(size_t(maxM) * K, 1)));
+  DeviceBuffer y(size_t(maxM) * N * 2), ref(size_t(maxM) * N * 2);
+  auto quickSkip = [&](int64_t M) { return o.quick && double(M) * N * K >= std::ldexp(1.0, 36); };
+
+  // Rows of the table for this shape, filled column by column.
+  std::vector<std::vector<std::string>> rows;
+  std::vector<double> cublasUs;
+  {
+    std::vector<bf16> wb = toBf16(w);
+    std::vector<DeviceBuffer> copies;
+    for (int c = 0, n = copiesToExceedL2(wb.size() * 2); c < n; ++c) copies.push_back(DeviceBuffer::fromHost(wb));
+    for (int64_t M : o.batches) {
+      std::vector<std::string> row{shapeName, std::to_string(M)};
+      double us = NAN;
+      if (!quickSkip(M)) {
+        for (int i = 0; i < 3; ++i) cublas.run(M, N, K, x.get(), copies[i % copies.size()].get(), y.get(), s.get());
+        us = medianDeviceUs(s, spacer, o.reps, [&](int i, CUstream st) {
+          cublas.run(M, N, K, x.get(), copies[i % copies.size()].get(), y.get(), st);
+        });
+      }
+      cublasUs.push_back(us);
+      row.push_back(std::isnan(us) ? "skipped" : fmt("%.1f", us));
+      row.push_back(M == 1 && !std::isnan(us) ? fmt("%.2f", 2.0 * N * K / (us * 1e-6) / 1e12) : "-");
+      rows.push_back(row);
+    }
+  }
+
+  for (const std::string& vname : o.variants) {
+    Variant v = variantNamed(vname);
+    QuantizedWeight q = quantize(w.data(), N, K, v.options);
+    DeviceBuffer dequant = DeviceBuffer::fromHost(toBf16(q.dequantize()));
+    size_t weightBytes = q.packedBytes() + q.scalesBytes() + q.zerosBytes();
+    std::vector<DeviceWeight> copies;
+    copies.reserve(64);
+    for (int c = 0, n = copiesToExceedL2(weightBytes); c < n; ++c) copies.emplace_back(q);
+    for (size_t b = 0; b < o.batches.size(); ++b) {
+      const int64_t M = o.batches[b];
+      std::vector<std::string>& row = rows[b];
+      if (quickSkip(M) || (M > 256 && !o.largeM)) {
+        row.insert(row.end(), {"skipped", "-", "-", "-", "-"});
+        continue;
+      }
+      std::fprintf(stderr, "[%s] %s M=%lld\n", shapeName.c_str(), vname.c_str(), (long long)M);
+      auto call = [&](int i, CUstream st) { linear(matrix(x, M, K), copies[i % copies.size()], matrix(y, M, N), st); };
+      // The first call of a (format, shape, M bucket) compiles and loads the kernel.
+      auto t0 = Clock::now();
+      call(0, s.get());
+      s.synchronize();
+      double firstMs = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      // Correctness before speed: cuBLAS on the dequantized weight is the reference.
+      cublas.run(M, N, K, x.get(), dequant.get(), ref.get(), s.get());
+      s.synchronize();
+      double err = relativeError(y, ref, size_t(M) * N);
+      for (int i = 1; i < 3; ++i) call(i, s.get());
+      double us = medianDeviceUs(s, spacer, o.reps, call);
+      double bytes = double(weightBytes) + 2.0 * K + 2.0 * N;
+      row.push_back(fmt("%.1f", us));
+      row.push_back(std::isnan(cublasUs[b]) ? "-" : fmt("%.2fx", cublasUs[b] / us));
+      row.push_back(M == 1 ? fmt("%.2f", bytes / (us * 1e-6) / 1e12) : "-");
+      if (!(err <= 1e-2)) ++failures;
+      row.push_back((err <= 1e-2 ? "" : "FAIL ") + fmt("%.1e", err));
+      row.push_back(fmt("%.0f", firstMs));
+    }
+  }
+  for (auto& r : rows) table.rows.push_back(r);
+}
+
+// Host cost of a cached uintx::linear call (4096x4096, W4 g128, M=1): the time spent inside
+// linear() itself, and the rate of 1000 back-to-back calls with one sync at the end.
+void benchHostOverhead(const CudaStream& s) {
+  const int64_t N = 4096, K = 4096, calls = 1000;
+  QuantizedWeight q = quantize(randomNormal(size_t(N) * K, 2).data(), N, K, variantNamed("w4").options);
+  DeviceWeight w(q);
+  DeviceBuffer x = DeviceBuffer::fromHost(toBf16(randomNormal(size_t(K), 3))), y(size_t(N) * 2);
+  for (int i = 0; i < 3; ++i) linear(matrix(x, 1, K), w, matrix(y, 1, N), s.get());
+  s.synchronize();
+  std::vector<double> inside;
+  auto t0 = Clock::now();
+  for (int i = 0; i < calls; ++i) {
+    auto c0 = Clock::now();
+    linear(matrix(x, 1, K), w, matrix(y, 1, N), s.get());
+    inside.push_back(std::chrono::duration<double, std::micro>(Clock::now() - c0).count());
+  }
+  s.synchronize();
+  double total = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+  std::printf("back-to-back cached calls (4096x4096 w4 M=1): %.2f us per call over %lld calls\n",
+              total / calls, (long long)calls);
+  std::printf("host overhead per call: %.2f us (median time inside linear())\n", median(inside));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    Options o = parseArgs(argc, argv);
+    std::string why;
+    if (!cudaDriverAvailable(&why)) {
+      std::fprintf(stderr, "linear_vs_cublas needs an NVIDIA GPU and its driver: %s\n", why.c_str());
+      return 2;
+    }
+    if (!cublasAvailable(&why)) {
+      std::fprintf(stderr, "linear_vs_cublas needs cuBLAS for the baseline: %s\n", why.c_str());
+      return 2;
+    }
+    // Without the on-disk kernel cache the first call of each row is a cold JIT + load.
+    if (!o.kernelCache) setCacheSettings({cacheSettings().configCachePath, ""});
+    CudaDeviceInfo dev = currentCudaDevice();
+    std::printf("device: %s (%s, %d SMs), reps %d, median per call, bf16 activations\n", dev.name.c_str(),
+                dev.smArch().c_str(), dev.smCount, o.reps);
+    CudaStream stream;
+    DeviceBuffer spacer(size_t(1) << 30);
+    CublasBf16Gemm cublas;
+
+    Table table;
+    table.header = {"shape", "M", "cublas_us", "cublas_TB/s"};
+    for (auto& v : o.variants)
+      for (const char* col : {"_us", "_speedup", "_TB/s", "_relerr", "_first_ms"}) table.header.push_back(v + col);
+    for (const Shape& sh : o.shapes) benchShape(o, sh, stream, spacer, cublas, table);
+    std::printf("w4: W4A16 g128 packing 32 bf16 scales; w8: W8A16 per-channel. TB/s at M=1 only;\n"
+                "relerr vs cuBLAS on the dequantized weight (FAIL above 1e-2); first_ms = JIT + load + run.\n");
+    table.print(stdout);
+    if (!o.csvPath.empty()) table.writeCsv(o.csvPath);
+    benchHostOverhead(stream);
+    if (failures) std::printf("%d output(s) FAILED the 1e-2 relative error check\n", failures);
+    return failures ? 3 : 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "linear_vs_cublas: %s\n", e.what());
+    return 1;
+  }
+}

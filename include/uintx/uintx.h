@@ -1,0 +1,39 @@
+// uintx: low-bit weight-quantized linear layers on NVIDIA GPUs.
+//
+//   auto q = uintx::quantize(w.data(), N, K, {.bit_width = 4, .group_size = 128});
+//   uintx::DeviceWeight dw(q);                      // upload (current CUDA context)
+//   uintx::linear({x, M, K, uintx::ScalarType::bf16}, dw, {y, M, N, uintx::ScalarType::bf16}, stream);
+//
+// y = x @ dequant(W)^T (+ bias), x [M, K] and y [M, N] row-major in device memory, bf16 or
+// fp16. Kernels are JIT-compiled per (format, shape, M bucket) on first use and cached; see
+// uintx-tune and docs/CACHE.md to pre-warm the caches before serving.
+#pragma once
+
+#include <cuda.h>
+
+#include <cstdint>
+
+#include "packing/device_weight.h"
+#include "packing/kernel_selection.h"
+#include "packing/quantize.h"
+#include "packing/quantized_weight.h"
+#include "packing/scalar_type.h"
+
+namespace uintx {
+
+// A row-major matrix in device memory (of the current CUDA context).
+struct DeviceMatrix {
+  const void* data = nullptr;
+  int64_t rows = 0, cols = 0;
+  ScalarType dtype = ScalarType::bf16;
+};
+
+// y = x @ dequant(w)^T (+ w's bias), enqueued on `stream` (0: the legacy default stream) in
+// the current context, which must be the one `w` was uploaded in. Any M >= 1.
+// Throws uintx::Error for mismatched shapes or dtypes, null or misaligned pointers, or a
+// weight from another context. Safe to call from several threads; after one call with a
+// given shape (which compiles the kernel and sizes the workspace) it can be captured in a
+// CUDA graph.
+void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y, CUstream stream = nullptr);
+
+}  // namespace uintx

@@ -1,0 +1,200 @@
+#include "packing/kernel_selection.h"
+
+#include <map>
+#include <mutex>
+
+#include "autotune/cache_paths.h"
+#include "autotune/config_cache.h"
+#include "autotune/kernel_disk_cache.h"
+#include "codegen/ptx_compiler.h"
+#include "packing/kernel_spec.h"
+#include "uintx/error.h"
+
+namespace uintx {
+
+namespace {
+
+struct State {
+  std::mutex mutex;
+  bool settingsSet = false;
+  CacheSettings settings;
+  std::unique_ptr<autotune::ConfigCache> configs;
+  std::map<std::string, std::shared_ptr<codegen::JitKernel>> kernels;  // by IR text
+  KernelCacheStats stats;
+};
+
+State& state() {
+  static State s;
+  return s;
+}
+
+CacheSettings settingsLocked(State& s) {
+  if (!s.settingsSet) {
+    const char* cfg = std::getenv("UINTX_CONFIG_CACHE");
+    s.settings.configCachePath = cfg ? cfg : "";
+    s.settings.kernelsDir = autotune::defaultKernelCacheDir();
+    s.settingsSet = true;
+  }
+  return s.settings;
+}
+
+autotune::ConfigCache* configsLocked(State& s, const std::string& gpu, const std::string& cc) {
+  CacheSettings settings = settingsLocked(s);
+  if (settings.configCachePath.empty()) return nullptr;
+  if (!s.configs || s.configs->path() != settings.configCachePath || s.configs->gpu().name != gpu)
+    s.configs = std::make_unique<autotune::ConfigCache>(settings.configCachePath, gpu, cc);
+  return s.configs.get();
+}
+
+}  // namespace
+
+void setCacheSettings(const CacheSettings& settings) {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  s.settings = settings;
+  s.settingsSet = true;
+  s.configs.reset();
+}
+
+CacheSettings cacheSettings() {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  return settingsLocked(s);
+}
+
+std::string kernelFamily(int64_t M) { return M <= 16 ? "gemv" : "gemv_tiled"; }
+
+autotune::KernelKey kernelKey(const WeightFormat& f, const std::string& act, int64_t M) {
+  autotune::KernelKey k;
+  k.family = kernelFamily(M);
+  k.bit_width = f.bit_width;
+  k.group_size = f.group_size;
+  k.packing_bitwidth = f.packing_bitwidth;
+  k.act_dtype = act;
+  k.out_dtype = act;
+  k.N = f.N;
+  k.K = f.K;
+  k.m_bucket = autotune::KernelKey::mBucket(M);
+  return k;
+}
+
+kernels::GemvConfig defaultGemvConfig(const kernels::QuantSpec& q, int64_t M, int smCount) {
+  kernels::GemvConfig c;
+  c.blockM = M <= 1 ? 1 : M <= 2 ? 2 : M <= 4 ? 4 : M <= 8 ? 8 : 16;
+  c.numWarps = 4;
+  c.blockN = 16;
+  c.blockK = 256;
+  // The largest blockK that keeps the whole-word path (K divisible), else 64.
+  while (c.blockK > 64 && !kernels::usesWordPath(q, c)) c.blockK /= 2;
+  if (!kernels::usesWordPath(q, c)) c.blockK = 64;
+  // Enough programs to keep every SM busy with several CTAs: split K when N is narrow.
+  int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
+  while (programs * c.splitK < 4 * smCount && c.splitK < 8) {
+    kernels::GemvConfig next = c;
+    next.splitK *= 2;
+    if (!kernels::usesWordPath(q, next) || q.K / (int64_t(next.blockK) * next.splitK) < 4) break;
+    c = next;
+  }
+  return c;
+}
+
+kernels::GemvConfig gemvConfigFrom(const autotune::KernelConfig& config) {
+  kernels::GemvConfig c;
+  auto get = [&](const char* name, int& field) {
+    auto it = config.params.find(name);
+    if (it != config.params.end()) field = it->second;
+  };
+  get("BLOCK_N", c.blockN);
+  get("BLOCK_K", c.blockK);
+  get("BLOCK_M", c.blockM);
+  get("num_warps", c.numWarps);
+  get("split_k", c.splitK);
+  return c;
+}
+
+autotune::KernelConfig toKernelConfig(const kernels::GemvConfig& c) {
+  autotune::KernelConfig k;
+  k.params = {{"BLOCK_N", c.blockN}, {"BLOCK_K", c.blockK}, {"BLOCK_M", c.blockM},
+              {"num_warps", c.numWarps}, {"split_k", c.splitK}};
+  return k;
+}
+
+std::optional<kernels::GemvConfig> tunedConfig(const autotune::KernelKey& key, const std::string& gpu,
+                                               const std::string& cc) {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  autotune::ConfigCache* cache = configsLocked(s, gpu, cc);
+  if (!cache) return std::nullopt;
+  auto c = cache->lookup(key);
+  if (!c) return std::nullopt;
+  return gemvConfigFrom(*c);
+}
+
+void recordTunedConfig(const autotune::KernelKey& key, const kernels::GemvConfig& config, double timeUs,
+                       const std::string& gpu, const std::string& cc) {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  autotune::ConfigCache* cache = configsLocked(s, gpu, cc);
+  if (!cache) throw Error("no config cache file is set (UINTX_CONFIG_CACHE or setCacheSettings)");
+  cache->insert(key, toKernelConfig(config), timeUs);
+}
+
+void saveTunedConfigs() {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (s.configs) s.configs->save();
+}
+
+std::shared_ptr<codegen::JitKernel> compiledKernel(const dsl::KernelProgram& program) {
+  State& s = state();
+  std::string ir = program.irText();
+  CacheSettings settings;
+  {
+    std::lock_guard<std::mutex> lock(s.mutex);
+    auto it = s.kernels.find(ir);
+    if (it != s.kernels.end()) {
+      s.stats.memoryHits++;
+      return it->second;
+    }
+    settings = settingsLocked(s);
+  }
+  // Compile (or read) outside the lock: other threads keep launching cached kernels.
+  codegen::PtxOptions options;
+  std::shared_ptr<codegen::JitKernel> kernel;
+  bool fromDisk = false;
+  if (!settings.kernelsDir.empty()) {
+    autotune::KernelDiskCache disk(settings.kernelsDir, codegen::compilerVersion());
+    std::string key = autotune::KernelDiskCache::makeKey(ir, codegen::compilerVersion(), options.chip);
+    if (auto text = disk.load(key)) {
+      // Stored as: numThreads, newline, PTX.
+      size_t nl = text->find('\n');
+      if (nl != std::string::npos) {
+        codegen::PtxKernel k;
+        k.name = program.name;
+        k.numThreads = std::atoi(text->substr(0, nl).c_str());
+        k.ptx = text->substr(nl + 1);
+        if (k.numThreads > 0) {
+          kernel = std::make_shared<codegen::JitKernel>(std::move(k), program.params);
+          fromDisk = true;
+        }
+      }
+    }
+    if (!kernel) {
+      kernel = codegen::JitKernel::compile(program, options);
+      disk.store(key, std::to_string(kernel->ptx().numThreads) + "\n" + kernel->ptx().ptx);
+    }
+  } else {
+    kernel = codegen::JitKernel::compile(program, options);
+  }
+  std::lock_guard<std::mutex> lock(s.mutex);
+  (fromDisk ? s.stats.diskHits : s.stats.compiles)++;
+  return s.kernels.emplace(ir, kernel).first->second;
+}
+
+KernelCacheStats kernelCacheStats() {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  return s.stats;
+}
+
+}  // namespace uintx

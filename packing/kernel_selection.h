@@ -1,0 +1,53 @@
+// The metadata layer between a linear call and a kernel: the key of a call (kernel family
+// chosen by M, format, dtypes, N, K, M bucket), its launch configuration (tuned from the
+// config cache, else a heuristic default), and compiled kernels cached in memory and on disk.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "autotune/kernel_key.h"
+#include "codegen/jit_kernel.h"
+#include "kernels/gemv.h"
+#include "packing/weight_format.h"
+
+namespace uintx {
+
+// Where tuned configs and compiled kernels live; empty strings disable that cache.
+// Defaults: $UINTX_CONFIG_CACHE / $UINTX_KERNEL_CACHE_DIR (see docs/CACHE.md); caching is
+// on by default for kernels and off for configs unless the variable or this call names one.
+struct CacheSettings {
+  std::string configCachePath;
+  std::string kernelsDir;
+};
+void setCacheSettings(const CacheSettings& settings);
+CacheSettings cacheSettings();
+
+// Kernel family for M rows: "gemv" for M <= 16, "gemv_tiled" above.
+std::string kernelFamily(int64_t M);
+autotune::KernelKey kernelKey(const WeightFormat& format, const std::string& actDtype, int64_t M);
+
+// A launch configuration for this format and M when nothing is tuned.
+kernels::GemvConfig defaultGemvConfig(const kernels::QuantSpec& q, int64_t M, int smCount);
+kernels::GemvConfig gemvConfigFrom(const autotune::KernelConfig& config);
+autotune::KernelConfig toKernelConfig(const kernels::GemvConfig& config);
+
+// The tuned config for `key` if the config cache has one.
+std::optional<kernels::GemvConfig> tunedConfig(const autotune::KernelKey& key, const std::string& gpuName,
+                                               const std::string& computeCapability);
+// Records a tuned config (in memory; saveTunedConfigs() writes the file).
+void recordTunedConfig(const autotune::KernelKey& key, const kernels::GemvConfig& config, double timeUs,
+                       const std::string& gpuName, const std::string& computeCapability);
+void saveTunedConfigs();
+
+// The kernel for a program: from memory, else PTX from the kernels directory, else compiled
+// (and stored there). Thread-safe.
+std::shared_ptr<codegen::JitKernel> compiledKernel(const dsl::KernelProgram& program);
+
+// Counters for tests and the time-to-first-result measurement.
+struct KernelCacheStats {
+  int memoryHits = 0, diskHits = 0, compiles = 0;
+};
+KernelCacheStats kernelCacheStats();
+
+}  // namespace uintx

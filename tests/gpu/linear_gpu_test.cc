@@ -1,0 +1,198 @@
+// GPU suite, part 2: uintx::linear across the test matrix of issue 4 against a float64
+// reference computed from the dequantized weights, on fresh random data, outputs poisoned.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <thread>
+
+#include "codegen/runtime/cuda_driver.h"
+#include "codegen/runtime/cuda_stream.h"
+#include "tests/gpu/gpu_test_util.h"
+#include "uintx/error.h"
+#include "uintx/half.h"
+#include "uintx/uintx.h"
+
+using namespace uintx;
+using namespace uintx::testing;
+
+namespace {
+
+struct Layer {
+  QuantizedWeight q;
+  std::vector<float> dq;  // dequantized [N, K]
+  std::unique_ptr<DeviceWeight> dev;
+};
+
+Layer makeLayer(int64_t N, int64_t K, QuantizeOptions o, bool bias = false) {
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<float> w(N * K), b(N);
+  for (auto& v : w) v = normal(rng());
+  for (auto& v : b) v = normal(rng());
+  Layer l{quantize(w.data(), N, K, o, bias ? b.data() : nullptr), {}, nullptr};
+  l.dq = l.q.dequantize();
+  l.dev = std::make_unique<DeviceWeight>(l.q);
+  return l;
+}
+
+template <typename Half>
+std::vector<Half> randomActivations(int64_t M, int64_t K) {
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<Half> x(size_t(M * K));
+  for (auto& v : x) {
+    if constexpr (std::is_same_v<Half, bf16>) v = toBf16(normal(rng()));
+    else v = toFp16(normal(rng()));
+  }
+  return x;
+}
+
+// Runs linear for M rows and returns the relative error against float64 on up to 16
+// sampled rows; every output element must have been written (no poison left).
+template <typename Half = bf16>
+double checkLinear(const Layer& l, int64_t M, CUstream stream = nullptr) {
+  const WeightFormat& f = l.q.format();
+  ScalarType dt = std::is_same_v<Half, bf16> ? ScalarType::bf16 : ScalarType::f16;
+  auto x = randomActivations<Half>(M, f.K);
+  DeviceBuffer dx = toDevice(x), dy(size_t(M * f.N) * 2);
+  poison(dy);
+  linear({(void*)dx.get(), M, f.K, dt}, *l.dev, {(void*)dy.get(), M, f.N, dt}, stream);
+  checkCuda(cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
+  auto y = toHost<Half>(dy, size_t(M * f.N));
+  for (const Half& v : y)
+    if ((v.bits & 0x7FFF) > (std::is_same_v<Half, bf16> ? 0x7F80 : 0x7C00)) return INFINITY;  // NaN left
+  std::vector<double> got, ref;
+  int64_t step = std::max<int64_t>(1, M / 16);
+  for (int64_t m = 0; m < M; m += step)
+    for (int64_t n = 0; n < f.N; ++n) {
+      double r = l.q.hasBias() ? l.q.bias(n) : 0;
+      const float* w = &l.dq[size_t(n * f.K)];
+      for (int64_t k = 0; k < f.K; ++k) r += double(toFloat(x[size_t(m * f.K + k)])) * w[k];
+      ref.push_back(r);
+      got.push_back(toFloat(y[size_t(m * f.N + n)]));
+    }
+  return relativeError(got, ref);
+}
+
+QuantizeOptions opts(int bits, int group, int packing) {
+  QuantizeOptions o;
+  o.bit_width = bits;
+  o.group_size = group;
+  o.packing_bitwidth = packing;
+  return o;
+}
+
+const std::vector<int64_t> kBatches = {1, 3, 16, 33, 128, 1024};
+
+}  // namespace
+
+TEST_CASE("weight-only linear, 4096x4096, every width, group and packing, every M") {
+  struct Format { int bits, group, packing; };
+  std::vector<Format> formats = {{4, 128, 32}, {4, 64, 32}, {4, 128, 16}, {4, 64, 8}, {8, 0, 32},
+                                 {8, 0, 8},    {2, 128, 32}, {2, 64, 16}, {1, 128, 32}, {3, 64, 32}, {3, 128, 8}};
+  for (const Format& fm : formats) {
+    Layer l = makeLayer(4096, 4096, opts(fm.bits, fm.group, fm.packing));
+    for (int64_t M : kBatches) {
+      CAPTURE(fm.bits);
+      CAPTURE(fm.group);
+      CAPTURE(fm.packing);
+      CAPTURE(M);
+      CHECK(checkLinear(l, M) <= 1e-2);
+    }
+  }
+}
+
+TEST_CASE("odd shape 1024x1025 (per-row groups), bias, fp16 activations") {
+  for (int bits : {4, 8, 3}) {
+    Layer l = makeLayer(1024, 1025, opts(bits, 0, 32), /*bias=*/true);
+    for (int64_t M : kBatches) {
+      CAPTURE(bits);
+      CAPTURE(M);
+      CHECK(checkLinear(l, M) <= 1e-2);
+    }
+  }
+  Layer l = makeLayer(4096, 4096, opts(4, 128, 32), true);
+  for (int64_t M : {1, 16, 33}) {
+    CAPTURE(M);
+    CHECK(checkLinear<fp16>(l, M) <= 1e-2);
+  }
+}
+
+TEST_CASE("tensor-parallel slices still run: dim 0 and dim 1") {
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<float> w(4096 * 4096);
+  for (auto& v : w) v = normal(rng());
+  QuantizedWeight full = quantize(w.data(), 4096, 4096, opts(4, 128, 32));
+  for (int dim : {0, 1}) {
+    Layer l{dim == 0 ? full.sliceRows(1024, 3072) : full.sliceCols(1024, 3072), {}, nullptr};
+    l.dq = l.q.dequantize();
+    l.dev = std::make_unique<DeviceWeight>(l.q);
+    for (int64_t M : {1, 16, 33}) {
+      CAPTURE(dim);
+      CAPTURE(M);
+      CHECK(checkLinear(l, M) <= 1e-2);
+    }
+  }
+}
+
+TEST_CASE("several threads on their own streams, and CUDA graph capture") {
+  Layer l = makeLayer(4096, 4096, opts(4, 128, 32));
+  std::vector<double> errs(4);
+  std::vector<std::thread> threads;
+  CUcontext ctx = ensureCudaContext();
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      checkCuda(cudaDriver().cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
+      CudaStream s;
+      errs[t] = checkLinear(l, t == 0 ? 1 : 16 * t, s.get());
+    });
+  for (auto& th : threads) th.join();
+  for (double e : errs) CHECK(e <= 1e-2);
+
+  // Capture one call (after a warm-up that compiled it) and replay it on new inputs.
+  const int64_t M = 16, K = 4096, N = 4096;
+  auto x = randomActivations<bf16>(M, K);
+  DeviceBuffer dx = toDevice(x), dy(M * N * 2);
+  CudaStream s;
+  linear({(void*)dx.get(), M, K, ScalarType::bf16}, *l.dev, {(void*)dy.get(), M, N, ScalarType::bf16}, s.get());
+  s.synchronize();
+  const auto& api = cudaDriver();
+  CUgraph graph;
+  CUgraphExec exec;
+  checkCuda(api.cuStreamBeginCapture_v2(s.get(), CU_STREAM_CAPTURE_MODE_GLOBAL), "cuStreamBeginCapture");
+  linear({(void*)dx.get(), M, K, ScalarType::bf16}, *l.dev, {(void*)dy.get(), M, N, ScalarType::bf16}, s.get());
+  checkCuda(api.cuStreamEndCapture(s.get(), &graph), "cuStreamEndCapture");
+  checkCuda(api.cuGraphInstantiateWithFlags(&exec, graph, 0), "cuGraphInstantiate");
+  auto x2 = randomActivations<bf16>(M, K);
+  dx.upload(x2.data(), x2.size() * 2);
+  poison(dy);
+  checkCuda(api.cuGraphLaunch(exec, s.get()), "cuGraphLaunch");
+  s.synchronize();
+  auto y = toHost<bf16>(dy, M * N);
+  std::vector<double> got, ref;
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double r = 0;
+      for (int64_t k = 0; k < K; ++k) r += double(toFloat(x2[m * K + k])) * l.dq[n * K + k];
+      ref.push_back(r);
+      got.push_back(toFloat(y[m * N + n]));
+    }
+  CHECK(relativeError(got, ref) <= 1e-2);
+  api.cuGraphExecDestroy(exec);
+  api.cuGraphDestroy(graph);
+}
+
+TEST_CASE("bad calls fail with clear messages") {
+  Layer l = makeLayer(256, 512, opts(4, 128, 32));
+  DeviceBuffer dx(4 * 512 * 2 + 64), dy(4 * 256 * 2 + 64);
+  void* x = (void*)dx.get();
+  void* y = (void*)dy.get();
+  CHECK_THROWS_WITH_AS(linear({x, 4, 256, ScalarType::bf16}, *l.dev, {y, 4, 256, ScalarType::bf16}),
+                       doctest::Contains("K = 512"), uintx::Error);
+  CHECK_THROWS_WITH_AS(linear({x, 4, 512, ScalarType::bf16}, *l.dev, {y, 4, 255, ScalarType::bf16}),
+                       doctest::Contains("y must be [4, 256]"), uintx::Error);
+  CHECK_THROWS_WITH_AS(linear({nullptr, 4, 512, ScalarType::bf16}, *l.dev, {y, 4, 256, ScalarType::bf16}),
+                       doctest::Contains("null"), uintx::Error);
+  CHECK_THROWS_WITH_AS(linear({(char*)x + 2, 4, 512, ScalarType::bf16}, *l.dev, {y, 4, 256, ScalarType::bf16}),
+                       doctest::Contains("aligned"), uintx::Error);
+  CHECK_THROWS_WITH_AS(linear({x, 4, 512, ScalarType::f32}, *l.dev, {y, 4, 256, ScalarType::f32}),
+                       doctest::Contains("bf16 or fp16"), uintx::Error);
+}
