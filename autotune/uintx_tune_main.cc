@@ -3,14 +3,18 @@
 
 #include <iostream>
 
+#include "autotune/gemv_tuner.h"
 #include "autotune/tune_cli.h"
 
 int main(int argc, char** argv) {
   using namespace uintx::autotune;
   TuneCliEnvironment environment;
   environment.stdoutIsTerminal = ::isatty(STDOUT_FILENO) == 1;
-  // The GPU tuner plugs in here (environment.makeTuner) once it exists; until then a
-  // machine with a driver gets exit code 3 and "no GPU tuner linked in".
+  // Tune the keys uintx::linear looks up, with the GEMV tuner; it also points the library's
+  // caches at --cache / --kernels-dir so the compiled PTX lands there.
   std::vector<std::string> args(argv + 1, argv + argc);
+  ParsedTuneArgs parsed = parseTuneArgs(args);  // runTuneCli parses again and reports errors
+  if (parsed.options) environment.families = libraryFamilyPolicy(*parsed.options);
+  environment.makeTuner = makeGemvTuner;
   return runTuneCli(args, environment, std::cout, std::cerr);
 }

@@ -88,6 +88,7 @@ Options parseArgs(int argc, char** argv) {
     else throw Error("unknown flag '" + a + "' (see the comment at the top of linear_vs_cublas.cc)");
   }
   std::erase_if(o.batches, [&](int64_t m) { return m < 1 || m > o.maxM; });
+  if (o.batches.empty() || o.shapes.empty()) throw Error("no batch size in [1, --max-m] or no shape to run");
   return o;
 }
 

@@ -114,6 +114,19 @@ LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
         });
       }
     };
+    // Tensor-core operands and accumulators take the mma layouts before anything else.
+    func->walk([&](ux::DotOp dot) {
+      if (rank != 2) return;
+      auto a = ux::shapeOf(dot.getA().getType()), acc = ux::shapeOf(dot.getAcc().getType());
+      auto trans = dot.getB().getDefiningOp<ux::TransOp>();
+      if (!trans) return;  // the lowering reports it
+      MmaLayouts m = mmaLayouts(acc[0], acc[1], a[1], numWarps);
+      groupLayout.emplace(leaderOf(dot.getResult()), Layout::blocked(m.acc));
+      groupLayout.emplace(leaderOf(dot.getAcc()), Layout::blocked(m.acc));
+      groupLayout.emplace(leaderOf(dot.getA()), Layout::blocked(m.a));
+      groupLayout.emplace(leaderOf(trans.getSrc()), Layout::blocked(m.w));
+    });
+    derive();
     for (Value v : tiles)
       if (ux::shapeOf(v.getType()).size() == size_t(rank) && !derivedInputs.count(leaderOf(v)))
         groupLayout.emplace(leaderOf(v), Layout::blocked(params[rank]));

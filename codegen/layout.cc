@@ -2,7 +2,11 @@
 
 #include <algorithm>
 
+#include "uintx/error.h"
+
 namespace uintx::codegen {
+
+static int log2i(int v);
 
 int BlockedParams::numWarps() const {
   int n = 1;
@@ -16,9 +20,28 @@ static std::string list(const std::vector<int>& v) {
   return s + "]";
 }
 
+static int log2i(int v) {
+  int l = 0;
+  while ((1 << l) < v) ++l;
+  return l;
+}
+
+int BlockedParams::laneShift(int d) const {
+  int s = 0;
+  for (int i = d + 1; i < rank(); ++i) s += log2i(threadsPerWarp[i]);
+  return s;
+}
+
+int BlockedParams::warpShift(int d) const {
+  if (!warpBitOffset.empty()) return warpBitOffset[d];
+  int s = 0;
+  for (int i = d + 1; i < rank(); ++i) s += log2i(warpsPerCta[i]);
+  return s;
+}
+
 std::string BlockedParams::toString() const {
   return "blocked<spt=" + list(sizePerThread) + " tpw=" + list(threadsPerWarp) +
-         " wpc=" + list(warpsPerCta) + ">";
+         " wpc=" + list(warpsPerCta) + (warpBitOffset.empty() ? "" : " warpbits=" + list(warpBitOffset)) + ">";
 }
 
 BlockedParams defaultParams(const std::vector<int64_t>& maxShape, int numWarps, int vec) {
@@ -49,6 +72,29 @@ BlockedParams defaultParams(const std::vector<int64_t>& maxShape, int numWarps, 
   return p;
 }
 
+MmaLayouts mmaLayouts(int64_t BM, int64_t BN, int64_t BK, int numWarps) {
+  MmaLayouts m;
+  // The split with the fewest operand elements per thread (each warp holds BM/warpsM rows of
+  // a and BN/warpsN rows of w); ties go to fewer warps along M.
+  int64_t best = -1;
+  for (int wm = 1; wm <= numWarps; wm *= 2) {
+    int wn = numWarps / wm;
+    if (BM % (16 * wm) || BN % (8 * wn)) continue;
+    int64_t cost = BM / wm + BN / wn;
+    if (best < 0 || cost < best) best = cost, m.warpsM = wm, m.warpsN = wn;
+  }
+  if (best < 0) m.warpsM = 1, m.warpsN = numWarps;
+  if (BM % (16 * m.warpsM) || BN % (8 * m.warpsN) || BK % 32)
+    throw Error("dot tile [" + std::to_string(BM) + "x" + std::to_string(BK) + "] @ [" + std::to_string(BK) + "x" +
+                std::to_string(BN) + "] with " + std::to_string(numWarps) +
+                " warps: needs BM a multiple of 16*warpsM, BN of 8*warpsN and BK of 32");
+  int wn = log2i(m.warpsN);
+  m.acc = {{1, 2}, {8, 4}, {m.warpsM, m.warpsN}, {}};
+  m.a = {{1, 8}, {8, 4}, {m.warpsM, 1}, {wn, 0}};  // replicated over the warps along N
+  m.w = {{1, 8}, {8, 4}, {m.warpsN, 1}, {0, 0}};   // replicated over the warps along M
+  return m;
+}
+
 Layout Layout::blocked(const BlockedParams& p) {
   Layout l;
   l.params = p;
@@ -62,21 +108,13 @@ Layout Layout::slice(int tileDim) const {
   return l;
 }
 
-static int bitsBelow(const std::vector<int>& v, int d) {
-  int b = 0;
-  for (size_t i = d + 1; i < v.size(); ++i)
-    for (int x = v[i]; x > 1; x /= 2) ++b;
-  return b;
-}
-
 bool Layout::operator==(const Layout& o) const {
   if (dims.size() != o.dims.size()) return false;
   const BlockedParams &p = params, &q = o.params;
   for (size_t i = 0; i < dims.size(); ++i) {
     int a = dims[i], b = o.dims[i];
     if (p.sizePerThread[a] != q.sizePerThread[b] || p.threadsPerWarp[a] != q.threadsPerWarp[b] ||
-        p.warpsPerCta[a] != q.warpsPerCta[b] || bitsBelow(p.threadsPerWarp, a) != bitsBelow(q.threadsPerWarp, b) ||
-        bitsBelow(p.warpsPerCta, a) != bitsBelow(q.warpsPerCta, b))
+        p.warpsPerCta[a] != q.warpsPerCta[b] || p.laneShift(a) != q.laneShift(b) || p.warpShift(a) != q.warpShift(b))
       return false;
   }
   return true;
@@ -87,8 +125,7 @@ bool equivalentFor(const Layout& a, const Layout& b, const std::vector<int64_t>&
   const BlockedParams &p = a.params, &q = b.params;
   for (size_t i = 0; i < shape.size(); ++i) {
     int x = a.dims[i], y = b.dims[i];
-    if (bitsBelow(p.threadsPerWarp, x) != bitsBelow(q.threadsPerWarp, y) ||
-        bitsBelow(p.warpsPerCta, x) != bitsBelow(q.warpsPerCta, y))
+    if (p.laneShift(x) != q.laneShift(y) || p.warpShift(x) != q.warpShift(y))
       return false;
     if (shape[i] == 1) continue;
     if (p.sizePerThread[x] != q.sizePerThread[y] || p.threadsPerWarp[x] != q.threadsPerWarp[y] ||

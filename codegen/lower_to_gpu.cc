@@ -35,6 +35,24 @@ static std::vector<int64_t> shapeVec(Value v) {
   return std::vector<int64_t>(s.begin(), s.end());
 }
 
+// Predicated accesses use inline PTX so that a masked vector access is one instruction
+// under a predicate, not a branch (what Triton does too).
+static std::string regList(int first, int n) {
+  std::string s = n > 1 ? "{" : "";
+  for (int i = 0; i < n; ++i) s += (i ? ", $" : "$") + std::to_string(first + i);
+  return s + (n > 1 ? "}" : "");
+}
+
+static LLVM::InlineAsmOp inlineAsm(OpBuilder& b, Location loc, Type result, ValueRange operands,
+                                   const std::string& text, const std::string& constraints,
+                                   bool sideEffects = true) {
+  return LLVM::InlineAsmOp::create(b, loc, result, operands, text, constraints,
+                                   sideEffects, /*is_align_stack=*/false,
+                                   LLVM::tailcallkind::TailCallKind::None,
+                                   LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
+                                   ArrayAttr());
+}
+
 class Lowering {
  public:
   Lowering(const dsl::KernelProgram& program, const LoweringOptions& options)
@@ -99,6 +117,7 @@ class Lowering {
   void lowerReshapeOrTrans(Operation* op, bool transpose);
   void lowerFor(scf::ForOp op);
   void lowerUnpackBits(ux::UnpackBitsOp op);
+  void lowerDot(ux::DotOp op);
 
   Elements emitLoad(Value ptr, Type t, int n, Value pred, ArrayRef<Value> others);
   void emitStore(Value ptr, ArrayRef<Value> values, Value pred);
@@ -127,11 +146,7 @@ Value Lowering::threadBase(const BlockedParams& p, int pd) {
   if (it != baseCache_.end()) return it->second;
   OpBuilder::InsertionGuard guard(b_);
   b_.setInsertionPoint(entryMarker_);
-  int laneShift = 0, warpShift = 0;
-  for (int d = pd + 1; d < p.rank(); ++d) {
-    laneShift += log2i(p.threadsPerWarp[d]);
-    warpShift += log2i(p.warpsPerCta[d]);
-  }
+  int laneShift = p.laneShift(pd), warpShift = p.warpShift(pd);
   auto coordOf = [&](Value id, int shift, int count) -> Value {
     if (count == 1) return c32(0);
     Value s = shift ? (Value)arith::ShRUIOp::create(b_, loc_, id, c32(shift)) : id;
@@ -173,6 +188,18 @@ Elements Lowering::get(Value v, const Layout& want) {
   if (!isa<RankedTensorType>(v.getType())) return get(v);
   const Layout& have = layoutOf(v);
   if (equivalentFor(have, want, shapeVec(v))) return get(v);
+  // Values that cost nothing to make are made again in the wanted layout, not moved.
+  Operation* def = v.getDefiningOp();
+  ThreadElements te = threadElements(want, shapeVec(v));
+  if (auto s = dyn_cast_or_null<ux::SplatOp>(def)) return Elements(te.count(), get(s.getSrc())[0]);
+  if (auto c = dyn_cast_or_null<arith::ConstantOp>(def))
+    if (auto d = dyn_cast<DenseElementsAttr>(c.getValue()); d && d.isSplat())
+      return Elements(te.count(), arith::ConstantOp::create(b_, loc_, cast<TypedAttr>(d.getSplatValue<Attribute>())));
+  if (auto a = dyn_cast_or_null<ux::ArangeOp>(def)) {
+    Elements e;
+    for (int k = 0; k < te.count(); ++k) e.push_back(add(coordinate(want, te, te.split(k), 0), c32(a.getStart())));
+    return e;
+  }
   return convertLayout(get(v), ux::elementType(v.getType()), shapeVec(v), have, want);
 }
 
@@ -321,7 +348,14 @@ void Lowering::lowerOp(Operation* op) {
   if (auto bc = dyn_cast<ux::BroadcastOp>(op)) return lowerBroadcast(bc);
   if (auto e = dyn_cast<ux::ExpandDimsOp>(op)) return lowerExpandDims(e);
   if (isa<ux::ReshapeOp>(op)) return lowerReshapeOrTrans(op, false);
-  if (isa<ux::TransOp>(op)) return lowerReshapeOrTrans(op, true);
+  if (auto t = dyn_cast<ux::TransOp>(op)) {
+    // trans(w) as a dot's b operand is read by the dot in w's own layout: nothing to move.
+    bool onlyDots = llvm::all_of(t->getUses(), [](OpOperand& u) {
+      return isa<ux::DotOp>(u.getOwner()) && u.getOperandNumber() == 1;
+    });
+    if (onlyDots && !t->use_empty()) return;
+    return lowerReshapeOrTrans(op, true);
+  }
   if (auto p = dyn_cast<ux::AddPtrOp>(op)) {
     bool tile = isa<RankedTensorType>(p.getType());
     Type elem = cast<ux::PointerType>(ux::elementType(p.getType())).getPointeeType();
@@ -340,7 +374,7 @@ void Lowering::lowerOp(Operation* op) {
   if (auto r = dyn_cast<ux::ReduceOp>(op)) return lowerReduce(r);
   if (auto f = dyn_cast<scf::ForOp>(op)) return lowerFor(f);
   if (auto u = dyn_cast<ux::UnpackBitsOp>(op)) return lowerUnpackBits(u);
-  if (isa<ux::DotOp>(op)) fail(op, "dot is not lowered yet (tensor-core lowering is planned)");
+  if (auto d = dyn_cast<ux::DotOp>(op)) return lowerDot(d);
   if (op->getDialect() && op->getDialect()->getNamespace() == "arith") return lowerElementwise(op);
   fail(op, "no lowering for this op");
 }
@@ -459,6 +493,66 @@ void Lowering::lowerUnpackBits(ux::UnpackBitsOp op) {
   set(op, out);
 }
 
+// acc[BM, BN] += a[BM, BK] @ trans(w)[BK, BN] on mma.sync, with the layouts of mmaLayouts():
+// thread (g = lane / 4, t = lane % 4) holds k = 8t..8t+7 of its rows of a and w (per 32-k
+// chunk). bf16/f16 use m16n8k16 twice per chunk: logical k (2t, 2t+1 | 2t+8, 2t+9) of the
+// first are physical 8t+0..3, of the second 8t+4..7. int8 uses m16n8k32 once: logical
+// (4t..4t+3 | 4t+16..4t+19) are physical 8t..8t+7. The same map on both operands leaves
+// the sum unchanged.
+void Lowering::lowerDot(ux::DotOp op) {
+  auto trans = op.getB().getDefiningOp<ux::TransOp>();
+  if (!trans) fail(op, "the b operand must be trans(w) with w a [N, K] tile (weights are stored [N, K])");
+  auto accShape = shapeVec(op.getAcc()), aShape = shapeVec(op.getA());
+  int64_t BM = accShape[0], BN = accShape[1], BK = aShape[1];
+  MmaLayouts m = mmaLayouts(BM, BN, BK, program_.numWarps);
+  Layout la = Layout::blocked(m.a), lw = Layout::blocked(m.w), lc = Layout::blocked(m.acc);
+  Elements a = get(op.getA(), la), w = get(trans.getSrc(), lw), c = get(op.getAcc(), lc);
+  ThreadElements ta = threadElements(la, aShape), tw = threadElements(lw, shapeVec(trans.getSrc())),
+                 tc = threadElements(lc, accShape);
+  Type elem = ux::elementType(op.getA().getType());
+  bool isInt = elem.isInteger(8);
+  Type i32 = b_.getI32Type();
+  // Packs consecutive elements of one operand row into a 32-bit register.
+  auto pack = [&](const Elements& v, const ThreadElements& te, int row, int col, int n) -> Value {
+    Value vec = LLVM::UndefOp::create(b_, loc_, VectorType::get({n}, elem));
+    for (int i = 0; i < n; ++i)
+      vec = LLVM::InsertElementOp::create(b_, loc_, vec, v[te.flatten({row, col + i})], c32(i));
+    return LLVM::BitcastOp::create(b_, loc_, i32, vec);
+  };
+  std::string shape = isInt ? "m16n8k32.row.col.s32.s8.s8.s32" : elem.isBF16() ? "m16n8k16.row.col.f32.bf16.bf16.f32"
+                                                                               : "m16n8k16.row.col.f32.f16.f16.f32";
+  std::string text = "mma.sync.aligned." + shape + " {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, {$10, $11, $12, $13};";
+  std::string cr = isInt ? "r" : "f";
+  std::string cons = "=" + cr + ",=" + cr + ",=" + cr + ",=" + cr + ",r,r,r,r,r,r," + cr + "," + cr + "," + cr + "," + cr;
+  Type accT = isInt ? (Type)i32 : (Type)b_.getF32Type();
+  Type resT = LLVM::LLVMStructType::getLiteral(ctx_, SmallVector<Type>(4, accT));
+  int mBlocks = tc.countPerDim[0] / 2, nBlocks = tc.countPerDim[1] / 2, chunks = ta.countPerDim[1] / 8;
+  Elements out = c;
+  for (int i = 0; i < mBlocks; ++i)
+    for (int j = 0; j < nBlocks; ++j)
+      for (int ch = 0; ch < chunks; ++ch)
+        for (int half = 0; half < (isInt ? 1 : 2); ++half) {
+          int k = ch * 8 + half * 4;
+          SmallVector<Value> ops;
+          if (isInt) {
+            ops = {pack(a, ta, 2 * i, k, 4), pack(a, ta, 2 * i + 1, k, 4), pack(a, ta, 2 * i, k + 4, 4),
+                   pack(a, ta, 2 * i + 1, k + 4, 4), pack(w, tw, j, k, 4), pack(w, tw, j, k + 4, 4)};
+          } else {
+            ops = {pack(a, ta, 2 * i, k, 2), pack(a, ta, 2 * i + 1, k, 2), pack(a, ta, 2 * i, k + 2, 2),
+                   pack(a, ta, 2 * i + 1, k + 2, 2), pack(w, tw, j, k, 2), pack(w, tw, j, k + 2, 2)};
+          }
+          int c0 = tc.flatten({2 * i, 2 * j}), c1 = tc.flatten({2 * i, 2 * j + 1}),
+              c2 = tc.flatten({2 * i + 1, 2 * j}), c3 = tc.flatten({2 * i + 1, 2 * j + 1});
+          ops.append({out[c0], out[c1], out[c2], out[c3]});
+          Value r = inlineAsm(b_, loc_, resT, ops, text, cons, /*sideEffects=*/false).getResult(0);
+          out[c0] = LLVM::ExtractValueOp::create(b_, loc_, r, ArrayRef<int64_t>{0});
+          out[c1] = LLVM::ExtractValueOp::create(b_, loc_, r, ArrayRef<int64_t>{1});
+          out[c2] = LLVM::ExtractValueOp::create(b_, loc_, r, ArrayRef<int64_t>{2});
+          out[c3] = LLVM::ExtractValueOp::create(b_, loc_, r, ArrayRef<int64_t>{3});
+        }
+  set(op, out);
+}
+
 void Lowering::lowerFor(scf::ForOp op) {
   Value lo = get(op.getLowerBound())[0], hi = get(op.getUpperBound())[0], step = get(op.getStep())[0];
   SmallVector<Value> inits;
@@ -506,23 +600,6 @@ void Lowering::lowerFor(scf::ForOp op) {
 namespace uintx::codegen {
 
 // ---- memory ------------------------------------------------------------------------------
-
-// Predicated accesses use inline PTX so that a masked vector access is one instruction
-// under a predicate, not a branch (what Triton does too).
-static std::string regList(int first, int n) {
-  std::string s = n > 1 ? "{" : "";
-  for (int i = 0; i < n; ++i) s += (i ? ", $" : "$") + std::to_string(first + i);
-  return s + (n > 1 ? "}" : "");
-}
-
-static LLVM::InlineAsmOp inlineAsm(OpBuilder& b, Location loc, Type result, ValueRange operands,
-                                   const std::string& text, const std::string& constraints) {
-  return LLVM::InlineAsmOp::create(b, loc, result, operands, text, constraints,
-                                   /*has_side_effects=*/true, /*is_align_stack=*/false,
-                                   LLVM::tailcallkind::TailCallKind::None,
-                                   LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
-                                   ArrayAttr());
-}
 
 Elements Lowering::emitLoad(Value ptr, Type t, int n, Value pred, ArrayRef<Value> others) {
   int bytes = n * elemBytes(t);
@@ -778,8 +855,7 @@ void Lowering::lowerReduce(ux::ReduceOp op) {
   const BlockedParams& p = l.params;
   int pd = l.dims[axis];
   int64_t size = shape[axis];
-  int laneShift = 0;
-  for (int d = pd + 1; d < p.rank(); ++d) laneShift += log2i(p.threadsPerWarp[d]);
+  int laneShift = p.laneShift(pd);
   int64_t lanes = std::clamp<int64_t>(size / p.sizePerThread[pd], 1, p.threadsPerWarp[pd]);
   for (Value& a : partial)
     for (int bit = 0; (int64_t(1) << bit) < lanes; ++bit) {
@@ -790,8 +866,7 @@ void Lowering::lowerReduce(ux::ReduceOp op) {
   int64_t warps = std::clamp<int64_t>(size / (int64_t(p.sizePerThread[pd]) * p.threadsPerWarp[pd]), 1,
                                       p.warpsPerCta[pd]);
   if (warps > 1) {
-    int warpShift = 0;
-    for (int d = pd + 1; d < p.rank(); ++d) warpShift += log2i(p.warpsPerCta[d]);
+    int warpShift = p.warpShift(pd);
     int64_t outNumel = 1;
     for (auto d : outShape) outNumel *= d;
     int eb = elemBytes(acc);

@@ -566,6 +566,8 @@ std::vector<Value> KernelBuilder::forLoop(Value lo, Value hi, Value step, const 
   for (const Value& v : init) inits.push_back(v.ir());
   auto loop = mlir::scf::ForOp::create(builder_, loc_, lo.ir(), hi.ir(), step.ir(), inits);
   mlir::OpBuilder::InsertionGuard guard(builder_);
+  // Without carried values the op comes with an empty scf.yield; the body writes its own.
+  if (!loop.getBody()->empty()) loop.getBody()->back().erase();
   builder_.setInsertionPointToStart(loop.getBody());
   std::vector<Value> carried;
   for (size_t i = 0; i < init.size(); ++i)

@@ -62,11 +62,23 @@ CacheSettings cacheSettings() {
   return settingsLocked(s);
 }
 
-std::string kernelFamily(int64_t M) { return M <= 16 ? "gemv" : "gemv_tiled"; }
+static int64_t gemmMinM() {
+  static const int64_t v = [] {
+    const char* e = std::getenv("UINTX_GEMM_MIN_M");
+    return e && std::atoll(e) > 0 ? std::atoll(e) : 17;
+  }();
+  return v;
+}
 
-autotune::KernelKey kernelKey(const WeightFormat& f, const std::string& act, int64_t M) {
+std::string kernelFamily(const kernels::QuantSpec& q, int64_t M, bool int8) {
+  if (int8) return "gemm_int8";
+  if (M < gemmMinM()) return "gemv";
+  return kernels::gemmSupports(q, defaultGemmConfig(q, M, false), false) ? "gemm" : "gemv_tiled";
+}
+
+autotune::KernelKey kernelKey(const WeightFormat& f, const std::string& act, int64_t M, bool int8) {
   autotune::KernelKey k;
-  k.family = kernelFamily(M);
+  k.family = kernelFamily(quantSpecOf(f), M, int8);
   k.bit_width = f.bit_width;
   k.group_size = f.group_size;
   k.packing_bitwidth = f.packing_bitwidth;
@@ -96,6 +108,46 @@ kernels::GemvConfig defaultGemvConfig(const kernels::QuantSpec& q, int64_t M, in
     c = next;
   }
   return c;
+}
+
+kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bool int8) {
+  kernels::GemmConfig c;
+  if (int8 && !q.symmetric) {  // one group per step: keep the code tile small
+    c.blockM = 64, c.blockN = 64, c.blockK = q.groupSize, c.numWarps = 4;
+  } else if (M >= 128) {
+    c.blockM = 128, c.blockN = 128, c.blockK = 32, c.numWarps = 8;
+  } else {
+    c.blockM = 64, c.blockN = 128, c.blockK = 32, c.numWarps = 4;
+  }
+  return c;
+}
+
+kernels::GemmConfig gemmConfigFrom(const autotune::KernelConfig& config) {
+  kernels::GemmConfig c;
+  auto get = [&](const char* name, int& field) {
+    auto it = config.params.find(name);
+    if (it != config.params.end()) field = it->second;
+  };
+  get("BLOCK_M", c.blockM);
+  get("BLOCK_N", c.blockN);
+  get("BLOCK_K", c.blockK);
+  get("num_warps", c.numWarps);
+  return c;
+}
+
+autotune::KernelConfig toKernelConfig(const kernels::GemmConfig& c) {
+  autotune::KernelConfig k;
+  k.params = {{"BLOCK_M", c.blockM}, {"BLOCK_N", c.blockN}, {"BLOCK_K", c.blockK}, {"num_warps", c.numWarps}};
+  return k;
+}
+
+std::optional<autotune::KernelConfig> tunedKernelConfig(const autotune::KernelKey& key, const std::string& gpu,
+                                                        const std::string& cc) {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  autotune::ConfigCache* cache = configsLocked(s, gpu, cc);
+  if (!cache) return std::nullopt;
+  return cache->lookup(key);
 }
 
 kernels::GemvConfig gemvConfigFrom(const autotune::KernelConfig& config) {

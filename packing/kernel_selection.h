@@ -8,6 +8,7 @@
 
 #include "autotune/kernel_key.h"
 #include "codegen/jit_kernel.h"
+#include "kernels/gemm.h"
 #include "kernels/gemv.h"
 #include "packing/weight_format.h"
 
@@ -23,9 +24,19 @@ struct CacheSettings {
 void setCacheSettings(const CacheSettings& settings);
 CacheSettings cacheSettings();
 
-// Kernel family for M rows: "gemv" for M <= 16, "gemv_tiled" above.
-std::string kernelFamily(int64_t M);
-autotune::KernelKey kernelKey(const WeightFormat& format, const std::string& actDtype, int64_t M);
+// Kernel family for a call: "gemm_int8" with int8 activations; else "gemv" for M up to
+// $UINTX_GEMM_MIN_M - 1 (default 16), then "gemm" (tensor cores) where the format allows it
+// and "gemv_tiled" (CUDA cores, any format) where it does not.
+std::string kernelFamily(const kernels::QuantSpec& q, int64_t M, bool int8Activations);
+autotune::KernelKey kernelKey(const WeightFormat& format, const std::string& actDtype, int64_t M,
+                              bool int8Activations = false);
+
+// The GEMM config when nothing is tuned, and conversions to and from the cache's form.
+kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bool int8Activations);
+kernels::GemmConfig gemmConfigFrom(const autotune::KernelConfig& config);
+autotune::KernelConfig toKernelConfig(const kernels::GemmConfig& config);
+std::optional<autotune::KernelConfig> tunedKernelConfig(const autotune::KernelKey& key, const std::string& gpuName,
+                                                        const std::string& computeCapability);
 
 // A launch configuration for this format and M when nothing is tuned.
 kernels::GemvConfig defaultGemvConfig(const kernels::QuantSpec& q, int64_t M, int smCount);

@@ -4,6 +4,7 @@
 
 #include "codegen/runtime/cuda_driver.h"
 #include "codegen/runtime/device_buffer.h"
+#include "kernels/gemm.h"
 #include "kernels/gemv.h"
 #include "packing/kernel_spec.h"
 #include "uintx/error.h"
@@ -13,10 +14,13 @@ namespace uintx {
 
 namespace {
 
-// Everything one (format, M bucket, dtype, bias) needs at launch time.
+// What one (key, bias) launches: the GEMV family (+ split-K reduce), or the GEMM family
+// (+ activation quantization for int8).
 struct Plan {
-  kernels::GemvConfig config;
-  std::shared_ptr<codegen::JitKernel> gemv, reduce;
+  std::string family;
+  kernels::GemvConfig gemv;
+  kernels::GemmConfig gemm;
+  std::shared_ptr<codegen::JitKernel> main, reduce, quantize;
 };
 
 struct Device {
@@ -27,8 +31,8 @@ struct Device {
 std::mutex planMutex;
 std::map<std::string, std::shared_ptr<const Plan>> plans;
 std::map<CUcontext, Device> devices;
-// Split-K partial sums, per (context, stream): calls on one stream are ordered, so they can
-// share one buffer; calls on different streams must not.
+// Scratch memory (split-K partials, int8 activations), per (context, stream): calls on one
+// stream are ordered, so they can share a buffer; calls on different streams must not.
 std::map<std::pair<CUcontext, CUstream>, DeviceBuffer> workspaces;
 
 const Device& deviceOf(CUcontext ctx) {
@@ -43,11 +47,48 @@ void check(bool ok, const std::string& message) {
   if (!ok) throw Error("uintx::linear: " + message);
 }
 
-const char* actName(ScalarType t) { return t == ScalarType::bf16 ? "bf16" : "fp16"; }
+std::shared_ptr<Plan> makePlan(const autotune::KernelKey& key, const WeightFormat& f, ScalarType act, bool bias,
+                               int64_t M, const Device& device) {
+  kernels::QuantSpec q = quantSpecOf(f);
+  dsl::DType a = dslType(act);
+  auto p = std::make_shared<Plan>();
+  p->family = key.family;
+  auto tuned = tunedKernelConfig(key, device.name, device.cc);
+  if (key.family == "gemv" || key.family == "gemv_tiled") {
+    p->gemv = tuned ? gemvConfigFrom(*tuned) : defaultGemvConfig(q, M, device.smCount);
+    p->main = compiledKernel(kernels::buildGemv(q, a, bias, p->gemv));
+    if (p->gemv.splitK > 1)
+      p->reduce = compiledKernel(kernels::buildSplitKReduce(f.N, p->gemv.splitK, a, bias, q.scaleDtype));
+    return p;
+  }
+  bool int8 = key.family == "gemm_int8";
+  p->gemm = tuned ? gemmConfigFrom(*tuned) : defaultGemmConfig(q, M, int8);
+  if (!kernels::gemmSupports(q, p->gemm, int8))
+    throw Error("uintx::linear: int8 activations need 8-bit symmetric weights or 4-bit weights with a group "
+                "size of 32..256 and rows of whole 16-byte multiples (bits=" + std::to_string(f.bit_width) +
+                ", group_size=" + std::to_string(f.group_size) + ", K=" + std::to_string(f.K) + ")");
+  if (int8) {
+    p->main = compiledKernel(kernels::buildInt8Gemm(q, a, bias, p->gemm));
+    p->quantize = compiledKernel(kernels::buildQuantizeRows(f.K, a));
+  } else {
+    p->main = compiledKernel(kernels::buildGemm(q, a, bias, p->gemm));
+  }
+  return p;
+}
+
+CUdeviceptr workspace(CUcontext ctx, CUstream stream, size_t bytes) {
+  std::lock_guard<std::mutex> lock(planMutex);
+  DeviceBuffer& ws = workspaces[{ctx, stream}];
+  if (ws.size() < bytes) ws = DeviceBuffer(bytes);
+  return ws.get();
+}
+
+unsigned cdiv(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }
 
 }  // namespace
 
-void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y, CUstream stream) {
+void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y, CUstream stream,
+            const LinearOptions& options) {
   const WeightFormat& f = w.format();
   check(x.dtype == ScalarType::bf16 || x.dtype == ScalarType::f16,
         std::string("x must be bf16 or fp16, got ") + scalarTypeName(x.dtype));
@@ -64,54 +105,67 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
   check(ctx == w.context(), "the weight was uploaded in another CUDA context than the current one");
 
   int64_t M = x.rows;
-  std::string act = actName(x.dtype);
-  autotune::KernelKey key = kernelKey(f, act, M);
-  std::string planKey = key.toString() + (w.hasBias() ? ";bias" : "");
+  std::string act = x.dtype == ScalarType::bf16 ? "bf16" : "fp16";
   std::shared_ptr<const Plan> plan;
   Device device;
+  std::string planKey;
   {
-    std::lock_guard<std::mutex> lock(planMutex);
-    device = deviceOf(ctx);
-    auto it = plans.find(planKey);
-    if (it != plans.end()) plan = it->second;
-  }
-  if (!plan) {
-    kernels::QuantSpec q = quantSpecOf(f);
-    auto p = std::make_shared<Plan>();
-    auto tuned = tunedConfig(key, device.name, device.cc);
-    p->config = tuned ? *tuned : defaultGemvConfig(q, M, device.smCount);
-    dsl::DType a = dslType(x.dtype);
-    p->gemv = compiledKernel(kernels::buildGemv(q, a, w.hasBias(), p->config));
-    if (p->config.splitK > 1)
-      p->reduce = compiledKernel(kernels::buildSplitKReduce(f.N, p->config.splitK, a, w.hasBias(), q.scaleDtype));
-    std::lock_guard<std::mutex> lock(planMutex);
-    plan = plans.emplace(planKey, p).first->second;
+    // The key's family depends only on (format, M, options): cache the key string per call
+    // shape so that a warm call does no string building beyond this.
+    autotune::KernelKey key = kernelKey(f, act, M, options.int8Activations);
+    planKey = key.toString() + (w.hasBias() ? ";bias" : "");
+    {
+      std::lock_guard<std::mutex> lock(planMutex);
+      device = deviceOf(ctx);
+      auto it = plans.find(planKey);
+      if (it != plans.end()) plan = it->second;
+    }
+    if (!plan) {
+      auto p = makePlan(key, f, x.dtype, w.hasBias(), M, device);
+      std::lock_guard<std::mutex> lock(planMutex);
+      plan = plans.emplace(planKey, p).first->second;
+    }
   }
 
-  const kernels::GemvConfig& c = plan->config;
   using codegen::LaunchArg;
-  std::vector<LaunchArg> args{LaunchArg::ptr(x.data), LaunchArg::ptr(w.packed()), LaunchArg::ptr(w.scales())};
-  if (f.hasZeros()) args.push_back(LaunchArg::ptr(w.zeros()));
-  if (w.hasBias() && c.splitK == 1) args.push_back(LaunchArg::ptr(w.bias()));
-  CUdeviceptr partial = 0;
-  if (c.splitK > 1) {
-    size_t bytes = size_t(c.splitK) * M * f.N * 4;
-    std::lock_guard<std::mutex> lock(planMutex);
-    DeviceBuffer& ws = workspaces[{ctx, stream}];
-    if (ws.size() < bytes) ws = DeviceBuffer(bytes);
-    partial = ws.get();
+  std::vector<LaunchArg> weightArgs{LaunchArg::ptr(w.packed()), LaunchArg::ptr(w.scales())};
+  if (f.hasZeros()) weightArgs.push_back(LaunchArg::ptr(w.zeros()));
+
+  if (plan->family == "gemv" || plan->family == "gemv_tiled") {
+    const kernels::GemvConfig& c = plan->gemv;
+    std::vector<LaunchArg> args{LaunchArg::ptr(x.data)};
+    args.insert(args.end(), weightArgs.begin(), weightArgs.end());
+    if (w.hasBias() && c.splitK == 1) args.push_back(LaunchArg::ptr(w.bias()));
+    CUdeviceptr partial = c.splitK > 1 ? workspace(ctx, stream, size_t(c.splitK) * M * f.N * 4) : 0;
+    args.push_back(c.splitK > 1 ? LaunchArg::ptr(partial) : LaunchArg::ptr(y.data));
+    args.push_back(LaunchArg::i32(int32_t(M)));
+    plan->main->launch({cdiv(f.N, c.blockN), unsigned(c.splitK), cdiv(M, c.blockM)}, stream, args);
+    if (c.splitK > 1) {
+      std::vector<LaunchArg> r{LaunchArg::ptr(partial)};
+      if (w.hasBias()) r.push_back(LaunchArg::ptr(w.bias()));
+      r.push_back(LaunchArg::ptr(y.data));
+      r.push_back(LaunchArg::i32(int32_t(M)));
+      plan->reduce->launch({cdiv(f.N, 256), unsigned(M)}, stream, r);
+    }
+    return;
   }
-  args.push_back(c.splitK > 1 ? LaunchArg::ptr(partial) : LaunchArg::ptr(y.data));
+  const kernels::GemmConfig& c = plan->gemm;
+  std::vector<LaunchArg> args;
+  if (plan->family == "gemm_int8") {
+    size_t qBytes = (size_t(M) * f.K + 15) / 16 * 16;
+    CUdeviceptr xq = workspace(ctx, stream, qBytes + size_t(M) * 4);
+    CUdeviceptr xs = xq + qBytes;
+    plan->quantize->launch({unsigned(M)}, stream,
+                           {LaunchArg::ptr(x.data), LaunchArg::ptr(xq), LaunchArg::ptr(xs), LaunchArg::i32(int32_t(M))});
+    args = {LaunchArg::ptr(xq), LaunchArg::ptr(xs)};
+  } else {
+    args = {LaunchArg::ptr(x.data)};
+  }
+  args.insert(args.end(), weightArgs.begin(), weightArgs.end());
+  if (w.hasBias()) args.push_back(LaunchArg::ptr(w.bias()));
+  args.push_back(LaunchArg::ptr(y.data));
   args.push_back(LaunchArg::i32(int32_t(M)));
-  Dim3 grid{unsigned((f.N + c.blockN - 1) / c.blockN), unsigned(c.splitK), unsigned((M + c.blockM - 1) / c.blockM)};
-  plan->gemv->launch(grid, stream, args);
-  if (c.splitK > 1) {
-    std::vector<LaunchArg> r{LaunchArg::ptr(partial)};
-    if (w.hasBias()) r.push_back(LaunchArg::ptr(w.bias()));
-    r.push_back(LaunchArg::ptr(y.data));
-    r.push_back(LaunchArg::i32(int32_t(M)));
-    plan->reduce->launch({unsigned((f.N + 255) / 256), unsigned(M)}, stream, r);
-  }
+  plan->main->launch({cdiv(f.N, c.blockN), cdiv(M, c.blockM)}, stream, args);
 }
 
 }  // namespace uintx

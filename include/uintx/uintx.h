@@ -13,6 +13,7 @@
 
 #include <cstdint>
 
+#include "kernels/gemm.h"
 #include "packing/device_weight.h"
 #include "packing/kernel_selection.h"
 #include "packing/quantize.h"
@@ -34,6 +35,14 @@ struct DeviceMatrix {
 // weight from another context. Safe to call from several threads; after one call with a
 // given shape (which compiles the kernel and sizes the workspace) it can be captured in a
 // CUDA graph.
-void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y, CUstream stream = nullptr);
+struct LinearOptions {
+  // Quantize each row of x to int8 (per-row scale) and multiply int8 x int8 on tensor cores
+  // (torchao's Int8DynamicActivation...): for 8-bit symmetric weights and 4-bit grouped
+  // weights (group size 32..256).
+  bool int8Activations = false;
+};
+
+void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y, CUstream stream = nullptr,
+            const LinearOptions& options = {});
 
 }  // namespace uintx

@@ -16,8 +16,7 @@ static std::vector<int64_t> coords(const Layout& l, const ThreadElements& te, in
   auto idx = te.split(k);
   for (int i = 0; i < l.rank(); ++i) {
     int pd = l.dims[i];
-    int laneStride = 1, warpStride = 1;
-    for (int d = pd + 1; d < p.rank(); ++d) laneStride *= p.threadsPerWarp[d], warpStride *= p.warpsPerCta[d];
+    int laneStride = 1 << p.laneShift(pd), warpStride = 1 << p.warpShift(pd);
     int lc = (lane / laneStride) % p.threadsPerWarp[pd], wc = (warp / warpStride) % p.warpsPerCta[pd];
     int64_t base = int64_t(lc) * p.sizePerThread[pd] + int64_t(wc) * p.sizePerThread[pd] * p.threadsPerWarp[pd];
     c.push_back((base + te.offsetAlong(i, idx[i])) % te.shape[i]);

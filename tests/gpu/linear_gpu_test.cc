@@ -48,27 +48,39 @@ std::vector<Half> randomActivations(int64_t M, int64_t K) {
 // Runs linear for M rows and returns the relative error against float64 on up to 16
 // sampled rows; every output element must have been written (no poison left).
 template <typename Half = bf16>
-double checkLinear(const Layer& l, int64_t M, CUstream stream = nullptr) {
+double checkLinear(const Layer& l, int64_t M, CUstream stream = nullptr, LinearOptions options = {}) {
   const WeightFormat& f = l.q.format();
   ScalarType dt = std::is_same_v<Half, bf16> ? ScalarType::bf16 : ScalarType::f16;
   auto x = randomActivations<Half>(M, f.K);
   DeviceBuffer dx = toDevice(x), dy(size_t(M * f.N) * 2);
   poison(dy);
-  linear({(void*)dx.get(), M, f.K, dt}, *l.dev, {(void*)dy.get(), M, f.N, dt}, stream);
+  linear({(void*)dx.get(), M, f.K, dt}, *l.dev, {(void*)dy.get(), M, f.N, dt}, stream, options);
   checkCuda(cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
   auto y = toHost<Half>(dy, size_t(M * f.N));
   for (const Half& v : y)
     if ((v.bits & 0x7FFF) > (std::is_same_v<Half, bf16> ? 0x7F80 : 0x7C00)) return INFINITY;  // NaN left
   std::vector<double> got, ref;
   int64_t step = std::max<int64_t>(1, M / 16);
-  for (int64_t m = 0; m < M; m += step)
+  std::vector<double> xr(f.K);
+  for (int64_t m = 0; m < M; m += step) {
+    // The activations the kernel multiplies: as given, or quantized per row to int8.
+    double amax = 0;
+    for (int64_t k = 0; k < f.K; ++k) amax = std::max(amax, std::fabs(double(toFloat(x[m * f.K + k]))));
+    float s = amax > 0 ? float(amax) / 127.0f : 1.0f;
+    for (int64_t k = 0; k < f.K; ++k) {
+      float v = toFloat(x[m * f.K + k]);
+      if (!options.int8Activations) { xr[k] = v; continue; }
+      float t = v / s;
+      xr[k] = double(std::clamp(int(t + (t >= 0 ? 0.5f : -0.5f)), -127, 127)) * s;
+    }
     for (int64_t n = 0; n < f.N; ++n) {
       double r = l.q.hasBias() ? l.q.bias(n) : 0;
       const float* w = &l.dq[size_t(n * f.K)];
-      for (int64_t k = 0; k < f.K; ++k) r += double(toFloat(x[size_t(m * f.K + k)])) * w[k];
+      for (int64_t k = 0; k < f.K; ++k) r += xr[k] * w[k];
       ref.push_back(r);
       got.push_back(toFloat(y[size_t(m * f.N + n)]));
     }
+  }
   return relativeError(got, ref);
 }
 
@@ -98,6 +110,22 @@ TEST_CASE("weight-only linear, 4096x4096, every width, group and packing, every 
       CHECK(checkLinear(l, M) <= 1e-2);
     }
   }
+}
+
+TEST_CASE("int8 dynamic activations: 8-bit per-channel and 4-bit grouped weights, every M") {
+  LinearOptions int8;
+  int8.int8Activations = true;
+  for (auto [bits, group] : std::vector<std::pair<int, int>>{{8, 0}, {4, 128}, {4, 64}}) {
+    Layer l = makeLayer(4096, 4096, opts(bits, group, 32), /*bias=*/bits == 8);
+    for (int64_t M : kBatches) {
+      CAPTURE(bits);
+      CAPTURE(group);
+      CAPTURE(M);
+      CHECK(checkLinear(l, M, nullptr, int8) <= 1e-2);
+    }
+  }
+  Layer odd = makeLayer(1024, 1025, opts(8, 0, 32));
+  CHECK_THROWS_WITH_AS(checkLinear(odd, 4, nullptr, int8), doctest::Contains("int8 activations"), uintx::Error);
 }
 
 TEST_CASE("odd shape 1024x1025 (per-row groups), bias, fp16 activations") {

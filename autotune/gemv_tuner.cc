@@ -1,0 +1,378 @@
+#include "autotune/gemv_tuner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <optional>
+#include <random>
+
+#include "autotune/config_space.h"
+#include "codegen/jit_kernel.h"
+#include "codegen/runtime/cuda_driver.h"
+#include "codegen/runtime/cuda_stream.h"
+#include "codegen/runtime/device_buffer.h"
+#include "packing/device_weight.h"
+#include "packing/kernel_selection.h"
+#include "packing/kernel_spec.h"
+#include "packing/quantize.h"
+#include "uintx/error.h"
+#include "uintx/half.h"
+
+namespace uintx::autotune {
+
+namespace {
+
+// The compiled programs of one config.
+struct GemvLaunch {
+  kernels::GemvConfig config;
+  std::shared_ptr<codegen::JitKernel> gemv, reduce;
+};
+
+GemvLaunch compileGemv(const kernels::QuantSpec& q, dsl::DType act, const kernels::GemvConfig& c) {
+  GemvLaunch l;
+  l.config = c;
+  l.gemv = compiledKernel(kernels::buildGemv(q, act, /*hasBias=*/false, c));
+  if (c.splitK > 1)
+    l.reduce = compiledKernel(kernels::buildSplitKReduce(q.N, c.splitK, act, /*hasBias=*/false, q.scaleDtype));
+  return l;
+}
+
+// One y = x @ dequant(w)^T, launched exactly as packing/linear.cc launches a plan (argument
+// order, grid, split-K partials then the reduce), so the timed kernels are the served ones.
+void launchGemv(const GemvLaunch& l, const DeviceWeight& w, CUdeviceptr x, CUdeviceptr y, CUdeviceptr partial,
+                int64_t M, CUstream stream) {
+  using codegen::LaunchArg;
+  const WeightFormat& f = w.format();
+  const kernels::GemvConfig& c = l.config;
+  std::vector<LaunchArg> args{LaunchArg::ptr(x), LaunchArg::ptr(w.packed()), LaunchArg::ptr(w.scales())};
+  if (f.hasZeros()) args.push_back(LaunchArg::ptr(w.zeros()));
+  args.push_back(LaunchArg::ptr(c.splitK > 1 ? partial : y));
+  args.push_back(LaunchArg::i32(int32_t(M)));
+  Dim3 grid{unsigned((f.N + c.blockN - 1) / c.blockN), unsigned(c.splitK), unsigned((M + c.blockM - 1) / c.blockM)};
+  l.gemv->launch(grid, stream, args);
+  if (c.splitK > 1) {
+    std::vector<LaunchArg> r{LaunchArg::ptr(partial), LaunchArg::ptr(y), LaunchArg::i32(int32_t(M))};
+    l.reduce->launch({unsigned((f.N + 255) / 256), unsigned(M)}, stream, r);
+  }
+}
+
+std::string firstLine(const std::string& text, size_t max = 300) {
+  std::string line = text.substr(0, text.find('\n'));
+  return line.size() > max ? line.substr(0, max) + "..." : line;
+}
+
+// sqrt(sum (a - b)^2 / sum b^2); NaN anywhere gives NaN (so a comparison with it fails).
+double relativeError(const std::vector<float>& a, const std::vector<float>& b) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    double d = double(a[i]) - b[i];
+    num += d * d;
+    den += double(b[i]) * b[i];
+  }
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+// A captured CUDA graph of several launches: replaying it leaves no CPU launch overhead
+// between the kernels, which for microsecond kernels would otherwise be what gets timed.
+class LaunchGraph {
+ public:
+  // Null when capture fails (the caller then times direct launches).
+  static std::optional<LaunchGraph> capture(CUstream stream, const std::function<void()>& launches) {
+    const CudaDriverApi& api = cudaDriver();
+    if (api.cuStreamBeginCapture_v2(stream, CU_STREAM_CAPTURE_MODE_RELAXED) != CUDA_SUCCESS) return std::nullopt;
+    bool launched = true;
+    try {
+      launches();
+    } catch (const std::exception&) {
+      launched = false;
+    }
+    CUgraph graph = nullptr;
+    CUresult ended = api.cuStreamEndCapture(stream, &graph);
+    if (!launched || ended != CUDA_SUCCESS || !graph) {
+      if (graph) api.cuGraphDestroy(graph);
+      return std::nullopt;
+    }
+    CUgraphExec exec = nullptr;
+    CUresult made = api.cuGraphInstantiateWithFlags(&exec, graph, 0);
+    api.cuGraphDestroy(graph);
+    if (made != CUDA_SUCCESS) return std::nullopt;
+    LaunchGraph g;
+    g.exec_ = exec;
+    return g;
+  }
+  LaunchGraph(LaunchGraph&& o) noexcept : exec_(o.exec_) { o.exec_ = nullptr; }
+  LaunchGraph& operator=(LaunchGraph&&) = delete;
+  ~LaunchGraph() {
+    if (exec_) cudaDriver().cuGraphExecDestroy(exec_);
+  }
+  void launch(CUstream stream) const { checkCuda(cudaDriver().cuGraphLaunch(exec_, stream), "cuGraphLaunch"); }
+
+ private:
+  LaunchGraph() = default;
+  CUgraphExec exec_ = nullptr;
+};
+
+ScalarType actScalarType(const std::string& dtype) {
+  if (dtype == "bf16") return ScalarType::bf16;
+  if (dtype == "fp16") return ScalarType::f16;
+  throw Error("activation dtype '" + dtype + "' is not supported by the GEMV kernels (bf16 or fp16)");
+}
+
+float halfToFloat(uint16_t bits, ScalarType t) {
+  return t == ScalarType::bf16 ? toFloat(bf16{bits}) : toFloat(fp16{bits});
+}
+
+}  // namespace
+
+// Random weights of the key's format (several device copies, rotated so that timing reads
+// them from HBM, not L2), random activations, and output/partial buffers.
+struct GemvTuner::Workload {
+  std::string weightKey;  // the format the weights were made for
+  std::optional<QuantizedWeight> host;
+  std::vector<std::unique_ptr<DeviceWeight>> copies;
+  std::string activationKey;  // M and dtype of the activations
+  int64_t M = 0;
+  ScalarType act = ScalarType::bf16;
+  std::vector<uint16_t> xHost;
+  DeviceBuffer x, yRef, yTest, partial;
+  CudaStream stream;
+};
+
+GemvTuner::GemvTuner(GemvTunerOptions options) : options_(std::move(options)) {
+  if (!options_.note) options_.note = [](const std::string& m) { std::cerr << "uintx-tune: note: " << m << "\n"; };
+  ensureCudaContext();
+  CudaDeviceInfo info = currentCudaDevice();
+  gpu_ = {info.name, std::to_string(info.ccMajor) + "." + std::to_string(info.ccMinor)};
+  smCount_ = info.smCount;
+}
+
+GemvTuner::~GemvTuner() = default;
+
+TuneResult GemvTuner::tune(const KernelKey& key, ProgressFn progress) {
+  try {
+    return tuneOrThrow(key, progress);
+  } catch (const std::exception& e) {
+    TuneResult r;
+    r.error = e.what();
+    return r;
+  } catch (...) {
+    TuneResult r;
+    r.error = "unknown exception";
+    return r;
+  }
+}
+
+GemvTuner::Workload& GemvTuner::workloadFor(const KernelKey& key) {
+  const WeightFormat format = weightFormatOf(key);
+  const std::string weightKey = "bits=" + std::to_string(key.bit_width) + ";group=" + std::to_string(key.group_size) +
+                                ";pack=" + std::to_string(key.packing_bitwidth) + ";N=" + std::to_string(key.N) +
+                                ";K=" + std::to_string(key.K);
+  const std::string activationKey = weightKey + ";act=" + key.act_dtype + ";M=" + std::to_string(key.m_bucket);
+  std::mt19937_64 rng(options_.seed ^ std::hash<std::string>()(activationKey));
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  if (!workload_) workload_ = std::make_unique<Workload>();
+  Workload& w = *workload_;
+  if (w.weightKey != weightKey) {
+    w.weightKey.clear();  // (a failure below must not leave a stale key)
+    w.activationKey.clear();
+    w.copies.clear();  // free the previous format's device memory before allocating
+    w.host.reset();
+    std::vector<float> dense(size_t(format.N) * size_t(format.K));
+    for (float& v : dense) v = uniform(rng);
+    QuantizeOptions qo;
+    qo.bit_width = format.bit_width;
+    qo.group_size = format.group_size;
+    qo.packing_bitwidth = format.packing_bitwidth;
+    qo.scale_dtype = format.scale_dtype;
+    w.host = quantize(dense.data(), format.N, format.K, qo);
+    size_t bytes = w.host->packedBytes() + w.host->scalesBytes() + w.host->zerosBytes();
+    size_t copies = std::clamp<size_t>((options_.rotatedBytes + bytes - 1) / bytes, 1, size_t(options_.maxCopies));
+    for (size_t i = 0; i < copies; ++i) w.copies.push_back(std::make_unique<DeviceWeight>(*w.host));
+    w.weightKey = weightKey;
+  }
+  if (w.activationKey != activationKey) {
+    w.activationKey.clear();
+    w.M = key.m_bucket;
+    w.act = actScalarType(key.act_dtype);
+    w.xHost.resize(size_t(w.M) * size_t(key.K));
+    for (uint16_t& v : w.xHost) v = w.act == ScalarType::bf16 ? toBf16(uniform(rng)).bits : toFp16(uniform(rng)).bits;
+    w.x = DeviceBuffer::fromHost(w.xHost);
+    size_t yBytes = size_t(w.M) * size_t(key.N) * 2;
+    w.yRef = DeviceBuffer(yBytes);
+    w.yTest = DeviceBuffer(yBytes);
+    w.partial = DeviceBuffer();
+    w.activationKey = activationKey;
+  }
+  return w;
+}
+
+TuneResult GemvTuner::tuneOrThrow(const KernelKey& key, const ProgressFn& progress) {
+  if (!isGemvFamily(key.family))
+    throw Error("family '" + key.family + "' has no tuner in this build (the GEMV tuner handles 'gemv' and "
+                "'gemv_tiled')");
+  if (key.out_dtype != key.act_dtype)
+    throw Error("out dtype '" + key.out_dtype + "' differs from act dtype '" + key.act_dtype +
+                "': uintx::linear writes y in x's dtype");
+  const std::vector<kernels::GemvConfig> space = gemvConfigSpace(key, smCount_);
+  ensureCudaContext();
+  Workload& w = workloadFor(key);
+  const kernels::QuantSpec q = quantSpecOf(w.host->format());
+  const dsl::DType act = dslType(w.act);
+  const CUstream stream = w.stream.get();
+  const int total = int(space.size());
+
+  int maxSplit = 1;
+  for (const auto& c : space) maxSplit = std::max(maxSplit, c.splitK);
+  size_t partialBytes = maxSplit > 1 ? size_t(maxSplit) * size_t(w.M) * size_t(key.N) * 4 : 0;
+  if (w.partial.size() < partialBytes) w.partial = DeviceBuffer(partialBytes);
+
+  const int copies = int(w.copies.size());
+  // Every sample replays the same number of launches, a multiple of the copies (>= 8).
+  const int perSample = copies * ((8 + copies - 1) / copies);
+  auto launchOn = [&](const GemvLaunch& l, int i, CUdeviceptr y) {
+    launchGemv(l, *w.copies[size_t(i % copies)], w.x.get(), y, w.partial.get(), w.M, stream);
+  };
+
+  struct Timed {
+    int index;  // in `space`
+    GemvLaunch launch;
+    double us;
+  };
+  std::vector<Timed> timed;
+  std::string firstFailure;
+  for (int i = 0; i < total; ++i) {
+    const kernels::GemvConfig& c = space[size_t(i)];
+    try {
+      GemvLaunch l = compileGemv(q, act, c);
+      for (int r = 0; r < options_.warmup; ++r) launchOn(l, r, w.yTest.get());
+      w.stream.synchronize();
+      auto graph = LaunchGraph::capture(stream, [&] {
+        for (int r = 0; r < perSample; ++r) launchOn(l, r, w.yTest.get());
+      });
+      std::vector<CudaEvent> starts(size_t(options_.repeats)), stops(size_t(options_.repeats));
+      for (int s = 0; s < options_.repeats; ++s) {
+        starts[size_t(s)].record(stream);
+        if (graph) {
+          graph->launch(stream);
+        } else {
+          for (int r = 0; r < perSample; ++r) launchOn(l, r, w.yTest.get());
+        }
+        stops[size_t(s)].record(stream);
+      }
+      std::vector<double> us;
+      for (int s = 0; s < options_.repeats; ++s)
+        us.push_back(1000.0 * CudaEvent::elapsedMs(starts[size_t(s)], stops[size_t(s)]) / perSample);
+      std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
+      timed.push_back({i, std::move(l), us[us.size() / 2]});
+    } catch (const std::exception& e) {
+      std::string why = firstLine(e.what());
+      if (firstFailure.empty()) firstFailure = c.toString() + ": " + why;
+      options_.note(key.toString() + ": skipped config " + c.toString() + ": " + why);
+      try {
+        w.stream.synchronize();  // a failed launch may leave work queued
+      } catch (const std::exception&) {
+      }
+    }
+    if (progress) progress(i + 1, total);
+  }
+  if (timed.empty())
+    throw Error("none of the " + std::to_string(total) + " configs could run; first failure: " + firstFailure);
+
+  // Correctness: the reference is the default config's output (space[0]), itself checked
+  // on sampled rows against a CPU float64 reference, so a broken config cannot win.
+  const size_t yCount = size_t(w.M) * size_t(key.N);
+  auto run = [&](const GemvLaunch& l, DeviceBuffer& y) {
+    checkCuda(cudaDriver().cuMemsetD8_v2(y.get(), 0xFF, y.size()), "cuMemsetD8");  // NaN: unwritten shows
+    launchOn(l, 0, y.get());
+    w.stream.synchronize();
+    std::vector<uint16_t> bits(yCount);
+    y.download(bits.data(), yCount * 2);
+    std::vector<float> out(yCount);
+    for (size_t i = 0; i < yCount; ++i) out[i] = halfToFloat(bits[i], w.act);
+    return out;
+  };
+  const Timed& reference = *std::min_element(timed.begin(), timed.end(),
+                                             [](const Timed& a, const Timed& b) { return a.index < b.index; });
+  const std::vector<float> yRef = run(reference.launch, w.yRef);
+  {
+    // Sampled rows of W, dequantized on the CPU; the first (up to) 8 rows of x.
+    std::mt19937_64 rng(options_.seed + 1);
+    std::vector<float> got, want;
+    int64_t rows = std::min<int64_t>(w.M, 8);
+    for (int s = 0; s < 8; ++s) {
+      int64_t n = int64_t(rng() % uint64_t(key.N));
+      std::vector<float> wRow = w.host->sliceRows(n, n + 1).dequantize();
+      for (int64_t m = 0; m < rows; ++m) {
+        double sum = 0;
+        for (int64_t k = 0; k < key.K; ++k)
+          sum += double(halfToFloat(w.xHost[size_t(m * key.K + k)], w.act)) * wRow[size_t(k)];
+        want.push_back(float(sum));
+        got.push_back(yRef[size_t(m * key.N + n)]);
+      }
+    }
+    double err = relativeError(got, want);
+    if (!(err < 1e-2))
+      throw Error("the reference config " + reference.launch.config.toString() +
+                  " disagrees with the CPU reference (relative error " + std::to_string(err) +
+                  "): a kernel bug; nothing recorded");
+  }
+
+  std::vector<const Timed*> byTime;
+  for (const Timed& t : timed) byTime.push_back(&t);
+  std::stable_sort(byTime.begin(), byTime.end(), [](const Timed* a, const Timed* b) { return a->us < b->us; });
+  for (const Timed* t : byTime) {
+    if (t != &reference) {
+      double err = relativeError(run(t->launch, w.yTest), yRef);
+      if (!(err < options_.maxRelativeError)) {
+        options_.note(key.toString() + ": rejected config " + t->launch.config.toString() +
+                      ": its output differs from the default config's (relative error " + std::to_string(err) + ")");
+        continue;
+      }
+    }
+    TuneResult result;
+    result.ok = true;
+    result.config = toKernelConfig(t->launch.config);
+    result.time_us = t->us;
+    return result;
+  }
+  throw Error("no config's output matched the reference config's");  // unreachable: the reference itself passes
+}
+
+FamilyPolicy libraryFamilyPolicy(const TuneOptions& options) {
+  return [options](int mBucket, QuantMode mode) {
+    std::vector<std::string> families;
+    for (const WeightShape& shape : options.shapes) {
+      std::string family = "gemv";
+      try {
+        WeightFormat f;
+        f.bit_width = options.bits;
+        f.group_size = options.group_size > 0 ? options.group_size : int(shape.K);
+        f.packing_bitwidth = options.packing;
+        f.N = shape.N;
+        f.K = shape.K;
+        f.validate();
+        family = kernelFamily(quantSpecOf(f), mBucket, mode == QuantMode::kInt8Dynamic);
+      } catch (const std::exception&) {
+      }
+      if (std::find(families.begin(), families.end(), family) == families.end()) families.push_back(family);
+    }
+    return families;
+  };
+}
+
+std::unique_ptr<Tuner> makeGemvTuner(const TuneOptions& options, std::string* why) {
+  std::string driverWhy;
+  if (!cudaDriverAvailable(&driverWhy)) {
+    if (why) *why = "the CUDA driver cannot be used: " + driverWhy;
+    return nullptr;
+  }
+  setCacheSettings({options.cache_path, options.kernels_dir});
+  try {
+    return std::make_unique<GemvTuner>();
+  } catch (const std::exception& e) {
+    if (why) *why = e.what();
+    return nullptr;
+  }
+}
+
+}  // namespace uintx::autotune

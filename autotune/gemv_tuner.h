@@ -1,0 +1,60 @@
+// The GPU tuner of the GEMV family ("gemv", "gemv_tiled"): times every config of
+// gemvConfigSpace on random weights of the key's format and returns the fastest whose output
+// matches the default config's. Kernels are compiled through uintx::compiledKernel, so the
+// kernels directory of uintx::cacheSettings() receives them.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autotune/tune_cli.h"
+#include "autotune/tuner.h"
+
+namespace uintx::autotune {
+
+struct GemvTunerOptions {
+  int warmup = 3;                           // untimed launches per config
+  int repeats = 15;                         // timed samples per config; the median is kept
+  size_t rotatedBytes = size_t(100) << 20;  // weight copies until the rotation exceeds this
+  int maxCopies = 8;
+  double maxRelativeError = 1e-3;  // of a candidate's output against the default config's
+  uint64_t seed = 0x5eed;
+  // Notes about skipped configs and rejected winners (default: stderr, "uintx-tune: note: ").
+  std::function<void(const std::string&)> note;
+};
+
+class GemvTuner : public Tuner {
+ public:
+  // Makes the CUDA context current (ensureCudaContext); throws uintx::Error without a GPU.
+  explicit GemvTuner(GemvTunerOptions options = {});
+  ~GemvTuner() override;
+
+  GpuIdentity gpu() const override { return gpu_; }
+  // Never throws: a failure comes back as {ok = false, error}.
+  TuneResult tune(const KernelKey& key, ProgressFn progress) override;
+
+ private:
+  struct Workload;  // the weights, activations and outputs of one key's format and M
+  TuneResult tuneOrThrow(const KernelKey& key, const ProgressFn& progress);
+  Workload& workloadFor(const KernelKey& key);
+
+  GemvTunerOptions options_;
+  GpuIdentity gpu_;
+  int smCount_ = 0;
+  std::unique_ptr<Workload> workload_;  // kept across keys of one shape (M buckets share weights)
+};
+
+// The families uintx::linear picks (uintx::kernelFamily) for the formats of `options` at an
+// M bucket, so that uintx-tune tunes the keys the library looks up. The union over the
+// shapes (a FamilyPolicy does not see the shape); formats that are invalid get "gemv",
+// whose tuning then reports why.
+FamilyPolicy libraryFamilyPolicy(const TuneOptions& options);
+
+// The uintx-tune factory: points the library's caches at options.cache_path and
+// options.kernels_dir (setCacheSettings), then starts a GemvTuner. Null with *why when the
+// CUDA driver or device cannot be used.
+std::unique_ptr<Tuner> makeGemvTuner(const TuneOptions& options, std::string* why);
+
+}  // namespace uintx::autotune

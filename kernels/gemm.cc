@@ -1,0 +1,155 @@
+#include "kernels/gemm.h"
+
+#include "uintx/error.h"
+
+namespace uintx::kernels {
+
+using namespace uintx::dsl;
+
+std::string GemmConfig::toString() const {
+  return "BM=" + std::to_string(blockM) + " BN=" + std::to_string(blockN) + " BK=" + std::to_string(blockK) +
+         " warps=" + std::to_string(numWarps);
+}
+
+bool gemmSupports(const QuantSpec& q, const GemmConfig& c, bool int8Activations) {
+  bool widthOk = q.bits == 4 || q.bits == 8;
+  bool shapeOk = q.rowBytes() % 16 == 0 && q.K % c.blockK == 0 && c.blockK % 32 == 0;
+  if (int8Activations && !q.symmetric && q.groupSize != c.blockK) return false;
+  if (int8Activations && q.bits == 8 && !q.symmetric) return false;
+  if (!int8Activations && q.groupSize < q.K && q.groupSize % 32 != 0) return false;
+  return widthOk && shapeOk;
+}
+
+// The weight tile [BN, BK] as codes (u32), rows rn2 [BN, 1] masked by rnMask2.
+// (Index tiles are built separately for the weight, activation and output sides: each side
+// has its own tensor-core layout, and an arange costs nothing to rebuild.)
+static Value loadCodeTile(KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, Value qweight, Value rn2,
+                          Value rnMask2, Value k0) {
+  int per = 32 / q.bits;
+  int wordsPerRow = int(q.rowBytes() / 4);
+  Value rw = k0 / per + kb.arange(0, c.blockK / per);
+  Value words = load(qweight + (rn2 * wordsPerRow + expandDims(rw, 0)), rnMask2, 0.0);
+  return unpackBits(words, q.bits);
+}
+
+KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmConfig& c) {
+  if (!gemmSupports(q, c, false)) throw Error("GEMM " + c.toString() + " does not support this weight format");
+  KernelBuilder kb("gemm_w" + std::to_string(q.bits) + "_" + dtypeName(act));
+  Value x = kb.pointerArg("x", act);
+  Value qweight = kb.pointerArg("qweight", DType::u32);
+  Value scales = kb.pointerArg("scales", q.scaleDtype);
+  Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype);
+  Value bias = hasBias ? kb.pointerArg("bias", q.scaleDtype) : Value();
+  Value y = kb.pointerArg("y", act);
+  Value M = kb.scalarArg("M", DType::i32);
+  kb.setNumWarps(c.numWarps);
+  const int BM = c.blockM, BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K);
+  bool perRow = q.groupSize >= q.K;
+  Value rm = kb.programId(1) * BM + kb.arange(0, BM);
+  Value rmMask2 = expandDims(rm < M, 1);
+  Value rnW = kb.programId(0) * BN + kb.arange(0, BN);  // weight rows
+  Value rn2 = expandDims(rnW, 1), rnMask2 = expandDims(rnW < N, 1);
+  Value rn = kb.programId(0) * BN + kb.arange(0, BN);   // output columns
+  Value rnMask = rn < N;
+  Value numGroups = kb.constant(double(q.K / q.groupSize), DType::i32);
+  Value acc = kb.forLoop(0, kb.constant(K, DType::i32), BK, {kb.zeros({BM, BN}, DType::f32)},
+                         [&](Value k0, const std::vector<Value>& carried) {
+    Value rk2 = expandDims(k0 + kb.arange(0, BK), 0);
+    Value a = load(x + (expandDims(rm, 1) * K + expandDims(k0 + kb.arange(0, BK), 0)), rmMask2, 0.0);
+    Value codes = loadCodeTile(kb, q, c, qweight, rn2, rnMask2, k0);
+    Value w;
+    if (q.symmetric) {
+      int half = 1 << (q.bits - 1);
+      w = bitcast((codes ^ half) | 0x4B000000, DType::f32) - (8388608.0 + half);
+    } else {
+      w = bitcast(codes | 0x4B000000, DType::f32) - 8388608.0;
+    }
+    if (!perRow) {
+      Value g = rn2 * numGroups + rk2 / q.groupSize;
+      Value s = cast(load(scales + g, rnMask2, 0.0), DType::f32);
+      w = q.symmetric ? w * s : (w - cast(load(zeros + g, rnMask2, 0.0), DType::f32)) * s;
+    } else if (!q.symmetric) {
+      w = w - expandDims(cast(load(zeros + rnW, rnW < N, 0.0), DType::f32), 1);
+    }
+    return std::vector<Value>{dot(a, trans(cast(w, act)), carried[0])};
+  })[0];
+  if (perRow) acc = acc * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
+  if (hasBias) acc = acc + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), 0);
+  Value rm2 = expandDims(rm, 1);
+  kb.store(y + (rm2 * N + expandDims(rn, 0)), cast(acc, act), rmMask2 & expandDims(rnMask, 0));
+  return kb.finish();
+}
+
+KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const GemmConfig& c) {
+  if (!gemmSupports(q, c, true))
+    throw Error("int8 GEMM " + c.toString() + " does not support this weight format (8-bit symmetric, or " +
+                "4-bit with blockK equal to the group size)");
+  KernelBuilder kb("gemm_w" + std::to_string(q.bits) + "a8_" + dtypeName(act));
+  Value xq = kb.pointerArg("xq", DType::i8);
+  Value xscale = kb.pointerArg("xscale", DType::f32);
+  Value qweight = kb.pointerArg("qweight", DType::u32);
+  Value scales = kb.pointerArg("scales", q.scaleDtype);
+  Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype);
+  Value bias = hasBias ? kb.pointerArg("bias", q.scaleDtype) : Value();
+  Value y = kb.pointerArg("y", act);
+  Value M = kb.scalarArg("M", DType::i32);
+  kb.setNumWarps(c.numWarps);
+  const int BM = c.blockM, BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K);
+  Value rm = kb.programId(1) * BM + kb.arange(0, BM);
+  Value rmMask2 = expandDims(rm < M, 1);
+  Value rnW = kb.programId(0) * BN + kb.arange(0, BN);  // weight rows
+  Value rn2 = expandDims(rnW, 1), rnMask2 = expandDims(rnW < N, 1);
+  Value rn = kb.programId(0) * BN + kb.arange(0, BN);   // output columns
+  Value rnMask = rn < N;
+  Value numGroups = kb.constant(double(q.K / q.groupSize), DType::i32);
+  Value accInit = q.symmetric ? kb.zeros({BM, BN}, DType::i32) : kb.zeros({BM, BN}, DType::f32);
+  Value acc = kb.forLoop(0, kb.constant(K, DType::i32), BK, {accInit}, [&](Value k0, const std::vector<Value>& carried) {
+    Value a = load(xq + (expandDims(rm, 1) * K + expandDims(k0 + kb.arange(0, BK), 0)), rmMask2, 0.0);
+    Value codes = loadCodeTile(kb, q, c, qweight, rn2, rnMask2, k0);
+    if (q.symmetric) return std::vector<Value>{dot(a, trans(cast(codes, DType::i8)), carried[0])};
+    // 4-bit, one group per step: sum_k (q - z) s x = s * (sum_k q x - z * sum_k x).
+    Value qx = dot(a, trans(cast(codes, DType::i8)), kb.zeros({BM, BN}, DType::i32));
+    Value xsum = expandDims(cast(sum(cast(a, DType::i32), 1), DType::f32), 1);
+    Value g = rn * numGroups + k0 / q.groupSize;
+    Value s = expandDims(cast(load(scales + g, rnMask, 0.0), DType::f32), 0);
+    Value z = expandDims(cast(load(zeros + g, rnMask, 0.0), DType::f32), 0);
+    return std::vector<Value>{carried[0] + s * (cast(qx, DType::f32) - z * xsum)};
+  })[0];
+  Value r = cast(acc, DType::f32) * expandDims(load(xscale + rm, rm < M, 0.0), 1);
+  if (q.symmetric) r = r * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
+  if (hasBias) r = r + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), 0);
+  kb.store(y + (expandDims(rm, 1) * N + expandDims(rn, 0)), cast(r, act), rmMask2 & expandDims(rnMask, 0));
+  return kb.finish();
+}
+
+KernelProgram buildQuantizeRows(int64_t K, DType act, int block) {
+  KernelBuilder kb("quantize_rows_" + std::string(dtypeName(act)));
+  Value x = kb.pointerArg("x", act);
+  Value xq = kb.pointerArg("xq", DType::i8);
+  Value scale = kb.pointerArg("scale", DType::f32);
+  Value M = kb.scalarArg("M", DType::i32);
+  (void)M;
+  Value m = kb.programId(0);
+  Value row = m * int(K);
+  Value zero = kb.zeros({block}, DType::f32);
+  Value amax = kb.forLoop(0, kb.constant(double(K), DType::i32), block, {zero}, [&](Value k0, const std::vector<Value>& c) {
+    Value rk = k0 + kb.arange(0, block);
+    Value v = cast(load(x + (row + rk), rk < int(K), 0.0), DType::f32);
+    return std::vector<Value>{maximum(c[0], maximum(v, -v))};
+  })[0];
+  Value mx = max(amax, 0);
+  Value s = where(mx > 0.0, mx / 127.0, kb.constant(1.0, DType::f32));
+  kb.store(scale + m, s);
+  kb.forLoop(0, kb.constant(double(K), DType::i32), block, {}, [&](Value k0, const std::vector<Value>&) {
+    Value rk = k0 + kb.arange(0, block);
+    Value mask = rk < int(K);
+    Value v = cast(load(x + (row + rk), mask, 0.0), DType::f32) / s;
+    Value r = v + where(v >= 0.0, kb.constant(0.5, DType::f32), -0.5);  // round half away from zero
+    Value qv = minimum(maximum(cast(r, DType::i32), -127.0), 127.0);
+    kb.store(xq + (row + rk), cast(qv, DType::i8), mask);
+    return std::vector<Value>{};
+  });
+  return kb.finish();
+}
+
+}  // namespace uintx::kernels

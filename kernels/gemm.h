@@ -1,0 +1,39 @@
+// Tensor-core GEMM family for larger M, written in the DSL around `dot` (mma.sync):
+//  - weight-only: y = x @ dequant(W)^T, weights dequantized in registers to the activation
+//    dtype right before the dot (4- and 8-bit, whole-word formats);
+//  - int8 dynamic activations (torchao's Int8DynamicActivation...): x is quantized per row
+//    to int8 (quantizeRows), then int8 x int8 -> int32 on tensor cores; 8-bit symmetric
+//    weights scale once at the end, 4-bit asymmetric weights per group.
+#pragma once
+
+#include "dsl/kernel_builder.h"
+#include "kernels/gemv.h"
+
+namespace uintx::kernels {
+
+struct GemmConfig {
+  int blockM = 64;
+  int blockN = 128;
+  int blockK = 32;
+  int numWarps = 4;
+  std::string toString() const;
+};
+
+// True when this format and config can use the GEMM programs (else: the GEMV family).
+bool gemmSupports(const QuantSpec& q, const GemmConfig& c, bool int8Activations);
+
+// Weight-only. Parameters: x [M, K], qweight (u32 words), scales, zeros (asymmetric only),
+// bias (if hasBias), y [M, N], M. Grid: (ceil(N / blockN), ceil(M / blockM)).
+dsl::KernelProgram buildGemm(const QuantSpec& q, dsl::DType act, bool hasBias, const GemmConfig& c);
+
+// int8 activations. Parameters: xq [M, K] i8, xscale [M] f32, qweight (u32 words), scales,
+// zeros (asymmetric only), bias (if hasBias), y [M, N] (act), M. Same grid. For 4-bit
+// weights blockK must equal the group size.
+dsl::KernelProgram buildInt8Gemm(const QuantSpec& q, dsl::DType act, bool hasBias, const GemmConfig& c);
+
+// Per-row symmetric int8 quantization: scale[m] = max|x[m, :]| / 127 (1 if the row is 0),
+// xq = round-half-away(x / scale) clamped to [-127, 127]. Parameters: x [M, K] (act),
+// xq [M, K] i8, scale [M] f32, M. One program per row: grid (M).
+dsl::KernelProgram buildQuantizeRows(int64_t K, dsl::DType act, int block = 1024);
+
+}  // namespace uintx::kernels

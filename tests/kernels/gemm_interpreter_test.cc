@@ -1,0 +1,129 @@
+// The tensor-core GEMM programs on the CPU interpreter against float64 references: weight-only
+// 4- and 8-bit, and int8 dynamic activations (8-bit symmetric and 4-bit grouped weights).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+
+#include "dsl/interpreter.h"
+#include "kernels/gemm.h"
+#include "packing/kernel_spec.h"
+#include "packing/quantize.h"
+#include "uintx/half.h"
+
+using namespace uintx;
+
+namespace {
+
+struct Weights {
+  QuantizedWeight q;
+  std::vector<uint8_t> packed, scales, zeros, bias;
+  std::vector<float> dq;
+};
+
+Weights makeWeights(int64_t N, int64_t K, int bits, int group, bool bias, std::mt19937& rng) {
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<float> w(N * K), b(N);
+  for (auto& v : w) v = normal(rng);
+  for (auto& v : b) v = normal(rng);
+  QuantizeOptions o;
+  o.bit_width = bits;
+  o.group_size = group;
+  Weights r{quantize(w.data(), N, K, o, bias ? b.data() : nullptr), {}, {}, {}, {}, {}};
+  r.packed.assign(r.q.packedData(), r.q.packedData() + r.q.packedBytes());
+  r.scales.assign(r.q.scalesData(), r.q.scalesData() + r.q.scalesBytes());
+  r.zeros.assign(r.q.zerosData(), r.q.zerosData() + r.q.zerosBytes());
+  r.bias.assign(r.q.biasData(), r.q.biasData() + r.q.biasBytes());
+  r.dq = r.q.dequantize();
+  return r;
+}
+
+double relErr(const std::vector<double>& got, const std::vector<double>& ref) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (std::isnan(got[i])) return INFINITY;
+    num += (got[i] - ref[i]) * (got[i] - ref[i]);
+    den += ref[i] * ref[i];
+  }
+  return std::sqrt(num / den);
+}
+
+}  // namespace
+
+TEST_CASE("weight-only tensor-core GEMM matches float64") {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0, 1);
+  for (auto [bits, group, M] : std::vector<std::array<int, 3>>{{4, 128, 33}, {4, 64, 70}, {8, 0, 17}}) {
+    const int64_t N = 160, K = 256;
+    Weights w = makeWeights(N, K, bits, group, true, rng);
+    kernels::QuantSpec q = quantSpecOf(w.q.format());
+    kernels::GemmConfig c;  // BM=64 BN=128 BK=32, 4 warps
+    std::vector<bf16> x(M * K), y(M * N, toBf16(NAN));
+    for (auto& v : x) v = toBf16(normal(rng));
+    std::vector<dsl::KernelArg> args{dsl::KernelArg::buffer(x), dsl::KernelArg::buffer(w.packed),
+                                     dsl::KernelArg::buffer(w.scales)};
+    if (!q.symmetric) args.push_back(dsl::KernelArg::buffer(w.zeros));
+    args.push_back(dsl::KernelArg::buffer(w.bias));
+    args.push_back(dsl::KernelArg::buffer(y));
+    args.push_back(dsl::KernelArg::i32(M));
+    dsl::interpret(kernels::buildGemm(q, dsl::DType::bf16, true, c),
+                   {int((N + c.blockN - 1) / c.blockN), (M + c.blockM - 1) / c.blockM}, args);
+    std::vector<double> got, ref;
+    for (int m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        double r = w.q.bias(n);
+        for (int64_t k = 0; k < K; ++k) r += double(toFloat(x[m * K + k])) * w.dq[n * K + k];
+        ref.push_back(r);
+        got.push_back(toFloat(y[m * N + n]));
+      }
+    CAPTURE(bits);
+    CHECK(relErr(got, ref) <= 1e-2);
+  }
+}
+
+TEST_CASE("int8 dynamic activations: quantizeRows then int8 GEMM") {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0, 1);
+  for (auto [bits, group, M] : std::vector<std::array<int, 3>>{{8, 0, 37}, {4, 128, 20}, {4, 64, 65}}) {
+    const int64_t N = 136, K = 256;
+    Weights w = makeWeights(N, K, bits, group, bits == 8, rng);
+    kernels::QuantSpec q = quantSpecOf(w.q.format());
+    kernels::GemmConfig c;
+    if (!q.symmetric) c.blockK = group;
+    std::vector<bf16> x(M * K), y(M * N, toBf16(NAN));
+    for (auto& v : x) v = toBf16(3 * normal(rng));
+    std::vector<int8_t> xq(M * K);
+    std::vector<float> xs(M, NAN);
+    dsl::interpret(kernels::buildQuantizeRows(K, dsl::DType::bf16, 128), {M},
+                   {dsl::KernelArg::buffer(x), dsl::KernelArg::buffer(xq), dsl::KernelArg::buffer(xs),
+                    dsl::KernelArg::i32(M)});
+    // The quantization itself, checked on its own: |x - q*s| <= s/2 and max |q| == 127.
+    for (int m = 0; m < M; ++m) {
+      int amax = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        amax = std::max(amax, std::abs(int(xq[m * K + k])));
+        CHECK(std::fabs(toFloat(x[m * K + k]) - xq[m * K + k] * xs[m]) <= xs[m] * 0.5001f);
+      }
+      CHECK(amax == 127);
+    }
+    std::vector<dsl::KernelArg> args{dsl::KernelArg::buffer(xq), dsl::KernelArg::buffer(xs),
+                                     dsl::KernelArg::buffer(w.packed), dsl::KernelArg::buffer(w.scales)};
+    if (!q.symmetric) args.push_back(dsl::KernelArg::buffer(w.zeros));
+    if (bits == 8) args.push_back(dsl::KernelArg::buffer(w.bias));
+    args.push_back(dsl::KernelArg::buffer(y));
+    args.push_back(dsl::KernelArg::i32(M));
+    dsl::interpret(kernels::buildInt8Gemm(q, dsl::DType::bf16, bits == 8, c),
+                   {int((N + c.blockN - 1) / c.blockN), (M + c.blockM - 1) / c.blockM}, args);
+    std::vector<double> got, ref;
+    for (int m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        double r = bits == 8 ? w.q.bias(n) : 0;
+        for (int64_t k = 0; k < K; ++k) r += double(xq[m * K + k]) * xs[m] * w.dq[n * K + k];
+        ref.push_back(r);
+        got.push_back(toFloat(y[m * N + n]));
+      }
+    CAPTURE(bits);
+    CAPTURE(group);
+    CHECK(relErr(got, ref) <= 1e-2);
+  }
+}
