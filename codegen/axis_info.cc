@@ -161,6 +161,11 @@ void AxisAnalysis::visit(Operation* op) {
     for (Value v : op->getOperands()) r.constancy = std::gcd(r.constancy, get(v).constancy);
     if (isa<arith::ExtSIOp, arith::ExtUIOp>(op)) r = in(0), r.constant.reset();
     set(r);
+  } else if (isa<arith::MinSIOp, arith::MaxSIOp, arith::MinUIOp, arith::MaxUIOp>(op)) {
+    AxisInfo a = in(0), b = in(1);
+    r.divisibility = std::gcd(a.divisibility, b.divisibility);
+    r.constancy = std::gcd(a.constancy, b.constancy);
+    set(r);
   } else if (auto loop = dyn_cast<scf::ForOp>(op)) {
     AxisInfo lo = get(loop.getLowerBound()), step = get(loop.getStep());
     AxisInfo iv;

@@ -1,5 +1,6 @@
 #include "kernels/gemm.h"
 
+#include "kernels/pipelined_loop.h"
 #include "uintx/error.h"
 
 namespace uintx::kernels {
@@ -8,7 +9,7 @@ using namespace uintx::dsl;
 
 std::string GemmConfig::toString() const {
   return "BM=" + std::to_string(blockM) + " BN=" + std::to_string(blockN) + " BK=" + std::to_string(blockK) +
-         " warps=" + std::to_string(numWarps);
+         " warps=" + std::to_string(numWarps) + " stages=" + std::to_string(stages);
 }
 
 bool gemmSupports(const QuantSpec& q, const GemmConfig& c, bool int8Activations) {
@@ -23,13 +24,12 @@ bool gemmSupports(const QuantSpec& q, const GemmConfig& c, bool int8Activations)
 // The weight tile [BN, BK] as codes (u32), rows rn2 [BN, 1] masked by rnMask2.
 // (Index tiles are built separately for the weight, activation and output sides: each side
 // has its own tensor-core layout, and an arange costs nothing to rebuild.)
-static Value loadCodeTile(KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, Value qweight, Value rn2,
+static Value loadWordTile(KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, Value qweight, Value rn2,
                           Value rnMask2, Value k0) {
   int per = 32 / q.bits;
   int wordsPerRow = int(q.rowBytes() / 4);
   Value rw = k0 / per + kb.arange(0, c.blockK / per);
-  Value words = load(qweight + (rn2 * wordsPerRow + expandDims(rw, 0)), rnMask2, 0.0);
-  return unpackBits(words, q.bits);
+  return load(qweight + (rn2 * wordsPerRow + expandDims(rw, 0)), rnMask2, 0.0);
 }
 
 KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmConfig& c) {
@@ -52,11 +52,21 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   Value rn = kb.programId(0) * BN + kb.arange(0, BN);   // output columns
   Value rnMask = rn < N;
   Value numGroups = kb.constant(double(q.K / q.groupSize), DType::i32);
-  Value acc = kb.forLoop(0, kb.constant(K, DType::i32), BK, {kb.zeros({BM, BN}, DType::f32)},
-                         [&](Value k0, const std::vector<Value>& carried) {
-    Value rk2 = expandDims(k0 + kb.arange(0, BK), 0);
-    Value a = load(x + (expandDims(rm, 1) * K + expandDims(k0 + kb.arange(0, BK), 0)), rmMask2, 0.0);
-    Value codes = loadCodeTile(kb, q, c, qweight, rn2, rnMask2, k0);
+  auto loadStep = [&](Value k0) {
+    std::vector<Value> t{load(x + (expandDims(rm, 1) * K + expandDims(k0 + kb.arange(0, BK), 0)), rmMask2, 0.0),
+                         loadWordTile(kb, q, c, qweight, rn2, rnMask2, k0)};
+    if (!perRow) {
+      Value g = rn2 * numGroups + expandDims(k0 + kb.arange(0, BK), 0) / q.groupSize;
+      t.push_back(load(scales + g, rnMask2, 0.0));
+      if (!q.symmetric) t.push_back(load(zeros + g, rnMask2, 0.0));
+    }
+    return t;
+  };
+  Value acc = pipelinedLoop(kb, kb.constant(0, DType::i32), kb.constant(K, DType::i32), BK,
+                            {kb.zeros({BM, BN}, DType::f32)}, loadStep,
+                            [&](Value, const std::vector<Value>& t, const std::vector<Value>& carried) {
+    Value a = t[0];
+    Value codes = unpackBits(t[1], q.bits);
     Value w;
     if (q.symmetric) {
       int half = 1 << (q.bits - 1);
@@ -65,14 +75,13 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
       w = bitcast(codes | 0x4B000000, DType::f32) - 8388608.0;
     }
     if (!perRow) {
-      Value g = rn2 * numGroups + rk2 / q.groupSize;
-      Value s = cast(load(scales + g, rnMask2, 0.0), DType::f32);
-      w = q.symmetric ? w * s : (w - cast(load(zeros + g, rnMask2, 0.0), DType::f32)) * s;
+      Value s = cast(t[2], DType::f32);
+      w = q.symmetric ? w * s : (w - cast(t[3], DType::f32)) * s;
     } else if (!q.symmetric) {
       w = w - expandDims(cast(load(zeros + rnW, rnW < N, 0.0), DType::f32), 1);
     }
     return std::vector<Value>{dot(a, trans(cast(w, act)), carried[0])};
-  })[0];
+  }, c.stages > 1)[0];
   if (perRow) acc = acc * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
   if (hasBias) acc = acc + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), 0);
   Value rm2 = expandDims(rm, 1);
@@ -103,9 +112,14 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   Value rnMask = rn < N;
   Value numGroups = kb.constant(double(q.K / q.groupSize), DType::i32);
   Value accInit = q.symmetric ? kb.zeros({BM, BN}, DType::i32) : kb.zeros({BM, BN}, DType::f32);
-  Value acc = kb.forLoop(0, kb.constant(K, DType::i32), BK, {accInit}, [&](Value k0, const std::vector<Value>& carried) {
-    Value a = load(xq + (expandDims(rm, 1) * K + expandDims(k0 + kb.arange(0, BK), 0)), rmMask2, 0.0);
-    Value codes = loadCodeTile(kb, q, c, qweight, rn2, rnMask2, k0);
+  auto loadStep = [&](Value k0) {
+    return std::vector<Value>{load(xq + (expandDims(rm, 1) * K + expandDims(k0 + kb.arange(0, BK), 0)), rmMask2, 0.0),
+                              loadWordTile(kb, q, c, qweight, rn2, rnMask2, k0)};
+  };
+  Value acc = pipelinedLoop(kb, kb.constant(0, DType::i32), kb.constant(K, DType::i32), BK, {accInit}, loadStep,
+                            [&](Value k0, const std::vector<Value>& t, const std::vector<Value>& carried) {
+    Value a = t[0];
+    Value codes = unpackBits(t[1], q.bits);
     if (q.symmetric) return std::vector<Value>{dot(a, trans(cast(codes, DType::i8)), carried[0])};
     // 4-bit, one group per step: sum_k (q - z) s x = s * (sum_k q x - z * sum_k x).
     Value qx = dot(a, trans(cast(codes, DType::i8)), kb.zeros({BM, BN}, DType::i32));
@@ -114,7 +128,7 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
     Value s = expandDims(cast(load(scales + g, rnMask, 0.0), DType::f32), 0);
     Value z = expandDims(cast(load(zeros + g, rnMask, 0.0), DType::f32), 0);
     return std::vector<Value>{carried[0] + s * (cast(qx, DType::f32) - z * xsum)};
-  })[0];
+  }, c.stages > 1)[0];
   Value r = cast(acc, DType::f32) * expandDims(load(xscale + rm, rm < M, 0.0), 1);
   if (q.symmetric) r = r * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
   if (hasBias) r = r + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), 0);

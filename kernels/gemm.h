@@ -16,6 +16,7 @@ struct GemmConfig {
   int blockN = 128;
   int blockK = 32;
   int numWarps = 4;
+  int stages = 2;  // 2: the next step's loads are issued before this step's math
   std::string toString() const;
 };
 

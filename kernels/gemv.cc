@@ -1,5 +1,7 @@
 #include "kernels/gemv.h"
 
+#include "kernels/pipelined_loop.h"
+
 #include "uintx/error.h"
 
 namespace uintx::kernels {
@@ -12,7 +14,8 @@ int64_t QuantSpec::rowBytes() const {
 
 std::string GemvConfig::toString() const {
   return "BN=" + std::to_string(blockN) + " BK=" + std::to_string(blockK) + " warps=" +
-         std::to_string(numWarps) + " splitK=" + std::to_string(splitK) + " BM=" + std::to_string(blockM);
+         std::to_string(numWarps) + " splitK=" + std::to_string(splitK) + " BM=" + std::to_string(blockM) +
+         " stages=" + std::to_string(stages);
 }
 
 static bool pow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
@@ -33,6 +36,7 @@ void validateGemvConfig(const QuantSpec& q, const GemvConfig& c) {
   auto bad = [&](const std::string& why) { throw Error("GEMV config " + c.toString() + ": " + why); };
   if (!pow2(c.blockN) || !pow2(c.blockK) || !pow2(c.blockM)) bad("block sizes must be powers of two");
   if (c.splitK < 1 || c.blockM < 1 || c.blockM > 16) bad("splitK >= 1 and blockM in [1, 16]");
+  if (c.stages != 1 && c.stages != 2) bad("stages must be 1 or 2");
   if (c.splitK > 1 && q.K % (int64_t(c.blockK) * c.splitK) != 0)
     bad("split-K needs K (" + std::to_string(q.K) + ") divisible by blockK * splitK");
   if (q.bits < 1 || q.bits > 8) bad("bit width " + std::to_string(q.bits) + " is outside 1..8");
@@ -99,8 +103,29 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
   for (int i = 0; i < c.blockM; ++i)
     init.push_back(tileAcc ? kb.zeros({BN, BK}, DType::f32) : kb.zeros({BN}, DType::f32));
 
-  auto acc = kb.forLoop(kLo, kHi, kb.constant(BK, DType::i32), init, [&](Value k0, const std::vector<Value>& a) {
-    Value codes = loadCodes(kb, q, c, qweight, rn2, rnMask2, k0, wordPath);
+  // What one step reads from memory: codes, scales, zeros, activation rows. With two stages
+  // the loop carries the next step's loads, issued before this step's math, so each thread
+  // keeps two steps of loads in flight (register double buffering).
+  auto loadStep = [&](Value k0) {
+    std::vector<Value> raw{loadCodes(kb, q, c, qweight, rn2, rnMask2, k0, wordPath)};
+    Value rk = k0 + kb.arange(0, BK);
+    if (!perRowScale) {
+      Value g = rn2 * numGroups + expandDims(rk, 0) / q.groupSize;
+      raw.push_back(load(scales + g, rnMask2, 0.0));
+      if (!q.symmetric) raw.push_back(load(zeros + g, rnMask2, 0.0));
+    }
+    Value kMask = rk < K;
+    for (int i = 0; i < c.blockM; ++i) {
+      Value m = m0 + i;
+      raw.push_back(load(x + (m * K + rk), kMask & (m < M), 0.0));
+    }
+    return raw;
+  };
+  bool prefetch = c.stages > 1 && wordPath;  // exact only when K is a multiple of the step
+  auto acc = pipelinedLoop(kb, kLo, kHi, BK, init, loadStep, [&](Value, const std::vector<Value>& raw,
+                                                                 const std::vector<Value>& a) {
+    size_t r = 0;
+    Value codes = raw[r++];
     // Code -> float with one OR and one subtract: the code sits in the mantissa of 2^23.
     Value w;
     if (q.symmetric) {
@@ -109,26 +134,22 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
     } else {
       w = bitcast(codes | 0x4B000000, DType::f32) - 8388608.0;
     }
-    Value rk = k0 + kb.arange(0, BK);
-    Value rk2 = expandDims(rk, 0);
     if (!perRowScale) {
-      Value g = rn2 * numGroups + rk2 / q.groupSize;
-      Value s = cast(load(scales + g, rnMask2, 0.0), DType::f32);
-      if (!q.symmetric) w = (w - cast(load(zeros + g, rnMask2, 0.0), DType::f32)) * s;
+      // q*s - z*s: z*s is the same value across a group, computed once; q*s - zs is one fma.
+      Value s = cast(raw[r++], DType::f32);
+      if (!q.symmetric) w = w * s - cast(raw[r++], DType::f32) * s;
       else w = w * s;
     } else if (!q.symmetric) {
       w = w - expandDims(cast(load(zeros + rn, rnMask, 0.0), DType::f32), 1);
     }
-    Value kMask = rk < K;
-    std::vector<Value> next;
+    std::vector<Value> out;
     for (int i = 0; i < c.blockM; ++i) {
-      Value m = m0 + i;
-      Value xm = cast(load(x + (m * K + rk), kMask & (m < M), 0.0), DType::f32);
+      Value xm = cast(raw[r++], DType::f32);
       Value prod = w * expandDims(xm, 0);
-      next.push_back(tileAcc ? a[i] + prod : a[i] + sum(prod, 1));
+      out.push_back(tileAcc ? a[i] + prod : a[i] + sum(prod, 1));
     }
-    return next;
-  });
+    return out;
+  }, prefetch);
 
   Value rowScale = perRowScale ? cast(load(scales + rn, rnMask, 0.0), DType::f32) : Value();
   for (int i = 0; i < c.blockM; ++i) {

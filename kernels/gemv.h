@@ -32,6 +32,7 @@ struct GemvConfig {
   int numWarps = 4;
   int splitK = 1;
   int blockM = 1;  // activation rows per program
+  int stages = 2;  // 2: the next step's loads are issued before this step's math
   std::string toString() const;
 };
 

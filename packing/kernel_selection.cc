@@ -65,7 +65,7 @@ CacheSettings cacheSettings() {
 static int64_t gemmMinM() {
   static const int64_t v = [] {
     const char* e = std::getenv("UINTX_GEMM_MIN_M");
-    return e && std::atoll(e) > 0 ? std::atoll(e) : 17;
+    return e && std::atoll(e) > 0 ? std::atoll(e) : 9;
   }();
   return v;
 }
@@ -93,15 +93,20 @@ autotune::KernelKey kernelKey(const WeightFormat& f, const std::string& act, int
 kernels::GemvConfig defaultGemvConfig(const kernels::QuantSpec& q, int64_t M, int smCount) {
   kernels::GemvConfig c;
   c.blockM = M <= 1 ? 1 : M <= 2 ? 2 : M <= 4 ? 4 : M <= 8 ? 8 : 16;
+  c.stages = c.blockM <= 4 ? 2 : 1;  // more rows would spill the double buffer
+  // From uintx-tune on the H100 (docs/PERFORMANCE.md): long K steps, and narrow blocks of
+  // rows with fewer warps when N gives few programs.
   c.numWarps = 4;
   c.blockN = 16;
-  c.blockK = 256;
+  c.blockK = 512;
+  if (q.N / 16 < 2 * smCount) c.blockN = 8, c.numWarps = 2;
   // The largest blockK that keeps the whole-word path (K divisible), else 64.
   while (c.blockK > 64 && !kernels::usesWordPath(q, c)) c.blockK /= 2;
+  if (c.blockM > 2 && c.blockK > 256) c.blockK = 256;  // rows reduce per step: bound registers
   if (!kernels::usesWordPath(q, c)) c.blockK = 64;
   // Enough programs to keep every SM busy with several CTAs: split K when N is narrow.
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
-  while (programs * c.splitK < 4 * smCount && c.splitK < 8) {
+  while (programs * c.splitK < 2 * smCount && c.splitK < 8) {
     kernels::GemvConfig next = c;
     next.splitK *= 2;
     if (!kernels::usesWordPath(q, next) || q.K / (int64_t(next.blockK) * next.splitK) < 4) break;
@@ -113,7 +118,7 @@ kernels::GemvConfig defaultGemvConfig(const kernels::QuantSpec& q, int64_t M, in
 kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bool int8) {
   kernels::GemmConfig c;
   if (int8 && !q.symmetric) {  // one group per step: keep the code tile small
-    c.blockM = 64, c.blockN = 64, c.blockK = q.groupSize, c.numWarps = 4;
+    c.blockM = 64, c.blockN = 64, c.blockK = q.groupSize, c.numWarps = 4, c.stages = 1;
   } else if (M >= 128) {
     c.blockM = 128, c.blockN = 128, c.blockK = 32, c.numWarps = 8;
   } else {
@@ -132,12 +137,14 @@ kernels::GemmConfig gemmConfigFrom(const autotune::KernelConfig& config) {
   get("BLOCK_N", c.blockN);
   get("BLOCK_K", c.blockK);
   get("num_warps", c.numWarps);
+  get("num_stages", c.stages);
   return c;
 }
 
 autotune::KernelConfig toKernelConfig(const kernels::GemmConfig& c) {
   autotune::KernelConfig k;
-  k.params = {{"BLOCK_M", c.blockM}, {"BLOCK_N", c.blockN}, {"BLOCK_K", c.blockK}, {"num_warps", c.numWarps}};
+  k.params = {{"BLOCK_M", c.blockM}, {"BLOCK_N", c.blockN}, {"BLOCK_K", c.blockK}, {"num_warps", c.numWarps},
+              {"num_stages", c.stages}};
   return k;
 }
 
@@ -161,13 +168,14 @@ kernels::GemvConfig gemvConfigFrom(const autotune::KernelConfig& config) {
   get("BLOCK_M", c.blockM);
   get("num_warps", c.numWarps);
   get("split_k", c.splitK);
+  get("num_stages", c.stages);
   return c;
 }
 
 autotune::KernelConfig toKernelConfig(const kernels::GemvConfig& c) {
   autotune::KernelConfig k;
   k.params = {{"BLOCK_N", c.blockN}, {"BLOCK_K", c.blockK}, {"BLOCK_M", c.blockM},
-              {"num_warps", c.numWarps}, {"split_k", c.splitK}};
+              {"num_warps", c.numWarps}, {"split_k", c.splitK}, {"num_stages", c.stages}};
   return k;
 }
 
