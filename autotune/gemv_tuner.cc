@@ -17,6 +17,7 @@
 #include "packing/quantize.h"
 #include "uintx/error.h"
 #include "uintx/half.h"
+#include "uintx/uintx.h"
 
 namespace uintx::autotune {
 
@@ -206,10 +207,43 @@ GemvTuner::Workload& GemvTuner::workloadFor(const KernelKey& key) {
   return w;
 }
 
+// Tensor-core GEMM families have no search space yet: their default config is compiled
+// (so the kernels directory is warm) and timed through uintx::linear, and recorded as is.
+TuneResult GemvTuner::timeDefaultGemm(const KernelKey& key) {
+  Workload& w = workloadFor(key);
+  bool int8 = key.family == "gemm_int8";
+  kernels::QuantSpec q = quantSpecOf(weightFormatOf(key));
+  LinearOptions options;
+  options.int8Activations = int8;
+  CUstream stream = w.stream.get();
+  auto call = [&](int i) {
+    const DeviceWeight& dw = *w.copies[size_t(i) % w.copies.size()];
+    linear({(const void*)w.x.get(), w.M, key.K, w.act}, dw, {(const void*)w.yTest.get(), w.M, key.N, w.act}, stream,
+           options);
+  };
+  for (int r = 0; r < options_.warmup; ++r) call(r);
+  std::vector<double> us;
+  for (int s = 0; s < options_.repeats; ++s) {
+    GpuTimer t;
+    t.start(stream);
+    call(s);
+    t.stop(stream);
+    w.stream.synchronize();
+    us.push_back(1000.0 * t.elapsedMs());
+  }
+  std::sort(us.begin(), us.end());
+  TuneResult r;
+  r.ok = true;
+  r.config = toKernelConfig(defaultGemmConfig(q, w.M, int8));
+  r.time_us = us[us.size() / 2];
+  return r;
+}
+
 TuneResult GemvTuner::tuneOrThrow(const KernelKey& key, const ProgressFn& progress) {
+  if (key.family == "gemm" || key.family == "gemm_int8") return timeDefaultGemm(key);
   if (!isGemvFamily(key.family))
     throw Error("family '" + key.family + "' has no tuner in this build (the GEMV tuner handles 'gemv' and "
-                "'gemv_tiled')");
+                "'gemv_tiled'; GEMM families are timed at their default config)");
   if (key.out_dtype != key.act_dtype)
     throw Error("out dtype '" + key.out_dtype + "' differs from act dtype '" + key.act_dtype +
                 "': uintx::linear writes y in x's dtype");

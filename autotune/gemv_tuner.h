@@ -37,6 +37,7 @@ class GemvTuner : public Tuner {
 
  private:
   struct Workload;  // the weights, activations and outputs of one key's format and M
+  TuneResult timeDefaultGemm(const KernelKey& key);
   TuneResult tuneOrThrow(const KernelKey& key, const ProgressFn& progress);
   Workload& workloadFor(const KernelKey& key);
 
