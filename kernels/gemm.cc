@@ -66,14 +66,7 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
                             {kb.zeros({BM, BN}, DType::f32)}, loadStep,
                             [&](Value, const std::vector<Value>& t, const std::vector<Value>& carried) {
     Value a = t[0];
-    Value codes = unpackBits(t[1], q.bits);
-    Value w;
-    if (q.symmetric) {
-      int half = 1 << (q.bits - 1);
-      w = bitcast((codes ^ half) | 0x4B000000, DType::f32) - (8388608.0 + half);
-    } else {
-      w = bitcast(codes | 0x4B000000, DType::f32) - 8388608.0;
-    }
+    Value w = codesToFloat(unpackBits(t[1], q.bits), q);
     if (!perRow) {
       Value s = cast(t[2], DType::f32);
       w = q.symmetric ? w * s : (w - cast(t[3], DType::f32)) * s;

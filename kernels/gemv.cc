@@ -20,6 +20,12 @@ std::string GemvConfig::toString() const {
 
 static bool pow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
+Value codesToFloat(Value codes, const QuantSpec& q) {
+  if (!q.symmetric) return bitcast(codes | 0x4B000000, DType::f32) - 8388608.0;
+  int half = 1 << (q.bits - 1);
+  return bitcast((codes ^ half) | 0x4B000000, DType::f32) - (8388608.0 + half);
+}
+
 bool usesWordPath(const QuantSpec& q, const GemvConfig& c) {
   return 32 % q.bits == 0 && q.rowBytes() % 16 == 0 && q.K % (int64_t(c.blockK) * c.splitK) == 0 &&
          c.blockK % (32 / q.bits) == 0;
@@ -125,15 +131,7 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
   auto acc = pipelinedLoop(kb, kLo, kHi, BK, init, loadStep, [&](Value, const std::vector<Value>& raw,
                                                                  const std::vector<Value>& a) {
     size_t r = 0;
-    Value codes = raw[r++];
-    // Code -> float with one OR and one subtract: the code sits in the mantissa of 2^23.
-    Value w;
-    if (q.symmetric) {
-      int half = 1 << (q.bits - 1);
-      w = bitcast((codes ^ half) | 0x4B000000, DType::f32) - (8388608.0 + half);
-    } else {
-      w = bitcast(codes | 0x4B000000, DType::f32) - 8388608.0;
-    }
+    Value w = codesToFloat(raw[r++], q);
     if (!perRowScale) {
       // q*s - z*s: z*s is the same value across a group, computed once; q*s - zs is one fma.
       Value s = cast(raw[r++], DType::f32);

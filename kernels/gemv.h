@@ -36,6 +36,12 @@ struct GemvConfig {
   std::string toString() const;
 };
 
+// The quantized value of u32 codes as f32, exactly: q = code (asymmetric) or the code's
+// bits-wide two's complement (symmetric). One OR and one subtract: the code is placed in
+// the mantissa of 2^23 and 2^23 (+ the sign offset) subtracted, instead of an int->float
+// conversion (quarter rate on the GPU).
+dsl::Value codesToFloat(dsl::Value codes, const QuantSpec& q);
+
 // True when the fast path applies: whole 32-bit words, K a multiple of blockK * splitK.
 bool usesWordPath(const QuantSpec& q, const GemvConfig& c);
 
