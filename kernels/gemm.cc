@@ -32,7 +32,8 @@ static Value loadWordTile(KernelBuilder& kb, const QuantSpec& q, const GemmConfi
   return load(qweight + (rn2 * wordsPerRow + expandDims(rw, 0)), rnMask2, 0.0);
 }
 
-KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmConfig& c) {
+KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmConfig& c, std::optional<DType> outDtype) {
+  DType yType = outDtype.value_or(act);
   if (!gemmSupports(q, c, false)) throw Error("GEMM " + c.toString() + " does not support this weight format");
   KernelBuilder kb("gemm_w" + std::to_string(q.bits) + "_" + dtypeName(act));
   Value x = kb.pointerArg("x", act);
@@ -40,7 +41,7 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   Value scales = kb.pointerArg("scales", q.scaleDtype);
   Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype);
   Value bias = hasBias ? kb.pointerArg("bias", q.scaleDtype) : Value();
-  Value y = kb.pointerArg("y", act);
+  Value y = kb.pointerArg("y", yType);
   Value M = kb.scalarArg("M", DType::i32);
   kb.setNumWarps(c.numWarps);
   const int BM = c.blockM, BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K);
@@ -78,11 +79,13 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   if (perRow) acc = acc * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
   if (hasBias) acc = acc + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), 0);
   Value rm2 = expandDims(rm, 1);
-  kb.store(y + (rm2 * N + expandDims(rn, 0)), cast(acc, act), rmMask2 & expandDims(rnMask, 0));
+  kb.store(y + (rm2 * N + expandDims(rn, 0)), cast(acc, yType), rmMask2 & expandDims(rnMask, 0));
   return kb.finish();
 }
 
-KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const GemmConfig& c) {
+KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const GemmConfig& c,
+                            std::optional<DType> outDtype) {
+  DType yType = outDtype.value_or(act);
   if (!gemmSupports(q, c, true))
     throw Error("int8 GEMM " + c.toString() + " does not support this weight format (8-bit symmetric, or " +
                 "4-bit with blockK equal to the group size)");
@@ -93,7 +96,7 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   Value scales = kb.pointerArg("scales", q.scaleDtype);
   Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype);
   Value bias = hasBias ? kb.pointerArg("bias", q.scaleDtype) : Value();
-  Value y = kb.pointerArg("y", act);
+  Value y = kb.pointerArg("y", yType);
   Value M = kb.scalarArg("M", DType::i32);
   kb.setNumWarps(c.numWarps);
   const int BM = c.blockM, BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K);
@@ -125,7 +128,7 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   Value r = cast(acc, DType::f32) * expandDims(load(xscale + rm, rm < M, 0.0), 1);
   if (q.symmetric) r = r * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
   if (hasBias) r = r + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), 0);
-  kb.store(y + (expandDims(rm, 1) * N + expandDims(rn, 0)), cast(r, act), rmMask2 & expandDims(rnMask, 0));
+  kb.store(y + (expandDims(rm, 1) * N + expandDims(rn, 0)), cast(r, yType), rmMask2 & expandDims(rnMask, 0));
   return kb.finish();
 }
 

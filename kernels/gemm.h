@@ -25,12 +25,14 @@ bool gemmSupports(const QuantSpec& q, const GemmConfig& c, bool int8Activations)
 
 // Weight-only. Parameters: x [M, K], qweight (u32 words), scales, zeros (asymmetric only),
 // bias (if hasBias), y [M, N], M. Grid: (ceil(N / blockN), ceil(M / blockM)).
-dsl::KernelProgram buildGemm(const QuantSpec& q, dsl::DType act, bool hasBias, const GemmConfig& c);
+dsl::KernelProgram buildGemm(const QuantSpec& q, dsl::DType act, bool hasBias, const GemmConfig& c,
+                             std::optional<dsl::DType> out = std::nullopt);
 
 // int8 activations. Parameters: xq [M, K] i8, xscale [M] f32, qweight (u32 words), scales,
 // zeros (asymmetric only), bias (if hasBias), y [M, N] (act), M. Same grid. For 4-bit
 // weights blockK must equal the group size.
-dsl::KernelProgram buildInt8Gemm(const QuantSpec& q, dsl::DType act, bool hasBias, const GemmConfig& c);
+dsl::KernelProgram buildInt8Gemm(const QuantSpec& q, dsl::DType act, bool hasBias, const GemmConfig& c,
+                                 std::optional<dsl::DType> out = std::nullopt);
 
 // Per-row symmetric int8 quantization: scale[m] = max|x[m, :]| / 127 (1 if the row is 0),
 // xq = round-half-away(x / scale) clamped to [-127, 127]. Parameters: x [M, K] (act),

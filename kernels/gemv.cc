@@ -76,7 +76,8 @@ static Value loadCodes(KernelBuilder& kb, const QuantSpec& q, const GemvConfig& 
   return code & ((1u << q.bits) - 1);
 }
 
-KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvConfig& c) {
+KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvConfig& c, std::optional<DType> outDtype) {
+  DType yType = outDtype.value_or(act);
   validateGemvConfig(q, c);
   bool wordPath = usesWordPath(q, c);
   bool perRowScale = q.groupSize >= q.K;
@@ -86,7 +87,7 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
   Value scales = kb.pointerArg("scales", q.scaleDtype);
   Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype);
   Value bias = hasBias && c.splitK == 1 ? kb.pointerArg("bias", q.scaleDtype) : Value();
-  Value out = kb.pointerArg("out", c.splitK == 1 ? act : DType::f32);
+  Value out = kb.pointerArg("out", c.splitK == 1 ? yType : DType::f32);
   Value M = kb.scalarArg("M", DType::i32);
   kb.setNumWarps(c.numWarps);
   kb.setVectorWidth(vectorWidth(q, c));
@@ -157,7 +158,7 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
     Value mask = rnMask & (m < M);
     if (c.splitK == 1) {
       if (bias.builder()) r = r + cast(load(bias + rn, rnMask, 0.0), DType::f32);
-      kb.store(out + (m * N + rn), cast(r, act), mask);
+      kb.store(out + (m * N + rn), cast(r, yType), mask);
     } else {
       kb.store(out + ((pidK * M + m) * N + rn), r, mask);
     }

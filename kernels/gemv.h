@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "dsl/kernel_builder.h"
@@ -51,7 +52,10 @@ void validateGemvConfig(const QuantSpec& q, const GemvConfig& c);
 // Parameters, in order: x [M, K] (act), qweight, scales [N, G], zeros [N, G] (asymmetric only),
 // bias [N] (if hasBias; splitK == 1 only), out, M (i32). out is y [M, N] in `act` when
 // splitK == 1, else f32 partials [splitK, M, N]. Grid: (ceil(N / blockN), splitK, ceil(M / blockM)).
-dsl::KernelProgram buildGemv(const QuantSpec& q, dsl::DType act, bool hasBias, const GemvConfig& c);
+// `out`: y's dtype, the activation dtype unless given (f32 keeps partial sums exact for a
+// tensor-parallel all-reduce).
+dsl::KernelProgram buildGemv(const QuantSpec& q, dsl::DType act, bool hasBias, const GemvConfig& c,
+                             std::optional<dsl::DType> out = std::nullopt);
 
 // y[m, n] = sum_s partial[s, m, n] (+ bias[n]). Parameters: partial, bias (if hasBias), y, M.
 // Grid: (ceil(N / block), M).

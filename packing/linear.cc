@@ -47,18 +47,18 @@ void check(bool ok, const std::string& message) {
   if (!ok) throw Error("uintx::linear: " + message);
 }
 
-std::shared_ptr<Plan> makePlan(const autotune::KernelKey& key, const WeightFormat& f, ScalarType act, bool bias,
-                               int64_t M, const Device& device) {
+std::shared_ptr<Plan> makePlan(const autotune::KernelKey& key, const WeightFormat& f, ScalarType act, ScalarType out,
+                               bool bias, int64_t M, const Device& device) {
   kernels::QuantSpec q = quantSpecOf(f);
-  dsl::DType a = dslType(act);
+  dsl::DType a = dslType(act), o = dslType(out);
   auto p = std::make_shared<Plan>();
   p->family = key.family;
   auto tuned = tunedKernelConfig(key, device.name, device.cc);
   if (key.family == "gemv" || key.family == "gemv_tiled") {
     p->gemv = tuned ? gemvConfigFrom(*tuned) : defaultGemvConfig(q, M, device.smCount);
-    p->main = compiledKernel(kernels::buildGemv(q, a, bias, p->gemv));
+    p->main = compiledKernel(kernels::buildGemv(q, a, bias, p->gemv, o));
     if (p->gemv.splitK > 1)
-      p->reduce = compiledKernel(kernels::buildSplitKReduce(f.N, p->gemv.splitK, a, bias, q.scaleDtype));
+      p->reduce = compiledKernel(kernels::buildSplitKReduce(f.N, p->gemv.splitK, o, bias, q.scaleDtype));
     return p;
   }
   bool int8 = key.family == "gemm_int8";
@@ -68,10 +68,10 @@ std::shared_ptr<Plan> makePlan(const autotune::KernelKey& key, const WeightForma
                 "size of 32..256 and rows of whole 16-byte multiples (bits=" + std::to_string(f.bit_width) +
                 ", group_size=" + std::to_string(f.group_size) + ", K=" + std::to_string(f.K) + ")");
   if (int8) {
-    p->main = compiledKernel(kernels::buildInt8Gemm(q, a, bias, p->gemm));
+    p->main = compiledKernel(kernels::buildInt8Gemm(q, a, bias, p->gemm, o));
     p->quantize = compiledKernel(kernels::buildQuantizeRows(f.K, a));
   } else {
-    p->main = compiledKernel(kernels::buildGemm(q, a, bias, p->gemm));
+    p->main = compiledKernel(kernels::buildGemm(q, a, bias, p->gemm, o));
   }
   return p;
 }
@@ -92,8 +92,8 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
   const WeightFormat& f = w.format();
   check(x.dtype == ScalarType::bf16 || x.dtype == ScalarType::f16,
         std::string("x must be bf16 or fp16, got ") + scalarTypeName(x.dtype));
-  check(y.dtype == x.dtype, std::string("y's dtype ") + scalarTypeName(y.dtype) + " must equal x's " +
-                                scalarTypeName(x.dtype));
+  check(y.dtype == x.dtype || y.dtype == ScalarType::f32,
+        std::string("y's dtype ") + scalarTypeName(y.dtype) + " must be x's (" + scalarTypeName(x.dtype) + ") or f32");
   check(x.data && y.data, "null pointer for x or y");
   check(x.rows >= 1, "x must have at least one row, got " + std::to_string(x.rows));
   check(x.cols == f.K, "x has " + std::to_string(x.cols) + " columns but the weight has K = " + std::to_string(f.K));
@@ -113,6 +113,7 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
     // The key's family depends only on (format, M, options): cache the key string per call
     // shape so that a warm call does no string building beyond this.
     autotune::KernelKey key = kernelKey(f, act, M, options.int8Activations);
+    if (y.dtype == ScalarType::f32) key.out_dtype = "f32";
     planKey = key.toString() + (w.hasBias() ? ";bias" : "");
     {
       std::lock_guard<std::mutex> lock(planMutex);
@@ -121,7 +122,7 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
       if (it != plans.end()) plan = it->second;
     }
     if (!plan) {
-      auto p = makePlan(key, f, x.dtype, w.hasBias(), M, device);
+      auto p = makePlan(key, f, x.dtype, y.dtype, w.hasBias(), M, device);
       std::lock_guard<std::mutex> lock(planMutex);
       plan = plans.emplace(planKey, p).first->second;
     }

@@ -73,15 +73,18 @@ void swiGlu(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix
             {LaunchArg::ptr(gate.data), LaunchArg::ptr(up.data), LaunchArg::ptr(h.data), LaunchArg::i32(n)});
 }
 
-void sumPartials(CUdeviceptr partials, int world, const DeviceMatrix& out, CUstream stream) {
+void sumPartials(CUdeviceptr partials, int world, const DeviceMatrix& out, CUstream stream, bool f32Partials) {
   checkActivation(out, "sumPartials", "out");
   check(world >= 1, "sumPartials", "world " + std::to_string(world) + " must be >= 1");
   check(partials != 0, "sumPartials", "partials is a null pointer");
   int32_t n = elementCount(out, world, "sumPartials");
   int div = n % 16 == 0 ? 16 : 1;
   dsl::DType act = dslType(out.dtype);
-  auto k = cachedKernel(std::string("sum_partials/") + dsl::dtypeName(act) + "/" + std::to_string(div),
-                        [&] { return buildSumPartials(act, kBlock, div); });
+  std::optional<dsl::DType> partial;
+  if (f32Partials) partial = dsl::DType::f32;
+  auto k = cachedKernel(std::string("sum_partials/") + dsl::dtypeName(act) + "/" + std::to_string(div) +
+                            (f32Partials ? "/f32" : ""),
+                        [&] { return buildSumPartials(act, kBlock, div, partial); });
   using codegen::LaunchArg;
   k->launch({blocksFor(n)}, stream,
             {LaunchArg::ptr(partials), LaunchArg::ptr(out.data), LaunchArg::i32(n), LaunchArg::i32(world)});

@@ -13,7 +13,8 @@ void swiGlu(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix
 
 // out = sum over r < world of partials[r] (world contiguous matrices of out's shape and
 // dtype), accumulated in f32 in rank order, rounded once.
-void sumPartials(CUdeviceptr partials, int world, const DeviceMatrix& out, CUstream stream);
+// With f32Partials the partials are f32 (unrounded sums), rounded once into out's dtype.
+void sumPartials(CUdeviceptr partials, int world, const DeviceMatrix& out, CUstream stream, bool f32Partials = false);
 
 // out [M, world * cols] from `gathered` [world, M, cols] (an all-gather of [M, cols] blocks).
 void rankMajorToRowMajor(CUdeviceptr gathered, int world, const DeviceMatrix& out, CUstream stream);

@@ -52,9 +52,9 @@ KernelProgram buildSwiGlu(DType act, int block, int divisibility) {
   return kb.finish();
 }
 
-KernelProgram buildSumPartials(DType act, int block, int divisibility) {
-  KernelBuilder kb(std::string("sum_partials_") + dtypeName(act));
-  Value partials = kb.pointerArg("partials", act);
+KernelProgram buildSumPartials(DType act, int block, int divisibility, std::optional<DType> partial) {
+  KernelBuilder kb(std::string("sum_partials_") + dtypeName(partial.value_or(act)) + "_to_" + dtypeName(act));
+  Value partials = kb.pointerArg("partials", partial.value_or(act));
   Value out = kb.pointerArg("out", act);
   Value n = kb.scalarArg("n", DType::i32, divisibility);
   Value world = kb.scalarArg("world", DType::i32);

@@ -8,6 +8,8 @@
 // All work on flat element indices, i32 (callers keep sizes below 2^31).
 #pragma once
 
+#include <optional>
+
 #include "dsl/kernel_builder.h"
 
 namespace uintx::parallel {
@@ -20,7 +22,9 @@ dsl::KernelProgram buildSwiGlu(dsl::DType act, int block = 1024, int divisibilit
 
 // out[i] = sum over r = 0..world-1 of partials[r * n + i], accumulated in f32 in rank order and
 // rounded once to `act`. Params: partials, out, n (i32), world (i32). Grid: ceil(n / block).
-dsl::KernelProgram buildSumPartials(dsl::DType act, int block = 1024, int divisibility = 1);
+// `partial` is the partials' dtype: `act`, or f32 for sums kept unrounded until here.
+dsl::KernelProgram buildSumPartials(dsl::DType act, int block = 1024, int divisibility = 1,
+                                    std::optional<dsl::DType> partial = std::nullopt);
 
 // dst[m, r * cols + j] = src[r, m, j] for dst [rows, world * cols], src [world, rows, cols].
 // Params: src, dst, total (i32, rows * world * cols), rows (i32), cols (i32).

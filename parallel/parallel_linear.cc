@@ -115,12 +115,22 @@ void RowParallelLinear::forwardPartial(const DeviceMatrix& xLocal, const DeviceM
 void RowParallelLinear::forward(const DeviceMatrix& xLocal, const DeviceMatrix& y, CUstream stream) const {
   const char* layer = "RowParallelLinear::forward";
   const Communicator& comm = needComm(comm_, layer, "forward");
-  ncclDataType_t type = ncclTypeOf(y.dtype, layer);
-  linear(xLocal, *weight_, y, stream);
-  if (world_ == 1) return;
-  void* data = const_cast<void*>(y.data);
-  checkNccl(nccl().ncclAllReduce(data, data, size_t(y.rows * y.cols), type, ncclSum, comm.get(), stream),
-            "ncclAllReduce", comm.get());
+  ncclTypeOf(y.dtype, layer);  // checks y's dtype
+  if (world_ == 1) return linear(xLocal, *weight_, y, stream);
+  // The partial sums stay in f32 through the all-reduce and are rounded once at the end, so
+  // the result differs from the unsharded layer's only by the order of the sums (a bf16
+  // all-reduce would round every rank's partial first: ~1 bf16 ulp of error).
+  size_t n = size_t(y.rows * y.cols);
+  CUdeviceptr partial;
+  {
+    std::lock_guard<std::mutex> lock(partialMutex_);
+    if (partial_.size() < n * 4) partial_ = DeviceBuffer(n * 4);
+    partial = partial_.get();
+  }
+  linear(xLocal, *weight_, {reinterpret_cast<const void*>(partial), y.rows, y.cols, ScalarType::f32}, stream);
+  void* data = reinterpret_cast<void*>(partial);
+  checkNccl(nccl().ncclAllReduce(data, data, n, ncclFloat, ncclSum, comm.get(), stream), "ncclAllReduce", comm.get());
+  sumPartials(partial, 1, y, stream, /*f32Partials=*/true);
 }
 
 }  // namespace uintx::parallel

@@ -63,14 +63,16 @@ class RowParallelLinear {
 
   // partial [M, N] = xLocal @ W_rank^T (+ bias on rank 0): this rank's term of the sum.
   void forwardPartial(const DeviceMatrix& xLocal, const DeviceMatrix& partial, CUstream stream) const;
-  // y [M, N] = the sum of every rank's partial: forwardPartial into y, then ncclAllReduce(sum)
-  // in place on `stream`. Needs a communicator (world 1: no collective at all).
+  // y [M, N] = the sum of every rank's partial: computed in f32, ncclAllReduce(sum) in f32 on
+  // `stream`, rounded once into y. Needs a communicator (world 1: no collective at all).
   void forward(const DeviceMatrix& xLocal, const DeviceMatrix& y, CUstream stream) const;
 
  private:
   std::unique_ptr<DeviceWeight> weight_;
   const Communicator* comm_ = nullptr;
   int rank_ = 0, world_ = 1;
+  mutable std::mutex partialMutex_;
+  mutable DeviceBuffer partial_;  // f32 partial sums for the all-reduce (one call at a time per layer)
 };
 
 }  // namespace uintx::parallel

@@ -8,11 +8,10 @@
 // NCCL: $UINTX_LIBNCCL, else libnccl.so.2, else the nvidia-nccl-cu13 pip package.
 // NVLink multicast stays off (NCCL_NVLS_ENABLE=0, set first thing).
 //
-// Accuracy: both blocks are compared with a float64 reference of the same quantized block
-// on sampled rows, and with each other. Sharding adds one rounding of each rank's partial of
-// the down projection to the activation dtype (NCCL sums bf16/fp16 buffers), so in bf16 two
-// results can differ by about one bf16 rounding (~2e-3 RMS): the bf16 bound is 8e-3; in fp16
-// the bound is 1e-3 (run --dtype fp16 to see that sharding changes nothing but rounding).
+// Accuracy: the TP block must equal the one-GPU block within 1e-3 (relative L2): the down
+// projection's partial sums are all-reduced in f32 and rounded once, so only the order of the
+// sums differs. Both blocks are also compared with a float64 reference of the same quantized
+// block on sampled rows: bound 8e-3 in bf16 (its own roundings of g, u, h and y), 1e-3 in fp16.
 #include <algorithm>
 #include <atomic>
 #include <barrier>
@@ -349,10 +348,10 @@ int main(int argc, char** argv) {
     double tpUs = median(iterUs), speedup = single[b].latencyUs / tpUs;
     std::printf("%6lld %12.1f %12.1f %8.2fx %10.1f%% %14.2e %13.2e %13.2e %10s\n", (long long)M, single[b].latencyUs,
                 tpUs, speedup, 100 * speedup / world, tpVsSingle, tpVsRef, singleVsRef, ranksSame ? "yes" : "NO");
-    ok = ok && ranksSame && tpVsSingle <= tol && tpVsRef <= tol && singleVsRef <= tol;
+    ok = ok && ranksSame && tpVsSingle <= 1e-3 && tpVsRef <= tol && singleVsRef <= tol;
   }
   std::printf("\nlatency: CUDA events around one block, median of %d; TP: the slowest rank per iteration.\n"
-              "efficiency = (1-GPU latency) / (W x TP latency). accuracy bound (relative L2): %.0e for %s.\n%s\n",
+              "efficiency = (1-GPU latency) / (W x TP latency). bounds (relative L2): TP vs 1 GPU 1e-3; vs f64 %.0e for %s.\n%s\n",
               opt.iters, tol, scalarTypeName(t), ok ? "PASS" : "FAIL");
   std::fflush(stdout);
   comms.clear();

@@ -30,7 +30,8 @@ struct DeviceMatrix {
 };
 
 // y = x @ dequant(w)^T (+ w's bias), enqueued on `stream` (0: the legacy default stream) in
-// the current context, which must be the one `w` was uploaded in. Any M >= 1.
+// the current context. y is in x's dtype, or f32 (unrounded sums, e.g. for an all-reduce),
+// and the context must be the one `w` was uploaded in. Any M >= 1.
 // Throws uintx::Error for mismatched shapes or dtypes, null or misaligned pointers, or a
 // weight from another context. Safe to call from several threads; after one call with a
 // given shape (which compiles the kernel and sizes the workspace) it can be captured in a
