@@ -21,15 +21,34 @@ bool gemmSupports(const QuantSpec& q, const GemmConfig& c, bool int8Activations)
   return widthOk && shapeOk;
 }
 
-// The weight tile [BN, BK] as codes (u32), rows rn2 [BN, 1] masked by rnMask2.
-// (Index tiles are built separately for the weight, activation and output sides: each side
-// has its own tensor-core layout, and an arange costs nothing to rebuild.)
-static Value loadWordTile(KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, Value qweight, Value rn2,
-                          Value rnMask2, Value k0) {
-  int per = 32 / q.bits;
-  int wordsPerRow = int(q.rowBytes() / 4);
-  Value rw = k0 / per + kb.arange(0, c.blockK / per);
-  return load(qweight + (rn2 * wordsPerRow + expandDims(rw, 0)), rnMask2, 0.0);
+// The index tiles of one [BM, BN] output block. They are built separately for the weight
+// rows (rn2) and the output columns (rn): each side has its own tensor-core layout, and an
+// arange costs nothing to rebuild.
+struct BlockIndices {
+  Value rm, rmMask2;      // activation / output rows [BM], and their mask as [BM, 1]
+  Value rn2, rnMask2;     // weight rows as [BN, 1]
+  Value rn, rnMask;       // output columns [BN]
+  Value numGroups;        // scale groups per weight row
+};
+
+static BlockIndices blockIndices(KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, Value M) {
+  BlockIndices b;
+  const int N = int(q.N);
+  b.rm = kb.programId(1) * c.blockM + kb.arange(0, c.blockM);
+  b.rmMask2 = expandDims(b.rm < M, 1);
+  Value rnW = kb.programId(0) * c.blockN + kb.arange(0, c.blockN);
+  b.rn2 = expandDims(rnW, 1);
+  b.rnMask2 = expandDims(rnW < N, 1);
+  b.rn = kb.programId(0) * c.blockN + kb.arange(0, c.blockN);
+  b.rnMask = b.rn < N;
+  b.numGroups = kb.constant(double(q.K / q.groupSize), DType::i32);
+  return b;
+}
+
+// The activation tile [BM, BK] at columns k0 .. k0 + BK.
+static Value loadActivationTile(KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, const BlockIndices& b,
+                                Value x, Value k0) {
+  return load(x + (expandDims(b.rm, 1) * int(q.K) + expandDims(k0 + kb.arange(0, c.blockK), 0)), b.rmMask2, 0.0);
 }
 
 KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmConfig& c, std::optional<DType> outDtype) {
@@ -46,16 +65,11 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   kb.setNumWarps(c.numWarps);
   const int BM = c.blockM, BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K);
   bool perRow = q.groupSize >= q.K;
-  Value rm = kb.programId(1) * BM + kb.arange(0, BM);
-  Value rmMask2 = expandDims(rm < M, 1);
-  Value rnW = kb.programId(0) * BN + kb.arange(0, BN);  // weight rows
-  Value rn2 = expandDims(rnW, 1), rnMask2 = expandDims(rnW < N, 1);
-  Value rn = kb.programId(0) * BN + kb.arange(0, BN);   // output columns
-  Value rnMask = rn < N;
-  Value numGroups = kb.constant(double(q.K / q.groupSize), DType::i32);
+  BlockIndices b = blockIndices(kb, q, c, M);
+  const Value &rm = b.rm, &rmMask2 = b.rmMask2, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask,
+              &numGroups = b.numGroups;
   auto loadStep = [&](Value k0) {
-    std::vector<Value> t{load(x + (expandDims(rm, 1) * K + expandDims(k0 + kb.arange(0, BK), 0)), rmMask2, 0.0),
-                         loadWordTile(kb, q, c, qweight, rn2, rnMask2, k0)};
+    std::vector<Value> t{loadActivationTile(kb, q, c, b, x, k0), loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0)};
     if (!perRow) {
       Value g = rn2 * numGroups + expandDims(k0 + kb.arange(0, BK), 0) / q.groupSize;
       t.push_back(load(scales + g, rnMask2, 0.0));
@@ -72,7 +86,7 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
       Value s = cast(t[2], DType::f32);
       w = q.symmetric ? w * s : (w - cast(t[3], DType::f32)) * s;
     } else if (!q.symmetric) {
-      w = w - expandDims(cast(load(zeros + rnW, rnW < N, 0.0), DType::f32), 1);
+      w = w - cast(load(zeros + rn2, rnMask2, 0.0), DType::f32);
     }
     return std::vector<Value>{dot(a, trans(cast(w, act)), carried[0])};
   }, c.stages > 1)[0];
@@ -100,17 +114,12 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   Value M = kb.scalarArg("M", DType::i32);
   kb.setNumWarps(c.numWarps);
   const int BM = c.blockM, BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K);
-  Value rm = kb.programId(1) * BM + kb.arange(0, BM);
-  Value rmMask2 = expandDims(rm < M, 1);
-  Value rnW = kb.programId(0) * BN + kb.arange(0, BN);  // weight rows
-  Value rn2 = expandDims(rnW, 1), rnMask2 = expandDims(rnW < N, 1);
-  Value rn = kb.programId(0) * BN + kb.arange(0, BN);   // output columns
-  Value rnMask = rn < N;
-  Value numGroups = kb.constant(double(q.K / q.groupSize), DType::i32);
+  BlockIndices b = blockIndices(kb, q, c, M);
+  const Value &rm = b.rm, &rmMask2 = b.rmMask2, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask,
+              &numGroups = b.numGroups;
   Value accInit = q.symmetric ? kb.zeros({BM, BN}, DType::i32) : kb.zeros({BM, BN}, DType::f32);
   auto loadStep = [&](Value k0) {
-    return std::vector<Value>{load(xq + (expandDims(rm, 1) * K + expandDims(k0 + kb.arange(0, BK), 0)), rmMask2, 0.0),
-                              loadWordTile(kb, q, c, qweight, rn2, rnMask2, k0)};
+    return std::vector<Value>{loadActivationTile(kb, q, c, b, xq, k0), loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0)};
   };
   Value acc = pipelinedLoop(kb, kb.constant(0, DType::i32), kb.constant(K, DType::i32), BK, {accInit}, loadStep,
                             [&](Value k0, const std::vector<Value>& t, const std::vector<Value>& carried) {

@@ -26,6 +26,14 @@ Value codesToFloat(Value codes, const QuantSpec& q) {
   return bitcast((codes ^ half) | 0x4B000000, DType::f32) - (8388608.0 + half);
 }
 
+Value loadWordTile(KernelBuilder& kb, const QuantSpec& q, int blockK, Value qweight, Value rn2, Value rnMask2,
+                   Value k0) {
+  int per = 32 / q.bits;
+  int wordsPerRow = int(q.rowBytes() / 4);
+  Value rw = k0 / per + kb.arange(0, blockK / per);
+  return load(qweight + (rn2 * wordsPerRow + expandDims(rw, 0)), rnMask2, 0.0);
+}
+
 bool usesWordPath(const QuantSpec& q, const GemvConfig& c) {
   return 32 % q.bits == 0 && q.rowBytes() % 16 == 0 && q.K % (int64_t(c.blockK) * c.splitK) == 0 &&
          c.blockK % (32 / q.bits) == 0;
@@ -51,13 +59,7 @@ void validateGemvConfig(const QuantSpec& q, const GemvConfig& c) {
 // Loads the q codes of the tile [BN, BK] at rows rn, columns kb + arange(BK), as u32.
 static Value loadCodes(KernelBuilder& kb, const QuantSpec& q, const GemvConfig& c, Value qweight,
                        Value rn2, Value rnMask2, Value kb0, bool wordPath) {
-  if (wordPath) {
-    int per = 32 / q.bits;
-    int64_t wordsPerRow = q.rowBytes() / 4;
-    Value rw = kb0 / per + kb.arange(0, c.blockK / per);
-    Value words = load(qweight + (rn2 * int(wordsPerRow) + expandDims(rw, 0)), rnMask2, 0.0);
-    return unpackBits(words, q.bits);
-  }
+  if (wordPath) return unpackBits(loadWordTile(kb, q, c.blockK, qweight, rn2, rnMask2, kb0), q.bits);
   // Any width, any word: the (up to two) bytes holding each value's bits.
   int per = q.valuesPerWord(), wordBytes = q.packingBits / 8;
   Value rk = expandDims(kb0 + kb.arange(0, c.blockK), 0);
