@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
     const std::string cc = std::to_string(device.ccMajor) + "." + std::to_string(device.ccMinor);
     const kernels::QuantSpec spec = quantSpecOf(q.format());
     const dsl::DType dact = dslType(a.dtype);
-    std::optional<autotune::KernelConfig> tuned = tunedKernelConfig(key, device.name, cc);
+    std::optional<autotune::KernelConfig> tuned = tunedConfig(key, device.name, cc);
     autotune::KernelConfig expected;
     auto expectedProgram = [&]() {  // the main kernel of the plan linear() should have made
       if (key.family == "gemv" || key.family == "gemv_tiled") {

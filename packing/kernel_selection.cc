@@ -127,82 +127,49 @@ kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bo
   return c;
 }
 
-kernels::GemmConfig gemmConfigFrom(const autotune::KernelConfig& config) {
-  kernels::GemmConfig c;
-  auto get = [&](const char* name, int& field) {
-    auto it = config.params.find(name);
-    if (it != config.params.end()) field = it->second;
-  };
-  get("BLOCK_M", c.blockM);
-  get("BLOCK_N", c.blockN);
-  get("BLOCK_K", c.blockK);
-  get("num_warps", c.numWarps);
-  get("num_stages", c.stages);
+// The cache's parameter names of each config field: one table per config type serves both
+// directions.
+template <typename Config>
+using ConfigFields = std::vector<std::pair<const char*, int Config::*>>;
+
+static const ConfigFields<kernels::GemmConfig> kGemmFields = {
+    {"BLOCK_M", &kernels::GemmConfig::blockM},      {"BLOCK_N", &kernels::GemmConfig::blockN},
+    {"BLOCK_K", &kernels::GemmConfig::blockK},      {"num_warps", &kernels::GemmConfig::numWarps},
+    {"num_stages", &kernels::GemmConfig::stages}};
+static const ConfigFields<kernels::GemvConfig> kGemvFields = {
+    {"BLOCK_N", &kernels::GemvConfig::blockN},      {"BLOCK_K", &kernels::GemvConfig::blockK},
+    {"BLOCK_M", &kernels::GemvConfig::blockM},      {"num_warps", &kernels::GemvConfig::numWarps},
+    {"split_k", &kernels::GemvConfig::splitK},      {"num_stages", &kernels::GemvConfig::stages}};
+
+template <typename Config>
+static Config fromParams(const autotune::KernelConfig& k, const ConfigFields<Config>& fields) {
+  Config c;  // fields the cache does not name keep their defaults
+  for (const auto& [name, field] : fields) {
+    auto it = k.params.find(name);
+    if (it != k.params.end()) c.*field = it->second;
+  }
   return c;
 }
 
-autotune::KernelConfig toKernelConfig(const kernels::GemmConfig& c) {
+template <typename Config>
+static autotune::KernelConfig toParams(const Config& c, const ConfigFields<Config>& fields) {
   autotune::KernelConfig k;
-  k.params = {{"BLOCK_M", c.blockM}, {"BLOCK_N", c.blockN}, {"BLOCK_K", c.blockK}, {"num_warps", c.numWarps},
-              {"num_stages", c.stages}};
+  for (const auto& [name, field] : fields) k.params[name] = c.*field;
   return k;
 }
 
-std::optional<autotune::KernelConfig> tunedKernelConfig(const autotune::KernelKey& key, const std::string& gpu,
+kernels::GemmConfig gemmConfigFrom(const autotune::KernelConfig& k) { return fromParams(k, kGemmFields); }
+autotune::KernelConfig toKernelConfig(const kernels::GemmConfig& c) { return toParams(c, kGemmFields); }
+kernels::GemvConfig gemvConfigFrom(const autotune::KernelConfig& k) { return fromParams(k, kGemvFields); }
+autotune::KernelConfig toKernelConfig(const kernels::GemvConfig& c) { return toParams(c, kGemvFields); }
+
+std::optional<autotune::KernelConfig> tunedConfig(const autotune::KernelKey& key, const std::string& gpu,
                                                         const std::string& cc) {
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
   autotune::ConfigCache* cache = configsLocked(s, gpu, cc);
   if (!cache) return std::nullopt;
   return cache->lookup(key);
-}
-
-kernels::GemvConfig gemvConfigFrom(const autotune::KernelConfig& config) {
-  kernels::GemvConfig c;
-  auto get = [&](const char* name, int& field) {
-    auto it = config.params.find(name);
-    if (it != config.params.end()) field = it->second;
-  };
-  get("BLOCK_N", c.blockN);
-  get("BLOCK_K", c.blockK);
-  get("BLOCK_M", c.blockM);
-  get("num_warps", c.numWarps);
-  get("split_k", c.splitK);
-  get("num_stages", c.stages);
-  return c;
-}
-
-autotune::KernelConfig toKernelConfig(const kernels::GemvConfig& c) {
-  autotune::KernelConfig k;
-  k.params = {{"BLOCK_N", c.blockN}, {"BLOCK_K", c.blockK}, {"BLOCK_M", c.blockM},
-              {"num_warps", c.numWarps}, {"split_k", c.splitK}, {"num_stages", c.stages}};
-  return k;
-}
-
-std::optional<kernels::GemvConfig> tunedConfig(const autotune::KernelKey& key, const std::string& gpu,
-                                               const std::string& cc) {
-  State& s = state();
-  std::lock_guard<std::mutex> lock(s.mutex);
-  autotune::ConfigCache* cache = configsLocked(s, gpu, cc);
-  if (!cache) return std::nullopt;
-  auto c = cache->lookup(key);
-  if (!c) return std::nullopt;
-  return gemvConfigFrom(*c);
-}
-
-void recordTunedConfig(const autotune::KernelKey& key, const kernels::GemvConfig& config, double timeUs,
-                       const std::string& gpu, const std::string& cc) {
-  State& s = state();
-  std::lock_guard<std::mutex> lock(s.mutex);
-  autotune::ConfigCache* cache = configsLocked(s, gpu, cc);
-  if (!cache) throw Error("no config cache file is set (UINTX_CONFIG_CACHE or setCacheSettings)");
-  cache->insert(key, toKernelConfig(config), timeUs);
-}
-
-void saveTunedConfigs() {
-  State& s = state();
-  std::lock_guard<std::mutex> lock(s.mutex);
-  if (s.configs) s.configs->save();
 }
 
 std::shared_ptr<codegen::JitKernel> compiledKernel(const dsl::KernelProgram& program) {

@@ -35,21 +35,16 @@ autotune::KernelKey kernelKey(const WeightFormat& format, const std::string& act
 kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bool int8Activations);
 kernels::GemmConfig gemmConfigFrom(const autotune::KernelConfig& config);
 autotune::KernelConfig toKernelConfig(const kernels::GemmConfig& config);
-std::optional<autotune::KernelConfig> tunedKernelConfig(const autotune::KernelKey& key, const std::string& gpuName,
-                                                        const std::string& computeCapability);
 
 // A launch configuration for this format and M when nothing is tuned.
 kernels::GemvConfig defaultGemvConfig(const kernels::QuantSpec& q, int64_t M, int smCount);
 kernels::GemvConfig gemvConfigFrom(const autotune::KernelConfig& config);
 autotune::KernelConfig toKernelConfig(const kernels::GemvConfig& config);
 
-// The tuned config for `key` if the config cache has one.
-std::optional<kernels::GemvConfig> tunedConfig(const autotune::KernelKey& key, const std::string& gpuName,
-                                               const std::string& computeCapability);
-// Records a tuned config (in memory; saveTunedConfigs() writes the file).
-void recordTunedConfig(const autotune::KernelKey& key, const kernels::GemvConfig& config, double timeUs,
-                       const std::string& gpuName, const std::string& computeCapability);
-void saveTunedConfigs();
+// The tuned config for `key` if the config cache (see CacheSettings) has one; uintx-tune
+// writes it.
+std::optional<autotune::KernelConfig> tunedConfig(const autotune::KernelKey& key, const std::string& gpuName,
+                                                  const std::string& computeCapability);
 
 // The kernel for a program: from memory, else PTX from the kernels directory, else compiled
 // (and stored there). Thread-safe.

@@ -53,7 +53,7 @@ std::shared_ptr<Plan> makePlan(const autotune::KernelKey& key, const WeightForma
   dsl::DType a = dslType(act), o = dslType(out);
   auto p = std::make_shared<Plan>();
   p->family = key.family;
-  auto tuned = tunedKernelConfig(key, device.name, device.cc);
+  auto tuned = tunedConfig(key, device.name, device.cc);
   if (key.family == "gemv" || key.family == "gemv_tiled") {
     p->gemv = tuned ? gemvConfigFrom(*tuned) : defaultGemvConfig(q, M, device.smCount);
     p->main = compiledKernel(kernels::buildGemv(q, a, bias, p->gemv, o));
