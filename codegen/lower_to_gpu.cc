@@ -264,7 +264,7 @@ GpuKernelModule Lowering::run() {
 
   GpuKernelModule result;
   result.numThreads = numThreads_;
-  {
+  if (options_.annotateLayouts) {
     // The annotated copy is for humans (dumps); lowering reads the unannotated original.
     OwningOpRef<ModuleOp> annotated(program_.moduleOp().clone());
     auto f = *annotated->getOps<func::FuncOp>().begin();

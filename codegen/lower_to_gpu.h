@@ -18,13 +18,14 @@ struct GpuKernelModule {
   mlir::OwningOpRef<mlir::ModuleOp> module;  // module { gpu.module @uintx { gpu.func @name } }
   int numThreads = 128;
   int sharedBytes = 0;   // static shared memory the kernel uses
-  std::string layouts;   // the ux IR annotated with the chosen layouts (for dumps)
+  std::string layouts;   // the ux IR annotated with the chosen layouts (when asked, for dumps)
 };
 
 struct LoweringOptions {
   int vec = 4;  // elements per thread along the last dimension
   std::string chip = "sm_90a";
   std::string features = "+ptx80";
+  bool annotateLayouts = false;  // fill GpuKernelModule::layouts (costs a second assignment)
 };
 
 // Throws uintx::Error for programs the lowering cannot handle, naming the op.

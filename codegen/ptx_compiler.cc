@@ -139,6 +139,7 @@ PtxKernel compileToPtx(const dsl::KernelProgram& program, const PtxOptions& opti
   lo.vec = options.vec;
   lo.chip = options.chip;
   lo.features = options.features;
+  lo.annotateLayouts = keep;
   GpuKernelModule gpuModule = lowerToGpu(local, lo);
   result.numThreads = gpuModule.numThreads;
   result.sharedBytes = gpuModule.sharedBytes;
