@@ -107,7 +107,7 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
   int64_t M = x.rows;
   std::string act = x.dtype == ScalarType::bf16 ? "bf16" : "fp16";
   std::shared_ptr<const Plan> plan;
-  Device device;
+  const Device* device = nullptr;  // map nodes are never erased: the pointer stays valid
   std::string planKey;
   {
     // The key's family depends only on (format, M, options): cache the key string per call
@@ -117,12 +117,12 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
     planKey = key.toString() + (w.hasBias() ? ";bias" : "");
     {
       std::lock_guard<std::mutex> lock(planMutex);
-      device = deviceOf(ctx);
+      device = &deviceOf(ctx);
       auto it = plans.find(planKey);
       if (it != plans.end()) plan = it->second;
     }
     if (!plan) {
-      auto p = makePlan(key, f, x.dtype, y.dtype, w.hasBias(), M, device);
+      auto p = makePlan(key, f, x.dtype, y.dtype, w.hasBias(), M, *device);
       std::lock_guard<std::mutex> lock(planMutex);
       plan = plans.emplace(planKey, p).first->second;
     }
