@@ -103,7 +103,7 @@ int gemvBlockM(const KernelKey& key) {
 std::vector<kernels::GemvConfig> gemvConfigSpace(const KernelKey& key, int smCount) {
   if (!isGemvFamily(key.family))
     throw Error("no GEMV config space for family '" + key.family + "' (key " + key.toString() +
-                "): the GEMV tuner handles 'gemv' and 'gemv_tiled'");
+                "): the GEMV space serves 'gemv' and 'gemv_tiled'");
   if (smCount < 1) throw Error("smCount = " + std::to_string(smCount) + " must be >= 1");
   key.validate();
   const kernels::QuantSpec q = quantSpecOf(weightFormatOf(key));

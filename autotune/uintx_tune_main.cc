@@ -3,18 +3,18 @@
 
 #include <iostream>
 
-#include "autotune/gemv_tuner.h"
+#include "autotune/gpu_tuner.h"
 #include "autotune/tune_cli.h"
 
 int main(int argc, char** argv) {
   using namespace uintx::autotune;
   TuneCliEnvironment environment;
   environment.stdoutIsTerminal = ::isatty(STDOUT_FILENO) == 1;
-  // Tune the keys uintx::linear looks up, with the GEMV tuner; it also points the library's
-  // caches at --cache / --kernels-dir so the compiled PTX lands there.
+  // Tune the keys uintx::linear looks up, with the GPU tuner (GEMV and GEMM spaces); it also
+  // points the library's caches at --cache / --kernels-dir so the compiled PTX lands there.
   std::vector<std::string> args(argv + 1, argv + argc);
   ParsedTuneArgs parsed = parseTuneArgs(args);  // runTuneCli parses again and reports errors
   if (parsed.options) environment.families = libraryFamilyPolicy(*parsed.options);
-  environment.makeTuner = makeGemvTuner;
+  environment.makeTuner = makeGpuTuner;
   return runTuneCli(args, environment, std::cout, std::cerr);
 }

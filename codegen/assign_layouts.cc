@@ -114,7 +114,10 @@ LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
         });
       }
     };
-    // Tensor-core operands and accumulators take the mma layouts before anything else.
+    // Tensor-core accumulators take the mma layout before anything else. The operands go
+    // through shared memory; each gets default params sized by its own tile, so that no two
+    // threads load and dequantize the same element (the rank's params, sized by the largest
+    // tile, could spread more lanes along k than a narrow k step has).
     func->walk([&](ux::DotOp dot) {
       if (rank != 2) return;
       auto a = ux::shapeOf(dot.getA().getType()), acc = ux::shapeOf(dot.getAcc().getType());
@@ -123,8 +126,10 @@ LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
       MmaLayouts m = mmaLayouts(acc[0], acc[1], a[1], numWarps);
       groupLayout.emplace(leaderOf(dot.getResult()), Layout::blocked(m.acc));
       groupLayout.emplace(leaderOf(dot.getAcc()), Layout::blocked(m.acc));
-      groupLayout.emplace(leaderOf(dot.getA()), Layout::blocked(m.a));
-      groupLayout.emplace(leaderOf(trans.getSrc()), Layout::blocked(m.w));
+      auto w = ux::shapeOf(trans.getSrc().getType());
+      groupLayout.emplace(leaderOf(dot.getA()), Layout::blocked(defaultParams({a.begin(), a.end()}, numWarps, vec)));
+      groupLayout.emplace(leaderOf(trans.getSrc()),
+                          Layout::blocked(defaultParams({w.begin(), w.end()}, numWarps, vec)));
     });
     derive();
     for (Value v : tiles)

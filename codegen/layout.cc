@@ -33,7 +33,6 @@ int BlockedParams::laneShift(int d) const {
 }
 
 int BlockedParams::warpShift(int d) const {
-  if (!warpBitOffset.empty()) return warpBitOffset[d];
   int s = 0;
   for (int i = d + 1; i < rank(); ++i) s += log2i(warpsPerCta[i]);
   return s;
@@ -41,7 +40,7 @@ int BlockedParams::warpShift(int d) const {
 
 std::string BlockedParams::toString() const {
   return "blocked<spt=" + list(sizePerThread) + " tpw=" + list(threadsPerWarp) +
-         " wpc=" + list(warpsPerCta) + (warpBitOffset.empty() ? "" : " warpbits=" + list(warpBitOffset)) + ">";
+         " wpc=" + list(warpsPerCta) + ">";
 }
 
 BlockedParams defaultParams(const std::vector<int64_t>& maxShape, int numWarps, int vec) {
@@ -74,8 +73,8 @@ BlockedParams defaultParams(const std::vector<int64_t>& maxShape, int numWarps, 
 
 MmaLayouts mmaLayouts(int64_t BM, int64_t BN, int64_t BK, int numWarps) {
   MmaLayouts m;
-  // The split with the fewest operand elements per thread (each warp holds BM/warpsM rows of
-  // a and BN/warpsN rows of w); ties go to fewer warps along M.
+  // The split with the fewest fragment reads per warp (each warp reads BM/warpsM rows of a
+  // and BN/warpsN rows of w from shared memory); ties go to fewer warps along M.
   int64_t best = -1;
   for (int wm = 1; wm <= numWarps; wm *= 2) {
     int wn = numWarps / wm;
@@ -88,11 +87,12 @@ MmaLayouts mmaLayouts(int64_t BM, int64_t BN, int64_t BK, int numWarps) {
     throw Error("dot tile [" + std::to_string(BM) + "x" + std::to_string(BK) + "] @ [" + std::to_string(BK) + "x" +
                 std::to_string(BN) + "] with " + std::to_string(numWarps) +
                 " warps: needs BM a multiple of 16*warpsM, BN of 8*warpsN and BK of 32");
-  int wn = log2i(m.warpsN);
-  m.acc = {{1, 2}, {8, 4}, {m.warpsM, m.warpsN}, {}};
-  m.a = {{1, 8}, {8, 4}, {m.warpsM, 1}, {wn, 0}};  // replicated over the warps along N
-  m.w = {{1, 8}, {8, 4}, {m.warpsN, 1}, {0, 0}};   // replicated over the warps along M
+  m.acc = {{1, 2}, {8, 4}, {m.warpsM, m.warpsN}};
   return m;
+}
+
+int64_t dotStagingBytes(int64_t BM, int64_t BN, int64_t BK, int elemBytes) {
+  return (BM + BN) * (BK * elemBytes + 16);
 }
 
 Layout Layout::blocked(const BlockedParams& p) {

@@ -21,17 +21,13 @@ namespace uintx::codegen {
 
 struct BlockedParams {
   std::vector<int> sizePerThread, threadsPerWarp, warpsPerCta;
-  // Which bits of the warp index give each dimension's warp coordinate. Empty: row-major
-  // (the last dimension takes the lowest bits). Tensor-core operand layouts set it so that a
-  // tile is replicated over the warps that split the other operand (see dot lowering).
-  std::vector<int> warpBitOffset;
   int rank() const { return int(sizePerThread.size()); }
   int numWarps() const;
   int laneShift(int d) const;  // lowest lane bit of dimension d
   int warpShift(int d) const;  // lowest warp bit of dimension d
   bool operator==(const BlockedParams& o) const {
     return sizePerThread == o.sizePerThread && threadsPerWarp == o.threadsPerWarp &&
-           warpsPerCta == o.warpsPerCta && warpBitOffset == o.warpBitOffset;
+           warpsPerCta == o.warpsPerCta;
   }
   std::string toString() const;
 };
@@ -41,16 +37,20 @@ struct BlockedParams {
 // extent, fastest dimension first for lanes and slowest first for warps.
 BlockedParams defaultParams(const std::vector<int64_t>& maxShape, int numWarps, int vec);
 
-// Tensor-core (mma.sync) layouts for acc[BM, BN] += a[BM, BK] @ w[BN, BK]^T with numWarps
-// warps split as warpsM x warpsN. The accumulator is the m16n8 C fragment; a and w hold 8
-// consecutive k per thread (one 16-byte bf16 load, one 32-bit word of 4-bit codes), a
-// permutation of k that the dot lowering undoes (sums over k do not depend on order).
+// The tensor-core (mma.sync) accumulator layout for acc[BM, BN] += a[BM, BK] @ w[BN, BK]^T
+// with numWarps warps split as warpsM x warpsN: the m16n8 C fragment. The operands are
+// staged through shared memory by the dot lowering and keep whatever layout they have.
 struct MmaLayouts {
-  BlockedParams acc, a, w;
+  BlockedParams acc;
   int warpsM = 1, warpsN = 1;
 };
 // Throws uintx::Error when the tile cannot be split (BM % 16*warpsM, BN % 8*warpsN, BK % 32).
 MmaLayouts mmaLayouts(int64_t BM, int64_t BN, int64_t BK, int numWarps);
+
+// Shared memory of one CTA (static allocation, no opt-in) and what a dot needs of it to
+// stage its operands: a[BM, BK] and w[BN, BK] row-major, rows padded by 16 bytes.
+constexpr int64_t kMaxSharedBytes = 48 * 1024;
+int64_t dotStagingBytes(int64_t BM, int64_t BN, int64_t BK, int elemBytes);
 
 struct Layout {
   BlockedParams params;

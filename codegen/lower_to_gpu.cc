@@ -22,7 +22,6 @@ using Elements = SmallVector<Value, 8>;
 
 static constexpr const char* kSharedName = "ux_smem";
 // Static shared memory above 48 KiB needs the dynamic opt-in; conversions stay below it.
-static constexpr int kMaxStaticShared = 48 * 1024;
 
 static int log2i(int64_t v) {
   int l = 0;
@@ -118,6 +117,7 @@ class Lowering {
   void lowerFor(scf::ForOp op);
   void lowerUnpackBits(ux::UnpackBitsOp op);
   void lowerDot(ux::DotOp op);
+  void stageOperand(Value v, int64_t base, int64_t stride);
 
   Elements emitLoad(Value ptr, Type t, int n, Value pred, ArrayRef<Value> others);
   void emitStore(Value ptr, ArrayRef<Value> values, Value pred);
@@ -212,9 +212,9 @@ Value Lowering::sharedPtr(Value byteOffset) {
 }
 
 void Lowering::useShared(int64_t bytes, Operation* op) {
-  if (bytes > kMaxStaticShared)
+  if (bytes > kMaxSharedBytes)
     fail(op, "needs " + std::to_string(bytes) + " bytes of shared memory (limit " +
-                 std::to_string(kMaxStaticShared) + "); use smaller tiles");
+                 std::to_string(kMaxSharedBytes) + "); use smaller tiles");
   sharedBytes_ = std::max(sharedBytes_, bytes);
 }
 
@@ -403,7 +403,12 @@ void Lowering::lowerElementwise(Operation* op) {
     for (auto& e : operands) st.addOperands(e[k]);
     st.addTypes(rt);
     st.addAttributes(op->getAttrs());
-    out.push_back(b_.create(st)->getResult(0));
+    Operation* scalar = b_.create(st);
+    // Let the backend fuse a multiply feeding an add into one fma: dequantization and
+    // multiply-accumulate chains are most of a GEMV's instructions, and fma rounds once.
+    if (auto fm = dyn_cast<arith::ArithFastMathInterface>(scalar))
+      scalar->setAttr(fm.getFastMathAttrName(), arith::FastMathFlagsAttr::get(ctx_, arith::FastMathFlags::contract));
+    out.push_back(scalar->getResult(0));
   }
   set(result, out);
 }
@@ -493,32 +498,95 @@ void Lowering::lowerUnpackBits(ux::UnpackBitsOp op) {
   set(op, out);
 }
 
-// acc[BM, BN] += a[BM, BK] @ trans(w)[BK, BN] on mma.sync, with the layouts of mmaLayouts():
-// thread (g = lane / 4, t = lane % 4) holds k = 8t..8t+7 of its rows of a and w (per 32-k
-// chunk). bf16/f16 use m16n8k16 twice per chunk: logical k (2t, 2t+1 | 2t+8, 2t+9) of the
-// first are physical 8t+0..3, of the second 8t+4..7. int8 uses m16n8k32 once: logical
-// (4t..4t+3 | 4t+16..4t+19) are physical 8t..8t+7. The same map on both operands leaves
-// the sum unchanged.
+// Writes a dot operand tile [rows, BK] (in its own layout) row-major into shared memory at
+// byte `base`, rows `stride` bytes apart; each thread stores its contiguous runs along k with
+// vector stores of up to 16 bytes.
+void Lowering::stageOperand(Value v, int64_t base, int64_t stride) {
+  const Layout& l = layoutOf(v);
+  auto shape = shapeVec(v);
+  ThreadElements te = threadElements(l, shape);
+  Elements e = get(v);
+  Type elem = e[0].getType();
+  int eb = elemBytes(elem);
+  int w = 1;
+  while (w * 2 <= te.runPerDim[1] && w * 2 * eb <= 16) w *= 2;
+  for (int k = 0; k < te.count(); k += w) {
+    auto idx = te.split(k);
+    Value row = coordinate(l, te, idx, 0), col = coordinate(l, te, idx, 1);
+    Value off = add(c32(base), add(mul(row, stride), mul(col, eb)));
+    Value val = e[k];
+    if (w > 1) {
+      Value vec = LLVM::UndefOp::create(b_, loc_, VectorType::get({w}, elem));
+      for (int i = 0; i < w; ++i) vec = LLVM::InsertElementOp::create(b_, loc_, vec, e[k + i], c32(i));
+      val = w * eb >= 4 ? (Value)LLVM::BitcastOp::create(b_, loc_, VectorType::get({w * eb / 4}, b_.getI32Type()), vec)
+                        : vec;
+    }
+    LLVM::StoreOp::create(b_, loc_, val, sharedPtr(off), /*alignment=*/w * eb);
+  }
+}
+
+// acc[BM, BN] += a[BM, BK] @ trans(w)[BK, BN] on mma.sync. Both operands are staged through
+// shared memory: every thread stores its part of the tiles (each element once per CTA, so
+// the dequantization before the dot is not repeated per warp), then each warp reads the
+// fragments it needs with ldmatrix. Rows are padded by 16 bytes, which puts the eight rows
+// of an 8x8 ldmatrix read in distinct banks.
+//
+// In bytes, a 32-byte step of k is one mma for every operand type: m16n8k16 for bf16/f16,
+// m16n8k32 for int8. Its A fragment is 16 rows x 32 bytes = four 8x8 b16 matrices (rows
+// 0-7 | 8-15, bytes 0-15 | 16-31) and its B fragment 8 rows of w x 32 bytes = two. The
+// accumulator layout (mmaLayouts().acc) decides which rows each warp computes: local
+// accumulator rows 2i, 2i+1 are an m16 block, columns 2j, 2j+1 of rep j an n8 block.
 void Lowering::lowerDot(ux::DotOp op) {
   auto trans = op.getB().getDefiningOp<ux::TransOp>();
   if (!trans) fail(op, "the b operand must be trans(w) with w a [N, K] tile (weights are stored [N, K])");
   auto accShape = shapeVec(op.getAcc()), aShape = shapeVec(op.getA());
   int64_t BM = accShape[0], BN = accShape[1], BK = aShape[1];
   MmaLayouts m = mmaLayouts(BM, BN, BK, program_.numWarps);
-  Layout la = Layout::blocked(m.a), lw = Layout::blocked(m.w), lc = Layout::blocked(m.acc);
-  Elements a = get(op.getA(), la), w = get(trans.getSrc(), lw), c = get(op.getAcc(), lc);
-  ThreadElements ta = threadElements(la, aShape), tw = threadElements(lw, shapeVec(trans.getSrc())),
-                 tc = threadElements(lc, accShape);
+  Layout lc = Layout::blocked(m.acc);
   Type elem = ux::elementType(op.getA().getType());
   bool isInt = elem.isInteger(8);
+  int eb = isInt ? 1 : 2;
+  int64_t stride = BK * eb + 16, wBase = BM * stride;
+  useShared(dotStagingBytes(BM, BN, BK, eb), op);
+  barrier();  // the previous users of shared memory (an earlier step's ldmatrix) are done
+  stageOperand(op.getA(), 0, stride);
+  stageOperand(trans.getSrc(), wBase, stride);
+  barrier();
+
+  Elements c = get(op.getAcc(), lc);
+  ThreadElements tc = threadElements(lc, accShape);
   Type i32 = b_.getI32Type();
-  // Packs consecutive elements of one operand row into a 32-bit register.
-  auto pack = [&](const Elements& v, const ThreadElements& te, int row, int col, int n) -> Value {
-    Value vec = LLVM::UndefOp::create(b_, loc_, VectorType::get({n}, elem));
-    for (int i = 0; i < n; ++i)
-      vec = LLVM::InsertElementOp::create(b_, loc_, vec, v[te.flatten({row, col + i})], c32(i));
-    return LLVM::BitcastOp::create(b_, loc_, i32, vec);
+  // The lane's part of every ldmatrix address: lane = 8 * matrix + row of that matrix.
+  Value r = arith::AndIOp::create(b_, loc_, lane_, c32(7));
+  Value mat = arith::ShRUIOp::create(b_, loc_, lane_, c32(3));
+  Value matLo = arith::AndIOp::create(b_, loc_, mat, c32(1)), matHi = arith::ShRUIOp::create(b_, loc_, mat, c32(1));
+  int wnBits = log2i(m.warpsN);
+  Value warpN = arith::AndIOp::create(b_, loc_, warp_, c32(m.warpsN - 1));
+  Value warpM = arith::AndIOp::create(b_, loc_, arith::ShRUIOp::create(b_, loc_, warp_, c32(wnBits)), c32(m.warpsM - 1));
+  auto smemAddr = [&]() -> Value {
+    auto p3 = LLVM::LLVMPointerType::get(ctx_, 3);
+    return LLVM::PtrToIntOp::create(b_, loc_, i32, LLVM::AddressOfOp::create(b_, loc_, p3, kSharedName));
   };
+  Value smem = smemAddr();
+  // a: matrices (rows 0-7, bytes 0-15), (8-15, 0-15), (0-7, 16-31), (8-15, 16-31).
+  Value aRow = add(add(mul(matLo, 8 * m.warpsM), mul(warpM, 8)), r);
+  Value aLane = add(smem, add(mul(aRow, stride), mul(matHi, 16)));
+  // w, two n8 blocks per x4: (block j, bytes 0-15), (j, 16-31), (j + 1, 0-15), (j + 1, 16-31).
+  Value wRow = add(add(mul(matHi, 8 * m.warpsN), mul(warpN, 8)), r);
+  Value wLane = add(smem, add(c32(wBase), add(mul(wRow, stride), mul(matLo, 16))));
+  auto ldmatrix = [&](Value addr, int n) {
+    Type resT = LLVM::LLVMStructType::getLiteral(ctx_, SmallVector<Type>(n, i32));
+    std::string text = "ldmatrix.sync.aligned.m8n8.x" + std::to_string(n) + ".shared.b16 " + regList(0, n) + ", [$" +
+                       std::to_string(n) + "];";
+    std::string cons;
+    for (int i = 0; i < n; ++i) cons += "=r,";
+    // Reads shared memory that the stores above wrote: keep it after the barrier.
+    Value res = inlineAsm(b_, loc_, resT, ValueRange{addr}, text, cons + "r").getResult(0);
+    SmallVector<Value> regs;
+    for (int i = 0; i < n; ++i) regs.push_back(LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{i}));
+    return regs;
+  };
+
   std::string shape = isInt ? "m16n8k32.row.col.s32.s8.s8.s32" : elem.isBF16() ? "m16n8k16.row.col.f32.bf16.bf16.f32"
                                                                                : "m16n8k16.row.col.f32.f16.f16.f32";
   std::string text = "mma.sync.aligned." + shape + " {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, {$10, $11, $12, $13};";
@@ -526,30 +594,30 @@ void Lowering::lowerDot(ux::DotOp op) {
   std::string cons = "=" + cr + ",=" + cr + ",=" + cr + ",=" + cr + ",r,r,r,r,r,r," + cr + "," + cr + "," + cr + "," + cr;
   Type accT = isInt ? (Type)i32 : (Type)b_.getF32Type();
   Type resT = LLVM::LLVMStructType::getLiteral(ctx_, SmallVector<Type>(4, accT));
-  int mBlocks = tc.countPerDim[0] / 2, nBlocks = tc.countPerDim[1] / 2, chunks = ta.countPerDim[1] / 8;
+  int mBlocks = tc.countPerDim[0] / 2, nBlocks = tc.countPerDim[1] / 2;
+  int64_t steps = BK * eb / 32;
   Elements out = c;
-  for (int i = 0; i < mBlocks; ++i)
-    for (int j = 0; j < nBlocks; ++j)
-      for (int ch = 0; ch < chunks; ++ch)
-        for (int half = 0; half < (isInt ? 1 : 2); ++half) {
-          int k = ch * 8 + half * 4;
-          SmallVector<Value> ops;
-          if (isInt) {
-            ops = {pack(a, ta, 2 * i, k, 4), pack(a, ta, 2 * i + 1, k, 4), pack(a, ta, 2 * i, k + 4, 4),
-                   pack(a, ta, 2 * i + 1, k + 4, 4), pack(w, tw, j, k, 4), pack(w, tw, j, k + 4, 4)};
-          } else {
-            ops = {pack(a, ta, 2 * i, k, 2), pack(a, ta, 2 * i + 1, k, 2), pack(a, ta, 2 * i, k + 2, 2),
-                   pack(a, ta, 2 * i + 1, k + 2, 2), pack(w, tw, j, k, 2), pack(w, tw, j, k + 2, 2)};
-          }
-          int c0 = tc.flatten({2 * i, 2 * j}), c1 = tc.flatten({2 * i, 2 * j + 1}),
-              c2 = tc.flatten({2 * i + 1, 2 * j}), c3 = tc.flatten({2 * i + 1, 2 * j + 1});
-          ops.append({out[c0], out[c1], out[c2], out[c3]});
-          Value r = inlineAsm(b_, loc_, resT, ops, text, cons, /*sideEffects=*/false).getResult(0);
-          out[c0] = LLVM::ExtractValueOp::create(b_, loc_, r, ArrayRef<int64_t>{0});
-          out[c1] = LLVM::ExtractValueOp::create(b_, loc_, r, ArrayRef<int64_t>{1});
-          out[c2] = LLVM::ExtractValueOp::create(b_, loc_, r, ArrayRef<int64_t>{2});
-          out[c3] = LLVM::ExtractValueOp::create(b_, loc_, r, ArrayRef<int64_t>{3});
-        }
+  for (int64_t s = 0; s < steps; ++s) {
+    std::vector<SmallVector<Value>> af, wf;
+    for (int i = 0; i < mBlocks; ++i) af.push_back(ldmatrix(add(aLane, c32(2 * i * 8 * m.warpsM * stride + 32 * s)), 4));
+    for (int j = 0; j < nBlocks; j += 2) {
+      auto regs = ldmatrix(add(wLane, c32(j * 8 * m.warpsN * stride + 32 * s)), j + 1 < nBlocks ? 4 : 2);
+      wf.push_back({regs[0], regs[1]});
+      if (j + 1 < nBlocks) wf.push_back({regs[2], regs[3]});
+    }
+    for (int i = 0; i < mBlocks; ++i)
+      for (int j = 0; j < nBlocks; ++j) {
+        SmallVector<Value> ops{af[i][0], af[i][1], af[i][2], af[i][3], wf[j][0], wf[j][1]};
+        int c0 = tc.flatten({2 * i, 2 * j}), c1 = tc.flatten({2 * i, 2 * j + 1}),
+            c2 = tc.flatten({2 * i + 1, 2 * j}), c3 = tc.flatten({2 * i + 1, 2 * j + 1});
+        ops.append({out[c0], out[c1], out[c2], out[c3]});
+        Value res = inlineAsm(b_, loc_, resT, ops, text, cons, /*sideEffects=*/false).getResult(0);
+        out[c0] = LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{0});
+        out[c1] = LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{1});
+        out[c2] = LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{2});
+        out[c3] = LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{3});
+      }
+  }
   set(op, out);
 }
 
@@ -811,8 +879,10 @@ void Lowering::lowerReduce(ux::ReduceOp op) {
   bool narrowInt = elem.isInteger() && elem.getIntOrFloatBitWidth() < 32;
   Type acc = narrowFloat ? (Type)b_.getF32Type() : narrowInt ? (Type)b_.getI32Type() : elem;
   auto combine = [&](Value a, Value c) -> Value {
+    // contract: a product summed here may fuse into an fma (see lowerElementwise).
     if (isa<FloatType>(acc))
-      return isSum ? (Value)arith::AddFOp::create(b_, loc_, a, c) : arith::MaximumFOp::create(b_, loc_, a, c);
+      return isSum ? (Value)arith::AddFOp::create(b_, loc_, a, c, arith::FastMathFlags::contract)
+                   : arith::MaximumFOp::create(b_, loc_, a, c);
     if (isSum) return arith::AddIOp::create(b_, loc_, a, c);
     return isUnsignedMax ? (Value)arith::MaxUIOp::create(b_, loc_, a, c) : arith::MaxSIOp::create(b_, loc_, a, c);
   };

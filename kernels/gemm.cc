@@ -9,17 +9,51 @@ using namespace uintx::dsl;
 
 std::string GemmConfig::toString() const {
   return "BM=" + std::to_string(blockM) + " BN=" + std::to_string(blockN) + " BK=" + std::to_string(blockK) +
-         " warps=" + std::to_string(numWarps) + " stages=" + std::to_string(stages);
+         " warps=" + std::to_string(numWarps) + " stages=" + std::to_string(stages) +
+         " splitK=" + std::to_string(splitK);
+}
+
+// The first rule `c` breaks for this format, or empty when the GEMM programs can run it.
+static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, bool int8Activations) {
+  auto n = [](int64_t v) { return std::to_string(v); };
+  if (q.bits != 4 && q.bits != 8) return "bit width " + n(q.bits) + " is not 4 or 8";
+  if (q.rowBytes() % 16 != 0) return "weight rows of " + n(q.rowBytes()) + " bytes are not 16-byte multiples";
+  if (c.blockM < 1 || c.blockN < 1 || c.numWarps < 1) return "block sizes and warps must be >= 1";
+  if (c.blockK < 32 || c.blockK % 32 != 0) return "blockK must be a multiple of 32";
+  if (c.stages != 1 && c.stages != 2) return "stages must be 1 or 2";
+  if (c.splitK < 1) return "splitK must be >= 1";
+  if (q.K % (int64_t(c.blockK) * c.splitK) != 0)
+    return "K (" + n(q.K) + ") must be a multiple of blockK * splitK (" + n(int64_t(c.blockK) * c.splitK) + ")";
+  if (int8Activations) {
+    if (c.splitK != 1) return "the int8 GEMM has no split-K (splitK must be 1)";
+    if (q.bits == 8 && !q.symmetric) return "8-bit weights must be symmetric";
+    if (!q.symmetric && q.groupSize != c.blockK)
+      return "4-bit weights need blockK equal to the group size (" + n(q.groupSize) + ")";
+    return "";
+  }
+  bool grouped = q.groupSize < q.K;
+  if (grouped && q.groupSize % 32 != 0) return "group size " + n(q.groupSize) + " is not a multiple of 32";
+  // Each split covers whole groups, so that no group's scale is applied across two programs.
+  if (grouped && c.splitK > 1 && (q.K / c.splitK) % q.groupSize != 0)
+    return "split-K slices of K / splitK = " + n(q.K / c.splitK) + " must hold whole groups of " + n(q.groupSize);
+  return "";
 }
 
 bool gemmSupports(const QuantSpec& q, const GemmConfig& c, bool int8Activations) {
-  bool widthOk = q.bits == 4 || q.bits == 8;
-  bool shapeOk = q.rowBytes() % 16 == 0 && q.K % c.blockK == 0 && c.blockK % 32 == 0;
-  if (int8Activations && !q.symmetric && q.groupSize != c.blockK) return false;
-  if (int8Activations && q.bits == 8 && !q.symmetric) return false;
-  if (!int8Activations && q.groupSize < q.K && q.groupSize % 32 != 0) return false;
-  return widthOk && shapeOk;
+  return unsupportedBecause(q, c, int8Activations).empty();
 }
+
+void validateGemmConfig(const QuantSpec& q, const GemmConfig& c, bool int8Activations) {
+  std::string why = unsupportedBecause(q, c, int8Activations);
+  if (!why.empty())
+    throw Error(std::string(int8Activations ? "int8 GEMM" : "GEMM") + " config " + c.toString() + " (bits=" +
+                std::to_string(q.bits) + ", group=" + std::to_string(q.groupSize) + ", K=" + std::to_string(q.K) +
+                "): " + why);
+}
+
+// Elements per thread along k: four 32-bit words of codes (one 16-byte load), so that each
+// thread unpacks whole words; the dot stages the tiles through shared memory from there.
+static int gemmVectorWidth(const QuantSpec& q, const GemmConfig& c) { return std::min(c.blockK, 4 * (32 / q.bits)); }
 
 // The index tiles of one [BM, BN] output block. They are built separately for the weight
 // rows (rn2) and the output columns (rn): each side has its own tensor-core layout, and an
@@ -53,16 +87,18 @@ static Value loadActivationTile(KernelBuilder& kb, const QuantSpec& q, const Gem
 
 KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmConfig& c, std::optional<DType> outDtype) {
   DType yType = outDtype.value_or(act);
-  if (!gemmSupports(q, c, false)) throw Error("GEMM " + c.toString() + " does not support this weight format");
+  validateGemmConfig(q, c, false);
+  const bool split = c.splitK > 1;
   KernelBuilder kb("gemm_w" + std::to_string(q.bits) + "_" + dtypeName(act));
   Value x = kb.pointerArg("x", act);
   Value qweight = kb.pointerArg("qweight", DType::u32);
   Value scales = kb.pointerArg("scales", q.scaleDtype);
   Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype);
-  Value bias = hasBias ? kb.pointerArg("bias", q.scaleDtype) : Value();
-  Value y = kb.pointerArg("y", yType);
+  Value bias = hasBias && !split ? kb.pointerArg("bias", q.scaleDtype) : Value();
+  Value out = kb.pointerArg(split ? "out" : "y", split ? DType::f32 : yType);
   Value M = kb.scalarArg("M", DType::i32);
   kb.setNumWarps(c.numWarps);
+  kb.setVectorWidth(gemmVectorWidth(q, c));
   const int BM = c.blockM, BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K);
   bool perRow = q.groupSize >= q.K;
   BlockIndices b = blockIndices(kb, q, c, M);
@@ -77,32 +113,55 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
     }
     return t;
   };
-  Value acc = pipelinedLoop(kb, kb.constant(0, DType::i32), kb.constant(K, DType::i32), BK,
-                            {kb.zeros({BM, BN}, DType::f32)}, loadStep,
-                            [&](Value, const std::vector<Value>& t, const std::vector<Value>& carried) {
+  auto step = [&](Value, const std::vector<Value>& t, const std::vector<Value>& carried) {
     Value a = t[0];
-    Value w = codesToFloat(unpackBits(t[1], q.bits), q);
-    if (!perRow) {
-      Value s = cast(t[2], DType::f32);
-      w = q.symmetric ? w * s : (w - cast(t[3], DType::f32)) * s;
-    } else if (!q.symmetric) {
-      w = w - cast(load(zeros + rn2, rnMask2, 0.0), DType::f32);
+    // f = 1 + q / 2^bits, exactly: the code becomes the top mantissa bits of a float in [1, 2)
+    // (a shift and one lop3). Then (q - z) s = f (2^bits s) - (1 + z / 2^bits) (2^bits s) is
+    // one fma per weight, its two factors computed once per group. Symmetric codes have
+    // z = 2^(bits-1) once their two's-complement codes are made offset-binary (one xor of
+    // the top bit of every field, per word); per-row scales are applied after the sum (s = 1).
+    double unit = double(1 << q.bits);
+    Value words = t[1];
+    if (q.symmetric) {
+      uint32_t topBits = 0;
+      for (int j = 0; j < 32 / q.bits; ++j) topBits |= uint32_t(1) << (j * q.bits + q.bits - 1);
+      words = words ^ double(int32_t(topBits));  // the same 32 bits, as an i32 literal
+    }
+    Value f = bitcast((unpackBits(words, q.bits) << (23 - q.bits)) | 0x3F800000, DType::f32);
+    Value w;
+    if (perRow) {
+      w = q.symmetric ? f * unit - 1.5 * unit : f * unit - (cast(load(zeros + rn2, rnMask2, 0.0), DType::f32) + unit);
+    } else {
+      Value us = cast(t[2], DType::f32) * unit;
+      w = q.symmetric ? f * us - 1.5 * us : f * us - (cast(t[3], DType::f32) / unit + 1.0) * us;
     }
     return std::vector<Value>{dot(a, trans(cast(w, act)), carried[0])};
-  }, c.stages > 1)[0];
+  };
+  Value acc;
+  if (split) {  // program_id(2) takes the K slice [pidK * K / splitK, (pidK + 1) * K / splitK)
+    Value kLo = kb.programId(2) * (K / c.splitK);
+    acc = pipelinedLoop(kb, kLo, kLo + K / c.splitK, BK, {kb.zeros({BM, BN}, DType::f32)}, loadStep, step,
+                        c.stages > 1)[0];
+  } else {
+    acc = pipelinedLoop(kb, kb.constant(0, DType::i32), kb.constant(K, DType::i32), BK,
+                        {kb.zeros({BM, BN}, DType::f32)}, loadStep, step, c.stages > 1)[0];
+  }
   if (perRow) acc = acc * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
+  if (split) {  // f32 partials; the reduce adds the bias once
+    Value rm2 = expandDims(rm, 1);
+    kb.store(out + ((kb.programId(2) * M + rm2) * N + expandDims(rn, 0)), acc, rmMask2 & expandDims(rnMask, 0));
+    return kb.finish();
+  }
   if (hasBias) acc = acc + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), 0);
   Value rm2 = expandDims(rm, 1);
-  kb.store(y + (rm2 * N + expandDims(rn, 0)), cast(acc, yType), rmMask2 & expandDims(rnMask, 0));
+  kb.store(out + (rm2 * N + expandDims(rn, 0)), cast(acc, yType), rmMask2 & expandDims(rnMask, 0));
   return kb.finish();
 }
 
 KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const GemmConfig& c,
                             std::optional<DType> outDtype) {
   DType yType = outDtype.value_or(act);
-  if (!gemmSupports(q, c, true))
-    throw Error("int8 GEMM " + c.toString() + " does not support this weight format (8-bit symmetric, or " +
-                "4-bit with blockK equal to the group size)");
+  validateGemmConfig(q, c, true);
   KernelBuilder kb("gemm_w" + std::to_string(q.bits) + "a8_" + dtypeName(act));
   Value xq = kb.pointerArg("xq", DType::i8);
   Value xscale = kb.pointerArg("xscale", DType::f32);
@@ -113,6 +172,7 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   Value y = kb.pointerArg("y", yType);
   Value M = kb.scalarArg("M", DType::i32);
   kb.setNumWarps(c.numWarps);
+  kb.setVectorWidth(gemmVectorWidth(q, c));
   const int BM = c.blockM, BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K);
   BlockIndices b = blockIndices(kb, q, c, M);
   const Value &rm = b.rm, &rmMask2 = b.rmMask2, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask,

@@ -17,20 +17,27 @@ struct GemmConfig {
   int blockK = 32;
   int numWarps = 4;
   int stages = 2;  // 2: the next step's loads are issued before this step's math
+  int splitK = 1;  // > 1: K slices in parallel programs, f32 partials summed by buildSplitKReduce
   std::string toString() const;
 };
 
 // True when this format and config can use the GEMM programs (else: the GEMV family).
 bool gemmSupports(const QuantSpec& q, const GemmConfig& c, bool int8Activations);
 
+// Throws uintx::Error when gemmSupports is false; the message names the rule that fails.
+void validateGemmConfig(const QuantSpec& q, const GemmConfig& c, bool int8Activations);
+
 // Weight-only. Parameters: x [M, K], qweight (u32 words), scales, zeros (asymmetric only),
-// bias (if hasBias), y [M, N], M. Grid: (ceil(N / blockN), ceil(M / blockM)).
+// bias (if hasBias; splitK == 1 only), out, M. Grid: (ceil(N / blockN), ceil(M / blockM), splitK).
+// out is y [M, N] when splitK == 1, else f32 partials [splitK, M, N] that buildSplitKReduce
+// sums (+ bias) into y. Split-K needs K % (blockK * splitK) == 0 and, for grouped formats,
+// slices of whole groups.
 dsl::KernelProgram buildGemm(const QuantSpec& q, dsl::DType act, bool hasBias, const GemmConfig& c,
                              std::optional<dsl::DType> out = std::nullopt);
 
 // int8 activations. Parameters: xq [M, K] i8, xscale [M] f32, qweight (u32 words), scales,
-// zeros (asymmetric only), bias (if hasBias), y [M, N] (act), M. Same grid. For 4-bit
-// weights blockK must equal the group size.
+// zeros (asymmetric only), bias (if hasBias), y [M, N] (act), M. Grid: (ceil(N / blockN),
+// ceil(M / blockM)). For 4-bit weights blockK must equal the group size; no split-K (splitK 1).
 dsl::KernelProgram buildInt8Gemm(const QuantSpec& q, dsl::DType act, bool hasBias, const GemmConfig& c,
                                  std::optional<dsl::DType> out = std::nullopt);
 

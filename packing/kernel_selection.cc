@@ -135,12 +135,13 @@ using ConfigFields = std::vector<std::pair<const char*, int Config::*>>;
 static const ConfigFields<kernels::GemmConfig> kGemmFields = {
     {"BLOCK_M", &kernels::GemmConfig::blockM},      {"BLOCK_N", &kernels::GemmConfig::blockN},
     {"BLOCK_K", &kernels::GemmConfig::blockK},      {"num_warps", &kernels::GemmConfig::numWarps},
-    {"num_stages", &kernels::GemmConfig::stages}};
+    {"num_stages", &kernels::GemmConfig::stages},   {"split_k", &kernels::GemmConfig::splitK}};
 static const ConfigFields<kernels::GemvConfig> kGemvFields = {
     {"BLOCK_N", &kernels::GemvConfig::blockN},      {"BLOCK_K", &kernels::GemvConfig::blockK},
     {"BLOCK_M", &kernels::GemvConfig::blockM},      {"num_warps", &kernels::GemvConfig::numWarps},
     {"split_k", &kernels::GemvConfig::splitK},      {"num_stages", &kernels::GemvConfig::stages}};
 
+// Entries written before a field existed load with its default (e.g. split_k = 1).
 template <typename Config>
 static Config fromParams(const autotune::KernelConfig& k, const ConfigFields<Config>& fields) {
   Config c;  // fields the cache does not name keep their defaults

@@ -63,15 +63,20 @@ std::shared_ptr<Plan> makePlan(const autotune::KernelKey& key, const WeightForma
   }
   bool int8 = key.family == "gemm_int8";
   p->gemm = tuned ? gemmConfigFrom(*tuned) : defaultGemmConfig(q, M, int8);
-  if (!kernels::gemmSupports(q, p->gemm, int8))
-    throw Error("uintx::linear: int8 activations need 8-bit symmetric weights or 4-bit weights with a group "
-                "size of 32..256 and rows of whole 16-byte multiples (bits=" + std::to_string(f.bit_width) +
-                ", group_size=" + std::to_string(f.group_size) + ", K=" + std::to_string(f.K) + ")");
+  if (!kernels::gemmSupports(q, p->gemm, int8)) {
+    if (!kernels::gemmSupports(q, defaultGemmConfig(q, M, int8), int8))
+      throw Error("uintx::linear: int8 activations need 8-bit symmetric weights or 4-bit weights with a group "
+                  "size of 32..256 and rows of whole 16-byte multiples (bits=" + std::to_string(f.bit_width) +
+                  ", group_size=" + std::to_string(f.group_size) + ", K=" + std::to_string(f.K) + ")");
+    kernels::validateGemmConfig(q, p->gemm, int8);  // a tuned config that cannot run: say which rule
+  }
   if (int8) {
     p->main = compiledKernel(kernels::buildInt8Gemm(q, a, bias, p->gemm, o));
     p->quantize = compiledKernel(kernels::buildQuantizeRows(f.K, a));
   } else {
     p->main = compiledKernel(kernels::buildGemm(q, a, bias, p->gemm, o));
+    if (p->gemm.splitK > 1)
+      p->reduce = compiledKernel(kernels::buildSplitKReduce(f.N, p->gemm.splitK, o, bias, q.scaleDtype));
   }
   return p;
 }
@@ -163,6 +168,18 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
     args = {LaunchArg::ptr(x.data)};
   }
   args.insert(args.end(), weightArgs.begin(), weightArgs.end());
+  if (c.splitK > 1) {  // as the GEMV's split-K: f32 partials, then the reduce adds the bias
+    CUdeviceptr partial = workspace(ctx, stream, size_t(c.splitK) * M * f.N * 4);
+    args.push_back(LaunchArg::ptr(partial));
+    args.push_back(LaunchArg::i32(int32_t(M)));
+    plan->main->launch({cdiv(f.N, c.blockN), cdiv(M, c.blockM), unsigned(c.splitK)}, stream, args);
+    std::vector<LaunchArg> r{LaunchArg::ptr(partial)};
+    if (w.hasBias()) r.push_back(LaunchArg::ptr(w.bias()));
+    r.push_back(LaunchArg::ptr(y.data));
+    r.push_back(LaunchArg::i32(int32_t(M)));
+    plan->reduce->launch({cdiv(f.N, 256), unsigned(M)}, stream, r);
+    return;
+  }
   if (w.hasBias()) args.push_back(LaunchArg::ptr(w.bias()));
   args.push_back(LaunchArg::ptr(y.data));
   args.push_back(LaunchArg::i32(int32_t(M)));

@@ -1,4 +1,4 @@
-// On the GPU: uintx-tune's path (runTuneCli + the GEMV tuner) tunes a small shape end to end
+// On the GPU: uintx-tune's path (runTuneCli + the GPU tuner) tunes a small shape end to end
 // into a temporary config cache and kernels directory; then a fresh process
 // (bench/first_call_latency, fork + exec) runs uintx::linear from those caches: no MLIR
 // compilation, and the config it ran is the tuned one.
@@ -14,7 +14,8 @@
 
 #include "autotune/config_cache.h"
 #include "autotune/config_space.h"
-#include "autotune/gemv_tuner.h"
+#include "autotune/gemm_config_space.h"
+#include "autotune/gpu_tuner.h"
 #include "autotune/tune_cli.h"
 #include "codegen/runtime/cuda_driver.h"
 #include "packing/kernel_selection.h"
@@ -116,13 +117,13 @@ KernelKey smallKey(int bucket, int64_t N = 1024) {
 
 }  // namespace
 
-TEST_CASE("the GEMV tuner times the whole space, reports progress and returns a config of it") {
+TEST_CASE("the GPU tuner times the whole GEMV and GEMM spaces, reports progress and returns a config of them") {
   testing::TempDir dir;
   setCacheSettings({"", dir.file("kernels")});
   std::vector<std::string> notes;
-  GemvTunerOptions options;
+  GpuTunerOptions options;
   options.note = [&](const std::string& m) { notes.push_back(m); };
-  GemvTuner tuner(options);
+  GpuTuner tuner(options);
   CudaDeviceInfo device = currentCudaDevice();
   CHECK(tuner.gpu().name == device.name);
 
@@ -153,12 +154,32 @@ TEST_CASE("the GEMV tuner times the whole space, reports progress and returns a 
   CHECK(!bad.ok);
   CHECK(bad.error.find("gemv_fp8") != std::string::npos);
 
-  // Tensor-core GEMM keys are timed at their default config (no search space yet).
+  // Tensor-core GEMM keys: every config of gemmConfigSpace is timed (split-K among them
+  // when the grid is small), and the winner is one of them.
   KernelKey gemm = smallKey(64, 2048);
   REQUIRE(gemm.family == "gemm");
-  TuneResult g = tuner.tune(gemm, nullptr);
+  std::vector<kernels::GemmConfig> gemmSpace = gemmConfigSpace(gemm, device.smCount);
+  int gemmCalls = 0;
+  TuneResult g = tuner.tune(gemm, [&](int, int total) {
+    CHECK(total == int(gemmSpace.size()));
+    ++gemmCalls;
+  });
+  for (const std::string& n : notes) MESSAGE(n);
   REQUIRE_MESSAGE(g.ok, g.error);
+  CHECK(gemmCalls == int(gemmSpace.size()));
   CHECK(g.time_us > 0);
+  bool inGemmSpace = false;
+  for (const auto& c : gemmSpace) inGemmSpace |= toKernelConfig(c) == g.config;
+  CHECK(inGemmSpace);
+
+  // int8 activations (4-bit g128 weights: BLOCK_K = 128, no split-K).
+  KernelKey int8Key = gemm;
+  int8Key.family = "gemm_int8";
+  TuneResult gi = tuner.tune(int8Key, nullptr);
+  for (const std::string& n : notes) MESSAGE(n);
+  REQUIRE_MESSAGE(gi.ok, gi.error);
+  CHECK(gemmConfigFrom(gi.config).splitK == 1);
+  CHECK(gemmConfigFrom(gi.config).blockK == 128);
 }
 
 TEST_CASE("uintx-tune end to end, then a fresh process uses the caches: no compiles, the tuned config") {
@@ -171,7 +192,7 @@ TEST_CASE("uintx-tune end to end, then a fresh process uses the caches: no compi
                                          "--batch", "1,16", "--cache", cache, "--kernels-dir", kernelsDir};
   TuneCliEnvironment environment;
   environment.families = libraryFamilyPolicy(*parseTuneArgs(args).options);
-  environment.makeTuner = makeGemvTuner;
+  environment.makeTuner = makeGpuTuner;
   std::ostringstream out, err;
   int code = runTuneCli(args, environment, out, err);
   INFO("uintx-tune stdout:\n" << out.str() << "stderr:\n" << err.str());

@@ -1,5 +1,6 @@
 // The tensor-core GEMM programs on the CPU interpreter against float64 references: weight-only
-// 4- and 8-bit, and int8 dynamic activations (8-bit symmetric and 4-bit grouped weights).
+// 4- and 8-bit (also split over K, then reduced), and int8 dynamic activations (8-bit
+// symmetric and 4-bit grouped weights).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -9,6 +10,7 @@
 #include "kernels/gemm.h"
 #include "packing/kernel_spec.h"
 #include "packing/quantize.h"
+#include "uintx/error.h"
 #include "uintx/half.h"
 
 using namespace uintx;
@@ -126,4 +128,99 @@ TEST_CASE("int8 dynamic activations: quantizeRows then int8 GEMM") {
     CAPTURE(group);
     CHECK(relErr(got, ref) <= 1e-2);
   }
+}
+
+// Split-K: program_id(2) sums one K slice into f32 partials [splitK, M, N]; splitKReduce adds
+// the slices (+ bias) into y. Each slice is checked on its own as well as the final y.
+TEST_CASE("split-K weight-only GEMM: per-slice partials and the reduced y match float64") {
+  std::mt19937 rng(23);
+  std::normal_distribution<float> normal(0, 1);
+  struct Case {
+    int bits, group, M, splitK;
+    bool bias;
+  };
+  std::vector<Case> cases;
+  for (int splitK : {2, 4})
+    for (bool bias : {false, true}) {
+      cases.push_back({4, 128, 37, splitK, bias});  // grouped 4-bit, asymmetric
+      cases.push_back({8, 0, 21, splitK, bias});    // 8-bit symmetric per channel
+    }
+  for (const Case& t : cases) {
+    const int64_t N = 160, K = 512;
+    const int M = t.M, S = t.splitK;
+    Weights w = makeWeights(N, K, t.bits, t.group, t.bias, rng);
+    kernels::QuantSpec q = quantSpecOf(w.q.format());
+    kernels::GemmConfig c;  // BM=64 BN=128 BK=32
+    c.splitK = S;
+    c.stages = S == 2 ? 2 : 1;  // both K loops: prefetching and not
+    REQUIRE(kernels::gemmSupports(q, c, false));
+    std::vector<bf16> x(M * K), y(M * N, toBf16(NAN));
+    for (auto& v : x) v = toBf16(normal(rng));
+    std::vector<float> partial(size_t(S) * M * N, NAN);
+    std::vector<dsl::KernelArg> args{dsl::KernelArg::buffer(x), dsl::KernelArg::buffer(w.packed),
+                                     dsl::KernelArg::buffer(w.scales)};
+    if (!q.symmetric) args.push_back(dsl::KernelArg::buffer(w.zeros));
+    args.push_back(dsl::KernelArg::buffer(partial));  // no bias parameter: the reduce adds it
+    args.push_back(dsl::KernelArg::i32(M));
+    dsl::KernelProgram gemm = kernels::buildGemm(q, dsl::DType::bf16, t.bias, c);
+    CHECK(gemm.params.size() == args.size());
+    dsl::interpret(gemm, {int((N + c.blockN - 1) / c.blockN), (M + c.blockM - 1) / c.blockM, S}, args);
+    std::vector<dsl::KernelArg> reduceArgs{dsl::KernelArg::buffer(partial)};
+    if (t.bias) reduceArgs.push_back(dsl::KernelArg::buffer(w.bias));
+    reduceArgs.push_back(dsl::KernelArg::buffer(y));
+    reduceArgs.push_back(dsl::KernelArg::i32(M));
+    dsl::interpret(kernels::buildSplitKReduce(N, S, dsl::DType::bf16, t.bias, q.scaleDtype), {int((N + 255) / 256), M},
+                   reduceArgs);
+
+    std::vector<double> got, ref, gotSlice, refSlice;
+    for (int m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        double total = t.bias ? w.q.bias(n) : 0;
+        for (int s = 0; s < S; ++s) {
+          double r = 0;
+          for (int64_t k = s * K / S; k < (s + 1) * K / S; ++k) r += double(toFloat(x[m * K + k])) * w.dq[n * K + k];
+          refSlice.push_back(r);
+          gotSlice.push_back(partial[(size_t(s) * M + m) * N + n]);
+          total += r;
+        }
+        ref.push_back(total);
+        got.push_back(toFloat(y[m * N + n]));
+      }
+    CAPTURE(t.bits);
+    CAPTURE(t.splitK);
+    CAPTURE(t.bias);
+    CHECK(relErr(gotSlice, refSlice) <= 1e-2);
+    CHECK(relErr(got, ref) <= 1e-2);
+  }
+}
+
+TEST_CASE("split-K GEMM rejects slices that are not whole K tiles or whole groups, and the int8 GEMM") {
+  kernels::QuantSpec q;
+  q.bits = 4;
+  q.groupSize = 128;
+  q.N = 256;
+  q.K = 512;
+  kernels::GemmConfig c;  // BK = 32
+  c.splitK = 4;           // slices of 128: one group each
+  CHECK(kernels::gemmSupports(q, c, false));
+  c.splitK = 8;  // slices of 64 = 2 K tiles, but half a group
+  CHECK(!kernels::gemmSupports(q, c, false));
+  CHECK_THROWS_AS(kernels::buildGemm(q, dsl::DType::bf16, false, c), Error);
+  c.splitK = 3;  // 512 is no multiple of 32 * 3
+  CHECK(!kernels::gemmSupports(q, c, false));
+  CHECK_THROWS_AS(kernels::buildGemm(q, dsl::DType::bf16, false, c), Error);
+  c.splitK = 0;
+  CHECK(!kernels::gemmSupports(q, c, false));
+  // Per-channel 8-bit: any slice of whole K tiles.
+  q.bits = 8;
+  q.symmetric = true;
+  q.groupSize = int(q.K);
+  c.splitK = 16;  // 512 / 16 = 32 = BK
+  CHECK(kernels::gemmSupports(q, c, false));
+  CHECK_NOTHROW(kernels::buildGemm(q, dsl::DType::bf16, false, c));
+  // The int8 GEMM has no split-K.
+  CHECK(!kernels::gemmSupports(q, c, true));
+  CHECK_THROWS_AS(kernels::buildInt8Gemm(q, dsl::DType::bf16, false, c), Error);
+  c.splitK = 1;
+  CHECK(kernels::gemmSupports(q, c, true));
 }

@@ -1,4 +1,4 @@
-#include "autotune/gemv_tuner.h"
+#include "autotune/gpu_tuner.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,6 +7,7 @@
 #include <random>
 
 #include "autotune/config_space.h"
+#include "autotune/gemm_config_space.h"
 #include "codegen/jit_kernel.h"
 #include "codegen/runtime/cuda_driver.h"
 #include "codegen/runtime/cuda_stream.h"
@@ -51,6 +52,60 @@ void launchGemv(const GemvLaunch& l, const DeviceWeight& w, CUdeviceptr x, CUdev
   args.push_back(LaunchArg::i32(int32_t(M)));
   Dim3 grid{unsigned((f.N + c.blockN - 1) / c.blockN), unsigned(c.splitK), unsigned((M + c.blockM - 1) / c.blockM)};
   l.gemv->launch(grid, stream, args);
+  if (c.splitK > 1) {
+    std::vector<LaunchArg> r{LaunchArg::ptr(partial), LaunchArg::ptr(y), LaunchArg::i32(int32_t(M))};
+    l.reduce->launch({unsigned((f.N + 255) / 256), unsigned(M)}, stream, r);
+  }
+}
+
+// The compiled programs of one GEMM config (+ the split-K reduce, + the int8 row quantizer).
+struct GemmLaunch {
+  kernels::GemmConfig config;
+  bool int8 = false;
+  std::shared_ptr<codegen::JitKernel> gemm, reduce, quantize;
+};
+
+GemmLaunch compileGemm(const kernels::QuantSpec& q, dsl::DType act, const kernels::GemmConfig& c, bool int8) {
+  GemmLaunch l;
+  l.config = c;
+  l.int8 = int8;
+  if (int8) {
+    l.gemm = compiledKernel(kernels::buildInt8Gemm(q, act, /*hasBias=*/false, c));
+    l.quantize = compiledKernel(kernels::buildQuantizeRows(q.K, act));
+  } else {
+    l.gemm = compiledKernel(kernels::buildGemm(q, act, /*hasBias=*/false, c));
+  }
+  if (c.splitK > 1)
+    l.reduce = compiledKernel(kernels::buildSplitKReduce(q.N, c.splitK, act, /*hasBias=*/false, q.scaleDtype));
+  return l;
+}
+
+// Bytes of the int8 activations and their row scales (packing/linear.cc's workspace layout).
+size_t int8ActivationBytes(int64_t M, int64_t K) { return (size_t(M) * size_t(K) + 15) / 16 * 16 + size_t(M) * 4; }
+
+// One GEMM call, launched exactly as packing/linear.cc launches a GEMM plan: the int8 row
+// quantization first (into `xq`), or split-K partials then the reduce.
+void launchGemm(const GemmLaunch& l, const DeviceWeight& w, CUdeviceptr x, CUdeviceptr y, CUdeviceptr partial,
+                CUdeviceptr xq, int64_t M, CUstream stream) {
+  using codegen::LaunchArg;
+  const WeightFormat& f = w.format();
+  const kernels::GemmConfig& c = l.config;
+  std::vector<LaunchArg> args;
+  if (l.int8) {
+    CUdeviceptr xs = xq + (size_t(M) * size_t(f.K) + 15) / 16 * 16;
+    l.quantize->launch({unsigned(M)}, stream,
+                       {LaunchArg::ptr(x), LaunchArg::ptr(xq), LaunchArg::ptr(xs), LaunchArg::i32(int32_t(M))});
+    args = {LaunchArg::ptr(xq), LaunchArg::ptr(xs)};
+  } else {
+    args = {LaunchArg::ptr(x)};
+  }
+  args.push_back(LaunchArg::ptr(w.packed()));
+  args.push_back(LaunchArg::ptr(w.scales()));
+  if (f.hasZeros()) args.push_back(LaunchArg::ptr(w.zeros()));
+  args.push_back(LaunchArg::ptr(c.splitK > 1 ? partial : y));
+  args.push_back(LaunchArg::i32(int32_t(M)));
+  Dim3 grid{unsigned((f.N + c.blockN - 1) / c.blockN), unsigned((M + c.blockM - 1) / c.blockM), unsigned(c.splitK)};
+  l.gemm->launch(grid, stream, args);
   if (c.splitK > 1) {
     std::vector<LaunchArg> r{LaunchArg::ptr(partial), LaunchArg::ptr(y), LaunchArg::i32(int32_t(M))};
     l.reduce->launch({unsigned((f.N + 255) / 256), unsigned(M)}, stream, r);
@@ -116,7 +171,7 @@ class LaunchGraph {
 ScalarType actScalarType(const std::string& dtype) {
   if (dtype == "bf16") return ScalarType::bf16;
   if (dtype == "fp16") return ScalarType::f16;
-  throw Error("activation dtype '" + dtype + "' is not supported by the GEMV kernels (bf16 or fp16)");
+  throw Error("activation dtype '" + dtype + "' is not supported by the kernels (bf16 or fp16)");
 }
 
 float halfToFloat(uint16_t bits, ScalarType t) {
@@ -127,7 +182,7 @@ float halfToFloat(uint16_t bits, ScalarType t) {
 
 // Random weights of the key's format (several device copies, rotated so that timing reads
 // them from HBM, not L2), random activations, and output/partial buffers.
-struct GemvTuner::Workload {
+struct GpuTuner::Workload {
   std::string weightKey;  // the format the weights were made for
   std::optional<QuantizedWeight> host;
   std::vector<std::unique_ptr<DeviceWeight>> copies;
@@ -135,11 +190,20 @@ struct GemvTuner::Workload {
   int64_t M = 0;
   ScalarType act = ScalarType::bf16;
   std::vector<uint16_t> xHost;
-  DeviceBuffer x, yRef, yTest, partial;
+  DeviceBuffer x, yRef, yTest, partial, xq;  // xq: int8 activations + row scales
   CudaStream stream;
 };
 
-GemvTuner::GemvTuner(GemvTunerOptions options) : options_(std::move(options)) {
+// One config of a key's space, compiled on demand: its record for the cache, and a launch of
+// y = x @ dequant(copy)^T on the workload's stream.
+struct GpuTuner::Candidate {
+  std::string name;  // the config's toString(), for notes
+  KernelConfig record;
+  using Launch = std::function<void(const DeviceWeight& copy, CUdeviceptr y)>;
+  std::function<Launch()> compile;  // throws when the config cannot compile
+};
+
+GpuTuner::GpuTuner(GpuTunerOptions options) : options_(std::move(options)) {
   if (!options_.note) options_.note = [](const std::string& m) { std::cerr << "uintx-tune: note: " << m << "\n"; };
   ensureCudaContext();
   CudaDeviceInfo info = currentCudaDevice();
@@ -147,9 +211,9 @@ GemvTuner::GemvTuner(GemvTunerOptions options) : options_(std::move(options)) {
   smCount_ = info.smCount;
 }
 
-GemvTuner::~GemvTuner() = default;
+GpuTuner::~GpuTuner() = default;
 
-TuneResult GemvTuner::tune(const KernelKey& key, ProgressFn progress) {
+TuneResult GpuTuner::tune(const KernelKey& key, ProgressFn progress) {
   try {
     return tuneOrThrow(key, progress);
   } catch (const std::exception& e) {
@@ -163,7 +227,7 @@ TuneResult GemvTuner::tune(const KernelKey& key, ProgressFn progress) {
   }
 }
 
-GemvTuner::Workload& GemvTuner::workloadFor(const KernelKey& key) {
+GpuTuner::Workload& GpuTuner::workloadFor(const KernelKey& key) {
   const WeightFormat format = weightFormatOf(key);
   const std::string weightKey = "bits=" + std::to_string(key.bit_width) + ";group=" + std::to_string(key.group_size) +
                                 ";pack=" + std::to_string(key.packing_bitwidth) + ";N=" + std::to_string(key.N) +
@@ -202,82 +266,87 @@ GemvTuner::Workload& GemvTuner::workloadFor(const KernelKey& key) {
     w.yRef = DeviceBuffer(yBytes);
     w.yTest = DeviceBuffer(yBytes);
     w.partial = DeviceBuffer();
+    w.xq = DeviceBuffer();
     w.activationKey = activationKey;
   }
   return w;
 }
 
-// Tensor-core GEMM families have no search space yet: their default config is compiled
-// (so the kernels directory is warm) and timed through uintx::linear, and recorded as is.
-TuneResult GemvTuner::timeDefaultGemm(const KernelKey& key) {
-  Workload& w = workloadFor(key);
-  bool int8 = key.family == "gemm_int8";
-  kernels::QuantSpec q = quantSpecOf(weightFormatOf(key));
-  LinearOptions options;
-  options.int8Activations = int8;
-  CUstream stream = w.stream.get();
-  auto call = [&](int i) {
-    const DeviceWeight& dw = *w.copies[size_t(i) % w.copies.size()];
-    linear({(const void*)w.x.get(), w.M, key.K, w.act}, dw, {(const void*)w.yTest.get(), w.M, key.N, w.act}, stream,
-           options);
-  };
-  for (int r = 0; r < options_.warmup; ++r) call(r);
-  std::vector<double> us;
-  for (int s = 0; s < options_.repeats; ++s) {
-    GpuTimer t;
-    t.start(stream);
-    call(s);
-    t.stop(stream);
-    w.stream.synchronize();
-    us.push_back(1000.0 * t.elapsedMs());
-  }
-  std::sort(us.begin(), us.end());
-  TuneResult r;
-  r.ok = true;
-  r.config = toKernelConfig(defaultGemmConfig(q, w.M, int8));
-  r.time_us = us[us.size() / 2];
-  return r;
-}
-
-TuneResult GemvTuner::tuneOrThrow(const KernelKey& key, const ProgressFn& progress) {
-  if (key.family == "gemm" || key.family == "gemm_int8") return timeDefaultGemm(key);
-  if (!isGemvFamily(key.family))
-    throw Error("family '" + key.family + "' has no tuner in this build (the GEMV tuner handles 'gemv' and "
-                "'gemv_tiled'; GEMM families are timed at their default config)");
-  if (key.out_dtype != key.act_dtype)
-    throw Error("out dtype '" + key.out_dtype + "' differs from act dtype '" + key.act_dtype +
-                "': uintx::linear writes y in x's dtype");
+std::vector<GpuTuner::Candidate> GpuTuner::gemvCandidates(const KernelKey& key, Workload& w) {
   const std::vector<kernels::GemvConfig> space = gemvConfigSpace(key, smCount_);
-  ensureCudaContext();
-  Workload& w = workloadFor(key);
-  const kernels::QuantSpec q = quantSpecOf(w.host->format());
-  const dsl::DType act = dslType(w.act);
-  const CUstream stream = w.stream.get();
-  const int total = int(space.size());
-
   int maxSplit = 1;
   for (const auto& c : space) maxSplit = std::max(maxSplit, c.splitK);
   size_t partialBytes = maxSplit > 1 ? size_t(maxSplit) * size_t(w.M) * size_t(key.N) * 4 : 0;
   if (w.partial.size() < partialBytes) w.partial = DeviceBuffer(partialBytes);
+  const kernels::QuantSpec q = quantSpecOf(w.host->format());
+  const dsl::DType act = dslType(w.act);
+  std::vector<Candidate> out;
+  for (const kernels::GemvConfig& c : space) {
+    out.push_back({c.toString(), toKernelConfig(c), [&w, q, act, c]() -> Candidate::Launch {
+                     auto l = std::make_shared<GemvLaunch>(compileGemv(q, act, c));
+                     return [l, &w](const DeviceWeight& copy, CUdeviceptr y) {
+                       launchGemv(*l, copy, w.x.get(), y, w.partial.get(), w.M, w.stream.get());
+                     };
+                   }});
+  }
+  return out;
+}
+
+std::vector<GpuTuner::Candidate> GpuTuner::gemmCandidates(const KernelKey& key, Workload& w) {
+  const std::vector<kernels::GemmConfig> space = gemmConfigSpace(key, smCount_);
+  const bool int8 = key.family == "gemm_int8";
+  int maxSplit = 1;
+  for (const auto& c : space) maxSplit = std::max(maxSplit, c.splitK);
+  size_t partialBytes = maxSplit > 1 ? size_t(maxSplit) * size_t(w.M) * size_t(key.N) * 4 : 0;
+  if (w.partial.size() < partialBytes) w.partial = DeviceBuffer(partialBytes);
+  if (int8 && w.xq.size() < int8ActivationBytes(w.M, key.K)) w.xq = DeviceBuffer(int8ActivationBytes(w.M, key.K));
+  const kernels::QuantSpec q = quantSpecOf(w.host->format());
+  const dsl::DType act = dslType(w.act);
+  std::vector<Candidate> out;
+  for (const kernels::GemmConfig& c : space) {
+    out.push_back({c.toString(), toKernelConfig(c), [&w, q, act, c, int8]() -> Candidate::Launch {
+                     auto l = std::make_shared<GemmLaunch>(compileGemm(q, act, c, int8));
+                     return [l, &w](const DeviceWeight& copy, CUdeviceptr y) {
+                       launchGemm(*l, copy, w.x.get(), y, w.partial.get(), w.xq.get(), w.M, w.stream.get());
+                     };
+                   }});
+  }
+  return out;
+}
+
+TuneResult GpuTuner::tuneOrThrow(const KernelKey& key, const ProgressFn& progress) {
+  const bool gemv = isGemvFamily(key.family), gemm = isGemmFamily(key.family);
+  if (!gemv && !gemm)
+    throw Error("family '" + key.family + "' has no tuner in this build (it tunes 'gemv', 'gemv_tiled', 'gemm' "
+                "and 'gemm_int8')");
+  if (key.out_dtype != key.act_dtype)
+    throw Error("out dtype '" + key.out_dtype + "' differs from act dtype '" + key.act_dtype +
+                "': uintx::linear writes y in x's dtype");
+  ensureCudaContext();
+  Workload& w = workloadFor(key);
+  const std::vector<Candidate> space = gemv ? gemvCandidates(key, w) : gemmCandidates(key, w);
+  const CUstream stream = w.stream.get();
+  const int total = int(space.size());
 
   const int copies = int(w.copies.size());
   // Every sample replays the same number of launches, a multiple of the copies (>= 8).
   const int perSample = copies * ((8 + copies - 1) / copies);
-  auto launchOn = [&](const GemvLaunch& l, int i, CUdeviceptr y) {
-    launchGemv(l, *w.copies[size_t(i % copies)], w.x.get(), y, w.partial.get(), w.M, stream);
+
+  auto launchOn = [&](const Candidate::Launch& launch, int i, CUdeviceptr y) {
+    launch(*w.copies[size_t(i % copies)], y);
   };
 
   struct Timed {
     int index;  // in `space`
-    GemvLaunch launch;
+    Candidate::Launch launch;
     double us;
   };
   std::vector<Timed> timed;
   std::string firstFailure;
   for (int i = 0; i < total; ++i) {
-    const kernels::GemvConfig& c = space[size_t(i)];
+    const Candidate& c = space[size_t(i)];
     try {
-      GemvLaunch l = compileGemv(q, act, c);
+      Candidate::Launch l = c.compile();
       for (int r = 0; r < options_.warmup; ++r) launchOn(l, r, w.yTest.get());
       w.stream.synchronize();
       auto graph = LaunchGraph::capture(stream, [&] {
@@ -300,8 +369,8 @@ TuneResult GemvTuner::tuneOrThrow(const KernelKey& key, const ProgressFn& progre
       timed.push_back({i, std::move(l), us[us.size() / 2]});
     } catch (const std::exception& e) {
       std::string why = firstLine(e.what());
-      if (firstFailure.empty()) firstFailure = c.toString() + ": " + why;
-      options_.note(key.toString() + ": skipped config " + c.toString() + ": " + why);
+      if (firstFailure.empty()) firstFailure = c.name + ": " + why;
+      options_.note(key.toString() + ": skipped config " + c.name + ": " + why);
       try {
         w.stream.synchronize();  // a failed launch may leave work queued
       } catch (const std::exception&) {
@@ -315,7 +384,7 @@ TuneResult GemvTuner::tuneOrThrow(const KernelKey& key, const ProgressFn& progre
   // Correctness: the reference is the default config's output (space[0]), itself checked
   // on sampled rows against a CPU float64 reference, so a broken config cannot win.
   const size_t yCount = size_t(w.M) * size_t(key.N);
-  auto run = [&](const GemvLaunch& l, DeviceBuffer& y) {
+  auto run = [&](const Candidate::Launch& l, DeviceBuffer& y) {
     checkCuda(cudaDriver().cuMemsetD8_v2(y.get(), 0xFF, y.size()), "cuMemsetD8");  // NaN: unwritten shows
     launchOn(l, 0, y.get());
     w.stream.synchronize();
@@ -344,9 +413,11 @@ TuneResult GemvTuner::tuneOrThrow(const KernelKey& key, const ProgressFn& progre
         got.push_back(yRef[size_t(m * key.N + n)]);
       }
     }
+    // int8 activations add their own rounding (per-row scale / 127) to the product.
+    double bound = key.family == "gemm_int8" ? 3e-2 : 1e-2;
     double err = relativeError(got, want);
-    if (!(err < 1e-2))
-      throw Error("the reference config " + reference.launch.config.toString() +
+    if (!(err < bound))
+      throw Error("the reference config " + space[size_t(reference.index)].name +
                   " disagrees with the CPU reference (relative error " + std::to_string(err) +
                   "): a kernel bug; nothing recorded");
   }
@@ -358,14 +429,14 @@ TuneResult GemvTuner::tuneOrThrow(const KernelKey& key, const ProgressFn& progre
     if (t != &reference) {
       double err = relativeError(run(t->launch, w.yTest), yRef);
       if (!(err < options_.maxRelativeError)) {
-        options_.note(key.toString() + ": rejected config " + t->launch.config.toString() +
+        options_.note(key.toString() + ": rejected config " + space[size_t(t->index)].name +
                       ": its output differs from the default config's (relative error " + std::to_string(err) + ")");
         continue;
       }
     }
     TuneResult result;
     result.ok = true;
-    result.config = toKernelConfig(t->launch.config);
+    result.config = space[size_t(t->index)].record;
     result.time_us = t->us;
     return result;
   }
@@ -394,7 +465,7 @@ FamilyPolicy libraryFamilyPolicy(const TuneOptions& options) {
   };
 }
 
-std::unique_ptr<Tuner> makeGemvTuner(const TuneOptions& options, std::string* why) {
+std::unique_ptr<Tuner> makeGpuTuner(const TuneOptions& options, std::string* why) {
   std::string driverWhy;
   if (!cudaDriverAvailable(&driverWhy)) {
     if (why) *why = "the CUDA driver cannot be used: " + driverWhy;
@@ -402,7 +473,7 @@ std::unique_ptr<Tuner> makeGemvTuner(const TuneOptions& options, std::string* wh
   }
   setCacheSettings({options.cache_path, options.kernels_dir});
   try {
-    return std::make_unique<GemvTuner>();
+    return std::make_unique<GpuTuner>();
   } catch (const std::exception& e) {
     if (why) *why = e.what();
     return nullptr;

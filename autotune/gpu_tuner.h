@@ -1,5 +1,6 @@
-// The GPU tuner of the GEMV family ("gemv", "gemv_tiled"): times every config of
-// gemvConfigSpace on random weights of the key's format and returns the fastest whose output
+// The GPU tuner of every kernel family uintx::linear runs: "gemv" and "gemv_tiled" over
+// gemvConfigSpace, "gemm" and "gemm_int8" over gemmConfigSpace. It times every config of the
+// key's space on random weights of the key's format and returns the fastest whose output
 // matches the default config's. Kernels are compiled through uintx::compiledKernel, so the
 // kernels directory of uintx::cacheSettings() receives them.
 #pragma once
@@ -14,7 +15,7 @@
 
 namespace uintx::autotune {
 
-struct GemvTunerOptions {
+struct GpuTunerOptions {
   int warmup = 3;                           // untimed launches per config
   int repeats = 15;                         // timed samples per config; the median is kept
   size_t rotatedBytes = size_t(100) << 20;  // weight copies until the rotation exceeds this
@@ -25,23 +26,25 @@ struct GemvTunerOptions {
   std::function<void(const std::string&)> note;
 };
 
-class GemvTuner : public Tuner {
+class GpuTuner : public Tuner {
  public:
   // Makes the CUDA context current (ensureCudaContext); throws uintx::Error without a GPU.
-  explicit GemvTuner(GemvTunerOptions options = {});
-  ~GemvTuner() override;
+  explicit GpuTuner(GpuTunerOptions options = {});
+  ~GpuTuner() override;
 
   GpuIdentity gpu() const override { return gpu_; }
   // Never throws: a failure comes back as {ok = false, error}.
   TuneResult tune(const KernelKey& key, ProgressFn progress) override;
 
  private:
-  struct Workload;  // the weights, activations and outputs of one key's format and M
-  TuneResult timeDefaultGemm(const KernelKey& key);
+  struct Workload;   // the weights, activations and outputs of one key's format and M
+  struct Candidate;  // one config of a key's space: how to compile and launch it
   TuneResult tuneOrThrow(const KernelKey& key, const ProgressFn& progress);
+  std::vector<Candidate> gemvCandidates(const KernelKey& key, Workload& w);
+  std::vector<Candidate> gemmCandidates(const KernelKey& key, Workload& w);
   Workload& workloadFor(const KernelKey& key);
 
-  GemvTunerOptions options_;
+  GpuTunerOptions options_;
   GpuIdentity gpu_;
   int smCount_ = 0;
   std::unique_ptr<Workload> workload_;  // kept across keys of one shape (M buckets share weights)
@@ -54,8 +57,8 @@ class GemvTuner : public Tuner {
 FamilyPolicy libraryFamilyPolicy(const TuneOptions& options);
 
 // The uintx-tune factory: points the library's caches at options.cache_path and
-// options.kernels_dir (setCacheSettings), then starts a GemvTuner. Null with *why when the
+// options.kernels_dir (setCacheSettings), then starts a GpuTuner. Null with *why when the
 // CUDA driver or device cannot be used.
-std::unique_ptr<Tuner> makeGemvTuner(const TuneOptions& options, std::string* why);
+std::unique_ptr<Tuner> makeGpuTuner(const TuneOptions& options, std::string* why);
 
 }  // namespace uintx::autotune

@@ -1,0 +1,203 @@
+// The GEMM search space: the default leads, every config can run (gemmSupports and the MMA
+// split of codegen::mmaLayouts), each pruning rule holds and removes the configs that break
+// it. The rules are re-derived here from their definitions (docs/CACHE.md), not the code.
+#include <doctest/doctest.h>
+
+#include <random>
+#include <set>
+
+#include "autotune/config_space.h"
+#include "autotune/gemm_config_space.h"
+#include "codegen/layout.h"
+#include "packing/kernel_selection.h"
+#include "packing/kernel_spec.h"
+#include "uintx/error.h"
+
+using namespace uintx;
+using namespace uintx::autotune;
+
+namespace {
+
+constexpr int kSm = 132;
+
+KernelKey makeKey(const std::string& family, int bits, int group, int64_t N, int64_t K, int bucket) {
+  KernelKey k;
+  k.family = family;
+  k.bit_width = bits;
+  k.group_size = group;
+  k.packing_bitwidth = 32;
+  k.act_dtype = k.out_dtype = "bf16";
+  k.N = N;
+  k.K = K;
+  k.m_bucket = bucket;
+  return k;
+}
+
+kernels::GemmConfig config(int bm, int bn, int bk, int warps, int stages, int splitK) {
+  kernels::GemmConfig c;
+  c.blockM = bm, c.blockN = bn, c.blockK = bk, c.numWarps = warps, c.stages = stages, c.splitK = splitK;
+  return c;
+}
+
+int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+bool contains(const std::vector<kernels::GemmConfig>& space, const kernels::GemmConfig& c) {
+  for (const auto& s : space)
+    if (s.toString() == c.toString()) return true;
+  return false;
+}
+
+// Registers of the tile math, from the definition: accumulators BM*BN/(32*warps), plus the
+// operand fragments of one warp ([BM/warpsM, BK] and [BN/warpsN, BK], 2 bf16 or 4 int8 per
+// register over 32 lanes), twice with two stages.
+int registers(const kernels::GemmConfig& c, bool int8) {
+  codegen::MmaLayouts m = codegen::mmaLayouts(c.blockM, c.blockN, c.blockK, c.numWarps);
+  int ops = (c.blockM / m.warpsM + c.blockN / m.warpsN) * c.blockK / (32 * (int8 ? 4 : 2));
+  return c.blockM * c.blockN / (32 * c.numWarps) + ops * c.stages;
+}
+
+// Checks every rule on every config of the space for one key; returns the space.
+std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
+  INFO("key " << key.toString());
+  const bool int8 = key.family == "gemm_int8";
+  std::vector<kernels::GemmConfig> space = gemmConfigSpace(key, kSm);
+  REQUIRE(!space.empty());
+  CHECK(space.size() <= 40);
+  kernels::QuantSpec q = quantSpecOf(weightFormatOf(key));
+  CHECK(space[0].toString() == defaultGemmConfig(q, key.m_bucket, int8).toString());
+  // The widest grid of the grid: BM 16, BN 32, the largest split that divides K in whole
+  // groups with two K steps of 32 per slice (weight-only).
+  int maxSplit = 1;
+  for (int s : {2, 4, 8})
+    if (!int8 && key.K % (32 * s) == 0 && key.K / (32 * s) >= 2 && (key.group_size == key.K || (key.K / s) % key.group_size == 0))
+      maxSplit = s;
+  int64_t widest = cdiv(key.N, 32) * cdiv(key.m_bucket, 16) * maxSplit;
+
+  std::set<std::string> seen;
+  for (size_t i = 0; i < space.size(); ++i) {
+    const kernels::GemmConfig& c = space[i];
+    INFO("config " << c.toString());
+    CHECK(seen.insert(c.toString()).second);
+    CHECK(kernels::gemmSupports(q, c, int8));
+    CHECK_NOTHROW(codegen::mmaLayouts(c.blockM, c.blockN, c.blockK, c.numWarps));
+    if (i == 0) continue;  // the default is kept whatever the rules say
+    CHECK(gemmPruneReason(key, c, kSm).empty());
+    CHECK(std::set<int>{16, 32, 64, 128}.count(c.blockM) == 1);
+    CHECK(std::set<int>{32, 64, 128, 256}.count(c.blockN) == 1);
+    if (int8 && key.bit_width == 4) CHECK(c.blockK == key.group_size);
+    else CHECK(std::set<int>{32, 64, 128, 256}.count(c.blockK) == 1);
+    // The dot stages a[BM, BK] and w[BN, BK] (rows padded by 16 bytes) in 48 KiB.
+    CHECK((c.blockM + c.blockN) * (c.blockK * (int8 ? 1 : 2) + 16) <= 48 * 1024);
+    CHECK(std::set<int>{4, 8}.count(c.numWarps) == 1);
+    CHECK(std::set<int>{1, 2}.count(c.stages) == 1);
+    CHECK(std::set<int>{1, 2, 4, 8}.count(c.splitK) == 1);
+    CHECK(c.blockM <= std::max(16, key.m_bucket));
+    CHECK((c.blockN <= key.N || c.blockN == 32));
+    CHECK(c.blockM * c.blockN <= 128 * 32 * c.numWarps);
+    CHECK(registers(c, int8) <= 192);
+    int64_t programs = cdiv(key.N, c.blockN) * cdiv(key.m_bucket, c.blockM);
+    if (c.splitK > 1) {
+      CHECK(key.family == "gemm");
+      CHECK(programs * (c.splitK / 2) < kSm);  // only small grids split
+      CHECK(key.K / (int64_t(c.blockK) * c.splitK) >= 2);
+      if (key.group_size < key.K) CHECK((key.K / c.splitK) % key.group_size == 0);
+    }
+    CHECK(programs * c.splitK >= std::min<int64_t>(kSm / 2, widest));
+  }
+  return space;
+}
+
+}  // namespace
+
+TEST_CASE("the GEMM space of common shapes: default first, every rule holds, at most 40") {
+  for (int64_t N : {1024, 4096, 14336})
+    for (int64_t K : {1024, 4096})
+      for (int bucket : {16, 32, 64, 128, 256, 1024, 4096}) {
+        checkSpace(makeKey("gemm", 4, 128, N, K, bucket));
+        checkSpace(makeKey("gemm", 8, int(K), N, K, bucket));
+        checkSpace(makeKey("gemm_int8", 8, int(K), N, K, bucket));
+        checkSpace(makeKey("gemm_int8", 4, 128, N, K, bucket));
+      }
+}
+
+TEST_CASE("the GEMM space over random formats and shapes") {
+  std::mt19937 rng(5);
+  int checked = 0;
+  while (checked < 150) {
+    bool int8 = rng() % 2;
+    int bits = rng() % 2 ? 4 : 8;
+    int64_t K = 256 * int64_t(1 + rng() % 32);
+    int group = bits == 8 ? int(K) : std::vector<int>{32, 64, 128, 256}[rng() % 4];
+    int64_t N = 64 * int64_t(1 + rng() % 256);
+    int bucket = 16 << (rng() % 9);
+    checkSpace(makeKey(int8 ? "gemm_int8" : "gemm", bits, group, N, K, bucket));
+    ++checked;
+  }
+}
+
+TEST_CASE("split-K appears only for small grids, and only for the weight-only GEMM") {
+  auto small = checkSpace(makeKey("gemm", 4, 128, 4096, 4096, 16));  // 32 programs of 16x128
+  bool split = false;
+  for (const auto& c : small) split |= c.splitK > 1;
+  CHECK(split);
+  for (const auto& c : checkSpace(makeKey("gemm", 4, 128, 14336, 4096, 4096))) CHECK(c.splitK == 1);
+  for (const auto& c : checkSpace(makeKey("gemm_int8", 8, 4096, 4096, 4096, 16))) CHECK(c.splitK == 1);
+}
+
+TEST_CASE("pruning: each rule removes the configs that break it, and says which") {
+  auto rejected = [](const KernelKey& key, const kernels::GemmConfig& c, const std::string& words) {
+    INFO("key " << key.toString() << " config " << c.toString());
+    std::string why = gemmPruneReason(key, c, kSm);
+    CHECK_MESSAGE(why.find(words) != std::string::npos, why);
+    CHECK(!contains(gemmConfigSpace(key, kSm), c));
+  };
+  const KernelKey small = makeKey("gemm", 4, 128, 4096, 4096, 16);
+  const KernelKey big = makeKey("gemm", 4, 128, 14336, 4096, 4096);
+  // gemmSupports: K slices of half a group; the int8 GEMM has no split-K.
+  rejected(makeKey("gemm", 4, 128, 4096, 512, 16), config(16, 64, 32, 4, 2, 8), "whole groups");
+  rejected(makeKey("gemm_int8", 8, 4096, 4096, 4096, 16), config(16, 64, 32, 4, 2, 2), "no split-K");
+  rejected(makeKey("gemm_int8", 4, 128, 4096, 4096, 256), config(64, 64, 64, 4, 1, 1), "group size");
+  // mmaLayouts: 8 warps cannot split a 16x32 tile (BM % 16*warpsM, BN % 8*warpsN).
+  CHECK_THROWS_AS(codegen::mmaLayouts(16, 32, 32, 8), Error);
+  rejected(small, config(16, 32, 32, 8, 2, 1), "warps");
+  // blockM larger than the M bucket.
+  rejected(small, config(64, 64, 32, 4, 2, 1), "M bucket");
+  // Accumulators: 128 x 256 over 4 warps is 256 f32 per thread.
+  rejected(big, config(128, 256, 32, 4, 1, 1), "accumulators");
+  // Shared memory: 128 x 128 x 128 bf16 operands take (128 + 128) * 272 bytes > 48 KiB.
+  rejected(big, config(128, 128, 128, 4, 1, 1), "shared memory");
+  // Registers: 64 x 256 x 64 on 8 warps, double-buffered operands (fits shared memory).
+  CHECK(registers(config(64, 256, 64, 8, 2, 1), false) > 192);
+  rejected(big, config(64, 256, 64, 8, 2, 1), "registers");
+  // Split-K on a grid that already fills the GPU.
+  rejected(big, config(128, 128, 32, 8, 2, 2), "split-K");
+  // A grid that leaves most SMs idle: 16 programs where 1024 are possible.
+  rejected(small, config(16, 256, 32, 4, 2, 1), "idle");
+  // The same tile split 4 ways gives 64 programs, still below 132 / 2; split 8 ways it is kept.
+  CHECK(!gemmPruneReason(small, config(16, 256, 32, 4, 2, 4), kSm).empty());
+  CHECK(gemmPruneReason(small, config(16, 256, 32, 4, 2, 8), kSm).empty());
+}
+
+TEST_CASE("errors: a family without a GEMM space, a format the GEMM cannot run") {
+  try {
+    gemmConfigSpace(makeKey("gemv", 4, 128, 4096, 4096, 1), kSm);
+    FAIL("expected an error");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("'gemv'") != std::string::npos);
+  }
+  // 3-bit weights cannot run the GEMM programs at all.
+  CHECK_THROWS_AS(gemmConfigSpace(makeKey("gemm", 3, 128, 4096, 4096, 64), kSm), Error);
+  CHECK(isGemmFamily("gemm"));
+  CHECK(isGemmFamily("gemm_int8"));
+  CHECK(!isGemmFamily("gemv"));
+}
+
+TEST_CASE("GEMM configs round-trip through the cache's form; entries without split_k load as 1") {
+  kernels::GemmConfig c = config(32, 256, 64, 8, 1, 4);
+  autotune::KernelConfig k = toKernelConfig(c);
+  CHECK(k.params.at("split_k") == 4);
+  CHECK(gemmConfigFrom(k).toString() == c.toString());
+  k.params.erase("split_k");  // written before split-K existed
+  CHECK(gemmConfigFrom(k).splitK == 1);
+  CHECK(gemmConfigFrom(k).blockN == 256);
+}
