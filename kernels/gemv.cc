@@ -46,6 +46,15 @@ static int vectorWidth(const QuantSpec& q, const GemvConfig& c) {
   return std::min<int>(vec, c.blockK);
 }
 
+// S: the run of consecutive K one thread holds (the segment). One scale and zero must cover a
+// segment, so S divides the group size (group sizes are powers of two of at least 32 or K).
+static int segmentWidth(const QuantSpec& q, const GemvConfig& c) {
+  int s = vectorWidth(q, c);
+  if (q.groupSize < q.K)
+    while (s > 1 && q.groupSize % s) s /= 2;
+  return s;
+}
+
 void validateGemvConfig(const QuantSpec& q, const GemvConfig& c) {
   auto bad = [&](const std::string& why) { throw Error("GEMV config " + c.toString() + ": " + why); };
   if (!pow2(c.blockN) || !pow2(c.blockK) || !pow2(c.blockM)) bad("block sizes must be powers of two");
@@ -56,17 +65,37 @@ void validateGemvConfig(const QuantSpec& q, const GemvConfig& c) {
   if (q.bits < 1 || q.bits > 8) bad("bit width " + std::to_string(q.bits) + " is outside 1..8");
 }
 
-// Loads the q codes of the tile [BN, BK] at rows rn, columns kb + arange(BK), as u32.
-static Value loadCodes(KernelBuilder& kb, const QuantSpec& q, const GemvConfig& c, Value qweight,
-                       Value rn2, Value rnMask2, Value kb0, bool wordPath) {
-  if (wordPath) return unpackBits(loadWordTile(kb, q, c.blockK, qweight, rn2, rnMask2, kb0), q.bits);
+// Index tiles of one K step seen as [.., G, S]: segment g, element s within it.
+struct SegmentIndex {
+  Value g2;  // [1, G]: g
+  Value g3;  // [1, G, 1]: g
+  Value s3;  // [1, 1, S]: s
+};
+
+// The q codes of the tile [BN, G, S] (rows rn3 [BN, 1, 1], K offsets k0 + g*S + s) as u32;
+// symmetric codes come back offset to unsigned (q + 2^(bits-1)).
+static Value loadCodes(KernelBuilder& kb, const QuantSpec& q, int S, const SegmentIndex& ix, Value qweight,
+                       Value rn3, Value rnMask3, Value k0, bool wordPath) {
+  if (wordPath) {
+    // The segment's S / per words: consecutive in memory, one 16-byte load when S / per = 4.
+    int per = 32 / q.bits, wps = S / per;
+    int wordsPerRow = int(q.rowBytes() / 4);
+    Value rw = k0 / per + ix.g3 * wps + expandDims(expandDims(kb.arange(0, wps), 0), 0);
+    Value words = load(qweight + (rn3 * wordsPerRow + rw), rnMask3, 0.0);
+    if (q.symmetric) {  // flip every field's sign bit: one xor per word, not per value
+      uint32_t signs = 0;
+      for (int j = 0; j < per; ++j) signs |= 1u << (j * q.bits + q.bits - 1);
+      words = words ^ double(signs);
+    }
+    return unpackBits(words, q.bits);
+  }
   // Any width, any word: the (up to two) bytes holding each value's bits.
   int per = q.valuesPerWord(), wordBytes = q.packingBits / 8;
-  Value rk = expandDims(kb0 + kb.arange(0, c.blockK), 0);
+  Value rk = k0 + (ix.g3 * S + ix.s3);
   Value kMask = rk < int(q.K);
-  Value mask = rnMask2 & kMask;
+  Value mask = rnMask3 & kMask;
   Value bit = (rk % per) * q.bits;
-  Value byte = rn2 * int(q.rowBytes()) + (rk / per) * wordBytes + bit / 8;
+  Value byte = rn3 * int(q.rowBytes()) + (rk / per) * wordBytes + bit / 8;
   Value shift = cast(bit % 8, DType::u32);
   Value lo = cast(load(qweight + byte, mask, 0.0), DType::u32);
   Value code = lo >> shift;
@@ -75,13 +104,30 @@ static Value loadCodes(KernelBuilder& kb, const QuantSpec& q, const GemvConfig& 
     Value hi = cast(load(qweight + (byte + 1), spans, 0.0), DType::u32);
     code = code | ((hi << 8) >> shift);
   }
-  return code & ((1u << q.bits) - 1);
+  code = code & ((1u << q.bits) - 1);
+  return q.symmetric ? code ^ double(1u << (q.bits - 1)) : code;
 }
 
+// The inner loop's decode: f = 1 + u / 2^bits, exactly, for the unsigned code u: the code
+// becomes the top mantissa bits of 1.0f (a shift and one lop3; no subtract, no convert).
+static Value codesToUnitFloat(Value codes, int bits) {
+  return bitcast((codes << (23 - bits)) | 0x3F800000, DType::f32);
+}
+
+// Per segment (one row, S consecutive k: one scale s, one zero z) with f = 1 + u / 2^bits:
+//   sum_k s (u_k - z) x_k = s 2^bits P,   P = sum_k (f_k - 1 - z / 2^bits) x_k
+// = s (2^bits (Pf - Sx) - z Sx),           Pf = sum_k f_k x_k,  Sx = sum_k x_k.
+// The first form subtracts per weight (exact: Sterbenz) and pays it once for all activation
+// rows; the second pays per activation element (Sx) instead, once for all the thread's weight
+// rows: one row of x (blockM = 1) takes the second, several rows the first. Symmetric formats
+// use u = q + 2^(bits-1) and z = 2^(bits-1). The sums over a segment stay in the thread; the
+// per-segment partials [BN, G] are reduced over G once, after the K loop.
 KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvConfig& c, std::optional<DType> outDtype) {
   DType yType = outDtype.value_or(act);
   validateGemvConfig(q, c);
-  bool wordPath = usesWordPath(q, c);
+  const int S = segmentWidth(q, c);
+  // Whole words need whole words per segment (always so for the registered group sizes).
+  bool wordPath = usesWordPath(q, c) && S % (32 / q.bits) == 0;
   bool perRowScale = q.groupSize >= q.K;
   KernelBuilder kb("gemv_w" + std::to_string(q.bits) + "_" + std::string(dtypeName(act)));
   Value x = kb.pointerArg("x", act);
@@ -92,37 +138,40 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
   Value out = kb.pointerArg("out", c.splitK == 1 ? yType : DType::f32);
   Value M = kb.scalarArg("M", DType::i32);
   kb.setNumWarps(c.numWarps);
-  kb.setVectorWidth(vectorWidth(q, c));
+  kb.setVectorWidth(S);
 
-  const int BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K);
+  const int BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K), G = BK / S;
+  const double levels = double(1 << q.bits);
   Value pidN = kb.programId(0), pidK = kb.programId(1), pidM = kb.programId(2);
   Value rn = pidN * BN + kb.arange(0, BN);
   Value rnMask = rn < N;
   Value rn2 = expandDims(rn, 1), rnMask2 = expandDims(rnMask, 1);
+  Value rn3 = expandDims(rn2, 2), rnMask3 = expandDims(rnMask2, 2);
+  Value gRange = kb.arange(0, G);
+  SegmentIndex ix{expandDims(gRange, 0), expandDims(expandDims(gRange, 0), 2),
+                  expandDims(expandDims(kb.arange(0, S), 0), 0)};
   Value m0 = pidM * c.blockM;
   int64_t kChunk = c.splitK == 1 ? q.K : q.K / c.splitK;
   Value kLo = pidK * int(kChunk);
   Value kHi = c.splitK == 1 ? kb.constant(double(q.K), DType::i32) : kLo + int(kChunk);
   Value numGroups = kb.constant(double(q.K / q.groupSize), DType::i32);
 
-  // Rows 1-2 keep per-element partial sums (one reduction at the end); more rows reduce per
-  // step to keep registers bounded.
-  bool tileAcc = c.blockM <= 2;
   std::vector<Value> init;
-  for (int i = 0; i < c.blockM; ++i)
-    init.push_back(tileAcc ? kb.zeros({BN, BK}, DType::f32) : kb.zeros({BN}, DType::f32));
+  for (int i = 0; i < c.blockM; ++i) init.push_back(kb.zeros({BN, G}, DType::f32));
 
   // What one step reads from memory: codes, scales, zeros, activation rows. With two stages
   // the loop carries the next step's loads, issued before this step's math, so each thread
   // keeps two steps of loads in flight (register double buffering).
   auto loadStep = [&](Value k0) {
-    std::vector<Value> raw{loadCodes(kb, q, c, qweight, rn2, rnMask2, k0, wordPath)};
-    Value rk = k0 + kb.arange(0, BK);
+    std::vector<Value> raw{loadCodes(kb, q, S, ix, qweight, rn3, rnMask3, k0, wordPath)};
     if (!perRowScale) {
-      Value g = rn2 * numGroups + expandDims(rk, 0) / q.groupSize;
-      raw.push_back(load(scales + g, rnMask2, 0.0));
-      if (!q.symmetric) raw.push_back(load(zeros + g, rnMask2, 0.0));
+      Value kSeg = k0 + ix.g2 * S;  // each segment's first k
+      Value g = rn2 * numGroups + kSeg / q.groupSize;
+      Value mask = wordPath ? rnMask2 : rnMask2 & (kSeg < K);
+      raw.push_back(load(scales + g, mask, 0.0));
+      if (!q.symmetric) raw.push_back(load(zeros + g, mask, 0.0));
     }
+    Value rk = k0 + (ix.g3 * S + ix.s3);
     Value kMask = rk < K;
     for (int i = 0; i < c.blockM; ++i) {
       Value m = m0 + i;
@@ -130,33 +179,40 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
     }
     return raw;
   };
+  // Per-row zeros are loop invariants: read once.
+  Value rowZero = perRowScale && !q.symmetric ? expandDims(cast(load(zeros + rn, rnMask, 0.0), DType::f32), 1) : Value();
+  bool shareSx = c.blockM == 1;
+  const double half = double(1 << (q.bits - 1));
   bool prefetch = c.stages > 1 && wordPath;  // exact only when K is a multiple of the step
   auto acc = pipelinedLoop(kb, kLo, kHi, BK, init, loadStep, [&](Value, const std::vector<Value>& raw,
                                                                  const std::vector<Value>& a) {
     size_t r = 0;
-    Value w = codesToFloat(raw[r++], q);
-    if (!perRowScale) {
-      // q*s - z*s: z*s is the same value across a group, computed once; q*s - zs is one fma.
-      Value s = cast(raw[r++], DType::f32);
-      if (!q.symmetric) w = w * s - cast(raw[r++], DType::f32) * s;
-      else w = w * s;
-    } else if (!q.symmetric) {
-      w = w - expandDims(cast(load(zeros + rn, rnMask, 0.0), DType::f32), 1);
-    }
+    Value f = codesToUnitFloat(raw[r++], q.bits);  // [BN, G, S]
+    Value s = perRowScale ? Value() : cast(raw[r++], DType::f32);
+    Value z = q.symmetric ? Value() : perRowScale ? rowZero : cast(raw[r++], DType::f32);  // [BN, G or 1]
+    Value w;  // (u - z) / 2^bits
+    if (!shareSx) w = q.symmetric ? f - (1 + half / levels) : f - expandDims(z * (1 / levels) + 1.0, 2);
     std::vector<Value> out;
     for (int i = 0; i < c.blockM; ++i) {
-      Value xm = cast(raw[r++], DType::f32);
-      Value prod = w * expandDims(xm, 0);
-      out.push_back(tileAcc ? a[i] + prod : a[i] + sum(prod, 1));
+      Value xm = cast(raw[r++], DType::f32);  // [1, G, S]
+      Value t;                                // [BN, G]: sum (u - z) x over the segment, / 2^bits
+      if (shareSx) {
+        Value sx = sum(xm, 2);
+        t = (sum(f * xm, 2) - sx) - (q.symmetric ? sx * (half / levels) : z * (1 / levels) * sx);
+      } else {
+        t = sum(w * xm, 2);
+      }
+      out.push_back(perRowScale ? a[i] + t : a[i] + s * t);
     }
     return out;
   }, prefetch);
 
-  Value rowScale = perRowScale ? cast(load(scales + rn, rnMask, 0.0), DType::f32) : Value();
+  // The partials count (u - z) / 2^bits: times 2^bits (exact).
+  Value rowScale = perRowScale ? cast(load(scales + rn, rnMask, 0.0), DType::f32) * levels : Value();
   for (int i = 0; i < c.blockM; ++i) {
     Value m = m0 + i;
-    Value r = tileAcc ? sum(acc[i], 1) : acc[i];
-    if (perRowScale) r = r * rowScale;
+    Value r = sum(acc[i], 1);
+    r = perRowScale ? r * rowScale : r * levels;
     Value mask = rnMask & (m < M);
     if (c.splitK == 1) {
       if (bias.builder()) r = r + cast(load(bias + rn, rnMask, 0.0), DType::f32);

@@ -4,7 +4,9 @@
 // Each program computes blockN outputs of blockM rows over a K range (split-K programs
 // write f32 partials that splitKReduce sums). Works for any registered width: widths that
 // divide 32 read whole 32-bit words and unpack them in registers (unpack_bits); others read
-// the bytes each value spans.
+// the bytes each value spans. A thread holds S consecutive k of a row (a segment, inside
+// one quantization group): it decodes each code to 1 + u / 2^bits with a shift and a lop3,
+// sums the segment with one fma per weight, and applies scale and zero once per segment.
 #pragma once
 
 #include <cstdint>

@@ -33,6 +33,63 @@ TEST_CASE("GEMV specializations assemble for sm_90a") {
   }
 }
 
+// The K loop's body: the longest span from a label to a branch back to it.
+static std::string mainLoop(const std::string& ptx) {
+  std::string best;
+  size_t pos = 0;
+  while ((pos = ptx.find("\n$L__BB", pos)) != std::string::npos) {
+    size_t end = ptx.find(':', pos);
+    std::string label = ptx.substr(pos + 1, end - pos - 1);
+    size_t back = ptx.rfind("bra \t" + label + ";");
+    if (back == std::string::npos) back = ptx.rfind("bra.uni \t" + label + ";");
+    if (back != std::string::npos && back > pos && back - pos > best.size()) best = ptx.substr(pos, back - pos);
+    pos = end;
+  }
+  return best;
+}
+
+static int count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+  return n;
+}
+
+// The inner loop sums each thread's K segment in registers (no shuffles, no shared memory),
+// reads whole 16-byte vectors of words, and one fma per weight does the multiply-add.
+TEST_CASE("GEMV inner loop: segment sums stay in the thread, 16-byte word loads, no spills") {
+  struct Spec { int bits, blockM, blockN, blockK, warps; };
+  for (Spec t : {Spec{4, 1, 16, 512, 4}, Spec{4, 1, 8, 512, 2}, Spec{8, 1, 16, 512, 4}, Spec{4, 8, 16, 256, 4},
+                 Spec{2, 2, 16, 256, 4}}) {
+    kernels::QuantSpec q;
+    q.bits = t.bits;
+    q.symmetric = t.bits == 8;
+    q.groupSize = t.bits == 8 ? 4096 : 128;
+    q.N = 4096;
+    q.K = 4096;
+    kernels::GemvConfig c;
+    c.blockM = t.blockM;
+    c.blockN = t.blockN;
+    c.blockK = t.blockK;
+    c.numWarps = t.warps;
+    CAPTURE(t.bits);
+    CAPTURE(c.toString());
+    codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemv(q, dsl::DType::bf16, false, c));
+    std::string loop = mainLoop(k.ptx);
+    REQUIRE(!loop.empty());
+    CHECK(count(loop, "shfl.sync") == 0);
+    CHECK(count(loop, "bar.sync") == 0);
+    CHECK(count(loop, "st.shared") == 0);
+    CHECK(count(loop, "ld.global.v4.b32") >= 1);
+    CHECK(count(loop, "ld.global.b32") == 0);  // words and activations come in vectors
+    int weightsPerThread = t.blockN * t.blockK / (32 * t.warps);
+    CHECK(count(loop, "fma.rn.f32") >= weightsPerThread * t.blockM);
+    std::string log;
+    REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+    CAPTURE(log);
+    CHECK(log.find("0 bytes spill stores") != std::string::npos);
+  }
+}
+
 #include "kernels/gemm.h"
 
 TEST_CASE("GEMM specializations assemble and use mma.sync") {
@@ -62,4 +119,25 @@ TEST_CASE("GEMM specializations assemble and use mma.sync") {
   codegen::PtxKernel k = codegen::compileToPtx(kernels::buildQuantizeRows(4096, dsl::DType::bf16));
   std::string log;
   CHECK(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+}
+
+TEST_CASE("split-K GEMM (f32 partials, no bias parameter) assembles and uses mma.sync") {
+  for (int bits : {4, 8}) {
+    kernels::QuantSpec q;
+    q.bits = bits;
+    q.symmetric = bits == 8;
+    q.groupSize = bits == 8 ? 4096 : 128;
+    q.N = 4096;
+    q.K = 4096;
+    kernels::GemmConfig c;
+    c.splitK = 4;
+    CAPTURE(bits);
+    codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, true, c));
+    std::string log;
+    int rc = testing::runPtxas(k.ptx, "sm_90a", &log);
+    CAPTURE(log);
+    CHECK(rc == 0);
+    CHECK(k.ptx.find("mma.sync.aligned.m16n8k16.row.col.f32.bf16") != std::string::npos);
+    CHECK(k.ptx.find("%ctaid.z") != std::string::npos);  // the K slice comes from program_id(2)
+  }
 }
