@@ -11,8 +11,8 @@ namespace uintx::autotune {
 
 namespace {
 
-constexpr int kBlockNs[] = {8, 16, 32};
-constexpr int kBlockKs[] = {64, 128, 256, 512};
+constexpr int kBlockNs[] = {8, 16, 32, 64};
+constexpr int kBlockKs[] = {64, 128, 256, 512, 1024};
 constexpr int kNumWarps[] = {2, 4, 8};
 constexpr int kSplitKs[] = {1, 2, 4, 8};
 

@@ -132,7 +132,7 @@ std::vector<kernels::GemmConfig> gemmConfigSpace(const KernelKey& key, int smCou
   const kernels::QuantSpec q = quantSpecOf(weightFormatOf(key));
   // The default leads: it is what runs without tuning, so the tuner times it first and
   // checks every other config's output against it.
-  const kernels::GemmConfig fallback = defaultGemmConfig(q, key.m_bucket, int8);
+  const kernels::GemmConfig fallback = defaultGemmConfig(q, key.m_bucket, int8, smCount);
   try {
     kernels::validateGemmConfig(q, fallback, int8);
   } catch (const Error& e) {

@@ -219,7 +219,7 @@ int main(int argc, char** argv) {
         return kernels::buildGemv(spec, dact, w.hasBias(), c);
       }
       bool int8 = key.family == "gemm_int8";
-      kernels::GemmConfig c = tuned ? gemmConfigFrom(*tuned) : defaultGemmConfig(spec, a.M, int8);
+      kernels::GemmConfig c = tuned ? gemmConfigFrom(*tuned) : defaultGemmConfig(spec, a.M, int8, device.smCount);
       expected = toKernelConfig(c);
       return int8 ? kernels::buildInt8Gemm(spec, dact, w.hasBias(), c) : kernels::buildGemm(spec, dact, w.hasBias(), c);
     };

@@ -73,7 +73,7 @@ static int64_t gemmMinM() {
 std::string kernelFamily(const kernels::QuantSpec& q, int64_t M, bool int8) {
   if (int8) return "gemm_int8";
   if (M < gemmMinM()) return "gemv";
-  return kernels::gemmSupports(q, defaultGemmConfig(q, M, false), false) ? "gemm" : "gemv_tiled";
+  return kernels::gemmSupports(q, defaultGemmConfig(q, M, false, 0), false) ? "gemm" : "gemv_tiled";
 }
 
 autotune::KernelKey kernelKey(const WeightFormat& f, const std::string& act, int64_t M, bool int8) {
@@ -115,14 +115,27 @@ kernels::GemvConfig defaultGemvConfig(const kernels::QuantSpec& q, int64_t M, in
   return c;
 }
 
-kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bool int8) {
+kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bool int8, int smCount) {
+  // From uintx-tune on the H100 (docs/PERFORMANCE.md): large M wants 128x128 tiles on 8
+  // warps; small M streams the weights, so 16-row tiles, wide in N, and split-K until the
+  // grid covers the SMs about 1.5 times.
   kernels::GemmConfig c;
-  if (int8 && !q.symmetric) {  // one group per step: keep the code tile small
-    c.blockM = 64, c.blockN = 64, c.blockK = q.groupSize, c.numWarps = 4, c.stages = 1;
-  } else if (M >= 128) {
-    c.blockM = 128, c.blockN = 128, c.blockK = 32, c.numWarps = 8;
+  if (M >= 128) {
+    c.blockM = 128, c.blockN = 128, c.blockK = int8 ? 128 : 64, c.numWarps = 8, c.stages = 1;
   } else {
-    c.blockM = 64, c.blockN = 128, c.blockK = 32, c.numWarps = 4;
+    c.blockM = M <= 16 ? 16 : 64, c.blockN = M <= 16 ? 256 : 128, c.blockK = 64, c.numWarps = 4, c.stages = 2;
+  }
+  if (int8 && !q.symmetric) {  // one group per k step; the smaller tile keeps the staging in shared memory
+    c.blockK = int(q.groupSize), c.stages = 1;
+    if (q.groupSize > 128) c.blockM = std::min(c.blockM, 64), c.blockN = 64;
+  }
+  if (!int8 && !kernels::gemmSupports(q, c, false)) c.blockK = 32;  // K or the group size is not a multiple of 64
+  int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
+  for (int split = 2; !int8 && M < 128 && split <= 8 && programs * c.splitK * 2 < 3 * int64_t(smCount); split *= 2) {
+    kernels::GemmConfig t = c;
+    t.splitK = split;
+    if (!kernels::gemmSupports(q, t, false)) break;
+    c = t;
   }
   return c;
 }

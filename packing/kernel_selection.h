@@ -31,8 +31,9 @@ std::string kernelFamily(const kernels::QuantSpec& q, int64_t M, bool int8Activa
 autotune::KernelKey kernelKey(const WeightFormat& format, const std::string& actDtype, int64_t M,
                               bool int8Activations = false);
 
-// The GEMM config when nothing is tuned, and conversions to and from the cache's form.
-kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bool int8Activations);
+// The GEMM config when nothing is tuned (smCount, the GPU's, decides split-K for small M; 0:
+// none), and conversions to and from the cache's form.
+kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bool int8Activations, int smCount);
 kernels::GemmConfig gemmConfigFrom(const autotune::KernelConfig& config);
 autotune::KernelConfig toKernelConfig(const kernels::GemmConfig& config);
 

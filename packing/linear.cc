@@ -62,9 +62,9 @@ std::shared_ptr<Plan> makePlan(const autotune::KernelKey& key, const WeightForma
     return p;
   }
   bool int8 = key.family == "gemm_int8";
-  p->gemm = tuned ? gemmConfigFrom(*tuned) : defaultGemmConfig(q, M, int8);
+  p->gemm = tuned ? gemmConfigFrom(*tuned) : defaultGemmConfig(q, M, int8, device.smCount);
   if (!kernels::gemmSupports(q, p->gemm, int8)) {
-    if (!kernels::gemmSupports(q, defaultGemmConfig(q, M, int8), int8))
+    if (!kernels::gemmSupports(q, defaultGemmConfig(q, M, int8, device.smCount), int8))
       throw Error("uintx::linear: int8 activations need 8-bit symmetric weights or 4-bit weights with a group "
                   "size of 32..256 and rows of whole 16-byte multiples (bits=" + std::to_string(f.bit_width) +
                   ", group_size=" + std::to_string(f.group_size) + ", K=" + std::to_string(f.K) + ")");
@@ -127,7 +127,9 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
       if (it != plans.end()) plan = it->second;
     }
     if (!plan) {
-      auto p = makePlan(key, f, x.dtype, y.dtype, w.hasBias(), M, *device);
+      // Configs are made for the M bucket, as the tuner makes them, so that every M of a
+      // bucket gets the same plan whichever came first.
+      auto p = makePlan(key, f, x.dtype, y.dtype, w.hasBias(), key.m_bucket, *device);
       std::lock_guard<std::mutex> lock(planMutex);
       plan = plans.emplace(planKey, p).first->second;
     }

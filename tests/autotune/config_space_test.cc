@@ -41,7 +41,7 @@ bool wordPath(const KernelKey& k, int blockK, int splitK) {
 }
 
 bool anyWordPath(const KernelKey& k) {
-  for (int bk : {64, 128, 256, 512})
+  for (int bk : {64, 128, 256, 512, 1024})
     for (int s : {1, 2, 4, 8})
       if (wordPath(k, bk, s)) return true;
   return false;
@@ -70,8 +70,8 @@ std::vector<kernels::GemvConfig> checkSpace(const KernelKey& key) {
     CHECK_NOTHROW(kernels::validateGemvConfig(q, c));
     CHECK(c.blockM == blockM);
     if (i == 0) continue;  // the default is kept whatever the rules say
-    CHECK(std::set<int>{8, 16, 32}.count(c.blockN) == 1);
-    CHECK(std::set<int>{64, 128, 256, 512}.count(c.blockK) == 1);
+    CHECK(std::set<int>{8, 16, 32, 64}.count(c.blockN) == 1);
+    CHECK(std::set<int>{64, 128, 256, 512, 1024}.count(c.blockK) == 1);
     CHECK(std::set<int>{2, 4, 8}.count(c.numWarps) == 1);
     CHECK(std::set<int>{1, 2, 4, 8}.count(c.splitK) == 1);
     if (word) CHECK(wordPath(key, c.blockK, c.splitK));

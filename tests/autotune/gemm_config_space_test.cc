@@ -64,7 +64,7 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
   REQUIRE(!space.empty());
   CHECK(space.size() <= 40);
   kernels::QuantSpec q = quantSpecOf(weightFormatOf(key));
-  CHECK(space[0].toString() == defaultGemmConfig(q, key.m_bucket, int8).toString());
+  CHECK(space[0].toString() == defaultGemmConfig(q, key.m_bucket, int8, kSm).toString());
   // The widest grid of the grid: BM 16, BN 32, the largest split that divides K in whole
   // groups with two K steps of 32 per slice (weight-only).
   int maxSplit = 1;
