@@ -125,6 +125,9 @@ kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bo
   } else {
     c.blockM = M <= 16 ? 16 : 64, c.blockN = M <= 16 ? 256 : 128, c.blockK = 64, c.numWarps = 4, c.stages = 2;
   }
+  if (int8 && M < 128) {  // no split-K for the int8 GEMM: narrower tiles fill the SMs instead
+    c.blockN = 64, c.blockK = 128;
+  }
   if (int8 && !q.symmetric) {  // one group per k step; the smaller tile keeps the staging in shared memory
     c.blockK = int(q.groupSize), c.stages = 1;
     if (q.groupSize > 128) c.blockM = std::min(c.blockM, 64), c.blockN = 64;
