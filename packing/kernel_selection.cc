@@ -94,12 +94,11 @@ kernels::GemvConfig defaultGemvConfig(const kernels::QuantSpec& q, int64_t M, in
   kernels::GemvConfig c;
   c.blockM = M <= 1 ? 1 : M <= 2 ? 2 : M <= 4 ? 4 : M <= 8 ? 8 : 16;
   c.stages = c.blockM <= 4 ? 2 : 1;  // more rows would spill the double buffer
-  // From uintx-tune on the H100 (docs/PERFORMANCE.md): long K steps, and narrow blocks of
-  // rows with fewer warps when N gives few programs.
-  c.numWarps = 4;
+  // From uintx-tune on the H100 (docs/PERFORMANCE.md): the longest K step, 16 rows per
+  // program, and 8 warps (shorter segments per thread) when N gives few programs.
   c.blockN = 16;
-  c.blockK = 512;
-  if (q.N / 16 < 2 * smCount) c.blockN = 8, c.numWarps = 2;
+  c.blockK = 1024;
+  c.numWarps = q.N / 16 < 4 * smCount ? 8 : 4;
   // The largest blockK that keeps the whole-word path (K divisible), else 64.
   while (c.blockK > 64 && !kernels::usesWordPath(q, c)) c.blockK /= 2;
   if (c.blockM > 2 && c.blockK > 256) c.blockK = 256;  // rows reduce per step: bound registers
