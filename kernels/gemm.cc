@@ -121,13 +121,8 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
     // z = 2^(bits-1) once their two's-complement codes are made offset-binary (one xor of
     // the top bit of every field, per word); per-row scales are applied after the sum (s = 1).
     double unit = double(1 << q.bits);
-    Value words = t[1];
-    if (q.symmetric) {
-      uint32_t topBits = 0;
-      for (int j = 0; j < 32 / q.bits; ++j) topBits |= uint32_t(1) << (j * q.bits + q.bits - 1);
-      words = words ^ double(int32_t(topBits));  // the same 32 bits, as an i32 literal
-    }
-    Value f = bitcast((unpackBits(words, q.bits) << (23 - q.bits)) | 0x3F800000, DType::f32);
+    Value words = q.symmetric ? signedFieldsToUnsigned(t[1], q.bits) : t[1];
+    Value f = codesToUnitFloat(unpackBits(words, q.bits), q.bits);
     Value w;
     if (perRow) {
       w = q.symmetric ? f * unit - 1.5 * unit : f * unit - (cast(load(zeros + rn2, rnMask2, 0.0), DType::f32) + unit);

@@ -20,11 +20,13 @@ std::string GemvConfig::toString() const {
 
 static bool pow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
-Value codesToFloat(Value codes, const QuantSpec& q) {
-  if (!q.symmetric) return bitcast(codes | 0x4B000000, DType::f32) - 8388608.0;
-  int half = 1 << (q.bits - 1);
-  return bitcast((codes ^ half) | 0x4B000000, DType::f32) - (8388608.0 + half);
+Value signedFieldsToUnsigned(Value words, int bits) {
+  uint32_t signs = 0;
+  for (int j = 0; j < 32 / bits; ++j) signs |= uint32_t(1) << (j * bits + bits - 1);
+  return words ^ double(int32_t(signs));  // the same 32 bits, as an i32 literal
 }
+
+Value codesToUnitFloat(Value codes, int bits) { return bitcast((codes << (23 - bits)) | 0x3F800000, DType::f32); }
 
 Value loadWordTile(KernelBuilder& kb, const QuantSpec& q, int blockK, Value qweight, Value rn2, Value rnMask2,
                    Value k0) {
@@ -82,12 +84,7 @@ static Value loadCodes(KernelBuilder& kb, const QuantSpec& q, int S, const Segme
     int wordsPerRow = int(q.rowBytes() / 4);
     Value rw = k0 / per + ix.g3 * wps + expandDims(expandDims(kb.arange(0, wps), 0), 0);
     Value words = load(qweight + (rn3 * wordsPerRow + rw), rnMask3, 0.0);
-    if (q.symmetric) {  // flip every field's sign bit: one xor per word, not per value
-      uint32_t signs = 0;
-      for (int j = 0; j < per; ++j) signs |= 1u << (j * q.bits + q.bits - 1);
-      words = words ^ double(signs);
-    }
-    return unpackBits(words, q.bits);
+    return unpackBits(q.symmetric ? signedFieldsToUnsigned(words, q.bits) : words, q.bits);
   }
   // Any width, any word: the (up to two) bytes holding each value's bits.
   int per = q.valuesPerWord(), wordBytes = q.packingBits / 8;
@@ -106,12 +103,6 @@ static Value loadCodes(KernelBuilder& kb, const QuantSpec& q, int S, const Segme
   }
   code = code & ((1u << q.bits) - 1);
   return q.symmetric ? code ^ double(1u << (q.bits - 1)) : code;
-}
-
-// The inner loop's decode: f = 1 + u / 2^bits, exactly, for the unsigned code u: the code
-// becomes the top mantissa bits of 1.0f (a shift and one lop3; no subtract, no convert).
-static Value codesToUnitFloat(Value codes, int bits) {
-  return bitcast((codes << (23 - bits)) | 0x3F800000, DType::f32);
 }
 
 // Per segment (one row, S consecutive k: one scale s, one zero z) with f = 1 + u / 2^bits:

@@ -39,11 +39,14 @@ struct GemvConfig {
   std::string toString() const;
 };
 
-// The quantized value of u32 codes as f32, exactly: q = code (asymmetric) or the code's
-// bits-wide two's complement (symmetric). One OR and one subtract: the code is placed in
-// the mantissa of 2^23 and 2^23 (+ the sign offset) subtracted, instead of an int->float
-// conversion (quarter rate on the GPU).
-dsl::Value codesToFloat(dsl::Value codes, const QuantSpec& q);
+// Symmetric formats store each field as a bits-wide two's complement; flipping every field's
+// sign bit makes it offset binary (u = q + 2^(bits-1)): one xor per 32-bit word, not per value.
+dsl::Value signedFieldsToUnsigned(dsl::Value words, int bits);
+
+// f = 1 + u / 2^bits as f32, exactly, for unsigned codes u < 2^bits (bits <= 8): the code
+// becomes the top mantissa bits of 1.0f (a shift and one lop3; no int->float conversion,
+// which is quarter rate on the GPU, and no magic-number subtract).
+dsl::Value codesToUnitFloat(dsl::Value codes, int bits);
 
 // The packed 32-bit words of the weight tile [rows, blockK]: rows rn2 [BN, 1] masked by
 // rnMask2, columns k0 .. k0 + blockK; [BN, blockK / (32 / bits)] of u32 (widths dividing 32).
