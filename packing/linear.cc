@@ -139,6 +139,15 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
   std::vector<LaunchArg> weightArgs{LaunchArg::ptr(w.packed()), LaunchArg::ptr(w.scales())};
   if (f.hasZeros()) weightArgs.push_back(LaunchArg::ptr(w.zeros()));
 
+  // Split-K (GEMV or GEMM): the f32 partials [splitK, M, N] are summed (+ bias) into y.
+  auto reduceSplitK = [&](CUdeviceptr partial) {
+    std::vector<LaunchArg> r{LaunchArg::ptr(partial)};
+    if (w.hasBias()) r.push_back(LaunchArg::ptr(w.bias()));
+    r.push_back(LaunchArg::ptr(y.data));
+    r.push_back(LaunchArg::i32(int32_t(M)));
+    plan->reduce->launch({cdiv(f.N, 256), unsigned(M)}, stream, r);
+  };
+
   if (plan->family == "gemv" || plan->family == "gemv_tiled") {
     const kernels::GemvConfig& c = plan->gemv;
     std::vector<LaunchArg> args{LaunchArg::ptr(x.data)};
@@ -148,13 +157,7 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
     args.push_back(c.splitK > 1 ? LaunchArg::ptr(partial) : LaunchArg::ptr(y.data));
     args.push_back(LaunchArg::i32(int32_t(M)));
     plan->main->launch({cdiv(f.N, c.blockN), unsigned(c.splitK), cdiv(M, c.blockM)}, stream, args);
-    if (c.splitK > 1) {
-      std::vector<LaunchArg> r{LaunchArg::ptr(partial)};
-      if (w.hasBias()) r.push_back(LaunchArg::ptr(w.bias()));
-      r.push_back(LaunchArg::ptr(y.data));
-      r.push_back(LaunchArg::i32(int32_t(M)));
-      plan->reduce->launch({cdiv(f.N, 256), unsigned(M)}, stream, r);
-    }
+    if (c.splitK > 1) reduceSplitK(partial);
     return;
   }
   const kernels::GemmConfig& c = plan->gemm;
@@ -175,11 +178,7 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
     args.push_back(LaunchArg::ptr(partial));
     args.push_back(LaunchArg::i32(int32_t(M)));
     plan->main->launch({cdiv(f.N, c.blockN), cdiv(M, c.blockM), unsigned(c.splitK)}, stream, args);
-    std::vector<LaunchArg> r{LaunchArg::ptr(partial)};
-    if (w.hasBias()) r.push_back(LaunchArg::ptr(w.bias()));
-    r.push_back(LaunchArg::ptr(y.data));
-    r.push_back(LaunchArg::i32(int32_t(M)));
-    plan->reduce->launch({cdiv(f.N, 256), unsigned(M)}, stream, r);
+    reduceSplitK(partial);
     return;
   }
   if (w.hasBias()) args.push_back(LaunchArg::ptr(w.bias()));
