@@ -65,7 +65,7 @@ CacheSettings cacheSettings() {
 static int64_t gemmMinM() {
   static const int64_t v = [] {
     const char* e = std::getenv("UINTX_GEMM_MIN_M");
-    return e && std::atoll(e) > 0 ? std::atoll(e) : 9;
+    return e && std::atoll(e) > 0 ? std::atoll(e) : 3;
   }();
   return v;
 }
@@ -99,10 +99,13 @@ kernels::GemvConfig defaultGemvConfig(const kernels::QuantSpec& q, int64_t M, in
   c.blockN = 16;
   c.blockK = 1024;
   c.numWarps = q.N / 16 < 4 * smCount ? 8 : 4;
+  if (c.blockM > 2) c.blockK = 256;  // rows reduce per step: bound registers
   // The largest blockK that keeps the whole-word path (K divisible), else 64.
   while (c.blockK > 64 && !kernels::usesWordPath(q, c)) c.blockK /= 2;
-  if (c.blockM > 2 && c.blockK > 256) c.blockK = 256;  // rows reduce per step: bound registers
   if (!kernels::usesWordPath(q, c)) c.blockK = 64;
+  // Every thread holds at least one 16-byte word load per step (else threads duplicate work).
+  int minElements = 32 % q.bits == 0 ? std::min(32, 4 * (32 / q.bits)) : 4;
+  while (c.numWarps > 1 && c.blockN * c.blockK / (32 * c.numWarps) < minElements) c.numWarps /= 2;
   // Enough programs to keep every SM busy with several CTAs: split K when N is narrow.
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
   while (programs * c.splitK < 2 * smCount && c.splitK < 8) {

@@ -25,7 +25,7 @@ void setCacheSettings(const CacheSettings& settings);
 CacheSettings cacheSettings();
 
 // Kernel family for a call: "gemm_int8" with int8 activations; else "gemv" for M up to
-// $UINTX_GEMM_MIN_M - 1 (default 8), then "gemm" (tensor cores) where the format allows it
+// $UINTX_GEMM_MIN_M - 1 (default 2), then "gemm" (tensor cores) where the format allows it
 // and "gemv_tiled" (CUDA cores, any format) where it does not.
 std::string kernelFamily(const kernels::QuantSpec& q, int64_t M, bool int8Activations);
 autotune::KernelKey kernelKey(const WeightFormat& format, const std::string& actDtype, int64_t M,
