@@ -1,8 +1,10 @@
-// GEMV specializations lower to PTX that ptxas accepts, and the word path reads 16 bytes
-// per access and unpacks in registers.
+// GEMV and GEMM specializations lower to PTX that ptxas accepts, and their K loops have the
+// shape the kernels were written for (vector loads, in-thread sums, staged tensor-core operands).
 #include <doctest/doctest.h>
 
+#include "codegen/layout.h"
 #include "codegen/ptx_compiler.h"
+#include "kernels/gemm.h"
 #include "kernels/gemv.h"
 #include "tests/codegen/ptxas.h"
 
@@ -90,7 +92,6 @@ TEST_CASE("GEMV inner loop: segment sums stay in the thread, 16-byte word loads,
   }
 }
 
-#include "kernels/gemm.h"
 
 TEST_CASE("GEMM specializations assemble and use mma.sync") {
   for (int bits : {4, 8}) {
@@ -139,5 +140,47 @@ TEST_CASE("split-K GEMM (f32 partials, no bias parameter) assembles and uses mma
     CHECK(rc == 0);
     CHECK(k.ptx.find("mma.sync.aligned.m16n8k16.row.col.f32.bf16") != std::string::npos);
     CHECK(k.ptx.find("%ctaid.z") != std::string::npos);  // the K slice comes from program_id(2)
+  }
+}
+
+// The GEMM's K loop stores every operand element to shared memory once per CTA with 16-byte
+// stores, reads the mma fragments with ldmatrix (one x4 per 16 rows of a, one per two n8
+// blocks of w, per 32 bytes of k), and dequantizes each weight with one fma: a layout that
+// spread a narrow k step over more lanes than it has columns would make threads repeat the
+// dequantization, and the fma count would show it.
+TEST_CASE("GEMM inner loop: operands staged once, ldmatrix fragments, one fma per weight") {
+  struct Spec { int bits, blockM, blockN, blockK, warps, stages; };
+  for (Spec t : {Spec{4, 16, 256, 64, 4, 2}, Spec{4, 128, 128, 64, 8, 1}, Spec{8, 64, 128, 64, 4, 2},
+                 Spec{4, 16, 64, 128, 4, 2}}) {
+    kernels::QuantSpec q;
+    q.bits = t.bits;
+    q.symmetric = t.bits == 8;
+    q.groupSize = t.bits == 8 ? 4096 : 128;
+    q.N = 4096;
+    q.K = 4096;
+    kernels::GemmConfig c;
+    c.blockM = t.blockM, c.blockN = t.blockN, c.blockK = t.blockK, c.numWarps = t.warps, c.stages = t.stages;
+    CAPTURE(c.toString());
+    codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
+    std::string loop = mainLoop(k.ptx);
+    REQUIRE(!loop.empty());
+    codegen::MmaLayouts m = codegen::mmaLayouts(c.blockM, c.blockN, c.blockK, c.numWarps);
+    int chunks = c.blockK * 2 / 32;  // 32-byte k steps of bf16
+    int mBlocks = c.blockM / 16 / m.warpsM, nBlocks = c.blockN / 8 / m.warpsN;
+    CHECK(count(loop, "mma.sync.aligned.m16n8k16") == mBlocks * nBlocks * chunks);
+    CHECK(count(loop, "ldmatrix.sync.aligned.m8n8.x4") == (mBlocks + nBlocks / 2) * chunks);
+    CHECK(count(loop, "bar.sync") == 2);
+    CHECK(count(loop, "st.shared.b") == 0);  // no scalar stores: st.shared.v4 only
+    int threads = 32 * c.numWarps;
+    int weightStores = c.blockN * c.blockK * 2 / 16 / threads;
+    CHECK(count(loop, "st.shared.v4.b32") >= weightStores);
+    int weights = c.blockN * c.blockK / threads;
+    int fma = count(loop, "fma.rn.f32");
+    CHECK(fma >= weights);
+    CHECK(fma < weights * 3 / 2);
+    std::string log;
+    REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+    CAPTURE(log);
+    CHECK(log.find("0 bytes spill stores") != std::string::npos);
   }
 }
