@@ -115,11 +115,11 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
   const Device* device = nullptr;  // map nodes are never erased: the pointer stays valid
   std::string planKey;
   {
-    // The key's family depends only on (format, M, options): cache the key string per call
-    // shape so that a warm call does no string building beyond this.
+    // The plan is found by the tuning key plus what else its programs depend on: the bias
+    // and the dtype of scales, zeros and bias (not part of the tuning key: configs are shared).
     autotune::KernelKey key = kernelKey(f, act, M, options.int8Activations);
     if (y.dtype == ScalarType::f32) key.out_dtype = "f32";
-    planKey = key.toString() + (w.hasBias() ? ";bias" : "");
+    planKey = key.toString() + ";scales=" + scalarTypeName(f.scale_dtype) + (w.hasBias() ? ";bias" : "");
     {
       std::lock_guard<std::mutex> lock(planMutex);
       device = &deviceOf(ctx);

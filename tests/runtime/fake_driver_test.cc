@@ -19,6 +19,8 @@ namespace {
 
 // Bazel runs tests in the runfiles tree of the workspace, where the fake library lies.
 const char* kFakePath = "./tests/runtime/libfake_cuda.so";
+// The fake driver finds a module's kernels by their ".entry" lines.
+const char* kFakePtx = ".version 8.0 // fake\n.visible .entry vector_add(\n";
 const bool kDriverPathOverridden = [] {
   setenv("UINTX_LIBCUDA", kFakePath, 1);
   unsetenv("UINTX_DEVICE");
@@ -113,7 +115,7 @@ TEST_CASE("DeviceBuffer copies round-trip and frees what it allocates") {
 }
 
 TEST_CASE("modules load, report JIT errors, and unload in their own context") {
-  auto module = uintx::CudaModule::fromPtx(".version 8.0 // fake");
+  auto module = uintx::CudaModule::fromPtx(kFakePtx);
   CHECK(module.get() != nullptr);
   CHECK(queryFake<int>("fakeLiveModules") == 1);
   CHECK(module.function("vector_add") != nullptr);
@@ -128,7 +130,7 @@ TEST_CASE("modules load, report JIT errors, and unload in their own context") {
 }
 
 TEST_CASE("launchKernel passes arguments, stream and shared memory") {
-  auto module = uintx::CudaModule::fromPtx(".version 8.0 // fake");
+  auto module = uintx::CudaModule::fromPtx(kFakePtx);
   CUfunction fn = module.function("vector_add");
   unsigned n = 3000;
   auto a = randomFloats(n, 6), b = randomFloats(n, 7);

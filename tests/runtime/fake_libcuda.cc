@@ -1,6 +1,7 @@
 // A stand-in libcuda.so.1 that runs on the CPU, so that the runtime's driver calls (symbol
 // names, argument order, context handling) are tested on machines without a GPU.
-// Device memory is host memory; "vector_add" is executed on the CPU when launched.
+// Device memory is host memory; "vector_add" is executed on the CPU when launched, any other
+// kernel is only counted.
 #include <cuda.h>
 // cuda.h renames cuEventElapsedTime to _v2; this fake exports only the old name.
 #undef cuEventElapsedTime
@@ -13,13 +14,16 @@
 
 namespace {
 CUcontext const kPrimary = reinterpret_cast<CUcontext>(uintptr_t(0x1000));
-thread_local std::vector<CUcontext> contextStack;  // back() is current
+// back() is current. Never destroyed: objects with static storage (a program's caches of
+// modules) are released after thread-local storage is gone, and still ask for the context.
+thread_local std::vector<CUcontext>& contextStack = *new std::vector<CUcontext>;
 int liveAllocations = 0;
 int liveModules = 0;
 int lastSharedBytes = -1;
+int otherLaunches = 0;
 int lastMaxDynamicShared = -1;
 CUstream lastStream = nullptr;
-struct FakeModule {};
+struct FakeModule { std::string image; };
 struct FakeFunction { std::string name; };
 }  // namespace
 
@@ -31,6 +35,7 @@ int fakeLiveModules() { return liveModules; }
 int fakeLastSharedBytes() { return lastSharedBytes; }
 int fakeLastMaxDynamicShared() { return lastMaxDynamicShared; }
 void* fakeLastStream() { return lastStream; }
+int fakeOtherLaunches() { return otherLaunches; }
 
 CUresult cuInit(unsigned) { return CUDA_SUCCESS; }
 CUresult cuGetErrorName(CUresult e, const char** s) {
@@ -98,14 +103,22 @@ CUresult cuModuleLoadDataEx(CUmodule* m, const void* image, unsigned n, CUjit_op
       if (opts[i] == CU_JIT_ERROR_LOG_BUFFER) std::strcpy(static_cast<char*>(values[i]), "fake JIT: line 1: bad");
     return CUDA_ERROR_INVALID_PTX;
   }
-  *m = reinterpret_cast<CUmodule>(new FakeModule);
+  *m = reinterpret_cast<CUmodule>(new FakeModule{static_cast<const char*>(image)});
   ++liveModules;
   return CUDA_SUCCESS;
 }
-CUresult cuModuleGetFunction(CUfunction* f, CUmodule, const char* name) {
-  if (std::string(name) != "vector_add") return CUDA_ERROR_NOT_FOUND;
-  static FakeFunction fn{"vector_add"};
-  *f = reinterpret_cast<CUfunction>(&fn);
+CUresult cuModuleGetFunction(CUfunction* f, CUmodule m, const char* name) {
+  // A kernel of the module's PTX: ".entry name(" (or "name (" on the next token).
+  const std::string& ptx = reinterpret_cast<FakeModule*>(m)->image;
+  if (ptx.find(".entry " + std::string(name) + "(") == std::string::npos &&
+      ptx.find(".entry " + std::string(name) + " ") == std::string::npos &&
+      ptx.find(".entry " + std::string(name) + "\n") == std::string::npos)
+    return CUDA_ERROR_NOT_FOUND;
+  static std::vector<FakeFunction*> functions;  // one per name, never freed
+  for (FakeFunction* fn : functions)
+    if (fn->name == name) return *f = reinterpret_cast<CUfunction>(fn), CUDA_SUCCESS;
+  functions.push_back(new FakeFunction{name});
+  *f = reinterpret_cast<CUfunction>(functions.back());
   return CUDA_SUCCESS;
 }
 CUresult cuModuleUnload(CUmodule m) {
@@ -119,12 +132,13 @@ CUresult cuFuncSetAttribute(CUfunction, CUfunction_attribute a, int v) {
   return CUDA_SUCCESS;
 }
 CUresult cuFuncGetAttribute(int* v, CUfunction_attribute, CUfunction) { *v = 0; return CUDA_SUCCESS; }
-CUresult cuLaunchKernel(CUfunction, unsigned gx, unsigned, unsigned, unsigned bx, unsigned,
+CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned, unsigned, unsigned bx, unsigned,
                         unsigned, unsigned shared, CUstream s, void** args, void**) {
   if (!haveContext()) return CUDA_ERROR_INVALID_CONTEXT;
   if (shared > 48 * 1024 && int(shared) > lastMaxDynamicShared) return CUDA_ERROR_INVALID_VALUE;
   lastSharedBytes = int(shared);
   lastStream = s;
+  if (reinterpret_cast<FakeFunction*>(f)->name != "vector_add") return ++otherLaunches, CUDA_SUCCESS;
   auto a = reinterpret_cast<const float*>(*static_cast<CUdeviceptr*>(args[0]));
   auto b = reinterpret_cast<const float*>(*static_cast<CUdeviceptr*>(args[1]));
   auto c = reinterpret_cast<float*>(*static_cast<CUdeviceptr*>(args[2]));

@@ -1,0 +1,54 @@
+// uintx::linear's plan cache against the CPU stand-in for libcuda.so.1 (fake_libcuda.cc):
+// kernels are compiled and "loaded" for real, launches are only counted. Checks that a warm
+// call reuses its plan and that weights differing in anything their kernels depend on get
+// their own plan.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "codegen/runtime/device_buffer.h"
+#include "packing/kernel_selection.h"
+#include "uintx/uintx.h"
+
+namespace {
+
+const bool kFakeDriver = [] {
+  setenv("UINTX_LIBCUDA", "./tests/runtime/libfake_cuda.so", 1);
+  unsetenv("UINTX_DEVICE");
+  unsetenv("UINTX_CONFIG_CACHE");
+  return true;
+}();
+
+uintx::QuantizedWeight randomWeight(int64_t N, int64_t K, uintx::ScalarType scales) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal;
+  std::vector<float> w(size_t(N * K));
+  for (float& v : w) v = normal(rng);
+  uintx::QuantizeOptions o;
+  o.scale_dtype = scales;
+  return uintx::quantize(w.data(), N, K, o);
+}
+
+}  // namespace
+
+TEST_CASE("a warm call reuses its plan; a weight with other scale dtypes gets its own kernels") {
+  uintx::setCacheSettings({"", ""});  // no config cache, no kernels directory
+  const int64_t N = 256, K = 256, M = 1;
+  uintx::DeviceWeight bf16Scales(randomWeight(N, K, uintx::ScalarType::bf16));
+  uintx::DeviceWeight f32Scales(randomWeight(N, K, uintx::ScalarType::f32));
+  uintx::DeviceBuffer x(M * K * 2), y(M * N * 2);
+  uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
+  uintx::DeviceMatrix ym{reinterpret_cast<void*>(y.get()), M, N, uintx::ScalarType::bf16};
+
+  int compiles = uintx::kernelCacheStats().compiles;
+  uintx::linear(xm, bf16Scales, ym);
+  CHECK(uintx::kernelCacheStats().compiles > compiles);
+  compiles = uintx::kernelCacheStats().compiles;
+  uintx::linear(xm, bf16Scales, ym);  // warm: the same plan, nothing compiled
+  CHECK(uintx::kernelCacheStats().compiles == compiles);
+  // Same shape, bits, group and dtypes, but f32 scales: the kernels read scales differently.
+  uintx::linear(xm, f32Scales, ym);
+  CHECK(uintx::kernelCacheStats().compiles > compiles);
+}
