@@ -43,8 +43,10 @@ const Device& deviceOf(CUcontext ctx) {
   return devices.emplace(ctx, d).first->second;
 }
 
-void check(bool ok, const std::string& message) {
-  if (!ok) throw Error("uintx::linear: " + message);
+// `message` is built only when the check fails: a valid call builds no strings here.
+template <typename Message>
+void check(bool ok, Message message) {
+  if (!ok) throw Error("uintx::linear: " + std::string(message()));
 }
 
 std::shared_ptr<Plan> makePlan(const autotune::KernelKey& key, const WeightFormat& f, ScalarType act, ScalarType out,
@@ -96,18 +98,24 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
             const LinearOptions& options) {
   const WeightFormat& f = w.format();
   check(x.dtype == ScalarType::bf16 || x.dtype == ScalarType::f16,
-        std::string("x must be bf16 or fp16, got ") + scalarTypeName(x.dtype));
-  check(y.dtype == x.dtype || y.dtype == ScalarType::f32,
-        std::string("y's dtype ") + scalarTypeName(y.dtype) + " must be x's (" + scalarTypeName(x.dtype) + ") or f32");
-  check(x.data && y.data, "null pointer for x or y");
-  check(x.rows >= 1, "x must have at least one row, got " + std::to_string(x.rows));
-  check(x.cols == f.K, "x has " + std::to_string(x.cols) + " columns but the weight has K = " + std::to_string(f.K));
-  check(y.rows == x.rows && y.cols == f.N, "y must be [" + std::to_string(x.rows) + ", " + std::to_string(f.N) +
-                                               "], got [" + std::to_string(y.rows) + ", " + std::to_string(y.cols) + "]");
-  check(uintptr_t(x.data) % 16 == 0 && uintptr_t(y.data) % 16 == 0, "x and y must be 16-byte aligned");
-  check(x.rows <= (int64_t(1) << 31) / std::max<int64_t>(f.K, f.N), "M too large for 32-bit indexing");
+        [&] { return std::string("x must be bf16 or fp16, got ") + scalarTypeName(x.dtype); });
+  check(y.dtype == x.dtype || y.dtype == ScalarType::f32, [&] {
+    return std::string("y's dtype ") + scalarTypeName(y.dtype) + " must be x's (" + scalarTypeName(x.dtype) +
+           ") or f32";
+  });
+  check(x.data && y.data, [] { return "null pointer for x or y"; });
+  check(x.rows >= 1, [&] { return "x must have at least one row, got " + std::to_string(x.rows); });
+  check(x.cols == f.K, [&] {
+    return "x has " + std::to_string(x.cols) + " columns but the weight has K = " + std::to_string(f.K);
+  });
+  check(y.rows == x.rows && y.cols == f.N, [&] {
+    return "y must be [" + std::to_string(x.rows) + ", " + std::to_string(f.N) + "], got [" +
+           std::to_string(y.rows) + ", " + std::to_string(y.cols) + "]";
+  });
+  check(uintptr_t(x.data) % 16 == 0 && uintptr_t(y.data) % 16 == 0, [] { return "x and y must be 16-byte aligned"; });
+  check(x.rows <= (int64_t(1) << 31) / std::max<int64_t>(f.K, f.N), [] { return "M too large for 32-bit indexing"; });
   CUcontext ctx = ensureCudaContext();
-  check(ctx == w.context(), "the weight was uploaded in another CUDA context than the current one");
+  check(ctx == w.context(), [] { return "the weight was uploaded in another CUDA context than the current one"; });
 
   int64_t M = x.rows;
   std::string act = x.dtype == ScalarType::bf16 ? "bf16" : "fp16";
