@@ -83,36 +83,23 @@ double runCase(const Case& c) {
   return std::sqrt(num / den);
 }
 
-}  // namespace
+// The configs the cases below run: the default (BN=16 BK=256) and variations of it.
+struct Configs {
+  kernels::GemvConfig base, split, rows, rowsSplit, oneStage, small;
+  Configs() {
+    split.splitK = 2;
+    rows.blockM = 4;
+    rowsSplit = rows;
+    rowsSplit.splitK = 2;
+    oneStage.stages = 1;
+    small.blockN = 8;
+    small.blockK = 64;
+    small.numWarps = 2;
+  }
+};
 
-TEST_CASE("GEMV programs match the float64 reference on the interpreter") {
-  kernels::GemvConfig base;  // BN=16 BK=256
-  kernels::GemvConfig split = base;
-  split.splitK = 2;
-  kernels::GemvConfig rows = base;
-  rows.blockM = 4;
-  kernels::GemvConfig rowsSplit = rows;
-  rowsSplit.splitK = 2;
-  kernels::GemvConfig oneStage = base;
-  oneStage.stages = 1;
-  kernels::GemvConfig small = base;
-  small.blockN = 8;
-  small.blockK = 64;
-  small.numWarps = 2;
-  std::vector<Case> cases = {
-      {4, 128, 32, 64, 512, 1, base},    {4, 64, 32, 64, 512, 3, base, true},
-      {4, 128, 8, 48, 512, 2, split},    {4, 128, 16, 40, 1024, 5, rows},
-      {8, 0, 32, 64, 512, 1, base},      {8, 0, 8, 64, 512, 3, small, true},
-      {2, 128, 32, 32, 512, 1, base},    {1, 64, 32, 32, 512, 2, small},
-      {3, 64, 32, 32, 512, 1, base},     {3, 128, 16, 32, 512, 3, split},
-      {4, 0, 32, 24, 1025, 1, small},    {8, 0, 32, 16, 1025, 2, small},
-      // Several activation rows per program (the per-weight zero subtraction) on every path.
-      {8, 0, 32, 64, 512, 4, rows, true}, {4, 0, 16, 40, 512, 3, rows},
-      {3, 64, 8, 32, 512, 5, rows},      {3, 0, 32, 24, 1025, 3, rows},
-      {2, 32, 32, 32, 512, 4, rowsSplit}, {8, 0, 16, 32, 512, 2, rowsSplit},
-      // One stage (no prefetch), group 32, one row.
-      {4, 32, 32, 64, 512, 1, oneStage}, {8, 0, 32, 64, 512, 2, oneStage},
-  };
+// Runs every case and checks its relative error against the float64 reference.
+void checkCases(const std::vector<Case>& cases, double bound) {
   for (const Case& c : cases) {
     CAPTURE(c.bits);
     CAPTURE(c.group);
@@ -120,41 +107,43 @@ TEST_CASE("GEMV programs match the float64 reference on the interpreter") {
     CAPTURE(c.N);
     CAPTURE(c.K);
     CAPTURE(c.M);
+    CAPTURE(c.f32Out);
     CAPTURE(c.config.toString());
-    double err = runCase(c);
-    CHECK(err <= 1e-2);
+    CHECK(runCase(c) <= bound);
   }
+}
+
+}  // namespace
+
+TEST_CASE("GEMV programs match the float64 reference on the interpreter") {
+  Configs k;
+  checkCases({
+      {4, 128, 32, 64, 512, 1, k.base},    {4, 64, 32, 64, 512, 3, k.base, true},
+      {4, 128, 8, 48, 512, 2, k.split},    {4, 128, 16, 40, 1024, 5, k.rows},
+      {8, 0, 32, 64, 512, 1, k.base},      {8, 0, 8, 64, 512, 3, k.small, true},
+      {2, 128, 32, 32, 512, 1, k.base},    {1, 64, 32, 32, 512, 2, k.small},
+      {3, 64, 32, 32, 512, 1, k.base},     {3, 128, 16, 32, 512, 3, k.split},
+      {4, 0, 32, 24, 1025, 1, k.small},    {8, 0, 32, 16, 1025, 2, k.small},
+      // Several activation rows per program (the per-weight zero subtraction) on every path.
+      {8, 0, 32, 64, 512, 4, k.rows, true}, {4, 0, 16, 40, 512, 3, k.rows},
+      {3, 64, 8, 32, 512, 5, k.rows},      {3, 0, 32, 24, 1025, 3, k.rows},
+      {2, 32, 32, 32, 512, 4, k.rowsSplit}, {8, 0, 16, 32, 512, 2, k.rowsSplit},
+      // One stage (no prefetch), group 32, one row.
+      {4, 32, 32, 64, 512, 1, k.oneStage}, {8, 0, 32, 64, 512, 2, k.oneStage},
+  }, 1e-2);
 }
 
 // With f32 outputs the bf16 rounding of y no longer hides the kernel's own f32 error: the
 // per-segment sums and the 1 + u / 2^bits decode must stay near f32 accuracy.
 TEST_CASE("GEMV programs with f32 outputs match the float64 reference closely") {
-  kernels::GemvConfig base;
-  kernels::GemvConfig rows = base;
-  rows.blockM = 4;
-  kernels::GemvConfig split = base;
-  split.splitK = 2;
-  kernels::GemvConfig small = base;
-  small.blockN = 8;
-  small.blockK = 64;
-  small.numWarps = 2;
+  Configs k;
   std::vector<Case> cases = {
-      {4, 128, 32, 64, 1024, 1, base}, {4, 64, 32, 64, 1024, 3, rows, true}, {8, 0, 32, 64, 1024, 1, split},
-      {8, 0, 8, 64, 1024, 4, rows},    {3, 64, 32, 32, 1024, 1, base},       {2, 0, 32, 32, 1024, 2, small, true},
-      {4, 0, 32, 24, 1025, 1, small},  {1, 128, 16, 32, 1024, 4, rows},
+      {4, 128, 32, 64, 1024, 1, k.base}, {4, 64, 32, 64, 1024, 3, k.rows, true}, {8, 0, 32, 64, 1024, 1, k.split},
+      {8, 0, 8, 64, 1024, 4, k.rows},    {3, 64, 32, 32, 1024, 1, k.base},       {2, 0, 32, 32, 1024, 2, k.small, true},
+      {4, 0, 32, 24, 1025, 1, k.small},  {1, 128, 16, 32, 1024, 4, k.rows},
   };
-  for (Case c : cases) {
-    c.f32Out = true;
-    CAPTURE(c.bits);
-    CAPTURE(c.group);
-    CAPTURE(c.packing);
-    CAPTURE(c.N);
-    CAPTURE(c.K);
-    CAPTURE(c.M);
-    CAPTURE(c.config.toString());
-    double err = runCase(c);
-    CHECK(err <= 1e-6);  // measured: 5e-8 .. 2e-7
-  }
+  for (Case& c : cases) c.f32Out = true;
+  checkCases(cases, 1e-6);  // measured: 5e-8 .. 2e-7
 }
 
 TEST_CASE("configs that cannot run a format are rejected") {

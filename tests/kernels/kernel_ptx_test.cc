@@ -10,15 +10,21 @@
 
 using namespace uintx;
 
+// A 4096x4096 weight of `bits`: 8-bit per-channel symmetric, narrower widths grouped by 128.
+static kernels::QuantSpec spec4096(int bits) {
+  kernels::QuantSpec q;
+  q.bits = bits;
+  q.symmetric = bits == 8;
+  q.groupSize = bits == 8 ? 4096 : 128;
+  q.N = 4096;
+  q.K = 4096;
+  return q;
+}
+
 TEST_CASE("GEMV specializations assemble for sm_90a") {
   for (int bits : {1, 2, 3, 4, 8}) {
     for (int splitK : {1, 2}) {
-      kernels::QuantSpec q;
-      q.bits = bits;
-      q.symmetric = bits == 8;
-      q.groupSize = bits == 8 ? 4096 : 128;
-      q.N = 4096;
-      q.K = 4096;
+      kernels::QuantSpec q = spec4096(bits);
       kernels::GemvConfig c;
       c.splitK = splitK;
       c.blockM = bits == 4 ? 4 : 1;
@@ -62,12 +68,7 @@ TEST_CASE("GEMV inner loop: segment sums stay in the thread, 16-byte word loads,
   struct Spec { int bits, blockM, blockN, blockK, warps; };
   for (Spec t : {Spec{4, 1, 16, 512, 4}, Spec{4, 1, 8, 512, 2}, Spec{8, 1, 16, 512, 4}, Spec{4, 8, 16, 256, 4},
                  Spec{2, 2, 16, 256, 4}}) {
-    kernels::QuantSpec q;
-    q.bits = t.bits;
-    q.symmetric = t.bits == 8;
-    q.groupSize = t.bits == 8 ? 4096 : 128;
-    q.N = 4096;
-    q.K = 4096;
+    kernels::QuantSpec q = spec4096(t.bits);
     kernels::GemvConfig c;
     c.blockM = t.blockM;
     c.blockN = t.blockN;
@@ -96,12 +97,7 @@ TEST_CASE("GEMV inner loop: segment sums stay in the thread, 16-byte word loads,
 TEST_CASE("GEMM specializations assemble and use mma.sync") {
   for (int bits : {4, 8}) {
     for (bool int8 : {false, true}) {
-      kernels::QuantSpec q;
-      q.bits = bits;
-      q.symmetric = bits == 8;
-      q.groupSize = bits == 8 ? 4096 : 128;
-      q.N = 4096;
-      q.K = 4096;
+      kernels::QuantSpec q = spec4096(bits);
       kernels::GemmConfig c;
       if (int8 && bits == 4) c.blockK = 128;
       CAPTURE(bits);
@@ -124,12 +120,7 @@ TEST_CASE("GEMM specializations assemble and use mma.sync") {
 
 TEST_CASE("split-K GEMM (f32 partials, no bias parameter) assembles and uses mma.sync") {
   for (int bits : {4, 8}) {
-    kernels::QuantSpec q;
-    q.bits = bits;
-    q.symmetric = bits == 8;
-    q.groupSize = bits == 8 ? 4096 : 128;
-    q.N = 4096;
-    q.K = 4096;
+    kernels::QuantSpec q = spec4096(bits);
     kernels::GemmConfig c;
     c.splitK = 4;
     CAPTURE(bits);
@@ -152,12 +143,7 @@ TEST_CASE("GEMM inner loop: operands staged once, ldmatrix fragments, one fma pe
   struct Spec { int bits, blockM, blockN, blockK, warps, stages; };
   for (Spec t : {Spec{4, 16, 256, 64, 4, 2}, Spec{4, 128, 128, 64, 8, 1}, Spec{8, 64, 128, 64, 4, 2},
                  Spec{4, 16, 64, 128, 4, 2}}) {
-    kernels::QuantSpec q;
-    q.bits = t.bits;
-    q.symmetric = t.bits == 8;
-    q.groupSize = t.bits == 8 ? 4096 : 128;
-    q.N = 4096;
-    q.K = 4096;
+    kernels::QuantSpec q = spec4096(t.bits);
     kernels::GemmConfig c;
     c.blockM = t.blockM, c.blockN = t.blockN, c.blockK = t.blockK, c.numWarps = t.warps, c.stages = t.stages;
     CAPTURE(c.toString());
