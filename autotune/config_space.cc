@@ -16,18 +16,6 @@ constexpr int kBlockKs[] = {64, 128, 256, 512, 1024};
 constexpr int kNumWarps[] = {2, 4, 8};
 constexpr int kSplitKs[] = {1, 2, 4, 8};
 
-// The K elements one thread loads at once (16 bytes of whole words; 4 bytes on the byte
-// path): kernels/gemv.cc picks the same width.
-int vectorElements(const kernels::QuantSpec& q, const kernels::GemvConfig& c) {
-  int per = 32 % q.bits == 0 ? 32 / q.bits : 1;
-  int vec = std::max(per, std::min(32, 4 * per));
-  return std::min(vec, c.blockK);
-}
-
-double elementsPerThread(const kernels::GemvConfig& c) {
-  return double(c.blockN) * c.blockK / (32.0 * c.numWarps);
-}
-
 int64_t programsWithoutSplit(const kernels::QuantSpec& q, const kernels::GemvConfig& c, int64_t M) {
   return (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
 }
@@ -52,10 +40,10 @@ bool worthTiming(const kernels::QuantSpec& q, const kernels::GemvConfig& c, bool
   // Each split should still loop: fewer than two K tiles per split is all overhead.
   if (c.splitK > 1 && q.K / (int64_t(c.blockK) * c.splitK) < 2) return false;
   // Registers: the dequantized tile is held per thread; beyond the budget it spills.
-  double perThread = elementsPerThread(c);
+  double perThread = kernels::gemvElementsPerThread(c);
   if (perThread > kMaxGemvElementsPerThread) return false;
   // Each thread should fill at least one vector load; a smaller tile leaves threads idle.
-  if (perThread < vectorElements(q, c)) return false;
+  if (perThread < kernels::gemvVectorWidth(q, c)) return false;
   // Splitting further once the half-as-split grid already fills every SM four times only
   // adds partial-sum traffic.
   if (c.splitK > 1 && programsWithoutSplit(q, c, M) * (c.splitK / 2) >= 4 * int64_t(smCount)) return false;

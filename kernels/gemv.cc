@@ -41,17 +41,18 @@ bool usesWordPath(const QuantSpec& q, const GemvConfig& c) {
          c.blockK % (32 / q.bits) == 0;
 }
 
-// Elements per thread along K: four 32-bit words when unpacking (16-byte loads), at most 32.
-static int vectorWidth(const QuantSpec& q, const GemvConfig& c) {
+int gemvVectorWidth(const QuantSpec& q, const GemvConfig& c) {
   int per = 32 % q.bits == 0 ? 32 / q.bits : 1;
   int vec = std::max(per, std::min(32, 4 * per));
   return std::min<int>(vec, c.blockK);
 }
 
+double gemvElementsPerThread(const GemvConfig& c) { return double(c.blockN) * c.blockK / (32.0 * c.numWarps); }
+
 // S: the run of consecutive K one thread holds (the segment). One scale and zero must cover a
 // segment, so S divides the group size (group sizes are powers of two of at least 32 or K).
 static int segmentWidth(const QuantSpec& q, const GemvConfig& c) {
-  int s = vectorWidth(q, c);
+  int s = gemvVectorWidth(q, c);
   if (q.groupSize < q.K)
     while (s > 1 && q.groupSize % s) s /= 2;
   return s;

@@ -56,6 +56,13 @@ dsl::Value loadWordTile(dsl::KernelBuilder& kb, const QuantSpec& q, int blockK, 
 // True when the fast path applies: whole 32-bit words, K a multiple of blockK * splitK.
 bool usesWordPath(const QuantSpec& q, const GemvConfig& c);
 
+// Consecutive K elements a thread loads at once: four 32-bit words of codes (one 16-byte load)
+// on the word path, 4 bytes' worth otherwise, at most 32 and at most blockK. A config whose
+// tile gives a thread fewer elements than this makes threads duplicate work.
+int gemvVectorWidth(const QuantSpec& q, const GemvConfig& c);
+// Tile elements per thread and K step: blockN * blockK / threads.
+double gemvElementsPerThread(const GemvConfig& c);
+
 // Throws uintx::Error when the config cannot run this format (the message names the rule).
 void validateGemvConfig(const QuantSpec& q, const GemvConfig& c);
 

@@ -103,9 +103,8 @@ kernels::GemvConfig defaultGemvConfig(const kernels::QuantSpec& q, int64_t M, in
   // The largest blockK that keeps the whole-word path (K divisible), else 64.
   while (c.blockK > 64 && !kernels::usesWordPath(q, c)) c.blockK /= 2;
   if (!kernels::usesWordPath(q, c)) c.blockK = 64;
-  // Every thread holds at least one 16-byte word load per step (else threads duplicate work).
-  int minElements = 32 % q.bits == 0 ? std::min(32, 4 * (32 / q.bits)) : 4;
-  while (c.numWarps > 1 && c.blockN * c.blockK / (32 * c.numWarps) < minElements) c.numWarps /= 2;
+  // Every thread fills at least one vector load per step (else threads duplicate work).
+  while (c.numWarps > 1 && kernels::gemvElementsPerThread(c) < kernels::gemvVectorWidth(q, c)) c.numWarps /= 2;
   // Enough programs to keep every SM busy with several CTAs: split K when N is narrow.
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
   while (programs * c.splitK < 2 * smCount && c.splitK < 8) {
