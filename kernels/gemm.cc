@@ -79,6 +79,16 @@ static BlockIndices blockIndices(KernelBuilder& kb, const QuantSpec& q, const Ge
   return b;
 }
 
+// The packed 32-bit words of the weight tile: rows rn2 [BN, 1] masked by rnMask2, columns
+// k0 .. k0 + blockK; [BN, blockK / (32 / bits)] of u32.
+static Value loadWordTile(KernelBuilder& kb, const QuantSpec& q, int blockK, Value qweight, Value rn2,
+                          Value rnMask2, Value k0) {
+  int per = 32 / q.bits;
+  int wordsPerRow = int(q.rowBytes() / 4);
+  Value rw = k0 / per + kb.arange(0, blockK / per);
+  return load(qweight + (rn2 * wordsPerRow + expandDims(rw, 0)), rnMask2, 0.0);
+}
+
 // The activation tile [BM, BK] at columns k0 .. k0 + BK.
 static Value loadActivationTile(KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, const BlockIndices& b,
                                 Value x, Value k0) {

@@ -28,14 +28,6 @@ Value signedFieldsToUnsigned(Value words, int bits) {
 
 Value codesToUnitFloat(Value codes, int bits) { return bitcast((codes << (23 - bits)) | 0x3F800000, DType::f32); }
 
-Value loadWordTile(KernelBuilder& kb, const QuantSpec& q, int blockK, Value qweight, Value rn2, Value rnMask2,
-                   Value k0) {
-  int per = 32 / q.bits;
-  int wordsPerRow = int(q.rowBytes() / 4);
-  Value rw = k0 / per + kb.arange(0, blockK / per);
-  return load(qweight + (rn2 * wordsPerRow + expandDims(rw, 0)), rnMask2, 0.0);
-}
-
 bool usesWordPath(const QuantSpec& q, const GemvConfig& c) {
   return 32 % q.bits == 0 && q.rowBytes() % 16 == 0 && q.K % (int64_t(c.blockK) * c.splitK) == 0 &&
          c.blockK % (32 / q.bits) == 0;

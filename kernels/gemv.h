@@ -48,11 +48,6 @@ dsl::Value signedFieldsToUnsigned(dsl::Value words, int bits);
 // which is quarter rate on the GPU, and no magic-number subtract).
 dsl::Value codesToUnitFloat(dsl::Value codes, int bits);
 
-// The packed 32-bit words of the weight tile [rows, blockK]: rows rn2 [BN, 1] masked by
-// rnMask2, columns k0 .. k0 + blockK; [BN, blockK / (32 / bits)] of u32 (widths dividing 32).
-dsl::Value loadWordTile(dsl::KernelBuilder& kb, const QuantSpec& q, int blockK, dsl::Value qweight,
-                        dsl::Value rn2, dsl::Value rnMask2, dsl::Value k0);
-
 // True when the fast path applies: whole 32-bit words, K a multiple of blockK * splitK.
 bool usesWordPath(const QuantSpec& q, const GemvConfig& c);
 
