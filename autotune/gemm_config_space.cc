@@ -17,7 +17,7 @@ constexpr int kBlockMs[] = {16, 32, 64, 128};
 constexpr int kBlockNs[] = {32, 64, 128, 256};
 constexpr int kBlockKs[] = {32, 64, 128, 256};
 constexpr int kNumWarps[] = {4, 8};
-constexpr int kStages[] = {1, 2};
+constexpr int kStages[] = {1, 2, 3, 4};
 constexpr int kSplitKs[] = {1, 2, 4, 8};
 
 int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -57,7 +57,7 @@ double implausibility(const KernelKey& key, const kernels::GemmConfig& c, int sm
   double grid = programs < smCount ? std::log2(smCount / programs) : 0.0;
   int largestM = std::min(kBlockMs[3], std::max(kBlockMs[0], key.m_bucket));
   double traffic = std::log2(trafficBytes(key, c.blockM, c.blockN) / trafficBytes(key, largestM, kBlockNs[3]));
-  return grid + traffic + 0.25 * std::log2(double(c.splitK)) + (c.stages == 1 ? 0.25 : 0.0) +
+  return grid + traffic + 0.25 * std::log2(double(c.splitK)) + (c.stages == 1 ? 0.25 : c.stages == 2 ? 0.1 : 0.0) +
          0.1 * std::log2(c.blockK / 32.0);
 }
 
@@ -80,7 +80,19 @@ int gemmRegisterEstimate(const kernels::GemmConfig& c, bool int8) {
   int perRegister = int8 ? 4 : 2;
   int accumulators = c.blockM * c.blockN / (32 * c.numWarps);
   int operands = (c.blockM / m.warpsM + c.blockN / m.warpsN) * c.blockK / (32 * perRegister);
-  return accumulators + operands * (c.stages > 1 ? 2 : 1);
+  return accumulators + operands;
+}
+
+int64_t gemmSharedBytes(const KernelKey& key, const kernels::GemmConfig& c) {
+  const bool int8 = key.family == "gemm_int8";
+  const bool pipelined = c.stages > 1;
+  // Rings: the activations always; the weights as int8 codes (8-bit, int8 activations), else
+  // their packed words (unpadded rows) next to the dequantized tile the dot stages.
+  bool weightCodesInRing = pipelined && int8 && key.bit_width == 8;
+  int64_t bytes = codegen::pipelinedDotBytes(c.blockM, c.blockN, c.blockK, int8 ? 1 : 2, std::max(1, c.stages),
+                                             pipelined, weightCodesInRing);
+  if (pipelined && !weightCodesInRing) bytes += c.stages * ((int64_t(c.blockN) * c.blockK * key.bit_width / 8 + 127) / 128 * 128);
+  return bytes;
 }
 
 std::string gemmPruneReason(const KernelKey& key, const kernels::GemmConfig& c, int smCount) {
@@ -97,10 +109,12 @@ std::string gemmPruneReason(const KernelKey& key, const kernels::GemmConfig& c, 
   if (c.blockM > std::max(kBlockMs[0], key.m_bucket))
     return "blockM " + n(c.blockM) + " is larger than the M bucket " + n(key.m_bucket);
   if (c.blockN > key.N && c.blockN != kBlockNs[0]) return "blockN " + n(c.blockN) + " is larger than N";
-  int64_t shared = codegen::dotStagingBytes(c.blockM, c.blockN, c.blockK, int8 ? 1 : 2);
-  if (shared > codegen::kMaxSharedBytes)
-    return "the dot stages " + n(shared) + " bytes of operands in shared memory (more than " +
-           n(codegen::kMaxSharedBytes) + ")";
+  // Half the SM's shared memory at most: two programs fit on one SM, one can load while the
+  // other computes.
+  int64_t shared = gemmSharedBytes(key, c);
+  if (shared > kMaxGemmSharedBytes)
+    return "the K loop keeps " + n(shared) + " bytes of tiles in shared memory (more than " + n(kMaxGemmSharedBytes) +
+           ")";
   int accumulators = c.blockM * c.blockN / (32 * c.numWarps);
   if (accumulators > kMaxGemmAccumulatorsPerThread)
     return n(accumulators) + " f32 accumulators per thread (more than " + n(kMaxGemmAccumulatorsPerThread) + ")";

@@ -19,12 +19,20 @@ constexpr int kMaxGemmAccumulatorsPerThread = 128;
 constexpr int kMaxGemmRegistersPerThread = 192;
 // Longest list returned for one key.
 constexpr int kMaxGemmConfigs = 40;
+// Shared memory one program may keep: half of an H100 SM's 228 KiB, so two programs fit.
+constexpr int64_t kMaxGemmSharedBytes = 113 * 1024;
 
 // 32-bit registers a thread holds for the tile math: f32 accumulators BM*BN/(32*warps) plus
 // the per-warp operand fragments of one K step (a: [BM/warpsM, BK], w: [BN/warpsN, BK], two
-// 16-bit or four 8-bit values per register over 32 lanes), twice with stages = 2 (the next
-// step is in flight). warpsM x warpsN is codegen::mmaLayouts' split; -1 if it has none.
+// 16-bit or four 8-bit values per register over 32 lanes). The next steps' tiles wait in
+// shared memory, not registers. warpsM x warpsN is codegen::mmaLayouts' split; -1 if none.
 int gemmRegisterEstimate(const kernels::GemmConfig& c, bool int8Activations);
+
+// Shared memory of the K loop: without pipelining (stages 1) the dot's staged operands
+// (codegen::dotStagingBytes); pipelined, a ring of `stages` buffers for the activations and
+// for the weights as loaded (int8 codes, which the dot reads in place, or packed words, next to
+// the dequantized tile the dot stages), each buffer rounded up to 128 bytes.
+int64_t gemmSharedBytes(const KernelKey& key, const kernels::GemmConfig& c);
 
 // Empty when `c` is worth timing for `key` on a GPU of `smCount` SMs, else the pruning rule
 // it breaks (the rules of docs/CACHE.md, "GEMM search space").

@@ -117,7 +117,9 @@ LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
     // Tensor-core accumulators take the mma layout before anything else. The operands go
     // through shared memory; each gets default params sized by its own tile, so that no two
     // threads load and dequantize the same element (the rank's params, sized by the largest
-    // tile, could spread more lanes along k than a narrow k step has).
+    // tile, could spread more lanes along k than a narrow k step has). The a operand is only
+    // moved, never unpacked: 16 bytes per thread along k are a whole vector access and spread
+    // a small tile over the most threads.
     func->walk([&](ux::DotOp dot) {
       if (rank != 2) return;
       auto a = ux::shapeOf(dot.getA().getType()), acc = ux::shapeOf(dot.getAcc().getType());
@@ -127,7 +129,9 @@ LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
       groupLayout.emplace(leaderOf(dot.getResult()), Layout::blocked(m.acc));
       groupLayout.emplace(leaderOf(dot.getAcc()), Layout::blocked(m.acc));
       auto w = ux::shapeOf(trans.getSrc().getType());
-      groupLayout.emplace(leaderOf(dot.getA()), Layout::blocked(defaultParams({a.begin(), a.end()}, numWarps, vec)));
+      int aBytes = std::max(1u, ux::elementType(dot.getA().getType()).getIntOrFloatBitWidth() / 8);
+      int aVec = std::min(vec, std::max(1, 16 / aBytes));
+      groupLayout.emplace(leaderOf(dot.getA()), Layout::blocked(defaultParams({a.begin(), a.end()}, numWarps, aVec)));
       groupLayout.emplace(leaderOf(trans.getSrc()),
                           Layout::blocked(defaultParams({w.begin(), w.end()}, numWarps, vec)));
     });

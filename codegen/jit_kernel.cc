@@ -60,7 +60,7 @@ void JitKernel::launch(Dim3 grid, CUstream stream, const std::vector<LaunchArg>&
               : a.kind == LaunchArg::Kind::i32   ? (void*)&a.i
                                                  : (void*)&a.f;
   }
-  launchKernel(f, grid, Dim3{unsigned(ptx_.numThreads), 1, 1}, 0, stream, ptrs.data());
+  launchKernel(f, grid, Dim3{unsigned(ptx_.numThreads), 1, 1}, unsigned(ptx_.sharedBytes), stream, ptrs.data());
 }
 
 }  // namespace uintx::codegen

@@ -47,10 +47,13 @@ struct MmaLayouts {
 // Throws uintx::Error when the tile cannot be split (BM % 16*warpsM, BN % 8*warpsN, BK % 32).
 MmaLayouts mmaLayouts(int64_t BM, int64_t BN, int64_t BK, int numWarps);
 
-// Shared memory of one CTA (static allocation, no opt-in) and what a dot needs of it to
-// stage its operands: a[BM, BK] and w[BN, BK] row-major, rows padded by 16 bytes.
-constexpr int64_t kMaxSharedBytes = 48 * 1024;
+// Shared memory one CTA may use on sm_90 (dynamic, opted into at launch), and what a dot
+// needs of it: its operands a[BM, BK] and w[BN, BK] row-major, rows padded by 16 bytes, once
+// when staged from registers, `stages` times (each rounded up to 128 bytes) when the loop
+// pipelines their loads into a ring (`async*`).
+constexpr int64_t kMaxSharedBytes = 227 * 1024;
 int64_t dotStagingBytes(int64_t BM, int64_t BN, int64_t BK, int elemBytes);
+int64_t pipelinedDotBytes(int64_t BM, int64_t BN, int64_t BK, int elemBytes, int stages, bool asyncA, bool asyncW);
 
 struct Layout {
   BlockedParams params;

@@ -1,8 +1,10 @@
 #include "codegen/lower_to_gpu.h"
 
 #include <map>
+#include <optional>
 
 #include "codegen/assign_layouts.h"
+#include "codegen/async_loads.h"
 #include "codegen/axis_info.h"
 #include "dsl/UxDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -20,8 +22,11 @@ namespace uintx::codegen {
 using namespace mlir;
 using Elements = SmallVector<Value, 8>;
 
+// The kernel's shared memory: one dynamic (extern) array, sized at launch by the largest
+// user (PtxKernel::sharedBytes), so that pipelined loops can use more than the 48 KiB a
+// static array may have. Below `scratchBase_` it holds the rings of the loop being pipelined;
+// above, the short-lived users (layout conversions, reductions, dot staging).
 static constexpr const char* kSharedName = "ux_smem";
-// Static shared memory above 48 KiB needs the dynamic opt-in; conversions stay below it.
 
 static int log2i(int64_t v) {
   int l = 0;
@@ -95,9 +100,11 @@ class Lowering {
   void set(Value v, Elements e) { vals_[v] = std::move(e); }
 
   // ---- shared memory ----
-  Value sharedPtr(Value byteOffset);
+  Value sharedPtr(Value byteOffset);          // into the scratch area
+  Value sharedPtrAt(Value absoluteOffset);    // anywhere
+  Value sharedAddress(Value absoluteOffset);  // as the 32-bit address PTX shared accesses take
   void barrier() { gpu::BarrierOp::create(b_, loc_); }
-  void useShared(int64_t bytes, Operation* op);
+  void useShared(int64_t bytes, Operation* op);  // scratch bytes
   void storeShared(Value byteOffset, Value v);
   Value loadShared(Value byteOffset, Type t);
   Elements convertLayout(const Elements& src, Type elem, const std::vector<int64_t>& shape,
@@ -119,6 +126,24 @@ class Lowering {
   void lowerDot(ux::DotOp op);
   void stageOperand(Value v, int64_t base, int64_t stride);
 
+  // ---- software pipelining (async_loads.h) ----
+  // Where an async load's tiles live: `stages` buffers of `stageBytes` from `offset`; an
+  // element at (row, col) of the tile (leading dimensions flattened into rows) is at
+  // row * rowBytes + col * elemBytes of its buffer. `width` elements per cp.async.
+  struct Ring {
+    int64_t offset = 0, stageBytes = 0, rowBytes = 0;
+    int width = 1;
+    Value readOffset;  // absolute byte offset of the buffer this step reads
+  };
+  std::optional<Ring> planRing(const AsyncLoad& a);
+  Value ringElementOffset(const Ring& r, ux::LoadOp load, const ThreadElements& te, int k);
+  void issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv, Value iv, Value valid, Value stageOffset);
+  void lowerRingLoad(ux::LoadOp op, const Ring& r);
+  void asyncCommit() { inlineAsm(b_, loc_, Type(), ValueRange{}, "cp.async.commit_group;", "~{memory}"); }
+  void asyncWait(int pending) {
+    inlineAsm(b_, loc_, Type(), ValueRange{}, "cp.async.wait_group " + std::to_string(pending) + ";", "~{memory}");
+  }
+
   Elements emitLoad(Value ptr, Type t, int n, Value pred, ArrayRef<Value> others);
   void emitStore(Value ptr, ArrayRef<Value> values, Value pred);
   void emitAtomicAdd(Value ptr, Value value, Value pred);
@@ -135,6 +160,8 @@ class Lowering {
   Operation* entryMarker_ = nullptr;
   std::map<std::pair<std::string, int>, Value> baseCache_;
   int64_t sharedBytes_ = 0;
+  int64_t scratchBase_ = 0;
+  DenseMap<Value, Ring> rings_;  // async load result -> its ring, while its loop is lowered
   int numThreads_ = 128;
 };
 
@@ -205,16 +232,27 @@ Elements Lowering::get(Value v, const Layout& want) {
 
 // ---- shared memory ---------------------------------------------------------------------
 
-Value Lowering::sharedPtr(Value byteOffset) {
+Value Lowering::sharedPtrAt(Value offset) {
   auto p3 = LLVM::LLVMPointerType::get(ctx_, 3);
   Value base = LLVM::AddressOfOp::create(b_, loc_, p3, kSharedName);
-  return LLVM::GEPOp::create(b_, loc_, p3, b_.getI8Type(), base, ValueRange{byteOffset});
+  return LLVM::GEPOp::create(b_, loc_, p3, b_.getI8Type(), base, ValueRange{offset});
+}
+
+Value Lowering::sharedPtr(Value byteOffset) {
+  return sharedPtrAt(scratchBase_ ? add(byteOffset, c32(scratchBase_)) : byteOffset);
+}
+
+Value Lowering::sharedAddress(Value offset) {
+  auto p3 = LLVM::LLVMPointerType::get(ctx_, 3);
+  Value base = LLVM::PtrToIntOp::create(b_, loc_, b_.getI32Type(), LLVM::AddressOfOp::create(b_, loc_, p3, kSharedName));
+  return add(base, offset);
 }
 
 void Lowering::useShared(int64_t bytes, Operation* op) {
+  bytes += scratchBase_;
   if (bytes > kMaxSharedBytes)
     fail(op, "needs " + std::to_string(bytes) + " bytes of shared memory (limit " +
-                 std::to_string(kMaxSharedBytes) + "); use smaller tiles");
+                 std::to_string(kMaxSharedBytes) + "); use smaller tiles or fewer stages");
   sharedBytes_ = std::max(sharedBytes_, bytes);
 }
 
@@ -297,11 +335,11 @@ GpuKernelModule Lowering::run() {
 
   lowerBlock(src.getBody().front());
 
-  // Shared memory, sized by the largest user.
+  // Shared memory: `.extern .shared` (dynamic), sized at launch by the largest user.
   b_.setInsertionPointToStart(gmod.getBody());
-  auto arrayType = LLVM::LLVMArrayType::get(b_.getI8Type(), std::max<int64_t>(16, sharedBytes_));
-  LLVM::GlobalOp::create(b_, loc_, arrayType, /*isConstant=*/false, LLVM::Linkage::Internal,
-                         kSharedName, Attribute(), /*alignment=*/16, /*addrSpace=*/3);
+  auto arrayType = LLVM::LLVMArrayType::get(b_.getI8Type(), 0);
+  LLVM::GlobalOp::create(b_, loc_, arrayType, /*isConstant=*/false, LLVM::Linkage::External,
+                         kSharedName, Attribute(), /*alignment=*/128, /*addrSpace=*/3);
   result.sharedBytes = int(sharedBytes_);
   result.module = std::move(module);
   return result;
@@ -546,12 +584,27 @@ void Lowering::lowerDot(ux::DotOp op) {
   Type elem = ux::elementType(op.getA().getType());
   bool isInt = elem.isInteger(8);
   int eb = isInt ? 1 : 2;
-  int64_t stride = BK * eb + 16, wBase = BM * stride;
-  useShared(dotStagingBytes(BM, BN, BK, eb), op);
-  barrier();  // the previous users of shared memory (an earlier step's ldmatrix) are done
-  stageOperand(op.getA(), 0, stride);
-  stageOperand(trans.getSrc(), wBase, stride);
-  barrier();
+  int64_t stride = BK * eb + 16;
+  // Each operand's tile in shared memory: this step's ring buffer when the loop pipelines
+  // its load (already there: the loop waited and synchronized), else staged here.
+  Value wSrc = trans.getSrc();
+  auto ringOf = [&](Value v) -> const Ring* {
+    auto it = rings_.find(v);
+    if (it == rings_.end()) return nullptr;
+    if (it->second.rowBytes != stride) fail(op, "an operand's ring rows do not match the dot's");
+    return &it->second;
+  };
+  const Ring *ra = ringOf(op.getA()), *rw = ringOf(wSrc);
+  int64_t aBytes = ra ? 0 : BM * stride, wBytes = rw ? 0 : BN * stride;
+  if (aBytes + wBytes) {
+    useShared(aBytes + wBytes, op);
+    barrier();  // the previous users of shared memory (an earlier step's ldmatrix) are done
+    if (!ra) stageOperand(op.getA(), 0, stride);
+    if (!rw) stageOperand(wSrc, aBytes, stride);
+    barrier();
+  }
+  Value aBase = ra ? ra->readOffset : c32(scratchBase_);
+  Value wBase = rw ? rw->readOffset : c32(scratchBase_ + aBytes);
 
   Elements c = get(op.getAcc(), lc);
   ThreadElements tc = threadElements(lc, accShape);
@@ -563,17 +616,12 @@ void Lowering::lowerDot(ux::DotOp op) {
   int wnBits = log2i(m.warpsN);
   Value warpN = arith::AndIOp::create(b_, loc_, warp_, c32(m.warpsN - 1));
   Value warpM = arith::AndIOp::create(b_, loc_, arith::ShRUIOp::create(b_, loc_, warp_, c32(wnBits)), c32(m.warpsM - 1));
-  auto smemAddr = [&]() -> Value {
-    auto p3 = LLVM::LLVMPointerType::get(ctx_, 3);
-    return LLVM::PtrToIntOp::create(b_, loc_, i32, LLVM::AddressOfOp::create(b_, loc_, p3, kSharedName));
-  };
-  Value smem = smemAddr();
   // a: matrices (rows 0-7, bytes 0-15), (8-15, 0-15), (0-7, 16-31), (8-15, 16-31).
   Value aRow = add(add(mul(matLo, 8 * m.warpsM), mul(warpM, 8)), r);
-  Value aLane = add(smem, add(mul(aRow, stride), mul(matHi, 16)));
+  Value aLane = sharedAddress(add(aBase, add(mul(aRow, stride), mul(matHi, 16))));
   // w, two n8 blocks per x4: (block j, bytes 0-15), (j, 16-31), (j + 1, 0-15), (j + 1, 16-31).
   Value wRow = add(add(mul(matHi, 8 * m.warpsN), mul(warpN, 8)), r);
-  Value wLane = add(smem, add(c32(wBase), add(mul(wRow, stride), mul(matLo, 16))));
+  Value wLane = sharedAddress(add(wBase, add(mul(wRow, stride), mul(matLo, 16))));
   auto ldmatrix = [&](Value addr, int n) {
     Type resT = LLVM::LLVMStructType::getLiteral(ctx_, SmallVector<Type>(n, i32));
     std::string text = "ldmatrix.sync.aligned.m8n8.x" + std::to_string(n) + ".shared.b16 " + regList(0, n) + ", [$" +
@@ -621,6 +669,15 @@ void Lowering::lowerDot(ux::DotOp op) {
   set(op, out);
 }
 
+// A loop marked with stages S >= 2 and with async loads (async_loads.h) is pipelined:
+//   prologue:  barrier; for j < S-1: cp.async step j's tiles into buffer j; commit
+//   step t:    wait until step t's group landed (S-2 groups may stay in flight); barrier;
+//              cp.async step t+S-1's tiles into the buffer step t-1 read; commit;
+//              the body, reading step t's tiles from buffer t % S
+//   epilogue:  wait for all groups; barrier
+// The barrier of step t also orders step t-1's reads of the buffer before its overwrite, so
+// one barrier per step suffices. Copies for steps past the end are masked (zero-filled, no
+// global read). The loop carries the index of the buffer it reads.
 void Lowering::lowerFor(scf::ForOp op) {
   Value lo = get(op.getLowerBound())[0], hi = get(op.getUpperBound())[0], step = get(op.getStep())[0];
   SmallVector<Value> inits;
@@ -629,6 +686,27 @@ void Lowering::lowerFor(scf::ForOp op) {
     Elements e = isa<RankedTensorType>(init.getType()) ? get(init, layoutOf(init)) : get(init);
     counts.push_back(e.size());
     inits.append(e.begin(), e.end());
+  }
+  const int stages = loopStages(op);
+  std::vector<std::pair<AsyncLoad, Ring>> async;
+  int64_t savedScratch = scratchBase_;
+  for (AsyncLoad& a : findAsyncLoads(op))
+    if (auto r = planRing(a)) async.emplace_back(std::move(a), *r);
+  if (!async.empty()) {
+    for (auto& [a, r] : async) {
+      r.offset = scratchBase_;
+      scratchBase_ += stages * r.stageBytes;
+    }
+    useShared(0, op);
+    barrier();  // earlier users of this shared memory are done before the prologue writes it
+    for (int j = 0; j + 1 < stages; ++j) {
+      Value iv = add(lo, arith::MulIOp::create(b_, loc_, step, c32(j)));
+      Value valid = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::slt, iv, hi);
+      for (auto& [a, r] : async)
+        issueAsyncCopies(a, r, op.getInductionVar(), iv, valid, c32(r.offset + j * r.stageBytes));
+      asyncCommit();
+    }
+    inits.push_back(c32(0));  // the buffer step 0 reads
   }
   auto loop = scf::ForOp::create(b_, loc_, lo, hi, step, inits);
   Block* body = loop.getBody();
@@ -644,6 +722,25 @@ void Lowering::lowerFor(scf::ForOp op) {
     OpBuilder::InsertionGuard guard(b_);
     if (!body->empty() && body->back().hasTrait<OpTrait::IsTerminator>()) body->back().erase();
     b_.setInsertionPointToEnd(body);
+    Value nextBuffer;
+    if (!async.empty()) {
+      Value buffer = loop.getRegionIterArgs().back();
+      asyncWait(stages - 2);
+      barrier();
+      Value iv = add(loop.getInductionVar(), arith::MulIOp::create(b_, loc_, step, c32(stages - 1)));
+      Value valid = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::slt, iv, hi);
+      Value isFirst = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq, buffer, c32(0));
+      Value previous = arith::SelectOp::create(b_, loc_, isFirst, c32(stages - 1),
+                                               arith::SubIOp::create(b_, loc_, buffer, c32(1)));
+      for (auto& [a, r] : async) {
+        issueAsyncCopies(a, r, op.getInductionVar(), iv, valid, add(c32(r.offset), mul(previous, r.stageBytes)));
+        r.readOffset = add(c32(r.offset), mul(buffer, r.stageBytes));
+        rings_[a.load.getResult()] = r;
+      }
+      asyncCommit();
+      Value isLast = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq, buffer, c32(stages - 1));
+      nextBuffer = arith::SelectOp::create(b_, loc_, isLast, c32(0), add(buffer, c32(1)));
+    }
     for (Operation& inner : op.getBody()->without_terminator()) lowerOp(&inner);
     auto yield = cast<scf::YieldOp>(op.getBody()->getTerminator());
     SmallVector<Value> yields;
@@ -652,7 +749,14 @@ void Lowering::lowerFor(scf::ForOp op) {
       Elements e = isa<RankedTensorType>(y.getType()) ? get(y, layoutOf(op.getRegionIterArgs()[i])) : get(y);
       yields.append(e.begin(), e.end());
     }
+    if (nextBuffer) yields.push_back(nextBuffer);
     scf::YieldOp::create(b_, loc_, yields);
+  }
+  if (!async.empty()) {
+    asyncWait(0);  // copies for steps past the end may still be writing
+    barrier();
+    for (auto& [a, r] : async) rings_.erase(a.load.getResult());
+    scratchBase_ = savedScratch;
   }
   pos = 0;
   for (unsigned i = 0; i < op.getNumResults(); ++i) {
@@ -797,6 +901,7 @@ static int vectorWidth(int run, const AxisInfo& ptr, const AxisInfo* mask, int e
 }
 
 void Lowering::lowerLoad(ux::LoadOp op) {
+  if (auto it = rings_.find(op.getResult()); it != rings_.end()) return lowerRingLoad(op, it->second);
   Type t = ux::elementType(op.getType());
   if (!isa<RankedTensorType>(op.getType())) {
     Value ptr = get(op.getPtr())[0];
@@ -967,6 +1072,110 @@ void Lowering::lowerReduce(ux::ReduceOp op) {
   }
   Elements out;
   for (Value a : partial) out.push_back(narrow(a));
+  set(op, out);
+}
+
+// ---- software pipelining ------------------------------------------------------------------
+
+// True when every use of `v` is as a dot operand (a, or w under trans(w) as b): such a tile
+// is read from shared memory by the dot itself and never needs registers.
+static bool feedsOnlyDots(Value v) {
+  auto isDotB = [](Operation* t) {
+    return isa<ux::TransOp>(t) && !t->use_empty() && llvm::all_of(t->getUses(), [](OpOperand& u) {
+      return isa<ux::DotOp>(u.getOwner()) && u.getOperandNumber() == 1;
+    });
+  };
+  return !v.use_empty() && llvm::all_of(v.getUses(), [&](OpOperand& u) {
+    return (isa<ux::DotOp>(u.getOwner()) && u.getOperandNumber() == 0) || isDotB(u.getOwner());
+  });
+}
+
+static bool feedsADot(Value v) {
+  return llvm::any_of(v.getUses(), [](OpOperand& u) {
+    Operation* o = u.getOwner();
+    return isa<ux::DotOp>(o) || (isa<ux::TransOp>(o) && llvm::any_of(o->getUses(), [](OpOperand& t) {
+             return isa<ux::DotOp>(t.getOwner());
+           }));
+  });
+}
+
+// The ring of an async load, or nullopt when its accesses are not 4, 8 or 16 bytes per
+// thread (then it stays an ordinary load). Tiles a dot reads have the dot's padded rows.
+std::optional<Lowering::Ring> Lowering::planRing(const AsyncLoad& a) {
+  ux::LoadOp op = a.load;
+  auto shape = shapeVec(op);
+  ThreadElements te = threadElements(layoutOf(op), shape);
+  int eb = elemBytes(ux::elementType(op.getType()));
+  AxisInfo am = op.getMask() ? axis_->get(op.getMask()) : AxisInfo();
+  int w = vectorWidth(te.runPerDim.back(), axis_->get(op.getPtr()), op.getMask() ? &am : nullptr, eb);
+  if (w * eb < 4) return std::nullopt;
+  bool dot = feedsADot(op.getResult());
+  if (dot && shape.size() != 2) return std::nullopt;
+  int64_t rows = 1;
+  for (size_t d = 0; d + 1 < shape.size(); ++d) rows *= shape[d];
+  Ring r;
+  r.width = w;
+  r.rowBytes = shape.back() * eb + (dot ? 16 : 0);
+  r.stageBytes = (rows * r.rowBytes + 127) / 128 * 128;
+  return r;
+}
+
+Value Lowering::ringElementOffset(const Ring& r, ux::LoadOp load, const ThreadElements& te, int k) {
+  const Layout& l = layoutOf(load);
+  auto idx = te.split(k);
+  int last = int(te.shape.size()) - 1;
+  Value row = c32(0);
+  int64_t stride = 1;
+  for (int d = last - 1; d >= 0; --d) {
+    row = add(row, mul(coordinate(l, te, idx, d), stride));
+    stride *= te.shape[d];
+  }
+  return add(mul(row, r.rowBytes), mul(coordinate(l, te, idx, last), elemBytes(ux::elementType(load.getType()))));
+}
+
+// Issues the cp.async copies of `a` for the step whose induction variable is `iv`, into the
+// buffer at absolute byte `stageOffset`; `valid` masks the whole step. The address
+// computation is lowered again with the loop's induction variable standing for `iv`.
+void Lowering::issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv, Value iv, Value valid,
+                                Value stageOffset) {
+  Elements savedIv = vals_.count(loopIv) ? get(loopIv) : Elements();
+  set(loopIv, {iv});
+  for (Operation* o : a.addressOps) lowerOp(o);
+  ux::LoadOp op = a.load;
+  const Layout& l = layoutOf(op);
+  ThreadElements te = threadElements(l, shapeVec(op));
+  Elements ptrs = get(op.getPtr(), l);
+  Elements mask = op.getMask() ? get(op.getMask(), l) : Elements();
+  int bytes = r.width * elemBytes(ux::elementType(op.getType()));
+  // .cg (bypass L1) exists only for 16-byte copies.
+  std::string text = std::string("cp.async.") + (bytes == 16 ? "cg" : "ca") + ".shared.global [$0], [$1], " +
+                     std::to_string(bytes) + ", $2;";
+  for (int k = 0; k < te.count(); k += r.width) {
+    Value pred = mask.empty() ? valid : (Value)arith::AndIOp::create(b_, loc_, mask[k], valid);
+    Value srcBytes = arith::SelectOp::create(b_, loc_, pred, c32(bytes), c32(0));  // 0: zero-fill, no read
+    Value dst = sharedAddress(add(stageOffset, ringElementOffset(r, op, te, k)));
+    inlineAsm(b_, loc_, Type(), ValueRange{dst, ptrs[k], srcBytes}, text, "r,l,r,~{memory}");
+  }
+  for (Operation* o : a.addressOps)
+    for (Value res : o->getResults()) vals_.erase(res);
+  if (savedIv.empty()) vals_.erase(loopIv);
+  else set(loopIv, savedIv);
+}
+
+// An async load in the body: its tile is in this step's buffer. Dots read it from there;
+// any other user gets it in registers, each thread reading back what it copied.
+void Lowering::lowerRingLoad(ux::LoadOp op, const Ring& r) {
+  if (feedsOnlyDots(op.getResult())) return;
+  Type t = ux::elementType(op.getType());
+  ThreadElements te = threadElements(layoutOf(op), shapeVec(op));
+  int eb = elemBytes(t);
+  auto vecT = VectorType::get({r.width}, t);
+  Elements out;
+  for (int k = 0; k < te.count(); k += r.width) {
+    Value ptr = sharedPtrAt(add(r.readOffset, ringElementOffset(r, op, te, k)));
+    Value v = LLVM::LoadOp::create(b_, loc_, vecT, ptr, /*alignment=*/r.width * eb);
+    for (int i = 0; i < r.width; ++i) out.push_back(LLVM::ExtractElementOp::create(b_, loc_, v, c32(i)));
+  }
   set(op, out);
 }
 

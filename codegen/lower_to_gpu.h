@@ -17,7 +17,7 @@ namespace uintx::codegen {
 struct GpuKernelModule {
   mlir::OwningOpRef<mlir::ModuleOp> module;  // module { gpu.module @uintx { gpu.func @name } }
   int numThreads = 128;
-  int sharedBytes = 0;   // static shared memory the kernel uses
+  int sharedBytes = 0;   // dynamic shared memory each launch must provide
   std::string layouts;   // the ux IR annotated with the chosen layouts (when asked, for dumps)
 };
 

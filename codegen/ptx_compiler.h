@@ -20,7 +20,7 @@ struct PtxKernel {
   std::string name;        // entry point
   std::string ptx;
   int numThreads = 128;    // block size the kernel was compiled for
-  int sharedBytes = 0;
+  int sharedBytes = 0;    // dynamic shared memory each launch provides
   double compileMs = 0;
   std::vector<std::pair<std::string, std::string>> stages;  // (stage name, IR text), if kept
 };

@@ -557,14 +557,16 @@ void KernelBuilder::atomicAdd(Value ptr, Value value, Value mask) {
 // ---- control flow ----------------------------------------------------------------------
 
 std::vector<Value> KernelBuilder::forLoop(Value lo, Value hi, Value step, const std::vector<Value>& init,
-                                          const LoopBody& body) {
+                                          const LoopBody& body, int stages) {
   startBody();
+  if (stages < 1 || stages > 8) fail("forLoop", "stages " + std::to_string(stages) + " must be in [1, 8]");
   for (const Value* b : {&lo, &hi, &step})
     if (b->isTile() || b->isPointer() || b->dtype() != DType::i32)
       fail("forLoop", "bounds and step must be i32 scalars, got " + b->typeString());
   llvm::SmallVector<mlir::Value> inits;
   for (const Value& v : init) inits.push_back(v.ir());
   auto loop = mlir::scf::ForOp::create(builder_, loc_, lo.ir(), hi.ir(), step.ir(), inits);
+  if (stages > 1) loop->setAttr(kNumStagesAttr, builder_.getI32IntegerAttr(stages));
   mlir::OpBuilder::InsertionGuard guard(builder_);
   // Without carried values the op comes with an empty scf.yield; the body writes its own.
   if (!loop.getBody()->empty()) loop.getBody()->back().erase();
@@ -591,8 +593,8 @@ std::vector<Value> KernelBuilder::forLoop(Value lo, Value hi, Value step, const 
 }
 
 std::vector<Value> KernelBuilder::forLoop(int lo, Value hi, int step, const std::vector<Value>& init,
-                                          const LoopBody& body) {
-  return forLoop(constant(lo, DType::i32), hi, constant(step, DType::i32), init, body);
+                                          const LoopBody& body, int stages) {
+  return forLoop(constant(lo, DType::i32), hi, constant(step, DType::i32), init, body, stages);
 }
 
 void KernelBuilder::setVectorWidth(int vec) {

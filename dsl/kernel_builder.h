@@ -33,6 +33,9 @@ int dtypeBits(DType t);
 bool isFloat(DType t);
 bool isUnsigned(DType t);
 
+// The scf.for attribute that carries forLoop's `stages` (absent when 1).
+constexpr const char* kNumStagesAttr = "ux.num_stages";
+
 class KernelBuilder;
 
 // A scalar, a tile, a pointer or a tile of pointers. Cheap to copy.
@@ -110,11 +113,14 @@ class KernelBuilder {
   void atomicAdd(Value ptr, Value value, Value mask = {});
 
   // for (i = lo; i < hi; i += step) with carried values; the body returns the next values.
+  // `stages` >= 2 asks the code generator to pipeline the loop (Triton's num_stages): the
+  // body's loads that feed a `dot` are copied into a ring of `stages` shared-memory buffers,
+  // `stages - 1` steps ahead (cp.async). Results are the same; the interpreter ignores it.
   using LoopBody = std::function<std::vector<Value>(Value i, const std::vector<Value>& carried)>;
   std::vector<Value> forLoop(Value lo, Value hi, Value step, const std::vector<Value>& init,
-                             const LoopBody& body);
+                             const LoopBody& body, int stages = 1);
   std::vector<Value> forLoop(int lo, Value hi, int step, const std::vector<Value>& init,
-                             const LoopBody& body);
+                             const LoopBody& body, int stages = 1);
 
   // Verifies and returns the program; the builder cannot be used afterwards.
   KernelProgram finish();

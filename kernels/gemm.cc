@@ -20,7 +20,7 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   if (q.rowBytes() % 16 != 0) return "weight rows of " + n(q.rowBytes()) + " bytes are not 16-byte multiples";
   if (c.blockM < 1 || c.blockN < 1 || c.numWarps < 1) return "block sizes and warps must be >= 1";
   if (c.blockK < 32 || c.blockK % 32 != 0) return "blockK must be a multiple of 32";
-  if (c.stages != 1 && c.stages != 2) return "stages must be 1 or 2";
+  if (c.stages < 1 || c.stages > 8) return "stages must be in [1, 8]";
   if (c.splitK < 1) return "splitK must be >= 1";
   if (q.K % (int64_t(c.blockK) * c.splitK) != 0)
     return "K (" + n(q.K) + ") must be a multiple of blockK * splitK (" + n(int64_t(c.blockK) * c.splitK) + ")";
@@ -89,6 +89,14 @@ static Value loadWordTile(KernelBuilder& kb, const QuantSpec& q, int blockK, Val
   return load(qweight + (rn2 * wordsPerRow + expandDims(rw, 0)), rnMask2, 0.0);
 }
 
+// The K loop of both GEMMs: with stages >= 2 the code generator pipelines it, every tile
+// whose loads allow it (activations, weight words) coming through a shared-memory ring
+// `stages` deep (cp.async, see codegen/async_loads.h); the rest is loaded in the step.
+static Value kLoop(KernelBuilder& kb, const GemmConfig& c, Value lo, Value hi, Value acc, const LoadStep& load,
+                   const ComputeStep& step) {
+  return pipelinedLoop(kb, lo, hi, c.blockK, {acc}, load, step, /*prefetch=*/false, c.stages)[0];
+}
+
 // The activation tile [BM, BK] at columns k0 .. k0 + BK.
 static Value loadActivationTile(KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, const BlockIndices& b,
                                 Value x, Value k0) {
@@ -142,15 +150,9 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
     }
     return std::vector<Value>{dot(a, trans(cast(w, act)), carried[0])};
   };
-  Value acc;
-  if (split) {  // program_id(2) takes the K slice [pidK * K / splitK, (pidK + 1) * K / splitK)
-    Value kLo = kb.programId(2) * (K / c.splitK);
-    acc = pipelinedLoop(kb, kLo, kLo + K / c.splitK, BK, {kb.zeros({BM, BN}, DType::f32)}, loadStep, step,
-                        c.stages > 1)[0];
-  } else {
-    acc = pipelinedLoop(kb, kb.constant(0, DType::i32), kb.constant(K, DType::i32), BK,
-                        {kb.zeros({BM, BN}, DType::f32)}, loadStep, step, c.stages > 1)[0];
-  }
+  // program_id(2) takes the K slice [pidK * K / splitK, (pidK + 1) * K / splitK).
+  Value kLo = split ? kb.programId(2) * (K / c.splitK) : kb.constant(0, DType::i32);
+  Value acc = kLoop(kb, c, kLo, kLo + K / c.splitK, kb.zeros({BM, BN}, DType::f32), loadStep, step);
   if (perRow) acc = acc * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
   if (split) {  // f32 partials; the reduce adds the bias once
     Value rm2 = expandDims(rm, 1);
@@ -168,9 +170,13 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   DType yType = outDtype.value_or(act);
   validateGemmConfig(q, c, true);
   KernelBuilder kb("gemm_w" + std::to_string(q.bits) + "a8_" + dtypeName(act));
+  // 8-bit codes are int8 bytes in K order whatever the word size (docs/FORMATS.md): the
+  // symmetric 8-bit weights are read as an int8 tile, which goes to the dot untouched (and,
+  // pipelined, global -> shared memory by cp.async, never through registers).
+  const bool byteCodes = q.symmetric;
   Value xq = kb.pointerArg("xq", DType::i8);
   Value xscale = kb.pointerArg("xscale", DType::f32);
-  Value qweight = kb.pointerArg("qweight", DType::u32);
+  Value qweight = kb.pointerArg("qweight", byteCodes ? DType::i8 : DType::u32);
   Value scales = kb.pointerArg("scales", q.scaleDtype);
   Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype);
   Value bias = hasBias ? kb.pointerArg("bias", q.scaleDtype) : Value();
@@ -184,13 +190,15 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
               &numGroups = b.numGroups;
   Value accInit = q.symmetric ? kb.zeros({BM, BN}, DType::i32) : kb.zeros({BM, BN}, DType::f32);
   auto loadStep = [&](Value k0) {
-    return std::vector<Value>{loadActivationTile(kb, q, c, b, xq, k0), loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0)};
+    Value w = byteCodes ? load(qweight + (rn2 * int(q.rowBytes()) + expandDims(k0 + kb.arange(0, BK), 0)), rnMask2, 0.0)
+                        : loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0);
+    return std::vector<Value>{loadActivationTile(kb, q, c, b, xq, k0), w};
   };
-  Value acc = pipelinedLoop(kb, kb.constant(0, DType::i32), kb.constant(K, DType::i32), BK, {accInit}, loadStep,
-                            [&](Value k0, const std::vector<Value>& t, const std::vector<Value>& carried) {
+  Value acc = kLoop(kb, c, kb.constant(0, DType::i32), kb.constant(K, DType::i32), accInit, loadStep,
+                    [&](Value k0, const std::vector<Value>& t, const std::vector<Value>& carried) {
     Value a = t[0];
+    if (byteCodes) return std::vector<Value>{dot(a, trans(t[1]), carried[0])};
     Value codes = unpackBits(t[1], q.bits);
-    if (q.symmetric) return std::vector<Value>{dot(a, trans(cast(codes, DType::i8)), carried[0])};
     // 4-bit, one group per step: sum_k (q - z) s x = s * (sum_k q x - z * sum_k x).
     Value qx = dot(a, trans(cast(codes, DType::i8)), kb.zeros({BM, BN}, DType::i32));
     Value xsum = expandDims(cast(sum(cast(a, DType::i32), 1), DType::f32), 1);
@@ -198,7 +206,7 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
     Value s = expandDims(cast(load(scales + g, rnMask, 0.0), DType::f32), 0);
     Value z = expandDims(cast(load(zeros + g, rnMask, 0.0), DType::f32), 0);
     return std::vector<Value>{carried[0] + s * (cast(qx, DType::f32) - z * xsum)};
-  }, c.stages > 1)[0];
+  });
   Value r = cast(acc, DType::f32) * expandDims(load(xscale + rm, rm < M, 0.0), 1);
   if (q.symmetric) r = r * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
   if (hasBias) r = r + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), 0);

@@ -16,7 +16,7 @@ struct GemmConfig {
   int blockN = 128;
   int blockK = 32;
   int numWarps = 4;
-  int stages = 2;  // 2: the next step's loads are issued before this step's math
+  int stages = 2;  // >= 2: the K loop is pipelined through `stages` shared-memory buffers (cp.async)
   int splitK = 1;  // > 1: K slices in parallel programs, f32 partials summed by buildSplitKReduce
   std::string toString() const;
 };
@@ -35,7 +35,8 @@ void validateGemmConfig(const QuantSpec& q, const GemmConfig& c, bool int8Activa
 dsl::KernelProgram buildGemm(const QuantSpec& q, dsl::DType act, bool hasBias, const GemmConfig& c,
                              std::optional<dsl::DType> out = std::nullopt);
 
-// int8 activations. Parameters: xq [M, K] i8, xscale [M] f32, qweight (u32 words), scales,
+// int8 activations. Parameters: xq [M, K] i8, xscale [M] f32, qweight (u32 words; i8 codes
+// for 8-bit weights, the same bytes), scales,
 // zeros (asymmetric only), bias (if hasBias), y [M, N] (act), M. Grid: (ceil(N / blockN),
 // ceil(M / blockM)). For 4-bit weights blockK must equal the group size; no split-K (splitK 1).
 dsl::KernelProgram buildInt8Gemm(const QuantSpec& q, dsl::DType act, bool hasBias, const GemmConfig& c,

@@ -16,9 +16,10 @@ using ComputeStep = std::function<std::vector<dsl::Value>(dsl::Value k0, const s
 
 // for k0 in [lo, hi) step `step`: acc = compute(k0, load(k0), acc). With `prefetch`, (hi - lo)
 // must be a multiple of `step` (the last step re-reads its own tiles instead of reading past
-// the end). Returns the final acc.
+// the end). `sharedStages` is the loop's forLoop `stages`: the tiles `compute` itself loads
+// and feeds to a dot go through a shared-memory ring that deep (cp.async). Returns the final acc.
 std::vector<dsl::Value> pipelinedLoop(dsl::KernelBuilder& kb, dsl::Value lo, dsl::Value hi, int step,
                                       const std::vector<dsl::Value>& acc, const LoadStep& load,
-                                      const ComputeStep& compute, bool prefetch);
+                                      const ComputeStep& compute, bool prefetch, int sharedStages = 1);
 
 }  // namespace uintx::kernels

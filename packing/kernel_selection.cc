@@ -1,5 +1,6 @@
 #include "packing/kernel_selection.h"
 
+#include <cstdio>
 #include <map>
 #include <mutex>
 
@@ -119,12 +120,13 @@ kernels::GemvConfig defaultGemvConfig(const kernels::QuantSpec& q, int64_t M, in
 kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bool int8, int smCount) {
   // From uintx-tune on the H100 (docs/PERFORMANCE.md): large M wants 128x128 tiles on 8
   // warps; small M streams the weights, so 16-row tiles, wide in N, and split-K until the
-  // grid covers the SMs about 1.5 times.
+  // grid covers the SMs about 1.5 times. Three shared-memory stages keep two K steps of
+  // loads in flight.
   kernels::GemmConfig c;
   if (M >= 128) {
-    c.blockM = 128, c.blockN = 128, c.blockK = int8 ? 128 : 64, c.numWarps = 8, c.stages = 1;
+    c.blockM = 128, c.blockN = 128, c.blockK = int8 ? 128 : 64, c.numWarps = 8, c.stages = 3;
   } else {
-    c.blockM = M <= 16 ? 16 : 64, c.blockN = M <= 16 ? 256 : 128, c.blockK = 64, c.numWarps = 4, c.stages = 2;
+    c.blockM = M <= 16 ? 16 : 64, c.blockN = M <= 16 ? 256 : 128, c.blockK = 64, c.numWarps = 4, c.stages = 3;
   }
   if (int8 && M < 128) {  // no split-K for the int8 GEMM: narrower tiles fill the SMs instead
     c.blockN = 64, c.blockK = 128;
@@ -211,14 +213,13 @@ std::shared_ptr<codegen::JitKernel> compiledKernel(const dsl::KernelProgram& pro
     autotune::KernelDiskCache disk(settings.kernelsDir, codegen::compilerVersion());
     std::string key = autotune::KernelDiskCache::makeKey(ir, codegen::compilerVersion(), options.chip);
     if (auto text = disk.load(key)) {
-      // Stored as: numThreads, newline, PTX.
+      // Stored as: "numThreads sharedBytes", newline, PTX.
       size_t nl = text->find('\n');
-      if (nl != std::string::npos) {
-        codegen::PtxKernel k;
+      codegen::PtxKernel k;
+      if (nl != std::string::npos && std::sscanf(text->c_str(), "%d %d", &k.numThreads, &k.sharedBytes) == 2) {
         k.name = program.name;
-        k.numThreads = std::atoi(text->substr(0, nl).c_str());
         k.ptx = text->substr(nl + 1);
-        if (k.numThreads > 0) {
+        if (k.numThreads > 0 && k.sharedBytes >= 0) {
           kernel = std::make_shared<codegen::JitKernel>(std::move(k), program.params);
           fromDisk = true;
         }
@@ -226,7 +227,8 @@ std::shared_ptr<codegen::JitKernel> compiledKernel(const dsl::KernelProgram& pro
     }
     if (!kernel) {
       kernel = codegen::JitKernel::compile(program, options);
-      disk.store(key, std::to_string(kernel->ptx().numThreads) + "\n" + kernel->ptx().ptx);
+      disk.store(key, std::to_string(kernel->ptx().numThreads) + " " + std::to_string(kernel->ptx().sharedBytes) +
+                          "\n" + kernel->ptx().ptx);
     }
   } else {
     kernel = codegen::JitKernel::compile(program, options);

@@ -49,11 +49,22 @@ bool contains(const std::vector<kernels::GemmConfig>& space, const kernels::Gemm
 
 // Registers of the tile math, from the definition: accumulators BM*BN/(32*warps), plus the
 // operand fragments of one warp ([BM/warpsM, BK] and [BN/warpsN, BK], 2 bf16 or 4 int8 per
-// register over 32 lanes), twice with two stages.
+// register over 32 lanes).
 int registers(const kernels::GemmConfig& c, bool int8) {
   codegen::MmaLayouts m = codegen::mmaLayouts(c.blockM, c.blockN, c.blockK, c.numWarps);
   int ops = (c.blockM / m.warpsM + c.blockN / m.warpsN) * c.blockK / (32 * (int8 ? 4 : 2));
-  return c.blockM * c.blockN / (32 * c.numWarps) + ops * c.stages;
+  return c.blockM * c.blockN / (32 * c.numWarps) + ops;
+}
+
+// Shared memory of the K loop, from the definition (docs/CACHE.md, rule 3).
+int64_t sharedBytes(const KernelKey& key, const kernels::GemmConfig& c) {
+  bool int8 = key.family == "gemm_int8";
+  int64_t row = c.blockK * (int8 ? 1 : 2) + 16;
+  if (c.stages == 1) return (c.blockM + c.blockN) * row;
+  auto buffer = [](int64_t bytes) { return cdiv(bytes, 128) * 128; };
+  int64_t bytes = c.stages * buffer(c.blockM * row);
+  if (int8 && key.bit_width == 8) return bytes + c.stages * buffer(c.blockN * row);
+  return bytes + c.blockN * row + c.stages * buffer(int64_t(c.blockN) * c.blockK * key.bit_width / 8);
 }
 
 // Checks every rule on every config of the space for one key; returns the space.
@@ -86,10 +97,10 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
     CHECK(std::set<int>{32, 64, 128, 256}.count(c.blockN) == 1);
     if (int8 && key.bit_width == 4) CHECK(c.blockK == key.group_size);
     else CHECK(std::set<int>{32, 64, 128, 256}.count(c.blockK) == 1);
-    // The dot stages a[BM, BK] and w[BN, BK] (rows padded by 16 bytes) in 48 KiB.
-    CHECK((c.blockM + c.blockN) * (c.blockK * (int8 ? 1 : 2) + 16) <= 48 * 1024);
+    CHECK(sharedBytes(key, c) <= 113 * 1024);
+    CHECK(sharedBytes(key, c) == gemmSharedBytes(key, c));
     CHECK(std::set<int>{4, 8}.count(c.numWarps) == 1);
-    CHECK(std::set<int>{1, 2}.count(c.stages) == 1);
+    CHECK(std::set<int>{1, 2, 3, 4}.count(c.stages) == 1);
     CHECK(std::set<int>{1, 2, 4, 8}.count(c.splitK) == 1);
     CHECK(c.blockM <= std::max(16, key.m_bucket));
     CHECK((c.blockN <= key.N || c.blockN == 32));
@@ -164,11 +175,15 @@ TEST_CASE("pruning: each rule removes the configs that break it, and says which"
   rejected(small, config(64, 64, 32, 4, 2, 1), "M bucket");
   // Accumulators: 128 x 256 over 4 warps is 256 f32 per thread.
   rejected(big, config(128, 256, 32, 4, 1, 1), "accumulators");
-  // Shared memory: 128 x 128 x 128 bf16 operands take (128 + 128) * 272 bytes > 48 KiB.
-  rejected(big, config(128, 128, 128, 4, 1, 1), "shared memory");
-  // Registers: 64 x 256 x 64 on 8 warps, double-buffered operands (fits shared memory).
-  CHECK(registers(config(64, 256, 64, 8, 2, 1), false) > 192);
-  rejected(big, config(64, 256, 64, 8, 2, 1), "registers");
+  // Shared memory: four buffers of 128 x 128 bf16 activations take 4 * 128 * 272 bytes > 113 KiB;
+  // with one stage the same tile fits.
+  CHECK(sharedBytes(big, config(128, 128, 128, 8, 4, 1)) > 113 * 1024);
+  rejected(big, config(128, 128, 128, 8, 4, 1), "shared memory");
+  CHECK(gemmPruneReason(big, config(128, 128, 128, 8, 1, 1), kSm).find("shared memory") == std::string::npos);
+  // Registers: 128 x 256 x 128 on 8 warps (fits shared memory with one stage).
+  CHECK(registers(config(128, 256, 128, 8, 1, 1), false) > 192);
+  CHECK(sharedBytes(big, config(128, 256, 128, 8, 1, 1)) <= 113 * 1024);
+  rejected(big, config(128, 256, 128, 8, 1, 1), "registers");
   // Split-K on a grid that already fills the GPU.
   rejected(big, config(128, 128, 32, 8, 2, 2), "split-K");
   // A grid that leaves most SMs idle: 16 programs where 1024 are possible.

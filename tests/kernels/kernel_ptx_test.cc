@@ -134,15 +134,18 @@ TEST_CASE("split-K GEMM (f32 partials, no bias parameter) assembles and uses mma
   }
 }
 
-// The GEMM's K loop stores every operand element to shared memory once per CTA with 16-byte
+// The GEMM's K loop stores every dequantized weight to shared memory once per CTA with 16-byte
 // stores, reads the mma fragments with ldmatrix (one x4 per 16 rows of a, one per two n8
 // blocks of w, per 32 bytes of k), and dequantizes each weight with one fma: a layout that
 // spread a narrow k step over more lanes than it has columns would make threads repeat the
-// dequantization, and the fma count would show it.
+// dequantization, and the fma count would show it. Pipelined (stages >= 2), the activations
+// and the packed words arrive by cp.async, 16 bytes at a time, each byte copied once per
+// CTA, and the loop waits for the step's group, then one barrier orders the ring; without
+// pipelining, the activations are staged like the weights.
 TEST_CASE("GEMM inner loop: operands staged once, ldmatrix fragments, one fma per weight") {
   struct Spec { int bits, blockM, blockN, blockK, warps, stages; };
-  for (Spec t : {Spec{4, 16, 256, 64, 4, 2}, Spec{4, 128, 128, 64, 8, 1}, Spec{8, 64, 128, 64, 4, 2},
-                 Spec{4, 16, 64, 128, 4, 2}}) {
+  for (Spec t : {Spec{4, 16, 256, 64, 4, 2}, Spec{4, 128, 128, 64, 8, 1}, Spec{8, 64, 128, 64, 4, 3},
+                 Spec{4, 16, 64, 128, 4, 4}, Spec{4, 128, 128, 64, 8, 3}}) {
     kernels::QuantSpec q = spec4096(t.bits);
     kernels::GemmConfig c;
     c.blockM = t.blockM, c.blockN = t.blockN, c.blockK = t.blockK, c.numWarps = t.warps, c.stages = t.stages;
@@ -155,15 +158,55 @@ TEST_CASE("GEMM inner loop: operands staged once, ldmatrix fragments, one fma pe
     int mBlocks = c.blockM / 16 / m.warpsM, nBlocks = c.blockN / 8 / m.warpsN;
     CHECK(count(loop, "mma.sync.aligned.m16n8k16") == mBlocks * nBlocks * chunks);
     CHECK(count(loop, "ldmatrix.sync.aligned.m8n8.x4") == (mBlocks + nBlocks / 2) * chunks);
-    CHECK(count(loop, "bar.sync") == 2);
     CHECK(count(loop, "st.shared.b") == 0);  // no scalar stores: st.shared.v4 only
     int threads = 32 * c.numWarps;
+    if (c.stages > 1) {
+      int copies = (c.blockM * c.blockK * 2 + c.blockN * c.blockK * t.bits / 8) / 16;
+      CHECK(count(loop, "cp.async.cg.shared.global") == copies / threads);
+      CHECK(count(loop, "cp.async.wait_group " + std::to_string(c.stages - 2) + ";") == 1);
+      CHECK(count(loop, "cp.async.commit_group") == 1);
+      CHECK(count(loop, "bar.sync") == 3);  // the ring's, and the weights' staging pair
+    } else {
+      CHECK(count(loop, "cp.async") == 0);
+      CHECK(count(loop, "bar.sync") == 2);
+    }
     int weightStores = c.blockN * c.blockK * 2 / 16 / threads;
     CHECK(count(loop, "st.shared.v4.b32") >= weightStores);
     int weights = c.blockN * c.blockK / threads;
     int fma = count(loop, "fma.rn.f32");
     CHECK(fma >= weights);
     CHECK(fma < weights * 3 / 2);
+    std::string log;
+    REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+    CAPTURE(log);
+    CHECK(log.find("0 bytes spill stores") != std::string::npos);
+  }
+}
+
+// W8A8 pipelined: both operands are loaded global -> shared memory by cp.async and read by
+// ldmatrix in place, so the loop has no shared-memory stores, no global loads of its own and
+// one barrier per step; the kernel asks for the ring's shared memory (over 48 KiB here).
+TEST_CASE("W8A8 GEMM K loop: both operands by cp.async, one barrier, no register staging") {
+  kernels::QuantSpec q = spec4096(8);
+  kernels::GemmConfig c;
+  c.blockM = 128, c.blockN = 128, c.blockK = 128, c.numWarps = 8;
+  for (int stages : {2, 3, 4}) {
+    c.stages = stages;
+    CAPTURE(c.toString());
+    codegen::PtxKernel k = codegen::compileToPtx(kernels::buildInt8Gemm(q, dsl::DType::bf16, false, c));
+    std::string loop = mainLoop(k.ptx);
+    REQUIRE(!loop.empty());
+    int threads = 32 * c.numWarps;
+    CHECK(count(loop, "cp.async.cg.shared.global") == (c.blockM + c.blockN) * c.blockK / 16 / threads);
+    CHECK(count(loop, "cp.async.wait_group " + std::to_string(stages - 2) + ";") == 1);
+    CHECK(count(loop, "bar.sync") == 1);
+    CHECK(count(loop, "st.shared") == 0);
+    CHECK(count(loop, "ld.global") == 0);
+    CHECK(count(loop, "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32") == c.blockM * c.blockN * c.blockK / (16 * 8 * 32) / c.numWarps);
+    int64_t ring = int64_t(stages) * (c.blockM + c.blockN) * (c.blockK + 16);
+    CHECK(k.sharedBytes >= ring);
+    CHECK(k.sharedBytes < ring + 4096);
+    CHECK(k.ptx.find(".extern .shared .align 128 .b8 ux_smem[]") != std::string::npos);
     std::string log;
     REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
     CAPTURE(log);
