@@ -103,7 +103,10 @@ class Lowering {
   Value sharedPtr(Value byteOffset);          // into the scratch area
   Value sharedPtrAt(Value absoluteOffset);    // anywhere
   Value sharedAddress(Value absoluteOffset);  // as the 32-bit address PTX shared accesses take
-  void barrier() { gpu::BarrierOp::create(b_, loc_); }
+  void barrier() {
+    gpu::BarrierOp::create(b_, loc_);
+    sharedReadSinceBarrier_ = false;
+  }
   void useShared(int64_t bytes, Operation* op);  // scratch bytes
   void storeShared(Value byteOffset, Value v);
   Value loadShared(Value byteOffset, Type t);
@@ -161,6 +164,9 @@ class Lowering {
   std::map<std::pair<std::string, int>, Value> baseCache_;
   int64_t sharedBytes_ = 0;
   int64_t scratchBase_ = 0;
+  // False right after a barrier, until shared memory is read: then a write needs no barrier
+  // before it to keep other threads' reads (write-after-read) safe.
+  bool sharedReadSinceBarrier_ = true;
   DenseMap<Value, Ring> rings_;  // async load result -> its ring, while its loop is lowered
   int numThreads_ = 128;
 };
@@ -266,6 +272,7 @@ void Lowering::storeShared(Value off, Value v) {
 Value Lowering::loadShared(Value off, Type t) {
   Type st = t.isInteger(1) ? b_.getI8Type() : isa<LLVM::LLVMPointerType>(t) ? (Type)b_.getI64Type() : t;
   Value v = LLVM::LoadOp::create(b_, loc_, st, sharedPtr(off));
+  sharedReadSinceBarrier_ = true;
   if (t.isInteger(1)) return arith::TruncIOp::create(b_, loc_, t, v);
   if (isa<LLVM::LLVMPointerType>(t)) return LLVM::IntToPtrOp::create(b_, loc_, t, v);
   return v;
@@ -598,7 +605,8 @@ void Lowering::lowerDot(ux::DotOp op) {
   int64_t aBytes = ra ? 0 : BM * stride, wBytes = rw ? 0 : BN * stride;
   if (aBytes + wBytes) {
     useShared(aBytes + wBytes, op);
-    barrier();  // the previous users of shared memory (an earlier step's ldmatrix) are done
+    // The previous readers of this memory (an earlier step's ldmatrix) must be done.
+    if (sharedReadSinceBarrier_) barrier();
     if (!ra) stageOperand(op.getA(), 0, stride);
     if (!rw) stageOperand(wSrc, aBytes, stride);
     barrier();
@@ -630,6 +638,7 @@ void Lowering::lowerDot(ux::DotOp op) {
     for (int i = 0; i < n; ++i) cons += "=r,";
     // Reads shared memory that the stores above wrote: keep it after the barrier.
     Value res = inlineAsm(b_, loc_, resT, ValueRange{addr}, text, cons + "r").getResult(0);
+    sharedReadSinceBarrier_ = true;
     SmallVector<Value> regs;
     for (int i = 0; i < n; ++i) regs.push_back(LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{i}));
     return regs;
@@ -722,6 +731,7 @@ void Lowering::lowerFor(scf::ForOp op) {
     OpBuilder::InsertionGuard guard(b_);
     if (!body->empty() && body->back().hasTrait<OpTrait::IsTerminator>()) body->back().erase();
     b_.setInsertionPointToEnd(body);
+    sharedReadSinceBarrier_ = true;  // by the previous iteration
     Value nextBuffer;
     if (!async.empty()) {
       Value buffer = loop.getRegionIterArgs().back();
@@ -752,6 +762,7 @@ void Lowering::lowerFor(scf::ForOp op) {
     if (nextBuffer) yields.push_back(nextBuffer);
     scf::YieldOp::create(b_, loc_, yields);
   }
+  sharedReadSinceBarrier_ = true;  // by the last iteration
   if (!async.empty()) {
     asyncWait(0);  // copies for steps past the end may still be writing
     barrier();
@@ -1174,6 +1185,7 @@ void Lowering::lowerRingLoad(ux::LoadOp op, const Ring& r) {
   for (int k = 0; k < te.count(); k += r.width) {
     Value ptr = sharedPtrAt(add(r.readOffset, ringElementOffset(r, op, te, k)));
     Value v = LLVM::LoadOp::create(b_, loc_, vecT, ptr, /*alignment=*/r.width * eb);
+    sharedReadSinceBarrier_ = true;
     for (int i = 0; i < r.width; ++i) out.push_back(LLVM::ExtractElementOp::create(b_, loc_, v, c32(i)));
   }
   set(op, out);

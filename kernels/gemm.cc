@@ -65,15 +65,32 @@ struct BlockIndices {
   Value numGroups;        // scale groups per weight row
 };
 
+// Programs start in launch order, x fastest. Mapped directly, a wave of programs would sweep
+// all of N for one or two row blocks of M, and every row block would read all the weights
+// again from memory. Taken in groups of kGroupRows row blocks (Triton's GROUP_M), a wave
+// shares its weight tiles and activation rows in L2. Returns the (row block, column block)
+// of this program; the grid is unchanged, (ceil(N / blockN), ceil(M / blockM)).
+constexpr int kGroupRows = 8;
+static std::pair<Value, Value> tileOfProgram(KernelBuilder& kb, const GemmConfig& c, Value M, int64_t N) {
+  int columns = int((N + c.blockN - 1) / c.blockN), perGroup = kGroupRows * columns;
+  Value rows = (M + (c.blockM - 1)) / c.blockM;
+  Value linear = kb.programId(1) * columns + kb.programId(0);
+  Value first = linear / perGroup * kGroupRows;
+  Value groupRows = minimum(rows - first, kGroupRows);
+  Value inGroup = linear % perGroup;
+  return {first + inGroup % groupRows, inGroup / groupRows};
+}
+
 static BlockIndices blockIndices(KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, Value M) {
   BlockIndices b;
   const int N = int(q.N);
-  b.rm = kb.programId(1) * c.blockM + kb.arange(0, c.blockM);
+  auto [row, column] = tileOfProgram(kb, c, M, q.N);
+  b.rm = row * c.blockM + kb.arange(0, c.blockM);
   b.rmMask2 = expandDims(b.rm < M, 1);
-  Value rnW = kb.programId(0) * c.blockN + kb.arange(0, c.blockN);
+  Value rnW = column * c.blockN + kb.arange(0, c.blockN);
   b.rn2 = expandDims(rnW, 1);
   b.rnMask2 = expandDims(rnW < N, 1);
-  b.rn = kb.programId(0) * c.blockN + kb.arange(0, c.blockN);
+  b.rn = column * c.blockN + kb.arange(0, c.blockN);
   b.rnMask = b.rn < N;
   b.numGroups = kb.constant(double(q.K / q.groupSize), DType::i32);
   return b;
@@ -122,37 +139,39 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   BlockIndices b = blockIndices(kb, q, c, M);
   const Value &rm = b.rm, &rmMask2 = b.rmMask2, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask,
               &numGroups = b.numGroups;
-  auto loadStep = [&](Value k0) {
-    std::vector<Value> t{loadActivationTile(kb, q, c, b, x, k0), loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0)};
-    if (!perRow) {
-      Value g = rn2 * numGroups + expandDims(k0 + kb.arange(0, BK), 0) / q.groupSize;
-      t.push_back(load(scales + g, rnMask2, 0.0));
-      if (!q.symmetric) t.push_back(load(zeros + g, rnMask2, 0.0));
-    }
-    return t;
-  };
-  auto step = [&](Value, const std::vector<Value>& t, const std::vector<Value>& carried) {
-    Value a = t[0];
+  // The weight tile of step k0, dequantized to the activation dtype.
+  auto dequantizedWeights = [&](Value k0) {
     // f = 1 + q / 2^bits, exactly: the code becomes the top mantissa bits of a float in [1, 2)
     // (a shift and one lop3). Then (q - z) s = f (2^bits s) - (1 + z / 2^bits) (2^bits s) is
     // one fma per weight, its two factors computed once per group. Symmetric codes have
     // z = 2^(bits-1) once their two's-complement codes are made offset-binary (one xor of
     // the top bit of every field, per word); per-row scales are applied after the sum (s = 1).
     double unit = double(1 << q.bits);
-    Value words = q.symmetric ? signedFieldsToUnsigned(t[1], q.bits) : t[1];
+    Value words = loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0);
+    if (q.symmetric) words = signedFieldsToUnsigned(words, q.bits);
     Value f = codesToUnitFloat(unpackBits(words, q.bits), q.bits);
     Value w;
     if (perRow) {
       w = q.symmetric ? f * unit - 1.5 * unit : f * unit - (cast(load(zeros + rn2, rnMask2, 0.0), DType::f32) + unit);
     } else {
-      Value us = cast(t[2], DType::f32) * unit;
-      w = q.symmetric ? f * us - 1.5 * us : f * us - (cast(t[3], DType::f32) / unit + 1.0) * us;
+      Value g = rn2 * numGroups + expandDims(k0 + kb.arange(0, BK), 0) / q.groupSize;
+      Value us = cast(load(scales + g, rnMask2, 0.0), DType::f32) * unit;
+      w = q.symmetric ? f * us - 1.5 * us
+                      : f * us - (cast(load(zeros + g, rnMask2, 0.0), DType::f32) / unit + 1.0) * us;
     }
-    return std::vector<Value>{dot(a, trans(cast(w, act)), carried[0])};
+    return cast(w, act);
   };
-  // program_id(2) takes the K slice [pidK * K / splitK, (pidK + 1) * K / splitK).
+  // Dequantization runs one step ahead, in registers: step k0 multiplies the tile dequantized
+  // by the step before, then dequantizes the next one. Nothing orders the two, so each warp's
+  // integer and fma work for the next step fills the gaps of its tensor-core work for this
+  // one. program_id(2) takes the K slice [pidK * K / splitK, (pidK + 1) * K / splitK).
   Value kLo = split ? kb.programId(2) * (K / c.splitK) : kb.constant(0, DType::i32);
-  Value acc = kLoop(kb, c, kLo, kLo + K / c.splitK, kb.zeros({BM, BN}, DType::f32), loadStep, step);
+  Value kHi = kLo + K / c.splitK, last = kHi - BK;
+  std::vector<Value> init{kb.zeros({BM, BN}, DType::f32), dequantizedWeights(kLo)};
+  Value acc = kb.forLoop(kLo, kHi, kb.constant(BK, DType::i32), init, [&](Value k0, const std::vector<Value>& carried) {
+    Value sum = dot(loadActivationTile(kb, q, c, b, x, k0), trans(carried[1]), carried[0]);
+    return std::vector<Value>{sum, dequantizedWeights(minimum(k0 + BK, last))};
+  }, c.stages)[0];
   if (perRow) acc = acc * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
   if (split) {  // f32 partials; the reduce adds the bias once
     Value rm2 = expandDims(rm, 1);

@@ -100,6 +100,10 @@ void launchKernel(CUfunction kernel, Dim3 grid, Dim3 block, unsigned sharedBytes
     checkCuda(api.cuFuncSetAttribute(kernel, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                                      int(sharedBytes)),
               call.c_str());
+    // All of the L1/shared split to shared memory, so that as many blocks fit on an SM as the
+    // shared memory allows (the split is otherwise the driver's guess).
+    checkCuda(api.cuFuncSetAttribute(kernel, CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100),
+              "cuFuncSetAttribute(PREFERRED_SHARED_MEMORY_CARVEOUT=100)");
   }
   CUresult result = api.cuLaunchKernel(kernel, grid.x, grid.y, grid.z, block.x, block.y,
                                        block.z, sharedBytes, stream, args, nullptr);

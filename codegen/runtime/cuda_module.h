@@ -40,7 +40,8 @@ struct Dim3 {
 };
 
 // Launches `kernel` with its parameters in `args` (one pointer per parameter, as
-// cuLaunchKernel takes them). Dynamic shared memory above 48 KiB is opted into first.
+// cuLaunchKernel takes them). Dynamic shared memory above 48 KiB is opted into first, with
+// the shared-memory carveout at its maximum.
 void launchKernel(CUfunction kernel, Dim3 grid, Dim3 block, unsigned sharedBytes,
                   CUstream stream, void** args);
 
