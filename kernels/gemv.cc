@@ -54,7 +54,7 @@ void validateGemvConfig(const QuantSpec& q, const GemvConfig& c) {
   auto bad = [&](const std::string& why) { throw Error("GEMV config " + c.toString() + ": " + why); };
   if (!pow2(c.blockN) || !pow2(c.blockK) || !pow2(c.blockM)) bad("block sizes must be powers of two");
   if (c.splitK < 1 || c.blockM < 1 || c.blockM > 16) bad("splitK >= 1 and blockM in [1, 16]");
-  if (c.stages != 1 && c.stages != 2) bad("stages must be 1 or 2");
+  if (c.stages < 1 || c.stages > 8) bad("stages must be in [1, 8]");
   if (c.splitK > 1 && q.K % (int64_t(c.blockK) * c.splitK) != 0)
     bad("split-K needs K (" + std::to_string(q.K) + ") divisible by blockK * splitK");
   if (q.bits < 1 || q.bits > 8) bad("bit width " + std::to_string(q.bits) + " is outside 1..8");
@@ -145,7 +145,9 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
 
   // What one step reads from memory: codes, scales, zeros, activation rows. With two stages
   // the loop carries the next step's loads, issued before this step's math, so each thread
-  // keeps two steps of loads in flight (register double buffering).
+  // keeps two steps of loads in flight (register double buffering). With more, the code
+  // generator pipelines the loop instead: the loads that allow it go through a shared-memory
+  // ring `stages` deep (cp.async), `stages - 1` steps ahead, no registers held.
   auto loadStep = [&](Value k0) {
     std::vector<Value> raw{loadCodes(kb, q, S, ix, qweight, rn3, rnMask3, k0, wordPath)};
     if (!perRowScale) {
@@ -167,7 +169,8 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
   Value rowZero = perRowScale && !q.symmetric ? expandDims(cast(load(zeros + rn, rnMask, 0.0), DType::f32), 1) : Value();
   bool shareSx = c.blockM == 1;
   const double half = double(1 << (q.bits - 1));
-  bool prefetch = c.stages > 1 && wordPath;  // exact only when K is a multiple of the step
+  bool prefetch = c.stages == 2 && wordPath;  // exact only when K is a multiple of the step
+  int sharedStages = c.stages > 2 && wordPath ? c.stages : 1;
   auto acc = pipelinedLoop(kb, kLo, kHi, BK, init, loadStep, [&](Value, const std::vector<Value>& raw,
                                                                  const std::vector<Value>& a) {
     size_t r = 0;
@@ -189,7 +192,7 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
       out.push_back(perRowScale ? a[i] + t : a[i] + s * t);
     }
     return out;
-  }, prefetch);
+  }, prefetch, sharedStages);
 
   // The partials count (u - z) / 2^bits: times 2^bits (exact).
   Value rowScale = perRowScale ? cast(load(scales + rn, rnMask, 0.0), DType::f32) * levels : Value();

@@ -35,7 +35,8 @@ struct GemvConfig {
   int numWarps = 4;
   int splitK = 1;
   int blockM = 1;  // activation rows per program
-  int stages = 2;  // 2: the next step's loads are issued before this step's math
+  int stages = 2;  // 2: the next step's loads are issued before this step's math (registers);
+                   // >= 3: pipelined through a shared-memory ring that deep (cp.async)
   std::string toString() const;
 };
 
