@@ -125,11 +125,12 @@ LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
       auto a = ux::shapeOf(dot.getA().getType()), acc = ux::shapeOf(dot.getAcc().getType());
       auto trans = dot.getB().getDefiningOp<ux::TransOp>();
       if (!trans) return;  // the lowering reports it
-      MmaLayouts m = mmaLayouts(acc[0], acc[1], a[1], numWarps);
+      int aBytes = std::max(1u, ux::elementType(dot.getA().getType()).getIntOrFloatBitWidth() / 8);
+      MmaLayouts m = useWgmma(acc[0], acc[1], a[1], numWarps, aBytes) ? wgmmaLayouts(numWarps)
+                                                                       : mmaLayouts(acc[0], acc[1], a[1], numWarps);
       groupLayout.emplace(leaderOf(dot.getResult()), Layout::blocked(m.acc));
       groupLayout.emplace(leaderOf(dot.getAcc()), Layout::blocked(m.acc));
       auto w = ux::shapeOf(trans.getSrc().getType());
-      int aBytes = std::max(1u, ux::elementType(dot.getA().getType()).getIntOrFloatBitWidth() / 8);
       int aVec = std::min(vec, std::max(1, 16 / aBytes));
       groupLayout.emplace(leaderOf(dot.getA()), Layout::blocked(defaultParams({a.begin(), a.end()}, numWarps, aVec)));
       groupLayout.emplace(leaderOf(trans.getSrc()),

@@ -91,6 +91,18 @@ MmaLayouts mmaLayouts(int64_t BM, int64_t BN, int64_t BK, int numWarps) {
   return m;
 }
 
+bool useWgmma(int64_t BM, int64_t BN, int64_t BK, int numWarps, int elemBytes) {
+  return numWarps % 4 == 0 && BM == 16 * numWarps && BN % 16 == 0 && BN >= 16 && BN <= 256 &&
+         BK * elemBytes % 128 == 0;
+}
+
+MmaLayouts wgmmaLayouts(int numWarps) {
+  MmaLayouts m;
+  m.warpsM = numWarps, m.warpsN = 1;
+  m.acc = {{1, 2}, {8, 4}, {numWarps, 1}};
+  return m;
+}
+
 int64_t dotStagingBytes(int64_t BM, int64_t BN, int64_t BK, int elemBytes) {
   return (BM + BN) * (BK * elemBytes + 16);
 }

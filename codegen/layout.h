@@ -47,6 +47,14 @@ struct MmaLayouts {
 // Throws uintx::Error when the tile cannot be split (BM % 16*warpsM, BN % 8*warpsN, BK % 32).
 MmaLayouts mmaLayouts(int64_t BM, int64_t BN, int64_t BK, int numWarps);
 
+// True when the dot runs on sm_90's warpgroup MMA (wgmma) instead of mma.sync: every warp
+// owns 16 rows (BM = 16 * numWarps, numWarps a multiple of 4, one m64 block per warpgroup),
+// 16 <= BN <= 256 a multiple of 16, and BK a multiple of 128 bytes (the swizzle's row). Both operands are then read
+// by the tensor cores from shared memory (descriptors, no ldmatrix), and the accumulator layout
+// is wgmmaLayouts(): mma.sync's fragment with all warps along M.
+bool useWgmma(int64_t BM, int64_t BN, int64_t BK, int numWarps, int elemBytes);
+MmaLayouts wgmmaLayouts(int numWarps);
+
 // Shared memory one CTA may use on sm_90 (dynamic, opted into at launch), and what a dot
 // needs of it: its operands a[BM, BK] and w[BN, BK] row-major, rows padded by 16 bytes, once
 // when staged from registers, `stages` times (each rounded up to 128 bytes) when the loop

@@ -126,23 +126,40 @@ class Lowering {
   void lowerReshapeOrTrans(Operation* op, bool transpose);
   void lowerFor(scf::ForOp op);
   void lowerUnpackBits(ux::UnpackBitsOp op);
+  // How a tile [rows, cols] (leading dimensions flattened into rows) lies in shared memory:
+  // row-major, `rowBytes` apart (padding included), or, for wgmma, in wgmma's 128-byte
+  // swizzled K-major form: the row is cut into 128-byte column blocks, each a [rows, 128 B]
+  // region of 1024-byte atoms (8 rows x 128 B) in which 16-byte chunk c of row r sits at chunk
+  // c ^ (r % 8), so that eight rows' chunks fall in distinct banks. The rows of a wgmma `a`
+  // operand are permuted as well (lowerWgmmaDot).
+  struct SharedTile {
+    int64_t rows = 0, rowBytes = 0;
+    bool swizzled = false;
+    int permutedWarps = 0;  // > 0: the a operand of a wgmma dot on this many warps
+  };
+  Value tileOffset(const SharedTile& t, Value row, Value colByte);
+  SharedTile dotOperandTile(ux::DotOp dot, int operand);
+  bool dotUsesWgmma(ux::DotOp dot);
   void lowerDot(ux::DotOp op);
-  void stageOperand(Value v, int64_t base, int64_t stride);
+  void lowerWgmmaDot(ux::DotOp op);
+  void stageOperand(Value v, int64_t base, const SharedTile& t);
 
   // ---- software pipelining (async_loads.h) ----
-  // Where an async load's tiles live: `stages` buffers of `stageBytes` from `offset`; an
-  // element at (row, col) of the tile (leading dimensions flattened into rows) is at
-  // row * rowBytes + col * elemBytes of its buffer. `width` elements per cp.async.
+  // Where an async load's tiles live: `stages` buffers of `stageBytes` from `offset`, each
+  // laid out as `tile`. `width` elements per cp.async.
   struct Ring {
-    int64_t offset = 0, stageBytes = 0, rowBytes = 0;
+    int64_t offset = 0, stageBytes = 0;
+    SharedTile tile;
     int width = 1;
-    Value readOffset;  // absolute byte offset of the buffer this step reads
+    bool feedsWgmma = false;  // read by the async proxy: needs a proxy fence before the barrier
+    Value readOffset;         // absolute byte offset of the buffer this step reads
   };
   std::optional<Ring> planRing(const AsyncLoad& a);
   Value ringElementOffset(const Ring& r, ux::LoadOp load, const ThreadElements& te, int k);
   void issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv, Value iv, Value valid, Value stageOffset);
   void lowerRingLoad(ux::LoadOp op, const Ring& r);
   void asyncCommit() { inlineAsm(b_, loc_, Type(), ValueRange{}, "cp.async.commit_group;", "~{memory}"); }
+  void proxyFence() { inlineAsm(b_, loc_, Type(), ValueRange{}, "fence.proxy.async.shared::cta;", "~{memory}"); }
   void asyncWait(int pending) {
     inlineAsm(b_, loc_, Type(), ValueRange{}, "cp.async.wait_group " + std::to_string(pending) + ";", "~{memory}");
   }
@@ -346,7 +363,7 @@ GpuKernelModule Lowering::run() {
   b_.setInsertionPointToStart(gmod.getBody());
   auto arrayType = LLVM::LLVMArrayType::get(b_.getI8Type(), 0);
   LLVM::GlobalOp::create(b_, loc_, arrayType, /*isConstant=*/false, LLVM::Linkage::External,
-                         kSharedName, Attribute(), /*alignment=*/128, /*addrSpace=*/3);
+                         kSharedName, Attribute(), /*alignment=*/1024, /*addrSpace=*/3);
   result.sharedBytes = int(sharedBytes_);
   result.module = std::move(module);
   return result;
@@ -543,10 +560,45 @@ void Lowering::lowerUnpackBits(ux::UnpackBitsOp op) {
   set(op, out);
 }
 
-// Writes a dot operand tile [rows, BK] (in its own layout) row-major into shared memory at
-// byte `base`, rows `stride` bytes apart; each thread stores its contiguous runs along k with
+Value Lowering::tileOffset(const SharedTile& t, Value row, Value colByte) {
+  if (!t.swizzled) return add(mul(row, t.rowBytes), colByte);
+  auto shr = [&](Value v, int b) -> Value { return arith::ShRUIOp::create(b_, loc_, v, c32(b)); };
+  auto band = [&](Value v, int64_t m) -> Value { return arith::AndIOp::create(b_, loc_, v, c32(m)); };
+  if (int nw = t.permutedWarps) {  // r = rep*8nw + w*8 + g  ->  16w + 8rep + g
+    row = add(add(mul(band(shr(row, 3), nw - 1), 16), mul(shr(row, 3 + log2i(nw)), 8)), band(row, 7));
+  }
+  Value r8 = band(row, 7);
+  Value chunk = arith::XOrIOp::create(b_, loc_, band(shr(colByte, 4), 7), r8);
+  Value block = add(mul(shr(colByte, 7), t.rows * 128), mul(row, 128));  // row = 8 * atom + r8
+  return add(block, add(mul(chunk, 16), band(colByte, 15)));
+}
+
+bool Lowering::dotUsesWgmma(ux::DotOp dot) {
+  auto acc = shapeVec(dot.getAcc()), a = shapeVec(dot.getA());
+  return useWgmma(acc[0], acc[1], a[1], program_.numWarps, elemBytes(ux::elementType(dot.getA().getType())));
+}
+
+// The shared-memory form of a dot's operand (0: a, 1: w): mma.sync reads row-major tiles with
+// rows padded by 16 bytes (the eight rows of an 8x8 ldmatrix read fall in distinct banks);
+// wgmma reads core matrices.
+Lowering::SharedTile Lowering::dotOperandTile(ux::DotOp dot, int operand) {
+  auto a = shapeVec(dot.getA());
+  SharedTile t;
+  t.rows = operand == 0 ? a[0] : shapeVec(dot.getAcc())[1];
+  t.rowBytes = a[1] * elemBytes(ux::elementType(dot.getA().getType()));
+  if (!dotUsesWgmma(dot)) {
+    t.rowBytes += 16;
+    return t;
+  }
+  t.swizzled = true;
+  if (operand == 0) t.permutedWarps = program_.numWarps;
+  return t;
+}
+
+// Writes a dot operand tile [rows, BK] (in its own layout) into shared memory at byte `base`
+// of the scratch area, laid out as `t`; each thread stores its contiguous runs along k with
 // vector stores of up to 16 bytes.
-void Lowering::stageOperand(Value v, int64_t base, int64_t stride) {
+void Lowering::stageOperand(Value v, int64_t base, const SharedTile& t) {
   const Layout& l = layoutOf(v);
   auto shape = shapeVec(v);
   ThreadElements te = threadElements(l, shape);
@@ -558,7 +610,7 @@ void Lowering::stageOperand(Value v, int64_t base, int64_t stride) {
   for (int k = 0; k < te.count(); k += w) {
     auto idx = te.split(k);
     Value row = coordinate(l, te, idx, 0), col = coordinate(l, te, idx, 1);
-    Value off = add(c32(base), add(mul(row, stride), mul(col, eb)));
+    Value off = add(c32(base), tileOffset(t, row, mul(col, eb)));
     Value val = e[k];
     if (w > 1) {
       Value vec = LLVM::UndefOp::create(b_, loc_, VectorType::get({w}, elem));
@@ -584,6 +636,7 @@ void Lowering::stageOperand(Value v, int64_t base, int64_t stride) {
 void Lowering::lowerDot(ux::DotOp op) {
   auto trans = op.getB().getDefiningOp<ux::TransOp>();
   if (!trans) fail(op, "the b operand must be trans(w) with w a [N, K] tile (weights are stored [N, K])");
+  if (dotUsesWgmma(op)) return lowerWgmmaDot(op);
   auto accShape = shapeVec(op.getAcc()), aShape = shapeVec(op.getA());
   int64_t BM = accShape[0], BN = accShape[1], BK = aShape[1];
   MmaLayouts m = mmaLayouts(BM, BN, BK, program_.numWarps);
@@ -598,7 +651,8 @@ void Lowering::lowerDot(ux::DotOp op) {
   auto ringOf = [&](Value v) -> const Ring* {
     auto it = rings_.find(v);
     if (it == rings_.end()) return nullptr;
-    if (it->second.rowBytes != stride) fail(op, "an operand's ring rows do not match the dot's");
+    if (it->second.tile.rowBytes != stride || it->second.tile.swizzled)
+      fail(op, "an operand's ring does not have the dot's layout");
     return &it->second;
   };
   const Ring *ra = ringOf(op.getA()), *rw = ringOf(wSrc);
@@ -607,8 +661,8 @@ void Lowering::lowerDot(ux::DotOp op) {
     useShared(aBytes + wBytes, op);
     // The previous readers of this memory (an earlier step's ldmatrix) must be done.
     if (sharedReadSinceBarrier_) barrier();
-    if (!ra) stageOperand(op.getA(), 0, stride);
-    if (!rw) stageOperand(wSrc, aBytes, stride);
+    if (!ra) stageOperand(op.getA(), 0, dotOperandTile(op, 0));
+    if (!rw) stageOperand(wSrc, aBytes, dotOperandTile(op, 1));
     barrier();
   }
   Value aBase = ra ? ra->readOffset : c32(scratchBase_);
@@ -678,6 +732,97 @@ void Lowering::lowerDot(ux::DotOp op) {
   set(op, out);
 }
 
+// acc[BM, BN] += a[BM, BK] @ trans(w)[BK, BN] on wgmma (sm_90a), BM = 16 * numWarps: each
+// warpgroup (4 warps) computes 64 rows x BN with one wgmma.mma_async per 32 bytes of k, both
+// operands read from shared memory through descriptors (128-byte swizzle, K-major: 1024 bytes
+// between 8-row atoms; a k step's start moves 32 bytes along the 128-byte row, and by a
+// whole [rows, 128 B] block every four steps). The accumulator layout (wgmmaLayouts) gives thread (warp w, lane) rows
+// w*8 + g and 8*numWarps + w*8 + g (g = lane / 4) of every n8 block, while wgmma computes rows
+// 16w + g and 16w + 8 + g of its warpgroup's m64 block; the a tile is stored with its rows
+// permuted to match (tileOffset), so each thread's registers hold its own rows. The dot waits
+// for its wgmma group before returning.
+void Lowering::lowerWgmmaDot(ux::DotOp op) {
+  auto trans = op.getB().getDefiningOp<ux::TransOp>();
+  auto accShape = shapeVec(op.getAcc()), aShape = shapeVec(op.getA());
+  int64_t BM = accShape[0], BN = accShape[1], BK = aShape[1];
+  int nw = program_.numWarps;
+  Layout lc = Layout::blocked(wgmmaLayouts(nw).acc);
+  Type elem = ux::elementType(op.getA().getType());
+  bool isInt = elem.isInteger(8);
+  int eb = isInt ? 1 : 2;
+  SharedTile ta = dotOperandTile(op, 0), tw = dotOperandTile(op, 1);
+  Value wSrc = trans.getSrc();
+  auto ringOf = [&](Value v, const SharedTile& want) -> const Ring* {
+    auto it = rings_.find(v);
+    if (it == rings_.end()) return nullptr;
+    const SharedTile& t = it->second.tile;
+    if (!t.swizzled || t.rowBytes != want.rowBytes || t.permutedWarps != want.permutedWarps)
+      fail(op, "an operand's ring does not have the dot's layout");
+    return &it->second;
+  };
+  const Ring *ra = ringOf(op.getA(), ta), *rw = ringOf(wSrc, tw);
+  int64_t aBytes = ra ? 0 : BM * ta.rowBytes, wBytes = rw ? 0 : BN * tw.rowBytes;
+  if (aBytes + wBytes) {
+    useShared(aBytes + wBytes, op);
+    if (sharedReadSinceBarrier_) barrier();
+    if (!ra) stageOperand(op.getA(), 0, ta);
+    if (!rw) stageOperand(wSrc, aBytes, tw);
+    proxyFence();  // generic-proxy stores, read by wgmma through the async proxy
+    barrier();
+  }
+  Value aBase = ra ? ra->readOffset : c32(scratchBase_);
+  Value wBase = rw ? rw->readOffset : c32(scratchBase_ + aBytes);
+
+  Type i64 = b_.getI64Type(), i32 = b_.getI32Type();
+  // Descriptor: start address >> 4 in bits 0-13, leading byte offset >> 4 in 16-29 (unused
+  // with this swizzle: 1), stride byte offset >> 4 in 32-45, 128-byte swizzle (1) in 62-63.
+  auto descriptor = [&](Value byteOffset) -> Value {
+    Value addr = arith::ShRUIOp::create(b_, loc_, sharedAddress(byteOffset), c32(4));
+    addr = arith::AndIOp::create(b_, loc_, addr, c32(0x3FFF));
+    int64_t fixed = (int64_t(1) << 16) | (int64_t(1024 >> 4) << 32) | (int64_t(1) << 62);
+    Value wide = arith::ExtUIOp::create(b_, loc_, i64, addr);
+    return arith::OrIOp::create(b_, loc_, wide, arith::ConstantOp::create(b_, loc_, b_.getI64IntegerAttr(fixed)));
+  };
+  // This warpgroup's 64 rows of a: 8 atoms further per warpgroup.
+  Value group = arith::ShRUIOp::create(b_, loc_, warp_, c32(2));
+  Value aGroup = add(aBase, mul(group, 8 * 1024));
+  auto kStep = [&](const SharedTile& t, int64_t s) { return (32 * s / 128) * t.rows * 128 + 32 * s % 128; };
+
+  Elements c = get(op.getAcc(), lc);
+  ThreadElements tc = threadElements(lc, accShape);
+  int nBlocks = int(BN / 8), regs = 4 * nBlocks;
+  std::vector<int> slot(regs);
+  for (int j = 0; j < nBlocks; ++j) {
+    slot[4 * j + 0] = tc.flatten({0, 2 * j}), slot[4 * j + 1] = tc.flatten({0, 2 * j + 1});
+    slot[4 * j + 2] = tc.flatten({1, 2 * j}), slot[4 * j + 3] = tc.flatten({1, 2 * j + 1});
+  }
+  std::string shape = "m64n" + std::to_string(BN) + (isInt ? "k32.s32.s8.s8" : elem.isBF16() ? "k16.f32.bf16.bf16" : "k16.f32.f16.f16");
+  std::string text = "{ .reg .pred p; setp.ne.b32 p, $" + std::to_string(regs + 2) + ", 0; wgmma.mma_async.sync.aligned." +
+                     shape + " {";
+  for (int i = 0; i < regs; ++i) text += (i ? ", $" : "$") + std::to_string(i);
+  text += "}, $" + std::to_string(regs) + ", $" + std::to_string(regs + 1) + ", p" + (isInt ? "" : ", 1, 1, 0, 0") + "; }";
+  std::string cr = isInt ? "r" : "f", cons;
+  for (int i = 0; i < regs; ++i) cons += "=" + cr + ",";
+  cons += "l,l,r";
+  for (int i = 0; i < regs; ++i) cons += "," + std::to_string(i);
+  Type accT = isInt ? (Type)i32 : (Type)b_.getF32Type();
+  Type resT = LLVM::LLVMStructType::getLiteral(ctx_, SmallVector<Type>(regs, accT));
+
+  Elements out = c;
+  inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.fence.sync.aligned;", "~{memory}");
+  for (int64_t s = 0; s < BK * eb / 32; ++s) {
+    SmallVector<Value> operands{descriptor(add(aGroup, c32(kStep(ta, s)))), descriptor(add(wBase, c32(kStep(tw, s)))),
+                                c32(1)};
+    for (int i = 0; i < regs; ++i) operands.push_back(out[slot[i]]);
+    Value res = inlineAsm(b_, loc_, resT, operands, text, cons).getResult(0);
+    for (int i = 0; i < regs; ++i) out[slot[i]] = LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{i});
+  }
+  inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.commit_group.sync.aligned;", "~{memory}");
+  inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.wait_group.sync.aligned 0;", "~{memory}");
+  sharedReadSinceBarrier_ = true;
+  set(op, out);
+}
+
 // A loop marked with stages S >= 2 and with async loads (async_loads.h) is pipelined:
 //   prologue:  barrier; for j < S-1: cp.async step j's tiles into buffer j; commit
 //   step t:    wait until step t's group landed (S-2 groups may stay in flight); barrier;
@@ -702,6 +847,7 @@ void Lowering::lowerFor(scf::ForOp op) {
   for (AsyncLoad& a : findAsyncLoads(op))
     if (auto r = planRing(a)) async.emplace_back(std::move(a), *r);
   if (!async.empty()) {
+    scratchBase_ = (scratchBase_ + 1023) / 1024 * 1024;  // rings start on swizzle atoms
     for (auto& [a, r] : async) {
       r.offset = scratchBase_;
       scratchBase_ += stages * r.stageBytes;
@@ -736,6 +882,8 @@ void Lowering::lowerFor(scf::ForOp op) {
     if (!async.empty()) {
       Value buffer = loop.getRegionIterArgs().back();
       asyncWait(stages - 2);
+      // wgmma reads shared memory through the async proxy: order the copies before it.
+      if (llvm::any_of(async, [](const auto& a) { return a.second.feedsWgmma; })) proxyFence();
       barrier();
       Value iv = add(loop.getInductionVar(), arith::MulIOp::create(b_, loc_, step, c32(stages - 1)));
       Value valid = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::slt, iv, hi);
@@ -1101,13 +1249,15 @@ static bool feedsOnlyDots(Value v) {
   });
 }
 
-static bool feedsADot(Value v) {
-  return llvm::any_of(v.getUses(), [](OpOperand& u) {
-    Operation* o = u.getOwner();
-    return isa<ux::DotOp>(o) || (isa<ux::TransOp>(o) && llvm::any_of(o->getUses(), [](OpOperand& t) {
-             return isa<ux::DotOp>(t.getOwner());
-           }));
-  });
+// The first dot `v` feeds, and as which operand (0: a, 1: w under trans).
+static std::optional<std::pair<ux::DotOp, int>> dotUseOf(Value v) {
+  for (OpOperand& u : v.getUses()) {
+    if (auto d = dyn_cast<ux::DotOp>(u.getOwner()); d && u.getOperandNumber() == 0) return std::make_pair(d, 0);
+    if (isa<ux::TransOp>(u.getOwner()))
+      for (OpOperand& t : u.getOwner()->getUses())
+        if (auto d = dyn_cast<ux::DotOp>(t.getOwner()); d && t.getOperandNumber() == 1) return std::make_pair(d, 1);
+  }
+  return std::nullopt;
 }
 
 // The ring of an async load, or nullopt when its accesses are not 4, 8 or 16 bytes per
@@ -1120,14 +1270,18 @@ std::optional<Lowering::Ring> Lowering::planRing(const AsyncLoad& a) {
   AxisInfo am = op.getMask() ? axis_->get(op.getMask()) : AxisInfo();
   int w = vectorWidth(te.runPerDim.back(), axis_->get(op.getPtr()), op.getMask() ? &am : nullptr, eb);
   if (w * eb < 4) return std::nullopt;
-  bool dot = feedsADot(op.getResult());
-  if (dot && shape.size() != 2) return std::nullopt;
   int64_t rows = 1;
   for (size_t d = 0; d + 1 < shape.size(); ++d) rows *= shape[d];
   Ring r;
   r.width = w;
-  r.rowBytes = shape.back() * eb + (dot ? 16 : 0);
-  r.stageBytes = (rows * r.rowBytes + 127) / 128 * 128;
+  r.tile.rowBytes = shape.back() * eb;
+  if (auto use = dotUseOf(op.getResult())) {  // the dot's layout
+    if (shape.size() != 2) return std::nullopt;
+    r.tile = dotOperandTile(use->first, use->second);
+    r.feedsWgmma = r.tile.swizzled;
+  }
+  // 1024-byte buffers: the swizzle is a function of the address bits, its atoms must be aligned.
+  r.stageBytes = (rows * r.tile.rowBytes + 1023) / 1024 * 1024;
   return r;
 }
 
@@ -1141,7 +1295,7 @@ Value Lowering::ringElementOffset(const Ring& r, ux::LoadOp load, const ThreadEl
     row = add(row, mul(coordinate(l, te, idx, d), stride));
     stride *= te.shape[d];
   }
-  return add(mul(row, r.rowBytes), mul(coordinate(l, te, idx, last), elemBytes(ux::elementType(load.getType()))));
+  return tileOffset(r.tile, row, mul(coordinate(l, te, idx, last), elemBytes(ux::elementType(load.getType()))));
 }
 
 // Issues the cp.async copies of `a` for the step whose induction variable is `iv`, into the

@@ -110,7 +110,11 @@ TEST_CASE("GEMM specializations assemble and use mma.sync") {
       CAPTURE(log);
       CHECK(rc == 0);
       MESSAGE(log);
-      CHECK(k.ptx.find(int8 ? "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32" : "mma.sync.aligned.m16n8k16.row.col.f32.bf16") != std::string::npos);
+      bool wgmma = codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, int8 ? 1 : 2);
+      std::string mma = wgmma ? (int8 ? "wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8" : "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16")
+                              : (int8 ? "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32" : "mma.sync.aligned.m16n8k16.row.col.f32.bf16");
+      CAPTURE(mma);
+      CHECK(k.ptx.find(mma) != std::string::npos);
     }
   }
   codegen::PtxKernel k = codegen::compileToPtx(kernels::buildQuantizeRows(4096, dsl::DType::bf16));
@@ -144,12 +148,13 @@ TEST_CASE("split-K GEMM (f32 partials, no bias parameter) assembles and uses mma
 // pipelining, the activations are staged like the weights.
 TEST_CASE("GEMM inner loop: operands staged once, ldmatrix fragments, one fma per weight") {
   struct Spec { int bits, blockM, blockN, blockK, warps, stages; };
-  for (Spec t : {Spec{4, 16, 256, 64, 4, 2}, Spec{4, 128, 128, 64, 8, 1}, Spec{8, 64, 128, 64, 4, 3},
-                 Spec{4, 16, 64, 128, 4, 4}, Spec{4, 128, 128, 64, 8, 3}}) {
+  for (Spec t : {Spec{4, 16, 256, 64, 4, 2}, Spec{4, 64, 128, 32, 4, 1}, Spec{8, 64, 128, 32, 4, 3},
+                 Spec{4, 16, 64, 128, 4, 4}, Spec{4, 64, 256, 32, 8, 3}}) {
     kernels::QuantSpec q = spec4096(t.bits);
     kernels::GemmConfig c;
     c.blockM = t.blockM, c.blockN = t.blockN, c.blockK = t.blockK, c.numWarps = t.warps, c.stages = t.stages;
     CAPTURE(c.toString());
+    REQUIRE(!codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, 2));  // mma.sync tiles
     codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
     std::string loop = mainLoop(k.ptx);
     REQUIRE(!loop.empty());
@@ -183,13 +188,16 @@ TEST_CASE("GEMM inner loop: operands staged once, ldmatrix fragments, one fma pe
   }
 }
 
-// W8A8 pipelined: both operands are loaded global -> shared memory by cp.async and read by
-// ldmatrix in place, so the loop has no shared-memory stores, no global loads of its own and
-// one barrier per step; the kernel asks for the ring's shared memory (over 48 KiB here).
-TEST_CASE("W8A8 GEMM K loop: both operands by cp.async, one barrier, no register staging") {
+// Tiles of 16 rows per warp (and whole warpgroups) run on wgmma. W8A8 pipelined: both
+// operands are loaded global -> shared memory by cp.async and read by the tensor cores in place
+// (descriptors), so the loop has no shared-memory stores, no global loads of its own, no
+// ldmatrix, one proxy fence and one barrier per step, and one wgmma per 32 bytes of k and
+// warpgroup; the kernel asks for the ring's shared memory (over 48 KiB here).
+TEST_CASE("W8A8 GEMM K loop on wgmma: both operands by cp.async, one barrier, no register staging") {
   kernels::QuantSpec q = spec4096(8);
   kernels::GemmConfig c;
   c.blockM = 128, c.blockN = 128, c.blockK = 128, c.numWarps = 8;
+  REQUIRE(codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, 1));
   for (int stages : {2, 3, 4}) {
     c.stages = stages;
     CAPTURE(c.toString());
@@ -199,17 +207,48 @@ TEST_CASE("W8A8 GEMM K loop: both operands by cp.async, one barrier, no register
     int threads = 32 * c.numWarps;
     CHECK(count(loop, "cp.async.cg.shared.global") == (c.blockM + c.blockN) * c.blockK / 16 / threads);
     CHECK(count(loop, "cp.async.wait_group " + std::to_string(stages - 2) + ";") == 1);
+    CHECK(count(loop, "fence.proxy.async.shared::cta") == 1);
     CHECK(count(loop, "bar.sync") == 1);
     CHECK(count(loop, "st.shared") == 0);
     CHECK(count(loop, "ld.global") == 0);
-    CHECK(count(loop, "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32") == c.blockM * c.blockN * c.blockK / (16 * 8 * 32) / c.numWarps);
-    int64_t ring = int64_t(stages) * (c.blockM + c.blockN) * (c.blockK + 16);
+    CHECK(count(loop, "ldmatrix") == 0);
+    CHECK(count(loop, "mma.sync") == 0);
+    CHECK(count(loop, "wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8") == c.blockK / 32);
+    CHECK(count(loop, "wgmma.wait_group.sync.aligned 0;") == 1);
+    // Rings of 1024-byte aligned buffers: [128 x 128 B] of a and of w per stage.
+    int64_t ring = int64_t(stages) * (c.blockM + c.blockN) * c.blockK;
     CHECK(k.sharedBytes >= ring);
     CHECK(k.sharedBytes < ring + 4096);
-    CHECK(k.ptx.find(".extern .shared .align 128 .b8 ux_smem[]") != std::string::npos);
+    CHECK(k.ptx.find(".extern .shared .align 1024 .b8 ux_smem[]") != std::string::npos);
     std::string log;
     REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
     CAPTURE(log);
     CHECK(log.find("0 bytes spill stores") != std::string::npos);
+    CHECK(log.find("C7515") == std::string::npos);  // ptxas did not serialize the wgmmas
   }
+}
+
+// W4A16 on wgmma: the activations come by cp.async, the weights are dequantized (one fma
+// each) and stored once per CTA in the swizzled form, then one wgmma per 32 bytes of k.
+TEST_CASE("W4A16 GEMM K loop on wgmma: staged weights, two barriers, proxy fences") {
+  kernels::QuantSpec q = spec4096(4);
+  kernels::GemmConfig c;
+  c.blockM = 128, c.blockN = 128, c.blockK = 64, c.numWarps = 8, c.stages = 3;
+  REQUIRE(codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, 2));
+  codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
+  std::string loop = mainLoop(k.ptx);
+  REQUIRE(!loop.empty());
+  int threads = 32 * c.numWarps;
+  CHECK(count(loop, "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16") == c.blockK * 2 / 32);
+  CHECK(count(loop, "ldmatrix") == 0);
+  CHECK(count(loop, "bar.sync") == 2);
+  CHECK(count(loop, "fence.proxy.async.shared::cta") == 2);  // after the ring's copies, after the weights' stores
+  CHECK(count(loop, "st.shared.v4.b32") == c.blockN * c.blockK * 2 / 16 / threads);
+  int weights = c.blockN * c.blockK / threads;
+  CHECK(count(loop, "fma.rn.f32") >= weights);
+  CHECK(count(loop, "fma.rn.f32") < weights * 3 / 2);
+  std::string log;
+  REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+  CAPTURE(log);
+  CHECK(log.find("0 bytes spill stores") != std::string::npos);
 }
