@@ -77,10 +77,15 @@ int gemmRegisterEstimate(const kernels::GemmConfig& c, bool int8) {
   } catch (const Error&) {
     return -1;
   }
-  int perRegister = int8 ? 4 : 2;
-  int accumulators = c.blockM * c.blockN / (32 * c.numWarps);
-  int operands = (c.blockM / m.warpsM + c.blockN / m.warpsN) * c.blockK / (32 * perRegister);
-  return accumulators + operands;
+  int perRegister = int8 ? 4 : 2, threads = 32 * c.numWarps;
+  int accumulators = c.blockM * c.blockN / threads;
+  // wgmma reads both operands from shared memory; mma.sync holds fragments in registers.
+  int operands = codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, int8 ? 1 : 2)
+                     ? 0
+                     : (c.blockM / m.warpsM + c.blockN / m.warpsN) * c.blockK / (32 * perRegister);
+  // The weight-only GEMM carries the next step's dequantized tile (two values per register).
+  int dequantized = int8 ? 0 : c.blockN * c.blockK / (2 * threads);
+  return accumulators + operands + dequantized;
 }
 
 int64_t gemmSharedBytes(const KernelKey& key, const kernels::GemmConfig& c) {
@@ -109,12 +114,10 @@ std::string gemmPruneReason(const KernelKey& key, const kernels::GemmConfig& c, 
   if (c.blockM > std::max(kBlockMs[0], key.m_bucket))
     return "blockM " + n(c.blockM) + " is larger than the M bucket " + n(key.m_bucket);
   if (c.blockN > key.N && c.blockN != kBlockNs[0]) return "blockN " + n(c.blockN) + " is larger than N";
-  // Half the SM's shared memory at most: two programs fit on one SM, one can load while the
-  // other computes.
   int64_t shared = gemmSharedBytes(key, c);
-  if (shared > kMaxGemmSharedBytes)
-    return "the K loop keeps " + n(shared) + " bytes of tiles in shared memory (more than " + n(kMaxGemmSharedBytes) +
-           ")";
+  if (shared > codegen::kMaxSharedBytes)
+    return "the K loop keeps " + n(shared) + " bytes of tiles in shared memory (more than " +
+           n(codegen::kMaxSharedBytes) + ")";
   int accumulators = c.blockM * c.blockN / (32 * c.numWarps);
   if (accumulators > kMaxGemmAccumulatorsPerThread)
     return n(accumulators) + " f32 accumulators per thread (more than " + n(kMaxGemmAccumulatorsPerThread) + ")";

@@ -19,13 +19,11 @@ constexpr int kMaxGemmAccumulatorsPerThread = 128;
 constexpr int kMaxGemmRegistersPerThread = 192;
 // Longest list returned for one key.
 constexpr int kMaxGemmConfigs = 40;
-// Shared memory one program may keep: half of an H100 SM's 228 KiB, so two programs fit.
-constexpr int64_t kMaxGemmSharedBytes = 113 * 1024;
-
-// 32-bit registers a thread holds for the tile math: f32 accumulators BM*BN/(32*warps) plus
-// the per-warp operand fragments of one K step (a: [BM/warpsM, BK], w: [BN/warpsN, BK], two
-// 16-bit or four 8-bit values per register over 32 lanes). The next steps' tiles wait in
-// shared memory, not registers. warpsM x warpsN is codegen::mmaLayouts' split; -1 if none.
+// 32-bit registers a thread holds for the tile math: f32 accumulators BM*BN/(32*warps), plus
+// on mma.sync the per-warp operand fragments of one K step (a: [BM/warpsM, BK], w:
+// [BN/warpsN, BK], two 16-bit or four 8-bit values per register over 32 lanes; wgmma reads
+// them from shared memory), plus for the weight-only GEMM the next step's dequantized weight
+// tile (BN*BK/(2*32*warps)). warpsM x warpsN is codegen::mmaLayouts' split; -1 if none.
 int gemmRegisterEstimate(const kernels::GemmConfig& c, bool int8Activations);
 
 // Shared memory of the K loop: without pipelining (stages 1) the dot's staged operands

@@ -159,6 +159,11 @@ class Lowering {
   void issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv, Value iv, Value valid, Value stageOffset);
   void lowerRingLoad(ux::LoadOp op, const Ring& r);
   void asyncCommit() { inlineAsm(b_, loc_, Type(), ValueRange{}, "cp.async.commit_group;", "~{memory}"); }
+  void wgmmaWait(int pending) {
+    inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.wait_group.sync.aligned " + std::to_string(pending) + ";",
+              "~{memory}");
+  }
+  bool wgmmaChainsOnRings(scf::ForOp loop, const std::vector<std::pair<AsyncLoad, Ring>>& async);
   void proxyFence() { inlineAsm(b_, loc_, Type(), ValueRange{}, "fence.proxy.async.shared::cta;", "~{memory}"); }
   void asyncWait(int pending) {
     inlineAsm(b_, loc_, Type(), ValueRange{}, "cp.async.wait_group " + std::to_string(pending) + ";", "~{memory}");
@@ -184,6 +189,7 @@ class Lowering {
   // False right after a barrier, until shared memory is read: then a write needs no barrier
   // before it to keep other threads' reads (write-after-read) safe.
   bool sharedReadSinceBarrier_ = true;
+  bool wgmmaInFlight_ = false;  // in a loop whose wgmma chains may run one step into the next
   DenseMap<Value, Ring> rings_;  // async load result -> its ring, while its loop is lowered
   int numThreads_ = 128;
 };
@@ -818,9 +824,36 @@ void Lowering::lowerWgmmaDot(ux::DotOp op) {
     for (int i = 0; i < regs; ++i) out[slot[i]] = LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{i});
   }
   inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.commit_group.sync.aligned;", "~{memory}");
-  inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.wait_group.sync.aligned 0;", "~{memory}");
+  // In a chain (the accumulators go only to the next step's wgmmas, wgmmaChainsOnRings), the
+  // previous step's group must be done: its ring buffer is refilled at the next step's top.
+  wgmmaWait(wgmmaInFlight_ ? 1 : 0);
   sharedReadSinceBarrier_ = true;
   set(op, out);
+}
+
+// True when every dot in the body runs on wgmma with both operands in rings, and each dot's
+// result is only carried to the next step as that same dot's accumulator: then the wgmmas of
+// one step can keep running while the next step waits for its copies, nothing reads their
+// registers in between.
+bool Lowering::wgmmaChainsOnRings(scf::ForOp loop, const std::vector<std::pair<AsyncLoad, Ring>>& async) {
+  auto inRing = [&](Value v) {
+    return llvm::any_of(async, [&](const auto& a) { return ux::LoadOp(a.first.load).getResult() == v && a.second.feedsWgmma; });
+  };
+  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+  bool any = false;
+  for (Operation& o : loop.getBody()->without_terminator()) {
+    auto dot = dyn_cast<ux::DotOp>(o);
+    if (!dot) continue;
+    any = true;
+    auto trans = dot.getB().getDefiningOp<ux::TransOp>();
+    if (!trans || !dotUsesWgmma(dot) || !inRing(dot.getA()) || !inRing(trans.getSrc())) return false;
+    if (!dot.getResult().hasOneUse() || *dot.getResult().getUsers().begin() != yield.getOperation()) return false;
+    auto acc = dyn_cast<BlockArgument>(dot.getAcc());
+    if (!acc || acc.getOwner() != loop.getBody() || acc.getArgNumber() == 0) return false;
+    unsigned carried = acc.getArgNumber() - 1;
+    if (yield.getOperand(carried) != dot.getResult() || !acc.hasOneUse()) return false;
+  }
+  return any;
 }
 
 // A loop marked with stages S >= 2 and with async loads (async_loads.h) is pipelined:
@@ -846,6 +879,13 @@ void Lowering::lowerFor(scf::ForOp op) {
   int64_t savedScratch = scratchBase_;
   for (AsyncLoad& a : findAsyncLoads(op))
     if (auto r = planRing(a)) async.emplace_back(std::move(a), *r);
+  // Copies run `ahead` steps ahead. When every dot of the body is a wgmma chain fed by rings
+  // alone, a step's wgmmas may still run during the next step (wgmmaInFlight_): one buffer
+  // more stays untouched for them, so copies run one step less ahead.
+  bool chains = stages >= 3 && !async.empty() && wgmmaChainsOnRings(op, async);
+  const int ahead = chains ? stages - 2 : stages - 1;
+  bool savedChains = wgmmaInFlight_;
+  wgmmaInFlight_ = chains;
   if (!async.empty()) {
     scratchBase_ = (scratchBase_ + 1023) / 1024 * 1024;  // rings start on swizzle atoms
     for (auto& [a, r] : async) {
@@ -854,7 +894,7 @@ void Lowering::lowerFor(scf::ForOp op) {
     }
     useShared(0, op);
     barrier();  // earlier users of this shared memory are done before the prologue writes it
-    for (int j = 0; j + 1 < stages; ++j) {
+    for (int j = 0; j < ahead; ++j) {
       Value iv = add(lo, arith::MulIOp::create(b_, loc_, step, c32(j)));
       Value valid = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::slt, iv, hi);
       for (auto& [a, r] : async)
@@ -881,17 +921,18 @@ void Lowering::lowerFor(scf::ForOp op) {
     Value nextBuffer;
     if (!async.empty()) {
       Value buffer = loop.getRegionIterArgs().back();
-      asyncWait(stages - 2);
+      asyncWait(ahead - 1);
       // wgmma reads shared memory through the async proxy: order the copies before it.
       if (llvm::any_of(async, [](const auto& a) { return a.second.feedsWgmma; })) proxyFence();
       barrier();
-      Value iv = add(loop.getInductionVar(), arith::MulIOp::create(b_, loc_, step, c32(stages - 1)));
+      Value iv = add(loop.getInductionVar(), arith::MulIOp::create(b_, loc_, step, c32(ahead)));
       Value valid = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::slt, iv, hi);
-      Value isFirst = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq, buffer, c32(0));
-      Value previous = arith::SelectOp::create(b_, loc_, isFirst, c32(stages - 1),
-                                               arith::SubIOp::create(b_, loc_, buffer, c32(1)));
+      // The buffer of step t + ahead: (buffer + ahead) mod stages.
+      Value sum = add(buffer, c32(ahead));
+      Value wraps = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::sge, sum, c32(stages));
+      Value target = arith::SelectOp::create(b_, loc_, wraps, arith::SubIOp::create(b_, loc_, sum, c32(stages)), sum);
       for (auto& [a, r] : async) {
-        issueAsyncCopies(a, r, op.getInductionVar(), iv, valid, add(c32(r.offset), mul(previous, r.stageBytes)));
+        issueAsyncCopies(a, r, op.getInductionVar(), iv, valid, add(c32(r.offset), mul(target, r.stageBytes)));
         r.readOffset = add(c32(r.offset), mul(buffer, r.stageBytes));
         rings_[a.load.getResult()] = r;
       }
@@ -911,6 +952,8 @@ void Lowering::lowerFor(scf::ForOp op) {
     scf::YieldOp::create(b_, loc_, yields);
   }
   sharedReadSinceBarrier_ = true;  // by the last iteration
+  if (chains) wgmmaWait(0);  // the last step's wgmmas, before anyone reads the accumulators
+  wgmmaInFlight_ = savedChains;
   if (!async.empty()) {
     asyncWait(0);  // copies for steps past the end may still be writing
     barrier();

@@ -7,6 +7,7 @@
 #include "autotune/cache_paths.h"
 #include "autotune/config_cache.h"
 #include "autotune/kernel_disk_cache.h"
+#include "codegen/layout.h"
 #include "codegen/ptx_compiler.h"
 #include "packing/kernel_spec.h"
 #include "uintx/error.h"
@@ -118,13 +119,13 @@ kernels::GemvConfig defaultGemvConfig(const kernels::QuantSpec& q, int64_t M, in
 }
 
 kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bool int8, int smCount) {
-  // From uintx-tune on the H100 (docs/PERFORMANCE.md): large M wants 128x128 tiles on 8
-  // warps; small M streams the weights, so 16-row tiles, wide in N, and split-K until the
-  // grid covers the SMs about 1.5 times. Three shared-memory stages keep two K steps of
-  // loads in flight.
+  // From the H100 (docs/PERFORMANCE.md): large M wants 128x256 tiles on 8 warps (wgmma: 16
+  // rows per warp, 128-byte k rows) with 3 (weight-only) or 4 (int8) shared-memory stages;
+  // small M streams the weights, so 16-row tiles, wide in N, and split-K until the grid
+  // covers the SMs about 1.5 times.
   kernels::GemmConfig c;
   if (M >= 128) {
-    c.blockM = 128, c.blockN = 128, c.blockK = int8 ? 128 : 64, c.numWarps = 8, c.stages = 3;
+    c.blockM = 128, c.blockN = 256, c.blockK = int8 ? 128 : 64, c.numWarps = 8, c.stages = int8 ? 4 : 3;
   } else {
     c.blockM = M <= 16 ? 16 : 64, c.blockN = M <= 16 ? 256 : 128, c.blockK = 64, c.numWarps = 4, c.stages = 3;
   }
@@ -136,6 +137,10 @@ kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bo
     if (q.groupSize > 128) c.blockM = std::min(c.blockM, 64), c.blockN = 64;
   }
   if (!int8 && !kernels::gemmSupports(q, c, false)) c.blockK = 32;  // K or the group size is not a multiple of 64
+  // 128x256 is for wgmma (no fragments in registers); mma.sync, and the 4-bit int8 GEMM's
+  // second accumulator, would spill.
+  if (!codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, int8 ? 1 : 2) || (int8 && !q.symmetric))
+    c.blockN = std::min(c.blockN, 128);
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
   for (int split = 2; !int8 && M < 128 && split <= 8 && programs * c.splitK * 2 < 3 * int64_t(smCount); split *= 2) {
     kernels::GemmConfig t = c;
