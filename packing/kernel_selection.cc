@@ -126,6 +126,7 @@ kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bo
   kernels::GemmConfig c;
   if (M >= 128) {
     c.blockM = 128, c.blockN = 256, c.blockK = int8 ? 128 : 64, c.numWarps = 8, c.stages = int8 ? 4 : 3;
+    if ((q.N + 255) / 256 * ((M + 127) / 128) < smCount) c.blockN = 128;  // too few programs for the SMs
   } else {
     c.blockM = M <= 16 ? 16 : 64, c.blockN = M <= 16 ? 256 : 128, c.blockK = 64, c.numWarps = 4, c.stages = 3;
   }
