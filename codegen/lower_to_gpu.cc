@@ -586,7 +586,7 @@ bool Lowering::dotUsesWgmma(ux::DotOp dot) {
 
 // The shared-memory form of a dot's operand (0: a, 1: w): mma.sync reads row-major tiles with
 // rows padded by 16 bytes (the eight rows of an 8x8 ldmatrix read fall in distinct banks);
-// wgmma reads core matrices.
+// wgmma reads the 128-byte swizzled form (SharedTile).
 Lowering::SharedTile Lowering::dotOperandTile(ux::DotOp dot, int operand) {
   auto a = shapeVec(dot.getA());
   SharedTile t;
