@@ -121,14 +121,14 @@ kernels::GemvConfig defaultGemvConfig(const kernels::QuantSpec& q, int64_t M, in
 kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bool int8, int smCount) {
   // From the H100 (docs/PERFORMANCE.md): large M wants 128x256 tiles on 8 warps (wgmma: 16
   // rows per warp, 128-byte k rows) with 2 (weight-only) or 4 (int8) shared-memory stages;
-  // small M streams the weights, so 16-row tiles, wide in N, and split-K until the grid
+  // small M streams the weights, so 16-row tiles 128 wide, and split-K until the grid
   // covers the SMs about 1.5 times.
   kernels::GemmConfig c;
   if (M >= 128) {
     c.blockM = 128, c.blockN = 256, c.blockK = int8 ? 128 : 64, c.numWarps = 8, c.stages = int8 ? 4 : 2;
     if ((q.N + 255) / 256 * ((M + 127) / 128) < smCount) c.blockN = 128;  // too few programs for the SMs
   } else {
-    c.blockM = M <= 16 ? 16 : 64, c.blockN = M <= 16 ? 256 : 128, c.blockK = 64, c.numWarps = 4, c.stages = 3;
+    c.blockM = M <= 16 ? 16 : 64, c.blockN = 128, c.blockK = 64, c.numWarps = 4, c.stages = 3;
   }
   if (int8 && M < 128) {  // no split-K for the int8 GEMM: narrower tiles fill the SMs instead
     c.blockN = 64, c.blockK = 128;
