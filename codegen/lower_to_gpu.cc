@@ -1,5 +1,6 @@
 #include "codegen/lower_to_gpu.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -91,6 +92,7 @@ class Lowering {
     return it->second;
   }
   Value threadBase(const BlockedParams& p, int pd);
+  Value ownsElements(const Layout& l, const std::vector<int64_t>& shape);
   Value coordinate(const Layout& l, const ThreadElements& te, const std::vector<int>& idx, int i);
   Value linearIndex(const Layout& l, const ThreadElements& te, int k);
 
@@ -214,6 +216,29 @@ Value Lowering::threadBase(const BlockedParams& p, int pd) {
   Value base = add(mul(laneC, spt), mul(warpC, int64_t(spt) * p.threadsPerWarp[pd]));
   baseCache_[key] = base;
   return base;
+}
+
+// True (i1) in exactly one of the threads that hold the same elements of a tile of `shape`:
+// a layout spread over more lanes or warps than the tile has elements along a dimension, or a
+// slice that dropped a dimension, gives several threads the same elements. Plain stores may
+// repeat a write; an atomic must not. Null when no thread is a duplicate.
+Value Lowering::ownsElements(const Layout& l, const std::vector<int64_t>& shape) {
+  const BlockedParams& p = l.params;
+  Value owns;
+  auto require = [&](Value id, int shift, int count, int64_t used) {
+    if (used >= count) return;
+    Value c = arith::AndIOp::create(b_, loc_, arith::ShRUIOp::create(b_, loc_, id, c32(shift)), c32(count - 1));
+    Value ok = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::ult, c, c32(used));
+    owns = owns ? (Value)arith::AndIOp::create(b_, loc_, owns, ok) : ok;
+  };
+  for (int pd = 0; pd < p.rank(); ++pd) {
+    auto it = std::find(l.dims.begin(), l.dims.end(), pd);
+    int64_t size = it == l.dims.end() ? 1 : shape[it - l.dims.begin()];
+    int64_t perThread = std::max<int64_t>(1, (size + p.sizePerThread[pd] - 1) / p.sizePerThread[pd]);
+    require(lane_, p.laneShift(pd), p.threadsPerWarp[pd], perThread);
+    require(warp_, p.warpShift(pd), p.warpsPerCta[pd], (perThread + p.threadsPerWarp[pd] - 1) / p.threadsPerWarp[pd]);
+  }
+  return owns;
 }
 
 Value Lowering::coordinate(const Layout& l, const ThreadElements& te, const std::vector<int>& idx, int i) {
@@ -1165,7 +1190,12 @@ void Lowering::lowerStore(Operation* op, Value ptrV, Value valueV, Value maskV, 
   Elements ptrs = get(ptrV, l), values = get(valueV, l);
   Elements mask = maskV ? get(maskV, l) : Elements();
   if (atomic) {
-    for (int k = 0; k < te.count(); ++k) emitAtomicAdd(ptrs[k], values[k], maskV ? mask[k] : Value());
+    Value owns = ownsElements(l, shapeVec(ptrV));
+    for (int k = 0; k < te.count(); ++k) {
+      Value pred = maskV ? mask[k] : Value();
+      if (owns) pred = pred ? (Value)arith::AndIOp::create(b_, loc_, pred, owns) : owns;
+      emitAtomicAdd(ptrs[k], values[k], pred);
+    }
     return;
   }
   AxisInfo ap = axis_->get(ptrV);

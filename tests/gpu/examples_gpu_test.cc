@@ -121,3 +121,48 @@ TEST_CASE("4-bit unpack, scale and store bf16") {
   }
   CHECK(bad == 0);
 }
+
+// Split-K with atomic_add (red.global.add.f32): programs along axis 1 each sum a K slice of
+// their rows and add it into the zero-initialized output; the K loop is pipelined (cp.async
+// ring whose tiles feed no dot, so each thread reads its own copies back with ld.shared)
+// or not, and both must give the float64 sums.
+static dsl::KernelProgram splitKRowSum(int BR, int BK, int splits, int stages) {
+  using namespace uintx::dsl;
+  KernelBuilder kb("splitk_row_sum");
+  Value x = kb.pointerArg("x", DType::f32), out = kb.pointerArg("out", DType::f32);
+  Value rows = kb.scalarArg("rows", DType::i32), K = kb.scalarArg("K", DType::i32);
+  Value r = kb.programId(0) * BR + kb.arange(0, BR);
+  Value rowMask = r < rows;
+  Value chunk = K / splits;
+  Value lo = kb.programId(1) * chunk;
+  Value acc = kb.forLoop(lo, lo + chunk, kb.constant(BK, DType::i32), {kb.zeros({BR, BK}, DType::f32)},
+                         [&](Value k0, const std::vector<Value>& c) {
+    Value t = load(x + (expandDims(r, 1) * K + expandDims(k0 + kb.arange(0, BK), 0)), expandDims(rowMask, 1), 0.0);
+    return std::vector<Value>{c[0] + t};
+  }, stages)[0];
+  kb.atomicAdd(out + r, sum(acc, 1), rowMask);
+  return kb.finish();
+}
+
+TEST_CASE("split-K row sums with atomic_add, with and without a pipelined (cp.async) K loop") {
+  const int rows = 1000, K = 4096, BR = 8, BK = 128, splits = 4;
+  auto x = randomFloats(size_t(rows) * K, -1, 1);
+  std::vector<double> ref(rows, 0.0);
+  for (int i = 0; i < rows; ++i)
+    for (int k = 0; k < K; ++k) ref[i] += x[size_t(i) * K + k];
+  DeviceBuffer dx = toDevice(x);
+  for (int stages : {1, 3}) {
+    CAPTURE(stages);
+    auto k = JitKernel::compile(splitKRowSum(BR, BK, splits, stages));
+    CHECK((stages > 1) == (k->ptx().ptx.find("cp.async") != std::string::npos));
+    CHECK(k->ptx().ptx.find("red.global.add.f32") != std::string::npos);
+    DeviceBuffer dout = toDevice(std::vector<float>(rows + 8, 0.0f));
+    k->launch({cdiv(rows, BR), unsigned(splits)}, nullptr,
+              {LaunchArg::ptr(dx.get()), LaunchArg::ptr(dout.get()), LaunchArg::i32(rows), LaunchArg::i32(K)});
+    auto out = toHost<float>(dout, rows + 8);
+    int bad = 0;
+    for (int i = 0; i < rows; ++i) bad += !(std::fabs(out[i] - ref[i]) <= 1e-4 * (1 + std::fabs(ref[i])));
+    CHECK(bad == 0);
+    for (int i = rows; i < rows + 8; ++i) CHECK(out[i] == 0.0f);  // masked rows untouched
+  }
+}
