@@ -106,9 +106,10 @@ static Value loadWordTile(KernelBuilder& kb, const QuantSpec& q, int blockK, Val
   return load(qweight + (rn2 * wordsPerRow + expandDims(rw, 0)), rnMask2, 0.0);
 }
 
-// The K loop of both GEMMs: with stages >= 2 the code generator pipelines it, every tile
-// whose loads allow it (activations, weight words) coming through a shared-memory ring
-// `stages` deep (cp.async, see codegen/async_loads.h); the rest is loaded in the step.
+// The int8 GEMM's K loop: with stages >= 2 the code generator pipelines it, every tile whose
+// loads allow it (activations, weight codes or words) coming through a shared-memory ring
+// `stages` deep (cp.async, see codegen/async_loads.h); the rest is loaded in the step. (The
+// weight-only GEMM writes its loop by hand: it carries its dequantized weights.)
 static Value kLoop(KernelBuilder& kb, const GemmConfig& c, Value lo, Value hi, Value acc, const LoadStep& load,
                    const ComputeStep& step) {
   return pipelinedLoop(kb, lo, hi, c.blockK, {acc}, load, step, /*prefetch=*/false, c.stages)[0];
