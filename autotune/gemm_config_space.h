@@ -27,7 +27,7 @@ constexpr int kMaxGemmConfigs = 40;
 int gemmRegisterEstimate(const kernels::GemmConfig& c, bool int8Activations);
 
 // Shared memory of the K loop: without pipelining (stages 1) the dot's staged operands
-// (codegen::dotStagingBytes); pipelined, a ring of `stages` buffers for the activations and
+// (codegen::pipelinedDotBytes without rings); pipelined, a ring of `stages` buffers for the activations and
 // for the weights as loaded (int8 codes, which the dot reads in place, or packed words, next to
 // the dequantized tile the dot stages), each buffer rounded up to 128 bytes.
 int64_t gemmSharedBytes(const KernelKey& key, const kernels::GemmConfig& c);

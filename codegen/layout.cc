@@ -103,10 +103,6 @@ MmaLayouts wgmmaLayouts(int numWarps) {
   return m;
 }
 
-int64_t dotStagingBytes(int64_t BM, int64_t BN, int64_t BK, int elemBytes) {
-  return (BM + BN) * (BK * elemBytes + 16);
-}
-
 int64_t pipelinedDotBytes(int64_t BM, int64_t BN, int64_t BK, int elemBytes, int stages, bool asyncA, bool asyncW) {
   int64_t row = BK * elemBytes + 16;
   auto ring = [&](int64_t rows) { return stages * ((rows * row + 127) / 128 * 128); };

@@ -55,12 +55,12 @@ MmaLayouts mmaLayouts(int64_t BM, int64_t BN, int64_t BK, int numWarps);
 bool useWgmma(int64_t BM, int64_t BN, int64_t BK, int numWarps, int elemBytes);
 MmaLayouts wgmmaLayouts(int numWarps);
 
-// Shared memory one CTA may use on sm_90 (dynamic, opted into at launch), and what a dot
-// needs of it: its operands a[BM, BK] and w[BN, BK] row-major, rows padded by 16 bytes, once
-// when staged from registers, `stages` times (each rounded up to 128 bytes) when the loop
-// pipelines their loads into a ring (`async*`).
+// Shared memory one CTA may use on sm_90 (dynamic, opted into at launch), and an estimate of
+// what a dot needs of it (for search spaces): its operands a[BM, BK] and w[BN, BK] row-major,
+// rows padded by 16 bytes, once when staged from registers, `stages` times (each rounded up
+// to 128 bytes) when the loop pipelines their loads into a ring (`async*`). wgmma tiles have
+// no padding but 1024-byte buffers; the lowering's own count (PtxKernel::sharedBytes) is exact.
 constexpr int64_t kMaxSharedBytes = 227 * 1024;
-int64_t dotStagingBytes(int64_t BM, int64_t BN, int64_t BK, int elemBytes);
 int64_t pipelinedDotBytes(int64_t BM, int64_t BN, int64_t BK, int elemBytes, int stages, bool asyncA, bool asyncW);
 
 struct Layout {

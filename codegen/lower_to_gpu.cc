@@ -144,6 +144,7 @@ class Lowering {
   bool dotUsesWgmma(ux::DotOp dot);
   void lowerDot(ux::DotOp op);
   void lowerWgmmaDot(ux::DotOp op);
+  std::pair<Value, Value> dotOperandsInShared(ux::DotOp op);
   void stageOperand(Value v, int64_t base, const SharedTile& t);
 
   // ---- software pipelining (async_loads.h) ----
@@ -653,6 +654,36 @@ void Lowering::stageOperand(Value v, int64_t base, const SharedTile& t) {
   }
 }
 
+// The absolute byte offsets of a dot's operand tiles in shared memory for this step: the
+// ring buffer when the loop pipelines the operand's load (already there: the loop waited and
+// synchronized), else staged here, in the scratch area, in the form the dot reads
+// (dotOperandTile).
+std::pair<Value, Value> Lowering::dotOperandsInShared(ux::DotOp op) {
+  Value a = op.getA(), w = op.getB().getDefiningOp<ux::TransOp>().getSrc();
+  SharedTile ta = dotOperandTile(op, 0), tw = dotOperandTile(op, 1);
+  auto ringOf = [&](Value v, const SharedTile& want) -> const Ring* {
+    auto it = rings_.find(v);
+    if (it == rings_.end()) return nullptr;
+    const SharedTile& t = it->second.tile;
+    if (t.swizzled != want.swizzled || t.rowBytes != want.rowBytes || t.permutedWarps != want.permutedWarps)
+      fail(op, "an operand's ring does not have the dot's layout");
+    return &it->second;
+  };
+  const Ring *ra = ringOf(a, ta), *rw = ringOf(w, tw);
+  int64_t aBytes = ra ? 0 : shapeVec(op.getAcc())[0] * ta.rowBytes;
+  int64_t wBytes = rw ? 0 : shapeVec(op.getAcc())[1] * tw.rowBytes;
+  if (aBytes + wBytes) {
+    useShared(aBytes + wBytes, op);
+    // The previous readers of this memory (an earlier step's dot) must be done.
+    if (sharedReadSinceBarrier_) barrier();
+    if (!ra) stageOperand(a, 0, ta);
+    if (!rw) stageOperand(w, aBytes, tw);
+    if (ta.swizzled) proxyFence();  // generic-proxy stores, read by wgmma through the async proxy
+    barrier();
+  }
+  return {ra ? ra->readOffset : c32(scratchBase_), rw ? rw->readOffset : c32(scratchBase_ + aBytes)};
+}
+
 // acc[BM, BN] += a[BM, BK] @ trans(w)[BK, BN] on mma.sync. Both operands are staged through
 // shared memory: every thread stores its part of the tiles (each element once per CTA, so
 // the dequantization before the dot is not repeated per warp), then each warp reads the
@@ -676,28 +707,7 @@ void Lowering::lowerDot(ux::DotOp op) {
   bool isInt = elem.isInteger(8);
   int eb = isInt ? 1 : 2;
   int64_t stride = BK * eb + 16;
-  // Each operand's tile in shared memory: this step's ring buffer when the loop pipelines
-  // its load (already there: the loop waited and synchronized), else staged here.
-  Value wSrc = trans.getSrc();
-  auto ringOf = [&](Value v) -> const Ring* {
-    auto it = rings_.find(v);
-    if (it == rings_.end()) return nullptr;
-    if (it->second.tile.rowBytes != stride || it->second.tile.swizzled)
-      fail(op, "an operand's ring does not have the dot's layout");
-    return &it->second;
-  };
-  const Ring *ra = ringOf(op.getA()), *rw = ringOf(wSrc);
-  int64_t aBytes = ra ? 0 : BM * stride, wBytes = rw ? 0 : BN * stride;
-  if (aBytes + wBytes) {
-    useShared(aBytes + wBytes, op);
-    // The previous readers of this memory (an earlier step's ldmatrix) must be done.
-    if (sharedReadSinceBarrier_) barrier();
-    if (!ra) stageOperand(op.getA(), 0, dotOperandTile(op, 0));
-    if (!rw) stageOperand(wSrc, aBytes, dotOperandTile(op, 1));
-    barrier();
-  }
-  Value aBase = ra ? ra->readOffset : c32(scratchBase_);
-  Value wBase = rw ? rw->readOffset : c32(scratchBase_ + aBytes);
+  auto [aBase, wBase] = dotOperandsInShared(op);
 
   Elements c = get(op.getAcc(), lc);
   ThreadElements tc = threadElements(lc, accShape);
@@ -773,36 +783,15 @@ void Lowering::lowerDot(ux::DotOp op) {
 // permuted to match (tileOffset), so each thread's registers hold its own rows. The dot waits
 // for its wgmma group before returning.
 void Lowering::lowerWgmmaDot(ux::DotOp op) {
-  auto trans = op.getB().getDefiningOp<ux::TransOp>();
   auto accShape = shapeVec(op.getAcc()), aShape = shapeVec(op.getA());
-  int64_t BM = accShape[0], BN = accShape[1], BK = aShape[1];
+  int64_t BN = accShape[1], BK = aShape[1];
   int nw = program_.numWarps;
   Layout lc = Layout::blocked(wgmmaLayouts(nw).acc);
   Type elem = ux::elementType(op.getA().getType());
   bool isInt = elem.isInteger(8);
   int eb = isInt ? 1 : 2;
   SharedTile ta = dotOperandTile(op, 0), tw = dotOperandTile(op, 1);
-  Value wSrc = trans.getSrc();
-  auto ringOf = [&](Value v, const SharedTile& want) -> const Ring* {
-    auto it = rings_.find(v);
-    if (it == rings_.end()) return nullptr;
-    const SharedTile& t = it->second.tile;
-    if (!t.swizzled || t.rowBytes != want.rowBytes || t.permutedWarps != want.permutedWarps)
-      fail(op, "an operand's ring does not have the dot's layout");
-    return &it->second;
-  };
-  const Ring *ra = ringOf(op.getA(), ta), *rw = ringOf(wSrc, tw);
-  int64_t aBytes = ra ? 0 : BM * ta.rowBytes, wBytes = rw ? 0 : BN * tw.rowBytes;
-  if (aBytes + wBytes) {
-    useShared(aBytes + wBytes, op);
-    if (sharedReadSinceBarrier_) barrier();
-    if (!ra) stageOperand(op.getA(), 0, ta);
-    if (!rw) stageOperand(wSrc, aBytes, tw);
-    proxyFence();  // generic-proxy stores, read by wgmma through the async proxy
-    barrier();
-  }
-  Value aBase = ra ? ra->readOffset : c32(scratchBase_);
-  Value wBase = rw ? rw->readOffset : c32(scratchBase_ + aBytes);
+  auto [aBase, wBase] = dotOperandsInShared(op);
 
   Type i64 = b_.getI64Type(), i32 = b_.getI32Type();
   // Descriptor: start address >> 4 in bits 0-13, leading byte offset >> 4 in 16-29 (unused
