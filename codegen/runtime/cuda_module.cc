@@ -10,7 +10,6 @@ namespace uintx {
 namespace {
 
 constexpr size_t kJitLogBytes = 16384;
-constexpr unsigned kDefaultSharedLimit = 48 * 1024;  // more needs an explicit opt-in
 
 std::string dimText(Dim3 d) {
   return "(" + std::to_string(d.x) + ", " + std::to_string(d.y) + ", " + std::to_string(d.z) + ")";
@@ -83,6 +82,16 @@ CUfunction CudaModule::function(const std::string& name) const {
   return fn;
 }
 
+void reserveDynamicShared(CUfunction kernel, unsigned sharedBytes) {
+  const CudaDriverApi& api = cudaDriver();
+  if (!kernel) throw Error("reserveDynamicShared: the kernel function is null");
+  std::string call = "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES=" + std::to_string(sharedBytes) + ")";
+  checkCuda(api.cuFuncSetAttribute(kernel, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(sharedBytes)),
+            call.c_str());
+  checkCuda(api.cuFuncSetAttribute(kernel, CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100),
+            "cuFuncSetAttribute(PREFERRED_SHARED_MEMORY_CARVEOUT=100)");
+}
+
 void launchKernel(CUfunction kernel, Dim3 grid, Dim3 block, unsigned sharedBytes,
                   CUstream stream, void** args) {
   const CudaDriverApi& api = cudaDriver();
@@ -94,17 +103,6 @@ void launchKernel(CUfunction kernel, Dim3 grid, Dim3 block, unsigned sharedBytes
     throw Error("launchKernel: block " + dimText(block) +
                 " must have nonzero dimensions and at most 1024 threads");
   ensureCudaContext();
-  if (sharedBytes > kDefaultSharedLimit) {
-    std::string call = "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES=" +
-                       std::to_string(sharedBytes) + ")";
-    checkCuda(api.cuFuncSetAttribute(kernel, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                     int(sharedBytes)),
-              call.c_str());
-    // All of the L1/shared split to shared memory, so that as many blocks fit on an SM as the
-    // shared memory allows (the split is otherwise the driver's guess).
-    checkCuda(api.cuFuncSetAttribute(kernel, CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100),
-              "cuFuncSetAttribute(PREFERRED_SHARED_MEMORY_CARVEOUT=100)");
-  }
   CUresult result = api.cuLaunchKernel(kernel, grid.x, grid.y, grid.z, block.x, block.y,
                                        block.z, sharedBytes, stream, args, nullptr);
   if (result != CUDA_SUCCESS) {

@@ -39,9 +39,18 @@ struct Dim3 {
   unsigned x = 1, y = 1, z = 1;
 };
 
+// Dynamic shared memory a launch may ask for without reserveDynamicShared.
+constexpr unsigned kDefaultDynamicSharedBytes = 48 * 1024;
+
+// Opts `kernel` into `sharedBytes` of dynamic shared memory, with the shared-memory carveout
+// at its maximum (so that as many blocks fit on an SM as the shared memory allows). Needed
+// before launches above 48 KiB; the setting stays with the loaded function, so once per
+// function is enough.
+void reserveDynamicShared(CUfunction kernel, unsigned sharedBytes);
+
 // Launches `kernel` with its parameters in `args` (one pointer per parameter, as
-// cuLaunchKernel takes them). Dynamic shared memory above 48 KiB is opted into first, with
-// the shared-memory carveout at its maximum.
+// cuLaunchKernel takes them). Above 48 KiB of dynamic shared memory the kernel must have been
+// given reserveDynamicShared first (else the driver refuses the launch).
 void launchKernel(CUfunction kernel, Dim3 grid, Dim3 block, unsigned sharedBytes,
                   CUstream stream, void** args);
 

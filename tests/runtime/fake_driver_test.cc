@@ -13,30 +13,15 @@
 #include "codegen/runtime/cuda_module.h"
 #include "codegen/runtime/cuda_stream.h"
 #include "codegen/runtime/device_buffer.h"
+#include "tests/runtime/fake_driver.h"
 #include "uintx/error.h"
 
 namespace {
 
-// Bazel runs tests in the runfiles tree of the workspace, where the fake library lies.
-const char* kFakePath = "./tests/runtime/libfake_cuda.so";
+using uintx::testing::queryFake;
 // The fake driver finds a module's kernels by their ".entry" lines.
 const char* kFakePtx = ".version 8.0 // fake\n.visible .entry vector_add(\n";
-const bool kDriverPathOverridden = [] {
-  setenv("UINTX_LIBCUDA", kFakePath, 1);
-  unsetenv("UINTX_DEVICE");
-  return true;
-}();
-
-template <class R>
-R queryFake(const char* name) {
-  void* handle = dlopen(kFakePath, RTLD_NOW | RTLD_LOCAL);  // the runtime's own handle
-  REQUIRE(handle != nullptr);
-  auto fn = reinterpret_cast<R (*)()>(dlsym(handle, name));
-  REQUIRE(bool(fn));
-  R value = fn();
-  dlclose(handle);
-  return value;
-}
+const bool kDriverPathOverridden = uintx::testing::useFakeDriver();
 
 std::vector<float> randomFloats(size_t n, unsigned seed) {
   std::mt19937 rng(seed);
@@ -149,6 +134,9 @@ TEST_CASE("launchKernel passes arguments, stream and shared memory") {
   for (unsigned i = 0; i < n; ++i) wrong += c[i] != a[i] + b[i];
   CHECK(wrong == 0);
 
+  // Above 48 KiB the function must be opted in first; the driver refuses otherwise.
+  CHECK_THROWS_AS(uintx::launchKernel(fn, {12, 1, 1}, {256, 1, 1}, 100 * 1024, nullptr, args), uintx::Error);
+  uintx::reserveDynamicShared(fn, 100 * 1024);
   uintx::launchKernel(fn, {12, 1, 1}, {256, 1, 1}, 100 * 1024, nullptr, args);
   CHECK(queryFake<int>("fakeLastMaxDynamicShared") == 100 * 1024);
   CHECK(queryFake<int>("fakeLastSharedBytes") == 100 * 1024);

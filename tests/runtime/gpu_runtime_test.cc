@@ -108,6 +108,7 @@ TEST_CASE("a launch with 64 KiB of dynamic shared memory opts in and runs") {
   uintx::DeviceBuffer dc(a.size() * sizeof(float));
   CUdeviceptr pa = da.get(), pc = dc.get();
   void* args[] = {&pa, &pc};
+  uintx::reserveDynamicShared(module.function("reverse_in_block"), shared);
   uintx::launchKernel(module.function("reverse_in_block"), {blocks, 1, 1}, {block, 1, 1}, shared,
                       nullptr, args);
   auto c = dc.toHost<float>();

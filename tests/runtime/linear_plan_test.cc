@@ -9,16 +9,16 @@
 #include <vector>
 
 #include "codegen/runtime/device_buffer.h"
+#include "tests/runtime/fake_driver.h"
 #include "packing/kernel_selection.h"
 #include "uintx/uintx.h"
 
 namespace {
 
+using uintx::testing::queryFake;
 const bool kFakeDriver = [] {
-  setenv("UINTX_LIBCUDA", "./tests/runtime/libfake_cuda.so", 1);
-  unsetenv("UINTX_DEVICE");
   unsetenv("UINTX_CONFIG_CACHE");
-  return true;
+  return uintx::testing::useFakeDriver();
 }();
 
 uintx::QuantizedWeight randomWeight(int64_t N, int64_t K, uintx::ScalarType scales) {
@@ -51,4 +51,22 @@ TEST_CASE("a warm call reuses its plan; a weight with other scale dtypes gets it
   // Same shape, bits, group and dtypes, but f32 scales: the kernels read scales differently.
   uintx::linear(xm, f32Scales, ym);
   CHECK(uintx::kernelCacheStats().compiles > compiles);
+}
+
+// A large-M call runs the pipelined GEMM, whose shared-memory ring is above 48 KiB: the kernel
+// is opted in when its module is loaded (the fake driver refuses the launch otherwise), and a
+// warm call compiles nothing.
+TEST_CASE("a GEMM with more than 48 KiB of shared memory is opted in once, at load") {
+  uintx::setCacheSettings({"", ""});
+  const int64_t N = 256, K = 256, M = 256;
+  uintx::DeviceWeight w(randomWeight(N, K, uintx::ScalarType::bf16));
+  uintx::DeviceBuffer x(M * K * 2), y(M * N * 2);
+  uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
+  uintx::DeviceMatrix ym{reinterpret_cast<void*>(y.get()), M, N, uintx::ScalarType::bf16};
+  uintx::linear(xm, w, ym);
+  CHECK(queryFake<int>("fakeLastSharedBytes") > 48 * 1024);
+  CHECK(queryFake<int>("fakeLastMaxDynamicShared") >= queryFake<int>("fakeLastSharedBytes"));
+  int compiles = uintx::kernelCacheStats().compiles;
+  uintx::linear(xm, w, ym);
+  CHECK(uintx::kernelCacheStats().compiles == compiles);
 }
