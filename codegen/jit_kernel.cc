@@ -45,7 +45,7 @@ CUfunction JitKernel::functionForCurrentContext() const {
   CudaModule module = CudaModule::fromPtx(ptx_.ptx);
   CUfunction f = module.function(ptx_.name);
   // Once per loaded function, not per launch: the setting stays with it.
-  if (ptx_.sharedBytes > kDefaultDynamicSharedBytes) reserveDynamicShared(f, unsigned(ptx_.sharedBytes));
+  if (unsigned(ptx_.sharedBytes) > kDefaultDynamicSharedBytes) reserveDynamicShared(f, unsigned(ptx_.sharedBytes));
   loaded_.emplace(ctx, std::make_pair(std::move(module), f));
   return f;
 }
