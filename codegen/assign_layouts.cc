@@ -115,7 +115,8 @@ LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
       }
     };
     // Tensor-core accumulators take the mma layout before anything else. The operands go
-    // through shared memory; each gets default params sized by its own tile, so that no two
+    // through shared memory (but a w that mma.sync can take from registers, see below); each
+    // gets default params sized by its own tile, so that no two
     // threads load and dequantize the same element (the rank's params, sized by the largest
     // tile, could spread more lanes along k than a narrow k step has). The a operand is only
     // moved, never unpacked: 16 bytes per thread along k are a whole vector access and spread
@@ -133,8 +134,12 @@ LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
       auto w = ux::shapeOf(trans.getSrc().getType());
       int aVec = std::min(vec, std::max(1, 16 / aBytes));
       groupLayout.emplace(leaderOf(dot.getA()), Layout::blocked(defaultParams({a.begin(), a.end()}, numWarps, aVec)));
+      // w in registers where mma.sync allows it (layout.h, mmaRegisterOperandParams).
+      std::optional<BlockedParams> inRegisters;
+      if (!useWgmma(acc[0], acc[1], a[1], numWarps, aBytes))
+        inRegisters = mmaRegisterOperandParams(acc[0], acc[1], a[1], numWarps, aBytes, vec);
       groupLayout.emplace(leaderOf(trans.getSrc()),
-                          Layout::blocked(defaultParams({w.begin(), w.end()}, numWarps, vec)));
+                          Layout::blocked(inRegisters ? *inRegisters : defaultParams({w.begin(), w.end()}, numWarps, vec)));
     });
     derive();
     for (Value v : tiles)

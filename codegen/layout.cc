@@ -1,6 +1,7 @@
 #include "codegen/layout.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "uintx/error.h"
 
@@ -89,6 +90,16 @@ MmaLayouts mmaLayouts(int64_t BM, int64_t BN, int64_t BK, int numWarps) {
                 " warps: needs BM a multiple of 16*warpsM, BN of 8*warpsN and BK of 32");
   m.acc = {{1, 2}, {8, 4}, {m.warpsM, m.warpsN}};
   return m;
+}
+
+std::optional<BlockedParams> mmaRegisterOperandParams(int64_t BM, int64_t BN, int64_t BK, int numWarps,
+                                                      int elemBytes, int vec) {
+  if (std::getenv("UINTX_DOT_W_IN_SHARED")) return std::nullopt;  // to compare the two forms
+  if (BM % 16 || BN % (8 * numWarps) || BK % 32) return std::nullopt;
+  if (mmaLayouts(BM, BN, BK, numWarps).warpsM != 1) return std::nullopt;
+  int64_t S = std::min<int64_t>(vec, BK / 4);
+  if (S < 1 || (S * elemBytes) % 8 || BK % (4 * S)) return std::nullopt;
+  return BlockedParams{{1, int(S)}, {8, 4}, {numWarps, 1}};
 }
 
 bool useWgmma(int64_t BM, int64_t BN, int64_t BK, int numWarps, int elemBytes) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,20 @@ struct MmaLayouts {
 };
 // Throws uintx::Error when the tile cannot be split (BM % 16*warpsM, BN % 8*warpsN, BK % 32).
 MmaLayouts mmaLayouts(int64_t BM, int64_t BN, int64_t BK, int numWarps);
+
+// The w operand of an mma.sync dot in registers. When every warp computes all BM rows of the
+// accumulator (mmaLayouts gives warpsM == 1), no two warps share a row of w, so the w tile can
+// feed the mma B fragments straight from the registers it was loaded or dequantized in: no
+// shared memory, no barrier, no ldmatrix. Thread (g = lane / 4, c = lane % 4) of warp v holds w
+// rows j * 8 * numWarps + 8 v + g (its n8 block j) and, of every k block 4S wide, the S
+// consecutive k from c * S. Each mma step takes 8 bytes of every thread's run: the mma's k
+// order is a permutation of the tile's (thread c's logical k 2c, 2c+1, 2c+8, 2c+9 of a 16-bit
+// m16n8k16 are its four consecutive k), and the a fragments are read from shared memory in the
+// same permuted order, so the products and their sum are unchanged. Returns the w tile's
+// params (S = min(vec, BK / 4)), or nullopt when the tile does not fit that form (or when the
+// environment sets UINTX_DOT_W_IN_SHARED, which keeps w in shared memory, for comparisons).
+std::optional<BlockedParams> mmaRegisterOperandParams(int64_t BM, int64_t BN, int64_t BK, int numWarps,
+                                                      int elemBytes, int vec);
 
 // True when the dot runs on sm_90's warpgroup MMA (wgmma) instead of mma.sync: every warp
 // owns 16 rows (BM = 16 * numWarps, numWarps a multiple of 4, one m64 block per warpgroup),

@@ -1,6 +1,7 @@
 #include "codegen/lower_to_gpu.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <optional>
 
@@ -142,8 +143,13 @@ class Lowering {
   Value tileOffset(const SharedTile& t, Value row, Value colByte);
   SharedTile dotOperandTile(ux::DotOp dot, int operand);
   bool dotUsesWgmma(ux::DotOp dot);
+  bool dotWInRegisters(ux::DotOp dot);
   void lowerDot(ux::DotOp op);
+  void lowerRegisterDot(ux::DotOp op);
   void lowerWgmmaDot(ux::DotOp op);
+  SmallVector<Value, 4> mmaSync(Type elem, ArrayRef<Value> a, ArrayRef<Value> b, ArrayRef<Value> c);
+  bool feedsOnlyDots(Value v);
+  std::optional<std::pair<ux::DotOp, int>> dotUseOf(Value v);
   std::pair<Value, Value> dotOperandsInShared(ux::DotOp op);
   void stageOperand(Value v, int64_t base, const SharedTile& t);
 
@@ -657,7 +663,7 @@ void Lowering::stageOperand(Value v, int64_t base, const SharedTile& t) {
 // The absolute byte offsets of a dot's operand tiles in shared memory for this step: the
 // ring buffer when the loop pipelines the operand's load (already there: the loop waited and
 // synchronized), else staged here, in the scratch area, in the form the dot reads
-// (dotOperandTile).
+// (dotOperandTile). A w the dot takes from registers (dotWInRegisters) is left alone.
 std::pair<Value, Value> Lowering::dotOperandsInShared(ux::DotOp op) {
   Value a = op.getA(), w = op.getB().getDefiningOp<ux::TransOp>().getSrc();
   SharedTile ta = dotOperandTile(op, 0), tw = dotOperandTile(op, 1);
@@ -669,15 +675,16 @@ std::pair<Value, Value> Lowering::dotOperandsInShared(ux::DotOp op) {
       fail(op, "an operand's ring does not have the dot's layout");
     return &it->second;
   };
-  const Ring *ra = ringOf(a, ta), *rw = ringOf(w, tw);
+  const bool wInRegisters = dotWInRegisters(op);
+  const Ring *ra = ringOf(a, ta), *rw = wInRegisters ? nullptr : ringOf(w, tw);
   int64_t aBytes = ra ? 0 : shapeVec(op.getAcc())[0] * ta.rowBytes;
-  int64_t wBytes = rw ? 0 : shapeVec(op.getAcc())[1] * tw.rowBytes;
+  int64_t wBytes = rw || wInRegisters ? 0 : shapeVec(op.getAcc())[1] * tw.rowBytes;
   if (aBytes + wBytes) {
     useShared(aBytes + wBytes, op);
     // The previous readers of this memory (an earlier step's dot) must be done.
     if (sharedReadSinceBarrier_) barrier();
     if (!ra) stageOperand(a, 0, ta);
-    if (!rw) stageOperand(w, aBytes, tw);
+    if (!rw && !wInRegisters) stageOperand(w, aBytes, tw);
     if (ta.swizzled) proxyFence();  // generic-proxy stores, read by wgmma through the async proxy
     barrier();
   }
@@ -699,6 +706,7 @@ void Lowering::lowerDot(ux::DotOp op) {
   auto trans = op.getB().getDefiningOp<ux::TransOp>();
   if (!trans) fail(op, "the b operand must be trans(w) with w a [N, K] tile (weights are stored [N, K])");
   if (dotUsesWgmma(op)) return lowerWgmmaDot(op);
+  if (dotWInRegisters(op)) return lowerRegisterDot(op);
   auto accShape = shapeVec(op.getAcc()), aShape = shapeVec(op.getA());
   int64_t BM = accShape[0], BN = accShape[1], BK = aShape[1];
   MmaLayouts m = mmaLayouts(BM, BN, BK, program_.numWarps);
@@ -739,13 +747,6 @@ void Lowering::lowerDot(ux::DotOp op) {
     return regs;
   };
 
-  std::string shape = isInt ? "m16n8k32.row.col.s32.s8.s8.s32" : elem.isBF16() ? "m16n8k16.row.col.f32.bf16.bf16.f32"
-                                                                               : "m16n8k16.row.col.f32.f16.f16.f32";
-  std::string text = "mma.sync.aligned." + shape + " {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, {$10, $11, $12, $13};";
-  std::string cr = isInt ? "r" : "f";
-  std::string cons = "=" + cr + ",=" + cr + ",=" + cr + ",=" + cr + ",r,r,r,r,r,r," + cr + "," + cr + "," + cr + "," + cr;
-  Type accT = isInt ? (Type)i32 : (Type)b_.getF32Type();
-  Type resT = LLVM::LLVMStructType::getLiteral(ctx_, SmallVector<Type>(4, accT));
   int mBlocks = tc.countPerDim[0] / 2, nBlocks = tc.countPerDim[1] / 2;
   int64_t steps = BK * eb / 32;
   Elements out = c;
@@ -759,16 +760,110 @@ void Lowering::lowerDot(ux::DotOp op) {
     }
     for (int i = 0; i < mBlocks; ++i)
       for (int j = 0; j < nBlocks; ++j) {
-        SmallVector<Value> ops{af[i][0], af[i][1], af[i][2], af[i][3], wf[j][0], wf[j][1]};
-        int c0 = tc.flatten({2 * i, 2 * j}), c1 = tc.flatten({2 * i, 2 * j + 1}),
-            c2 = tc.flatten({2 * i + 1, 2 * j}), c3 = tc.flatten({2 * i + 1, 2 * j + 1});
-        ops.append({out[c0], out[c1], out[c2], out[c3]});
-        Value res = inlineAsm(b_, loc_, resT, ops, text, cons, /*sideEffects=*/false).getResult(0);
-        out[c0] = LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{0});
-        out[c1] = LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{1});
-        out[c2] = LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{2});
-        out[c3] = LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{3});
+        int c[4] = {tc.flatten({2 * i, 2 * j}), tc.flatten({2 * i, 2 * j + 1}), tc.flatten({2 * i + 1, 2 * j}),
+                    tc.flatten({2 * i + 1, 2 * j + 1})};
+        auto res = mmaSync(elem, af[i], wf[j], {out[c[0]], out[c[1]], out[c[2]], out[c[3]]});
+        for (int q = 0; q < 4; ++q) out[c[q]] = res[q];
       }
+  }
+  set(op, out);
+}
+
+// One mma.sync: m16n8k16 for bf16/f16 (f32 accumulators), m16n8k32 for int8 (s32). `a` is the
+// four 32-bit registers of the A fragment, `b` the two of the B fragment, `c` the
+// accumulators; returns the new accumulators.
+SmallVector<Value, 4> Lowering::mmaSync(Type elem, ArrayRef<Value> a, ArrayRef<Value> b, ArrayRef<Value> c) {
+  bool isInt = elem.isInteger(8);
+  std::string shape = isInt ? "m16n8k32.row.col.s32.s8.s8.s32" : elem.isBF16() ? "m16n8k16.row.col.f32.bf16.bf16.f32"
+                                                                               : "m16n8k16.row.col.f32.f16.f16.f32";
+  std::string text = "mma.sync.aligned." + shape + " {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, {$10, $11, $12, $13};";
+  std::string cr = isInt ? "r" : "f";
+  std::string cons = "=" + cr + ",=" + cr + ",=" + cr + ",=" + cr + ",r,r,r,r,r,r," + cr + "," + cr + "," + cr + "," + cr;
+  Type accT = isInt ? (Type)b_.getI32Type() : (Type)b_.getF32Type();
+  Type resT = LLVM::LLVMStructType::getLiteral(ctx_, SmallVector<Type>(4, accT));
+  SmallVector<Value> ops(a.begin(), a.end());
+  ops.append(b.begin(), b.end());
+  ops.append(c.begin(), c.end());
+  Value res = inlineAsm(b_, loc_, resT, ops, text, cons, /*sideEffects=*/false).getResult(0);
+  SmallVector<Value, 4> out;
+  for (int64_t q = 0; q < 4; ++q) out.push_back(LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{q}));
+  return out;
+}
+
+// True when the dot's w operand has the register form of mmaRegisterOperandParams (the layout
+// pass gave it that layout): lowerRegisterDot then takes the B fragments from registers.
+bool Lowering::dotWInRegisters(ux::DotOp dot) {
+  auto trans = dot.getB().getDefiningOp<ux::TransOp>();
+  if (!trans || dotUsesWgmma(dot)) return false;
+  auto acc = shapeVec(dot.getAcc()), a = shapeVec(dot.getA());
+  auto p = mmaRegisterOperandParams(acc[0], acc[1], a[1], program_.numWarps,
+                                    elemBytes(ux::elementType(dot.getA().getType())), options_.vec);
+  return p && layoutOf(trans.getSrc()) == Layout::blocked(*p);
+}
+
+// acc[BM, BN] += a[BM, BK] @ trans(w)[BK, BN] on mma.sync with w in registers, in the form of
+// mmaRegisterOperandParams: thread (g, c) holds rows of w, one per n8 block, and runs of S
+// consecutive k. The a tile goes through shared memory as for lowerDot (padded rows, a ring
+// or staged), and each thread reads the a rows its fragments need (16 i + g, 16 i + 8 + g)
+// over its own k run with ld.shared. A k step of the mma takes 8 bytes of the run: the first
+// 4 bytes are the fragment's k 2c, 2c+1 (16-bit; 4c..4c+3 for int8), the next 4 its k 2c+8,
+// 2c+9 (16+4c..), in both fragments, so each product pairs the same k of a and w.
+void Lowering::lowerRegisterDot(ux::DotOp op) {
+  Value w = op.getB().getDefiningOp<ux::TransOp>().getSrc();
+  auto accShape = shapeVec(op.getAcc()), aShape = shapeVec(op.getA());
+  int64_t BM = accShape[0], BN = accShape[1], BK = aShape[1];
+  Layout lc = Layout::blocked(mmaLayouts(BM, BN, BK, program_.numWarps).acc);
+  Type elem = ux::elementType(op.getA().getType());
+  int eb = elemBytes(elem);
+  int64_t stride = dotOperandTile(op, 0).rowBytes;
+  Value aBase = dotOperandsInShared(op).first;
+
+  const Layout& lw = layoutOf(w);
+  ThreadElements tw = threadElements(lw, shapeVec(w));
+  Elements wv = get(w);
+  const int runBytes = lw.params.sizePerThread[1] * eb, perReg = 4 / eb;
+  const int64_t kBlocks = BK * eb / (4 * runBytes);
+  Type i32 = b_.getI32Type();
+  auto packed = [&](int first) -> Value {  // w elements first .. first + perReg as one register
+    Value vec = LLVM::UndefOp::create(b_, loc_, VectorType::get({perReg}, elem));
+    for (int i = 0; i < perReg; ++i) vec = LLVM::InsertElementOp::create(b_, loc_, vec, wv[first + i], c32(i));
+    return LLVM::BitcastOp::create(b_, loc_, i32, vec);
+  };
+  // Each thread's a rows 16 i + 8 h + g, from byte c * runBytes of every 4 * runBytes k block.
+  Value g = arith::ShRUIOp::create(b_, loc_, lane_, c32(2));
+  Value cq = arith::AndIOp::create(b_, loc_, lane_, c32(3));
+  Value aLane = add(aBase, add(mul(g, stride), mul(cq, runBytes)));
+  auto aRun = [&](int64_t row, int64_t kb) {  // runBytes of row `row` (+ g), block kb, as registers
+    SmallVector<Value> regs;
+    for (int off = 0; off < runBytes; off += 16) {
+      int n = std::min(16, runBytes - off) / 4;
+      Value ptr = sharedPtrAt(add(aLane, c32(row * stride + kb * 4 * runBytes + off)));
+      Value v = LLVM::LoadOp::create(b_, loc_, VectorType::get({n}, i32), ptr, /*alignment=*/n * 4);
+      for (int i = 0; i < n; ++i) regs.push_back(LLVM::ExtractElementOp::create(b_, loc_, v, c32(i)));
+    }
+    sharedReadSinceBarrier_ = true;
+    return regs;
+  };
+
+  Elements out = get(op.getAcc(), lc);
+  ThreadElements tc = threadElements(lc, accShape);
+  const int mBlocks = int(BM / 16), nBlocks = tw.countPerDim[0];
+  for (int64_t kb = 0; kb < kBlocks; ++kb) {
+    std::vector<std::array<SmallVector<Value>, 2>> arows(mBlocks);
+    for (int i = 0; i < mBlocks; ++i) arows[i] = {aRun(16 * i, kb), aRun(16 * i + 8, kb)};
+    for (int s = 0; s < runBytes / 8; ++s) {
+      for (int j = 0; j < nBlocks; ++j) {
+        int first = tw.flatten({j, int(kb * runBytes / eb + s * 8 / eb)});
+        SmallVector<Value> bf{packed(first), packed(first + perReg)};
+        for (int i = 0; i < mBlocks; ++i) {
+          SmallVector<Value> af{arows[i][0][2 * s], arows[i][1][2 * s], arows[i][0][2 * s + 1], arows[i][1][2 * s + 1]};
+          int c[4] = {tc.flatten({2 * i, 2 * j}), tc.flatten({2 * i, 2 * j + 1}), tc.flatten({2 * i + 1, 2 * j}),
+                      tc.flatten({2 * i + 1, 2 * j + 1})};
+          auto res = mmaSync(elem, af, bf, {out[c[0]], out[c[1]], out[c[2]], out[c[3]]});
+          for (int q = 0; q < 4; ++q) out[c[q]] = res[q];
+        }
+      }
+    }
   }
   set(op, out);
 }
@@ -1298,12 +1393,14 @@ void Lowering::lowerReduce(ux::ReduceOp op) {
 
 // ---- software pipelining ------------------------------------------------------------------
 
-// True when every use of `v` is as a dot operand (a, or w under trans(w) as b): such a tile
-// is read from shared memory by the dot itself and never needs registers.
-static bool feedsOnlyDots(Value v) {
-  auto isDotB = [](Operation* t) {
-    return isa<ux::TransOp>(t) && !t->use_empty() && llvm::all_of(t->getUses(), [](OpOperand& u) {
-      return isa<ux::DotOp>(u.getOwner()) && u.getOperandNumber() == 1;
+// True when every use of `v` is as a dot operand (a, or w under trans(w) as b) read from
+// shared memory by the dot itself: such a tile never needs registers. (A w the dot takes
+// from registers, dotWInRegisters, does.)
+bool Lowering::feedsOnlyDots(Value v) {
+  auto isDotB = [&](Operation* t) {
+    return isa<ux::TransOp>(t) && !t->use_empty() && llvm::all_of(t->getUses(), [&](OpOperand& u) {
+      auto d = dyn_cast<ux::DotOp>(u.getOwner());
+      return d && u.getOperandNumber() == 1 && !dotWInRegisters(d);
     });
   };
   return !v.use_empty() && llvm::all_of(v.getUses(), [&](OpOperand& u) {
@@ -1311,13 +1408,14 @@ static bool feedsOnlyDots(Value v) {
   });
 }
 
-// The first dot `v` feeds, and as which operand (0: a, 1: w under trans).
-static std::optional<std::pair<ux::DotOp, int>> dotUseOf(Value v) {
+// The first dot that reads `v` from shared memory, and as which operand (0: a, 1: w under trans).
+std::optional<std::pair<ux::DotOp, int>> Lowering::dotUseOf(Value v) {
   for (OpOperand& u : v.getUses()) {
     if (auto d = dyn_cast<ux::DotOp>(u.getOwner()); d && u.getOperandNumber() == 0) return std::make_pair(d, 0);
     if (isa<ux::TransOp>(u.getOwner()))
       for (OpOperand& t : u.getOwner()->getUses())
-        if (auto d = dyn_cast<ux::DotOp>(t.getOwner()); d && t.getOperandNumber() == 1) return std::make_pair(d, 1);
+        if (auto d = dyn_cast<ux::DotOp>(t.getOwner()); d && t.getOperandNumber() == 1 && !dotWInRegisters(d))
+          return std::make_pair(d, 1);
   }
   return std::nullopt;
 }

@@ -168,11 +168,24 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   // one. program_id(2) takes the K slice [pidK * K / splitK, (pidK + 1) * K / splitK).
   Value kLo = split ? kb.programId(2) * (K / c.splitK) : kb.constant(0, DType::i32);
   Value kHi = kLo + K / c.splitK, last = kHi - BK;
-  std::vector<Value> init{kb.zeros({BM, BN}, DType::f32), dequantizedWeights(kLo)};
-  Value acc = kb.forLoop(kLo, kHi, kb.constant(BK, DType::i32), init, [&](Value k0, const std::vector<Value>& carried) {
-    Value sum = dot(loadActivationTile(kb, q, c, b, x, k0), trans(carried[1]), carried[0]);
-    return std::vector<Value>{sum, dequantizedWeights(minimum(k0 + BK, last))};
-  }, c.stages)[0];
+  // Tiles of 16 rows dequantize in the step instead: their dot takes the weights straight
+  // from registers (codegen/layout.h, mmaRegisterOperandParams) and the cp.async ring already
+  // keeps the packed words in flight; carrying a dequantized tile would double the registers
+  // that bound how many programs share an SM (measured: 38.1 -> 36.1 us, docs/PERFORMANCE.md).
+  const bool dequantizeAhead = BM > 16;
+  Value acc;
+  if (dequantizeAhead) {
+    std::vector<Value> init{kb.zeros({BM, BN}, DType::f32), dequantizedWeights(kLo)};
+    acc = kb.forLoop(kLo, kHi, kb.constant(BK, DType::i32), init, [&](Value k0, const std::vector<Value>& carried) {
+      Value sum = dot(loadActivationTile(kb, q, c, b, x, k0), trans(carried[1]), carried[0]);
+      return std::vector<Value>{sum, dequantizedWeights(minimum(k0 + BK, last))};
+    }, c.stages)[0];
+  } else {
+    acc = kb.forLoop(kLo, kHi, kb.constant(BK, DType::i32), {kb.zeros({BM, BN}, DType::f32)},
+                     [&](Value k0, const std::vector<Value>& carried) {
+      return std::vector<Value>{dot(loadActivationTile(kb, q, c, b, x, k0), trans(dequantizedWeights(k0)), carried[0])};
+    }, c.stages)[0];
+  }
   if (perRow) acc = acc * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
   if (split) {  // f32 partials; the reduce adds the bias once
     Value rm2 = expandDims(rm, 1);

@@ -121,14 +121,15 @@ kernels::GemvConfig defaultGemvConfig(const kernels::QuantSpec& q, int64_t M, in
 kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bool int8, int smCount) {
   // From the H100 (docs/PERFORMANCE.md): large M wants 128x256 tiles on 8 warps (wgmma: 16
   // rows per warp, 128-byte k rows) with 2 (weight-only) or 4 (int8) shared-memory stages;
-  // small M streams the weights, so 16-row tiles 128 wide, and split-K until the grid
-  // covers the SMs about 1.5 times.
+  // small M streams the weights, so 16-row tiles 128 wide (128 deep: the dot takes the
+  // weights from registers, see kernels/gemm.cc), and split-K until the grid covers the SMs
+  // about 1.5 times.
   kernels::GemmConfig c;
   if (M >= 128) {
     c.blockM = 128, c.blockN = 256, c.blockK = int8 ? 128 : 64, c.numWarps = 8, c.stages = int8 ? 4 : 2;
     if ((q.N + 255) / 256 * ((M + 127) / 128) < smCount) c.blockN = 128;  // too few programs for the SMs
   } else {
-    c.blockM = M <= 16 ? 16 : 64, c.blockN = 128, c.blockK = 64, c.numWarps = 4, c.stages = 3;
+    c.blockM = M <= 16 ? 16 : 64, c.blockN = 128, c.blockK = M <= 16 ? 128 : 64, c.numWarps = 4, c.stages = 3;
   }
   if (int8 && M < 128) {  // no split-K for the int8 GEMM: narrower tiles fill the SMs instead
     c.blockN = 64, c.blockK = 128;
@@ -137,13 +138,20 @@ kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bo
     c.blockK = int(q.groupSize), c.stages = 1;
     if (q.groupSize > 128) c.blockM = std::min(c.blockM, 64), c.blockN = 64;
   }
-  if (!int8 && !kernels::gemmSupports(q, c, false)) c.blockK = 32;  // K or the group size is not a multiple of 64
+  while (!int8 && c.blockK > 32 && !kernels::gemmSupports(q, c, false)) c.blockK /= 2;  // K or the group size is not a multiple
   // 128x256 is for wgmma (no fragments in registers); mma.sync, and the 4-bit int8 GEMM's
   // second accumulator, would spill.
   if (!codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, int8 ? 1 : 2) || (int8 && !q.symmetric))
     c.blockN = std::min(c.blockN, 128);
+  // Split-K target: 16-row tiles keep few registers and no weights in shared memory, and want
+  // several programs per SM to hide their latency (28672x8192 at M = 16: 134 / 106 / 96 us with
+  // 1.7 / 3.4 / 6.8 programs per SM), but not past a split of 4, where the partial sums'
+  // traffic costs more than the programs gain (8192x8192: 35.3 us split 4, 37.1 split 8).
+  // 64-row tiles are content with about 1.5 programs per SM.
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
-  for (int split = 2; !int8 && M < 128 && split <= 8 && programs * c.splitK * 2 < 3 * int64_t(smCount); split *= 2) {
+  int64_t target = c.blockM <= 16 ? 6 * int64_t(smCount) : 3 * int64_t(smCount) / 2;
+  int maxSplit = c.blockM <= 16 ? 4 : 8;
+  for (int split = 2; !int8 && M < 128 && split <= maxSplit && programs * c.splitK < target; split *= 2) {
     kernels::GemmConfig t = c;
     t.splitK = split;
     if (!kernels::gemmSupports(q, t, false)) break;

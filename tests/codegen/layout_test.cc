@@ -73,3 +73,40 @@ TEST_CASE("a slice keeps the parent's coordinates along the kept dimension") {
       CHECK(found);
     }
 }
+
+// The w operand of an mma.sync dot in registers: thread (g, c) of warp v must hold, for n8
+// block j, w row j * 8 * warps + 8 v + g (the row the accumulator layout gives its columns) and
+// S consecutive k from c * S of every 4S block, so that every 8-byte step of its run is one
+// mma k step of the same k for all four threads of a row.
+TEST_CASE("mma register operand: rows of the n8 blocks, consecutive k runs per thread") {
+  struct Case { int64_t BM, BN, BK; int warps, eb, vec, S; };
+  for (Case t : {Case{16, 128, 128, 4, 2, 32, 32}, Case{16, 64, 64, 4, 2, 32, 16}, Case{16, 256, 64, 8, 1, 16, 16},
+                 Case{64, 128, 64, 4, 2, 32, 16}}) {
+    CAPTURE(t.BM);
+    CAPTURE(t.BN);
+    CAPTURE(t.BK);
+    CAPTURE(t.warps);
+    auto p = mmaRegisterOperandParams(t.BM, t.BN, t.BK, t.warps, t.eb, t.vec);
+    REQUIRE(p.has_value());
+    REQUIRE(mmaLayouts(t.BM, t.BN, t.BK, t.warps).warpsM == 1);
+    Layout l = Layout::blocked(*p);
+    ThreadElements te = threadElements(l, {t.BN, t.BK});
+    std::set<std::vector<int64_t>> seen;
+    for (int tid = 0; tid < 32 * t.warps; ++tid) {
+      int g = tid % 32 / 4, c = tid % 4, v = tid / 32;
+      for (int k = 0; k < te.count(); ++k) {
+        auto rc = coords(l, te, tid, k);
+        auto idx = te.split(k);
+        CHECK(rc[0] == idx[0] * 8 * t.warps + 8 * v + g);
+        CHECK(rc[1] == idx[1] / t.S * 4 * t.S + c * t.S + idx[1] % t.S);
+        seen.insert(rc);
+      }
+    }
+    CHECK(int64_t(seen.size()) == t.BN * t.BK);  // every element once
+  }
+  // Not that form: warps split along M (each w row would be needed by several warps), a run
+  // shorter than one 8-byte k step, and rows that do not fill the warps' n8 blocks.
+  CHECK(!mmaRegisterOperandParams(64, 64, 64, 4, 2, 32));
+  CHECK(!mmaRegisterOperandParams(16, 128, 32, 4, 2, 2));
+  CHECK(!mmaRegisterOperandParams(16, 16, 64, 4, 2, 32));
+}

@@ -138,27 +138,27 @@ TEST_CASE("split-K GEMM (f32 partials, no bias parameter) assembles and uses mma
   }
 }
 
-// The GEMM's K loop stores every dequantized weight to shared memory once per CTA with 16-byte
-// stores, reads the mma fragments with ldmatrix (one x4 per 16 rows of a, one per two n8
-// blocks of w, per 32 bytes of k), and dequantizes each weight with one fma: a layout that
-// spread a narrow k step over more lanes than it has columns would make threads repeat the
-// dequantization, and the fma count would show it. Pipelined (stages >= 2), the activations
-// and the packed words arrive by cp.async, 16 bytes at a time, each byte copied once per
-// CTA, and the loop waits for the step's group, then one barrier orders the ring; without
-// pipelining, the activations are staged like the weights.
-TEST_CASE("GEMM inner loop: operands staged once, ldmatrix fragments, one fma per weight") {
+// With warps split along M, the GEMM's K loop stores every dequantized weight to shared
+// memory once per CTA with 16-byte stores, reads the mma fragments with ldmatrix (one x4 per
+// 16 rows of a, one per two n8 blocks of w, per 32 bytes of k), and dequantizes each weight
+// with one fma: a layout that spread a narrow k step over more lanes than it has columns
+// would make threads repeat the dequantization, and the fma count would show it. Pipelined
+// (stages >= 2), the activations and the packed words arrive by cp.async, 16 bytes at a
+// time, each byte copied once per CTA, and the loop waits for the step's group, then one
+// barrier orders the ring; without pipelining, the activations are staged like the weights.
+TEST_CASE("GEMM inner loop, w through shared memory: operands staged once, ldmatrix fragments, one fma per weight") {
   struct Spec { int bits, blockM, blockN, blockK, warps, stages; };
-  for (Spec t : {Spec{4, 16, 256, 64, 4, 2}, Spec{4, 64, 128, 32, 4, 1}, Spec{8, 64, 128, 32, 4, 3},
-                 Spec{4, 16, 64, 128, 4, 4}, Spec{4, 64, 256, 32, 8, 3}}) {
+  for (Spec t : {Spec{8, 64, 64, 32, 4, 2}, Spec{8, 128, 64, 32, 4, 1}, Spec{8, 128, 128, 32, 8, 3}}) {
     kernels::QuantSpec q = spec4096(t.bits);
     kernels::GemmConfig c;
     c.blockM = t.blockM, c.blockN = t.blockN, c.blockK = t.blockK, c.numWarps = t.warps, c.stages = t.stages;
     CAPTURE(c.toString());
     REQUIRE(!codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, 2));  // mma.sync tiles
+    codegen::MmaLayouts m = codegen::mmaLayouts(c.blockM, c.blockN, c.blockK, c.numWarps);
+    REQUIRE(m.warpsM > 1);  // w rows shared by several warps: w goes through shared memory
     codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
     std::string loop = mainLoop(k.ptx);
     REQUIRE(!loop.empty());
-    codegen::MmaLayouts m = codegen::mmaLayouts(c.blockM, c.blockN, c.blockK, c.numWarps);
     int chunks = c.blockK * 2 / 32;  // 32-byte k steps of bf16
     int mBlocks = c.blockM / 16 / m.warpsM, nBlocks = c.blockN / 8 / m.warpsN;
     CHECK(count(loop, "mma.sync.aligned.m16n8k16") == mBlocks * nBlocks * chunks);
@@ -177,6 +177,52 @@ TEST_CASE("GEMM inner loop: operands staged once, ldmatrix fragments, one fma pe
     }
     int weightStores = c.blockN * c.blockK * 2 / 16 / threads;
     CHECK(count(loop, "st.shared.v4.b32") >= weightStores);
+    int weights = c.blockN * c.blockK / threads;
+    int fma = count(loop, "fma.rn.f32");
+    CHECK(fma >= weights);
+    CHECK(fma < weights * 3 / 2);
+    std::string log;
+    REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+    CAPTURE(log);
+    CHECK(log.find("0 bytes spill stores") != std::string::npos);
+  }
+}
+
+// With all warps along N (16-row tiles; 64-row tiles 256 wide on 8 warps), each warp's w rows are
+// its own: the dot takes w's B fragments from the registers it was dequantized in
+// (codegen/layout.h, mmaRegisterOperandParams), so the loop stores nothing to shared memory
+// when pipelined (only the activations, staged, when not), has no ldmatrix (each thread reads
+// its a fragments with vector ld.shared), one barrier per step (the ring's) and still one fma
+// per weight. The mma count is unchanged: every 8 bytes of a thread's k run is one k step.
+TEST_CASE("GEMM inner loop, w in registers: no weight staging, no ldmatrix, one fma per weight") {
+  struct Spec { int bits, blockM, blockN, blockK, warps, stages; };
+  for (Spec t : {Spec{4, 16, 128, 128, 4, 3}, Spec{4, 16, 64, 128, 4, 1}, Spec{8, 16, 128, 64, 4, 3},
+                 Spec{8, 64, 256, 64, 8, 3}, Spec{4, 16, 256, 128, 8, 2}}) {
+    kernels::QuantSpec q = spec4096(t.bits);
+    kernels::GemmConfig c;
+    c.blockM = t.blockM, c.blockN = t.blockN, c.blockK = t.blockK, c.numWarps = t.warps, c.stages = t.stages;
+    CAPTURE(c.toString());
+    REQUIRE(!codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, 2));
+    REQUIRE(codegen::mmaLayouts(c.blockM, c.blockN, c.blockK, c.numWarps).warpsM == 1);
+    codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
+    std::string loop = mainLoop(k.ptx);
+    REQUIRE(!loop.empty());
+    int chunks = c.blockK * 2 / 32;
+    int mBlocks = c.blockM / 16, nBlocks = c.blockN / 8 / c.numWarps;
+    CHECK(count(loop, "mma.sync.aligned.m16n8k16") == mBlocks * nBlocks * chunks);
+    CHECK(count(loop, "ldmatrix") == 0);
+    CHECK(count(loop, "ld.shared.v4.b32") > 0);
+    int threads = 32 * c.numWarps;
+    if (c.stages > 1) {
+      int copies = (c.blockM * c.blockK * 2 + c.blockN * c.blockK * t.bits / 8) / 16;
+      CHECK(count(loop, "cp.async.cg.shared.global") == copies / threads);
+      CHECK(count(loop, "st.shared") == 0);
+      CHECK(count(loop, "bar.sync") == 1);
+    } else {
+      CHECK(count(loop, "cp.async") == 0);
+      CHECK(count(loop, "st.shared.v4.b32") == c.blockM * c.blockK * 2 / 16 / threads);  // activations only
+      CHECK(count(loop, "bar.sync") == 2);
+    }
     int weights = c.blockN * c.blockK / threads;
     int fma = count(loop, "fma.rn.f32");
     CHECK(fma >= weights);
