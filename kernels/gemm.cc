@@ -140,26 +140,34 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   BlockIndices b = blockIndices(kb, q, c, M);
   const Value &rm = b.rm, &rmMask2 = b.rmMask2, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask,
               &numGroups = b.numGroups;
+  // Dequantization: f = 1 + q / 2^bits, exactly: the code becomes the top mantissa bits of a
+  // float in [1, 2) (a shift and one lop3). Then (q - z) s = f (2^bits s) - (1 + z / 2^bits)
+  // (2^bits s) is one fma per weight, f * scaled - offset, its two factors computed once per
+  // group. Symmetric codes have z = 2^(bits-1) once their two's-complement codes are made
+  // offset-binary (one xor of the top bit of every field, per word); per-row scales are
+  // applied after the sum (s = 1).
+  const double unit = double(1 << q.bits);
+  // The factors of step k0's tile: [BN, BK] tiles whose values repeat along each group. They
+  // are loaded a step before they are used (the loop carries them): a load issued in the step
+  // that needs it would stall every warp of the CTA at once, between two barriers.
+  struct Factors { Value scaled, offset; };
+  Value rowOffset = perRow ? (q.symmetric ? Value() : cast(load(zeros + rn2, rnMask2, 0.0), DType::f32) + unit) : Value();
+  auto factorsOf = [&](Value k0) -> Factors {
+    if (perRow) return {};
+    Value g = rn2 * numGroups + expandDims(k0 + kb.arange(0, BK), 0) / q.groupSize;
+    Value us = cast(load(scales + g, rnMask2, 0.0), DType::f32) * unit;
+    return {us, q.symmetric ? us * 1.5 : (cast(load(zeros + g, rnMask2, 0.0), DType::f32) / unit + 1.0) * us};
+  };
+  auto carriedFactors = [&](const Factors& f) { return perRow ? std::vector<Value>{} : std::vector<Value>{f.scaled, f.offset}; };
+  auto factorsFrom = [&](const std::vector<Value>& v, size_t at) { return perRow ? Factors{} : Factors{v[at], v[at + 1]}; };
   // The weight tile of step k0, dequantized to the activation dtype.
-  auto dequantizedWeights = [&](Value k0) {
-    // f = 1 + q / 2^bits, exactly: the code becomes the top mantissa bits of a float in [1, 2)
-    // (a shift and one lop3). Then (q - z) s = f (2^bits s) - (1 + z / 2^bits) (2^bits s) is
-    // one fma per weight, its two factors computed once per group. Symmetric codes have
-    // z = 2^(bits-1) once their two's-complement codes are made offset-binary (one xor of
-    // the top bit of every field, per word); per-row scales are applied after the sum (s = 1).
-    double unit = double(1 << q.bits);
+  auto dequantizedWeights = [&](Value k0, const Factors& fs) {
     Value words = loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0);
     if (q.symmetric) words = signedFieldsToUnsigned(words, q.bits);
     Value f = codesToUnitFloat(unpackBits(words, q.bits), q.bits);
     Value w;
-    if (perRow) {
-      w = q.symmetric ? f * unit - 1.5 * unit : f * unit - (cast(load(zeros + rn2, rnMask2, 0.0), DType::f32) + unit);
-    } else {
-      Value g = rn2 * numGroups + expandDims(k0 + kb.arange(0, BK), 0) / q.groupSize;
-      Value us = cast(load(scales + g, rnMask2, 0.0), DType::f32) * unit;
-      w = q.symmetric ? f * us - 1.5 * us
-                      : f * us - (cast(load(zeros + g, rnMask2, 0.0), DType::f32) / unit + 1.0) * us;
-    }
+    if (perRow) w = q.symmetric ? f * unit - 1.5 * unit : f * unit - rowOffset;
+    else w = f * fs.scaled - fs.offset;
     return cast(w, act);
   };
   // Dequantization runs one step ahead, in registers: step k0 multiplies the tile dequantized
@@ -174,16 +182,24 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   // that bound how many programs share an SM (measured: 38.1 -> 36.1 us, docs/PERFORMANCE.md).
   const bool dequantizeAhead = BM > 16;
   Value acc;
-  if (dequantizeAhead) {
-    std::vector<Value> init{kb.zeros({BM, BN}, DType::f32), dequantizedWeights(kLo)};
-    acc = kb.forLoop(kLo, kHi, kb.constant(BK, DType::i32), init, [&](Value k0, const std::vector<Value>& carried) {
+  Value step = kb.constant(BK, DType::i32);
+  if (dequantizeAhead) {  // carried: acc, the tile of step k0, the factors of step k0 + BK
+    std::vector<Value> init{kb.zeros({BM, BN}, DType::f32), dequantizedWeights(kLo, factorsOf(kLo))};
+    for (Value v : carriedFactors(factorsOf(minimum(kLo + BK, last)))) init.push_back(v);
+    acc = kb.forLoop(kLo, kHi, step, init, [&](Value k0, const std::vector<Value>& carried) {
       Value sum = dot(loadActivationTile(kb, q, c, b, x, k0), trans(carried[1]), carried[0]);
-      return std::vector<Value>{sum, dequantizedWeights(minimum(k0 + BK, last))};
+      std::vector<Value> next{sum, dequantizedWeights(minimum(k0 + BK, last), factorsFrom(carried, 2))};
+      for (Value v : carriedFactors(factorsOf(minimum(k0 + 2 * BK, last)))) next.push_back(v);
+      return next;
     }, c.stages)[0];
-  } else {
-    acc = kb.forLoop(kLo, kHi, kb.constant(BK, DType::i32), {kb.zeros({BM, BN}, DType::f32)},
-                     [&](Value k0, const std::vector<Value>& carried) {
-      return std::vector<Value>{dot(loadActivationTile(kb, q, c, b, x, k0), trans(dequantizedWeights(k0)), carried[0])};
+  } else {  // carried: acc, the factors of step k0
+    std::vector<Value> init{kb.zeros({BM, BN}, DType::f32)};
+    for (Value v : carriedFactors(factorsOf(kLo))) init.push_back(v);
+    acc = kb.forLoop(kLo, kHi, step, init, [&](Value k0, const std::vector<Value>& carried) {
+      Value w = dequantizedWeights(k0, factorsFrom(carried, 1));
+      std::vector<Value> next{dot(loadActivationTile(kb, q, c, b, x, k0), trans(w), carried[0])};
+      for (Value v : carriedFactors(factorsOf(minimum(k0 + BK, last)))) next.push_back(v);
+      return next;
     }, c.stages)[0];
   }
   if (perRow) acc = acc * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
