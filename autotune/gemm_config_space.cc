@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include "autotune/config_space.h"
 #include "codegen/layout.h"
@@ -13,7 +14,7 @@ namespace uintx::autotune {
 
 namespace {
 
-constexpr int kBlockMs[] = {16, 32, 64, 128};
+constexpr int kBlockMs[] = {16, 32, 64, 128, 256};
 constexpr int kBlockNs[] = {32, 64, 128, 256};
 constexpr int kBlockKs[] = {32, 64, 128, 256};
 constexpr int kNumWarps[] = {4, 8};
@@ -55,7 +56,7 @@ double trafficBytes(const KernelKey& key, int blockM, int blockN) {
 double implausibility(const KernelKey& key, const kernels::GemmConfig& c, int smCount) {
   double programs = double(unsplitPrograms(key, c)) * c.splitK;
   double grid = programs < smCount ? std::log2(smCount / programs) : 0.0;
-  int largestM = std::min(kBlockMs[3], std::max(kBlockMs[0], key.m_bucket));
+  int largestM = std::min(kBlockMs[std::size(kBlockMs) - 1], std::max(kBlockMs[0], key.m_bucket));
   double traffic = std::log2(trafficBytes(key, c.blockM, c.blockN) / trafficBytes(key, largestM, kBlockNs[3]));
   return grid + traffic + 0.25 * std::log2(double(c.splitK)) + (c.stages == 1 ? 0.25 : c.stages == 2 ? 0.1 : 0.0) +
          0.1 * std::log2(c.blockK / 32.0);

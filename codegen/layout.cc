@@ -103,8 +103,8 @@ std::optional<BlockedParams> mmaRegisterOperandParams(int64_t BM, int64_t BN, in
 }
 
 bool useWgmma(int64_t BM, int64_t BN, int64_t BK, int numWarps, int elemBytes) {
-  return numWarps % 4 == 0 && BM == 16 * numWarps && BN % 16 == 0 && BN >= 16 && BN <= 256 &&
-         BK * elemBytes % 128 == 0;
+  return numWarps % 4 == 0 && (BM == 16 * numWarps || BM == 32 * numWarps) && BN % 16 == 0 && BN >= 16 &&
+         BN <= 256 && BK * elemBytes % 128 == 0;
 }
 
 MmaLayouts wgmmaLayouts(int numWarps) {

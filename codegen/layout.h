@@ -63,7 +63,8 @@ std::optional<BlockedParams> mmaRegisterOperandParams(int64_t BM, int64_t BN, in
                                                       int elemBytes, int vec);
 
 // True when the dot runs on sm_90's warpgroup MMA (wgmma) instead of mma.sync: every warp
-// owns 16 rows (BM = 16 * numWarps, numWarps a multiple of 4, one m64 block per warpgroup),
+// owns 16 or 32 rows (BM = 16 or 32 * numWarps, numWarps a multiple of 4, one or two m64
+// blocks per warpgroup),
 // 16 <= BN <= 256 a multiple of 16, and BK a multiple of 128 bytes (the swizzle's row). Both operands are then read
 // by the tensor cores from shared memory (descriptors, no ldmatrix), and the accumulator layout
 // is wgmmaLayouts(): mma.sync's fragment with all warps along M.

@@ -602,8 +602,13 @@ Value Lowering::tileOffset(const SharedTile& t, Value row, Value colByte) {
   if (!t.swizzled) return add(mul(row, t.rowBytes), colByte);
   auto shr = [&](Value v, int b) -> Value { return arith::ShRUIOp::create(b_, loc_, v, c32(b)); };
   auto band = [&](Value v, int64_t m) -> Value { return arith::AndIOp::create(b_, loc_, v, c32(m)); };
-  if (int nw = t.permutedWarps) {  // r = rep*8nw + w*8 + g  ->  16w + 8rep + g
-    row = add(add(mul(band(shr(row, 3), nw - 1), 16), mul(shr(row, 3 + log2i(nw)), 8)), band(row, 7));
+  if (int nw = t.permutedWarps) {
+    // r = rep*8nw + w*8 + g  ->  64 * block + 16 (w % 4) + 8 (rep % 2) + g, where block =
+    // (rep / 2) * nw / 4 + w / 4 is the m64 block the warp's warpgroup computes for that rep
+    // (16w + 8rep + g when every warpgroup has one block).
+    Value w = band(shr(row, 3), nw - 1), rep = shr(row, 3 + log2i(nw));
+    Value block = add(mul(shr(rep, 1), nw / 4), shr(w, 2));
+    row = add(add(mul(block, 64), mul(band(w, 3), 16)), add(mul(band(rep, 1), 8), band(row, 7)));
   }
   Value r8 = band(row, 7);
   Value chunk = arith::XOrIOp::create(b_, loc_, band(shr(colByte, 4), 7), r8);
@@ -868,15 +873,17 @@ void Lowering::lowerRegisterDot(ux::DotOp op) {
   set(op, out);
 }
 
-// acc[BM, BN] += a[BM, BK] @ trans(w)[BK, BN] on wgmma (sm_90a), BM = 16 * numWarps: each
-// warpgroup (4 warps) computes 64 rows x BN with one wgmma.mma_async per 32 bytes of k, both
-// operands read from shared memory through descriptors (128-byte swizzle, K-major: 1024 bytes
-// between 8-row atoms; a k step's start moves 32 bytes along the 128-byte row, and by a
-// whole [rows, 128 B] block every four steps). The accumulator layout (wgmmaLayouts) gives thread (warp w, lane) rows
-// w*8 + g and 8*numWarps + w*8 + g (g = lane / 4) of every n8 block, while wgmma computes rows
-// 16w + g and 16w + 8 + g of its warpgroup's m64 block; the a tile is stored with its rows
-// permuted to match (tileOffset), so each thread's registers hold its own rows. The dot waits
-// for its wgmma group before returning.
+// acc[BM, BN] += a[BM, BK] @ trans(w)[BK, BN] on wgmma (sm_90a), BM = 16 or 32 * numWarps:
+// each warpgroup (4 warps) computes one or two m64 blocks x BN with one wgmma.mma_async per
+// block and 32 bytes of k, both operands read from shared memory through descriptors (128-byte
+// swizzle, K-major: 1024 bytes between 8-row atoms; a k step's start moves 32 bytes along the
+// 128-byte row, and by a whole [rows, 128 B] block every four steps). The accumulator layout
+// (wgmmaLayouts) gives thread (warp w, lane) rows rep*8*numWarps + w*8 + g (g = lane / 4) of
+// every n8 block, while wgmma computes rows 16 (w % 4) + g and 16 (w % 4) + 8 + g of an m64
+// block: the a tile is stored with its rows permuted to match (tileOffset; reps 2b and 2b + 1
+// are block b of the warpgroup), so each thread's registers hold its own rows. Two blocks per
+// warpgroup halve the w tile (and its dequantization) per multiply-add. The dot waits for its
+// wgmma group before returning.
 void Lowering::lowerWgmmaDot(ux::DotOp op) {
   auto accShape = shapeVec(op.getAcc()), aShape = shapeVec(op.getA());
   int64_t BN = accShape[1], BK = aShape[1];
@@ -898,19 +905,24 @@ void Lowering::lowerWgmmaDot(ux::DotOp op) {
     Value wide = arith::ExtUIOp::create(b_, loc_, i64, addr);
     return arith::OrIOp::create(b_, loc_, wide, arith::ConstantOp::create(b_, loc_, b_.getI64IntegerAttr(fixed)));
   };
-  // This warpgroup's 64 rows of a: 8 atoms further per warpgroup.
+  // This warpgroup's m64 blocks of a (tileOffset): block b of warpgroup G is tile block
+  // b * nw / 4 + G, 8 atoms of 1024 bytes each.
+  const int mBlocks = int(aShape[0] / (16 * nw));
   Value group = arith::ShRUIOp::create(b_, loc_, warp_, c32(2));
-  Value aGroup = add(aBase, mul(group, 8 * 1024));
+  auto aBlock = [&](int b) { return add(aBase, mul(add(group, c32(b * nw / 4)), 8 * 1024)); };
   auto kStep = [&](const SharedTile& t, int64_t s) { return (32 * s / 128) * t.rows * 128 + 32 * s % 128; };
 
   Elements c = get(op.getAcc(), lc);
   ThreadElements tc = threadElements(lc, accShape);
   int nBlocks = int(BN / 8), regs = 4 * nBlocks;
-  std::vector<int> slot(regs);
-  for (int j = 0; j < nBlocks; ++j) {
-    slot[4 * j + 0] = tc.flatten({0, 2 * j}), slot[4 * j + 1] = tc.flatten({0, 2 * j + 1});
-    slot[4 * j + 2] = tc.flatten({1, 2 * j}), slot[4 * j + 3] = tc.flatten({1, 2 * j + 1});
-  }
+  // The accumulator registers of block b: local rows 2b (g) and 2b + 1 (g + 8) of the layout.
+  std::vector<std::vector<int>> slots(mBlocks, std::vector<int>(regs));
+  for (int b = 0; b < mBlocks; ++b)
+    for (int j = 0; j < nBlocks; ++j) {
+      std::vector<int>& slot = slots[b];
+      slot[4 * j + 0] = tc.flatten({2 * b, 2 * j}), slot[4 * j + 1] = tc.flatten({2 * b, 2 * j + 1});
+      slot[4 * j + 2] = tc.flatten({2 * b + 1, 2 * j}), slot[4 * j + 3] = tc.flatten({2 * b + 1, 2 * j + 1});
+    }
   std::string shape = "m64n" + std::to_string(BN) + (isInt ? "k32.s32.s8.s8" : elem.isBF16() ? "k16.f32.bf16.bf16" : "k16.f32.f16.f16");
   std::string text = "{ .reg .pred p; setp.ne.b32 p, $" + std::to_string(regs + 2) + ", 0; wgmma.mma_async.sync.aligned." +
                      shape + " {";
@@ -926,11 +938,13 @@ void Lowering::lowerWgmmaDot(ux::DotOp op) {
   Elements out = c;
   inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.fence.sync.aligned;", "~{memory}");
   for (int64_t s = 0; s < BK * eb / 32; ++s) {
-    SmallVector<Value> operands{descriptor(add(aGroup, c32(kStep(ta, s)))), descriptor(add(wBase, c32(kStep(tw, s)))),
-                                c32(1)};
-    for (int i = 0; i < regs; ++i) operands.push_back(out[slot[i]]);
-    Value res = inlineAsm(b_, loc_, resT, operands, text, cons).getResult(0);
-    for (int i = 0; i < regs; ++i) out[slot[i]] = LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{i});
+    Value wDesc = descriptor(add(wBase, c32(kStep(tw, s))));
+    for (int b = 0; b < mBlocks; ++b) {
+      SmallVector<Value> operands{descriptor(add(aBlock(b), c32(kStep(ta, s)))), wDesc, c32(1)};
+      for (int i = 0; i < regs; ++i) operands.push_back(out[slots[b][i]]);
+      Value res = inlineAsm(b_, loc_, resT, operands, text, cons).getResult(0);
+      for (int i = 0; i < regs; ++i) out[slots[b][i]] = LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{i});
+    }
   }
   inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.commit_group.sync.aligned;", "~{memory}");
   // In a chain (the accumulators go only to the next step's wgmmas, wgmmaChainsOnRings), the

@@ -119,13 +119,19 @@ kernels::GemvConfig defaultGemvConfig(const kernels::QuantSpec& q, int64_t M, in
 }
 
 kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bool int8, int smCount) {
-  // From the H100 (docs/PERFORMANCE.md): large M wants 128x256 tiles on 8 warps (wgmma: 16
-  // rows per warp, 128-byte k rows) with 2 (weight-only) or 4 (int8) shared-memory stages;
+  // From the H100 (docs/PERFORMANCE.md): large M wants 256x128 (weight-only) or 128x256
+  // (int8, or too few 256-row programs) tiles on 8 warps (wgmma: 32 or 16 rows per warp,
+  // 128-byte k rows) with 4 (256x128, int8) or 2 (128x256 weight-only) shared-memory stages;
   // small M streams the weights, so 16-row tiles 128 wide (128 deep: the dot takes the
   // weights from registers, see kernels/gemm.cc), and split-K until the grid covers the SMs
   // about 1.5 times.
   kernels::GemmConfig c;
-  if (M >= 128) {
+  if (!int8 && M >= 256 && (q.N + 127) / 128 * ((M + 255) / 256) >= smCount) {
+    // Weight-only: 256x128, two m64 wgmma blocks per warpgroup, so that each dequantized
+    // weight serves 256 rows (8192x8192 at M = 4096: 1727 us with 128x256 and 2 stages, 1332
+    // with 256x128 and 4).
+    c.blockM = 256, c.blockN = 128, c.blockK = 64, c.numWarps = 8, c.stages = 4;
+  } else if (M >= 128) {
     c.blockM = 128, c.blockN = 256, c.blockK = int8 ? 128 : 64, c.numWarps = 8, c.stages = int8 ? 4 : 2;
     if ((q.N + 255) / 256 * ((M + 127) / 128) < smCount) c.blockN = 128;  // too few programs for the SMs
   } else {

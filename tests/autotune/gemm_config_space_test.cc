@@ -49,14 +49,15 @@ bool contains(const std::vector<kernels::GemmConfig>& space, const kernels::Gemm
 
 // Registers of the tile math, from the definition: accumulators BM*BN/(32*warps), plus the
 // operand fragments of one warp ([BM/warpsM, BK] and [BN/warpsN, BK], 2 bf16 or 4 int8 per
-// register over 32 lanes) on mma.sync (wgmma, 16 rows per warp in whole warpgroups and
+// register over 32 lanes) on mma.sync (wgmma, 16 or 32 rows per warp in whole warpgroups and
 // 128-byte k rows, reads them from shared memory), plus the weight-only GEMM's dequantized
 // next tile, two values per register.
 int registers(const kernels::GemmConfig& c, bool int8) {
   codegen::MmaLayouts m = codegen::mmaLayouts(c.blockM, c.blockN, c.blockK, c.numWarps);
   int threads = 32 * c.numWarps;
   int ops = (c.blockM / m.warpsM + c.blockN / m.warpsN) * c.blockK / (32 * (int8 ? 4 : 2));
-  bool wgmma = c.numWarps % 4 == 0 && c.blockM == 16 * c.numWarps && c.blockN % 16 == 0 && c.blockN <= 256 &&
+  bool wgmma = c.numWarps % 4 == 0 && (c.blockM == 16 * c.numWarps || c.blockM == 32 * c.numWarps) &&
+               c.blockN % 16 == 0 && c.blockN <= 256 &&
                c.blockK * (int8 ? 1 : 2) % 128 == 0;
   return c.blockM * c.blockN / threads + (wgmma ? 0 : ops) + (int8 ? 0 : c.blockN * c.blockK / (2 * threads));
 }
@@ -98,7 +99,7 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
     CHECK_NOTHROW(codegen::mmaLayouts(c.blockM, c.blockN, c.blockK, c.numWarps));
     if (i == 0) continue;  // the default is kept whatever the rules say
     CHECK(gemmPruneReason(key, c, kSm).empty());
-    CHECK(std::set<int>{16, 32, 64, 128}.count(c.blockM) == 1);
+    CHECK(std::set<int>{16, 32, 64, 128, 256}.count(c.blockM) == 1);
     CHECK(std::set<int>{32, 64, 128, 256}.count(c.blockN) == 1);
     if (int8 && key.bit_width == 4) CHECK(c.blockK == key.group_size);
     else CHECK(std::set<int>{32, 64, 128, 256}.count(c.blockK) == 1);

@@ -281,25 +281,31 @@ TEST_CASE("W8A8 GEMM K loop on wgmma: both operands by cp.async, one barrier, no
 
 // W4A16 on wgmma: the activations come by cp.async, the weights are dequantized (one fma
 // each) and stored once per CTA in the swizzled form, then one wgmma per 32 bytes of k.
+// With 256-row tiles each warpgroup computes two m64 blocks: two wgmmas per 32 bytes of k,
+// the same weight tile (staged once) for both.
 TEST_CASE("W4A16 GEMM K loop on wgmma: staged weights, two barriers, proxy fences") {
-  kernels::QuantSpec q = spec4096(4);
-  kernels::GemmConfig c;
-  c.blockM = 128, c.blockN = 128, c.blockK = 64, c.numWarps = 8, c.stages = 3;
-  REQUIRE(codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, 2));
-  codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
-  std::string loop = mainLoop(k.ptx);
-  REQUIRE(!loop.empty());
-  int threads = 32 * c.numWarps;
-  CHECK(count(loop, "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16") == c.blockK * 2 / 32);
-  CHECK(count(loop, "ldmatrix") == 0);
-  CHECK(count(loop, "bar.sync") == 2);
-  CHECK(count(loop, "fence.proxy.async.shared::cta") == 2);  // after the ring's copies, after the weights' stores
-  CHECK(count(loop, "st.shared.v4.b32") == c.blockN * c.blockK * 2 / 16 / threads);
-  int weights = c.blockN * c.blockK / threads;
-  CHECK(count(loop, "fma.rn.f32") >= weights);
-  CHECK(count(loop, "fma.rn.f32") < weights * 3 / 2);
-  std::string log;
-  REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
-  CAPTURE(log);
-  CHECK(log.find("0 bytes spill stores") != std::string::npos);
+  for (int blockM : {128, 256}) {
+    CAPTURE(blockM);
+    kernels::QuantSpec q = spec4096(4);
+    kernels::GemmConfig c;
+    c.blockM = blockM, c.blockN = 128, c.blockK = 64, c.numWarps = 8, c.stages = 3;
+    REQUIRE(codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, 2));
+    codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
+    std::string loop = mainLoop(k.ptx);
+    REQUIRE(!loop.empty());
+    int threads = 32 * c.numWarps;
+    int blocksPerWarpgroup = c.blockM / (16 * c.numWarps);
+    CHECK(count(loop, "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16") == blocksPerWarpgroup * c.blockK * 2 / 32);
+    CHECK(count(loop, "ldmatrix") == 0);
+    CHECK(count(loop, "bar.sync") == 2);
+    CHECK(count(loop, "fence.proxy.async.shared::cta") == 2);  // after the ring's copies, after the weights' stores
+    CHECK(count(loop, "st.shared.v4.b32") == c.blockN * c.blockK * 2 / 16 / threads);
+    int weights = c.blockN * c.blockK / threads;
+    CHECK(count(loop, "fma.rn.f32") >= weights);
+    CHECK(count(loop, "fma.rn.f32") < weights * 3 / 2);
+    std::string log;
+    REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+    CAPTURE(log);
+    CHECK(log.find("0 bytes spill stores") != std::string::npos);
+  }
 }
