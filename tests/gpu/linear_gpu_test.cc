@@ -7,6 +7,8 @@
 
 #include "codegen/runtime/cuda_driver.h"
 #include "codegen/runtime/cuda_stream.h"
+#include "packing/kernel_selection.h"
+#include "packing/kernel_spec.h"
 #include "tests/gpu/gpu_test_util.h"
 #include "uintx/error.h"
 #include "uintx/half.h"
@@ -107,6 +109,21 @@ TEST_CASE("weight-only linear, 4096x4096, every width, group and packing, every 
       CAPTURE(fm.group);
       CAPTURE(fm.packing);
       CAPTURE(M);
+      CHECK(checkLinear(l, M) <= 1e-2);
+    }
+  }
+}
+
+// Large M with enough columns runs the weight-only GEMM on 256-row tiles (two m64 wgmma blocks
+// per warpgroup, a 4-stage ring); M = 1000 leaves the last row block partly masked.
+TEST_CASE("weight-only linear on 256-row wgmma tiles: 4- and 8-bit, whole and partial row blocks") {
+  const int smCount = currentCudaDevice().smCount;
+  for (QuantizeOptions o : {opts(4, 128, 32), opts(8, 0, 32)}) {
+    Layer l = makeLayer(8192, 4096, o);
+    for (int64_t M : {1024, 1000}) {
+      CAPTURE(o.bit_width);
+      CAPTURE(M);
+      REQUIRE(defaultGemmConfig(quantSpecOf(l.q.format()), M, false, smCount).blockM == 256);
       CHECK(checkLinear(l, M) <= 1e-2);
     }
   }
