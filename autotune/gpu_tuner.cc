@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <random>
@@ -10,6 +11,7 @@
 #include "autotune/gemm_config_space.h"
 #include "codegen/jit_kernel.h"
 #include "codegen/runtime/cuda_driver.h"
+#include "codegen/runtime/cuda_graph.h"
 #include "codegen/runtime/cuda_stream.h"
 #include "codegen/runtime/device_buffer.h"
 #include "packing/device_weight.h"
@@ -127,46 +129,6 @@ double relativeError(const std::vector<float>& a, const std::vector<float>& b) {
   }
   return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
 }
-
-// A captured CUDA graph of several launches: replaying it leaves no CPU launch overhead
-// between the kernels, which for microsecond kernels would otherwise be what gets timed.
-class LaunchGraph {
- public:
-  // Null when capture fails (the caller then times direct launches).
-  static std::optional<LaunchGraph> capture(CUstream stream, const std::function<void()>& launches) {
-    const CudaDriverApi& api = cudaDriver();
-    if (api.cuStreamBeginCapture_v2(stream, CU_STREAM_CAPTURE_MODE_RELAXED) != CUDA_SUCCESS) return std::nullopt;
-    bool launched = true;
-    try {
-      launches();
-    } catch (const std::exception&) {
-      launched = false;
-    }
-    CUgraph graph = nullptr;
-    CUresult ended = api.cuStreamEndCapture(stream, &graph);
-    if (!launched || ended != CUDA_SUCCESS || !graph) {
-      if (graph) api.cuGraphDestroy(graph);
-      return std::nullopt;
-    }
-    CUgraphExec exec = nullptr;
-    CUresult made = api.cuGraphInstantiateWithFlags(&exec, graph, 0);
-    api.cuGraphDestroy(graph);
-    if (made != CUDA_SUCCESS) return std::nullopt;
-    LaunchGraph g;
-    g.exec_ = exec;
-    return g;
-  }
-  LaunchGraph(LaunchGraph&& o) noexcept : exec_(o.exec_) { o.exec_ = nullptr; }
-  LaunchGraph& operator=(LaunchGraph&&) = delete;
-  ~LaunchGraph() {
-    if (exec_) cudaDriver().cuGraphExecDestroy(exec_);
-  }
-  void launch(CUstream stream) const { checkCuda(cudaDriver().cuGraphLaunch(exec_, stream), "cuGraphLaunch"); }
-
- private:
-  LaunchGraph() = default;
-  CUgraphExec exec_ = nullptr;
-};
 
 ScalarType actScalarType(const std::string& dtype) {
   if (dtype == "bf16") return ScalarType::bf16;

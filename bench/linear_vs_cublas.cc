@@ -2,8 +2,10 @@
 // ANCHORS.md, in one process. Weights are rotated across copies that together exceed twice
 // the 50 MB L2, each call is timed with CUDA events, and the median is reported. Every
 // measured uintx output is first compared with cuBLAS run on the dequantized weight.
+// With --graph each cell is timed as ANCHORS.md times its systems instead: the `reps` calls
+// captured in one CUDA graph, the graph replayed 5 times, the median replay / reps.
 //   linear_vs_cublas [--shapes 8192x8192,...] [--batch 1,16] [--variants w4,w8,w8a8,w4a8] [--reps 20]
-//                    [--max-m 4096] [--large-m] [--quick] [--csv PATH] [--kernel-cache]
+//                    [--max-m 4096] [--large-m] [--quick] [--csv PATH] [--kernel-cache] [--graph]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "codegen/runtime/cublas_baseline.h"
+#include "codegen/runtime/cuda_graph.h"
 #include "codegen/runtime/cuda_driver.h"
 #include "codegen/runtime/cuda_stream.h"
 #include "codegen/runtime/device_buffer.h"
@@ -46,7 +49,7 @@ struct Options {
   std::vector<std::string> variants{"w4", "w8"};
   int reps = 20;
   int64_t maxM = 4096;
-  bool largeM = false, quick = false, kernelCache = false;
+  bool largeM = false, quick = false, kernelCache = false, graph = false;
   std::string csvPath;
 };
 
@@ -96,6 +99,7 @@ Options parseArgs(int argc, char** argv) {
     else if (a == "--large-m") o.largeM = true;
     else if (a == "--quick") o.quick = true;
     else if (a == "--kernel-cache") o.kernelCache = true;
+    else if (a == "--graph") o.graph = true;
     else throw Error("unknown flag '" + a + "' (see the comment at the top of linear_vs_cublas.cc)");
   }
   std::erase_if(o.batches, [&](int64_t m) { return m < 1 || m > o.maxM; });
@@ -137,9 +141,28 @@ double median(std::vector<double> v) {
 
 // Median device time (us) of call(rep, stream), each call between two events. Calls are
 // queued back to back behind a memset "spacer" (re-issued every 16 calls) so the GPU never
-// idles waiting for the host, which would add launch latency to small kernels.
+// idles waiting for the host, which would add launch latency to small kernels. With `graph`,
+// the `reps` calls are captured as one CUDA graph and each of 5 replays is timed: no launch
+// gaps between kernels (ANCHORS.md's method); NaN when the calls cannot be captured.
 template <typename Call>
-double medianDeviceUs(const CudaStream& s, const DeviceBuffer& spacer, int reps, Call&& call) {
+double medianDeviceUs(const CudaStream& s, const DeviceBuffer& spacer, int reps, bool graph, Call&& call) {
+  std::vector<double> us;
+  if (graph) {
+    auto g = LaunchGraph::capture(s.get(), [&] {
+      for (int i = 0; i < reps; ++i) call(i, s.get());
+    });
+    if (!g) return NAN;
+    g->launch(s.get());  // warm-up replay
+    for (int r = 0; r < 5; ++r) {
+      GpuTimer t;
+      t.start(s.get());
+      g->launch(s.get());
+      t.stop(s.get());
+      s.synchronize();
+      us.push_back(t.elapsedMs() * 1e3 / reps);
+    }
+    return median(us);
+  }
   std::vector<GpuTimer> timers(reps);
   for (int i = 0; i < reps; ++i) {
     if (i % 16 == 0)
@@ -149,7 +172,6 @@ double medianDeviceUs(const CudaStream& s, const DeviceBuffer& spacer, int reps,
     timers[i].stop(s.get());
   }
   s.synchronize();
-  std::vector<double> us;
   for (auto& t : timers) us.push_back(t.elapsedMs() * 1e3);
   return median(us);
 }
@@ -231,7 +253,7 @@ void benchShape(const Options& o, const Shape& sh, const CudaStream& s, const De
       double us = NAN;
       if (!quickSkip(M)) {
         for (int i = 0; i < 3; ++i) cublas.run(M, N, K, x.get(), copies[i % copies.size()].get(), y.get(), s.get());
-        us = medianDeviceUs(s, spacer, o.reps, [&](int i, CUstream st) {
+        us = medianDeviceUs(s, spacer, o.reps, o.graph, [&](int i, CUstream st) {
           cublas.run(M, N, K, x.get(), copies[i % copies.size()].get(), y.get(), st);
         });
       }
@@ -275,7 +297,7 @@ void benchShape(const Options& o, const Shape& sh, const CudaStream& s, const De
       s.synchronize();
       double err = relativeError(y, ref, size_t(M) * N);
       for (int i = 1; i < 3; ++i) call(i, s.get());
-      double us = medianDeviceUs(s, spacer, o.reps, call);
+      double us = medianDeviceUs(s, spacer, o.reps, o.graph, call);
       double bytes = double(weightBytes) + 2.0 * K + 2.0 * N;
       row.push_back(fmt("%.1f", us));
       row.push_back(std::isnan(cublasUs[b]) ? "-" : fmt("%.2fx", cublasUs[b] / us));
@@ -328,8 +350,9 @@ int main(int argc, char** argv) {
     // Without the on-disk kernel cache the first call of each row is a cold JIT + load.
     if (!o.kernelCache) setCacheSettings({cacheSettings().configCachePath, ""});
     CudaDeviceInfo dev = currentCudaDevice();
-    std::printf("device: %s (%s, %d SMs), reps %d, median per call, bf16 activations\n", dev.name.c_str(),
-                dev.smArch().c_str(), dev.smCount, o.reps);
+    std::printf("device: %s (%s, %d SMs), reps %d, %s, bf16 activations\n", dev.name.c_str(),
+                dev.smArch().c_str(), dev.smCount, o.reps,
+                o.graph ? "median of 5 CUDA-graph replays of the reps calls, per call" : "median per call");
     CudaStream stream;
     DeviceBuffer spacer(size_t(1) << 30);
     CublasBf16Gemm cublas;
