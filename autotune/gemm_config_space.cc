@@ -37,7 +37,8 @@ int64_t widestGrid(const KernelKey& key, const kernels::QuantSpec& q, bool int8)
     kernels::GemmConfig c;
     c.blockK = kBlockKs[0];
     c.splitK = s;
-    if (!int8 && kernels::gemmSupports(q, c, false) && q.K / (int64_t(c.blockK) * s) >= 2) maxSplit = s;
+    if (int8 && !q.symmetric) c.blockK = q.groupSize;  // one group per K step
+    if (kernels::gemmSupports(q, c, int8) && q.K / (int64_t(c.blockK) * s) >= 2) maxSplit = s;
   }
   return cdiv(key.N, kBlockNs[0]) * cdiv(key.m_bucket, kBlockMs[0]) * maxSplit;
 }

@@ -25,7 +25,6 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   if (q.K % (int64_t(c.blockK) * c.splitK) != 0)
     return "K (" + n(q.K) + ") must be a multiple of blockK * splitK (" + n(int64_t(c.blockK) * c.splitK) + ")";
   if (int8Activations) {
-    if (c.splitK != 1) return "the int8 GEMM has no split-K (splitK must be 1)";
     if (q.bits == 8 && !q.symmetric) return "8-bit weights must be symmetric";
     if (!q.symmetric && q.groupSize != c.blockK)
       return "4-bit weights need blockK equal to the group size (" + n(q.groupSize) + ")";
@@ -218,6 +217,7 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
                             std::optional<DType> outDtype) {
   DType yType = outDtype.value_or(act);
   validateGemmConfig(q, c, true);
+  const bool split = c.splitK > 1;
   KernelBuilder kb("gemm_w" + std::to_string(q.bits) + "a8_" + dtypeName(act));
   // 8-bit codes are int8 bytes in K order whatever the word size (docs/FORMATS.md): the
   // symmetric 8-bit weights are read as an int8 tile, which goes to the dot untouched (and,
@@ -228,13 +228,15 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   Value qweight = kb.pointerArg("qweight", byteCodes ? DType::i8 : DType::u32);
   Value scales = kb.pointerArg("scales", q.scaleDtype);
   Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype);
-  Value bias = hasBias ? kb.pointerArg("bias", q.scaleDtype) : Value();
-  Value y = kb.pointerArg("y", yType);
+  Value bias = hasBias && !split ? kb.pointerArg("bias", q.scaleDtype) : Value();
+  Value y = kb.pointerArg(split ? "out" : "y", split ? DType::f32 : yType);
   Value M = kb.scalarArg("M", DType::i32);
   kb.setNumWarps(c.numWarps);
   kb.setVectorWidth(gemmVectorWidth(q, c));
   const int BM = c.blockM, BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K);
   BlockIndices b = blockIndices(kb, q, c, M);
+  // program_id(2) takes the K slice [pidK * K / splitK, (pidK + 1) * K / splitK).
+  Value kLo = split ? kb.programId(2) * (K / c.splitK) : kb.constant(0, DType::i32);
   const Value &rm = b.rm, &rmMask2 = b.rmMask2, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask,
               &numGroups = b.numGroups;
   Value accInit = q.symmetric ? kb.zeros({BM, BN}, DType::i32) : kb.zeros({BM, BN}, DType::f32);
@@ -243,7 +245,7 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
                         : loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0);
     return std::vector<Value>{loadActivationTile(kb, q, c, b, xq, k0), w};
   };
-  Value acc = kLoop(kb, c, kb.constant(0, DType::i32), kb.constant(K, DType::i32), accInit, loadStep,
+  Value acc = kLoop(kb, c, kLo, kLo + K / c.splitK, accInit, loadStep,
                     [&](Value k0, const std::vector<Value>& t, const std::vector<Value>& carried) {
     Value a = t[0];
     if (byteCodes) return std::vector<Value>{dot(a, trans(t[1]), carried[0])};
@@ -258,6 +260,10 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   });
   Value r = cast(acc, DType::f32) * expandDims(load(xscale + rm, rm < M, 0.0), 1);
   if (q.symmetric) r = r * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
+  if (split) {  // f32 partials (every factor above is linear in the K slice); the reduce adds the bias
+    kb.store(y + ((kb.programId(2) * M + expandDims(rm, 1)) * N + expandDims(rn, 0)), r, rmMask2 & expandDims(rnMask, 0));
+    return kb.finish();
+  }
   if (hasBias) r = r + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), 0);
   kb.store(y + (expandDims(rm, 1) * N + expandDims(rn, 0)), cast(r, yType), rmMask2 & expandDims(rnMask, 0));
   return kb.finish();

@@ -36,9 +36,10 @@ dsl::KernelProgram buildGemm(const QuantSpec& q, dsl::DType act, bool hasBias, c
                              std::optional<dsl::DType> out = std::nullopt);
 
 // int8 activations. Parameters: xq [M, K] i8, xscale [M] f32, qweight (u32 words; i8 codes
-// for 8-bit weights, the same bytes), scales,
-// zeros (asymmetric only), bias (if hasBias), y [M, N] (act), M. Grid: (ceil(N / blockN),
-// ceil(M / blockM)). For 4-bit weights blockK must equal the group size; no split-K (splitK 1).
+// for 8-bit weights, the same bytes), scales, zeros (asymmetric only), bias (if hasBias;
+// splitK == 1 only), out, M. Grid: (ceil(N / blockN), ceil(M / blockM), splitK). out is y
+// [M, N] (act) when splitK == 1, else f32 partials [splitK, M, N] that buildSplitKReduce sums
+// (+ bias) into y, as for buildGemm. For 4-bit weights blockK must equal the group size.
 dsl::KernelProgram buildInt8Gemm(const QuantSpec& q, dsl::DType act, bool hasBias, const GemmConfig& c,
                                  std::optional<dsl::DType> out = std::nullopt);
 

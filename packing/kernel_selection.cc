@@ -137,7 +137,7 @@ kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bo
   } else {
     c.blockM = M <= 16 ? 16 : 64, c.blockN = 128, c.blockK = M <= 16 ? 128 : 64, c.numWarps = 4, c.stages = 3;
   }
-  if (int8 && M < 128) {  // no split-K for the int8 GEMM: narrower tiles fill the SMs instead
+  if (int8 && M < 128) {  // narrower, deeper tiles: the int8 operands are half as wide in bytes
     c.blockN = 64, c.blockK = 128;
   }
   if (int8 && !q.symmetric) {  // one group per k step; the smaller tile keeps the staging in shared memory
@@ -157,10 +157,10 @@ kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bo
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
   int64_t target = c.blockM <= 16 ? 6 * int64_t(smCount) : 3 * int64_t(smCount) / 2;
   int maxSplit = c.blockM <= 16 ? 4 : 8;
-  for (int split = 2; !int8 && M < 128 && split <= maxSplit && programs * c.splitK < target; split *= 2) {
+  for (int split = 2; M < 128 && split <= maxSplit && programs * c.splitK < target; split *= 2) {
     kernels::GemmConfig t = c;
     t.splitK = split;
-    if (!kernels::gemmSupports(q, t, false)) break;
+    if (!kernels::gemmSupports(q, t, int8)) break;
     c = t;
   }
   return c;

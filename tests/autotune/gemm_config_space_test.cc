@@ -83,10 +83,12 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
   kernels::QuantSpec q = quantSpecOf(weightFormatOf(key));
   CHECK(space[0].toString() == defaultGemmConfig(q, key.m_bucket, int8, kSm).toString());
   // The widest grid of the grid: BM 16, BN 32, the largest split that divides K in whole
-  // groups with two K steps of 32 per slice (weight-only).
+  // groups with two K steps of 32 per slice (of one group for 4-bit weights with int8).
   int maxSplit = 1;
+  int narrowestK = int8 && key.bit_width == 4 ? key.group_size : 32;  // 4-bit int8: one group per K step
   for (int s : {2, 4, 8})
-    if (!int8 && key.K % (32 * s) == 0 && key.K / (32 * s) >= 2 && (key.group_size == key.K || (key.K / s) % key.group_size == 0))
+    if (key.K % (narrowestK * s) == 0 && key.K / (narrowestK * s) >= 2 &&
+        (key.group_size == key.K || (key.K / s) % key.group_size == 0))
       maxSplit = s;
   int64_t widest = cdiv(key.N, 32) * cdiv(key.m_bucket, 16) * maxSplit;
 
@@ -114,7 +116,6 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
     CHECK(registers(c, int8) <= 192);
     int64_t programs = cdiv(key.N, c.blockN) * cdiv(key.m_bucket, c.blockM);
     if (c.splitK > 1) {
-      CHECK(key.family == "gemm");
       CHECK(programs * (c.splitK / 2) < kSm);  // only small grids split
       CHECK(key.K / (int64_t(c.blockK) * c.splitK) >= 2);
       if (key.group_size < key.K) CHECK((key.K / c.splitK) % key.group_size == 0);
@@ -152,13 +153,15 @@ TEST_CASE("the GEMM space over random formats and shapes") {
   }
 }
 
-TEST_CASE("split-K appears only for small grids, and only for the weight-only GEMM") {
-  auto small = checkSpace(makeKey("gemm", 4, 128, 4096, 4096, 16));  // 32 programs of 16x128
-  bool split = false;
-  for (const auto& c : small) split |= c.splitK > 1;
-  CHECK(split);
-  for (const auto& c : checkSpace(makeKey("gemm", 4, 128, 14336, 4096, 4096))) CHECK(c.splitK == 1);
-  for (const auto& c : checkSpace(makeKey("gemm_int8", 8, 4096, 4096, 4096, 16))) CHECK(c.splitK == 1);
+TEST_CASE("split-K appears only for small grids, weight-only and int8 alike") {
+  for (const char* family : {"gemm", "gemm_int8"}) {
+    CAPTURE(family);
+    auto small = checkSpace(makeKey(family, 8, 4096, 4096, 4096, 16));  // 32 programs of 16x128
+    bool split = false;
+    for (const auto& c : small) split |= c.splitK > 1;
+    CHECK(split);
+    for (const auto& c : checkSpace(makeKey(family, 8, 4096, 14336, 4096, 4096))) CHECK(c.splitK == 1);
+  }
 }
 
 TEST_CASE("pruning: each rule removes the configs that break it, and says which") {
@@ -170,9 +173,9 @@ TEST_CASE("pruning: each rule removes the configs that break it, and says which"
   };
   const KernelKey small = makeKey("gemm", 4, 128, 4096, 4096, 16);
   const KernelKey big = makeKey("gemm", 4, 128, 14336, 4096, 4096);
-  // gemmSupports: K slices of half a group; the int8 GEMM has no split-K.
+  // gemmSupports: K slices of half a group, or not whole K steps (int8 4-bit: a group each).
   rejected(makeKey("gemm", 4, 128, 4096, 512, 16), config(16, 64, 32, 4, 2, 8), "whole groups");
-  rejected(makeKey("gemm_int8", 8, 4096, 4096, 4096, 16), config(16, 64, 32, 4, 2, 2), "no split-K");
+  rejected(makeKey("gemm_int8", 4, 128, 4096, 512, 16), config(16, 64, 128, 4, 1, 8), "multiple of blockK * splitK");
   rejected(makeKey("gemm_int8", 4, 128, 4096, 4096, 256), config(64, 64, 64, 4, 1, 1), "group size");
   // mmaLayouts: 8 warps cannot split a 16x32 tile (BM % 16*warpsM, BN % 8*warpsN).
   CHECK_THROWS_AS(codegen::mmaLayouts(16, 32, 32, 8), Error);

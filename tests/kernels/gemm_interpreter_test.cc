@@ -88,15 +88,20 @@ TEST_CASE("weight-only tensor-core GEMM matches float64") {
   }
 }
 
-TEST_CASE("int8 dynamic activations: quantizeRows then int8 GEMM") {
+// With split-K (splitK 2) the int8 GEMM writes f32 partials of the scaled sums and the reduce
+// adds them and the bias.
+TEST_CASE("int8 dynamic activations: quantizeRows then int8 GEMM, with and without split-K") {
   std::mt19937 rng(11);
   std::normal_distribution<float> normal(0, 1);
+  for (int splitK : {1, 2})
   for (auto [bits, group, M] : std::vector<std::array<int, 3>>{{8, 0, 37}, {4, 128, 20}, {4, 64, 65}}) {
     const int64_t N = 136, K = 256;
     Weights w = makeWeights(N, K, bits, group, bits == 8, rng);
     kernels::QuantSpec q = quantSpecOf(w.q.format());
     kernels::GemmConfig c;
     if (!q.symmetric) c.blockK = group;
+    c.splitK = splitK;
+    CAPTURE(splitK);
     std::vector<bf16> x(M * K), y(M * N, toBf16(NAN));
     for (auto& v : x) v = toBf16(3 * normal(rng));
     std::vector<int8_t> xq(M * K);
@@ -113,14 +118,29 @@ TEST_CASE("int8 dynamic activations: quantizeRows then int8 GEMM") {
       }
       CHECK(amax == 127);
     }
+    const bool bias = bits == 8;
     std::vector<dsl::KernelArg> args{dsl::KernelArg::buffer(xq), dsl::KernelArg::buffer(xs),
                                      dsl::KernelArg::buffer(w.packed), dsl::KernelArg::buffer(w.scales)};
     if (!q.symmetric) args.push_back(dsl::KernelArg::buffer(w.zeros));
-    if (bits == 8) args.push_back(dsl::KernelArg::buffer(w.bias));
-    args.push_back(dsl::KernelArg::buffer(y));
+    std::vector<float> partial(size_t(splitK) * M * N, NAN);
+    if (splitK == 1) {
+      if (bias) args.push_back(dsl::KernelArg::buffer(w.bias));
+      args.push_back(dsl::KernelArg::buffer(y));
+    } else {
+      args.push_back(dsl::KernelArg::buffer(partial));  // no bias parameter: the reduce adds it
+    }
     args.push_back(dsl::KernelArg::i32(M));
-    dsl::interpret(kernels::buildInt8Gemm(q, dsl::DType::bf16, bits == 8, c),
-                   {int((N + c.blockN - 1) / c.blockN), (M + c.blockM - 1) / c.blockM}, args);
+    dsl::KernelProgram gemm = kernels::buildInt8Gemm(q, dsl::DType::bf16, bias, c);
+    REQUIRE(gemm.params.size() == args.size());
+    dsl::interpret(gemm, {int((N + c.blockN - 1) / c.blockN), (M + c.blockM - 1) / c.blockM, splitK}, args);
+    if (splitK > 1) {
+      std::vector<dsl::KernelArg> reduceArgs{dsl::KernelArg::buffer(partial)};
+      if (bias) reduceArgs.push_back(dsl::KernelArg::buffer(w.bias));
+      reduceArgs.push_back(dsl::KernelArg::buffer(y));
+      reduceArgs.push_back(dsl::KernelArg::i32(M));
+      dsl::interpret(kernels::buildSplitKReduce(N, splitK, dsl::DType::bf16, bias, q.scaleDtype),
+                     {int((N + 255) / 256), M}, reduceArgs);
+    }
     std::vector<double> got, ref;
     for (int m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n) {
@@ -199,7 +219,7 @@ TEST_CASE("split-K weight-only GEMM: per-slice partials and the reduced y match 
   }
 }
 
-TEST_CASE("split-K GEMM rejects slices that are not whole K tiles or whole groups, and the int8 GEMM") {
+TEST_CASE("split-K GEMM rejects slices that are not whole K tiles or whole groups; the int8 GEMM splits alike") {
   kernels::QuantSpec q;
   q.bits = 4;
   q.groupSize = 128;
@@ -223,9 +243,7 @@ TEST_CASE("split-K GEMM rejects slices that are not whole K tiles or whole group
   c.splitK = 16;  // 512 / 16 = 32 = BK
   CHECK(kernels::gemmSupports(q, c, false));
   CHECK_NOTHROW(kernels::buildGemm(q, dsl::DType::bf16, false, c));
-  // The int8 GEMM has no split-K.
-  CHECK(!kernels::gemmSupports(q, c, true));
-  CHECK_THROWS_AS(kernels::buildInt8Gemm(q, dsl::DType::bf16, false, c), Error);
-  c.splitK = 1;
+  // The int8 GEMM splits the same way.
   CHECK(kernels::gemmSupports(q, c, true));
+  CHECK_NOTHROW(kernels::buildInt8Gemm(q, dsl::DType::bf16, false, c));
 }

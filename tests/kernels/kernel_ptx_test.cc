@@ -122,7 +122,7 @@ TEST_CASE("GEMM specializations assemble and use mma.sync") {
   CHECK(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
 }
 
-TEST_CASE("split-K GEMM (f32 partials, no bias parameter) assembles and uses mma.sync") {
+TEST_CASE("split-K GEMMs (f32 partials, no bias parameter) assemble and use mma.sync") {
   for (int bits : {4, 8}) {
     kernels::QuantSpec q = spec4096(bits);
     kernels::GemmConfig c;
@@ -136,6 +136,14 @@ TEST_CASE("split-K GEMM (f32 partials, no bias parameter) assembles and uses mma
     CHECK(k.ptx.find("mma.sync.aligned.m16n8k16.row.col.f32.bf16") != std::string::npos);
     CHECK(k.ptx.find("%ctaid.z") != std::string::npos);  // the K slice comes from program_id(2)
   }
+  // The int8 GEMM's split-K (8-bit symmetric weights, 16-row tiles as at small M).
+  kernels::GemmConfig c;
+  c.blockM = 16, c.blockN = 64, c.blockK = 128, c.stages = 3, c.splitK = 4;
+  codegen::PtxKernel k = codegen::compileToPtx(kernels::buildInt8Gemm(spec4096(8), dsl::DType::bf16, true, c));
+  std::string log;
+  CHECK(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+  CHECK(k.ptx.find("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32") != std::string::npos);
+  CHECK(k.ptx.find("%ctaid.z") != std::string::npos);
 }
 
 // Each weight of a K step is dequantized once (one fma: a layout that made threads repeat the
