@@ -153,9 +153,11 @@ kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bo
   // several programs per SM to hide their latency (28672x8192 at M = 16: 134 / 106 / 96 us with
   // 1.7 / 3.4 / 6.8 programs per SM), but not past a split of 4, where the partial sums'
   // traffic costs more than the programs gain (8192x8192: 35.3 us split 4, 37.1 split 8).
-  // 64-row tiles are content with about 1.5 programs per SM.
+  // 64-row tiles are content with about 1.5 programs per SM, and so is the int8 GEMM, whose
+  // 16-row tiles already stream at 2.0-2.3 TB/s unsplit on wide layers (28672x8192 at M = 16:
+  // 102.7 us unsplit, 123.2 split 2; 4096x4096: 21.2 unsplit, 19.7 split 4).
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
-  int64_t target = c.blockM <= 16 ? 6 * int64_t(smCount) : 3 * int64_t(smCount) / 2;
+  int64_t target = c.blockM <= 16 && !int8 ? 6 * int64_t(smCount) : 3 * int64_t(smCount) / 2;
   int maxSplit = c.blockM <= 16 ? 4 : 8;
   for (int split = 2; M < 128 && split <= maxSplit && programs * c.splitK < target; split *= 2) {
     kernels::GemmConfig t = c;
