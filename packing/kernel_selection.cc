@@ -131,8 +131,8 @@ kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bo
   // (int8, or too few 256-row programs) tiles on 8 warps (wgmma: 32 or 16 rows per warp,
   // 128-byte k rows) with 4 (256x128, int8) or 2 (128x256 weight-only) shared-memory stages;
   // small M streams the weights, so 16-row tiles 128 wide (128 deep: the dot takes the
-  // weights from registers, see kernels/gemm.cc), and split-K until the grid covers the SMs
-  // about 1.5 times.
+  // weights from registers, see codegen/layout.h, mmaRegisterOperandParams), and split-K
+  // (targets below).
   kernels::GemmConfig c;
   if (!int8 && M >= 256 && (q.N + 127) / 128 * ((M + 255) / 256) >= smCount) {
     // Weight-only: 256x128, two m64 wgmma blocks per warpgroup, so that each dequantized

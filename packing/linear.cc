@@ -169,12 +169,16 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
     return;
   }
   const kernels::GemmConfig& c = plan->gemm;
-  // The workspace: split-K's f32 partials first, then (int8) the quantized rows and their scales.
+  // One workspace (one lookup per call): split-K's f32 partials first, then (int8) the
+  // quantized rows and their scales.
+  const bool int8 = plan->family == "gemm_int8";
   const size_t partialBytes = c.splitK > 1 ? (size_t(c.splitK) * M * f.N * 4 + 255) / 256 * 256 : 0;
+  const size_t qBytes = int8 ? (size_t(M) * f.K + 15) / 16 * 16 : 0;
+  const size_t bytes = partialBytes + (int8 ? qBytes + size_t(M) * 4 : 0);
+  const CUdeviceptr partial = bytes ? workspace(ctx, stream, bytes) : 0;
   std::vector<LaunchArg> args;
-  if (plan->family == "gemm_int8") {
-    size_t qBytes = (size_t(M) * f.K + 15) / 16 * 16;
-    CUdeviceptr xq = workspace(ctx, stream, partialBytes + qBytes + size_t(M) * 4) + partialBytes;
+  if (int8) {
+    CUdeviceptr xq = partial + partialBytes;
     CUdeviceptr xs = xq + qBytes;
     plan->quantize->launch({unsigned(M)}, stream,
                            {LaunchArg::ptr(x.data), LaunchArg::ptr(xq), LaunchArg::ptr(xs), LaunchArg::i32(int32_t(M))});
@@ -184,7 +188,6 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
   }
   args.insert(args.end(), weightArgs.begin(), weightArgs.end());
   if (c.splitK > 1) {  // as the GEMV's split-K: f32 partials, then the reduce adds the bias
-    CUdeviceptr partial = workspace(ctx, stream, partialBytes);
     args.push_back(LaunchArg::ptr(partial));
     args.push_back(LaunchArg::i32(int32_t(M)));
     plan->main->launch({cdiv(f.N, c.blockN), cdiv(M, c.blockM), unsigned(c.splitK)}, stream, args);

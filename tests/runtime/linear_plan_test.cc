@@ -11,6 +11,7 @@
 #include "codegen/runtime/device_buffer.h"
 #include "tests/runtime/fake_driver.h"
 #include "packing/kernel_selection.h"
+#include "packing/kernel_spec.h"
 #include "uintx/uintx.h"
 
 namespace {
@@ -68,5 +69,25 @@ TEST_CASE("a GEMM with more than 48 KiB of shared memory is opted in once, at lo
   CHECK(queryFake<int>("fakeLastMaxDynamicShared") >= queryFake<int>("fakeLastSharedBytes"));
   int compiles = uintx::kernelCacheStats().compiles;
   uintx::linear(xm, w, ym);
+  CHECK(uintx::kernelCacheStats().compiles == compiles);
+}
+
+// int8 activations with split-K: one workspace holds the f32 partials and, after them, the
+// quantized rows and their scales; the call goes through (quantize, GEMM, reduce) and a warm
+// call compiles nothing.
+TEST_CASE("an int8 split-K call runs its three kernels from one workspace") {
+  uintx::setCacheSettings({"", ""});
+  const int64_t N = 256, K = 256, M = 16;
+  uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16);
+  REQUIRE(uintx::defaultGemmConfig(uintx::quantSpecOf(q.format()), M, true, 132).splitK > 1);
+  uintx::DeviceWeight w(q);
+  uintx::DeviceBuffer x(M * K * 2), y(M * N * 2);
+  uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
+  uintx::DeviceMatrix ym{reinterpret_cast<void*>(y.get()), M, N, uintx::ScalarType::bf16};
+  uintx::LinearOptions int8;
+  int8.int8Activations = true;
+  CHECK_NOTHROW(uintx::linear(xm, w, ym, nullptr, int8));
+  int compiles = uintx::kernelCacheStats().compiles;
+  CHECK_NOTHROW(uintx::linear(xm, w, ym, nullptr, int8));
   CHECK(uintx::kernelCacheStats().compiles == compiles);
 }
