@@ -1,5 +1,8 @@
 #include "codegen/jit_kernel.h"
 
+#include <cstdlib>
+#include <string>
+
 #include "codegen/runtime/cuda_driver.h"
 #include "uintx/error.h"
 
@@ -9,8 +12,24 @@ std::shared_ptr<JitKernel> JitKernel::compile(const dsl::KernelProgram& program,
   return std::make_shared<JitKernel>(compileToPtx(program, options), program.params);
 }
 
+// UINTX_OVERLAP_LAUNCHES=0 launches every kernel in plain stream order (to compare, or to rule
+// programmatic launches out when debugging); read once.
+static bool overlapLaunchesAllowed() {
+  static const bool allowed = [] {
+    const char* v = std::getenv("UINTX_OVERLAP_LAUNCHES");
+    return !(v && std::string(v) == "0");
+  }();
+  return allowed;
+}
+
+// The PTX itself says whether the kernel waits for the kernels before it (the code generator
+// emits the wait on sm_90+); a kernel from an older disk cache entry without it keeps the
+// stream's usual order.
 JitKernel::JitKernel(PtxKernel ptx, std::vector<dsl::KernelParam> params)
-    : ptx_(std::move(ptx)), params_(std::move(params)) {}
+    : ptx_(std::move(ptx)), params_(std::move(params)),
+      order_(overlapLaunchesAllowed() && ptx_.ptx.find("griddepcontrol.wait;") != std::string::npos
+                 ? LaunchOrder::overlapPrevious
+                 : LaunchOrder::afterCompletion) {}
 
 void JitKernel::checkArgs(const std::vector<LaunchArg>& args) const {
   auto where = [&](size_t i) { return "kernel '" + ptx_.name + "' parameter " + std::to_string(i) + " '" + params_[i].name + "'"; };
@@ -62,7 +81,8 @@ void JitKernel::launch(Dim3 grid, CUstream stream, const std::vector<LaunchArg>&
               : a.kind == LaunchArg::Kind::i32   ? (void*)&a.i
                                                  : (void*)&a.f;
   }
-  launchKernel(f, grid, Dim3{unsigned(ptx_.numThreads), 1, 1}, unsigned(ptx_.sharedBytes), stream, ptrs.data());
+  launchKernel(f, grid, Dim3{unsigned(ptx_.numThreads), 1, 1}, unsigned(ptx_.sharedBytes), stream, ptrs.data(),
+               order_);
 }
 
 }  // namespace uintx::codegen

@@ -42,12 +42,15 @@ class JitKernel {
   void checkArgs(const std::vector<LaunchArg>& args) const;
 
   const PtxKernel& ptx() const { return ptx_; }
+  // overlapPrevious when the kernel waits for the kernels before it (see launchKernel).
+  LaunchOrder launchOrder() const { return order_; }
   const std::vector<dsl::KernelParam>& params() const { return params_; }
 
  private:
   CUfunction functionForCurrentContext() const;
   PtxKernel ptx_;
   std::vector<dsl::KernelParam> params_;
+  LaunchOrder order_;
   mutable std::mutex mutex_;
   mutable std::map<CUcontext, std::pair<CudaModule, CUfunction>> loaded_;
 };

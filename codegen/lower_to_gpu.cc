@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <optional>
 
@@ -118,6 +120,9 @@ class Lowering {
 
   // ---- ops ----
   void lowerBlock(Block& block);
+  void emitWaitForPriorGrids();
+  bool touchesStreamOrderedMemory(Operation* top);
+  void emitLaunchDependents();
   void lowerOp(Operation* op);
   void lowerElementwise(Operation* op);
   void lowerConstant(arith::ConstantOp op);
@@ -201,6 +206,8 @@ class Lowering {
   bool wgmmaInFlight_ = false;  // in a loop whose wgmma chains may run one step into the next
   DenseMap<Value, Ring> rings_;  // async load result -> its ring, while its loop is lowered
   int numThreads_ = 128;
+  bool dependentsLaunched_ = false;  // griddepcontrol.launch_dependents emitted
+  bool waitedForPriorGrids_ = false;  // griddepcontrol.wait emitted (at top level)
 };
 
 // ---------------------------------------------------------------------------------------
@@ -395,7 +402,18 @@ GpuKernelModule Lowering::run() {
   warp_ = arith::ShRUIOp::create(b_, loc_, tid, c32(5));
   entryMarker_ = c32(0).getDefiningOp();  // thread-coordinate math is inserted before this
 
-  lowerBlock(src.getBody().front());
+  // The kernel's own ops, with the wait for earlier kernels before the first that needs it.
+  const bool early = program_.launchOverlap == dsl::LaunchOverlap::early;
+  if (early) emitLaunchDependents();
+  else emitWaitForPriorGrids();
+  Operation* lastLoop = nullptr;
+  for (Operation& op : src.getBody().front().getOperations())
+    if (isa<scf::ForOp>(op)) lastLoop = &op;
+  for (Operation& op : src.getBody().front().getOperations()) {
+    if (!waitedForPriorGrids_ && touchesStreamOrderedMemory(&op)) emitWaitForPriorGrids();
+    lowerOp(&op);
+    if (&op == lastLoop) emitLaunchDependents();
+  }
 
   // Shared memory: `.extern .shared` (dynamic), sized at launch by the largest user.
   b_.setInsertionPointToStart(gmod.getBody());
@@ -405,6 +423,63 @@ GpuKernelModule Lowering::run() {
   result.sharedBytes = int(sharedBytes_);
   result.module = std::move(module);
   return result;
+}
+
+// Programmatic dependent launch (sm_90+): launched with the runtime's programmatic-serialization
+// attribute (codegen/runtime/cuda_module.h, LaunchOrder), the next kernel on the stream may start
+// while this one runs. Two instructions place a kernel among its neighbours:
+// - griddepcontrol.wait: wait until the kernels before have finished and their writes are
+//   visible. Emitted once, at top level (so it runs exactly once, whatever loops follow): at
+//   entry, or with dsl::LaunchOverlap::early just before the first top-level op that loads
+//   through a stream-ordered pointer argument or stores at all, so that the loads of constant
+//   data before it (dsl::PointerAccess) are already on their way.
+// - griddepcontrol.launch_dependents: the next kernel may launch once every program has passed
+//   it. With LaunchOverlap::early, at entry. Otherwise after the last top-level loop, or before
+//   the first global store if that comes first. At entry in every kernel, a chain of calls let
+//   each kernel launch the next at once, whose programs took the free slots wherever they were
+//   while waiting: a split-K GEMM whose programs share SMs then ran unbalanced (W4A16 M=16
+//   8192x8192, 31.5 -> 53.9 us graph-timed, docs/PERFORMANCE.md). Between the 256-row GEMM's
+//   accumulator conversion and its stores, it made ptxas spill; after the loop it does not.
+void Lowering::emitWaitForPriorGrids() {
+  if (chipHasGridDependencyControl(options_.chip))
+    inlineAsm(b_, loc_, Type(), ValueRange{}, "griddepcontrol.wait;", "~{memory}");
+  waitedForPriorGrids_ = true;
+}
+
+void Lowering::emitLaunchDependents() {
+  if (dependentsLaunched_ || !chipHasGridDependencyControl(options_.chip)) return;
+  inlineAsm(b_, loc_, Type(), ValueRange{}, "griddepcontrol.launch_dependents;", "~{memory}");
+  dependentsLaunched_ = true;
+}
+
+// The pointer argument a pointer tile is computed from, if it is one (through addptr and the
+// shape ops); -1 otherwise (say a pointer carried by a loop).
+static int pointerArgumentOf(Value ptr) {
+  while (true) {
+    if (auto arg = dyn_cast<BlockArgument>(ptr))
+      return isa<func::FuncOp>(arg.getOwner()->getParentOp()) ? int(arg.getArgNumber()) : -1;
+    Operation* def = ptr.getDefiningOp();
+    if (auto a = dyn_cast<ux::AddPtrOp>(def)) ptr = a.getPtr();
+    else if (isa<ux::SplatOp, ux::BroadcastOp, ux::ExpandDimsOp, ux::ReshapeOp, ux::TransOp>(def)) ptr = def->getOperand(0);
+    else return -1;
+  }
+}
+
+bool Lowering::touchesStreamOrderedMemory(Operation* top) {
+  bool touches = false;
+  top->walk([&](Operation* op) {
+    if (isa<ux::StoreOp, ux::AtomicAddOp>(op)) touches = true;
+    if (auto load = dyn_cast<ux::LoadOp>(op)) {
+      int arg = pointerArgumentOf(load.getPtr());
+      touches |= arg < 0 || program_.params[size_t(arg)].access != dsl::PointerAccess::constant;
+    }
+  });
+  return touches;
+}
+
+bool chipHasGridDependencyControl(const std::string& chip) {
+  int sm = 0;
+  return std::sscanf(chip.c_str(), "sm_%d", &sm) == 1 && sm >= 90;
 }
 
 void Lowering::lowerBlock(Block& block) {
@@ -468,9 +543,14 @@ void Lowering::lowerOp(Operation* op) {
     return set(p, out);
   }
   if (auto l = dyn_cast<ux::LoadOp>(op)) return lowerLoad(l);
-  if (auto s = dyn_cast<ux::StoreOp>(op)) return lowerStore(op, s.getPtr(), s.getValue(), s.getMask(), false);
-  if (auto s = dyn_cast<ux::AtomicAddOp>(op))
+  if (auto s = dyn_cast<ux::StoreOp>(op)) {
+    emitLaunchDependents();
+    return lowerStore(op, s.getPtr(), s.getValue(), s.getMask(), false);
+  }
+  if (auto s = dyn_cast<ux::AtomicAddOp>(op)) {
+    emitLaunchDependents();
     return lowerStore(op, s.getPtr(), s.getValue(), s.getMask(), true);
+  }
   if (auto r = dyn_cast<ux::ReduceOp>(op)) return lowerReduce(r);
   if (auto f = dyn_cast<scf::ForOp>(op)) return lowerFor(f);
   if (auto u = dyn_cast<ux::UnpackBitsOp>(op)) return lowerUnpackBits(u);

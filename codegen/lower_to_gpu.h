@@ -28,6 +28,10 @@ struct LoweringOptions {
   bool annotateLayouts = false;  // fill GpuKernelModule::layouts (costs a second assignment)
 };
 
+// Whether kernels for `chip` ("sm_90a") begin with griddepcontrol (programmatic dependent
+// launch, sm_90 and later): they may then be launched to overlap the kernel before them.
+bool chipHasGridDependencyControl(const std::string& chip);
+
 // Throws uintx::Error for programs the lowering cannot handle, naming the op.
 GpuKernelModule lowerToGpu(const dsl::KernelProgram& program, const LoweringOptions& options);
 

@@ -48,7 +48,7 @@ namespace uintx::codegen {
 using namespace mlir;
 
 // Bump when the lowering changes what it emits: it invalidates on-disk kernel caches.
-static constexpr const char* kCodegenVersion = "uintx-codegen-3";
+static constexpr const char* kCodegenVersion = "uintx-codegen-4";
 
 std::string compilerVersion() {
   return std::string(kCodegenVersion) + "+llvm-" + LLVM_VERSION_STRING;

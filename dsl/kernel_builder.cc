@@ -117,10 +117,10 @@ void KernelBuilder::fail(const std::string& op, const std::string& message) cons
   throw Error("kernel '" + name_ + "': " + op + ": " + message);
 }
 
-Value KernelBuilder::pointerArg(const std::string& name, DType pointee) {
+Value KernelBuilder::pointerArg(const std::string& name, DType pointee, PointerAccess access) {
   if (bodyStarted_) fail("pointerArg", "parameter '" + name + "' declared after the body began");
   if (pointee == DType::i1) fail("pointerArg", "pointers to i1 are not supported; use u8");
-  params_.push_back({name, pointee, true, 16});
+  params_.push_back({name, pointee, true, 16, access});
   divisibility_.push_back(1);
   Type t = ux::PointerType::get(ctx_.get(), scalarType(ctx_.get(), pointee));
   return Value(this, asFunc(func_).getBody().front().addArgument(t, loc_), pointee, true);
@@ -628,6 +628,7 @@ KernelProgram KernelBuilder::finish() {
   p.params = params_;
   p.numWarps = numWarps_;
   p.vec = vec_;
+  p.launchOverlap = launchOverlap_;
   func_ = nullptr;
   return p;
 }

@@ -61,11 +61,33 @@ class Value {
 };
 
 // Kernel parameter as the launcher must pass it.
+// What a pointer argument's memory is to the kernels around a launch.
+enum class PointerAccess {
+  // Activations, outputs, workspaces: the kernels before this one on the stream may write it.
+  streamOrdered,
+  // Written by nothing while kernels run (weights, scales, zeros and bias uploaded once): the
+  // kernel may read it before it waits for the kernels before it (codegen/lower_to_gpu.cc).
+  constant,
+};
+
+// How a kernel overlaps its neighbours on the stream (programmatic dependent launch; the
+// placement rules and measurements are in codegen/lower_to_gpu.cc).
+enum class LaunchOverlap {
+  // Wait for the kernels before at entry; let the next kernel launch after the main loop.
+  standard,
+  // Issue the loads of constant data that come first (PointerAccess::constant), then wait; let
+  // the next kernel launch at entry. For kernels that stream constant data and whose programs
+  // fill the SMs (at most a few per SM), such as the GEMV: the next kernel's programs then take
+  // the slots of finished ones and start loading during this kernel's tail.
+  early,
+};
+
 struct KernelParam {
   std::string name;
   DType dtype;
   bool isPointer;
   int divisibility = 1;  // integer scalars: promised divisor; pointers: required byte alignment
+  PointerAccess access = PointerAccess::streamOrdered;  // pointers only
 };
 
 // A finished program: the ux-dialect module plus what codegen and launchers need to know.
@@ -76,6 +98,7 @@ struct KernelProgram {
   std::vector<KernelParam> params;
   int numWarps = 4;
   int vec = 4;  // elements per thread along the last dimension (codegen's vector width)
+  LaunchOverlap launchOverlap = LaunchOverlap::standard;
   std::string irText() const;  // the module printed in generic-free MLIR syntax
   mlir::ModuleOp moduleOp() const { return module->get(); }
 };
@@ -89,7 +112,7 @@ class KernelBuilder {
   ~KernelBuilder();
 
   // Parameters, in launch order. Must come before any other op.
-  Value pointerArg(const std::string& name, DType pointee);
+  Value pointerArg(const std::string& name, DType pointee, PointerAccess access = PointerAccess::streamOrdered);
   // `divisibility` (a power of two) promises that an integer argument is a multiple of it,
   // as Triton's tt.divisibility does: masks like `offs < n` then stay uniform over vectors.
   // Launchers check the promise.
@@ -99,6 +122,8 @@ class KernelBuilder {
   // Elements each thread holds along the last dimension of 2-D tiles (a power of two;
   // default 4: 16-byte accesses of 32-bit data).
   void setVectorWidth(int vec);
+  // Default LaunchOverlap::standard.
+  void setLaunchOverlap(LaunchOverlap overlap) { launchOverlap_ = overlap; }
 
   Value programId(int axis);
   Value numPrograms(int axis);
@@ -141,6 +166,7 @@ class KernelBuilder {
   std::vector<KernelParam> params_;
   std::vector<int> divisibility_;
   int numWarps_ = 4;
+  LaunchOverlap launchOverlap_ = LaunchOverlap::standard;
   int vec_ = 4;
   bool bodyStarted_ = false;
   void startBody();

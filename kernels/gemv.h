@@ -17,6 +17,11 @@
 
 namespace uintx::kernels {
 
+// Packed weights, scales, zeros and bias reach the kernels as DeviceWeight buffers, uploaded
+// once and written by nothing while kernels run: a kernel may start reading them before it
+// waits for the kernels before it on the stream (dsl::PointerAccess::constant).
+constexpr dsl::PointerAccess kWeightData = dsl::PointerAccess::constant;
+
 // What a kernel program needs to know about the weight format.
 struct QuantSpec {
   int bits = 4;

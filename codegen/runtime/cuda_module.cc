@@ -93,7 +93,7 @@ void reserveDynamicShared(CUfunction kernel, unsigned sharedBytes) {
 }
 
 void launchKernel(CUfunction kernel, Dim3 grid, Dim3 block, unsigned sharedBytes,
-                  CUstream stream, void** args) {
+                  CUstream stream, void** args, LaunchOrder order) {
   const CudaDriverApi& api = cudaDriver();
   if (!kernel) throw Error("launchKernel: the kernel function is null");
   if (grid.x == 0 || grid.y == 0 || grid.z == 0)
@@ -103,11 +103,27 @@ void launchKernel(CUfunction kernel, Dim3 grid, Dim3 block, unsigned sharedBytes
     throw Error("launchKernel: block " + dimText(block) +
                 " must have nonzero dimensions and at most 1024 threads");
   ensureCudaContext();
-  CUresult result = api.cuLaunchKernel(kernel, grid.x, grid.y, grid.z, block.x, block.y,
-                                       block.z, sharedBytes, stream, args, nullptr);
+  CUresult result;
+  if (order == LaunchOrder::overlapPrevious) {
+    CUlaunchAttribute overlap{};
+    overlap.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    overlap.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config{};
+    config.gridDimX = grid.x, config.gridDimY = grid.y, config.gridDimZ = grid.z;
+    config.blockDimX = block.x, config.blockDimY = block.y, config.blockDimZ = block.z;
+    config.sharedMemBytes = sharedBytes;
+    config.hStream = stream;
+    config.attrs = &overlap;
+    config.numAttrs = 1;
+    result = api.cuLaunchKernelEx(&config, kernel, args, nullptr);
+  } else {
+    result = api.cuLaunchKernel(kernel, grid.x, grid.y, grid.z, block.x, block.y, block.z, sharedBytes, stream,
+                                args, nullptr);
+  }
   if (result != CUDA_SUCCESS) {
-    std::string call = "cuLaunchKernel(grid " + dimText(grid) + ", block " + dimText(block) +
-                       ", " + std::to_string(sharedBytes) + " B shared)";
+    std::string call = std::string(order == LaunchOrder::overlapPrevious ? "cuLaunchKernelEx" : "cuLaunchKernel") +
+                       "(grid " + dimText(grid) + ", block " + dimText(block) + ", " + std::to_string(sharedBytes) +
+                       " B shared)";
     checkCuda(result, call.c_str());
   }
 }

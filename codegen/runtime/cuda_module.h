@@ -48,10 +48,19 @@ constexpr unsigned kDefaultDynamicSharedBytes = 48 * 1024;
 // function is enough.
 void reserveDynamicShared(CUfunction kernel, unsigned sharedBytes);
 
+// How a launch is ordered after the kernel before it on the stream. `afterCompletion` is the
+// stream's usual order. `overlapPrevious` (programmatic dependent launch, sm_90+) lets the
+// kernel be launched while the one before it still runs, so that its start-up hides behind
+// that kernel's tail; only for kernels that execute griddepcontrol.wait before their first
+// memory access (every kernel of the code generator on sm_90+, see lower_to_gpu.cc), since
+// nothing else orders them after the previous kernel's writes. In a CUDA graph capture the
+// edge becomes a programmatic dependency.
+enum class LaunchOrder { afterCompletion, overlapPrevious };
+
 // Launches `kernel` with its parameters in `args` (one pointer per parameter, as
 // cuLaunchKernel takes them). Above 48 KiB of dynamic shared memory the kernel must have been
 // given reserveDynamicShared first (else the driver refuses the launch).
 void launchKernel(CUfunction kernel, Dim3 grid, Dim3 block, unsigned sharedBytes,
-                  CUstream stream, void** args);
+                  CUstream stream, void** args, LaunchOrder order = LaunchOrder::afterCompletion);
 
 }  // namespace uintx

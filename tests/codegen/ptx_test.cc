@@ -1,6 +1,7 @@
 // Every example kernel lowers to PTX that ptxas accepts for sm_90a.
 #include <doctest/doctest.h>
 
+#include "codegen/lower_to_gpu.h"
 #include "codegen/ptx_compiler.h"
 #include "examples/example_kernels.h"
 #include "tests/codegen/ptxas.h"
@@ -41,4 +42,66 @@ TEST_CASE("stages are kept when asked") {
   REQUIRE(k.stages.size() == 4);
   CHECK(k.stages[1].second.find("ux.layout") != std::string::npos);
   CHECK(k.stages[2].second.find("gpu.func") != std::string::npos);
+}
+
+// Programmatic dependent launch (codegen/runtime/cuda_module.h, LaunchOrder): a kernel may be
+// launched while the one before it runs only if it waits for it before touching memory; it lets
+// the next one launch when its loads are done, not at entry (lower_to_gpu.cc says why).
+TEST_CASE("kernels wait for the kernels before them before their first memory access") {
+  codegen::PtxKernel k = codegen::compileToPtx(examples::vectorAdd());
+  size_t trigger = k.ptx.find("griddepcontrol.launch_dependents;");
+  size_t wait = k.ptx.find("griddepcontrol.wait;");
+  REQUIRE(trigger != std::string::npos);
+  REQUIRE(wait != std::string::npos);
+  size_t firstLoad = k.ptx.find("ld.global"), firstStore = k.ptx.find("st.global");
+  REQUIRE(firstLoad != std::string::npos);
+  REQUIRE(firstStore != std::string::npos);
+  CHECK(wait < firstLoad);
+  CHECK(wait < firstStore);
+  // The next kernel may launch once the program's work is done: just before its first store.
+  CHECK(trigger > firstLoad);
+  CHECK(trigger < firstStore);
+  // Older chips have no griddepcontrol: such kernels keep the stream's usual order.
+  codegen::PtxOptions sm80;
+  sm80.chip = "sm_80";
+  CHECK(codegen::compileToPtx(examples::vectorAdd(), sm80).ptx.find("griddepcontrol") == std::string::npos);
+  CHECK(codegen::chipHasGridDependencyControl("sm_90a"));
+  CHECK(codegen::chipHasGridDependencyControl("sm_100"));
+  CHECK_FALSE(codegen::chipHasGridDependencyControl("sm_89"));
+}
+
+// dsl::LaunchOverlap::early: the next kernel may launch at entry, and the loads of constant data
+// that come first are issued before the wait; the first stream-ordered access comes after it.
+static dsl::KernelProgram constantThenStreamOrdered(dsl::LaunchOverlap overlap) {
+  using namespace dsl;
+  KernelBuilder kb("constant_then_stream_ordered");
+  Value w = kb.pointerArg("w", DType::u8, PointerAccess::constant);
+  Value x = kb.pointerArg("x", DType::f32);
+  Value y = kb.pointerArg("y", DType::f32);
+  kb.setLaunchOverlap(overlap);
+  Value offs = kb.programId(0) * 128 + kb.arange(0, 128);
+  Value weight = cast(load(w + offs), DType::f32);  // 4 bytes per thread: one 32-bit load
+  kb.store(y + offs, weight * load(x + offs));      // 16 bytes per thread: one v4 load
+  return kb.finish();
+}
+
+TEST_CASE("an early-overlap kernel requests constant data before it waits, activations after") {
+  std::string ptx = codegen::compileToPtx(constantThenStreamOrdered(dsl::LaunchOverlap::early)).ptx;
+  size_t trigger = ptx.find("griddepcontrol.launch_dependents;"), wait = ptx.find("griddepcontrol.wait;");
+  size_t weightLoad = ptx.find("ld.global.b32"), activationLoad = ptx.find("ld.global.v4.b32");
+  CAPTURE(ptx);
+  REQUIRE(trigger != std::string::npos);
+  REQUIRE(wait != std::string::npos);
+  REQUIRE(weightLoad != std::string::npos);
+  REQUIRE(activationLoad != std::string::npos);
+  CHECK(trigger < wait);
+  CHECK(weightLoad < wait);
+  CHECK(wait < activationLoad);
+  CHECK(wait < ptx.find("st.global"));
+  // The standard overlap waits at entry, before any load, and launches the next kernel late.
+  std::string standard = codegen::compileToPtx(constantThenStreamOrdered(dsl::LaunchOverlap::standard)).ptx;
+  size_t standardWait = standard.find("griddepcontrol.wait;");
+  REQUIRE(standardWait != std::string::npos);
+  CHECK(standardWait < standard.find("ld.global"));
+  CHECK(standard.find("griddepcontrol.launch_dependents;") > standard.find("ld.global"));
 }

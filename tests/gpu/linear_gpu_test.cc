@@ -47,18 +47,12 @@ std::vector<Half> randomActivations(int64_t M, int64_t K) {
   return x;
 }
 
-// Runs linear for M rows and returns the relative error against float64 on up to 16
-// sampled rows; every output element must have been written (no poison left).
-template <typename Half = bf16>
-double checkLinear(const Layer& l, int64_t M, CUstream stream = nullptr, LinearOptions options = {}) {
+// The relative error of y = linear(x) against float64 on up to 16 sampled rows; infinite when
+// an output element was not written (poison left).
+template <typename Half>
+double errorAgainstReference(const Layer& l, const std::vector<Half>& x, const std::vector<Half>& y, int64_t M,
+                             const LinearOptions& options) {
   const WeightFormat& f = l.q.format();
-  ScalarType dt = std::is_same_v<Half, bf16> ? ScalarType::bf16 : ScalarType::f16;
-  auto x = randomActivations<Half>(M, f.K);
-  DeviceBuffer dx = toDevice(x), dy(size_t(M * f.N) * 2);
-  poison(dy);
-  linear({(void*)dx.get(), M, f.K, dt}, *l.dev, {(void*)dy.get(), M, f.N, dt}, stream, options);
-  checkCuda(cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
-  auto y = toHost<Half>(dy, size_t(M * f.N));
   for (const Half& v : y)
     if ((v.bits & 0x7FFF) > (std::is_same_v<Half, bf16> ? 0x7F80 : 0x7C00)) return INFINITY;  // NaN left
   std::vector<double> got, ref;
@@ -84,6 +78,20 @@ double checkLinear(const Layer& l, int64_t M, CUstream stream = nullptr, LinearO
     }
   }
   return relativeError(got, ref);
+}
+
+// Runs linear for M rows on fresh random activations, the output poisoned first, and returns
+// errorAgainstReference.
+template <typename Half = bf16>
+double checkLinear(const Layer& l, int64_t M, CUstream stream = nullptr, LinearOptions options = {}) {
+  const WeightFormat& f = l.q.format();
+  ScalarType dt = std::is_same_v<Half, bf16> ? ScalarType::bf16 : ScalarType::f16;
+  auto x = randomActivations<Half>(M, f.K);
+  DeviceBuffer dx = toDevice(x), dy(size_t(M * f.N) * 2);
+  poison(dy);
+  linear({(void*)dx.get(), M, f.K, dt}, *l.dev, {(void*)dy.get(), M, f.N, dt}, stream, options);
+  checkCuda(cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
+  return errorAgainstReference(l, x, toHost<Half>(dy, size_t(M * f.N)), M, options);
 }
 
 QuantizeOptions opts(int bits, int group, int packing) {
@@ -223,6 +231,57 @@ TEST_CASE("several threads on their own streams, and CUDA graph capture") {
   CHECK(relativeError(got, ref) <= 1e-2);
   api.cuGraphExecDestroy(exec);
   api.cuGraphDestroy(graph);
+}
+
+// Kernels launched back to back may overlap (programmatic dependent launch): each must still
+// read what the call before it wrote. A chain of square layers, each call reading the output of
+// the one before, all buffers but the first poisoned: a call that read its input early would
+// read NaN. Run on a stream, then captured in a CUDA graph and replayed (programmatic edges).
+TEST_CASE("a chain of calls, each reading the output of the one before, on a stream and in a graph") {
+  const int64_t K = 4096;
+  const int depth = 6;
+  Layer l = makeLayer(K, K, opts(4, 128, 32));
+  const auto& api = cudaDriver();
+  for (int64_t M : {int64_t(1), int64_t(16)})
+    for (bool int8 : {false, true}) {
+      CAPTURE(M);
+      CAPTURE(int8);
+      LinearOptions options;
+      options.int8Activations = int8;
+      std::vector<DeviceBuffer> h;
+      h.push_back(toDevice(randomActivations<bf16>(M, K)));
+      for (int i = 0; i < depth; ++i) h.emplace_back(size_t(M * K) * 2);
+      auto run = [&](CUstream s) {
+        for (int i = 0; i < depth; ++i)
+          linear({(void*)h[i].get(), M, K, ScalarType::bf16}, *l.dev, {(void*)h[i + 1].get(), M, K, ScalarType::bf16},
+                 s, options);
+      };
+      auto check = [&] {
+        for (int i = 0; i < depth; ++i) {
+          CAPTURE(i);
+          auto x = toHost<bf16>(h[i], size_t(M * K)), y = toHost<bf16>(h[i + 1], size_t(M * K));
+          CHECK(errorAgainstReference(l, x, y, M, options) <= 1e-2);
+        }
+      };
+      CudaStream s;
+      for (int i = 1; i <= depth; ++i) poison(h[i]);
+      run(s.get());
+      s.synchronize();
+      check();
+
+      CUgraph graph;
+      CUgraphExec exec;
+      checkCuda(api.cuStreamBeginCapture_v2(s.get(), CU_STREAM_CAPTURE_MODE_GLOBAL), "cuStreamBeginCapture");
+      run(s.get());
+      checkCuda(api.cuStreamEndCapture(s.get(), &graph), "cuStreamEndCapture");
+      checkCuda(api.cuGraphInstantiateWithFlags(&exec, graph, 0), "cuGraphInstantiate");
+      for (int i = 1; i <= depth; ++i) poison(h[i]);
+      checkCuda(api.cuGraphLaunch(exec, s.get()), "cuGraphLaunch");
+      s.synchronize();
+      check();
+      api.cuGraphExecDestroy(exec);
+      api.cuGraphDestroy(graph);
+    }
 }
 
 TEST_CASE("bad calls fail with clear messages") {

@@ -21,6 +21,7 @@ int liveAllocations = 0;
 int liveModules = 0;
 int lastSharedBytes = -1;
 int otherLaunches = 0;
+int overlappingLaunches = 0;  // launches with programmatic stream serialization allowed
 int lastMaxDynamicShared = -1;
 CUstream lastStream = nullptr;
 struct FakeModule { std::string image; };
@@ -36,6 +37,7 @@ int fakeLastSharedBytes() { return lastSharedBytes; }
 int fakeLastMaxDynamicShared() { return lastMaxDynamicShared; }
 void* fakeLastStream() { return lastStream; }
 int fakeOtherLaunches() { return otherLaunches; }
+int fakeOverlappingLaunches() { return overlappingLaunches; }
 
 CUresult cuInit(unsigned) { return CUDA_SUCCESS; }
 CUresult cuGetErrorName(CUresult e, const char** s) {
@@ -145,6 +147,14 @@ CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned, unsigned, unsigned 
   unsigned n = *static_cast<unsigned*>(args[3]);
   for (unsigned i = 0; i < gx * bx && i < n; ++i) c[i] = a[i] + b[i];
   return CUDA_SUCCESS;
+}
+CUresult cuLaunchKernelEx(const CUlaunchConfig* c, CUfunction f, void** args, void** extra) {
+  for (unsigned i = 0; i < c->numAttrs; ++i)
+    if (c->attrs[i].id == CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION &&
+        c->attrs[i].value.programmaticStreamSerializationAllowed)
+      ++overlappingLaunches;
+  return cuLaunchKernel(f, c->gridDimX, c->gridDimY, c->gridDimZ, c->blockDimX, c->blockDimY, c->blockDimZ,
+                        c->sharedMemBytes, c->hStream, args, extra);
 }
 CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t bytes) {
   if (!haveContext()) return CUDA_ERROR_INVALID_CONTEXT;

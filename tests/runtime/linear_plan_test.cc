@@ -88,6 +88,10 @@ TEST_CASE("an int8 split-K call runs its three kernels from one workspace") {
   int8.int8Activations = true;
   CHECK_NOTHROW(uintx::linear(xm, w, ym, nullptr, int8));
   int compiles = uintx::kernelCacheStats().compiles;
+  int launches = queryFake<int>("fakeOtherLaunches"), overlapping = queryFake<int>("fakeOverlappingLaunches");
   CHECK_NOTHROW(uintx::linear(xm, w, ym, nullptr, int8));
   CHECK(uintx::kernelCacheStats().compiles == compiles);
+  // Quantize, GEMM, reduce; each may start during the one before it (codegen/runtime/cuda_module.h).
+  CHECK(queryFake<int>("fakeOtherLaunches") - launches == 3);
+  CHECK(queryFake<int>("fakeOverlappingLaunches") - overlapping == 3);
 }
