@@ -206,7 +206,6 @@ class Lowering {
   bool wgmmaInFlight_ = false;  // in a loop whose wgmma chains may run one step into the next
   DenseMap<Value, Ring> rings_;  // async load result -> its ring, while its loop is lowered
   int numThreads_ = 128;
-  bool dependentsLaunched_ = false;  // griddepcontrol.launch_dependents emitted
   bool waitedForPriorGrids_ = false;  // griddepcontrol.wait emitted (at top level)
 };
 
@@ -403,16 +402,11 @@ GpuKernelModule Lowering::run() {
   entryMarker_ = c32(0).getDefiningOp();  // thread-coordinate math is inserted before this
 
   // The kernel's own ops, with the wait for earlier kernels before the first that needs it.
-  const bool early = program_.launchOverlap == dsl::LaunchOverlap::early;
-  if (early) emitLaunchDependents();
+  if (program_.launchOverlap == dsl::LaunchOverlap::early) emitLaunchDependents();
   else emitWaitForPriorGrids();
-  Operation* lastLoop = nullptr;
-  for (Operation& op : src.getBody().front().getOperations())
-    if (isa<scf::ForOp>(op)) lastLoop = &op;
   for (Operation& op : src.getBody().front().getOperations()) {
     if (!waitedForPriorGrids_ && touchesStreamOrderedMemory(&op)) emitWaitForPriorGrids();
     lowerOp(&op);
-    if (&op == lastLoop) emitLaunchDependents();
   }
 
   // Shared memory: `.extern .shared` (dynamic), sized at launch by the largest user.
@@ -426,20 +420,21 @@ GpuKernelModule Lowering::run() {
 }
 
 // Programmatic dependent launch (sm_90+): launched with the runtime's programmatic-serialization
-// attribute (codegen/runtime/cuda_module.h, LaunchOrder), the next kernel on the stream may start
-// while this one runs. Two instructions place a kernel among its neighbours:
+// attribute (codegen/runtime/cuda_module.h, LaunchOrder), a kernel may start before the kernel
+// before it on the stream has finished. Two instructions place it among its neighbours:
 // - griddepcontrol.wait: wait until the kernels before have finished and their writes are
 //   visible. Emitted once, at top level (so it runs exactly once, whatever loops follow): at
 //   entry, or with dsl::LaunchOverlap::early just before the first top-level op that loads
 //   through a stream-ordered pointer argument or stores at all, so that the loads of constant
 //   data before it (dsl::PointerAccess) are already on their way.
 // - griddepcontrol.launch_dependents: the next kernel may launch once every program has passed
-//   it. With LaunchOverlap::early, at entry. Otherwise after the last top-level loop, or before
-//   the first global store if that comes first. At entry in every kernel, a chain of calls let
-//   each kernel launch the next at once, whose programs took the free slots wherever they were
-//   while waiting: a split-K GEMM whose programs share SMs then ran unbalanced (W4A16 M=16
-//   8192x8192, 31.5 -> 53.9 us graph-timed, docs/PERFORMANCE.md). Between the 256-row GEMM's
-//   accumulator conversion and its stores, it made ptxas spill; after the loop it does not.
+//   it. Only LaunchOverlap::early emits it, at entry; other kernels let the next one launch when
+//   their programs have exited (implicitly), which still hides its launch behind their final
+//   memory flush. Emitted at entry in every kernel, a chain of calls let each kernel launch the
+//   next at once, whose programs took the free slots wherever they were while waiting: a
+//   split-K GEMM whose programs share SMs then ran unbalanced (W4A16 M=16 8192x8192, 31.5 ->
+//   53.9 us graph-timed). Emitted after the main loop, it did no better than not at all, and
+//   worse where a grid leaves SMs free (docs/PERFORMANCE.md, "Run 7").
 void Lowering::emitWaitForPriorGrids() {
   if (chipHasGridDependencyControl(options_.chip))
     inlineAsm(b_, loc_, Type(), ValueRange{}, "griddepcontrol.wait;", "~{memory}");
@@ -447,9 +442,8 @@ void Lowering::emitWaitForPriorGrids() {
 }
 
 void Lowering::emitLaunchDependents() {
-  if (dependentsLaunched_ || !chipHasGridDependencyControl(options_.chip)) return;
-  inlineAsm(b_, loc_, Type(), ValueRange{}, "griddepcontrol.launch_dependents;", "~{memory}");
-  dependentsLaunched_ = true;
+  if (chipHasGridDependencyControl(options_.chip))
+    inlineAsm(b_, loc_, Type(), ValueRange{}, "griddepcontrol.launch_dependents;", "~{memory}");
 }
 
 // The pointer argument a pointer tile is computed from, if it is one (through addptr and the
@@ -543,14 +537,9 @@ void Lowering::lowerOp(Operation* op) {
     return set(p, out);
   }
   if (auto l = dyn_cast<ux::LoadOp>(op)) return lowerLoad(l);
-  if (auto s = dyn_cast<ux::StoreOp>(op)) {
-    emitLaunchDependents();
-    return lowerStore(op, s.getPtr(), s.getValue(), s.getMask(), false);
-  }
-  if (auto s = dyn_cast<ux::AtomicAddOp>(op)) {
-    emitLaunchDependents();
+  if (auto s = dyn_cast<ux::StoreOp>(op)) return lowerStore(op, s.getPtr(), s.getValue(), s.getMask(), false);
+  if (auto s = dyn_cast<ux::AtomicAddOp>(op))
     return lowerStore(op, s.getPtr(), s.getValue(), s.getMask(), true);
-  }
   if (auto r = dyn_cast<ux::ReduceOp>(op)) return lowerReduce(r);
   if (auto f = dyn_cast<scf::ForOp>(op)) return lowerFor(f);
   if (auto u = dyn_cast<ux::UnpackBitsOp>(op)) return lowerUnpackBits(u);

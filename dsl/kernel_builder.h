@@ -73,7 +73,8 @@ enum class PointerAccess {
 // How a kernel overlaps its neighbours on the stream (programmatic dependent launch; the
 // placement rules and measurements are in codegen/lower_to_gpu.cc).
 enum class LaunchOverlap {
-  // Wait for the kernels before at entry; let the next kernel launch after the main loop.
+  // Wait for the kernels before at entry; let the next kernel launch when this one's programs
+  // have exited.
   standard,
   // Issue the loads of constant data that come first (PointerAccess::constant), then wait; let
   // the next kernel launch at entry. For kernels that stream constant data and whose programs

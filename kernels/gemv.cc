@@ -123,11 +123,12 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
   Value M = kb.scalarArg("M", DType::i32);
   kb.setNumWarps(c.numWarps);
   kb.setVectorWidth(S);
-  // Back-to-back calls overlap: the next kernel launches at once, its programs take the slots
-  // of finished ones, and each requests its first step's weights, scales and zeros before it
-  // waits for this one (the activations after). 8192x8192 W4 M=1, graph-timed: 19.5 us without
-  // overlap, 18.8 with the standard one, 18.4 with this (docs/PERFORMANCE.md).
-  kb.setLaunchOverlap(LaunchOverlap::early);
+  // Unsplit, back-to-back calls overlap: the next kernel launches at once, its programs take the
+  // slots of finished ones, and each requests its first step's weights, scales and zeros before
+  // it waits for this one (the activations after). Graph-timed W4 M=1: 8192x8192 19.5 us without
+  // overlap, 18.3 with this; 28672x8192 57.7 / 56.7. A split GEMV, followed by its reduce, got
+  // slower this way (4096x4096: 7.3 -> 8.2 us), so it keeps the standard overlap.
+  if (c.splitK == 1) kb.setLaunchOverlap(LaunchOverlap::early);
 
   const int BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K), G = BK / S;
   const double levels = double(1 << q.bits);

@@ -127,17 +127,20 @@ kernels::GemvConfig defaultGemvConfig(const kernels::QuantSpec& q, int64_t M, in
 }
 
 kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bool int8, int smCount) {
-  // From the H100 (docs/PERFORMANCE.md): large M wants 256x128 (weight-only) or 128x256
-  // (int8, or too few 256-row programs) tiles on 8 warps (wgmma: 32 or 16 rows per warp,
+  // From the H100 (docs/PERFORMANCE.md): large M wants 256x128 (weight-only, M >= 256) or
+  // 128x256 (int8, or weight-only M of 128-255) tiles on 8 warps (wgmma: 32 or 16 rows per warp,
   // 128-byte k rows) with 4 (256x128, int8) or 2 (128x256 weight-only) shared-memory stages;
   // small M streams the weights, so 16-row tiles 128 wide (128 deep: the dot takes the
   // weights from registers, see codegen/layout.h, mmaRegisterOperandParams), and split-K
   // (targets below).
   kernels::GemmConfig c;
-  if (!int8 && M >= 256 && (q.N + 127) / 128 * ((M + 255) / 256) >= smCount) {
+  if (!int8 && M >= 256) {
     // Weight-only: 256x128, two m64 wgmma blocks per warpgroup, so that each dequantized
     // weight serves 256 rows (8192x8192 at M = 4096: 1727 us with 128x256 and 2 stages, 1332
-    // with 256x128 and 4).
+    // with 256x128 and 4). Too few programs for the SMs are split along K below, rather than
+    // cut into smaller tiles that dequantize every weight again per row block (M = 256,
+    // graph-timed: 8192x8192 102.9 us split 2 against 153-187 with 128-row tiles; 4096x4096
+    // 35.1 split 4 against 41-67).
     c.blockM = 256, c.blockN = 128, c.blockK = 64, c.numWarps = 8, c.stages = 4;
   } else if (M >= 128) {
     c.blockM = 128, c.blockN = 256, c.blockK = int8 ? 128 : 64, c.numWarps = 8, c.stages = int8 ? 4 : 2;
@@ -164,7 +167,18 @@ kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bo
   // 64-row tiles are content with about 1.5 programs per SM, and so is the int8 GEMM, whose
   // 16-row tiles already stream at 2.0-2.3 TB/s unsplit on wide layers (28672x8192 at M = 16:
   // 102.7 us unsplit, 123.2 split 2; 4096x4096: 21.2 unsplit, 19.7 split 4).
+  // 256-row tiles (one CTA per SM) split only while every program still has an SM of its own:
+  // 8192x8192 at M = 256, 102.9 us split 2 (128 programs), 111.0 split 4.
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
+  if (c.blockM == 256) {
+    for (int split = 2; split <= 8 && programs * split <= smCount; split *= 2) {
+      kernels::GemmConfig t = c;
+      t.splitK = split;
+      if (!kernels::gemmSupports(q, t, int8)) break;
+      c = t;
+    }
+    return c;
+  }
   int64_t target = c.blockM <= 16 && !int8 ? 6 * int64_t(smCount) : 3 * int64_t(smCount) / 2;
   int maxSplit = c.blockM <= 16 ? 4 : 8;
   for (int split = 2; M < 128 && split <= maxSplit && programs * c.splitK < target; split *= 2) {

@@ -124,7 +124,7 @@ TEST_CASE("weight-only linear, 4096x4096, every width, group and packing, every 
 
 // Large M with enough columns runs the weight-only GEMM on 256-row tiles (two m64 wgmma blocks
 // per warpgroup, a 4-stage ring); M = 1000 leaves the last row block partly masked.
-TEST_CASE("weight-only linear on 256-row wgmma tiles: 4- and 8-bit, whole and partial row blocks") {
+TEST_CASE("weight-only linear on 256-row wgmma tiles: 4- and 8-bit, whole and partial row blocks, split-K") {
   const int smCount = currentCudaDevice().smCount;
   for (QuantizeOptions o : {opts(4, 128, 32), opts(8, 0, 32)}) {
     Layer l = makeLayer(8192, 4096, o);
@@ -134,6 +134,15 @@ TEST_CASE("weight-only linear on 256-row wgmma tiles: 4- and 8-bit, whole and pa
       REQUIRE(defaultGemmConfig(quantSpecOf(l.q.format()), M, false, smCount).blockM == 256);
       CHECK(checkLinear(l, M) <= 1e-2);
     }
+  }
+  // Few row blocks: the 256-row tiles split along K (f32 partials, then the reduce).
+  Layer narrow = makeLayer(4096, 4096, opts(4, 128, 32), /*bias=*/true);
+  for (int64_t M : {256, 300}) {
+    CAPTURE(M);
+    kernels::GemmConfig c = defaultGemmConfig(quantSpecOf(narrow.q.format()), M, false, smCount);
+    REQUIRE(c.blockM == 256);
+    REQUIRE(c.splitK > 1);
+    CHECK(checkLinear(narrow, M) <= 1e-2);
   }
 }
 

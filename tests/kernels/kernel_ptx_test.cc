@@ -94,6 +94,29 @@ TEST_CASE("GEMV inner loop: segment sums stay in the thread, 16-byte word loads,
 }
 
 
+// Programmatic dependent launch (codegen/lower_to_gpu.cc): an unsplit GEMV lets the next kernel
+// launch at entry and requests its first weight tile before it waits for the kernel before it;
+// a split GEMV (followed by its reduce) waits at entry and has no explicit trigger.
+TEST_CASE("GEMV overlap with its neighbours: unsplit requests weights before waiting, split waits at entry") {
+  kernels::QuantSpec q = spec4096(4);
+  kernels::GemvConfig c;
+  c.blockN = 32, c.blockK = 1024, c.numWarps = 8, c.stages = 2;
+  std::string ptx = codegen::compileToPtx(kernels::buildGemv(q, dsl::DType::bf16, false, c)).ptx;
+  size_t trigger = ptx.find("griddepcontrol.launch_dependents;"), wait = ptx.find("griddepcontrol.wait;");
+  REQUIRE(trigger != std::string::npos);
+  REQUIRE(wait != std::string::npos);
+  CHECK(trigger < wait);
+  CHECK(ptx.find("ld.global.v4.b32") < wait);          // the first step's packed words
+  CHECK(ptx.find("ld.global.v4.b32", wait) != std::string::npos);  // activations (and the loop) after
+  CHECK(wait < ptx.find("st.global"));
+
+  c.splitK = 2;
+  std::string split = codegen::compileToPtx(kernels::buildGemv(q, dsl::DType::bf16, false, c)).ptx;
+  REQUIRE(split.find("griddepcontrol.wait;") != std::string::npos);
+  CHECK(split.find("griddepcontrol.wait;") < split.find("ld.global"));
+  CHECK(split.find("griddepcontrol.launch_dependents;") == std::string::npos);
+}
+
 TEST_CASE("GEMM specializations assemble and use mma.sync") {
   for (int bits : {4, 8}) {
     for (bool int8 : {false, true}) {
