@@ -42,17 +42,25 @@ class JitKernel {
   void checkArgs(const std::vector<LaunchArg>& args) const;
 
   const PtxKernel& ptx() const { return ptx_; }
-  // overlapPrevious when the kernel waits for the kernels before it (see launchKernel).
-  LaunchOrder launchOrder() const { return order_; }
   const std::vector<dsl::KernelParam>& params() const { return params_; }
 
  private:
-  CUfunction functionForCurrentContext() const;
+  // The kernel loaded in one context, and how many of its programs the device holds at once.
+  struct Loaded {
+    CudaModule module;
+    CUfunction function;
+    int programsPerSm;  // resident at once (registers, shared memory, threads)
+    int smCount;
+  };
+  const Loaded& loadedInCurrentContext() const;
+  // How a launch of `programs` programs is ordered after the kernel before it (launchKernel).
+  LaunchOrder orderFor(const Loaded& loaded, uint64_t programs) const;
   PtxKernel ptx_;
   std::vector<dsl::KernelParam> params_;
-  LaunchOrder order_;
+  bool waitsForPriorKernels_;    // griddepcontrol.wait: may be launched to overlap the kernel before
+  bool launchesNextAtEntry_;     // griddepcontrol.launch_dependents at entry (dsl::LaunchOverlap::early)
   mutable std::mutex mutex_;
-  mutable std::map<CUcontext, std::pair<CudaModule, CUfunction>> loaded_;
+  mutable std::map<CUcontext, Loaded> loaded_;
 };
 
 }  // namespace uintx::codegen

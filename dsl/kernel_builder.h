@@ -77,9 +77,9 @@ enum class LaunchOverlap {
   // have exited.
   standard,
   // Issue the loads of constant data that come first (PointerAccess::constant), then wait; let
-  // the next kernel launch at entry. For kernels that stream constant data and whose programs
-  // fill the SMs (at most a few per SM), such as the GEMV: the next kernel's programs then take
-  // the slots of finished ones and start loading during this kernel's tail.
+  // the next kernel launch at entry. For kernels that stream constant data, such as the GEMV:
+  // the next kernel's programs take the slots of finished ones and start loading during this
+  // kernel's tail. Launched to overlap only when its grid fills the device (codegen/jit_kernel.cc).
   early,
 };
 

@@ -126,8 +126,9 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
   // Unsplit, back-to-back calls overlap: the next kernel launches at once, its programs take the
   // slots of finished ones, and each requests its first step's weights, scales and zeros before
   // it waits for this one (the activations after). Graph-timed W4 M=1: 8192x8192 19.5 us without
-  // overlap, 18.3 with this; 28672x8192 57.7 / 56.7. A split GEMV, followed by its reduce, got
-  // slower this way (4096x4096: 7.3 -> 8.2 us), so it keeps the standard overlap.
+  // overlap, 18.3 with this; 28672x8192 57.7 / 56.7; 14336x4096 17.8 / 16.6. Grids that leave
+  // SMs room are launched without it (codegen/jit_kernel.cc). A split GEMV, followed by its
+  // reduce, keeps the standard overlap (not measured the other way).
   if (c.splitK == 1) kb.setLaunchOverlap(LaunchOverlap::early);
 
   const int BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K), G = BK / S;

@@ -54,6 +54,24 @@ TEST_CASE("a warm call reuses its plan; a weight with other scale dtypes gets it
   CHECK(uintx::kernelCacheStats().compiles > compiles);
 }
 
+// Launch order (codegen/jit_kernel.cc): the GEMV lets the next kernel launch at entry, so it
+// overlaps the kernel before it only when its grid fills the device. The fake driver holds 2
+// programs per SM: a grid of 16 programs leaves SMs room and is launched in plain order.
+TEST_CASE("a GEMV whose grid leaves SMs free is launched in the stream's usual order") {
+  uintx::setCacheSettings({"", ""});
+  const int64_t N = 256, K = 256, M = 1;
+  uintx::DeviceWeight w(randomWeight(N, K, uintx::ScalarType::bf16));
+  uintx::DeviceBuffer x(M * K * 2), y(M * N * 2);
+  uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
+  uintx::DeviceMatrix ym{reinterpret_cast<void*>(y.get()), M, N, uintx::ScalarType::bf16};
+  REQUIRE(uintx::defaultGemvConfig(uintx::quantSpecOf(w.format()), M, 132).splitK == 1);
+  uintx::linear(xm, w, ym);
+  int launches = queryFake<int>("fakeOtherLaunches"), overlapping = queryFake<int>("fakeOverlappingLaunches");
+  uintx::linear(xm, w, ym);
+  CHECK(queryFake<int>("fakeOtherLaunches") - launches == 1);
+  CHECK(queryFake<int>("fakeOverlappingLaunches") == overlapping);
+}
+
 // A large-M call runs the pipelined GEMM, whose shared-memory ring is above 48 KiB: the kernel
 // is opted in when its module is loaded (the fake driver refuses the launch otherwise), and a
 // warm call compiles nothing.
