@@ -1,5 +1,7 @@
 #include "kernels/gemv.h"
 
+#include <cmath>
+
 #include "kernels/pipelined_loop.h"
 
 #include "uintx/error.h"
@@ -27,6 +29,10 @@ Value signedFieldsToUnsigned(Value words, int bits) {
 }
 
 Value codesToUnitFloat(Value codes, int bits) { return bitcast((codes << (23 - bits)) | 0x3F800000, DType::f32); }
+
+Value codesToPairedSubnormal(Value codes, Value evenField, int bits) {
+  return bitcast(where(evenField, codes << (23 - 2 * bits), codes << (23 - bits)), DType::f32);
+}
 
 bool usesWordPath(const QuantSpec& q, const GemvConfig& c) {
   return 32 % q.bits == 0 && q.rowBytes() % 16 == 0 && q.K % (int64_t(c.blockK) * c.splitK) == 0 &&
@@ -178,10 +184,26 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
   const double half = double(1 << (q.bits - 1));
   bool prefetch = c.stages == 2 && wordPath;  // exact only when K is a multiple of the step
   int sharedStages = c.stages > 2 && wordPath ? c.stages : 1;
+  // One row of x on the word path (pairedSlots) decodes without the exponent of 1.0. The word is
+  // shifted once per two neighbouring fields, field 2p+1 landing in the top `bits` mantissa bits
+  // and field 2p in the `bits` below them; each field, masked out (one lop3), is read as the
+  // float it makes with a zero exponent: u 2^(-126-bits) or u 2^(-126-2 bits), a subnormal, exact.
+  // The activations are scaled to match, x 2^(62+bits) or x 2^(62+2 bits) (powers of two, exact,
+  // once per segment for all the thread's rows; finite for |x| < 2^50 at 8 bits), so that every
+  // product is u x 2^-64 and the zero point is one term per segment: sum (u - z) x 2^-64 =
+  // sum f x'' - z Sx 2^-64. About 2.5 instructions per weight (half a shift, a lop3, an fma)
+  // against 4 (shift, and, or, fma).
+  const bool pairedSlots = shareSx && wordPath;
+  const double pairedUnit = std::ldexp(1.0, 64);  // partial sums count (u - z) x / pairedUnit
+  Value evenField = pairedSlots ? (ix.s3 % 2) == 0 : Value();  // [1, 1, S]
+  Value pairedScale = pairedSlots ? where(evenField, kb.constant(std::ldexp(1.0, 62 + 2 * q.bits), DType::f32),
+                                          std::ldexp(1.0, 62 + q.bits))
+                                  : Value();
   auto acc = pipelinedLoop(kb, kLo, kHi, BK, init, loadStep, [&](Value, const std::vector<Value>& raw,
                                                                  const std::vector<Value>& a) {
     size_t r = 0;
-    Value f = codesToUnitFloat(raw[r++], q.bits);  // [BN, G, S]
+    Value f = pairedSlots ? codesToPairedSubnormal(raw[r++], evenField, q.bits)
+                          : codesToUnitFloat(raw[r++], q.bits);  // [BN, G, S]
     Value s = perRowScale ? Value() : cast(raw[r++], DType::f32);
     Value z = q.symmetric ? Value() : perRowScale ? rowZero : cast(raw[r++], DType::f32);  // [BN, G or 1]
     Value w;  // (u - z) / 2^bits
@@ -189,8 +211,11 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
     std::vector<Value> out;
     for (int i = 0; i < c.blockM; ++i) {
       Value xm = cast(raw[r++], DType::f32);  // [1, G, S]
-      Value t;                                // [BN, G]: sum (u - z) x over the segment, / 2^bits
-      if (shareSx) {
+      Value t;  // [BN, G]: sum (u - z) x over the segment, / 2^bits (pairedSlots: / pairedUnit)
+      if (pairedSlots) {
+        Value sx = sum(xm, 2) * (1 / pairedUnit);
+        t = sum(f * (xm * pairedScale), 2) - (q.symmetric ? sx * half : z * sx);
+      } else if (shareSx) {
         Value sx = sum(xm, 2);
         t = (sum(f * xm, 2) - sx) - (q.symmetric ? sx * (half / levels) : z * (1 / levels) * sx);
       } else {
@@ -201,12 +226,13 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
     return out;
   }, prefetch, sharedStages);
 
-  // The partials count (u - z) / 2^bits: times 2^bits (exact).
-  Value rowScale = perRowScale ? cast(load(scales + rn, rnMask, 0.0), DType::f32) * levels : Value();
+  // The partials count (u - z) / 2^bits (or / pairedUnit): times that (exact).
+  const double unit = pairedSlots ? pairedUnit : levels;
+  Value rowScale = perRowScale ? cast(load(scales + rn, rnMask, 0.0), DType::f32) * unit : Value();
   for (int i = 0; i < c.blockM; ++i) {
     Value m = m0 + i;
     Value r = sum(acc[i], 1);
-    r = perRowScale ? r * rowScale : r * levels;
+    r = perRowScale ? r * rowScale : r * unit;
     Value mask = rnMask & (m < M);
     if (c.splitK == 1) {
       if (bias.builder()) r = r + cast(load(bias + rn, rnMask, 0.0), DType::f32);

@@ -53,6 +53,11 @@ dsl::Value signedFieldsToUnsigned(dsl::Value words, int bits);
 // becomes the top mantissa bits of 1.0f (a shift and one lop3; no int->float conversion,
 // which is quarter rate on the GPU, and no magic-number subtract).
 dsl::Value codesToUnitFloat(dsl::Value codes, int bits);
+// The GEMV's paired decode (buildGemv): the float whose bits are the code in the top `bits`
+// mantissa bits, u 2^(-126-bits), or, where `evenField`, in the `bits` below them,
+// u 2^(-126-2 bits); subnormal, exact, no exponent to set. Neighbouring fields of a word then
+// share one shift.
+dsl::Value codesToPairedSubnormal(dsl::Value codes, dsl::Value evenField, int bits);
 
 // True when the fast path applies: whole 32-bit words, K a multiple of blockK * splitK.
 bool usesWordPath(const QuantSpec& q, const GemvConfig& c);

@@ -134,13 +134,16 @@ TEST_CASE("GEMV programs match the float64 reference on the interpreter") {
 }
 
 // With f32 outputs the bf16 rounding of y no longer hides the kernel's own f32 error: the
-// per-segment sums and the 1 + u / 2^bits decode must stay near f32 accuracy.
+// per-segment sums and the decodes (1 + u / 2^bits; one row: the paired subnormals) must stay
+// near f32 accuracy.
 TEST_CASE("GEMV programs with f32 outputs match the float64 reference closely") {
   Configs k;
   std::vector<Case> cases = {
       {4, 128, 32, 64, 1024, 1, k.base}, {4, 64, 32, 64, 1024, 3, k.rows, true}, {8, 0, 32, 64, 1024, 1, k.split},
       {8, 0, 8, 64, 1024, 4, k.rows},    {3, 64, 32, 32, 1024, 1, k.base},       {2, 0, 32, 32, 1024, 2, k.small, true},
       {4, 0, 32, 24, 1025, 1, k.small},  {1, 128, 16, 32, 1024, 4, k.rows},
+      // One row on the word path: the paired subnormal decode, every whole-word width.
+      {1, 64, 32, 32, 1024, 1, k.base},  {2, 128, 16, 32, 1024, 1, k.base},      {8, 0, 16, 32, 1024, 1, k.base},
   };
   for (Case& c : cases) c.f32Out = true;
   checkCases(cases, 1e-6);  // measured: 5e-8 .. 2e-7

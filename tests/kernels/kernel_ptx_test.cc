@@ -86,6 +86,13 @@ TEST_CASE("GEMV inner loop: segment sums stay in the thread, 16-byte word loads,
     CHECK(count(loop, "ld.global.b32") == 0);  // words and activations come in vectors
     int weightsPerThread = t.blockN * t.blockK / (32 * t.warps);
     CHECK(count(loop, "fma.rn.f32") >= weightsPerThread * t.blockM);
+    if (t.blockM == 1) {
+      // The paired subnormal decode: one shift per two weights, one mask per weight, no
+      // exponent or-ed in (the 1.0f decode takes a shift, an and and an or per weight).
+      CHECK(count(loop, "shl.b32") + count(loop, "shr.u32") <= weightsPerThread / 2 + 4);
+      CHECK(count(loop, "and.b32") <= weightsPerThread + 4);
+      CHECK(count(loop, "or.b32") < weightsPerThread / 2);
+    }
     std::string log;
     REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
     CAPTURE(log);
