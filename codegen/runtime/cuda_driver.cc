@@ -58,6 +58,8 @@ LoadedDriver loadDriver() {
     void* symbol = dlsym(handle, name);
     if (!symbol && std::string(name) == "cuEventElapsedTime_v2")
       symbol = dlsym(handle, "cuEventElapsedTime");  // drivers before CUDA 12.8
+    // Optional (CUDA 12.0+): without it every launch keeps the stream's usual order.
+    if (!symbol && std::string(name) == "cuLaunchKernelEx") return nullptr;
     if (!symbol) missing += std::string(missing.empty() ? "" : ", ") + name;
     return symbol;
   };

@@ -16,6 +16,7 @@ namespace uintx {
   X(cuCtxGetCurrent) X(cuCtxSetCurrent) X(cuCtxPushCurrent_v2) X(cuCtxPopCurrent_v2)     \
   X(cuCtxGetDevice) X(cuCtxSynchronize) X(cuModuleLoadDataEx) X(cuModuleGetFunction)     \
   X(cuModuleUnload) X(cuFuncSetAttribute) X(cuFuncGetAttribute) X(cuLaunchKernel)        \
+  /* cuLaunchKernelEx (CUDA 12.0+) may be missing: launches then keep plain stream order */ \
   X(cuLaunchKernelEx) X(cuOccupancyMaxActiveBlocksPerMultiprocessor)                     \
   X(cuMemAlloc_v2) X(cuMemFree_v2) X(cuMemcpyHtoD_v2) X(cuMemcpyDtoH_v2)                 \
   X(cuMemcpyDtoDAsync_v2) X(cuMemsetD8_v2) X(cuMemsetD32Async) X(cuPointerGetAttribute)  \

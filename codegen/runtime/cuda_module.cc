@@ -104,6 +104,7 @@ void launchKernel(CUfunction kernel, Dim3 grid, Dim3 block, unsigned sharedBytes
                 " must have nonzero dimensions and at most 1024 threads");
   ensureCudaContext();
   CUresult result;
+  if (!api.cuLaunchKernelEx) order = LaunchOrder::afterCompletion;  // a driver before CUDA 12.0
   if (order == LaunchOrder::overlapPrevious) {
     CUlaunchAttribute overlap{};
     overlap.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
