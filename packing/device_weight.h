@@ -11,7 +11,9 @@ namespace uintx {
 class DeviceWeight {
  public:
   // Uploads packed words, scales, zeros and bias (in the current context; see
-  // ensureCudaContext). Throws uintx::Error without a GPU.
+  // ensureCudaContext). Throws uintx::Error without a GPU. The buffers must not be written
+  // afterwards: kernels may read them before they wait for the kernels before them on the
+  // stream (docs/ARCHITECTURE.md, "Overlapping launches").
   explicit DeviceWeight(const QuantizedWeight& weight);
 
   const WeightFormat& format() const { return format_; }

@@ -35,7 +35,10 @@ struct DeviceMatrix {
 // Throws uintx::Error for mismatched shapes or dtypes, null or misaligned pointers, or a
 // weight from another context. Safe to call from several threads; after one call with a
 // given shape (which compiles the kernel and sizes the workspace) it can be captured in a
-// CUDA graph.
+// CUDA graph. Its kernels may start while the kernel before them on `stream` finishes
+// (programmatic dependent launch, sm_90+): they wait for it before reading x or writing y,
+// and read w's buffers before that. A kernel of yours launched right after with the
+// programmatic-serialization attribute must itself wait before reading y.
 struct LinearOptions {
   // Quantize each row of x to int8 (per-row scale) and multiply int8 x int8 on tensor cores
   // (torchao's Int8DynamicActivation...): for 8-bit symmetric weights and 4-bit grouped
