@@ -65,24 +65,27 @@ const JitKernel::Loaded& JitKernel::loadedInCurrentContext() const {
   CUfunction f = module.function(ptx_.name);
   // Once per loaded function, not per launch: the setting stays with it.
   if (unsigned(ptx_.sharedBytes) > kDefaultDynamicSharedBytes) reserveDynamicShared(f, unsigned(ptx_.sharedBytes));
-  int perSm = 0;
-  checkCuda(cudaDriver().cuOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, f, ptx_.numThreads, size_t(ptx_.sharedBytes)),
-            "cuOccupancyMaxActiveBlocksPerMultiprocessor");
-  return loaded_.emplace(ctx, Loaded{std::move(module), f, std::max(perSm, 1), currentCudaDevice().smCount})
-      .first->second;
+  uint64_t fillingGrid = 0;  // only a kernel that launches the next at entry needs it (orderFor)
+  if (launchesNextAtEntry_) {
+    int perSm = 0;
+    checkCuda(cudaDriver().cuOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, f, ptx_.numThreads,
+                                                                       size_t(ptx_.sharedBytes)),
+              "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+    fillingGrid = uint64_t(std::max(perSm, 1) - 1) * uint64_t(currentCudaDevice().smCount);
+  }
+  return loaded_.emplace(ctx, Loaded{std::move(module), f, fillingGrid}).first->second;
 }
 
 // A kernel that lets the next one launch at entry overlaps the kernel before it only when its
 // grid fills the device, all but one program slot per SM: the next kernel's programs, launched
 // early, then take the slots its programs leave as they finish, one for one. A grid that leaves
 // SMs room got its successors' early programs piled onto a few SMs, and ran slower (4096x4096
-// W4 M=1, 256 programs for 4 x 132 slots: 7.3 -> 8.2 us graph-timed). Other kernels let the next
+// W4 M=1, 256 programs of 16 rows: 7.3 -> 8.2 us graph-timed). Other kernels let the next
 // launch only when their programs have exited, and always overlap.
 LaunchOrder JitKernel::orderFor(const Loaded& l, uint64_t programs) const {
   if (!waitsForPriorKernels_) return LaunchOrder::afterCompletion;
   if (!launchesNextAtEntry_) return LaunchOrder::overlapPrevious;
-  return programs >= uint64_t(l.programsPerSm - 1) * uint64_t(l.smCount) ? LaunchOrder::overlapPrevious
-                                                                         : LaunchOrder::afterCompletion;
+  return programs >= l.fillingGrid ? LaunchOrder::overlapPrevious : LaunchOrder::afterCompletion;
 }
 
 void JitKernel::launch(Dim3 grid, CUstream stream, const std::vector<LaunchArg>& args) const {

@@ -45,12 +45,13 @@ class JitKernel {
   const std::vector<dsl::KernelParam>& params() const { return params_; }
 
  private:
-  // The kernel loaded in one context, and how many of its programs the device holds at once.
+  // The kernel loaded in one context.
   struct Loaded {
     CudaModule module;
     CUfunction function;
-    int programsPerSm;  // resident at once (registers, shared memory, threads)
-    int smCount;
+    // Kernels that launch the next at entry: the programs that fill all but one resident slot
+    // per SM (occupancy x SMs - SMs), the least a launch needs to overlap the kernel before.
+    uint64_t fillingGrid;
   };
   const Loaded& loadedInCurrentContext() const;
   // How a launch of `programs` programs is ordered after the kernel before it (launchKernel).

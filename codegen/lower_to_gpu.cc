@@ -119,7 +119,6 @@ class Lowering {
                          const Layout& from, const Layout& to);
 
   // ---- ops ----
-  void lowerBlock(Block& block);
   void emitWaitForPriorGrids();
   bool touchesStreamOrderedMemory(Operation* top);
   void emitLaunchDependents();
@@ -474,10 +473,6 @@ bool Lowering::touchesStreamOrderedMemory(Operation* top) {
 bool chipHasGridDependencyControl(const std::string& chip) {
   int sm = 0;
   return std::sscanf(chip.c_str(), "sm_%d", &sm) == 1 && sm >= 90;
-}
-
-void Lowering::lowerBlock(Block& block) {
-  for (Operation& op : block.getOperations()) lowerOp(&op);
 }
 
 void Lowering::lowerOp(Operation* op) {

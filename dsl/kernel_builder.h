@@ -60,7 +60,6 @@ class Value {
   bool isPointer_ = false;
 };
 
-// Kernel parameter as the launcher must pass it.
 // What a pointer argument's memory is to the kernels around a launch.
 enum class PointerAccess {
   // Activations, outputs, workspaces: the kernels before this one on the stream may write it.
@@ -83,6 +82,7 @@ enum class LaunchOverlap {
   early,
 };
 
+// Kernel parameter as the launcher must pass it.
 struct KernelParam {
   std::string name;
   DType dtype;

@@ -168,20 +168,16 @@ kernels::GemmConfig defaultGemmConfig(const kernels::QuantSpec& q, int64_t M, bo
   // 16-row tiles already stream at 2.0-2.3 TB/s unsplit on wide layers (28672x8192 at M = 16:
   // 102.7 us unsplit, 123.2 split 2; 4096x4096: 21.2 unsplit, 19.7 split 4).
   // 256-row tiles (one CTA per SM) split only while every program still has an SM of its own:
-  // 8192x8192 at M = 256, 102.9 us split 2 (128 programs), 111.0 split 4.
+  // 8192x8192 at M = 256, 102.9 us split 2 (128 programs), 111.0 split 4. Tiles of 128 rows
+  // (M 128-255) do not split.
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
-  if (c.blockM == 256) {
-    for (int split = 2; split <= 8 && programs * split <= smCount; split *= 2) {
-      kernels::GemmConfig t = c;
-      t.splitK = split;
-      if (!kernels::gemmSupports(q, t, int8)) break;
-      c = t;
-    }
-    return c;
-  }
   int64_t target = c.blockM <= 16 && !int8 ? 6 * int64_t(smCount) : 3 * int64_t(smCount) / 2;
   int maxSplit = c.blockM <= 16 ? 4 : 8;
-  for (int split = 2; M < 128 && split <= maxSplit && programs * c.splitK < target; split *= 2) {
+  auto wantsSplit = [&](int split) {
+    if (c.blockM == 256) return programs * split <= smCount;
+    return M < 128 && programs * c.splitK < target;
+  };
+  for (int split = 2; split <= maxSplit && wantsSplit(split); split *= 2) {
     kernels::GemmConfig t = c;
     t.splitK = split;
     if (!kernels::gemmSupports(q, t, int8)) break;
