@@ -4,7 +4,7 @@
 
 namespace uintx::autotune {
 
-bool cudaDriverLoadable(std::string* why, const EnvLookup& env) {
+bool cudaDriverLoadable(std::string* why, const cache::EnvLookup& env) {
   std::string library = "libcuda.so.1";
   if (auto name = env("UINTX_CUDA_DRIVER_LIB"); name && !name->empty()) library = *name;
   void* handle = ::dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);

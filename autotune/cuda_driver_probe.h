@@ -2,12 +2,12 @@
 #pragma once
 #include <string>
 
-#include "autotune/cache_paths.h"
+#include "cache/cache_paths.h"
 
 namespace uintx::autotune {
 
 // dlopen()s $UINTX_CUDA_DRIVER_LIB (default "libcuda.so.1"); on failure returns false and
 // sets *why to dlerror()'s text. The variable exists so tests can force the no-GPU path.
-bool cudaDriverLoadable(std::string* why, const EnvLookup& env = processEnvironment());
+bool cudaDriverLoadable(std::string* why, const cache::EnvLookup& env = cache::processEnvironment());
 
 }  // namespace uintx::autotune

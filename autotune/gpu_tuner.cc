@@ -7,16 +7,16 @@
 #include <optional>
 #include <random>
 
-#include "autotune/config_space.h"
-#include "autotune/gemm_config_space.h"
+#include "kernels/gemv/config_space.h"
+#include "kernels/gemm/config_space.h"
 #include "codegen/jit_kernel.h"
-#include "codegen/runtime/cuda_driver.h"
-#include "codegen/runtime/cuda_graph.h"
-#include "codegen/runtime/cuda_stream.h"
-#include "codegen/runtime/device_buffer.h"
-#include "packing/device_weight.h"
-#include "packing/kernel_selection.h"
-#include "packing/kernel_spec.h"
+#include "runtime/cuda_driver.h"
+#include "runtime/cuda_graph.h"
+#include "runtime/cuda_stream.h"
+#include "runtime/device_buffer.h"
+#include "dispatch/device_weight.h"
+#include "dispatch/kernel_selection.h"
+#include "kernels/common/quant_spec.h"
 #include "packing/quantize.h"
 #include "uintx/error.h"
 #include "uintx/half.h"
@@ -41,7 +41,7 @@ GemvLaunch compileGemv(const kernels::QuantSpec& q, dsl::DType act, const kernel
   return l;
 }
 
-// One y = x @ dequant(w)^T, launched exactly as packing/linear.cc launches a plan (argument
+// One y = x @ dequant(w)^T, launched exactly as dispatch/linear.cc launches a plan (argument
 // order, grid, split-K partials then the reduce), so the timed kernels are the served ones.
 void launchGemv(const GemvLaunch& l, const DeviceWeight& w, CUdeviceptr x, CUdeviceptr y, CUdeviceptr partial,
                 int64_t M, CUstream stream) {
@@ -52,7 +52,7 @@ void launchGemv(const GemvLaunch& l, const DeviceWeight& w, CUdeviceptr x, CUdev
   if (f.hasZeros()) args.push_back(LaunchArg::ptr(w.zeros()));
   args.push_back(LaunchArg::ptr(c.splitK > 1 ? partial : y));
   args.push_back(LaunchArg::i32(int32_t(M)));
-  Dim3 grid{unsigned((f.N + c.blockN - 1) / c.blockN), unsigned(c.splitK), unsigned((M + c.blockM - 1) / c.blockM)};
+  runtime::Dim3 grid{unsigned((f.N + c.blockN - 1) / c.blockN), unsigned(c.splitK), unsigned((M + c.blockM - 1) / c.blockM)};
   l.gemv->launch(grid, stream, args);
   if (c.splitK > 1) {
     std::vector<LaunchArg> r{LaunchArg::ptr(partial), LaunchArg::ptr(y), LaunchArg::i32(int32_t(M))};
@@ -82,10 +82,10 @@ GemmLaunch compileGemm(const kernels::QuantSpec& q, dsl::DType act, const kernel
   return l;
 }
 
-// Bytes of the int8 activations and their row scales (packing/linear.cc's workspace layout).
+// Bytes of the int8 activations and their row scales (dispatch/linear.cc's workspace layout).
 size_t int8ActivationBytes(int64_t M, int64_t K) { return (size_t(M) * size_t(K) + 15) / 16 * 16 + size_t(M) * 4; }
 
-// One GEMM call, launched exactly as packing/linear.cc launches a GEMM plan: the int8 row
+// One GEMM call, launched exactly as dispatch/linear.cc launches a GEMM plan: the int8 row
 // quantization first (into `xq`), or split-K partials then the reduce.
 void launchGemm(const GemmLaunch& l, const DeviceWeight& w, CUdeviceptr x, CUdeviceptr y, CUdeviceptr partial,
                 CUdeviceptr xq, int64_t M, CUstream stream) {
@@ -106,7 +106,7 @@ void launchGemm(const GemmLaunch& l, const DeviceWeight& w, CUdeviceptr x, CUdev
   if (f.hasZeros()) args.push_back(LaunchArg::ptr(w.zeros()));
   args.push_back(LaunchArg::ptr(c.splitK > 1 ? partial : y));
   args.push_back(LaunchArg::i32(int32_t(M)));
-  Dim3 grid{unsigned((f.N + c.blockN - 1) / c.blockN), unsigned((M + c.blockM - 1) / c.blockM), unsigned(c.splitK)};
+  runtime::Dim3 grid{unsigned((f.N + c.blockN - 1) / c.blockN), unsigned((M + c.blockM - 1) / c.blockM), unsigned(c.splitK)};
   l.gemm->launch(grid, stream, args);
   if (c.splitK > 1) {
     std::vector<LaunchArg> r{LaunchArg::ptr(partial), LaunchArg::ptr(y), LaunchArg::i32(int32_t(M))};
@@ -152,30 +152,30 @@ struct GpuTuner::Workload {
   int64_t M = 0;
   ScalarType act = ScalarType::bf16;
   std::vector<uint16_t> xHost;
-  DeviceBuffer x, yRef, yTest, partial, xq;  // xq: int8 activations + row scales
-  CudaStream stream;
+  runtime::DeviceBuffer x, yRef, yTest, partial, xq;  // xq: int8 activations + row scales
+  runtime::CudaStream stream;
 };
 
 // One config of a key's space, compiled on demand: its record for the cache, and a launch of
 // y = x @ dequant(copy)^T on the workload's stream.
 struct GpuTuner::Candidate {
   std::string name;  // the config's toString(), for notes
-  KernelConfig record;
+  cache::KernelConfig record;
   using Launch = std::function<void(const DeviceWeight& copy, CUdeviceptr y)>;
   std::function<Launch()> compile;  // throws when the config cannot compile
 };
 
 GpuTuner::GpuTuner(GpuTunerOptions options) : options_(std::move(options)) {
   if (!options_.note) options_.note = [](const std::string& m) { std::cerr << "uintx-tune: note: " << m << "\n"; };
-  ensureCudaContext();
-  CudaDeviceInfo info = currentCudaDevice();
+  runtime::ensureCudaContext();
+  runtime::CudaDeviceInfo info = runtime::currentCudaDevice();
   gpu_ = {info.name, std::to_string(info.ccMajor) + "." + std::to_string(info.ccMinor)};
   smCount_ = info.smCount;
 }
 
 GpuTuner::~GpuTuner() = default;
 
-TuneResult GpuTuner::tune(const KernelKey& key, ProgressFn progress) {
+TuneResult GpuTuner::tune(const cache::KernelKey& key, ProgressFn progress) {
   try {
     return tuneOrThrow(key, progress);
   } catch (const std::exception& e) {
@@ -189,7 +189,7 @@ TuneResult GpuTuner::tune(const KernelKey& key, ProgressFn progress) {
   }
 }
 
-GpuTuner::Workload& GpuTuner::workloadFor(const KernelKey& key) {
+GpuTuner::Workload& GpuTuner::workloadFor(const cache::KernelKey& key) {
   const WeightFormat format = weightFormatOf(key);
   const std::string weightKey = "bits=" + std::to_string(key.bit_width) + ";group=" + std::to_string(key.group_size) +
                                 ";pack=" + std::to_string(key.packing_bitwidth) + ";N=" + std::to_string(key.N) +
@@ -223,23 +223,23 @@ GpuTuner::Workload& GpuTuner::workloadFor(const KernelKey& key) {
     w.act = actScalarType(key.act_dtype);
     w.xHost.resize(size_t(w.M) * size_t(key.K));
     for (uint16_t& v : w.xHost) v = w.act == ScalarType::bf16 ? toBf16(uniform(rng)).bits : toFp16(uniform(rng)).bits;
-    w.x = DeviceBuffer::fromHost(w.xHost);
+    w.x = runtime::DeviceBuffer::fromHost(w.xHost);
     size_t yBytes = size_t(w.M) * size_t(key.N) * 2;
-    w.yRef = DeviceBuffer(yBytes);
-    w.yTest = DeviceBuffer(yBytes);
-    w.partial = DeviceBuffer();
-    w.xq = DeviceBuffer();
+    w.yRef = runtime::DeviceBuffer(yBytes);
+    w.yTest = runtime::DeviceBuffer(yBytes);
+    w.partial = runtime::DeviceBuffer();
+    w.xq = runtime::DeviceBuffer();
     w.activationKey = activationKey;
   }
   return w;
 }
 
-std::vector<GpuTuner::Candidate> GpuTuner::gemvCandidates(const KernelKey& key, Workload& w) {
+std::vector<GpuTuner::Candidate> GpuTuner::gemvCandidates(const cache::KernelKey& key, Workload& w) {
   const std::vector<kernels::GemvConfig> space = gemvConfigSpace(key, smCount_);
   int maxSplit = 1;
   for (const auto& c : space) maxSplit = std::max(maxSplit, c.splitK);
   size_t partialBytes = maxSplit > 1 ? size_t(maxSplit) * size_t(w.M) * size_t(key.N) * 4 : 0;
-  if (w.partial.size() < partialBytes) w.partial = DeviceBuffer(partialBytes);
+  if (w.partial.size() < partialBytes) w.partial = runtime::DeviceBuffer(partialBytes);
   const kernels::QuantSpec q = quantSpecOf(w.host->format());
   const dsl::DType act = dslType(w.act);
   std::vector<Candidate> out;
@@ -254,14 +254,14 @@ std::vector<GpuTuner::Candidate> GpuTuner::gemvCandidates(const KernelKey& key, 
   return out;
 }
 
-std::vector<GpuTuner::Candidate> GpuTuner::gemmCandidates(const KernelKey& key, Workload& w) {
+std::vector<GpuTuner::Candidate> GpuTuner::gemmCandidates(const cache::KernelKey& key, Workload& w) {
   const std::vector<kernels::GemmConfig> space = gemmConfigSpace(key, smCount_);
   const bool int8 = key.family == "gemm_int8";
   int maxSplit = 1;
   for (const auto& c : space) maxSplit = std::max(maxSplit, c.splitK);
   size_t partialBytes = maxSplit > 1 ? size_t(maxSplit) * size_t(w.M) * size_t(key.N) * 4 : 0;
-  if (w.partial.size() < partialBytes) w.partial = DeviceBuffer(partialBytes);
-  if (int8 && w.xq.size() < int8ActivationBytes(w.M, key.K)) w.xq = DeviceBuffer(int8ActivationBytes(w.M, key.K));
+  if (w.partial.size() < partialBytes) w.partial = runtime::DeviceBuffer(partialBytes);
+  if (int8 && w.xq.size() < int8ActivationBytes(w.M, key.K)) w.xq = runtime::DeviceBuffer(int8ActivationBytes(w.M, key.K));
   const kernels::QuantSpec q = quantSpecOf(w.host->format());
   const dsl::DType act = dslType(w.act);
   std::vector<Candidate> out;
@@ -276,7 +276,7 @@ std::vector<GpuTuner::Candidate> GpuTuner::gemmCandidates(const KernelKey& key, 
   return out;
 }
 
-TuneResult GpuTuner::tuneOrThrow(const KernelKey& key, const ProgressFn& progress) {
+TuneResult GpuTuner::tuneOrThrow(const cache::KernelKey& key, const ProgressFn& progress) {
   const bool gemv = isGemvFamily(key.family), gemm = isGemmFamily(key.family);
   if (!gemv && !gemm)
     throw Error("family '" + key.family + "' has no tuner in this build (it tunes 'gemv', 'gemv_tiled', 'gemm' "
@@ -284,7 +284,7 @@ TuneResult GpuTuner::tuneOrThrow(const KernelKey& key, const ProgressFn& progres
   if (key.out_dtype != key.act_dtype)
     throw Error("out dtype '" + key.out_dtype + "' differs from act dtype '" + key.act_dtype +
                 "': uintx::linear writes y in x's dtype");
-  ensureCudaContext();
+  runtime::ensureCudaContext();
   Workload& w = workloadFor(key);
   const std::vector<Candidate> space = gemv ? gemvCandidates(key, w) : gemmCandidates(key, w);
   const CUstream stream = w.stream.get();
@@ -311,10 +311,10 @@ TuneResult GpuTuner::tuneOrThrow(const KernelKey& key, const ProgressFn& progres
       Candidate::Launch l = c.compile();
       for (int r = 0; r < options_.warmup; ++r) launchOn(l, r, w.yTest.get());
       w.stream.synchronize();
-      auto graph = LaunchGraph::capture(stream, [&] {
+      auto graph = runtime::LaunchGraph::capture(stream, [&] {
         for (int r = 0; r < perSample; ++r) launchOn(l, r, w.yTest.get());
       });
-      std::vector<CudaEvent> starts(size_t(options_.repeats)), stops(size_t(options_.repeats));
+      std::vector<runtime::CudaEvent> starts(size_t(options_.repeats)), stops(size_t(options_.repeats));
       for (int s = 0; s < options_.repeats; ++s) {
         starts[size_t(s)].record(stream);
         if (graph) {
@@ -326,7 +326,7 @@ TuneResult GpuTuner::tuneOrThrow(const KernelKey& key, const ProgressFn& progres
       }
       std::vector<double> us;
       for (int s = 0; s < options_.repeats; ++s)
-        us.push_back(1000.0 * CudaEvent::elapsedMs(starts[size_t(s)], stops[size_t(s)]) / perSample);
+        us.push_back(1000.0 * runtime::CudaEvent::elapsedMs(starts[size_t(s)], stops[size_t(s)]) / perSample);
       std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
       timed.push_back({i, std::move(l), us[us.size() / 2]});
     } catch (const std::exception& e) {
@@ -346,8 +346,8 @@ TuneResult GpuTuner::tuneOrThrow(const KernelKey& key, const ProgressFn& progres
   // Correctness: the reference is the default config's output (space[0]), itself checked
   // on sampled rows against a CPU float64 reference, so a broken config cannot win.
   const size_t yCount = size_t(w.M) * size_t(key.N);
-  auto run = [&](const Candidate::Launch& l, DeviceBuffer& y) {
-    checkCuda(cudaDriver().cuMemsetD8_v2(y.get(), 0xFF, y.size()), "cuMemsetD8");  // NaN: unwritten shows
+  auto run = [&](const Candidate::Launch& l, runtime::DeviceBuffer& y) {
+    runtime::checkCuda(runtime::cudaDriver().cuMemsetD8_v2(y.get(), 0xFF, y.size()), "cuMemsetD8");  // NaN: unwritten shows
     launchOn(l, 0, y.get());
     w.stream.synchronize();
     std::vector<uint16_t> bits(yCount);
@@ -429,7 +429,7 @@ FamilyPolicy libraryFamilyPolicy(const TuneOptions& options) {
 
 std::unique_ptr<Tuner> makeGpuTuner(const TuneOptions& options, std::string* why) {
   std::string driverWhy;
-  if (!cudaDriverAvailable(&driverWhy)) {
+  if (!runtime::cudaDriverAvailable(&driverWhy)) {
     if (why) *why = "the CUDA driver cannot be used: " + driverWhy;
     return nullptr;
   }

@@ -28,24 +28,24 @@ struct GpuTunerOptions {
 
 class GpuTuner : public Tuner {
  public:
-  // Makes the CUDA context current (ensureCudaContext); throws uintx::Error without a GPU.
+  // Makes the CUDA context current (runtime::ensureCudaContext); throws uintx::Error without a GPU.
   explicit GpuTuner(GpuTunerOptions options = {});
   ~GpuTuner() override;
 
-  GpuIdentity gpu() const override { return gpu_; }
+  cache::GpuIdentity gpu() const override { return gpu_; }
   // Never throws: a failure comes back as {ok = false, error}.
-  TuneResult tune(const KernelKey& key, ProgressFn progress) override;
+  TuneResult tune(const cache::KernelKey& key, ProgressFn progress) override;
 
  private:
   struct Workload;   // the weights, activations and outputs of one key's format and M
   struct Candidate;  // one config of a key's space: how to compile and launch it
-  TuneResult tuneOrThrow(const KernelKey& key, const ProgressFn& progress);
-  std::vector<Candidate> gemvCandidates(const KernelKey& key, Workload& w);
-  std::vector<Candidate> gemmCandidates(const KernelKey& key, Workload& w);
-  Workload& workloadFor(const KernelKey& key);
+  TuneResult tuneOrThrow(const cache::KernelKey& key, const ProgressFn& progress);
+  std::vector<Candidate> gemvCandidates(const cache::KernelKey& key, Workload& w);
+  std::vector<Candidate> gemmCandidates(const cache::KernelKey& key, Workload& w);
+  Workload& workloadFor(const cache::KernelKey& key);
 
   GpuTunerOptions options_;
-  GpuIdentity gpu_;
+  cache::GpuIdentity gpu_;
   int smCount_ = 0;
   std::unique_ptr<Workload> workload_;  // kept across keys of one shape (M buckets share weights)
 };

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "autotune/config_cache.h"
+#include "cache/config_cache.h"
 #include "autotune/cuda_driver_probe.h"
 #include "uintx/error.h"
 
@@ -238,22 +238,22 @@ std::vector<std::string> defaultFamilies(int mBucket, QuantMode mode) {
   return {"gemm"};
 }
 
-std::vector<KernelKey> planTuningKeys(const TuneOptions& options, const FamilyPolicy& families) {
+std::vector<cache::KernelKey> planTuningKeys(const TuneOptions& options, const FamilyPolicy& families) {
   std::vector<int> buckets;
   if (options.batches.empty()) {
-    for (int b = 1; b <= KernelKey::kMaxMBucket; b *= 2) buckets.push_back(b);
+    for (int b = 1; b <= cache::KernelKey::kMaxMBucket; b *= 2) buckets.push_back(b);
   } else {
-    for (int64_t m : options.batches) buckets.push_back(KernelKey::mBucket(m));
+    for (int64_t m : options.batches) buckets.push_back(cache::KernelKey::mBucket(m));
   }
   std::sort(buckets.begin(), buckets.end());
   buckets.erase(std::unique(buckets.begin(), buckets.end()), buckets.end());
 
-  std::vector<KernelKey> keys;
+  std::vector<cache::KernelKey> keys;
   std::set<std::string> seen;
   for (const WeightShape& shape : options.shapes)
     for (int bucket : buckets)
       for (const std::string& family : (families ? families : defaultFamilies)(bucket, options.quant)) {
-        KernelKey key;
+        cache::KernelKey key;
         key.family = family;
         key.bit_width = options.bits;
         key.group_size = options.group_size > 0 ? options.group_size : static_cast<int>(shape.K);
@@ -269,14 +269,14 @@ std::vector<KernelKey> planTuningKeys(const TuneOptions& options, const FamilyPo
 }
 
 int listConfigCache(const std::string& path, std::ostream& out, std::ostream& err) {
-  CacheFileContents contents;
+  cache::CacheFileContents contents;
   try {
-    contents = readConfigCacheFile(path);
+    contents = cache::readConfigCacheFile(path);
   } catch (const std::exception& e) {
     err << "uintx-tune: error: --list: " << e.what() << "\n";
     return kExitCacheError;
   }
-  using Status = CacheFileContents::Status;
+  using Status = cache::CacheFileContents::Status;
   if (contents.status == Status::kMissing) {
     err << "uintx-tune: error: --list: cache file '" << path << "' does not exist\n";
     return kExitCacheError;
@@ -318,13 +318,13 @@ int runTuneCli(const std::vector<std::string>& args, const TuneCliEnvironment& e
 
   try {
     try {
-      if (options.cache_path.empty()) options.cache_path = defaultConfigCachePath(environment.env);
-      if (options.kernels_dir.empty()) options.kernels_dir = defaultKernelCacheDir(environment.env);
+      if (options.cache_path.empty()) options.cache_path = cache::defaultConfigCachePath(environment.env);
+      if (options.kernels_dir.empty()) options.kernels_dir = cache::defaultKernelCacheDir(environment.env);
     } catch (const Error& e) {
       err << "uintx-tune: error: " << e.what() << "\n";
       return kExitCacheError;
     }
-    const std::vector<KernelKey> keys = planTuningKeys(options, environment.families);
+    const std::vector<cache::KernelKey> keys = planTuningKeys(options, environment.families);
 
     std::string why;
     bool driver = environment.gpuDriverLoadable ? environment.gpuDriverLoadable(&why)
@@ -342,13 +342,13 @@ int runTuneCli(const std::vector<std::string>& args, const TuneCliEnvironment& e
       return kExitNoGpu;
     }
 
-    const GpuIdentity gpu = tuner->gpu();
-    ConfigCache cache(options.cache_path, gpu.name, gpu.compute_capability,
+    const cache::GpuIdentity gpu = tuner->gpu();
+    cache::ConfigCache cache(options.cache_path, gpu.name, gpu.compute_capability,
                       [&err](const std::string& message) {
                         err << "uintx-tune: warning: " << message << "\n";
                       });
-    std::vector<KernelKey> todo;
-    for (const KernelKey& key : keys)
+    std::vector<cache::KernelKey> todo;
+    for (const cache::KernelKey& key : keys)
       if (options.force || !cache.lookup(key)) todo.push_back(key);
     out << "uintx-tune: GPU " << gpu.name << " (compute capability " << gpu.compute_capability
         << "); cache " << options.cache_path << "; kernels " << options.kernels_dir << "\n"
@@ -358,7 +358,7 @@ int runTuneCli(const std::vector<std::string>& args, const TuneCliEnvironment& e
     ProgressBar bar(out, environment.stdoutIsTerminal, static_cast<int>(todo.size()),
                     environment.clock);
     std::vector<std::string> failures;
-    for (const KernelKey& key : todo) {
+    for (const cache::KernelKey& key : todo) {
       const std::string name = key.toString();
       bar.beginStep(name);
       TuneResult result;

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "autotune/cache_paths.h"
-#include "autotune/kernel_key.h"
+#include "cache/cache_paths.h"
+#include "cache/kernel_key.h"
 #include "autotune/progress_bar.h"
 #include "autotune/tuner.h"
 
@@ -40,8 +40,8 @@ struct TuneOptions {
   int group_size = 0;  // 0: per output channel (group = K), the --int8-dynamic layout
   int packing = 32;
   std::vector<int64_t> batches;  // M values; empty: every M bucket
-  std::string cache_path;        // empty: defaultConfigCachePath()
-  std::string kernels_dir;       // empty: defaultKernelCacheDir()
+  std::string cache_path;        // empty: cache::defaultConfigCachePath()
+  std::string kernels_dir;       // empty: cache::defaultKernelCacheDir()
   std::string act_dtype = "bf16";
   std::string out_dtype;  // empty: same as act_dtype
   QuantMode quant = QuantMode::kWeightOnly;
@@ -64,7 +64,7 @@ using FamilyPolicy = std::function<std::vector<std::string>(int mBucket, QuantMo
 std::vector<std::string> defaultFamilies(int mBucket, QuantMode mode);
 
 // Every distinct key the options ask for, in a stable order (shape, then M, then family).
-std::vector<KernelKey> planTuningKeys(const TuneOptions& options,
+std::vector<cache::KernelKey> planTuningKeys(const TuneOptions& options,
                                       const FamilyPolicy& families = defaultFamilies);
 
 // Creates the tuner for a run; returns null and sets *why when none can start.
@@ -77,7 +77,7 @@ struct TuneCliEnvironment {
   FamilyPolicy families = defaultFamilies;
   bool stdoutIsTerminal = false;  // bar with ETA when true, plain lines when false
   ProgressBar::Clock clock;        // empty: steady clock
-  EnvLookup env = processEnvironment();
+  cache::EnvLookup env = cache::processEnvironment();
 };
 
 // Runs uintx-tune; returns its exit code. Results go to `out`, diagnostics to `err`.

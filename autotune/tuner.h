@@ -5,8 +5,8 @@
 #include <functional>
 #include <string>
 
-#include "autotune/config_cache.h"
-#include "autotune/kernel_key.h"
+#include "cache/config_cache.h"
+#include "cache/kernel_key.h"
 
 namespace uintx::autotune {
 
@@ -15,7 +15,7 @@ using ProgressFn = std::function<void(int configsDone, int configsTotal)>;
 
 struct TuneResult {
   bool ok = false;
-  KernelConfig config;  // the fastest config, when ok
+  cache::KernelConfig config;  // the fastest config, when ok
   double time_us = 0;   // its median time, when ok
   std::string error;    // why not, when !ok (no config could launch, compile failed, ...)
 };
@@ -24,9 +24,9 @@ class Tuner {
  public:
   virtual ~Tuner() = default;
   // The GPU the tuner times on; the config cache file is keyed by it.
-  virtual GpuIdentity gpu() const = 0;
+  virtual cache::GpuIdentity gpu() const = 0;
   // Should not throw; an exception is treated like {ok = false, error = what()}.
-  virtual TuneResult tune(const KernelKey& key, ProgressFn progress) = 0;
+  virtual TuneResult tune(const cache::KernelKey& key, ProgressFn progress) = 0;
 };
 
 }  // namespace uintx::autotune

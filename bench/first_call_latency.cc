@@ -23,11 +23,11 @@
 #include <sstream>
 #include <string>
 
-#include "codegen/runtime/cuda_driver.h"
-#include "codegen/runtime/device_buffer.h"
-#include "kernels/gemm.h"
-#include "kernels/gemv.h"
-#include "packing/kernel_spec.h"
+#include "runtime/cuda_driver.h"
+#include "runtime/device_buffer.h"
+#include "kernels/gemm/gemm.h"
+#include "kernels/gemv/gemv.h"
+#include "kernels/common/quant_spec.h"
 #include "uintx/error.h"
 #include "uintx/half.h"
 #include "uintx/uintx.h"
@@ -153,8 +153,8 @@ int main(int argc, char** argv) {
 
     // CUDA: driver, context. Every CUDA program pays this; it is not uintx's first-call cost.
     Clock::time_point t = Clock::now();
-    ensureCudaContext();
-    CudaDeviceInfo device = currentCudaDevice();
+    runtime::ensureCudaContext();
+    runtime::CudaDeviceInfo device = runtime::currentCudaDevice();
     const double cudaInitMs = msBetween(t, Clock::now());
 
     // The weight a server would load from disk: random, quantized here, uploaded.
@@ -172,20 +172,20 @@ int main(int argc, char** argv) {
     DeviceWeight w(q);
     std::vector<uint16_t> xHost(size_t(a.M * a.K));
     for (uint16_t& v : xHost) v = a.dtype == ScalarType::bf16 ? toBf16(uniform(rng)).bits : toFp16(uniform(rng)).bits;
-    DeviceBuffer x = DeviceBuffer::fromHost(xHost), y(size_t(a.M * a.N) * 2);
-    checkCuda(cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
+    runtime::DeviceBuffer x = runtime::DeviceBuffer::fromHost(xHost), y(size_t(a.M * a.N) * 2);
+    runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
     const double prepareMs = msBetween(t, Clock::now());
 
     // The measured call: key, config lookup, kernels (memory / disk / compile), launch, result.
     const Clock::time_point callStart = Clock::now();
     linear({(void*)x.get(), a.M, a.K, a.dtype}, w, {(void*)y.get(), a.M, a.N, a.dtype}, nullptr, {a.int8});
-    checkCuda(cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
+    runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
     const Clock::time_point firstResult = Clock::now();
     const KernelCacheStats stats = kernelCacheStats();
 
     t = Clock::now();
     linear({(void*)x.get(), a.M, a.K, a.dtype}, w, {(void*)y.get(), a.M, a.N, a.dtype}, nullptr, {a.int8});
-    checkCuda(cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
+    runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
     const double secondMs = msBetween(t, Clock::now());
 
     const double firstMs = msBetween(callStart, firstResult);
@@ -206,12 +206,12 @@ int main(int argc, char** argv) {
     // Which config the first call ran: the tuned one if the cache has it, else the default.
     // Proof: its kernel must now be in memory (a memory hit), put there by that call.
     const std::string act = a.dtype == ScalarType::bf16 ? "bf16" : "fp16";
-    const autotune::KernelKey key = kernelKey(q.format(), act, a.M, a.int8);
+    const cache::KernelKey key = kernelKey(q.format(), act, a.M, a.int8);
     const std::string cc = std::to_string(device.ccMajor) + "." + std::to_string(device.ccMinor);
     const kernels::QuantSpec spec = quantSpecOf(q.format());
     const dsl::DType dact = dslType(a.dtype);
-    std::optional<autotune::KernelConfig> tuned = tunedConfig(key, device.name, cc);
-    autotune::KernelConfig expected;
+    std::optional<cache::KernelConfig> tuned = tunedConfig(key, device.name, cc);
+    cache::KernelConfig expected;
     auto expectedProgram = [&]() {  // the main kernel of the plan linear() should have made
       if (key.family == "gemv" || key.family == "gemv_tiled") {
         kernels::GemvConfig c = tuned ? gemvConfigFrom(*tuned) : defaultGemvConfig(spec, a.M, device.smCount);

@@ -17,11 +17,11 @@
 #include <thread>
 #include <vector>
 
-#include "codegen/runtime/cublas_baseline.h"
-#include "codegen/runtime/cuda_graph.h"
-#include "codegen/runtime/cuda_driver.h"
-#include "codegen/runtime/cuda_stream.h"
-#include "codegen/runtime/device_buffer.h"
+#include "bench/cublas_baseline.h"
+#include "runtime/cuda_graph.h"
+#include "runtime/cuda_driver.h"
+#include "runtime/cuda_stream.h"
+#include "runtime/device_buffer.h"
 #include "uintx/error.h"
 #include "uintx/half.h"
 #include "uintx/uintx.h"
@@ -145,16 +145,16 @@ double median(std::vector<double> v) {
 // the `reps` calls are captured as one CUDA graph and each of 5 replays is timed: no launch
 // gaps between kernels (ANCHORS.md's method); NaN when the calls cannot be captured.
 template <typename Call>
-double medianDeviceUs(const CudaStream& s, const DeviceBuffer& spacer, int reps, bool graph, Call&& call) {
+double medianDeviceUs(const runtime::CudaStream& s, const runtime::DeviceBuffer& spacer, int reps, bool graph, Call&& call) {
   std::vector<double> us;
   if (graph) {
-    auto g = LaunchGraph::capture(s.get(), [&] {
+    auto g = runtime::LaunchGraph::capture(s.get(), [&] {
       for (int i = 0; i < reps; ++i) call(i, s.get());
     });
     if (!g) return NAN;
     g->launch(s.get());  // warm-up replay
     for (int r = 0; r < 5; ++r) {
-      GpuTimer t;
+      runtime::GpuTimer t;
       t.start(s.get());
       g->launch(s.get());
       t.stop(s.get());
@@ -163,10 +163,10 @@ double medianDeviceUs(const CudaStream& s, const DeviceBuffer& spacer, int reps,
     }
     return median(us);
   }
-  std::vector<GpuTimer> timers(reps);
+  std::vector<runtime::GpuTimer> timers(reps);
   for (int i = 0; i < reps; ++i) {
     if (i % 16 == 0)
-      checkCuda(cudaDriver().cuMemsetD32Async(spacer.get(), 0, spacer.size() / 4, s.get()), "cuMemsetD32Async");
+      runtime::checkCuda(runtime::cudaDriver().cuMemsetD32Async(spacer.get(), 0, spacer.size() / 4, s.get()), "cuMemsetD32Async");
     timers[i].start(s.get());
     call(i, s.get());
     timers[i].stop(s.get());
@@ -177,7 +177,7 @@ double medianDeviceUs(const CudaStream& s, const DeviceBuffer& spacer, int reps,
 }
 
 // ||y - ref|| / ||ref|| over the first M rows of two bf16 device matrices.
-double relativeError(const DeviceBuffer& y, const DeviceBuffer& ref, size_t count) {
+double relativeError(const runtime::DeviceBuffer& y, const runtime::DeviceBuffer& ref, size_t count) {
   std::vector<bf16> a(count), b(count);
   y.download(a.data(), count * 2);
   ref.download(b.data(), count * 2);
@@ -226,19 +226,19 @@ std::string fmt(const char* format, double v) {
   return buf;
 }
 
-DeviceMatrix matrix(const DeviceBuffer& b, int64_t rows, int64_t cols) {
+DeviceMatrix matrix(const runtime::DeviceBuffer& b, int64_t rows, int64_t cols) {
   return {reinterpret_cast<const void*>(b.get()), rows, cols, ScalarType::bf16};
 }
 
 // The whole grid of one shape: cuBLAS first, then each uintx variant; appends table rows.
-void benchShape(const Options& o, const Shape& sh, const CudaStream& s, const DeviceBuffer& spacer,
+void benchShape(const Options& o, const Shape& sh, const runtime::CudaStream& s, const runtime::DeviceBuffer& spacer,
                 CublasBf16Gemm& cublas, Table& table) {
   const int64_t N = sh.N, K = sh.K, maxM = *std::max_element(o.batches.begin(), o.batches.end());
   const std::string shapeName = std::to_string(N) + "x" + std::to_string(K);
   std::fprintf(stderr, "[%s] generating and quantizing weights\n", shapeName.c_str());
   std::vector<float> w = randomNormal(size_t(N) * K, uint64_t(N * 7 + K));
-  DeviceBuffer x = DeviceBuffer::fromHost(toBf16(randomNormal(size_t(maxM) * K, 1)));
-  DeviceBuffer y(size_t(maxM) * N * 2), ref(size_t(maxM) * N * 2);
+  runtime::DeviceBuffer x = runtime::DeviceBuffer::fromHost(toBf16(randomNormal(size_t(maxM) * K, 1)));
+  runtime::DeviceBuffer y(size_t(maxM) * N * 2), ref(size_t(maxM) * N * 2);
   auto quickSkip = [&](int64_t M) { return o.quick && double(M) * N * K >= std::ldexp(1.0, 36); };
 
   // Rows of the table for this shape, filled column by column.
@@ -246,8 +246,8 @@ void benchShape(const Options& o, const Shape& sh, const CudaStream& s, const De
   std::vector<double> cublasUs;
   {
     std::vector<bf16> wb = toBf16(w);
-    std::vector<DeviceBuffer> copies;
-    for (int c = 0, n = copiesToExceedL2(wb.size() * 2); c < n; ++c) copies.push_back(DeviceBuffer::fromHost(wb));
+    std::vector<runtime::DeviceBuffer> copies;
+    for (int c = 0, n = copiesToExceedL2(wb.size() * 2); c < n; ++c) copies.push_back(runtime::DeviceBuffer::fromHost(wb));
     for (int64_t M : o.batches) {
       std::vector<std::string> row{shapeName, std::to_string(M)};
       double us = NAN;
@@ -267,7 +267,7 @@ void benchShape(const Options& o, const Shape& sh, const CudaStream& s, const De
   for (const std::string& vname : o.variants) {
     Variant v = variantNamed(vname);
     QuantizedWeight q = quantize(w.data(), N, K, v.options);
-    DeviceBuffer dequant = DeviceBuffer::fromHost(toBf16(q.dequantize()));
+    runtime::DeviceBuffer dequant = runtime::DeviceBuffer::fromHost(toBf16(q.dequantize()));
     size_t weightBytes = q.packedBytes() + q.scalesBytes() + q.zerosBytes();
     std::vector<DeviceWeight> copies;
     copies.reserve(64);
@@ -312,11 +312,11 @@ void benchShape(const Options& o, const Shape& sh, const CudaStream& s, const De
 
 // Host cost of a cached uintx::linear call (4096x4096, W4 g128, M=1): the time spent inside
 // linear() itself, and the rate of 1000 back-to-back calls with one sync at the end.
-void benchHostOverhead(const CudaStream& s) {
+void benchHostOverhead(const runtime::CudaStream& s) {
   const int64_t N = 4096, K = 4096, calls = 1000;
   QuantizedWeight q = quantize(randomNormal(size_t(N) * K, 2).data(), N, K, variantNamed("w4").options);
   DeviceWeight w(q);
-  DeviceBuffer x = DeviceBuffer::fromHost(toBf16(randomNormal(size_t(K), 3))), y(size_t(N) * 2);
+  runtime::DeviceBuffer x = runtime::DeviceBuffer::fromHost(toBf16(randomNormal(size_t(K), 3))), y(size_t(N) * 2);
   for (int i = 0; i < 3; ++i) linear(matrix(x, 1, K), w, matrix(y, 1, N), s.get());
   s.synchronize();
   std::vector<double> inside;
@@ -339,7 +339,7 @@ int main(int argc, char** argv) {
   try {
     Options o = parseArgs(argc, argv);
     std::string why;
-    if (!cudaDriverAvailable(&why)) {
+    if (!runtime::cudaDriverAvailable(&why)) {
       std::fprintf(stderr, "linear_vs_cublas needs an NVIDIA GPU and its driver: %s\n", why.c_str());
       return 2;
     }
@@ -349,12 +349,12 @@ int main(int argc, char** argv) {
     }
     // Without the on-disk kernel cache the first call of each row is a cold JIT + load.
     if (!o.kernelCache) setCacheSettings({cacheSettings().configCachePath, ""});
-    CudaDeviceInfo dev = currentCudaDevice();
+    runtime::CudaDeviceInfo dev = runtime::currentCudaDevice();
     std::printf("device: %s (%s, %d SMs), reps %d, %s, bf16 activations\n", dev.name.c_str(),
                 dev.smArch().c_str(), dev.smCount, o.reps,
                 o.graph ? "median of 5 CUDA-graph replays of the reps calls, per call" : "median per call");
-    CudaStream stream;
-    DeviceBuffer spacer(size_t(1) << 30);
+    runtime::CudaStream stream;
+    runtime::DeviceBuffer spacer(size_t(1) << 30);
     CublasBf16Gemm cublas;
 
     Table table;

@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "codegen/jit_kernel.h"
-#include "codegen/runtime/cuda_driver.h"
-#include "codegen/runtime/cuda_stream.h"
-#include "codegen/runtime/device_buffer.h"
+#include "runtime/cuda_driver.h"
+#include "runtime/cuda_stream.h"
+#include "runtime/device_buffer.h"
 #include "examples/example_kernels.h"
 
 using namespace uintx;
@@ -19,11 +19,11 @@ static double median(std::vector<double> v) {
 
 template <typename F>
 static double timeMs(F&& f, int reps) {
-  CudaStream s;
+  runtime::CudaStream s;
   for (int i = 0; i < 3; ++i) f(s.get());
   std::vector<double> t;
   for (int i = 0; i < reps; ++i) {
-    GpuTimer timer;
+    runtime::GpuTimer timer;
     timer.start(s.get());
     f(s.get());
     timer.stop(s.get());
@@ -35,11 +35,11 @@ static double timeMs(F&& f, int reps) {
 
 int main() {
   const size_t n = (256u << 20) / 4;  // 256 MiB of f32 per input
-  CudaDeviceInfo dev = currentCudaDevice();
+  runtime::CudaDeviceInfo dev = runtime::currentCudaDevice();
   std::printf("device: %s (%s, %d SMs)\n", dev.name.c_str(), dev.smArch().c_str(), dev.smCount);
   std::vector<float> host(n);
   for (size_t i = 0; i < n; ++i) host[i] = float(i % 1000) * 0.5f;
-  DeviceBuffer x(n * 4), y(n * 4), z(n * 4);
+  runtime::DeviceBuffer x(n * 4), y(n * 4), z(n * 4);
   x.upload(host.data(), n * 4);
   y.upload(host.data(), n * 4);
   const double ceiling = 3.0e12;
@@ -59,7 +59,7 @@ int main() {
     }
   }
   double ms = timeMs([&](CUstream s) {
-    checkCuda(cudaDriver().cuMemcpyDtoDAsync_v2(z.get(), x.get(), n * 4, s), "cuMemcpyDtoDAsync");
+    runtime::checkCuda(runtime::cudaDriver().cuMemcpyDtoDAsync_v2(z.get(), x.get(), n * 4, s), "cuMemcpyDtoDAsync");
   }, 30);
   double bw = 2.0 * n * 4 / (ms * 1e-3);
   std::printf("%-28s %10.1f %10.3f %7.1f%%\n", "cuMemcpyDtoD (reference)", ms * 1e3, bw / 1e12, 100 * bw / ceiling);

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "codegen/runtime/cuda_driver.h"
+#include "runtime/cuda_driver.h"
 #include "uintx/error.h"
 
 namespace uintx::codegen {
@@ -57,21 +57,21 @@ void JitKernel::checkArgs(const std::vector<LaunchArg>& args) const {
 }
 
 const JitKernel::Loaded& JitKernel::loadedInCurrentContext() const {
-  CUcontext ctx = ensureCudaContext();
+  CUcontext ctx = runtime::ensureCudaContext();
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = loaded_.find(ctx);
   if (it != loaded_.end()) return it->second;
-  CudaModule module = CudaModule::fromPtx(ptx_.ptx);
+  runtime::CudaModule module = runtime::CudaModule::fromPtx(ptx_.ptx);
   CUfunction f = module.function(ptx_.name);
   // Once per loaded function, not per launch: the setting stays with it.
-  if (unsigned(ptx_.sharedBytes) > kDefaultDynamicSharedBytes) reserveDynamicShared(f, unsigned(ptx_.sharedBytes));
+  if (unsigned(ptx_.sharedBytes) > kDefaultDynamicSharedBytes) runtime::reserveDynamicShared(f, unsigned(ptx_.sharedBytes));
   uint64_t fillingGrid = 0;  // only a kernel that launches the next at entry needs it (orderFor)
   if (launchesNextAtEntry_) {
     int perSm = 0;
-    checkCuda(cudaDriver().cuOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, f, ptx_.numThreads,
+    runtime::checkCuda(runtime::cudaDriver().cuOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, f, ptx_.numThreads,
                                                                        size_t(ptx_.sharedBytes)),
               "cuOccupancyMaxActiveBlocksPerMultiprocessor");
-    fillingGrid = uint64_t(std::max(perSm, 1) - 1) * uint64_t(currentCudaDevice().smCount);
+    fillingGrid = uint64_t(std::max(perSm, 1) - 1) * uint64_t(runtime::currentCudaDevice().smCount);
   }
   return loaded_.emplace(ctx, Loaded{std::move(module), f, fillingGrid}).first->second;
 }
@@ -82,13 +82,13 @@ const JitKernel::Loaded& JitKernel::loadedInCurrentContext() const {
 // SMs room got its successors' early programs piled onto a few SMs, and ran slower (4096x4096
 // W4 M=1, 256 programs of 16 rows: 7.3 -> 8.2 us graph-timed). Other kernels let the next
 // launch only when their programs have exited, and always overlap.
-LaunchOrder JitKernel::orderFor(const Loaded& l, uint64_t programs) const {
-  if (!waitsForPriorKernels_) return LaunchOrder::afterCompletion;
-  if (!launchesNextAtEntry_) return LaunchOrder::overlapPrevious;
-  return programs >= l.fillingGrid ? LaunchOrder::overlapPrevious : LaunchOrder::afterCompletion;
+runtime::LaunchOrder JitKernel::orderFor(const Loaded& l, uint64_t programs) const {
+  if (!waitsForPriorKernels_) return runtime::LaunchOrder::afterCompletion;
+  if (!launchesNextAtEntry_) return runtime::LaunchOrder::overlapPrevious;
+  return programs >= l.fillingGrid ? runtime::LaunchOrder::overlapPrevious : runtime::LaunchOrder::afterCompletion;
 }
 
-void JitKernel::launch(Dim3 grid, CUstream stream, const std::vector<LaunchArg>& args) const {
+void JitKernel::launch(runtime::Dim3 grid, CUstream stream, const std::vector<LaunchArg>& args) const {
   checkArgs(args);
   const Loaded& l = loadedInCurrentContext();
   std::vector<void*> ptrs(args.size());
@@ -100,7 +100,7 @@ void JitKernel::launch(Dim3 grid, CUstream stream, const std::vector<LaunchArg>&
               : a.kind == LaunchArg::Kind::i32   ? (void*)&a.i
                                                  : (void*)&a.f;
   }
-  launchKernel(l.function, grid, Dim3{unsigned(ptx_.numThreads), 1, 1}, unsigned(ptx_.sharedBytes), stream,
+  runtime::launchKernel(l.function, grid, runtime::Dim3{unsigned(ptx_.numThreads), 1, 1}, unsigned(ptx_.sharedBytes), stream,
                ptrs.data(), orderFor(l, uint64_t(grid.x) * grid.y * grid.z));
 }
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "codegen/ptx_compiler.h"
-#include "codegen/runtime/cuda_module.h"
+#include "runtime/cuda_module.h"
 #include "dsl/kernel_builder.h"
 
 namespace uintx::codegen {
@@ -37,7 +37,7 @@ class JitKernel {
   JitKernel(PtxKernel ptx, std::vector<dsl::KernelParam> params);
 
   // Launches on `stream` (0: the legacy default stream) in the caller's current context.
-  void launch(Dim3 grid, CUstream stream, const std::vector<LaunchArg>& args) const;
+  void launch(runtime::Dim3 grid, CUstream stream, const std::vector<LaunchArg>& args) const;
   // Checks arguments only (what launch checks first); throws uintx::Error.
   void checkArgs(const std::vector<LaunchArg>& args) const;
 
@@ -47,15 +47,15 @@ class JitKernel {
  private:
   // The kernel loaded in one context.
   struct Loaded {
-    CudaModule module;
+    runtime::CudaModule module;
     CUfunction function;
     // Kernels that launch the next at entry: the programs that fill all but one resident slot
     // per SM (occupancy x SMs - SMs), the least a launch needs to overlap the kernel before.
     uint64_t fillingGrid;
   };
   const Loaded& loadedInCurrentContext() const;
-  // How a launch of `programs` programs is ordered after the kernel before it (launchKernel).
-  LaunchOrder orderFor(const Loaded& loaded, uint64_t programs) const;
+  // How a launch of `programs` programs is ordered after the kernel before it (runtime::launchKernel).
+  runtime::LaunchOrder orderFor(const Loaded& loaded, uint64_t programs) const;
   PtxKernel ptx_;
   std::vector<dsl::KernelParam> params_;
   bool waitsForPriorKernels_;    // griddepcontrol.wait: may be launched to overlap the kernel before

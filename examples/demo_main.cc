@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "codegen/jit_kernel.h"
-#include "codegen/runtime/cuda_driver.h"
-#include "codegen/runtime/device_buffer.h"
+#include "runtime/cuda_driver.h"
+#include "runtime/device_buffer.h"
 #include "dsl/interpreter.h"
 #include "examples/example_kernels.h"
 #include "uintx/error.h"
@@ -33,7 +33,7 @@ struct Run {
       dsl::interpret(program, {int(programs)}, args);
       return;
     }
-    std::vector<DeviceBuffer> device;
+    std::vector<runtime::DeviceBuffer> device;
     std::vector<codegen::LaunchArg> args;
     for (auto& [p, n] : buffers) {
       device.emplace_back(n);
@@ -50,7 +50,7 @@ struct Run {
 
 int main() {
   std::string why;
-  bool gpu = cudaDriverAvailable(&why);
+  bool gpu = runtime::cudaDriverAvailable(&why);
   std::printf("uintx demo: JIT-compiling the DSL example kernels for sm_90a\n\n");
   std::printf("%-12s %-44s %9s %10s %8s\n", "kernel", "stages", "PTX bytes", "compile ms", "threads");
   std::mt19937 rng(std::random_device{}());
@@ -70,7 +70,7 @@ int main() {
                 k.numThreads);
   }
   std::printf("\n(set UINTX_DUMP_IR=<dir> to write every stage to files)\n\n");
-  if (gpu) std::printf("running on the GPU: %s\n", currentCudaDevice().name.c_str());
+  if (gpu) std::printf("running on the GPU: %s\n", runtime::currentCudaDevice().name.c_str());
   else std::printf("no GPU here (%s);\nrunning on the CPU interpreter instead.\n", why.c_str());
 
   Run run{gpu};

@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "codegen/runtime/cublas_baseline.h"
-#include "codegen/runtime/cuda_driver.h"
-#include "codegen/runtime/cuda_stream.h"
+#include "bench/cublas_baseline.h"
+#include "runtime/cuda_driver.h"
+#include "runtime/cuda_stream.h"
 #include "dsl/interpreter.h"
-#include "kernels/gemv.h"
-#include "packing/kernel_spec.h"
+#include "kernels/gemv/gemv.h"
+#include "kernels/common/quant_spec.h"
 #include "uintx/error.h"
 #include "uintx/half.h"
 #include "uintx/uintx.h"
@@ -51,7 +51,7 @@ template <class F>
 float medianMs(CUstream stream, F call) {
   for (int i = 0; i < 10; ++i) call();
   std::vector<float> ms;
-  GpuTimer timer;
+  runtime::GpuTimer timer;
   for (int i = 0; i < 50; ++i) {
     timer.start(stream);
     call();
@@ -81,19 +81,19 @@ bool runOnGpu() {
   const int64_t N = 4096, K = 4096;
   QuantizedWeight q = makeLayer(N, K);
   std::vector<float> dq = q.dequantize();
-  ensureCudaContext();
+  runtime::ensureCudaContext();
   DeviceWeight weight(q);  // what uintx::linear reads
   std::string why;
   bool haveCublas = cublasAvailable(&why);
   if (!haveCublas) std::printf("note: cuBLAS not loaded, no speedup shown (%s)\n", why.c_str());
   std::vector<bf16> dqBf16(dq.size());  // cuBLAS multiplies the same dequantized weight in bf16
   for (size_t i = 0; i < dq.size(); ++i) dqBf16[i] = toBf16(dq[i]);
-  DeviceBuffer denseWeight = DeviceBuffer::fromHost(dqBf16);
-  CudaStream stream;
+  runtime::DeviceBuffer denseWeight = runtime::DeviceBuffer::fromHost(dqBf16);
+  runtime::CudaStream stream;
   bool ok = true;
   for (int M : {1, 16}) {
     std::vector<bf16> x = randomBf16(size_t(M * K)), y(size_t(M * N));
-    DeviceBuffer dx = DeviceBuffer::fromHost(x), dy(y.size() * sizeof(bf16)), dyCublas(dy.size());
+    runtime::DeviceBuffer dx = runtime::DeviceBuffer::fromHost(x), dy(y.size() * sizeof(bf16)), dyCublas(dy.size());
     auto runUintx = [&] { linear({dx.as<bf16>(), M, K}, weight, {dy.as<bf16>(), M, N}, stream.get()); };
     runUintx();  // the first call JIT-compiles the kernel for this shape
     stream.synchronize();
@@ -140,7 +140,7 @@ bool runOnInterpreter() {
 int main() {
   try {
     std::string why;
-    if (cudaDriverAvailable(&why)) return runOnGpu() ? 0 : 1;
+    if (runtime::cudaDriverAvailable(&why)) return runOnGpu() ? 0 : 1;
     std::printf("no GPU (%s): running the GEMV kernel program on the CPU interpreter instead\n", why.c_str());
     return runOnInterpreter() ? 0 : 1;
   } catch (const Error& e) {  // uintx::Error messages name the bad value and the rule

@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "codegen/runtime/cuda_driver.h"
+#include "runtime/cuda_driver.h"
 #include "parallel/nccl_library.h"
 #include "uintx/error.h"
 
@@ -41,9 +41,9 @@ Communicator Communicator::createRank(const ncclUniqueId& id, int world, int ran
   disableNvlinkMulticast();
   const NcclApi& api = nccl();
   // NCCL works on the CUDA runtime's current device, which follows the current primary context.
-  ensureCudaContext();
+  runtime::ensureCudaContext();
   CUdevice device = 0;
-  checkCuda(cudaDriver().cuCtxGetDevice(&device), "cuCtxGetDevice");
+  runtime::checkCuda(runtime::cudaDriver().cuCtxGetDevice(&device), "cuCtxGetDevice");
   ncclComm_t comm = nullptr;
   checkNccl(api.ncclCommInitRank(&comm, world, id, rank), "ncclCommInitRank");
   return Communicator(comm, rank, world, int(device));

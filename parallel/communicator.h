@@ -15,7 +15,7 @@ class Communicator {
   static std::vector<Communicator> createAll(const std::vector<int>& devices);
 
   // One rank of a group spread over processes (ncclCommInitRank) on the device of the
-  // calling thread's current context (made current by ensureCudaContext if none). `id` comes
+  // calling thread's current context (made current by runtime::ensureCudaContext if none). `id` comes
   // from uniqueId() on rank 0, shared with the others out of band.
   static ncclUniqueId uniqueId();
   static Communicator createRank(const ncclUniqueId& id, int world, int rank);

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "codegen/jit_kernel.h"
-#include "packing/kernel_selection.h"
-#include "packing/kernel_spec.h"
+#include "dispatch/kernel_selection.h"
+#include "kernels/common/quant_spec.h"
 #include "parallel/parallel_kernels.h"
 #include "uintx/error.h"
 

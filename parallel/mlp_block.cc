@@ -9,7 +9,7 @@
 namespace uintx::parallel {
 namespace {
 
-void* at(const DeviceBuffer& b, size_t offsetBytes) { return reinterpret_cast<void*>(b.get() + offsetBytes); }
+void* at(const runtime::DeviceBuffer& b, size_t offsetBytes) { return reinterpret_cast<void*>(b.get() + offsetBytes); }
 
 // Two [M, cols] activation buffers back to back, each 16-byte aligned.
 size_t alignedBytes(int64_t M, int64_t cols, ScalarType t) {
@@ -18,8 +18,8 @@ size_t alignedBytes(int64_t M, int64_t cols, ScalarType t) {
 
 }  // namespace
 
-void reserveBytes(DeviceBuffer& buffer, size_t bytes) {
-  if (buffer.size() < bytes) buffer = DeviceBuffer(bytes);
+void reserveBytes(runtime::DeviceBuffer& buffer, size_t bytes) {
+  if (buffer.size() < bytes) buffer = runtime::DeviceBuffer(bytes);
 }
 
 void checkMlpShapes(const WeightFormat& gate, const WeightFormat& up, const WeightFormat& down) {

@@ -30,7 +30,7 @@ class GatedMlp {
 
  private:
   DeviceWeight gate_, up_, down_;
-  DeviceBuffer workspace_;
+  runtime::DeviceBuffer workspace_;
 };
 
 class TensorParallelMlp {
@@ -46,10 +46,10 @@ class TensorParallelMlp {
  private:
   ColumnParallelLinear gate_, up_;
   RowParallelLinear down_;
-  DeviceBuffer workspace_;
+  runtime::DeviceBuffer workspace_;
 };
 
 // Grows `buffer` (in the current context) to at least `bytes`.
-void reserveBytes(DeviceBuffer& buffer, size_t bytes);
+void reserveBytes(runtime::DeviceBuffer& buffer, size_t bytes);
 
 }  // namespace uintx::parallel

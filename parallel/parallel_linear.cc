@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "codegen/runtime/cuda_driver.h"
+#include "runtime/cuda_driver.h"
 #include "parallel/device_ops.h"
 #include "parallel/nccl_library.h"
 #include "uintx/error.h"
@@ -21,9 +21,9 @@ void checkRank(int rank, int world, const char* layer) {
 
 // A collective on a device other than the communicator's would hang or fault: refuse early.
 void checkDevice(const Communicator& comm, const char* layer) {
-  ensureCudaContext();
+  runtime::ensureCudaContext();
   CUdevice device = 0;
-  checkCuda(cudaDriver().cuCtxGetDevice(&device), "cuCtxGetDevice");
+  runtime::checkCuda(runtime::cudaDriver().cuCtxGetDevice(&device), "cuCtxGetDevice");
   check(int(device) == comm.device(), layer,
         "the current CUDA context is on device " + std::to_string(device) + " but rank " +
             std::to_string(comm.rank()) + "'s communicator is on device " + std::to_string(comm.device()));
@@ -73,9 +73,9 @@ void ColumnParallelLinear::forwardGathered(const DeviceMatrix& x, const DeviceMa
   CUdeviceptr gathered = CUdeviceptr(y.data), local = 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    DeviceBuffer& ws = workspaces_[stream];
+    runtime::DeviceBuffer& ws = workspaces_[stream];
     size_t need = (direct ? 0 : slotBytes * world_) + slotBytes;  // gathered blocks + a spare slot
-    if (ws.size() < need) ws = DeviceBuffer(need);
+    if (ws.size() < need) ws = runtime::DeviceBuffer(need);
     if (!direct) gathered = ws.get();
     local = ws.get() + (direct ? 0 : slotBytes * world_);
   }
@@ -124,7 +124,7 @@ void RowParallelLinear::forward(const DeviceMatrix& xLocal, const DeviceMatrix& 
   CUdeviceptr partial;
   {
     std::lock_guard<std::mutex> lock(partialMutex_);
-    if (partial_.size() < n * 4) partial_ = DeviceBuffer(n * 4);
+    if (partial_.size() < n * 4) partial_ = runtime::DeviceBuffer(n * 4);
     partial = partial_.get();
   }
   linear(xLocal, *weight_, {reinterpret_cast<const void*>(partial), y.rows, y.cols, ScalarType::f32}, stream);

@@ -46,7 +46,7 @@ class ColumnParallelLinear {
   const Communicator* comm_ = nullptr;
   int rank_ = 0, world_ = 1;
   std::mutex mutex_;
-  std::map<CUstream, DeviceBuffer> workspaces_;
+  std::map<CUstream, runtime::DeviceBuffer> workspaces_;
 };
 
 class RowParallelLinear {
@@ -72,7 +72,7 @@ class RowParallelLinear {
   const Communicator* comm_ = nullptr;
   int rank_ = 0, world_ = 1;
   mutable std::mutex partialMutex_;
-  mutable DeviceBuffer partial_;  // f32 partial sums for the all-reduce (one call at a time per layer)
+  mutable runtime::DeviceBuffer partial_;  // f32 partial sums for the all-reduce (one call at a time per layer)
 };
 
 }  // namespace uintx::parallel

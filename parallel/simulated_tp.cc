@@ -10,7 +10,7 @@
 namespace uintx::parallel {
 namespace {
 
-CUdeviceptr offset(const DeviceBuffer& b, size_t bytes) { return b.get() + bytes; }
+CUdeviceptr offset(const runtime::DeviceBuffer& b, size_t bytes) { return b.get() + bytes; }
 void* asPtr(CUdeviceptr p) { return reinterpret_cast<void*>(p); }
 
 size_t slotBytes(int64_t M, int64_t cols, ScalarType t) { return (size_t(M * cols) * elementSize(t) + 15) / 16 * 16; }

@@ -23,7 +23,7 @@ class SimulatedColumnParallelLinear {
 
  private:
   std::vector<std::unique_ptr<ColumnParallelLinear>> ranks_;
-  DeviceBuffer gathered_;
+  runtime::DeviceBuffer gathered_;
 };
 
 // The gated MLP block (mlp_block.h) sharded over `world` simulated ranks: per rank, gate and
@@ -39,7 +39,7 @@ class SimulatedTensorParallelMlp {
   int world_;
   std::vector<std::unique_ptr<ColumnParallelLinear>> gate_, up_;
   std::vector<std::unique_ptr<RowParallelLinear>> down_;
-  DeviceBuffer workspace_, partials_;
+  runtime::DeviceBuffer workspace_, partials_;
 };
 
 }  // namespace uintx::parallel

@@ -26,9 +26,9 @@
 #include <thread>
 #include <vector>
 
-#include "codegen/runtime/cuda_driver.h"
-#include "codegen/runtime/cuda_stream.h"
-#include "codegen/runtime/device_buffer.h"
+#include "runtime/cuda_driver.h"
+#include "runtime/cuda_stream.h"
+#include "runtime/device_buffer.h"
 #include "parallel/communicator.h"
 #include "parallel/mlp_block.h"
 #include "parallel/nccl_library.h"
@@ -183,19 +183,19 @@ double median(std::vector<double> v) {
 }
 
 void makeCurrent(int device) {
-  const CudaDriverApi& api = cudaDriver();
+  const runtime::CudaDriverApi& api = runtime::cudaDriver();
   CUdevice d = 0;
-  checkCuda(api.cuDeviceGet(&d, device), "cuDeviceGet");
+  runtime::checkCuda(api.cuDeviceGet(&d, device), "cuDeviceGet");
   CUcontext ctx = nullptr;
-  checkCuda(api.cuDevicePrimaryCtxRetain(&ctx, d), "cuDevicePrimaryCtxRetain");  // kept for the process
-  checkCuda(api.cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
+  runtime::checkCuda(api.cuDevicePrimaryCtxRetain(&ctx, d), "cuDevicePrimaryCtxRetain");  // kept for the process
+  runtime::checkCuda(api.cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
 }
 
 std::string deviceName(int device) {
   char name[256] = {};
   CUdevice d = 0;
-  checkCuda(cudaDriver().cuDeviceGet(&d, device), "cuDeviceGet");
-  checkCuda(cudaDriver().cuDeviceGetName(name, sizeof(name) - 1, d), "cuDeviceGetName");
+  runtime::checkCuda(runtime::cudaDriver().cuDeviceGet(&d, device), "cuDeviceGet");
+  runtime::checkCuda(runtime::cudaDriver().cuDeviceGetName(name, sizeof(name) - 1, d), "cuDeviceGetName");
   return name;
 }
 
@@ -227,7 +227,7 @@ int main(int argc, char** argv) {
   setenv("NCCL_NVLS_ENABLE", "0", 1);
   Options opt = parse(argc, argv);
   int visible = 0;
-  runOrDie("finding GPUs", [&] { checkCuda(cudaDriver().cuDeviceGetCount(&visible), "cuDeviceGetCount"); });
+  runOrDie("finding GPUs", [&] { runtime::checkCuda(runtime::cudaDriver().cuDeviceGetCount(&visible), "cuDeviceGetCount"); });
   const int world = opt.world ? opt.world : visible;
   if (world > visible) usage("--world " + std::to_string(world) + " but only " + std::to_string(visible) + " GPU(s) visible");
   const int64_t H = opt.quick ? 1024 : 8192, I = opt.quick ? 4096 : 28672;
@@ -257,17 +257,17 @@ int main(int argc, char** argv) {
     runOrDie("the one-GPU block", [&] {
       makeCurrent(0);
       GatedMlp mlp(gate.q, up.q, down.q);
-      CudaStream stream;
+      runtime::CudaStream stream;
       for (size_t b = 0; b < opt.batches.size(); ++b) {
         const int64_t M = opt.batches[b];
-        DeviceBuffer dx = DeviceBuffer::fromHost(xs[b]), dy(size_t(M * H) * 2);
+        runtime::DeviceBuffer dx = runtime::DeviceBuffer::fromHost(xs[b]), dy(size_t(M * H) * 2);
         DeviceMatrix x{(void*)dx.get(), M, H, t}, y{(void*)dy.get(), M, H, t};
         mlp.forward(x, y, stream.get());  // compiles the kernels, sizes the workspace
         stream.synchronize();
         single[b].y = dy.toHost<uint16_t>();
         std::vector<double> us;
         for (int i = 0; i < opt.iters; ++i) {
-          GpuTimer timer;
+          runtime::GpuTimer timer;
           timer.start(stream.get());
           mlp.forward(x, y, stream.get());
           timer.stop(stream.get());
@@ -293,10 +293,10 @@ int main(int argc, char** argv) {
       runOrDie("a tensor-parallel rank", [&] {
         makeCurrent(devices[size_t(r)]);
         TensorParallelMlp mlp(gate.q, up.q, down.q, comms[size_t(r)]);
-        CudaStream stream;
+        runtime::CudaStream stream;
         for (size_t b = 0; b < opt.batches.size(); ++b) {
           const int64_t M = opt.batches[b];
-          DeviceBuffer dx = DeviceBuffer::fromHost(xs[b]), dy(size_t(M * H) * 2);
+          runtime::DeviceBuffer dx = runtime::DeviceBuffer::fromHost(xs[b]), dy(size_t(M * H) * 2);
           DeviceMatrix x{(void*)dx.get(), M, H, t}, y{(void*)dy.get(), M, H, t};
           sync.arrive_and_wait();
           mlp.forward(x, y, stream.get());
@@ -304,7 +304,7 @@ int main(int argc, char** argv) {
           perRank[size_t(r)][b].y = dy.toHost<uint16_t>();
           for (int i = 0; i < opt.iters; ++i) {
             sync.arrive_and_wait();  // start together: the all-reduce waits for the slowest rank
-            GpuTimer timer;
+            runtime::GpuTimer timer;
             timer.start(stream.get());
             mlp.forward(x, y, stream.get());
             timer.stop(stream.get());

@@ -13,9 +13,9 @@
 
 #include <cstdint>
 
-#include "kernels/gemm.h"
-#include "packing/device_weight.h"
-#include "packing/kernel_selection.h"
+#include "kernels/gemm/gemm.h"
+#include "dispatch/device_weight.h"
+#include "dispatch/kernel_selection.h"
 #include "packing/quantize.h"
 #include "packing/quantized_weight.h"
 #include "packing/scalar_type.h"

@@ -5,9 +5,9 @@
 #include <random>
 #include <set>
 
-#include "autotune/config_space.h"
-#include "packing/kernel_selection.h"
-#include "packing/kernel_spec.h"
+#include "kernels/gemv/config_space.h"
+#include "dispatch/kernel_selection.h"
+#include "kernels/common/quant_spec.h"
 #include "uintx/error.h"
 
 using namespace uintx;
@@ -17,9 +17,9 @@ namespace {
 
 constexpr int kSm = 132;
 
-KernelKey makeKey(int bits, int group, int pack, int64_t N, int64_t K, int bucket,
+cache::KernelKey makeKey(int bits, int group, int pack, int64_t N, int64_t K, int bucket,
                   const std::string& family = "") {
-  KernelKey k;
+  cache::KernelKey k;
   k.family = family.empty() ? (bucket <= 16 ? "gemv" : "gemv_tiled") : family;
   k.bit_width = bits;
   k.group_size = group;
@@ -33,14 +33,14 @@ KernelKey makeKey(int bits, int group, int pack, int64_t N, int64_t K, int bucke
 
 // The whole-word path, from its definition: 32-bit words hold whole values, rows are
 // 16-byte multiples, the K tiles of every split cover K exactly, a tile holds whole words.
-bool wordPath(const KernelKey& k, int blockK, int splitK) {
+bool wordPath(const cache::KernelKey& k, int blockK, int splitK) {
   if (32 % k.bit_width != 0) return false;
   int64_t perWord = k.packing_bitwidth / k.bit_width;
   int64_t rowBytes = (k.K + perWord - 1) / perWord * (k.packing_bitwidth / 8);
   return rowBytes % 16 == 0 && k.K % (int64_t(blockK) * splitK) == 0 && blockK % (32 / k.bit_width) == 0;
 }
 
-bool anyWordPath(const KernelKey& k) {
+bool anyWordPath(const cache::KernelKey& k) {
   for (int bk : {64, 128, 256, 512, 1024})
     for (int s : {1, 2, 4, 8})
       if (wordPath(k, bk, s)) return true;
@@ -50,7 +50,7 @@ bool anyWordPath(const KernelKey& k) {
 std::string str(const kernels::GemvConfig& c) { return c.toString(); }
 
 // Checks every rule for one key; returns the space.
-std::vector<kernels::GemvConfig> checkSpace(const KernelKey& key) {
+std::vector<kernels::GemvConfig> checkSpace(const cache::KernelKey& key) {
   INFO("key " << key.toString());
   std::vector<kernels::GemvConfig> space = gemvConfigSpace(key, kSm);
   REQUIRE(!space.empty());

@@ -41,13 +41,13 @@ class FakeTuner : public Tuner {
  public:
   std::set<std::string> failFamilies;
   std::vector<std::string> tuned;
-  GpuIdentity gpu() const override { return {"Fake GPU", "9.0"}; }
-  TuneResult tune(const KernelKey& key, ProgressFn progress) override {
+  cache::GpuIdentity gpu() const override { return {"Fake GPU", "9.0"}; }
+  TuneResult tune(const cache::KernelKey& key, ProgressFn progress) override {
     tuned.push_back(key.toString());
     for (int i = 0; i <= 4; ++i) progress(i, 4);
     if (failFamilies.count(key.family)) return {false, {}, 0, "no config fits"};
     // A config derived from the key, so the test can check what was stored where.
-    return {true, KernelConfig{{{"N_mod", static_cast<int>(key.N % 1000)}, {"M", key.m_bucket}}},
+    return {true, cache::KernelConfig{{{"N_mod", static_cast<int>(key.N % 1000)}, {"M", key.m_bucket}}},
             1.5 * key.m_bucket, ""};
   }
 };
@@ -70,8 +70,8 @@ TuneCliEnvironment fakeEnvironment(FakeTuner* tuner) {
     struct Forward : Tuner {
       FakeTuner* t;
       explicit Forward(FakeTuner* t) : t(t) {}
-      GpuIdentity gpu() const override { return t->gpu(); }
-      TuneResult tune(const KernelKey& k, ProgressFn p) override { return t->tune(k, p); }
+      cache::GpuIdentity gpu() const override { return t->gpu(); }
+      TuneResult tune(const cache::KernelKey& k, ProgressFn p) override { return t->tune(k, p); }
     };
     return std::make_unique<Forward>(tuner);
   };
@@ -222,12 +222,12 @@ TEST_CASE("a tuning run fills the cache, prints plain lines, and skips what is c
   CHECK(run.err.empty());
   // 2 shapes x (bucket 1: gemv, gemv_splitk; bucket 64: gemm) = 6 keys.
   CHECK(tuner.tuned.size() == 6);
-  CacheFileContents contents = readConfigCacheFile(cache);
-  REQUIRE(contents.status == CacheFileContents::Status::kOk);
+  cache::CacheFileContents contents = cache::readConfigCacheFile(cache);
+  REQUIRE(contents.status == cache::CacheFileContents::Status::kOk);
   CHECK(contents.gpu.name == "Fake GPU");
   CHECK(contents.entries.size() == 6);
   for (const auto& [text, entry] : contents.entries) {
-    KernelKey key = KernelKey::parse(text);
+    cache::KernelKey key = cache::KernelKey::parse(text);
     CHECK(entry.config.params.at("N_mod") == key.N % 1000);
     CHECK(entry.time_us == 1.5 * key.m_bucket);
   }
@@ -270,7 +270,7 @@ TEST_CASE("a failing key gives exit code 4; the others are saved") {
   CHECK(run.code == kExitTuningFailed);
   CHECK(run.err.find("gemv_splitk") != std::string::npos);
   CHECK(run.err.find("no config fits") != std::string::npos);
-  CHECK(readConfigCacheFile(dir.file("c.json")).entries.size() == 2);  // gemv M=1, gemm M=32
+  CHECK(cache::readConfigCacheFile(dir.file("c.json")).entries.size() == 2);  // gemv M=1, gemm M=32
 }
 
 TEST_CASE("--list errors: missing and corrupt files give exit code 5") {

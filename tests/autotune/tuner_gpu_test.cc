@@ -12,14 +12,14 @@
 #include <map>
 #include <sstream>
 
-#include "autotune/config_cache.h"
-#include "autotune/config_space.h"
-#include "autotune/gemm_config_space.h"
+#include "cache/config_cache.h"
+#include "kernels/gemv/config_space.h"
+#include "kernels/gemm/config_space.h"
 #include "autotune/gpu_tuner.h"
 #include "autotune/tune_cli.h"
-#include "codegen/runtime/cuda_driver.h"
-#include "packing/kernel_selection.h"
-#include "packing/kernel_spec.h"
+#include "runtime/cuda_driver.h"
+#include "dispatch/kernel_selection.h"
+#include "kernels/common/quant_spec.h"
 #include "tests/autotune/temp_dir.h"
 
 using namespace uintx;
@@ -102,8 +102,8 @@ std::map<std::string, std::string> fields(const std::string& output) {
   return f;
 }
 
-KernelKey smallKey(int bucket, int64_t N = 1024) {
-  KernelKey k;
+cache::KernelKey smallKey(int bucket, int64_t N = 1024) {
+  cache::KernelKey k;
   k.bit_width = 4;
   k.group_size = 128;
   k.packing_bitwidth = 32;
@@ -124,12 +124,12 @@ TEST_CASE("the GPU tuner times the whole GEMV and GEMM spaces, reports progress 
   GpuTunerOptions options;
   options.note = [&](const std::string& m) { notes.push_back(m); };
   GpuTuner tuner(options);
-  CudaDeviceInfo device = currentCudaDevice();
+  runtime::CudaDeviceInfo device = runtime::currentCudaDevice();
   CHECK(tuner.gpu().name == device.name);
 
   // Another shape than the end-to-end test's: kernels compiled here stay in this process's
   // memory, and that test needs its own compiled into its own kernels directory.
-  KernelKey key = smallKey(1, 2048);
+  cache::KernelKey key = smallKey(1, 2048);
   std::vector<kernels::GemvConfig> space = gemvConfigSpace(key, device.smCount);
   int calls = 0, lastDone = 0, lastTotal = 0;
   TuneResult r = tuner.tune(key, [&](int done, int total) {
@@ -148,7 +148,7 @@ TEST_CASE("the GPU tuner times the whole GEMV and GEMM spaces, reports progress 
   for (const auto& c : space) inSpace |= toKernelConfig(c) == r.config;
   CHECK(inSpace);
 
-  KernelKey unknown = key;
+  cache::KernelKey unknown = key;
   unknown.family = "gemv_fp8";
   TuneResult bad = tuner.tune(unknown, nullptr);
   CHECK(!bad.ok);
@@ -156,7 +156,7 @@ TEST_CASE("the GPU tuner times the whole GEMV and GEMM spaces, reports progress 
 
   // Tensor-core GEMM keys: every config of gemmConfigSpace is timed (split-K among them
   // when the grid is small), and the winner is one of them.
-  KernelKey gemm = smallKey(64, 2048);
+  cache::KernelKey gemm = smallKey(64, 2048);
   REQUIRE(gemm.family == "gemm");
   std::vector<kernels::GemmConfig> gemmSpace = gemmConfigSpace(gemm, device.smCount);
   int gemmCalls = 0;
@@ -174,7 +174,7 @@ TEST_CASE("the GPU tuner times the whole GEMV and GEMM spaces, reports progress 
 
   // int8 activations (4-bit g128 weights: BLOCK_K = 128, one group per K step), from the
   // int8 space.
-  KernelKey int8Key = gemm;
+  cache::KernelKey int8Key = gemm;
   int8Key.family = "gemm_int8";
   TuneResult gi = tuner.tune(int8Key, nullptr);
   for (const std::string& n : notes) MESSAGE(n);
@@ -201,9 +201,9 @@ TEST_CASE("uintx-tune end to end, then a fresh process uses the caches: no compi
   INFO("uintx-tune stdout:\n" << out.str() << "stderr:\n" << err.str());
   REQUIRE(code == kExitOk);
 
-  CudaDeviceInfo device = currentCudaDevice();
-  CacheFileContents contents = readConfigCacheFile(cache);
-  REQUIRE(contents.status == CacheFileContents::Status::kOk);
+  runtime::CudaDeviceInfo device = runtime::currentCudaDevice();
+  cache::CacheFileContents contents = cache::readConfigCacheFile(cache);
+  REQUIRE(contents.status == cache::CacheFileContents::Status::kOk);
   CHECK(contents.gpu.name == device.name);
   CHECK(contents.entries.size() == 2);
   size_t kernelFiles = 0;
@@ -212,7 +212,7 @@ TEST_CASE("uintx-tune end to end, then a fresh process uses the caches: no compi
   CHECK(kernelFiles >= 2);
 
   for (int bucket : {1, 16}) {
-    KernelKey key = smallKey(bucket);
+    cache::KernelKey key = smallKey(bucket);
     CHECK(kernelFamily(quantSpecOf(weightFormatOf(key)), bucket, false) == key.family);
     auto entry = contents.entries.find(key.toString());
     REQUIRE_MESSAGE(entry != contents.entries.end(), key.toString());

@@ -44,7 +44,7 @@ TEST_CASE("stages are kept when asked") {
   CHECK(k.stages[2].second.find("gpu.func") != std::string::npos);
 }
 
-// Programmatic dependent launch (codegen/runtime/cuda_module.h, LaunchOrder): a kernel may be
+// Programmatic dependent launch (runtime/cuda_module.h, runtime::LaunchOrder): a kernel may be
 // launched while the one before it runs only if it waits for it before touching memory.
 TEST_CASE("kernels wait for the kernels before them before their first memory access") {
   codegen::PtxKernel k = codegen::compileToPtx(examples::vectorAdd());

@@ -3,8 +3,8 @@
 #include <doctest/doctest.h>
 
 #include "codegen/jit_kernel.h"
-#include "codegen/runtime/cuda_driver.h"
-#include "codegen/runtime/cuda_stream.h"
+#include "runtime/cuda_driver.h"
+#include "runtime/cuda_stream.h"
 #include "dsl/interpreter.h"
 #include "examples/example_kernels.h"
 #include "tests/gpu/gpu_test_util.h"
@@ -22,15 +22,15 @@ TEST_CASE("vector add matches the CPU exactly, on the default and a created stre
   const int n = 1000016;  // a multiple of 16 (the kernel's promise), not of the block
   auto x = randomFloats(n), y = randomFloats(n);
   auto k = JitKernel::compile(examples::vectorAdd(1024, 4));
-  DeviceBuffer dx = toDevice(x), dy = toDevice(y), dz(n * 4 + 64);
+  runtime::DeviceBuffer dx = toDevice(x), dy = toDevice(y), dz(n * 4 + 64);
   for (bool ownStream : {false, true}) {
     poison(dz);
-    CudaStream s;
+    runtime::CudaStream s;
     CUstream stream = ownStream ? s.get() : nullptr;
     k->launch({cdiv(n, 1024)}, stream, {LaunchArg::ptr(dx.get()), LaunchArg::ptr(dy.get()),
                                        LaunchArg::ptr(dz.get()), LaunchArg::i32(n)});
     s.synchronize();
-    checkCuda(cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
+    runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
     auto z = toHost<float>(dz, n + 16);
     int bad = 0;
     for (int i = 0; i < n; ++i) bad += z[i] != x[i] + y[i];
@@ -43,7 +43,7 @@ TEST_CASE("vector add matches the CPU exactly, on the default and a created stre
 
 TEST_CASE("a launch with a bad argument fails with a message, not a fault") {
   auto k = JitKernel::compile(examples::vectorAdd());
-  DeviceBuffer d(4096);
+  runtime::DeviceBuffer d(4096);
   CHECK_THROWS_WITH_AS(k->launch({1}, nullptr, {LaunchArg::ptr(d.get()), LaunchArg::ptr(d.get()),
                                                 LaunchArg::ptr(CUdeviceptr(0)), LaunchArg::i32(16)}),
                        doctest::Contains("null pointer"), uintx::Error);
@@ -67,7 +67,7 @@ TEST_CASE("fused elementwise chain with masks on an odd size matches the interpr
                  {dsl::KernelArg::buffer(x), dsl::KernelArg::buffer(y), dsl::KernelArg::buffer(ref),
                   dsl::KernelArg::f32(a), dsl::KernelArg::i32(n)});
   auto k = JitKernel::compile(program);
-  DeviceBuffer dx = toDevice(x), dy = toDevice(y), dout(n * 4);
+  runtime::DeviceBuffer dx = toDevice(x), dy = toDevice(y), dout(n * 4);
   poison(dout);
   k->launch({cdiv(n, 512)}, nullptr, {LaunchArg::ptr(dx.get()), LaunchArg::ptr(dy.get()),
                                      LaunchArg::ptr(dout.get()), LaunchArg::f32(a), LaunchArg::i32(n)});
@@ -85,7 +85,7 @@ TEST_CASE("row-wise sum and max of a 2-D tile") {
     CAPTURE(cols);
     auto x = randomFloats(size_t(rows) * cols, -4, 4);
     auto k = JitKernel::compile(examples::rowSumMax(br, bc, warps));
-    DeviceBuffer dx = toDevice(x), ds(rows * 4), dm(rows * 4);
+    runtime::DeviceBuffer dx = toDevice(x), ds(rows * 4), dm(rows * 4);
     poison(ds);
     poison(dm);
     k->launch({cdiv(rows, br)}, nullptr, {LaunchArg::ptr(dx.get()), LaunchArg::ptr(ds.get()),
@@ -108,7 +108,7 @@ TEST_CASE("4-bit unpack, scale and store bf16") {
   for (auto& w : words) w = uint32_t(rng()());
   auto scales = randomFloats(n / group, 0.01f, 0.1f), zeros = randomFloats(n / group, 0, 15);
   auto k = JitKernel::compile(examples::unpackInt4(1024, group, 4));
-  DeviceBuffer dw = toDevice(words), ds = toDevice(scales), dz = toDevice(zeros), dout(n * 2);
+  runtime::DeviceBuffer dw = toDevice(words), ds = toDevice(scales), dz = toDevice(zeros), dout(n * 2);
   poison(dout);
   k->launch({cdiv(n, 1024)}, nullptr, {LaunchArg::ptr(dw.get()), LaunchArg::ptr(ds.get()), LaunchArg::ptr(dz.get()),
                                       LaunchArg::ptr(dout.get()), LaunchArg::i32(n)});
@@ -150,13 +150,13 @@ TEST_CASE("split-K row sums with atomic_add, with and without a pipelined (cp.as
   std::vector<double> ref(rows, 0.0);
   for (int i = 0; i < rows; ++i)
     for (int k = 0; k < K; ++k) ref[i] += x[size_t(i) * K + k];
-  DeviceBuffer dx = toDevice(x);
+  runtime::DeviceBuffer dx = toDevice(x);
   for (int stages : {1, 3}) {
     CAPTURE(stages);
     auto k = JitKernel::compile(splitKRowSum(BR, BK, splits, stages));
     CHECK((stages > 1) == (k->ptx().ptx.find("cp.async") != std::string::npos));
     CHECK(k->ptx().ptx.find("red.global.add.f32") != std::string::npos);
-    DeviceBuffer dout = toDevice(std::vector<float>(rows + 8, 0.0f));
+    runtime::DeviceBuffer dout = toDevice(std::vector<float>(rows + 8, 0.0f));
     k->launch({cdiv(rows, BR), unsigned(splits)}, nullptr,
               {LaunchArg::ptr(dx.get()), LaunchArg::ptr(dout.get()), LaunchArg::i32(rows), LaunchArg::i32(K)});
     auto out = toHost<float>(dout, rows + 8);

@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "codegen/runtime/device_buffer.h"
+#include "runtime/device_buffer.h"
 
 namespace uintx::testing {
 
@@ -23,21 +23,21 @@ inline std::vector<float> randomFloats(size_t n, float lo = -1, float hi = 1) {
 }
 
 template <typename T>
-DeviceBuffer toDevice(const std::vector<T>& host) {
-  DeviceBuffer b(host.size() * sizeof(T));
+runtime::DeviceBuffer toDevice(const std::vector<T>& host) {
+  runtime::DeviceBuffer b(host.size() * sizeof(T));
   b.upload(host.data(), host.size() * sizeof(T));
   return b;
 }
 
 template <typename T>
-std::vector<T> toHost(const DeviceBuffer& b, size_t n) {
+std::vector<T> toHost(const runtime::DeviceBuffer& b, size_t n) {
   std::vector<T> v(n);
   b.download(v.data(), n * sizeof(T));
   return v;
 }
 
 // Fills a device buffer with NaN bit patterns, so unwritten outputs fail comparisons.
-inline void poison(DeviceBuffer& b) {
+inline void poison(runtime::DeviceBuffer& b) {
   std::vector<uint8_t> bytes(b.size(), 0xFF);
   b.upload(bytes.data(), bytes.size());
 }

@@ -5,10 +5,10 @@
 #include <cmath>
 #include <thread>
 
-#include "codegen/runtime/cuda_driver.h"
-#include "codegen/runtime/cuda_stream.h"
-#include "packing/kernel_selection.h"
-#include "packing/kernel_spec.h"
+#include "runtime/cuda_driver.h"
+#include "runtime/cuda_stream.h"
+#include "dispatch/kernel_selection.h"
+#include "kernels/common/quant_spec.h"
 #include "tests/gpu/gpu_test_util.h"
 #include "uintx/error.h"
 #include "uintx/half.h"
@@ -87,10 +87,10 @@ double checkLinear(const Layer& l, int64_t M, CUstream stream = nullptr, LinearO
   const WeightFormat& f = l.q.format();
   ScalarType dt = std::is_same_v<Half, bf16> ? ScalarType::bf16 : ScalarType::f16;
   auto x = randomActivations<Half>(M, f.K);
-  DeviceBuffer dx = toDevice(x), dy(size_t(M * f.N) * 2);
+  runtime::DeviceBuffer dx = toDevice(x), dy(size_t(M * f.N) * 2);
   poison(dy);
   linear({(void*)dx.get(), M, f.K, dt}, *l.dev, {(void*)dy.get(), M, f.N, dt}, stream, options);
-  checkCuda(cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
+  runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
   return errorAgainstReference(l, x, toHost<Half>(dy, size_t(M * f.N)), M, options);
 }
 
@@ -125,7 +125,7 @@ TEST_CASE("weight-only linear, 4096x4096, every width, group and packing, every 
 // Large M with enough columns runs the weight-only GEMM on 256-row tiles (two m64 wgmma blocks
 // per warpgroup, a 4-stage ring); M = 1000 leaves the last row block partly masked.
 TEST_CASE("weight-only linear on 256-row wgmma tiles: 4- and 8-bit, whole and partial row blocks, split-K") {
-  const int smCount = currentCudaDevice().smCount;
+  const int smCount = runtime::currentCudaDevice().smCount;
   for (QuantizeOptions o : {opts(4, 128, 32), opts(8, 0, 32)}) {
     Layer l = makeLayer(8192, 4096, o);
     for (int64_t M : {1024, 1000}) {
@@ -199,11 +199,11 @@ TEST_CASE("several threads on their own streams, and CUDA graph capture") {
   Layer l = makeLayer(4096, 4096, opts(4, 128, 32));
   std::vector<double> errs(4);
   std::vector<std::thread> threads;
-  CUcontext ctx = ensureCudaContext();
+  CUcontext ctx = runtime::ensureCudaContext();
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
-      checkCuda(cudaDriver().cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
-      CudaStream s;
+      runtime::checkCuda(runtime::cudaDriver().cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
+      runtime::CudaStream s;
       errs[t] = checkLinear(l, t == 0 ? 1 : 16 * t, s.get());
     });
   for (auto& th : threads) th.join();
@@ -212,21 +212,21 @@ TEST_CASE("several threads on their own streams, and CUDA graph capture") {
   // Capture one call (after a warm-up that compiled it) and replay it on new inputs.
   const int64_t M = 16, K = 4096, N = 4096;
   auto x = randomActivations<bf16>(M, K);
-  DeviceBuffer dx = toDevice(x), dy(M * N * 2);
-  CudaStream s;
+  runtime::DeviceBuffer dx = toDevice(x), dy(M * N * 2);
+  runtime::CudaStream s;
   linear({(void*)dx.get(), M, K, ScalarType::bf16}, *l.dev, {(void*)dy.get(), M, N, ScalarType::bf16}, s.get());
   s.synchronize();
-  const auto& api = cudaDriver();
+  const auto& api = runtime::cudaDriver();
   CUgraph graph;
   CUgraphExec exec;
-  checkCuda(api.cuStreamBeginCapture_v2(s.get(), CU_STREAM_CAPTURE_MODE_GLOBAL), "cuStreamBeginCapture");
+  runtime::checkCuda(api.cuStreamBeginCapture_v2(s.get(), CU_STREAM_CAPTURE_MODE_GLOBAL), "cuStreamBeginCapture");
   linear({(void*)dx.get(), M, K, ScalarType::bf16}, *l.dev, {(void*)dy.get(), M, N, ScalarType::bf16}, s.get());
-  checkCuda(api.cuStreamEndCapture(s.get(), &graph), "cuStreamEndCapture");
-  checkCuda(api.cuGraphInstantiateWithFlags(&exec, graph, 0), "cuGraphInstantiate");
+  runtime::checkCuda(api.cuStreamEndCapture(s.get(), &graph), "cuStreamEndCapture");
+  runtime::checkCuda(api.cuGraphInstantiateWithFlags(&exec, graph, 0), "cuGraphInstantiate");
   auto x2 = randomActivations<bf16>(M, K);
   dx.upload(x2.data(), x2.size() * 2);
   poison(dy);
-  checkCuda(api.cuGraphLaunch(exec, s.get()), "cuGraphLaunch");
+  runtime::checkCuda(api.cuGraphLaunch(exec, s.get()), "cuGraphLaunch");
   s.synchronize();
   auto y = toHost<bf16>(dy, M * N);
   std::vector<double> got, ref;
@@ -250,14 +250,14 @@ TEST_CASE("a chain of calls, each reading the output of the one before, on a str
   const int64_t K = 4096;
   const int depth = 6;
   Layer l = makeLayer(K, K, opts(4, 128, 32));
-  const auto& api = cudaDriver();
+  const auto& api = runtime::cudaDriver();
   for (int64_t M : {int64_t(1), int64_t(16)})
     for (bool int8 : {false, true}) {
       CAPTURE(M);
       CAPTURE(int8);
       LinearOptions options;
       options.int8Activations = int8;
-      std::vector<DeviceBuffer> h;
+      std::vector<runtime::DeviceBuffer> h;
       h.push_back(toDevice(randomActivations<bf16>(M, K)));
       for (int i = 0; i < depth; ++i) h.emplace_back(size_t(M * K) * 2);
       auto run = [&](CUstream s) {
@@ -272,7 +272,7 @@ TEST_CASE("a chain of calls, each reading the output of the one before, on a str
           CHECK(errorAgainstReference(l, x, y, M, options) <= 1e-2);
         }
       };
-      CudaStream s;
+      runtime::CudaStream s;
       for (int i = 1; i <= depth; ++i) poison(h[i]);
       run(s.get());
       s.synchronize();
@@ -280,12 +280,12 @@ TEST_CASE("a chain of calls, each reading the output of the one before, on a str
 
       CUgraph graph;
       CUgraphExec exec;
-      checkCuda(api.cuStreamBeginCapture_v2(s.get(), CU_STREAM_CAPTURE_MODE_GLOBAL), "cuStreamBeginCapture");
+      runtime::checkCuda(api.cuStreamBeginCapture_v2(s.get(), CU_STREAM_CAPTURE_MODE_GLOBAL), "cuStreamBeginCapture");
       run(s.get());
-      checkCuda(api.cuStreamEndCapture(s.get(), &graph), "cuStreamEndCapture");
-      checkCuda(api.cuGraphInstantiateWithFlags(&exec, graph, 0), "cuGraphInstantiate");
+      runtime::checkCuda(api.cuStreamEndCapture(s.get(), &graph), "cuStreamEndCapture");
+      runtime::checkCuda(api.cuGraphInstantiateWithFlags(&exec, graph, 0), "cuGraphInstantiate");
       for (int i = 1; i <= depth; ++i) poison(h[i]);
-      checkCuda(api.cuGraphLaunch(exec, s.get()), "cuGraphLaunch");
+      runtime::checkCuda(api.cuGraphLaunch(exec, s.get()), "cuGraphLaunch");
       s.synchronize();
       check();
       api.cuGraphExecDestroy(exec);
@@ -295,7 +295,7 @@ TEST_CASE("a chain of calls, each reading the output of the one before, on a str
 
 TEST_CASE("bad calls fail with clear messages") {
   Layer l = makeLayer(256, 512, opts(4, 128, 32));
-  DeviceBuffer dx(4 * 512 * 2 + 64), dy(4 * 256 * 2 + 64);
+  runtime::DeviceBuffer dx(4 * 512 * 2 + 64), dy(4 * 256 * 2 + 64);
   void* x = (void*)dx.get();
   void* y = (void*)dy.get();
   CHECK_THROWS_WITH_AS(linear({x, 4, 256, ScalarType::bf16}, *l.dev, {y, 4, 256, ScalarType::bf16}),

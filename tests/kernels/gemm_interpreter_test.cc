@@ -7,8 +7,8 @@
 #include <random>
 
 #include "dsl/interpreter.h"
-#include "kernels/gemm.h"
-#include "packing/kernel_spec.h"
+#include "kernels/gemm/gemm.h"
+#include "kernels/common/quant_spec.h"
 #include "packing/quantize.h"
 #include "uintx/error.h"
 #include "uintx/half.h"

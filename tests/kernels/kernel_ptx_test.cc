@@ -4,8 +4,8 @@
 
 #include "codegen/layout.h"
 #include "codegen/ptx_compiler.h"
-#include "kernels/gemm.h"
-#include "kernels/gemv.h"
+#include "kernels/gemm/gemm.h"
+#include "kernels/gemv/gemv.h"
 #include "tests/codegen/ptxas.h"
 
 using namespace uintx;

@@ -18,9 +18,9 @@
 #include <cmath>
 #include <random>
 
-#include "codegen/runtime/cuda_driver.h"
-#include "codegen/runtime/cuda_stream.h"
-#include "codegen/runtime/device_buffer.h"
+#include "runtime/cuda_driver.h"
+#include "runtime/cuda_stream.h"
+#include "runtime/device_buffer.h"
 #include "parallel/mlp_block.h"
 #include "parallel/simulated_tp.h"
 #include "uintx/half.h"
@@ -86,20 +86,20 @@ std::vector<double> linearRef(const std::vector<double>& x, const QuantizedWeigh
   return y;
 }
 
-DeviceBuffer upload(const Activations& a) {
-  DeviceBuffer b(a.bits.size() * 2);
+runtime::DeviceBuffer upload(const Activations& a) {
+  runtime::DeviceBuffer b(a.bits.size() * 2);
   b.upload(a.bits.data(), b.size());
   return b;
 }
 
-DeviceBuffer poisoned(size_t elements) {
-  DeviceBuffer b(elements * 2);
+runtime::DeviceBuffer poisoned(size_t elements) {
+  runtime::DeviceBuffer b(elements * 2);
   std::vector<uint16_t> nan(elements, 0xFFFF);  // NaN in bf16 and fp16
   b.upload(nan.data(), b.size());
   return b;
 }
 
-std::vector<double> download(const DeviceBuffer& b, ScalarType t) {
+std::vector<double> download(const runtime::DeviceBuffer& b, ScalarType t) {
   Activations a{t, std::vector<uint16_t>(b.size() / 2)};
   b.download(a.bits.data(), b.size());
   std::vector<double> out(a.bits.size());
@@ -113,7 +113,7 @@ std::vector<double> rows(const std::vector<double>& m, int64_t cols, const std::
   return out;
 }
 
-void finishDeviceWork() { checkCuda(cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize"); }
+void finishDeviceWork() { runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize"); }
 
 }  // namespace
 
@@ -121,14 +121,14 @@ TEST_CASE("simulated column-parallel linear with its all-gather equals the unsha
   const int64_t N = 1024, K = 2048;
   QuantizedWeight w = randomWeight(N, K, /*bias=*/true);
   DeviceWeight full(w);
-  CudaStream stream;
+  runtime::CudaStream stream;
   for (int world : {1, 2, 4, 8}) {
     SimulatedColumnParallelLinear sim(w, world);
     for (int64_t M : {1, 5, 64}) {
       CAPTURE(world);
       CAPTURE(M);
       Activations x = randomActivations(size_t(M * K), ScalarType::bf16);
-      DeviceBuffer dx = upload(x), dref = poisoned(size_t(M * N)), dsim = poisoned(size_t(M * N));
+      runtime::DeviceBuffer dx = upload(x), dref = poisoned(size_t(M * N)), dsim = poisoned(size_t(M * N));
       linear({(void*)dx.get(), M, K, ScalarType::bf16}, full, {(void*)dref.get(), M, N, ScalarType::bf16}, stream.get());
       sim.forward({(void*)dx.get(), M, K, ScalarType::bf16}, {(void*)dsim.get(), M, N, ScalarType::bf16}, stream.get());
       stream.synchronize();
@@ -146,7 +146,7 @@ TEST_CASE("simulated tensor-parallel MLP block equals the unsharded block") {
   QuantizedWeight gate = randomWeight(I, H, true), up = randomWeight(I, H, true), down = randomWeight(H, I, true);
   std::vector<float> dqGate = gate.dequantize(), dqUp = up.dequantize(), dqDown = down.dequantize();
   GatedMlp unsharded(gate, up, down);
-  CudaStream stream;
+  runtime::CudaStream stream;
   for (ScalarType t : {ScalarType::bf16, ScalarType::f16}) {
     for (int world : {1, 2, 4, 8}) {
       SimulatedTensorParallelMlp sim(gate, up, down, world);
@@ -155,7 +155,7 @@ TEST_CASE("simulated tensor-parallel MLP block equals the unsharded block") {
         CAPTURE(world);
         CAPTURE(M);
         Activations x = randomActivations(size_t(M * H), t);
-        DeviceBuffer dx = upload(x), dfull = poisoned(size_t(M * H)), dsim = poisoned(size_t(M * H));
+        runtime::DeviceBuffer dx = upload(x), dfull = poisoned(size_t(M * H)), dsim = poisoned(size_t(M * H));
         unsharded.forward({(void*)dx.get(), M, H, t}, {(void*)dfull.get(), M, H, t}, stream.get());
         sim.forward({(void*)dx.get(), M, H, t}, {(void*)dsim.get(), M, H, t}, stream.get());
         stream.synchronize();

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "codegen/runtime/cuda_driver.h"
+#include "runtime/cuda_driver.h"
 
 namespace {
 

@@ -9,10 +9,10 @@
 #include <thread>
 #include <vector>
 
-#include "codegen/runtime/cuda_driver.h"
-#include "codegen/runtime/cuda_module.h"
-#include "codegen/runtime/cuda_stream.h"
-#include "codegen/runtime/device_buffer.h"
+#include "runtime/cuda_driver.h"
+#include "runtime/cuda_module.h"
+#include "runtime/cuda_stream.h"
+#include "runtime/device_buffer.h"
 #include "tests/runtime/fake_driver.h"
 #include "uintx/error.h"
 
@@ -45,38 +45,38 @@ std::string errorText(void (*body)()) {
 TEST_CASE("the fake driver loads, with the cuEventElapsedTime fallback") {
   REQUIRE(kDriverPathOverridden);
   std::string why;
-  bool available = uintx::cudaDriverAvailable(&why);
+  bool available = uintx::runtime::cudaDriverAvailable(&why);
   INFO(why);
   REQUIRE(available);
   CHECK(why.empty());
-  CHECK(bool(uintx::cudaDriver().cuEventElapsedTime_v2));
+  CHECK(bool(uintx::runtime::cudaDriver().cuEventElapsedTime_v2));
 }
 
 TEST_CASE("a context is made current on threads that have none") {
-  CUcontext context = uintx::ensureCudaContext();
+  CUcontext context = uintx::runtime::ensureCudaContext();
   CHECK(context == reinterpret_cast<CUcontext>(uintptr_t(0x1000)));
   CUcontext other = nullptr;
-  std::thread([&] { other = uintx::ensureCudaContext(); }).join();
+  std::thread([&] { other = uintx::runtime::ensureCudaContext(); }).join();
   CHECK(other == context);  // the same retained primary context
-  uintx::CudaDeviceInfo info = uintx::currentCudaDevice();
+  uintx::runtime::CudaDeviceInfo info = uintx::runtime::currentCudaDevice();
   CHECK(info.name == "Fake GPU");
   CHECK(info.smArch() == "sm_90");
   CHECK(info.smCount == 132);
   CHECK(info.maxSharedBytesPerBlockOptin == 232448);
 }
 
-TEST_CASE("checkCuda names errors through the driver") {
-  CHECK(errorText([] { uintx::checkCuda(CUDA_ERROR_INVALID_VALUE, "cuFoo"); }) ==
+TEST_CASE("runtime::checkCuda names errors through the driver") {
+  CHECK(errorText([] { uintx::runtime::checkCuda(CUDA_ERROR_INVALID_VALUE, "cuFoo"); }) ==
         "cuFoo failed: CUDA_ERROR_INVALID_VALUE (1): fake driver message");
-  CHECK(errorText([] { uintx::checkCuda(CUresult(9999), "cuBar"); }) ==
+  CHECK(errorText([] { uintx::runtime::checkCuda(CUresult(9999), "cuBar"); }) ==
         "cuBar failed: CUDA error 9999 (unknown to this driver)");
 }
 
-TEST_CASE("DeviceBuffer copies round-trip and frees what it allocates") {
+TEST_CASE("runtime::DeviceBuffer copies round-trip and frees what it allocates") {
   int before = queryFake<int>("fakeLiveAllocations");
   {
     auto data = randomFloats(1000, 5);
-    auto buffer = uintx::DeviceBuffer::fromHost(data);
+    auto buffer = uintx::runtime::DeviceBuffer::fromHost(data);
     CHECK(buffer.size() == 4000);
     CHECK(queryFake<int>("fakeLiveAllocations") == before + 1);
     CHECK(buffer.toHost<float>() == data);
@@ -90,7 +90,7 @@ TEST_CASE("DeviceBuffer copies round-trip and frees what it allocates") {
     CHECK(back[0] == data[9]);
     CHECK(back[2] == -2.5f);
     CHECK_THROWS_AS(buffer.upload(patch, 8, 3996), uintx::Error);
-    uintx::DeviceBuffer moved = std::move(buffer);
+    uintx::runtime::DeviceBuffer moved = std::move(buffer);
     CHECK(buffer.size() == 0);
     moved.fillZero();
     CHECK(moved.toHost<float>() == std::vector<float>(1000, 0.0f));
@@ -100,32 +100,32 @@ TEST_CASE("DeviceBuffer copies round-trip and frees what it allocates") {
 }
 
 TEST_CASE("modules load, report JIT errors, and unload in their own context") {
-  auto module = uintx::CudaModule::fromPtx(kFakePtx);
+  auto module = uintx::runtime::CudaModule::fromPtx(kFakePtx);
   CHECK(module.get() != nullptr);
   CHECK(queryFake<int>("fakeLiveModules") == 1);
   CHECK(module.function("vector_add") != nullptr);
   CHECK_THROWS_WITH_AS(module.function("nope"),
-                       "CudaModule::function: the module has no kernel named 'nope'", uintx::Error);
-  CHECK(errorText([] { uintx::CudaModule::fromPtx("FAIL_TO_COMPILE"); }) ==
+                       "runtime::CudaModule::function: the module has no kernel named 'nope'", uintx::Error);
+  CHECK(errorText([] { uintx::runtime::CudaModule::fromPtx("FAIL_TO_COMPILE"); }) ==
         "cuModuleLoadDataEx failed: CUDA_ERROR_INVALID_PTX (218): fake driver message; "
         "JIT error log: fake JIT: line 1: bad");
   // Destroyed on a thread with no current context: the module's context is pushed first.
-  std::thread([m = std::move(module)]() mutable { m = uintx::CudaModule(); }).join();
+  std::thread([m = std::move(module)]() mutable { m = uintx::runtime::CudaModule(); }).join();
   CHECK(queryFake<int>("fakeLiveModules") == 0);
 }
 
-TEST_CASE("launchKernel passes arguments, stream and shared memory") {
-  auto module = uintx::CudaModule::fromPtx(kFakePtx);
+TEST_CASE("runtime::launchKernel passes arguments, stream and shared memory") {
+  auto module = uintx::runtime::CudaModule::fromPtx(kFakePtx);
   CUfunction fn = module.function("vector_add");
   unsigned n = 3000;
   auto a = randomFloats(n, 6), b = randomFloats(n, 7);
-  auto da = uintx::DeviceBuffer::fromHost(a), db = uintx::DeviceBuffer::fromHost(b);
-  uintx::DeviceBuffer dc(n * sizeof(float));
+  auto da = uintx::runtime::DeviceBuffer::fromHost(a), db = uintx::runtime::DeviceBuffer::fromHost(b);
+  uintx::runtime::DeviceBuffer dc(n * sizeof(float));
   CUdeviceptr pa = da.get(), pb = db.get(), pc = dc.get();
   void* args[] = {&pa, &pb, &pc, &n};
 
-  uintx::CudaStream stream;
-  uintx::launchKernel(fn, {12, 1, 1}, {256, 1, 1}, 1024, stream.get(), args);
+  uintx::runtime::CudaStream stream;
+  uintx::runtime::launchKernel(fn, {12, 1, 1}, {256, 1, 1}, 1024, stream.get(), args);
   CHECK(queryFake<void*>("fakeLastStream") == static_cast<void*>(stream.get()));
   CHECK(queryFake<int>("fakeLastSharedBytes") == 1024);
   CHECK(queryFake<int>("fakeLastMaxDynamicShared") == -1);  // no opt-in below 48 KiB
@@ -135,23 +135,23 @@ TEST_CASE("launchKernel passes arguments, stream and shared memory") {
   CHECK(wrong == 0);
 
   // Above 48 KiB the function must be opted in first; the driver refuses otherwise.
-  CHECK_THROWS_AS(uintx::launchKernel(fn, {12, 1, 1}, {256, 1, 1}, 100 * 1024, nullptr, args), uintx::Error);
-  uintx::reserveDynamicShared(fn, 100 * 1024);
-  uintx::launchKernel(fn, {12, 1, 1}, {256, 1, 1}, 100 * 1024, nullptr, args);
+  CHECK_THROWS_AS(uintx::runtime::launchKernel(fn, {12, 1, 1}, {256, 1, 1}, 100 * 1024, nullptr, args), uintx::Error);
+  uintx::runtime::reserveDynamicShared(fn, 100 * 1024);
+  uintx::runtime::launchKernel(fn, {12, 1, 1}, {256, 1, 1}, 100 * 1024, nullptr, args);
   CHECK(queryFake<int>("fakeLastMaxDynamicShared") == 100 * 1024);
   CHECK(queryFake<int>("fakeLastSharedBytes") == 100 * 1024);
 
-  CHECK_THROWS_WITH_AS(uintx::launchKernel(fn, {1, 1, 1}, {64, 32, 1}, 0, nullptr, args),
-                       "launchKernel: block (64, 32, 1) must have nonzero dimensions and at "
+  CHECK_THROWS_WITH_AS(uintx::runtime::launchKernel(fn, {1, 1, 1}, {64, 32, 1}, 0, nullptr, args),
+                       "runtime::launchKernel: block (64, 32, 1) must have nonzero dimensions and at "
                        "most 1024 threads",
                        uintx::Error);
-  CHECK_THROWS_WITH_AS(uintx::launchKernel(fn, {0, 1, 1}, {64, 1, 1}, 0, nullptr, args),
-                       "launchKernel: grid (0, 1, 1) has a zero dimension", uintx::Error);
+  CHECK_THROWS_WITH_AS(uintx::runtime::launchKernel(fn, {0, 1, 1}, {64, 1, 1}, 0, nullptr, args),
+                       "runtime::launchKernel: grid (0, 1, 1) has a zero dimension", uintx::Error);
 }
 
-TEST_CASE("GpuTimer reads the time between its two events") {
-  uintx::CudaStream stream;
-  uintx::GpuTimer timer;
+TEST_CASE("runtime::GpuTimer reads the time between its two events") {
+  uintx::runtime::CudaStream stream;
+  uintx::runtime::GpuTimer timer;
   timer.start(stream.get());
   timer.stop(stream.get());
   CHECK(timer.elapsedMs() == doctest::Approx(0.25));  // the fake's clock: 0.25 ms per record

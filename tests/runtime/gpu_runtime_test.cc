@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "codegen/runtime/cublas_baseline.h"
-#include "codegen/runtime/cuda_driver.h"
-#include "codegen/runtime/cuda_module.h"
-#include "codegen/runtime/cuda_stream.h"
-#include "codegen/runtime/device_buffer.h"
+#include "bench/cublas_baseline.h"
+#include "runtime/cuda_driver.h"
+#include "runtime/cuda_module.h"
+#include "runtime/cuda_stream.h"
+#include "runtime/device_buffer.h"
 #include "tests/runtime/test_kernels_ptx.h"
 #include "uintx/error.h"
 #include "uintx/half.h"
@@ -21,7 +21,7 @@ namespace {
 
 void requireDriver() {
   std::string why;
-  bool available = uintx::cudaDriverAvailable(&why);
+  bool available = uintx::runtime::cudaDriverAvailable(&why);
   INFO(why);
   REQUIRE(available);
 }
@@ -36,22 +36,22 @@ std::vector<float> randomFloats(size_t n, unsigned seed) {
 
 // Runs vector_add over n elements (grid rounded up) on `stream`; returns c, which has
 // `pad` extra elements after n that the kernel must leave zero.
-std::vector<float> runVectorAdd(const uintx::CudaModule& module, const std::vector<float>& a,
+std::vector<float> runVectorAdd(const uintx::runtime::CudaModule& module, const std::vector<float>& a,
                                 const std::vector<float>& b, size_t pad, CUstream stream) {
   unsigned n = unsigned(a.size());
-  auto da = uintx::DeviceBuffer::fromHost(a);
-  auto db = uintx::DeviceBuffer::fromHost(b);
-  uintx::DeviceBuffer dc((n + pad) * sizeof(float));
+  auto da = uintx::runtime::DeviceBuffer::fromHost(a);
+  auto db = uintx::runtime::DeviceBuffer::fromHost(b);
+  uintx::runtime::DeviceBuffer dc((n + pad) * sizeof(float));
   dc.fillZero();
   CUdeviceptr pa = da.get(), pb = db.get(), pc = dc.get();
   void* args[] = {&pa, &pb, &pc, &n};
   unsigned block = 256;
-  uintx::launchKernel(module.function("vector_add"), {(n + block - 1) / block, 1, 1},
+  uintx::runtime::launchKernel(module.function("vector_add"), {(n + block - 1) / block, 1, 1},
                       {block, 1, 1}, 0, stream, args);
   if (stream) {
-    uintx::checkCuda(uintx::cudaDriver().cuStreamSynchronize(stream), "cuStreamSynchronize");
+    uintx::runtime::checkCuda(uintx::runtime::cudaDriver().cuStreamSynchronize(stream), "cuStreamSynchronize");
   } else {
-    uintx::checkCuda(uintx::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
+    uintx::runtime::checkCuda(uintx::runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
   }
   return dc.toHost<float>();
 }
@@ -69,7 +69,7 @@ void checkVectorAdd(const std::vector<float>& a, const std::vector<float>& b,
 
 TEST_CASE("the device is described") {
   requireDriver();
-  uintx::CudaDeviceInfo info = uintx::currentCudaDevice();
+  uintx::runtime::CudaDeviceInfo info = uintx::runtime::currentCudaDevice();
   MESSAGE(info.name << " " << info.smArch() << ", " << info.smCount << " SMs, "
                     << info.maxSharedBytesPerBlockOptin << " B shared opt-in");
   CHECK(!info.name.empty());
@@ -80,16 +80,16 @@ TEST_CASE("the device is described") {
 
 TEST_CASE("vector_add PTX runs on 1M random floats, on the null and a created stream") {
   requireDriver();
-  auto module = uintx::CudaModule::fromPtx(uintx::testing::kTestKernelsPtx);
-  CHECK(module.context() == uintx::ensureCudaContext());
+  auto module = uintx::runtime::CudaModule::fromPtx(uintx::testing::kTestKernelsPtx);
+  CHECK(module.context() == uintx::runtime::ensureCudaContext());
   const size_t n = 1'000'003;  // not a multiple of the block: the bounds check matters
   const size_t pad = 77;
   auto a = randomFloats(n, 1);
   auto b = randomFloats(n, 2);
   checkVectorAdd(a, b, runVectorAdd(module, a, b, pad, nullptr), pad);
 
-  uintx::CudaStream stream;
-  uintx::GpuTimer timer;
+  uintx::runtime::CudaStream stream;
+  uintx::runtime::GpuTimer timer;
   timer.start(stream.get());
   auto c = runVectorAdd(module, a, b, pad, stream.get());
   timer.stop(stream.get());
@@ -101,15 +101,15 @@ TEST_CASE("vector_add PTX runs on 1M random floats, on the null and a created st
 
 TEST_CASE("a launch with 64 KiB of dynamic shared memory opts in and runs") {
   requireDriver();
-  auto module = uintx::CudaModule::fromPtx(uintx::testing::kTestKernelsPtx);
+  auto module = uintx::runtime::CudaModule::fromPtx(uintx::testing::kTestKernelsPtx);
   const unsigned block = 256, blocks = 100, shared = 64 * 1024;
   auto a = randomFloats(size_t(block) * blocks, 3);
-  auto da = uintx::DeviceBuffer::fromHost(a);
-  uintx::DeviceBuffer dc(a.size() * sizeof(float));
+  auto da = uintx::runtime::DeviceBuffer::fromHost(a);
+  uintx::runtime::DeviceBuffer dc(a.size() * sizeof(float));
   CUdeviceptr pa = da.get(), pc = dc.get();
   void* args[] = {&pa, &pc};
-  uintx::reserveDynamicShared(module.function("reverse_in_block"), shared);
-  uintx::launchKernel(module.function("reverse_in_block"), {blocks, 1, 1}, {block, 1, 1}, shared,
+  uintx::runtime::reserveDynamicShared(module.function("reverse_in_block"), shared);
+  uintx::runtime::launchKernel(module.function("reverse_in_block"), {blocks, 1, 1}, {block, 1, 1}, shared,
                       nullptr, args);
   auto c = dc.toHost<float>();
   size_t wrong = 0;
@@ -123,22 +123,22 @@ TEST_CASE("errors from a real driver are named") {
   requireDriver();
   std::string message;
   try {
-    uintx::checkCuda(CUDA_ERROR_INVALID_VALUE, "cuTest");
+    uintx::runtime::checkCuda(CUDA_ERROR_INVALID_VALUE, "cuTest");
   } catch (const uintx::Error& e) {
     message = e.what();
   }
   CHECK(message.rfind("cuTest failed: CUDA_ERROR_INVALID_VALUE (1): ", 0) == 0);
 
-  auto module = uintx::CudaModule::fromPtx(uintx::testing::kTestKernelsPtx);
+  auto module = uintx::runtime::CudaModule::fromPtx(uintx::testing::kTestKernelsPtx);
   CHECK_THROWS_WITH_AS(module.function("no_such_kernel"),
-                       "CudaModule::function: the module has no kernel named 'no_such_kernel'",
+                       "runtime::CudaModule::function: the module has no kernel named 'no_such_kernel'",
                        uintx::Error);
 
   std::string bad = ".version 8.0\n.target sm_90a\n.address_size 64\n"
                     ".visible .entry broken() { add.f32 %nope, 1.0, 2.0; ret; }\n";
   message.clear();
   try {
-    uintx::CudaModule::fromPtx(bad);
+    uintx::runtime::CudaModule::fromPtx(bad);
   } catch (const uintx::Error& e) {
     message = e.what();
   }
@@ -160,10 +160,10 @@ TEST_CASE("cuBLAS bf16 GEMM y = x @ w^T matches a float64 reference") {
   std::vector<uintx::bf16> x(M * K), w(N * K);
   for (auto& v : x) v = uintx::toBf16(dist(rng));
   for (auto& v : w) v = uintx::toBf16(dist(rng));
-  auto dx = uintx::DeviceBuffer::fromHost(x);
-  auto dw = uintx::DeviceBuffer::fromHost(w);
-  uintx::DeviceBuffer dy(M * N * sizeof(uintx::bf16));
-  uintx::CudaStream stream;
+  auto dx = uintx::runtime::DeviceBuffer::fromHost(x);
+  auto dw = uintx::runtime::DeviceBuffer::fromHost(w);
+  uintx::runtime::DeviceBuffer dy(M * N * sizeof(uintx::bf16));
+  uintx::runtime::CudaStream stream;
   uintx::CublasBf16Gemm gemm;
   gemm.run(M, N, K, dx.get(), dw.get(), dy.get(), stream.get());
   stream.synchronize();

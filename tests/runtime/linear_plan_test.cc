@@ -8,10 +8,10 @@
 #include <random>
 #include <vector>
 
-#include "codegen/runtime/device_buffer.h"
+#include "runtime/device_buffer.h"
 #include "tests/runtime/fake_driver.h"
-#include "packing/kernel_selection.h"
-#include "packing/kernel_spec.h"
+#include "dispatch/kernel_selection.h"
+#include "kernels/common/quant_spec.h"
 #include "uintx/uintx.h"
 
 namespace {
@@ -39,7 +39,7 @@ TEST_CASE("a warm call reuses its plan; a weight with other scale dtypes gets it
   const int64_t N = 256, K = 256, M = 1;
   uintx::DeviceWeight bf16Scales(randomWeight(N, K, uintx::ScalarType::bf16));
   uintx::DeviceWeight f32Scales(randomWeight(N, K, uintx::ScalarType::f32));
-  uintx::DeviceBuffer x(M * K * 2), y(M * N * 2);
+  uintx::runtime::DeviceBuffer x(M * K * 2), y(M * N * 2);
   uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
   uintx::DeviceMatrix ym{reinterpret_cast<void*>(y.get()), M, N, uintx::ScalarType::bf16};
 
@@ -61,7 +61,7 @@ TEST_CASE("a GEMV whose grid leaves SMs free is launched in the stream's usual o
   uintx::setCacheSettings({"", ""});
   const int64_t N = 256, K = 256, M = 1;
   uintx::DeviceWeight w(randomWeight(N, K, uintx::ScalarType::bf16));
-  uintx::DeviceBuffer x(M * K * 2), y(M * N * 2);
+  uintx::runtime::DeviceBuffer x(M * K * 2), y(M * N * 2);
   uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
   uintx::DeviceMatrix ym{reinterpret_cast<void*>(y.get()), M, N, uintx::ScalarType::bf16};
   REQUIRE(uintx::defaultGemvConfig(uintx::quantSpecOf(w.format()), M, 132).splitK == 1);
@@ -79,7 +79,7 @@ TEST_CASE("a GEMM with more than 48 KiB of shared memory is opted in once, at lo
   uintx::setCacheSettings({"", ""});
   const int64_t N = 256, K = 256, M = 128;  // unsplit: the GEMM is the last launch
   uintx::DeviceWeight w(randomWeight(N, K, uintx::ScalarType::bf16));
-  uintx::DeviceBuffer x(M * K * 2), y(M * N * 2);
+  uintx::runtime::DeviceBuffer x(M * K * 2), y(M * N * 2);
   uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
   uintx::DeviceMatrix ym{reinterpret_cast<void*>(y.get()), M, N, uintx::ScalarType::bf16};
   uintx::linear(xm, w, ym);
@@ -99,7 +99,7 @@ TEST_CASE("an int8 split-K call runs its three kernels from one workspace") {
   uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16);
   REQUIRE(uintx::defaultGemmConfig(uintx::quantSpecOf(q.format()), M, true, 132).splitK > 1);
   uintx::DeviceWeight w(q);
-  uintx::DeviceBuffer x(M * K * 2), y(M * N * 2);
+  uintx::runtime::DeviceBuffer x(M * K * 2), y(M * N * 2);
   uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
   uintx::DeviceMatrix ym{reinterpret_cast<void*>(y.get()), M, N, uintx::ScalarType::bf16};
   uintx::LinearOptions int8;
@@ -109,7 +109,7 @@ TEST_CASE("an int8 split-K call runs its three kernels from one workspace") {
   int launches = queryFake<int>("fakeOtherLaunches"), overlapping = queryFake<int>("fakeOverlappingLaunches");
   CHECK_NOTHROW(uintx::linear(xm, w, ym, nullptr, int8));
   CHECK(uintx::kernelCacheStats().compiles == compiles);
-  // Quantize, GEMM, reduce; each may start during the one before it (codegen/runtime/cuda_module.h).
+  // Quantize, GEMM, reduce; each may start during the one before it (runtime/cuda_module.h).
   CHECK(queryFake<int>("fakeOtherLaunches") - launches == 3);
   CHECK(queryFake<int>("fakeOverlappingLaunches") - overlapping == 3);
 }

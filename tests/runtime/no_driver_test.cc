@@ -8,11 +8,11 @@
 #include <cstdlib>
 #include <string>
 
-#include "codegen/runtime/cublas_baseline.h"
-#include "codegen/runtime/cuda_driver.h"
-#include "codegen/runtime/cuda_module.h"
-#include "codegen/runtime/cuda_stream.h"
-#include "codegen/runtime/device_buffer.h"
+#include "bench/cublas_baseline.h"
+#include "runtime/cuda_driver.h"
+#include "runtime/cuda_module.h"
+#include "runtime/cuda_stream.h"
+#include "runtime/device_buffer.h"
 #include "tests/runtime/test_kernels_ptx.h"
 #include "uintx/error.h"
 
@@ -48,36 +48,36 @@ void expectNoDriverError(F body) {
 
 }  // namespace
 
-TEST_CASE("cudaDriverAvailable says false and why") {
+TEST_CASE("runtime::cudaDriverAvailable says false and why") {
   REQUIRE(kDriverPathOverridden);
   std::string why = "unchanged";
-  CHECK_FALSE(uintx::cudaDriverAvailable(&why));
+  CHECK_FALSE(uintx::runtime::cudaDriverAvailable(&why));
   CHECK(startsWith(why, kPrefix));
   CHECK(endsWith(why, kSuffix));
-  CHECK_FALSE(uintx::cudaDriverAvailable());  // a null reason pointer is allowed
+  CHECK_FALSE(uintx::runtime::cudaDriverAvailable());  // a null reason pointer is allowed
 }
 
 TEST_CASE("every entry point that needs the driver throws the no-driver error") {
-  expectNoDriverError([] { uintx::cudaDriver(); });
-  expectNoDriverError([] { uintx::ensureCudaContext(); });
-  expectNoDriverError([] { uintx::currentCudaDevice(); });
-  expectNoDriverError([] { uintx::DeviceBuffer buffer(1024); });
-  expectNoDriverError([] { uintx::DeviceBuffer::fromHost(std::vector<float>(8, 1.0f)); });
-  expectNoDriverError([] { uintx::CudaModule::fromPtx(uintx::testing::kTestKernelsPtx); });
+  expectNoDriverError([] { uintx::runtime::cudaDriver(); });
+  expectNoDriverError([] { uintx::runtime::ensureCudaContext(); });
+  expectNoDriverError([] { uintx::runtime::currentCudaDevice(); });
+  expectNoDriverError([] { uintx::runtime::DeviceBuffer buffer(1024); });
+  expectNoDriverError([] { uintx::runtime::DeviceBuffer::fromHost(std::vector<float>(8, 1.0f)); });
+  expectNoDriverError([] { uintx::runtime::CudaModule::fromPtx(uintx::testing::kTestKernelsPtx); });
   expectNoDriverError([] {
-    uintx::launchKernel(nullptr, {1, 1, 1}, {128, 1, 1}, 0, nullptr, nullptr);
+    uintx::runtime::launchKernel(nullptr, {1, 1, 1}, {128, 1, 1}, 0, nullptr, nullptr);
   });
-  expectNoDriverError([] { uintx::CudaStream stream; });
-  expectNoDriverError([] { uintx::CudaEvent event; });
-  expectNoDriverError([] { uintx::GpuTimer timer; });
+  expectNoDriverError([] { uintx::runtime::CudaStream stream; });
+  expectNoDriverError([] { uintx::runtime::CudaEvent event; });
+  expectNoDriverError([] { uintx::runtime::GpuTimer timer; });
   expectNoDriverError([] { uintx::CublasBf16Gemm gemm; });
 }
 
-TEST_CASE("checkCuda passes success and names the call and the number otherwise") {
-  CHECK_NOTHROW(uintx::checkCuda(CUDA_SUCCESS, "cuMemAlloc"));
+TEST_CASE("runtime::checkCuda passes success and names the call and the number otherwise") {
+  CHECK_NOTHROW(uintx::runtime::checkCuda(CUDA_SUCCESS, "cuMemAlloc"));
   std::string message;
   try {
-    uintx::checkCuda(CUDA_ERROR_ILLEGAL_ADDRESS, "cuLaunchKernel");
+    uintx::runtime::checkCuda(CUDA_ERROR_ILLEGAL_ADDRESS, "cuLaunchKernel");
   } catch (const uintx::Error& e) {
     message = e.what();
   }
@@ -86,31 +86,31 @@ TEST_CASE("checkCuda passes success and names the call and the number otherwise"
 }
 
 TEST_CASE("objects that own nothing need no driver") {
-  uintx::DeviceBuffer empty;
+  uintx::runtime::DeviceBuffer empty;
   CHECK(empty.size() == 0);
   CHECK(empty.get() == 0);
-  uintx::DeviceBuffer zero(0);  // nothing to allocate, so no driver call
+  uintx::runtime::DeviceBuffer zero(0);  // nothing to allocate, so no driver call
   CHECK(zero.size() == 0);
-  uintx::DeviceBuffer moved = std::move(zero);
+  uintx::runtime::DeviceBuffer moved = std::move(zero);
   CHECK(moved.size() == 0);
-  uintx::CudaModule module;
-  uintx::CudaModule other = std::move(module);
+  uintx::runtime::CudaModule module;
+  uintx::runtime::CudaModule other = std::move(module);
   CHECK(other.get() == nullptr);
 }
 
-TEST_CASE("DeviceBuffer rejects copies past its end before touching the driver") {
-  uintx::DeviceBuffer empty;
+TEST_CASE("runtime::DeviceBuffer rejects copies past its end before touching the driver") {
+  uintx::runtime::DeviceBuffer empty;
   char byte = 0;
-  CHECK_THROWS_WITH_AS(empty.upload(&byte, 1), "DeviceBuffer::upload of 1 bytes at offset 0 overruns the 0-byte buffer",
+  CHECK_THROWS_WITH_AS(empty.upload(&byte, 1), "runtime::DeviceBuffer::upload of 1 bytes at offset 0 overruns the 0-byte buffer",
                        uintx::Error);
   CHECK_THROWS_WITH_AS(empty.download(&byte, 1, 3),
-                       "DeviceBuffer::download of 1 bytes at offset 3 overruns the 0-byte buffer",
+                       "runtime::DeviceBuffer::download of 1 bytes at offset 3 overruns the 0-byte buffer",
                        uintx::Error);
   CHECK_NOTHROW(empty.upload(&byte, 0));
 }
 
-TEST_CASE("CudaModule::fromPtx rejects empty text with its own message") {
-  CHECK_THROWS_WITH_AS(uintx::CudaModule::fromPtx(""), "CudaModule::fromPtx: the PTX text is empty",
+TEST_CASE("runtime::CudaModule::fromPtx rejects empty text with its own message") {
+  CHECK_THROWS_WITH_AS(uintx::runtime::CudaModule::fromPtx(""), "runtime::CudaModule::fromPtx: the PTX text is empty",
                        uintx::Error);
 }
 

@@ -1,0 +1,43 @@
+#include "kernels/common/quant_spec.h"
+
+#include "packing/bit_width_registry.h"
+#include "uintx/error.h"
+
+namespace uintx::kernels {
+
+int64_t QuantSpec::rowBytes() const {
+  return (K + valuesPerWord() - 1) / valuesPerWord() * (packingBits / 8);
+}
+
+
+dsl::DType dslType(ScalarType t) {
+  switch (t) {
+    case ScalarType::f32: return dsl::DType::f32;
+    case ScalarType::bf16: return dsl::DType::bf16;
+    case ScalarType::f16: return dsl::DType::f16;
+    case ScalarType::i8: return dsl::DType::i8;
+    case ScalarType::u8: return dsl::DType::u8;
+    case ScalarType::i32: return dsl::DType::i32;
+    case ScalarType::u32: return dsl::DType::u32;
+    case ScalarType::u16: break;
+  }
+  throw Error(std::string("no kernel data type for ") + scalarTypeName(t));
+}
+
+QuantSpec quantSpecOf(const WeightFormat& f) {
+  const BitWidthSpec& spec = f.spec();
+  if (spec.bits > 8)
+    throw Error("bit width " + std::to_string(spec.bits) + ": kernels handle widths 1..8");
+  // Kernels decode the two standard rules only: code = q, or q in two's complement.
+  QuantSpec q;
+  q.bits = spec.bits;
+  q.symmetric = spec.isSymmetric();
+  q.groupSize = f.group_size;
+  q.packingBits = f.packing_bitwidth;
+  q.N = f.N;
+  q.K = f.K;
+  q.scaleDtype = dslType(f.scale_dtype);
+  return q;
+}
+
+}  // namespace uintx::kernels

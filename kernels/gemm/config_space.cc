@@ -1,0 +1,186 @@
+#include "kernels/gemm/config_space.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iterator>
+
+#include "kernels/gemv/config_space.h"
+#include "codegen/layout.h"
+#include "dispatch/kernel_selection.h"
+#include "kernels/common/quant_spec.h"
+#include "uintx/error.h"
+
+namespace uintx::autotune {
+
+namespace {
+
+constexpr int kBlockMs[] = {16, 32, 64, 128, 256};
+constexpr int kBlockNs[] = {32, 64, 128, 256};
+constexpr int kBlockKs[] = {32, 64, 128, 256};
+constexpr int kNumWarps[] = {4, 8};
+constexpr int kStages[] = {1, 2, 3, 4};
+constexpr int kSplitKs[] = {1, 2, 4, 8};
+
+int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Programs of the grid before split-K: (N / blockN) x (M / blockM).
+int64_t unsplitPrograms(const cache::KernelKey& key, const kernels::GemmConfig& c) {
+  return cdiv(key.N, c.blockN) * cdiv(key.m_bucket, c.blockM);
+}
+
+// The largest grid any config of the space could give this key: the smallest tiles, split as
+// far as the format allows. The grid rule compares against it, so a shape that cannot fill
+// the GPU keeps its widest configs.
+int64_t widestGrid(const cache::KernelKey& key, const kernels::QuantSpec& q, bool int8) {
+  int maxSplit = 1;
+  for (int s : kSplitKs) {
+    kernels::GemmConfig c;
+    c.blockK = kBlockKs[0];
+    c.splitK = s;
+    if (int8 && !q.symmetric) c.blockK = q.groupSize;  // one group per K step
+    if (kernels::gemmSupports(q, c, int8) && q.K / (int64_t(c.blockK) * s) >= 2) maxSplit = s;
+  }
+  return cdiv(key.N, kBlockNs[0]) * cdiv(key.m_bucket, kBlockMs[0]) * maxSplit;
+}
+
+// Bytes the grid reads from memory: every row block re-reads the weights, every column block
+// re-reads the activations.
+double trafficBytes(const cache::KernelKey& key, int blockM, int blockN) {
+  double weights = double(key.N) * double(key.K) * key.bit_width / 8;
+  double activations = double(key.m_bucket) * double(key.K) * (key.family == "gemm_int8" ? 1 : 2);
+  return weights * double(cdiv(key.m_bucket, blockM)) + activations * double(cdiv(key.N, blockN));
+}
+
+// Lower is more plausible: grids that leave SMs idle, more memory traffic than the largest
+// tiles would read (less reuse of each loaded tile), splitting, a single stage and longer K
+// steps than the default's cost a little.
+double implausibility(const cache::KernelKey& key, const kernels::GemmConfig& c, int smCount) {
+  double programs = double(unsplitPrograms(key, c)) * c.splitK;
+  double grid = programs < smCount ? std::log2(smCount / programs) : 0.0;
+  int largestM = std::min(kBlockMs[std::size(kBlockMs) - 1], std::max(kBlockMs[0], key.m_bucket));
+  double traffic = std::log2(trafficBytes(key, c.blockM, c.blockN) / trafficBytes(key, largestM, kBlockNs[3]));
+  return grid + traffic + 0.25 * std::log2(double(c.splitK)) + (c.stages == 1 ? 0.25 : c.stages == 2 ? 0.1 : 0.0) +
+         0.1 * std::log2(c.blockK / 32.0);
+}
+
+bool sameConfig(const kernels::GemmConfig& a, const kernels::GemmConfig& b) {
+  return a.blockM == b.blockM && a.blockN == b.blockN && a.blockK == b.blockK && a.numWarps == b.numWarps &&
+         a.stages == b.stages && a.splitK == b.splitK;
+}
+
+}  // namespace
+
+bool isGemmFamily(const std::string& family) { return family == "gemm" || family == "gemm_int8"; }
+
+int gemmRegisterEstimate(const kernels::GemmConfig& c, bool int8) {
+  codegen::MmaLayouts m;
+  try {
+    m = codegen::mmaLayouts(c.blockM, c.blockN, c.blockK, c.numWarps);
+  } catch (const Error&) {
+    return -1;
+  }
+  int perRegister = int8 ? 4 : 2, threads = 32 * c.numWarps;
+  int accumulators = c.blockM * c.blockN / threads;
+  // wgmma reads both operands from shared memory; mma.sync holds fragments in registers.
+  int operands = codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, int8 ? 1 : 2)
+                     ? 0
+                     : (c.blockM / m.warpsM + c.blockN / m.warpsN) * c.blockK / (32 * perRegister);
+  // The weight-only GEMM carries the next step's dequantized tile (two values per register).
+  int dequantized = int8 ? 0 : c.blockN * c.blockK / (2 * threads);
+  return accumulators + operands + dequantized;
+}
+
+int64_t gemmSharedBytes(const cache::KernelKey& key, const kernels::GemmConfig& c) {
+  const bool int8 = key.family == "gemm_int8";
+  const bool pipelined = c.stages > 1;
+  // Rings: the activations always; the weights as int8 codes (8-bit, int8 activations), else
+  // their packed words (unpadded rows) next to the dequantized tile the dot stages.
+  bool weightCodesInRing = pipelined && int8 && key.bit_width == 8;
+  int64_t bytes = codegen::pipelinedDotBytes(c.blockM, c.blockN, c.blockK, int8 ? 1 : 2, std::max(1, c.stages),
+                                             pipelined, weightCodesInRing);
+  if (pipelined && !weightCodesInRing) bytes += c.stages * ((int64_t(c.blockN) * c.blockK * key.bit_width / 8 + 127) / 128 * 128);
+  return bytes;
+}
+
+std::string gemmPruneReason(const cache::KernelKey& key, const kernels::GemmConfig& c, int smCount) {
+  const bool int8 = key.family == "gemm_int8";
+  const kernels::QuantSpec q = quantSpecOf(weightFormatOf(key));
+  try {
+    kernels::validateGemmConfig(q, c, int8);
+    codegen::mmaLayouts(c.blockM, c.blockN, c.blockK, c.numWarps);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  auto n = [](int64_t v) { return std::to_string(v); };
+  // Rows past M are masked work: one tile of at most max(16, bucket) rows.
+  if (c.blockM > std::max(kBlockMs[0], key.m_bucket))
+    return "blockM " + n(c.blockM) + " is larger than the M bucket " + n(key.m_bucket);
+  if (c.blockN > key.N && c.blockN != kBlockNs[0]) return "blockN " + n(c.blockN) + " is larger than N";
+  int64_t shared = gemmSharedBytes(key, c);
+  if (shared > codegen::kMaxSharedBytes)
+    return "the K loop keeps " + n(shared) + " bytes of tiles in shared memory (more than " +
+           n(codegen::kMaxSharedBytes) + ")";
+  int accumulators = c.blockM * c.blockN / (32 * c.numWarps);
+  if (accumulators > kMaxGemmAccumulatorsPerThread)
+    return n(accumulators) + " f32 accumulators per thread (more than " + n(kMaxGemmAccumulatorsPerThread) + ")";
+  int registers = gemmRegisterEstimate(c, int8);
+  if (registers > kMaxGemmRegistersPerThread)
+    return "about " + n(registers) + " registers per thread for the tile math (more than " +
+           n(kMaxGemmRegistersPerThread) + ")";
+  int64_t programs = unsplitPrograms(key, c);
+  if (c.splitK > 1) {
+    // Split only while the grid is small: once half as many splits fill every SM, more
+    // splitting only adds partial-sum traffic.
+    if (programs * (c.splitK / 2) >= smCount)
+      return "split-K " + n(c.splitK) + " on a grid of " + n(programs) + " programs (" + n(smCount) + " SMs)";
+    if (key.K / (int64_t(c.blockK) * c.splitK) < 2) return "a K slice of fewer than two K steps";
+  }
+  int64_t wanted = std::min<int64_t>(smCount / 2, widestGrid(key, q, int8));
+  if (programs * c.splitK < wanted)
+    return "a grid of " + n(programs * c.splitK) + " programs leaves most of the " + n(smCount) + " SMs idle";
+  return "";
+}
+
+std::vector<kernels::GemmConfig> gemmConfigSpace(const cache::KernelKey& key, int smCount) {
+  if (!isGemmFamily(key.family))
+    throw Error("no GEMM config space for family '" + key.family + "' (key " + key.toString() +
+                "): it serves 'gemm' and 'gemm_int8'");
+  if (smCount < 1) throw Error("smCount = " + std::to_string(smCount) + " must be >= 1");
+  key.validate();
+  const bool int8 = key.family == "gemm_int8";
+  const kernels::QuantSpec q = quantSpecOf(weightFormatOf(key));
+  // The default leads: it is what runs without tuning, so the tuner times it first and
+  // checks every other config's output against it.
+  const kernels::GemmConfig fallback = defaultGemmConfig(q, key.m_bucket, int8, smCount);
+  try {
+    kernels::validateGemmConfig(q, fallback, int8);
+  } catch (const Error& e) {
+    throw Error("key " + key.toString() + " cannot run the GEMM programs: " + e.what());
+  }
+
+  // int8 activations with asymmetric weights: one group per K step, so blockK is the group.
+  std::vector<int> blockKs(std::begin(kBlockKs), std::end(kBlockKs));
+  if (int8 && !q.symmetric) blockKs = {q.groupSize};
+  std::vector<kernels::GemmConfig> kept;
+  for (int bm : kBlockMs)
+    for (int bn : kBlockNs)
+      for (int bk : blockKs)
+        for (int warps : kNumWarps)
+          for (int stages : kStages)
+            for (int split : kSplitKs) {
+              kernels::GemmConfig c;
+              c.blockM = bm, c.blockN = bn, c.blockK = bk, c.numWarps = warps, c.stages = stages, c.splitK = split;
+              if (gemmPruneReason(key, c, smCount).empty()) kept.push_back(c);
+            }
+  std::stable_sort(kept.begin(), kept.end(), [&](const kernels::GemmConfig& a, const kernels::GemmConfig& b) {
+    return implausibility(key, a, smCount) < implausibility(key, b, smCount);
+  });
+  std::vector<kernels::GemmConfig> space{fallback};
+  for (const kernels::GemmConfig& c : kept) {
+    if (int(space.size()) >= kMaxGemmConfigs) break;
+    if (!sameConfig(c, fallback)) space.push_back(c);
+  }
+  return space;
+}
+
+}  // namespace uintx::autotune

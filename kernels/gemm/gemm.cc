@@ -1,0 +1,148 @@
+#include "kernels/gemm/gemm.h"
+
+#include "kernels/common/decode.h"
+#include "kernels/common/pipelined_loop.h"
+#include "kernels/gemm/gemm_tiles.h"
+#include "uintx/error.h"
+
+namespace uintx::kernels {
+
+using namespace uintx::dsl;
+
+std::string GemmConfig::toString() const {
+  return "BM=" + std::to_string(blockM) + " BN=" + std::to_string(blockN) + " BK=" + std::to_string(blockK) +
+         " warps=" + std::to_string(numWarps) + " stages=" + std::to_string(stages) +
+         " splitK=" + std::to_string(splitK);
+}
+
+// The first rule `c` breaks for this format, or empty when the GEMM programs can run it.
+static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, bool int8Activations) {
+  auto n = [](int64_t v) { return std::to_string(v); };
+  if (q.bits != 4 && q.bits != 8) return "bit width " + n(q.bits) + " is not 4 or 8";
+  if (q.rowBytes() % 16 != 0) return "weight rows of " + n(q.rowBytes()) + " bytes are not 16-byte multiples";
+  if (c.blockM < 1 || c.blockN < 1 || c.numWarps < 1) return "block sizes and warps must be >= 1";
+  if (c.blockK < 32 || c.blockK % 32 != 0) return "blockK must be a multiple of 32";
+  if (c.stages < 1 || c.stages > 8) return "stages must be in [1, 8]";
+  if (c.splitK < 1) return "splitK must be >= 1";
+  if (q.K % (int64_t(c.blockK) * c.splitK) != 0)
+    return "K (" + n(q.K) + ") must be a multiple of blockK * splitK (" + n(int64_t(c.blockK) * c.splitK) + ")";
+  if (int8Activations) {
+    if (q.bits == 8 && !q.symmetric) return "8-bit weights must be symmetric";
+    if (!q.symmetric && q.groupSize != c.blockK)
+      return "4-bit weights need blockK equal to the group size (" + n(q.groupSize) + ")";
+    return "";
+  }
+  bool grouped = q.groupSize < q.K;
+  if (grouped && q.groupSize % 32 != 0) return "group size " + n(q.groupSize) + " is not a multiple of 32";
+  // Each split covers whole groups, so that no group's scale is applied across two programs.
+  if (grouped && c.splitK > 1 && (q.K / c.splitK) % q.groupSize != 0)
+    return "split-K slices of K / splitK = " + n(q.K / c.splitK) + " must hold whole groups of " + n(q.groupSize);
+  return "";
+}
+
+bool gemmSupports(const QuantSpec& q, const GemmConfig& c, bool int8Activations) {
+  return unsupportedBecause(q, c, int8Activations).empty();
+}
+
+void validateGemmConfig(const QuantSpec& q, const GemmConfig& c, bool int8Activations) {
+  std::string why = unsupportedBecause(q, c, int8Activations);
+  if (!why.empty())
+    throw Error(std::string(int8Activations ? "int8 GEMM" : "GEMM") + " config " + c.toString() + " (bits=" +
+                std::to_string(q.bits) + ", group=" + std::to_string(q.groupSize) + ", K=" + std::to_string(q.K) +
+                "): " + why);
+}
+
+KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmConfig& c, std::optional<DType> outDtype) {
+  DType yType = outDtype.value_or(act);
+  validateGemmConfig(q, c, false);
+  const bool split = c.splitK > 1;
+  KernelBuilder kb("gemm_w" + std::to_string(q.bits) + "_" + dtypeName(act));
+  Value x = kb.pointerArg("x", act);
+  Value qweight = kb.pointerArg("qweight", DType::u32, kWeightData);
+  Value scales = kb.pointerArg("scales", q.scaleDtype, kWeightData);
+  Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype, kWeightData);
+  Value bias = hasBias && !split ? kb.pointerArg("bias", q.scaleDtype, kWeightData) : Value();
+  Value out = kb.pointerArg(split ? "out" : "y", split ? DType::f32 : yType);
+  Value M = kb.scalarArg("M", DType::i32);
+  kb.setNumWarps(c.numWarps);
+  kb.setVectorWidth(gemmVectorWidth(q, c));
+  const int BM = c.blockM, BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K);
+  bool perRow = q.groupSize >= q.K;
+  BlockIndices b = blockIndices(kb, q, c, M);
+  const Value &rm = b.rm, &rmMask2 = b.rmMask2, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask,
+              &numGroups = b.numGroups;
+  // Dequantization: f = 1 + q / 2^bits, exactly: the code becomes the top mantissa bits of a
+  // float in [1, 2) (a shift and one lop3). Then (q - z) s = f (2^bits s) - (1 + z / 2^bits)
+  // (2^bits s) is one fma per weight, f * scaled - offset, its two factors computed once per
+  // group. Symmetric codes have z = 2^(bits-1) once their two's-complement codes are made
+  // offset-binary (one xor of the top bit of every field, per word); per-row scales are
+  // applied after the sum (s = 1).
+  const double unit = double(1 << q.bits);
+  // The factors of step k0's tile: [BN, BK] tiles whose values repeat along each group. They
+  // are loaded a step before they are used (the loop carries them): a load issued in the step
+  // that needs it would stall every warp of the CTA at once, between two barriers.
+  struct Factors { Value scaled, offset; };
+  Value rowOffset = perRow ? (q.symmetric ? Value() : cast(load(zeros + rn2, rnMask2, 0.0), DType::f32) + unit) : Value();
+  auto factorsOf = [&](Value k0) -> Factors {
+    if (perRow) return {};
+    Value g = rn2 * numGroups + expandDims(k0 + kb.arange(0, BK), 0) / q.groupSize;
+    Value us = cast(load(scales + g, rnMask2, 0.0), DType::f32) * unit;
+    return {us, q.symmetric ? us * 1.5 : (cast(load(zeros + g, rnMask2, 0.0), DType::f32) / unit + 1.0) * us};
+  };
+  auto carriedFactors = [&](const Factors& f) { return perRow ? std::vector<Value>{} : std::vector<Value>{f.scaled, f.offset}; };
+  auto factorsFrom = [&](const std::vector<Value>& v, size_t at) { return perRow ? Factors{} : Factors{v[at], v[at + 1]}; };
+  // The weight tile of step k0, dequantized to the activation dtype.
+  auto dequantizedWeights = [&](Value k0, const Factors& fs) {
+    Value words = loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0);
+    if (q.symmetric) words = signedFieldsToUnsigned(words, q.bits);
+    Value f = codesToUnitFloat(unpackBits(words, q.bits), q.bits);
+    Value w;
+    if (perRow) w = q.symmetric ? f * unit - 1.5 * unit : f * unit - rowOffset;
+    else w = f * fs.scaled - fs.offset;
+    return cast(w, act);
+  };
+  // Dequantization runs one step ahead, in registers: step k0 multiplies the tile dequantized
+  // by the step before, then dequantizes the next one. Nothing orders the two, so each warp's
+  // integer and fma work for the next step fills the gaps of its tensor-core work for this
+  // one. program_id(2) takes the K slice [pidK * K / splitK, (pidK + 1) * K / splitK).
+  Value kLo = split ? kb.programId(2) * (K / c.splitK) : kb.constant(0, DType::i32);
+  Value kHi = kLo + K / c.splitK, last = kHi - BK;
+  // Tiles of 16 rows dequantize in the step instead: their dot takes the weights straight
+  // from registers (codegen/layout.h, mmaRegisterOperandParams) and the cp.async ring already
+  // keeps the packed words in flight; carrying a dequantized tile would double the registers
+  // that bound how many programs share an SM (measured: 38.1 -> 36.1 us, docs/PERFORMANCE.md).
+  const bool dequantizeAhead = BM > 16;
+  Value acc;
+  Value step = kb.constant(BK, DType::i32);
+  if (dequantizeAhead) {  // carried: acc, the tile of step k0, the factors of step k0 + BK
+    std::vector<Value> init{kb.zeros({BM, BN}, DType::f32), dequantizedWeights(kLo, factorsOf(kLo))};
+    for (Value v : carriedFactors(factorsOf(minimum(kLo + BK, last)))) init.push_back(v);
+    acc = kb.forLoop(kLo, kHi, step, init, [&](Value k0, const std::vector<Value>& carried) {
+      Value sum = dot(loadActivationTile(kb, q, c, b, x, k0), trans(carried[1]), carried[0]);
+      std::vector<Value> next{sum, dequantizedWeights(minimum(k0 + BK, last), factorsFrom(carried, 2))};
+      for (Value v : carriedFactors(factorsOf(minimum(k0 + 2 * BK, last)))) next.push_back(v);
+      return next;
+    }, c.stages)[0];
+  } else {  // carried: acc, the factors of step k0
+    std::vector<Value> init{kb.zeros({BM, BN}, DType::f32)};
+    for (Value v : carriedFactors(factorsOf(kLo))) init.push_back(v);
+    acc = kb.forLoop(kLo, kHi, step, init, [&](Value k0, const std::vector<Value>& carried) {
+      Value w = dequantizedWeights(k0, factorsFrom(carried, 1));
+      std::vector<Value> next{dot(loadActivationTile(kb, q, c, b, x, k0), trans(w), carried[0])};
+      for (Value v : carriedFactors(factorsOf(minimum(k0 + BK, last)))) next.push_back(v);
+      return next;
+    }, c.stages)[0];
+  }
+  if (perRow) acc = acc * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
+  if (split) {  // f32 partials; the reduce adds the bias once
+    Value rm2 = expandDims(rm, 1);
+    kb.store(out + ((kb.programId(2) * M + rm2) * N + expandDims(rn, 0)), acc, rmMask2 & expandDims(rnMask, 0));
+    return kb.finish();
+  }
+  if (hasBias) acc = acc + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), 0);
+  Value rm2 = expandDims(rm, 1);
+  kb.store(out + (rm2 * N + expandDims(rn, 0)), cast(acc, yType), rmMask2 & expandDims(rnMask, 0));
+  return kb.finish();
+}
+
+}  // namespace uintx::kernels

@@ -1,0 +1,38 @@
+// Tensor-core GEMM family for larger M, written in the DSL around `dot` (mma.sync):
+//  - weight-only: y = x @ dequant(W)^T, weights dequantized in registers to the activation
+//    dtype right before the dot (4- and 8-bit, whole-word formats);
+//  - int8 dynamic activations (torchao's Int8DynamicActivation...): x is quantized per row
+//    to int8 (quantizeRows), then int8 x int8 -> int32 on tensor cores; 8-bit symmetric
+//    weights scale once at the end, 4-bit asymmetric weights per group.
+#pragma once
+
+#include "dsl/kernel_builder.h"
+#include "kernels/gemv/gemv.h"
+
+namespace uintx::kernels {
+
+struct GemmConfig {
+  int blockM = 64;
+  int blockN = 128;
+  int blockK = 32;
+  int numWarps = 4;
+  int stages = 2;  // >= 2: the K loop is pipelined through `stages` shared-memory buffers (cp.async)
+  int splitK = 1;  // > 1: K slices in parallel programs, f32 partials summed by buildSplitKReduce
+  std::string toString() const;
+};
+
+// True when this format and config can use the GEMM programs (else: the GEMV family).
+bool gemmSupports(const QuantSpec& q, const GemmConfig& c, bool int8Activations);
+
+// Throws uintx::Error when gemmSupports is false; the message names the rule that fails.
+void validateGemmConfig(const QuantSpec& q, const GemmConfig& c, bool int8Activations);
+
+// Weight-only. Parameters: x [M, K], qweight (u32 words), scales, zeros (asymmetric only),
+// bias (if hasBias; splitK == 1 only), out, M. Grid: (ceil(N / blockN), ceil(M / blockM), splitK).
+// out is y [M, N] when splitK == 1, else f32 partials [splitK, M, N] that buildSplitKReduce
+// sums (+ bias) into y. Split-K needs K % (blockK * splitK) == 0 and, for grouped formats,
+// slices of whole groups.
+dsl::KernelProgram buildGemm(const QuantSpec& q, dsl::DType act, bool hasBias, const GemmConfig& c,
+                             std::optional<dsl::DType> out = std::nullopt);
+
+}  // namespace uintx::kernels

@@ -1,0 +1,35 @@
+// The GEMV search space of the autotuner: candidate launch configs for one kernel key,
+// pruned to the ones worth timing (rules: docs/CACHE.md, "GEMV search space").
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cache/kernel_key.h"
+#include "kernels/gemv/gemv.h"
+#include "packing/weight_format.h"
+
+namespace uintx::autotune {
+
+// The families this space serves: what uintx::kernelFamily(M) names.
+bool isGemvFamily(const std::string& family);
+
+// The weight format a key stands for (scales in bf16, the library's default).
+// Throws uintx::Error when the key names no valid format.
+WeightFormat weightFormatOf(const cache::KernelKey& key);
+
+// Activation rows per program for a key: the M bucket capped at 16 (16 for "gemv_tiled").
+int gemvBlockM(const cache::KernelKey& key);
+
+// Register budget: more tile elements per thread than this spill.
+constexpr int kMaxGemvElementsPerThread = 128;
+// Longest list returned for one key.
+constexpr int kMaxGemvConfigs = 40;
+
+// Candidates for `key`, the heuristic default (uintx::defaultGemvConfig at M = m_bucket,
+// what a cache miss runs) first, then the rest ordered by how plausible they are, at most
+// kMaxGemvConfigs. Every one passes kernels::validateGemvConfig. `smCount` is the GPU's.
+// Throws uintx::Error for a family other than "gemv"/"gemv_tiled" or an invalid format.
+std::vector<kernels::GemvConfig> gemvConfigSpace(const cache::KernelKey& key, int smCount);
+
+}  // namespace uintx::autotune

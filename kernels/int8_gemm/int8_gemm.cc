@@ -1,0 +1,68 @@
+#include "kernels/int8_gemm/int8_gemm.h"
+
+#include "kernels/common/decode.h"
+#include "kernels/common/pipelined_loop.h"
+#include "kernels/gemm/gemm_tiles.h"
+#include "uintx/error.h"
+
+namespace uintx::kernels {
+
+using namespace uintx::dsl;
+
+KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const GemmConfig& c,
+                            std::optional<DType> outDtype) {
+  DType yType = outDtype.value_or(act);
+  validateGemmConfig(q, c, true);
+  const bool split = c.splitK > 1;
+  KernelBuilder kb("gemm_w" + std::to_string(q.bits) + "a8_" + dtypeName(act));
+  // 8-bit codes are int8 bytes in K order whatever the word size (docs/FORMATS.md): the
+  // symmetric 8-bit weights are read as an int8 tile, which goes to the dot untouched (and,
+  // pipelined, global -> shared memory by cp.async, never through registers).
+  const bool byteCodes = q.symmetric;
+  Value xq = kb.pointerArg("xq", DType::i8);
+  Value xscale = kb.pointerArg("xscale", DType::f32);
+  Value qweight = kb.pointerArg("qweight", byteCodes ? DType::i8 : DType::u32, kWeightData);
+  Value scales = kb.pointerArg("scales", q.scaleDtype, kWeightData);
+  Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype, kWeightData);
+  Value bias = hasBias && !split ? kb.pointerArg("bias", q.scaleDtype, kWeightData) : Value();
+  Value y = kb.pointerArg(split ? "out" : "y", split ? DType::f32 : yType);
+  Value M = kb.scalarArg("M", DType::i32);
+  kb.setNumWarps(c.numWarps);
+  kb.setVectorWidth(gemmVectorWidth(q, c));
+  const int BM = c.blockM, BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K);
+  BlockIndices b = blockIndices(kb, q, c, M);
+  // program_id(2) takes the K slice [pidK * K / splitK, (pidK + 1) * K / splitK).
+  Value kLo = split ? kb.programId(2) * (K / c.splitK) : kb.constant(0, DType::i32);
+  const Value &rm = b.rm, &rmMask2 = b.rmMask2, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask,
+              &numGroups = b.numGroups;
+  Value accInit = q.symmetric ? kb.zeros({BM, BN}, DType::i32) : kb.zeros({BM, BN}, DType::f32);
+  auto loadStep = [&](Value k0) {
+    Value w = byteCodes ? load(qweight + (rn2 * int(q.rowBytes()) + expandDims(k0 + kb.arange(0, BK), 0)), rnMask2, 0.0)
+                        : loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0);
+    return std::vector<Value>{loadActivationTile(kb, q, c, b, xq, k0), w};
+  };
+  Value acc = kLoop(kb, c, kLo, kLo + K / c.splitK, accInit, loadStep,
+                    [&](Value k0, const std::vector<Value>& t, const std::vector<Value>& carried) {
+    Value a = t[0];
+    if (byteCodes) return std::vector<Value>{dot(a, trans(t[1]), carried[0])};
+    Value codes = unpackBits(t[1], q.bits);
+    // 4-bit, one group per step: sum_k (q - z) s x = s * (sum_k q x - z * sum_k x).
+    Value qx = dot(a, trans(cast(codes, DType::i8)), kb.zeros({BM, BN}, DType::i32));
+    Value xsum = expandDims(cast(sum(cast(a, DType::i32), 1), DType::f32), 1);
+    Value g = rn * numGroups + k0 / q.groupSize;
+    Value s = expandDims(cast(load(scales + g, rnMask, 0.0), DType::f32), 0);
+    Value z = expandDims(cast(load(zeros + g, rnMask, 0.0), DType::f32), 0);
+    return std::vector<Value>{carried[0] + s * (cast(qx, DType::f32) - z * xsum)};
+  });
+  Value r = cast(acc, DType::f32) * expandDims(load(xscale + rm, rm < M, 0.0), 1);
+  if (q.symmetric) r = r * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
+  if (split) {  // f32 partials (every factor above is linear in the K slice); the reduce adds the bias
+    kb.store(y + ((kb.programId(2) * M + expandDims(rm, 1)) * N + expandDims(rn, 0)), r, rmMask2 & expandDims(rnMask, 0));
+    return kb.finish();
+  }
+  if (hasBias) r = r + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), 0);
+  kb.store(y + (expandDims(rm, 1) * N + expandDims(rn, 0)), cast(r, yType), rmMask2 & expandDims(rnMask, 0));
+  return kb.finish();
+}
+
+}  // namespace uintx::kernels
