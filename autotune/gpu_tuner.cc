@@ -7,15 +7,13 @@
 #include <optional>
 #include <random>
 
-#include "kernels/gemv/config_space.h"
-#include "kernels/gemm/config_space.h"
 #include "codegen/jit_kernel.h"
+#include "dispatch/kernel_store.h"
+#include "kernels/families.h"
 #include "runtime/cuda_driver.h"
 #include "runtime/cuda_graph.h"
 #include "runtime/cuda_stream.h"
 #include "runtime/device_buffer.h"
-#include "dispatch/device_weight.h"
-#include "dispatch/kernel_selection.h"
 #include "kernels/common/quant_spec.h"
 #include "packing/quantize.h"
 #include "uintx/error.h"
@@ -25,94 +23,6 @@
 namespace uintx::autotune {
 
 namespace {
-
-// The compiled programs of one config.
-struct GemvLaunch {
-  kernels::GemvConfig config;
-  std::shared_ptr<codegen::JitKernel> gemv, reduce;
-};
-
-GemvLaunch compileGemv(const kernels::QuantSpec& q, dsl::DType act, const kernels::GemvConfig& c) {
-  GemvLaunch l;
-  l.config = c;
-  l.gemv = compiledKernel(kernels::buildGemv(q, act, /*hasBias=*/false, c));
-  if (c.splitK > 1)
-    l.reduce = compiledKernel(kernels::buildSplitKReduce(q.N, c.splitK, act, /*hasBias=*/false, q.scaleDtype));
-  return l;
-}
-
-// One y = x @ dequant(w)^T, launched exactly as dispatch/linear.cc launches a plan (argument
-// order, grid, split-K partials then the reduce), so the timed kernels are the served ones.
-void launchGemv(const GemvLaunch& l, const DeviceWeight& w, CUdeviceptr x, CUdeviceptr y, CUdeviceptr partial,
-                int64_t M, CUstream stream) {
-  using codegen::LaunchArg;
-  const WeightFormat& f = w.format();
-  const kernels::GemvConfig& c = l.config;
-  std::vector<LaunchArg> args{LaunchArg::ptr(x), LaunchArg::ptr(w.packed()), LaunchArg::ptr(w.scales())};
-  if (f.hasZeros()) args.push_back(LaunchArg::ptr(w.zeros()));
-  args.push_back(LaunchArg::ptr(c.splitK > 1 ? partial : y));
-  args.push_back(LaunchArg::i32(int32_t(M)));
-  runtime::Dim3 grid{unsigned((f.N + c.blockN - 1) / c.blockN), unsigned(c.splitK), unsigned((M + c.blockM - 1) / c.blockM)};
-  l.gemv->launch(grid, stream, args);
-  if (c.splitK > 1) {
-    std::vector<LaunchArg> r{LaunchArg::ptr(partial), LaunchArg::ptr(y), LaunchArg::i32(int32_t(M))};
-    l.reduce->launch({unsigned((f.N + 255) / 256), unsigned(M)}, stream, r);
-  }
-}
-
-// The compiled programs of one GEMM config (+ the split-K reduce, + the int8 row quantizer).
-struct GemmLaunch {
-  kernels::GemmConfig config;
-  bool int8 = false;
-  std::shared_ptr<codegen::JitKernel> gemm, reduce, quantize;
-};
-
-GemmLaunch compileGemm(const kernels::QuantSpec& q, dsl::DType act, const kernels::GemmConfig& c, bool int8) {
-  GemmLaunch l;
-  l.config = c;
-  l.int8 = int8;
-  if (int8) {
-    l.gemm = compiledKernel(kernels::buildInt8Gemm(q, act, /*hasBias=*/false, c));
-    l.quantize = compiledKernel(kernels::buildQuantizeRows(q.K, act));
-  } else {
-    l.gemm = compiledKernel(kernels::buildGemm(q, act, /*hasBias=*/false, c));
-  }
-  if (c.splitK > 1)
-    l.reduce = compiledKernel(kernels::buildSplitKReduce(q.N, c.splitK, act, /*hasBias=*/false, q.scaleDtype));
-  return l;
-}
-
-// Bytes of the int8 activations and their row scales (dispatch/linear.cc's workspace layout).
-size_t int8ActivationBytes(int64_t M, int64_t K) { return (size_t(M) * size_t(K) + 15) / 16 * 16 + size_t(M) * 4; }
-
-// One GEMM call, launched exactly as dispatch/linear.cc launches a GEMM plan: the int8 row
-// quantization first (into `xq`), or split-K partials then the reduce.
-void launchGemm(const GemmLaunch& l, const DeviceWeight& w, CUdeviceptr x, CUdeviceptr y, CUdeviceptr partial,
-                CUdeviceptr xq, int64_t M, CUstream stream) {
-  using codegen::LaunchArg;
-  const WeightFormat& f = w.format();
-  const kernels::GemmConfig& c = l.config;
-  std::vector<LaunchArg> args;
-  if (l.int8) {
-    CUdeviceptr xs = xq + (size_t(M) * size_t(f.K) + 15) / 16 * 16;
-    l.quantize->launch({unsigned(M)}, stream,
-                       {LaunchArg::ptr(x), LaunchArg::ptr(xq), LaunchArg::ptr(xs), LaunchArg::i32(int32_t(M))});
-    args = {LaunchArg::ptr(xq), LaunchArg::ptr(xs)};
-  } else {
-    args = {LaunchArg::ptr(x)};
-  }
-  args.push_back(LaunchArg::ptr(w.packed()));
-  args.push_back(LaunchArg::ptr(w.scales()));
-  if (f.hasZeros()) args.push_back(LaunchArg::ptr(w.zeros()));
-  args.push_back(LaunchArg::ptr(c.splitK > 1 ? partial : y));
-  args.push_back(LaunchArg::i32(int32_t(M)));
-  runtime::Dim3 grid{unsigned((f.N + c.blockN - 1) / c.blockN), unsigned((M + c.blockM - 1) / c.blockM), unsigned(c.splitK)};
-  l.gemm->launch(grid, stream, args);
-  if (c.splitK > 1) {
-    std::vector<LaunchArg> r{LaunchArg::ptr(partial), LaunchArg::ptr(y), LaunchArg::i32(int32_t(M))};
-    l.reduce->launch({unsigned((f.N + 255) / 256), unsigned(M)}, stream, r);
-  }
-}
 
 std::string firstLine(const std::string& text, size_t max = 300) {
   std::string line = text.substr(0, text.find('\n'));
@@ -152,7 +62,7 @@ struct GpuTuner::Workload {
   int64_t M = 0;
   ScalarType act = ScalarType::bf16;
   std::vector<uint16_t> xHost;
-  runtime::DeviceBuffer x, yRef, yTest, partial, xq;  // xq: int8 activations + row scales
+  runtime::DeviceBuffer x, yRef, yTest, workspace;
   runtime::CudaStream stream;
 };
 
@@ -190,7 +100,7 @@ TuneResult GpuTuner::tune(const cache::KernelKey& key, ProgressFn progress) {
 }
 
 GpuTuner::Workload& GpuTuner::workloadFor(const cache::KernelKey& key) {
-  const WeightFormat format = weightFormatOf(key);
+  const WeightFormat format = kernels::weightFormatOf(key);
   const std::string weightKey = "bits=" + std::to_string(key.bit_width) + ";group=" + std::to_string(key.group_size) +
                                 ";pack=" + std::to_string(key.packing_bitwidth) + ";N=" + std::to_string(key.N) +
                                 ";K=" + std::to_string(key.K);
@@ -227,49 +137,36 @@ GpuTuner::Workload& GpuTuner::workloadFor(const cache::KernelKey& key) {
     size_t yBytes = size_t(w.M) * size_t(key.N) * 2;
     w.yRef = runtime::DeviceBuffer(yBytes);
     w.yTest = runtime::DeviceBuffer(yBytes);
-    w.partial = runtime::DeviceBuffer();
-    w.xq = runtime::DeviceBuffer();
+    w.workspace = runtime::DeviceBuffer();
     w.activationKey = activationKey;
   }
   return w;
 }
 
-std::vector<GpuTuner::Candidate> GpuTuner::gemvCandidates(const cache::KernelKey& key, Workload& w) {
-  const std::vector<kernels::GemvConfig> space = gemvConfigSpace(key, smCount_);
-  int maxSplit = 1;
-  for (const auto& c : space) maxSplit = std::max(maxSplit, c.splitK);
-  size_t partialBytes = maxSplit > 1 ? size_t(maxSplit) * size_t(w.M) * size_t(key.N) * 4 : 0;
-  if (w.partial.size() < partialBytes) w.partial = runtime::DeviceBuffer(partialBytes);
-  const kernels::QuantSpec q = quantSpecOf(w.host->format());
-  const dsl::DType act = dslType(w.act);
+std::vector<GpuTuner::Candidate> GpuTuner::candidates(const cache::KernelKey& key, Workload& w) {
+  const kernels::QuantSpec q = kernels::quantSpecOf(w.host->format());
+  const dsl::DType act = kernels::dslType(w.act);
   std::vector<Candidate> out;
-  for (const kernels::GemvConfig& c : space) {
-    out.push_back({c.toString(), toKernelConfig(c), [&w, q, act, c]() -> Candidate::Launch {
-                     auto l = std::make_shared<GemvLaunch>(compileGemv(q, act, c));
-                     return [l, &w](const DeviceWeight& copy, CUdeviceptr y) {
-                       launchGemv(*l, copy, w.x.get(), y, w.partial.get(), w.M, w.stream.get());
-                     };
-                   }});
-  }
-  return out;
-}
-
-std::vector<GpuTuner::Candidate> GpuTuner::gemmCandidates(const cache::KernelKey& key, Workload& w) {
-  const std::vector<kernels::GemmConfig> space = gemmConfigSpace(key, smCount_);
-  const bool int8 = key.family == "gemm_int8";
-  int maxSplit = 1;
-  for (const auto& c : space) maxSplit = std::max(maxSplit, c.splitK);
-  size_t partialBytes = maxSplit > 1 ? size_t(maxSplit) * size_t(w.M) * size_t(key.N) * 4 : 0;
-  if (w.partial.size() < partialBytes) w.partial = runtime::DeviceBuffer(partialBytes);
-  if (int8 && w.xq.size() < int8ActivationBytes(w.M, key.K)) w.xq = runtime::DeviceBuffer(int8ActivationBytes(w.M, key.K));
-  const kernels::QuantSpec q = quantSpecOf(w.host->format());
-  const dsl::DType act = dslType(w.act);
-  std::vector<Candidate> out;
-  for (const kernels::GemmConfig& c : space) {
-    out.push_back({c.toString(), toKernelConfig(c), [&w, q, act, c, int8]() -> Candidate::Launch {
-                     auto l = std::make_shared<GemmLaunch>(compileGemm(q, act, c, int8));
-                     return [l, &w](const DeviceWeight& copy, CUdeviceptr y) {
-                       launchGemm(*l, copy, w.x.get(), y, w.partial.get(), w.xq.get(), w.M, w.stream.get());
+  for (const cache::KernelConfig& config : kernels::configSpace(key, smCount_)) {
+    out.push_back({kernels::describeConfig(key.family, config), config,
+                   [&w, q, act, config, family = key.family]() -> Candidate::Launch {
+                     std::shared_ptr<const kernels::KernelPlan> plan =
+                         kernels::makePlan(family, q, act, act, /*hasBias=*/false, config, dispatch::compiledKernel);
+                     size_t bytes = plan->workspaceBytes(w.M);
+                     if (w.workspace.size() < bytes) {
+                       w.stream.synchronize();  // earlier candidates may still use the old buffer
+                       w.workspace = runtime::DeviceBuffer(bytes);
+                     }
+                     return [plan, &w](const DeviceWeight& copy, CUdeviceptr y) {
+                       kernels::LinearCall call;
+                       call.x = w.x.get();
+                       call.y = y;
+                       call.packed = copy.packed();
+                       call.scales = copy.scales();
+                       call.zeros = copy.zeros();
+                       call.workspace = w.workspace.get();
+                       call.M = w.M;
+                       plan->launch(call, w.stream.get());
                      };
                    }});
   }
@@ -277,16 +174,12 @@ std::vector<GpuTuner::Candidate> GpuTuner::gemmCandidates(const cache::KernelKey
 }
 
 TuneResult GpuTuner::tuneOrThrow(const cache::KernelKey& key, const ProgressFn& progress) {
-  const bool gemv = isGemvFamily(key.family), gemm = isGemmFamily(key.family);
-  if (!gemv && !gemm)
-    throw Error("family '" + key.family + "' has no tuner in this build (it tunes 'gemv', 'gemv_tiled', 'gemm' "
-                "and 'gemm_int8')");
   if (key.out_dtype != key.act_dtype)
     throw Error("out dtype '" + key.out_dtype + "' differs from act dtype '" + key.act_dtype +
                 "': uintx::linear writes y in x's dtype");
   runtime::ensureCudaContext();
   Workload& w = workloadFor(key);
-  const std::vector<Candidate> space = gemv ? gemvCandidates(key, w) : gemmCandidates(key, w);
+  const std::vector<Candidate> space = candidates(key, w);
   const CUstream stream = w.stream.get();
   const int total = int(space.size());
 
@@ -376,7 +269,7 @@ TuneResult GpuTuner::tuneOrThrow(const cache::KernelKey& key, const ProgressFn& 
       }
     }
     // int8 activations add their own rounding (per-row scale / 127) to the product.
-    double bound = key.family == "gemm_int8" ? 3e-2 : 1e-2;
+    double bound = key.family == cache::KernelFamily::gemm_int8 ? 3e-2 : 1e-2;
     double err = relativeError(got, want);
     if (!(err < bound))
       throw Error("the reference config " + space[size_t(reference.index)].name +
@@ -407,9 +300,9 @@ TuneResult GpuTuner::tuneOrThrow(const cache::KernelKey& key, const ProgressFn& 
 
 FamilyPolicy libraryFamilyPolicy(const TuneOptions& options) {
   return [options](int mBucket, QuantMode mode) {
-    std::vector<std::string> families;
+    std::vector<cache::KernelFamily> families;
     for (const WeightShape& shape : options.shapes) {
-      std::string family = "gemv";
+      cache::KernelFamily family = cache::KernelFamily::gemv;
       try {
         WeightFormat f;
         f.bit_width = options.bits;
@@ -418,7 +311,7 @@ FamilyPolicy libraryFamilyPolicy(const TuneOptions& options) {
         f.N = shape.N;
         f.K = shape.K;
         f.validate();
-        family = kernelFamily(quantSpecOf(f), mBucket, mode == QuantMode::kInt8Dynamic);
+        family = kernels::chooseFamily(kernels::quantSpecOf(f), mBucket, mode == QuantMode::kInt8Dynamic);
       } catch (const std::exception&) {
       }
       if (std::find(families.begin(), families.end(), family) == families.end()) families.push_back(family);

@@ -1,7 +1,7 @@
-// The GPU tuner of every kernel family uintx::linear runs: "gemv" and "gemv_tiled" over
-// gemvConfigSpace, "gemm" and "gemm_int8" over gemmConfigSpace. It times every config of the
-// key's space on random weights of the key's format and returns the fastest whose output
-// matches the default config's. Kernels are compiled through uintx::compiledKernel, so the
+// The GPU tuner of every kernel family uintx::linear runs. It times every config of the key's
+// space (kernels::configSpace) on random weights of the key's format, launched through the
+// family's plan exactly as uintx::linear launches it, and returns the fastest whose output
+// matches the default config's. Kernels are compiled through dispatch::compiledKernel, so the
 // kernels directory of uintx::cacheSettings() receives them.
 #pragma once
 
@@ -40,8 +40,7 @@ class GpuTuner : public Tuner {
   struct Workload;   // the weights, activations and outputs of one key's format and M
   struct Candidate;  // one config of a key's space: how to compile and launch it
   TuneResult tuneOrThrow(const cache::KernelKey& key, const ProgressFn& progress);
-  std::vector<Candidate> gemvCandidates(const cache::KernelKey& key, Workload& w);
-  std::vector<Candidate> gemmCandidates(const cache::KernelKey& key, Workload& w);
+  std::vector<Candidate> candidates(const cache::KernelKey& key, Workload& w);
   Workload& workloadFor(const cache::KernelKey& key);
 
   GpuTunerOptions options_;
@@ -50,7 +49,7 @@ class GpuTuner : public Tuner {
   std::unique_ptr<Workload> workload_;  // kept across keys of one shape (M buckets share weights)
 };
 
-// The families uintx::linear picks (uintx::kernelFamily) for the formats of `options` at an
+// The families uintx::linear picks (kernels::chooseFamily) for the formats of `options` at an
 // M bucket, so that uintx-tune tunes the keys the library looks up. The union over the
 // shapes (a FamilyPolicy does not see the shape); formats that are invalid get "gemv",
 // whose tuning then reports why.

@@ -231,11 +231,11 @@ Exit codes:
 )";
 }
 
-std::vector<std::string> defaultFamilies(int mBucket, QuantMode mode) {
-  if (mode == QuantMode::kInt8Dynamic) return {"gemm_int8"};
-  // Small M is memory-bound: a GEMV, with or without split-K, depending on the shape.
-  if (mBucket <= 8) return {"gemv", "gemv_splitk"};
-  return {"gemm"};
+std::vector<cache::KernelFamily> defaultFamilies(int mBucket, QuantMode mode) {
+  if (mode == QuantMode::kInt8Dynamic) return {cache::KernelFamily::gemm_int8};
+  // Small M is memory-bound: a GEMV (one row or 16 rows per program, depending on the format).
+  if (mBucket <= 8) return {cache::KernelFamily::gemv, cache::KernelFamily::gemv_tiled};
+  return {cache::KernelFamily::gemm};
 }
 
 std::vector<cache::KernelKey> planTuningKeys(const TuneOptions& options, const FamilyPolicy& families) {
@@ -252,7 +252,7 @@ std::vector<cache::KernelKey> planTuningKeys(const TuneOptions& options, const F
   std::set<std::string> seen;
   for (const WeightShape& shape : options.shapes)
     for (int bucket : buckets)
-      for (const std::string& family : (families ? families : defaultFamilies)(bucket, options.quant)) {
+      for (cache::KernelFamily family : (families ? families : defaultFamilies)(bucket, options.quant)) {
         cache::KernelKey key;
         key.family = family;
         key.bit_width = options.bits;

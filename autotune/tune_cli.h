@@ -60,8 +60,8 @@ std::string tuneUsage();
 
 // Which kernel families serve a given M: the dispatcher tunes all of them and keeps the
 // fastest. Provisional default (docs/CACHE.md); the metadata layer may pass its own.
-using FamilyPolicy = std::function<std::vector<std::string>(int mBucket, QuantMode)>;
-std::vector<std::string> defaultFamilies(int mBucket, QuantMode mode);
+using FamilyPolicy = std::function<std::vector<cache::KernelFamily>(int mBucket, QuantMode)>;
+std::vector<cache::KernelFamily> defaultFamilies(int mBucket, QuantMode mode);
 
 // Every distinct key the options ask for, in a stable order (shape, then M, then family).
 std::vector<cache::KernelKey> planTuningKeys(const TuneOptions& options,

@@ -181,7 +181,7 @@ int main(int argc, char** argv) {
     linear({(void*)x.get(), a.M, a.K, a.dtype}, w, {(void*)y.get(), a.M, a.N, a.dtype}, nullptr, {a.int8});
     runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
     const Clock::time_point firstResult = Clock::now();
-    const KernelCacheStats stats = kernelCacheStats();
+    const uintx::dispatch::KernelCacheStats stats = dispatch::kernelCacheStats();
 
     t = Clock::now();
     linear({(void*)x.get(), a.M, a.K, a.dtype}, w, {(void*)y.get(), a.M, a.N, a.dtype}, nullptr, {a.int8});
@@ -208,24 +208,24 @@ int main(int argc, char** argv) {
     const std::string act = a.dtype == ScalarType::bf16 ? "bf16" : "fp16";
     const cache::KernelKey key = kernelKey(q.format(), act, a.M, a.int8);
     const std::string cc = std::to_string(device.ccMajor) + "." + std::to_string(device.ccMinor);
-    const kernels::QuantSpec spec = quantSpecOf(q.format());
-    const dsl::DType dact = dslType(a.dtype);
-    std::optional<cache::KernelConfig> tuned = tunedConfig(key, device.name, cc);
+    const kernels::QuantSpec spec = kernels::quantSpecOf(q.format());
+    const dsl::DType dact = kernels::dslType(a.dtype);
+    std::optional<cache::KernelConfig> tuned = dispatch::tunedConfig(key, device.name, cc);
     cache::KernelConfig expected;
     auto expectedProgram = [&]() {  // the main kernel of the plan linear() should have made
-      if (key.family == "gemv" || key.family == "gemv_tiled") {
-        kernels::GemvConfig c = tuned ? gemvConfigFrom(*tuned) : defaultGemvConfig(spec, a.M, device.smCount);
+      if (key.family == uintx::cache::KernelFamily::gemv || key.family == uintx::cache::KernelFamily::gemv_tiled) {
+        kernels::GemvConfig c = tuned ? kernels::gemvConfigFrom(*tuned) : kernels::defaultGemvConfig(spec, a.M, device.smCount);
         expected = toKernelConfig(c);
         return kernels::buildGemv(spec, dact, w.hasBias(), c);
       }
-      bool int8 = key.family == "gemm_int8";
-      kernels::GemmConfig c = tuned ? gemmConfigFrom(*tuned) : defaultGemmConfig(spec, a.M, int8, device.smCount);
+      bool int8 = key.family == uintx::cache::KernelFamily::gemm_int8;
+      kernels::GemmConfig c = tuned ? kernels::gemmConfigFrom(*tuned) : kernels::defaultGemmConfig(spec, a.M, int8, device.smCount);
       expected = toKernelConfig(c);
       return int8 ? kernels::buildInt8Gemm(spec, dact, w.hasBias(), c) : kernels::buildGemm(spec, dact, w.hasBias(), c);
     };
-    KernelCacheStats before = kernelCacheStats();
-    compiledKernel(expectedProgram());
-    bool ranExpected = kernelCacheStats().memoryHits == before.memoryHits + 1;
+    uintx::dispatch::KernelCacheStats before = dispatch::kernelCacheStats();
+    dispatch::compiledKernel(expectedProgram());
+    bool ranExpected = dispatch::kernelCacheStats().memoryHits == before.memoryHits + 1;
     std::printf("key=%s\n", key.toString().c_str());
     std::printf("tuned=%s config=%s\n", tuned ? "yes" : "no", (tuned ? *tuned : expected).toString().c_str());
     std::printf("plan_config=%s\n", !ranExpected ? "other" : tuned ? "tuned" : "default");

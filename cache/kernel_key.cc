@@ -46,7 +46,6 @@ void KernelKey::validate() const {
   auto fail = [&](const std::string& field, const std::string& why) {
     throw Error("kernel key: " + field + " " + why);
   };
-  if (!isIdentifier(family)) fail("family '" + family + "'", "must be non-empty [a-z0-9_]");
   if (!isIdentifier(act_dtype)) fail("act_dtype '" + act_dtype + "'", "must be non-empty [a-z0-9_]");
   if (!isIdentifier(out_dtype)) fail("out_dtype '" + out_dtype + "'", "must be non-empty [a-z0-9_]");
   if (bit_width < 1 || bit_width > 32) fail("bit_width " + std::to_string(bit_width), "must be in 1..32");
@@ -60,7 +59,7 @@ void KernelKey::validate() const {
 
 std::string KernelKey::toString() const {
   validate();
-  return "family=" + family + ";bits=" + std::to_string(bit_width) +
+  return std::string("family=") + familyName(family) + ";bits=" + std::to_string(bit_width) +
          ";group=" + std::to_string(group_size) + ";pack=" + std::to_string(packing_bitwidth) +
          ";act=" + act_dtype + ";out=" + out_dtype + ";N=" + std::to_string(N) +
          ";K=" + std::to_string(K) + ";M=" + std::to_string(m_bucket);
@@ -98,7 +97,10 @@ KernelKey KernelKey::parse(const std::string& text) {
     return static_cast<int>(v);
   };
   KernelKey key;
-  key.family = values[0];
+  std::optional<KernelFamily> family = parseFamily(values[0]);
+  if (!family)
+    throw Error("kernel key '" + text + "': family '" + values[0] + "' is not one of gemv, gemv_tiled, gemm, gemm_int8");
+  key.family = *family;
   key.bit_width = asInt32(1);
   key.group_size = asInt32(2);
   key.packing_bitwidth = asInt32(3);

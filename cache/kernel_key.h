@@ -8,10 +8,12 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "cache/kernel_family.h"
+
 namespace uintx::cache {
 
 struct KernelKey {
-  std::string family;  // "gemv", "gemv_splitk", "gemm", "gemm_int8", ...
+  KernelFamily family = KernelFamily::gemv;
   int bit_width = 0;
   int group_size = 0;
   int packing_bitwidth = 0;

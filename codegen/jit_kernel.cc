@@ -31,6 +31,26 @@ JitKernel::JitKernel(PtxKernel ptx, std::vector<dsl::KernelParam> params)
       waitsForPriorKernels_(overlapLaunchesAllowed() && ptx_.ptx.find("griddepcontrol.wait;") != std::string::npos),
       launchesNextAtEntry_(ptx_.ptx.find("griddepcontrol.launch_dependents;") != std::string::npos) {}
 
+std::vector<LaunchArg> JitKernel::bind(const NamedArgs& args) const {
+  std::vector<LaunchArg> ordered;
+  for (const dsl::KernelParam& p : params_) {
+    const LaunchArg* found = nullptr;
+    for (const auto& [name, arg] : args)
+      if (name == p.name) {
+        if (found) throw Error("kernel '" + ptx_.name + "': argument '" + name + "' given twice");
+        found = &arg;
+      }
+    if (!found) throw Error("kernel '" + ptx_.name + "': no argument for parameter '" + p.name + "'");
+    ordered.push_back(*found);
+  }
+  for (const auto& named : args) {
+    bool known = false;
+    for (const dsl::KernelParam& p : params_) known = known || p.name == named.first;
+    if (!known) throw Error("kernel '" + ptx_.name + "' has no parameter '" + named.first + "'");
+  }
+  return ordered;
+}
+
 void JitKernel::checkArgs(const std::vector<LaunchArg>& args) const {
   auto where = [&](size_t i) { return "kernel '" + ptx_.name + "' parameter " + std::to_string(i) + " '" + params_[i].name + "'"; };
   if (args.size() != params_.size())
@@ -64,7 +84,7 @@ const JitKernel::Loaded& JitKernel::loadedInCurrentContext() const {
   runtime::CudaModule module = runtime::CudaModule::fromPtx(ptx_.ptx);
   CUfunction f = module.function(ptx_.name);
   // Once per loaded function, not per launch: the setting stays with it.
-  if (unsigned(ptx_.sharedBytes) > kDefaultDynamicSharedBytes) runtime::reserveDynamicShared(f, unsigned(ptx_.sharedBytes));
+  if (unsigned(ptx_.sharedBytes) > runtime::kDefaultDynamicSharedBytes) runtime::reserveDynamicShared(f, unsigned(ptx_.sharedBytes));
   uint64_t fillingGrid = 0;  // only a kernel that launches the next at entry needs it (orderFor)
   if (launchesNextAtEntry_) {
     int perSm = 0;

@@ -9,6 +9,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "codegen/ptx_compiler.h"
@@ -30,6 +32,10 @@ struct LaunchArg {
   static LaunchArg f32(float v) { return {Kind::f32, 0, 0, v}; }
 };
 
+// Arguments by parameter name (KernelBuilder::pointerArg / scalarArg), in any order: a
+// launcher names what it passes instead of repeating each program's parameter order.
+using NamedArgs = std::vector<std::pair<std::string, LaunchArg>>;
+
 class JitKernel {
  public:
   // Compiles the program to PTX now (no GPU needed).
@@ -38,6 +44,10 @@ class JitKernel {
 
   // Launches on `stream` (0: the legacy default stream) in the caller's current context.
   void launch(runtime::Dim3 grid, CUstream stream, const std::vector<LaunchArg>& args) const;
+  void launch(runtime::Dim3 grid, CUstream stream, const NamedArgs& args) const { launch(grid, stream, bind(args)); }
+  // `args` in the program's parameter order; throws uintx::Error naming a parameter that is
+  // missing, or a name that is no parameter (or given twice).
+  std::vector<LaunchArg> bind(const NamedArgs& args) const;
   // Checks arguments only (what launch checks first); throws uintx::Error.
   void checkArgs(const std::vector<LaunchArg>& args) const;
 

@@ -1,8 +1,13 @@
-#include "dispatch/device_weight.h"
+#include "uintx/device_weight.h"
 
 #include "runtime/cuda_driver.h"
+#include "runtime/device_buffer.h"
 
 namespace uintx {
+
+struct DeviceWeight::Buffers {
+  runtime::DeviceBuffer packed, scales, zeros, bias;
+};
 
 static runtime::DeviceBuffer upload(const uint8_t* data, size_t bytes) {
   if (bytes == 0) return runtime::DeviceBuffer();
@@ -13,11 +18,17 @@ static runtime::DeviceBuffer upload(const uint8_t* data, size_t bytes) {
   return b;
 }
 
-DeviceWeight::DeviceWeight(const QuantizedWeight& w)
-    : format_(w.format()), hasBias_(w.hasBias()), context_(runtime::ensureCudaContext()),
-      packed_(upload(w.packedData(), w.packedBytes())),
-      scales_(upload(w.scalesData(), w.scalesBytes())),
-      zeros_(upload(w.zerosData(), w.zerosBytes())),
-      bias_(upload(w.biasData(), w.biasBytes())) {}
+DeviceWeight::DeviceWeight(const QuantizedWeight& w) : format_(w.format()), context_(runtime::ensureCudaContext()) {
+  auto b = std::make_shared<Buffers>();
+  b->packed = upload(w.packedData(), w.packedBytes());
+  b->scales = upload(w.scalesData(), w.scalesBytes());
+  b->zeros = upload(w.zerosData(), w.zerosBytes());
+  b->bias = w.hasBias() ? upload(w.biasData(), w.biasBytes()) : runtime::DeviceBuffer();
+  packed_ = b->packed.get();
+  scales_ = b->scales.get();
+  zeros_ = b->zeros.get();
+  bias_ = b->bias.get();
+  buffers_ = std::move(b);
+}
 
 }  // namespace uintx

@@ -121,7 +121,7 @@ bool runOnInterpreter() {
   const int M = 1;
   QuantizedWeight q = makeLayer(N, K);
   kernels::GemvConfig config;  // blockN = 16 output rows per program
-  dsl::KernelProgram program = kernels::buildGemv(quantSpecOf(q.format()), dsl::DType::bf16, false, config);
+  dsl::KernelProgram program = kernels::buildGemv(kernels::quantSpecOf(q.format()), dsl::DType::bf16, false, config);
   std::vector<bf16> x = randomBf16(size_t(M * K)), y(size_t(M * N), toBf16(NAN));
   std::vector<uint8_t> packed(q.packedData(), q.packedData() + q.packedBytes());
   std::vector<uint8_t> scales(q.scalesData(), q.scalesData() + q.scalesBytes());

@@ -5,7 +5,10 @@
 #include <string>
 
 #include "codegen/jit_kernel.h"
-#include "dispatch/kernel_selection.h"
+#include "dispatch/kernel_store.h"
+#include "kernels/families.h"
+#include "kernels/gemm/default_config.h"
+#include "kernels/gemv/default_config.h"
 #include "kernels/common/quant_spec.h"
 #include "parallel/parallel_kernels.h"
 #include "uintx/error.h"
@@ -25,7 +28,7 @@ std::shared_ptr<codegen::JitKernel> cachedKernel(const std::string& key, Build b
     auto it = kernels.find(key);
     if (it != kernels.end()) return it->second;
   }
-  std::shared_ptr<codegen::JitKernel> k = compiledKernel(build());
+  std::shared_ptr<codegen::JitKernel> k = dispatch::compiledKernel(build());
   std::lock_guard<std::mutex> lock(mutex);
   return kernels.emplace(key, k).first->second;
 }
@@ -65,7 +68,7 @@ void swiGlu(const DeviceMatrix& gate, const DeviceMatrix& up, const DeviceMatrix
         "swiGlu", "gate " + shapeOf(gate) + ", up " + shapeOf(up) + " and h " + shapeOf(h) + " must match");
   int32_t n = elementCount(gate, 1, "swiGlu");
   int div = n % 16 == 0 ? 16 : 1;
-  dsl::DType act = dslType(gate.dtype);
+  dsl::DType act = kernels::dslType(gate.dtype);
   auto k = cachedKernel(std::string("swiglu/") + dsl::dtypeName(act) + "/" + std::to_string(div),
                         [&] { return buildSwiGlu(act, kBlock, div); });
   using codegen::LaunchArg;
@@ -79,7 +82,7 @@ void sumPartials(CUdeviceptr partials, int world, const DeviceMatrix& out, CUstr
   check(partials != 0, "sumPartials", "partials is a null pointer");
   int32_t n = elementCount(out, world, "sumPartials");
   int div = n % 16 == 0 ? 16 : 1;
-  dsl::DType act = dslType(out.dtype);
+  dsl::DType act = kernels::dslType(out.dtype);
   std::optional<dsl::DType> partial;
   if (f32Partials) partial = dsl::DType::f32;
   auto k = cachedKernel(std::string("sum_partials/") + dsl::dtypeName(act) + "/" + std::to_string(div) +
@@ -96,7 +99,7 @@ void rankMajorToRowMajor(CUdeviceptr gathered, int world, const DeviceMatrix& ou
         "out's " + std::to_string(out.cols) + " columns must be a multiple of world = " + std::to_string(world));
   check(gathered != 0, "rankMajorToRowMajor", "gathered is a null pointer");
   int32_t total = elementCount(out, 1, "rankMajorToRowMajor");
-  dsl::DType act = dslType(out.dtype);
+  dsl::DType act = kernels::dslType(out.dtype);
   auto k = cachedKernel(std::string("rank_major/") + dsl::dtypeName(act),
                         [&] { return buildRankMajorToRowMajor(act, kBlock); });
   using codegen::LaunchArg;

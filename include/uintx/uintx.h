@@ -13,12 +13,14 @@
 
 #include <cstdint>
 
-#include "kernels/gemm/gemm.h"
-#include "dispatch/device_weight.h"
-#include "dispatch/kernel_selection.h"
+#include <string>
+
 #include "packing/quantize.h"
 #include "packing/quantized_weight.h"
 #include "packing/scalar_type.h"
+#include "uintx/device_weight.h"
+#include "uintx/error.h"
+#include "uintx/half.h"
 
 namespace uintx {
 
@@ -45,6 +47,16 @@ struct LinearOptions {
   // weights (group size 32..256).
   bool int8Activations = false;
 };
+
+// Where tuned configs and compiled kernels live; empty strings disable that cache.
+// Defaults: $UINTX_CONFIG_CACHE / $UINTX_KERNEL_CACHE_DIR (see docs/CACHE.md); caching is
+// on by default for kernels and off for configs unless the variable or this call names one.
+struct CacheSettings {
+  std::string configCachePath;
+  std::string kernelsDir;
+};
+void setCacheSettings(const CacheSettings& settings);
+CacheSettings cacheSettings();
 
 void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y, CUstream stream = nullptr,
             const LinearOptions& options = {});

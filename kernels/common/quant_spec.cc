@@ -40,4 +40,20 @@ QuantSpec quantSpecOf(const WeightFormat& f) {
   return q;
 }
 
+WeightFormat weightFormatOf(const cache::KernelKey& key) {
+  WeightFormat f;
+  f.bit_width = key.bit_width;
+  f.group_size = key.group_size;
+  f.packing_bitwidth = key.packing_bitwidth;
+  f.N = key.N;
+  f.K = key.K;
+  f.scale_dtype = ScalarType::bf16;
+  try {
+    f.validate();
+  } catch (const Error& e) {
+    throw Error("kernel key " + key.toString() + " names no valid weight format: " + e.what());
+  }
+  return f;
+}
+
 }  // namespace uintx::kernels

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "cache/kernel_key.h"
 #include "dsl/kernel_builder.h"
 #include "packing/scalar_type.h"
 #include "packing/weight_format.h"
@@ -32,5 +33,9 @@ struct QuantSpec {
 // rules (the kernels decode codes as plain or two's-complement integers, nothing else).
 QuantSpec quantSpecOf(const WeightFormat& format);
 dsl::DType dslType(ScalarType t);
+
+// The weight format a key stands for (scales in bf16, the library's default).
+// Throws uintx::Error when the key names no valid format.
+WeightFormat weightFormatOf(const cache::KernelKey& key);
 
 }  // namespace uintx::kernels

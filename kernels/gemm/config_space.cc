@@ -4,13 +4,12 @@
 #include <cmath>
 #include <iterator>
 
-#include "kernels/gemv/config_space.h"
 #include "codegen/layout.h"
-#include "dispatch/kernel_selection.h"
 #include "kernels/common/quant_spec.h"
+#include "kernels/gemm/default_config.h"
 #include "uintx/error.h"
 
-namespace uintx::autotune {
+namespace uintx::kernels {
 
 namespace {
 
@@ -47,7 +46,7 @@ int64_t widestGrid(const cache::KernelKey& key, const kernels::QuantSpec& q, boo
 // re-reads the activations.
 double trafficBytes(const cache::KernelKey& key, int blockM, int blockN) {
   double weights = double(key.N) * double(key.K) * key.bit_width / 8;
-  double activations = double(key.m_bucket) * double(key.K) * (key.family == "gemm_int8" ? 1 : 2);
+  double activations = double(key.m_bucket) * double(key.K) * (key.family == cache::KernelFamily::gemm_int8 ? 1 : 2);
   return weights * double(cdiv(key.m_bucket, blockM)) + activations * double(cdiv(key.N, blockN));
 }
 
@@ -70,7 +69,7 @@ bool sameConfig(const kernels::GemmConfig& a, const kernels::GemmConfig& b) {
 
 }  // namespace
 
-bool isGemmFamily(const std::string& family) { return family == "gemm" || family == "gemm_int8"; }
+bool isGemmFamily(cache::KernelFamily family) { return family == cache::KernelFamily::gemm || family == cache::KernelFamily::gemm_int8; }
 
 int gemmRegisterEstimate(const kernels::GemmConfig& c, bool int8) {
   codegen::MmaLayouts m;
@@ -91,7 +90,7 @@ int gemmRegisterEstimate(const kernels::GemmConfig& c, bool int8) {
 }
 
 int64_t gemmSharedBytes(const cache::KernelKey& key, const kernels::GemmConfig& c) {
-  const bool int8 = key.family == "gemm_int8";
+  const bool int8 = key.family == cache::KernelFamily::gemm_int8;
   const bool pipelined = c.stages > 1;
   // Rings: the activations always; the weights as int8 codes (8-bit, int8 activations), else
   // their packed words (unpadded rows) next to the dequantized tile the dot stages.
@@ -103,7 +102,7 @@ int64_t gemmSharedBytes(const cache::KernelKey& key, const kernels::GemmConfig& 
 }
 
 std::string gemmPruneReason(const cache::KernelKey& key, const kernels::GemmConfig& c, int smCount) {
-  const bool int8 = key.family == "gemm_int8";
+  const bool int8 = key.family == cache::KernelFamily::gemm_int8;
   const kernels::QuantSpec q = quantSpecOf(weightFormatOf(key));
   try {
     kernels::validateGemmConfig(q, c, int8);
@@ -143,11 +142,11 @@ std::string gemmPruneReason(const cache::KernelKey& key, const kernels::GemmConf
 
 std::vector<kernels::GemmConfig> gemmConfigSpace(const cache::KernelKey& key, int smCount) {
   if (!isGemmFamily(key.family))
-    throw Error("no GEMM config space for family '" + key.family + "' (key " + key.toString() +
+    throw Error("no GEMM config space for family '" + std::string(cache::familyName(key.family)) + "' (key " + key.toString() +
                 "): it serves 'gemm' and 'gemm_int8'");
   if (smCount < 1) throw Error("smCount = " + std::to_string(smCount) + " must be >= 1");
   key.validate();
-  const bool int8 = key.family == "gemm_int8";
+  const bool int8 = key.family == cache::KernelFamily::gemm_int8;
   const kernels::QuantSpec q = quantSpecOf(weightFormatOf(key));
   // The default leads: it is what runs without tuning, so the tuner times it first and
   // checks every other config's output against it.
@@ -183,4 +182,4 @@ std::vector<kernels::GemmConfig> gemmConfigSpace(const cache::KernelKey& key, in
   return space;
 }
 
-}  // namespace uintx::autotune
+}  // namespace uintx::kernels

@@ -9,10 +9,10 @@
 #include "cache/kernel_key.h"
 #include "kernels/gemm/gemm.h"
 
-namespace uintx::autotune {
+namespace uintx::kernels {
 
 // The families this space serves: what uintx::kernelFamily names for tensor cores.
-bool isGemmFamily(const std::string& family);
+bool isGemmFamily(cache::KernelFamily family);
 
 // Register budget, per thread: accumulators alone, and the estimate of gemmRegisterEstimate.
 constexpr int kMaxGemmAccumulatorsPerThread = 128;
@@ -43,4 +43,4 @@ std::string gemmPruneReason(const cache::KernelKey& key, const kernels::GemmConf
 // invalid format, or a format the GEMM programs cannot run.
 std::vector<kernels::GemmConfig> gemmConfigSpace(const cache::KernelKey& key, int smCount);
 
-}  // namespace uintx::autotune
+}  // namespace uintx::kernels

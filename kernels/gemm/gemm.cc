@@ -1,5 +1,6 @@
 #include "kernels/gemm/gemm.h"
 
+#include "kernels/common/config_fields.h"
 #include "kernels/common/decode.h"
 #include "kernels/common/pipelined_loop.h"
 #include "kernels/gemm/gemm_tiles.h"
@@ -14,6 +15,13 @@ std::string GemmConfig::toString() const {
          " warps=" + std::to_string(numWarps) + " stages=" + std::to_string(stages) +
          " splitK=" + std::to_string(splitK);
 }
+
+static const ConfigFields<GemmConfig> kGemmFields = {
+    {"BLOCK_M", &GemmConfig::blockM},     {"BLOCK_N", &GemmConfig::blockN},   {"BLOCK_K", &GemmConfig::blockK},
+    {"num_warps", &GemmConfig::numWarps}, {"num_stages", &GemmConfig::stages}, {"split_k", &GemmConfig::splitK}};
+
+GemmConfig gemmConfigFrom(const cache::KernelConfig& k) { return configFromFields(k, kGemmFields); }
+cache::KernelConfig toKernelConfig(const GemmConfig& c) { return configToFields(c, kGemmFields); }
 
 // The first rule `c` breaks for this format, or empty when the GEMM programs can run it.
 static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, bool int8Activations) {
@@ -62,7 +70,7 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   Value scales = kb.pointerArg("scales", q.scaleDtype, kWeightData);
   Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype, kWeightData);
   Value bias = hasBias && !split ? kb.pointerArg("bias", q.scaleDtype, kWeightData) : Value();
-  Value out = kb.pointerArg(split ? "out" : "y", split ? DType::f32 : yType);
+  Value out = kb.pointerArg(split ? "partial" : "y", split ? DType::f32 : yType);
   Value M = kb.scalarArg("M", DType::i32);
   kb.setNumWarps(c.numWarps);
   kb.setVectorWidth(gemmVectorWidth(q, c));

@@ -7,7 +7,8 @@
 #pragma once
 
 #include "dsl/kernel_builder.h"
-#include "kernels/gemv/gemv.h"
+#include "cache/kernel_key.h"
+#include "kernels/common/quant_spec.h"
 
 namespace uintx::kernels {
 
@@ -20,6 +21,11 @@ struct GemmConfig {
   int splitK = 1;  // > 1: K slices in parallel programs, f32 partials summed by buildSplitKReduce
   std::string toString() const;
 };
+
+// The config cache's form of a GemmConfig (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages,
+// split_k), both ways.
+GemmConfig gemmConfigFrom(const cache::KernelConfig& config);
+cache::KernelConfig toKernelConfig(const GemmConfig& config);
 
 // True when this format and config can use the GEMM programs (else: the GEMV family).
 bool gemmSupports(const QuantSpec& q, const GemmConfig& c, bool int8Activations);

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
-#include "dispatch/kernel_selection.h"
 #include "kernels/common/quant_spec.h"
+#include "kernels/gemv/default_config.h"
 #include "uintx/error.h"
 
-namespace uintx::autotune {
+namespace uintx::kernels {
 
 namespace {
 
@@ -65,32 +65,16 @@ bool sameConfig(const kernels::GemvConfig& a, const kernels::GemvConfig& b) {
 
 }  // namespace
 
-bool isGemvFamily(const std::string& family) { return family == "gemv" || family == "gemv_tiled"; }
-
-WeightFormat weightFormatOf(const cache::KernelKey& key) {
-  WeightFormat f;
-  f.bit_width = key.bit_width;
-  f.group_size = key.group_size;
-  f.packing_bitwidth = key.packing_bitwidth;
-  f.N = key.N;
-  f.K = key.K;
-  f.scale_dtype = ScalarType::bf16;
-  try {
-    f.validate();
-  } catch (const Error& e) {
-    throw Error("kernel key " + key.toString() + " names no valid weight format: " + e.what());
-  }
-  return f;
-}
+bool isGemvFamily(cache::KernelFamily family) { return family == cache::KernelFamily::gemv || family == cache::KernelFamily::gemv_tiled; }
 
 int gemvBlockM(const cache::KernelKey& key) {
-  if (key.family == "gemv_tiled") return 16;
+  if (key.family == cache::KernelFamily::gemv_tiled) return 16;
   return std::min(key.m_bucket, 16);
 }
 
 std::vector<kernels::GemvConfig> gemvConfigSpace(const cache::KernelKey& key, int smCount) {
   if (!isGemvFamily(key.family))
-    throw Error("no GEMV config space for family '" + key.family + "' (key " + key.toString() +
+    throw Error("no GEMV config space for family '" + std::string(cache::familyName(key.family)) + "' (key " + key.toString() +
                 "): the GEMV space serves 'gemv' and 'gemv_tiled'");
   if (smCount < 1) throw Error("smCount = " + std::to_string(smCount) + " must be >= 1");
   key.validate();
@@ -138,4 +122,4 @@ std::vector<kernels::GemvConfig> gemvConfigSpace(const cache::KernelKey& key, in
   return space;
 }
 
-}  // namespace uintx::autotune
+}  // namespace uintx::kernels

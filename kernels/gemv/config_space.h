@@ -7,16 +7,11 @@
 
 #include "cache/kernel_key.h"
 #include "kernels/gemv/gemv.h"
-#include "packing/weight_format.h"
 
-namespace uintx::autotune {
+namespace uintx::kernels {
 
 // The families this space serves: what uintx::kernelFamily(M) names.
-bool isGemvFamily(const std::string& family);
-
-// The weight format a key stands for (scales in bf16, the library's default).
-// Throws uintx::Error when the key names no valid format.
-WeightFormat weightFormatOf(const cache::KernelKey& key);
+bool isGemvFamily(cache::KernelFamily family);
 
 // Activation rows per program for a key: the M bucket capped at 16 (16 for "gemv_tiled").
 int gemvBlockM(const cache::KernelKey& key);
@@ -32,4 +27,4 @@ constexpr int kMaxGemvConfigs = 40;
 // Throws uintx::Error for a family other than "gemv"/"gemv_tiled" or an invalid format.
 std::vector<kernels::GemvConfig> gemvConfigSpace(const cache::KernelKey& key, int smCount);
 
-}  // namespace uintx::autotune
+}  // namespace uintx::kernels

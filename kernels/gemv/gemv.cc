@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "kernels/common/config_fields.h"
 #include "kernels/common/decode.h"
 #include "kernels/common/pipelined_loop.h"
 #include "uintx/error.h"
@@ -15,6 +16,13 @@ std::string GemvConfig::toString() const {
          std::to_string(numWarps) + " splitK=" + std::to_string(splitK) + " BM=" + std::to_string(blockM) +
          " stages=" + std::to_string(stages);
 }
+
+static const ConfigFields<GemvConfig> kGemvFields = {
+    {"BLOCK_N", &GemvConfig::blockN},     {"BLOCK_K", &GemvConfig::blockK},  {"BLOCK_M", &GemvConfig::blockM},
+    {"num_warps", &GemvConfig::numWarps}, {"split_k", &GemvConfig::splitK},  {"num_stages", &GemvConfig::stages}};
+
+GemvConfig gemvConfigFrom(const cache::KernelConfig& k) { return configFromFields(k, kGemvFields); }
+cache::KernelConfig toKernelConfig(const GemvConfig& c) { return configToFields(c, kGemvFields); }
 
 static bool pow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
@@ -109,7 +117,7 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
   Value scales = kb.pointerArg("scales", q.scaleDtype, kWeightData);
   Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype, kWeightData);
   Value bias = hasBias && c.splitK == 1 ? kb.pointerArg("bias", q.scaleDtype, kWeightData) : Value();
-  Value out = kb.pointerArg("out", c.splitK == 1 ? yType : DType::f32);
+  Value out = kb.pointerArg(c.splitK == 1 ? "y" : "partial", c.splitK == 1 ? yType : DType::f32);
   Value M = kb.scalarArg("M", DType::i32);
   kb.setNumWarps(c.numWarps);
   kb.setVectorWidth(S);

@@ -30,6 +30,11 @@ struct GemvConfig {
   std::string toString() const;
 };
 
+// The config cache's form of a GemvConfig (BLOCK_N, BLOCK_K, BLOCK_M, num_warps, split_k,
+// num_stages), both ways.
+GemvConfig gemvConfigFrom(const cache::KernelConfig& config);
+cache::KernelConfig toKernelConfig(const GemvConfig& config);
+
 // True when the fast path applies: whole 32-bit words, K a multiple of blockK * splitK.
 bool usesWordPath(const QuantSpec& q, const GemvConfig& c);
 

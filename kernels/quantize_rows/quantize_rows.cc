@@ -8,7 +8,7 @@ KernelProgram buildQuantizeRows(int64_t K, DType act, int block) {
   KernelBuilder kb("quantize_rows_" + std::string(dtypeName(act)));
   Value x = kb.pointerArg("x", act);
   Value xq = kb.pointerArg("xq", DType::i8);
-  Value scale = kb.pointerArg("scale", DType::f32);
+  Value scale = kb.pointerArg("xscale", DType::f32);
   Value M = kb.scalarArg("M", DType::i32);
   (void)M;
   Value m = kb.programId(0);

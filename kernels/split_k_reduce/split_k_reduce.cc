@@ -1,5 +1,7 @@
 #include "kernels/split_k_reduce/split_k_reduce.h"
 
+#include "kernels/common/quant_spec.h"
+
 namespace uintx::kernels {
 
 using namespace uintx::dsl;

@@ -6,7 +6,10 @@
 #include <set>
 
 #include "kernels/gemv/config_space.h"
-#include "dispatch/kernel_selection.h"
+#include "dispatch/kernel_store.h"
+#include "kernels/families.h"
+#include "kernels/gemm/default_config.h"
+#include "kernels/gemv/default_config.h"
 #include "kernels/common/quant_spec.h"
 #include "uintx/error.h"
 
@@ -56,11 +59,11 @@ std::vector<kernels::GemvConfig> checkSpace(const cache::KernelKey& key) {
   REQUIRE(!space.empty());
   CHECK(space.size() <= 40);
 
-  kernels::QuantSpec q = quantSpecOf(weightFormatOf(key));
-  kernels::GemvConfig expectedDefault = defaultGemvConfig(q, key.m_bucket, kSm);
+  kernels::QuantSpec q = kernels::quantSpecOf(weightFormatOf(key));
+  kernels::GemvConfig expectedDefault = kernels::defaultGemvConfig(q, key.m_bucket, kSm);
   CHECK(str(space[0]) == str(expectedDefault));
 
-  int blockM = key.family == "gemv_tiled" ? 16 : std::min(key.m_bucket, 16);
+  int blockM = key.family == uintx::cache::KernelFamily::gemv_tiled ? 16 : std::min(key.m_bucket, 16);
   bool word = anyWordPath(key);
   std::set<std::string> seen;
   for (size_t i = 0; i < space.size(); ++i) {

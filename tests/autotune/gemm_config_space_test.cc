@@ -9,7 +9,10 @@
 #include "kernels/gemv/config_space.h"
 #include "kernels/gemm/config_space.h"
 #include "codegen/layout.h"
-#include "dispatch/kernel_selection.h"
+#include "dispatch/kernel_store.h"
+#include "kernels/families.h"
+#include "kernels/gemm/default_config.h"
+#include "kernels/gemv/default_config.h"
 #include "kernels/common/quant_spec.h"
 #include "uintx/error.h"
 
@@ -64,7 +67,7 @@ int registers(const kernels::GemmConfig& c, bool int8) {
 
 // Shared memory of the K loop, from the definition (docs/CACHE.md, rule 3).
 int64_t sharedBytes(const cache::KernelKey& key, const kernels::GemmConfig& c) {
-  bool int8 = key.family == "gemm_int8";
+  bool int8 = key.family == uintx::cache::KernelFamily::gemm_int8;
   int64_t row = c.blockK * (int8 ? 1 : 2) + 16;
   if (c.stages == 1) return (c.blockM + c.blockN) * row;
   auto buffer = [](int64_t bytes) { return cdiv(bytes, 128) * 128; };
@@ -76,12 +79,12 @@ int64_t sharedBytes(const cache::KernelKey& key, const kernels::GemmConfig& c) {
 // Checks every rule on every config of the space for one key; returns the space.
 std::vector<kernels::GemmConfig> checkSpace(const cache::KernelKey& key) {
   INFO("key " << key.toString());
-  const bool int8 = key.family == "gemm_int8";
+  const bool int8 = key.family == uintx::cache::KernelFamily::gemm_int8;
   std::vector<kernels::GemmConfig> space = gemmConfigSpace(key, kSm);
   REQUIRE(!space.empty());
   CHECK(space.size() <= 40);
-  kernels::QuantSpec q = quantSpecOf(weightFormatOf(key));
-  CHECK(space[0].toString() == defaultGemmConfig(q, key.m_bucket, int8, kSm).toString());
+  kernels::QuantSpec q = kernels::quantSpecOf(weightFormatOf(key));
+  CHECK(space[0].toString() == kernels::defaultGemmConfig(q, key.m_bucket, int8, kSm).toString());
   // The widest grid of the grid: BM 16, BN 32, the largest split that divides K in whole
   // groups with two K steps of 32 per slice (of one group for 4-bit weights with int8).
   int maxSplit = 1;
@@ -221,8 +224,8 @@ TEST_CASE("GEMM configs round-trip through the cache's form; entries without spl
   kernels::GemmConfig c = config(32, 256, 64, 8, 1, 4);
   cache::KernelConfig k = toKernelConfig(c);
   CHECK(k.params.at("split_k") == 4);
-  CHECK(gemmConfigFrom(k).toString() == c.toString());
+  CHECK(kernels::gemmConfigFrom(k).toString() == c.toString());
   k.params.erase("split_k");  // written before split-K existed
-  CHECK(gemmConfigFrom(k).splitK == 1);
-  CHECK(gemmConfigFrom(k).blockN == 256);
+  CHECK(kernels::gemmConfigFrom(k).splitK == 1);
+  CHECK(kernels::gemmConfigFrom(k).blockN == 256);
 }

@@ -69,7 +69,7 @@ TEST_CASE("key string form is the documented one and round-trips") {
 TEST_CASE("distinct keys have distinct strings") {
   cache::KernelKey base{"gemv", 4, 128, 32, "bf16", "bf16", 4096, 4096, 1};
   std::vector<cache::KernelKey> variants(9, base);
-  variants[0].family = "gemm";
+  variants[0].family = uintx::cache::KernelFamily::gemm;
   variants[1].bit_width = 3;
   variants[2].group_size = 64;
   variants[3].packing_bitwidth = 8;

@@ -187,7 +187,7 @@ TEST_CASE("planning covers every shape x bucket x family once") {
   auto int8Keys = planTuningKeys(all);
   CHECK(int8Keys.size() == 13);  // every bucket 1..4096
   for (const auto& k : int8Keys) {
-    CHECK(k.family == "gemm_int8");
+    CHECK(k.family == uintx::cache::KernelFamily::gemm_int8);
     CHECK(k.group_size == 512);  // per output channel
     CHECK(k.bit_width == 8);
   }

@@ -18,7 +18,10 @@
 #include "autotune/gpu_tuner.h"
 #include "autotune/tune_cli.h"
 #include "runtime/cuda_driver.h"
-#include "dispatch/kernel_selection.h"
+#include "dispatch/kernel_store.h"
+#include "kernels/families.h"
+#include "kernels/gemm/default_config.h"
+#include "kernels/gemv/default_config.h"
 #include "kernels/common/quant_spec.h"
 #include "tests/autotune/temp_dir.h"
 
@@ -111,7 +114,7 @@ cache::KernelKey smallKey(int bucket, int64_t N = 1024) {
   k.N = N;
   k.K = 1024;
   k.m_bucket = bucket;
-  k.family = kernelFamily(quantSpecOf(weightFormatOf(k)), bucket, false);  // what linear() looks up
+  k.family = kernels::chooseFamily(kernels::quantSpecOf(weightFormatOf(k)), bucket, false);  // what linear() looks up
   return k;
 }
 
@@ -157,7 +160,7 @@ TEST_CASE("the GPU tuner times the whole GEMV and GEMM spaces, reports progress 
   // Tensor-core GEMM keys: every config of gemmConfigSpace is timed (split-K among them
   // when the grid is small), and the winner is one of them.
   cache::KernelKey gemm = smallKey(64, 2048);
-  REQUIRE(gemm.family == "gemm");
+  REQUIRE(gemm.family == uintx::cache::KernelFamily::gemm);
   std::vector<kernels::GemmConfig> gemmSpace = gemmConfigSpace(gemm, device.smCount);
   int gemmCalls = 0;
   TuneResult g = tuner.tune(gemm, [&](int, int total) {
@@ -175,11 +178,11 @@ TEST_CASE("the GPU tuner times the whole GEMV and GEMM spaces, reports progress 
   // int8 activations (4-bit g128 weights: BLOCK_K = 128, one group per K step), from the
   // int8 space.
   cache::KernelKey int8Key = gemm;
-  int8Key.family = "gemm_int8";
+  int8Key.family = uintx::cache::KernelFamily::gemm_int8;
   TuneResult gi = tuner.tune(int8Key, nullptr);
   for (const std::string& n : notes) MESSAGE(n);
   REQUIRE_MESSAGE(gi.ok, gi.error);
-  CHECK(gemmConfigFrom(gi.config).blockK == 128);
+  CHECK(kernels::gemmConfigFrom(gi.config).blockK == 128);
   bool inInt8Space = false;
   for (const auto& c : gemmConfigSpace(int8Key, device.smCount)) inInt8Space |= toKernelConfig(c) == gi.config;
   CHECK(inInt8Space);
@@ -213,12 +216,12 @@ TEST_CASE("uintx-tune end to end, then a fresh process uses the caches: no compi
 
   for (int bucket : {1, 16}) {
     cache::KernelKey key = smallKey(bucket);
-    CHECK(kernelFamily(quantSpecOf(weightFormatOf(key)), bucket, false) == key.family);
+    CHECK(kernels::chooseFamily(kernels::quantSpecOf(weightFormatOf(key)), bucket, false) == key.family);
     auto entry = contents.entries.find(key.toString());
     REQUIRE_MESSAGE(entry != contents.entries.end(), key.toString());
-    kernels::QuantSpec q = quantSpecOf(weightFormatOf(key));
-    if (key.family == "gemm") CHECK(kernels::gemmSupports(q, gemmConfigFrom(entry->second.config), false));
-    else CHECK_NOTHROW(kernels::validateGemvConfig(q, gemvConfigFrom(entry->second.config)));
+    kernels::QuantSpec q = kernels::quantSpecOf(weightFormatOf(key));
+    if (key.family == uintx::cache::KernelFamily::gemm) CHECK(kernels::gemmSupports(q, kernels::gemmConfigFrom(entry->second.config), false));
+    else CHECK_NOTHROW(kernels::validateGemvConfig(q, kernels::gemvConfigFrom(entry->second.config)));
     CHECK(entry->second.time_us > 0);
 
     ChildRun run = runChild({child, "--cache", cache, "--kernels-dir", kernelsDir, "--shape", "1024x1024",

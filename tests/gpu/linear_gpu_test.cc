@@ -7,7 +7,10 @@
 
 #include "runtime/cuda_driver.h"
 #include "runtime/cuda_stream.h"
-#include "dispatch/kernel_selection.h"
+#include "dispatch/kernel_store.h"
+#include "kernels/families.h"
+#include "kernels/gemm/default_config.h"
+#include "kernels/gemv/default_config.h"
 #include "kernels/common/quant_spec.h"
 #include "tests/gpu/gpu_test_util.h"
 #include "uintx/error.h"
@@ -131,7 +134,7 @@ TEST_CASE("weight-only linear on 256-row wgmma tiles: 4- and 8-bit, whole and pa
     for (int64_t M : {1024, 1000}) {
       CAPTURE(o.bit_width);
       CAPTURE(M);
-      REQUIRE(defaultGemmConfig(quantSpecOf(l.q.format()), M, false, smCount).blockM == 256);
+      REQUIRE(kernels::defaultGemmConfig(quantSpecOf(l.q.format()), M, false, smCount).blockM == 256);
       CHECK(checkLinear(l, M) <= 1e-2);
     }
   }
@@ -139,7 +142,7 @@ TEST_CASE("weight-only linear on 256-row wgmma tiles: 4- and 8-bit, whole and pa
   Layer narrow = makeLayer(4096, 4096, opts(4, 128, 32), /*bias=*/true);
   for (int64_t M : {256, 300}) {
     CAPTURE(M);
-    kernels::GemmConfig c = defaultGemmConfig(quantSpecOf(narrow.q.format()), M, false, smCount);
+    kernels::GemmConfig c = kernels::defaultGemmConfig(quantSpecOf(narrow.q.format()), M, false, smCount);
     REQUIRE(c.blockM == 256);
     REQUIRE(c.splitK > 1);
     CHECK(checkLinear(narrow, M) <= 1e-2);

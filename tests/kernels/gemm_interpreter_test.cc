@@ -61,7 +61,7 @@ TEST_CASE("weight-only tensor-core GEMM matches float64") {
   for (auto [bits, group, M] : std::vector<std::array<int, 3>>{{4, 128, 33}, {4, 64, 70}, {8, 0, 17}, {4, 0, 9}}) {
     const int64_t N = 160, K = 256;
     Weights w = makeWeights(N, K, bits, group, true, rng);
-    kernels::QuantSpec q = quantSpecOf(w.q.format());
+    kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
     kernels::GemmConfig c;  // BM=64 BN=128 BK=32, 4 warps
     c.blockM = blockM;
     CAPTURE(blockM);
@@ -97,7 +97,7 @@ TEST_CASE("int8 dynamic activations: quantizeRows then int8 GEMM, with and witho
   for (auto [bits, group, M] : std::vector<std::array<int, 3>>{{8, 0, 37}, {4, 128, 20}, {4, 64, 65}}) {
     const int64_t N = 136, K = 256;
     Weights w = makeWeights(N, K, bits, group, bits == 8, rng);
-    kernels::QuantSpec q = quantSpecOf(w.q.format());
+    kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
     kernels::GemmConfig c;
     if (!q.symmetric) c.blockK = group;
     c.splitK = splitK;
@@ -174,7 +174,7 @@ TEST_CASE("split-K weight-only GEMM: per-slice partials and the reduced y match 
     const int64_t N = 160, K = 512;
     const int M = t.M, S = t.splitK;
     Weights w = makeWeights(N, K, t.bits, t.group, t.bias, rng);
-    kernels::QuantSpec q = quantSpecOf(w.q.format());
+    kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
     kernels::GemmConfig c;  // BM=64 BN=128 BK=32
     c.splitK = S;
     c.stages = S == 2 ? 2 : 1;  // both K loops: prefetching and not

@@ -37,7 +37,7 @@ double runCase(const Case& c) {
   o.group_size = c.group;
   o.packing_bitwidth = c.packing;
   QuantizedWeight qw = quantize(w.data(), c.N, c.K, o, c.bias ? b.data() : nullptr);
-  kernels::QuantSpec spec = quantSpecOf(qw.format());
+  kernels::QuantSpec spec = kernels::quantSpecOf(qw.format());
   std::vector<bf16> x(size_t(c.M * c.K));
   for (auto& v : x) v = toBf16(normal(rng));
 

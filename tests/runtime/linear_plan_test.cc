@@ -10,7 +10,10 @@
 
 #include "runtime/device_buffer.h"
 #include "tests/runtime/fake_driver.h"
-#include "dispatch/kernel_selection.h"
+#include "dispatch/kernel_store.h"
+#include "kernels/families.h"
+#include "kernels/gemm/default_config.h"
+#include "kernels/gemv/default_config.h"
 #include "kernels/common/quant_spec.h"
 #include "uintx/uintx.h"
 
@@ -43,15 +46,15 @@ TEST_CASE("a warm call reuses its plan; a weight with other scale dtypes gets it
   uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
   uintx::DeviceMatrix ym{reinterpret_cast<void*>(y.get()), M, N, uintx::ScalarType::bf16};
 
-  int compiles = uintx::kernelCacheStats().compiles;
+  int compiles = uintx::dispatch::kernelCacheStats().compiles;
   uintx::linear(xm, bf16Scales, ym);
-  CHECK(uintx::kernelCacheStats().compiles > compiles);
-  compiles = uintx::kernelCacheStats().compiles;
+  CHECK(uintx::dispatch::kernelCacheStats().compiles > compiles);
+  compiles = uintx::dispatch::kernelCacheStats().compiles;
   uintx::linear(xm, bf16Scales, ym);  // warm: the same plan, nothing compiled
-  CHECK(uintx::kernelCacheStats().compiles == compiles);
+  CHECK(uintx::dispatch::kernelCacheStats().compiles == compiles);
   // Same shape, bits, group and dtypes, but f32 scales: the kernels read scales differently.
   uintx::linear(xm, f32Scales, ym);
-  CHECK(uintx::kernelCacheStats().compiles > compiles);
+  CHECK(uintx::dispatch::kernelCacheStats().compiles > compiles);
 }
 
 // Launch order (codegen/jit_kernel.cc): the GEMV lets the next kernel launch at entry, so it
@@ -64,7 +67,7 @@ TEST_CASE("a GEMV whose grid leaves SMs free is launched in the stream's usual o
   uintx::runtime::DeviceBuffer x(M * K * 2), y(M * N * 2);
   uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
   uintx::DeviceMatrix ym{reinterpret_cast<void*>(y.get()), M, N, uintx::ScalarType::bf16};
-  REQUIRE(uintx::defaultGemvConfig(uintx::quantSpecOf(w.format()), M, 132).splitK == 1);
+  REQUIRE(uintx::kernels::defaultGemvConfig(uintx::kernels::quantSpecOf(w.format()), M, 132).splitK == 1);
   uintx::linear(xm, w, ym);
   int launches = queryFake<int>("fakeOtherLaunches"), overlapping = queryFake<int>("fakeOverlappingLaunches");
   uintx::linear(xm, w, ym);
@@ -85,9 +88,9 @@ TEST_CASE("a GEMM with more than 48 KiB of shared memory is opted in once, at lo
   uintx::linear(xm, w, ym);
   CHECK(queryFake<int>("fakeLastSharedBytes") > 48 * 1024);
   CHECK(queryFake<int>("fakeLastMaxDynamicShared") >= queryFake<int>("fakeLastSharedBytes"));
-  int compiles = uintx::kernelCacheStats().compiles;
+  int compiles = uintx::dispatch::kernelCacheStats().compiles;
   uintx::linear(xm, w, ym);
-  CHECK(uintx::kernelCacheStats().compiles == compiles);
+  CHECK(uintx::dispatch::kernelCacheStats().compiles == compiles);
 }
 
 // int8 activations with split-K: one workspace holds the f32 partials and, after them, the
@@ -97,7 +100,7 @@ TEST_CASE("an int8 split-K call runs its three kernels from one workspace") {
   uintx::setCacheSettings({"", ""});
   const int64_t N = 256, K = 256, M = 16;
   uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16);
-  REQUIRE(uintx::defaultGemmConfig(uintx::quantSpecOf(q.format()), M, true, 132).splitK > 1);
+  REQUIRE(uintx::kernels::defaultGemmConfig(uintx::kernels::quantSpecOf(q.format()), M, true, 132).splitK > 1);
   uintx::DeviceWeight w(q);
   uintx::runtime::DeviceBuffer x(M * K * 2), y(M * N * 2);
   uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
@@ -105,10 +108,10 @@ TEST_CASE("an int8 split-K call runs its three kernels from one workspace") {
   uintx::LinearOptions int8;
   int8.int8Activations = true;
   CHECK_NOTHROW(uintx::linear(xm, w, ym, nullptr, int8));
-  int compiles = uintx::kernelCacheStats().compiles;
+  int compiles = uintx::dispatch::kernelCacheStats().compiles;
   int launches = queryFake<int>("fakeOtherLaunches"), overlapping = queryFake<int>("fakeOverlappingLaunches");
   CHECK_NOTHROW(uintx::linear(xm, w, ym, nullptr, int8));
-  CHECK(uintx::kernelCacheStats().compiles == compiles);
+  CHECK(uintx::dispatch::kernelCacheStats().compiles == compiles);
   // Quantize, GEMM, reduce; each may start during the one before it (runtime/cuda_module.h).
   CHECK(queryFake<int>("fakeOtherLaunches") - launches == 3);
   CHECK(queryFake<int>("fakeOverlappingLaunches") - overlapping == 3);

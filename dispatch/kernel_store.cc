@@ -1,0 +1,138 @@
+#include "dispatch/kernel_store.h"
+
+#include <cstdio>
+#include <map>
+#include <mutex>
+
+#include "cache/cache_paths.h"
+#include "cache/config_cache.h"
+#include "cache/kernel_disk_cache.h"
+#include "codegen/ptx_compiler.h"
+#include "uintx/error.h"
+
+namespace uintx {
+
+namespace dispatch {
+namespace {
+
+struct State {
+  std::mutex mutex;
+  bool settingsSet = false;
+  CacheSettings settings;
+  std::unique_ptr<cache::ConfigCache> configs;
+  std::map<std::string, std::shared_ptr<codegen::JitKernel>> kernels;  // by IR text
+  KernelCacheStats stats;
+};
+
+State& state() {
+  static State s;
+  return s;
+}
+
+CacheSettings settingsLocked(State& s) {
+  if (!s.settingsSet) {
+    const char* cfg = std::getenv("UINTX_CONFIG_CACHE");
+    s.settings.configCachePath = cfg ? cfg : "";
+    s.settings.kernelsDir = cache::defaultKernelCacheDir();
+    s.settingsSet = true;
+  }
+  return s.settings;
+}
+
+cache::ConfigCache* configsLocked(State& s, const std::string& gpu, const std::string& cc) {
+  CacheSettings settings = settingsLocked(s);
+  if (settings.configCachePath.empty()) return nullptr;
+  if (!s.configs || s.configs->path() != settings.configCachePath || s.configs->gpu().name != gpu)
+    s.configs = std::make_unique<cache::ConfigCache>(settings.configCachePath, gpu, cc);
+  return s.configs.get();
+}
+
+}  // namespace
+}  // namespace dispatch
+
+using dispatch::State;
+using dispatch::state;
+using dispatch::settingsLocked;
+
+void setCacheSettings(const CacheSettings& settings) {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  s.settings = settings;
+  s.settingsSet = true;
+  s.configs.reset();
+}
+
+CacheSettings cacheSettings() {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  return settingsLocked(s);
+}
+
+namespace dispatch {
+
+std::optional<cache::KernelConfig> tunedConfig(const cache::KernelKey& key, const std::string& gpu,
+                                                        const std::string& cc) {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  cache::ConfigCache* cache = configsLocked(s, gpu, cc);
+  if (!cache) return std::nullopt;
+  return cache->lookup(key);
+}
+
+std::shared_ptr<codegen::JitKernel> compiledKernel(const dsl::KernelProgram& program) {
+  State& s = state();
+  std::string ir = program.irText();
+  CacheSettings settings;
+  {
+    std::lock_guard<std::mutex> lock(s.mutex);
+    auto it = s.kernels.find(ir);
+    if (it != s.kernels.end()) {
+      s.stats.memoryHits++;
+      return it->second;
+    }
+    settings = settingsLocked(s);
+  }
+  // Compile (or read) outside the lock: other threads keep launching cached kernels.
+  codegen::PtxOptions options;
+  std::shared_ptr<codegen::JitKernel> kernel;
+  bool fromDisk = false;
+  if (!settings.kernelsDir.empty()) {
+    cache::KernelDiskCache disk(settings.kernelsDir, codegen::compilerVersion());
+    std::string key = cache::KernelDiskCache::makeKey(ir, codegen::compilerVersion(), options.chip);
+    if (auto text = disk.load(key)) {
+      // Stored as: "numThreads sharedBytes", newline, PTX.
+      size_t nl = text->find('\n');
+      codegen::PtxKernel k;
+      if (nl != std::string::npos && std::sscanf(text->c_str(), "%d %d", &k.numThreads, &k.sharedBytes) == 2) {
+        k.name = program.name;
+        k.ptx = text->substr(nl + 1);
+        // The entry may only confirm what the program fixes (its threads) and stay within
+        // what a launch can use: a file cannot choose a kernel's launch geometry.
+        constexpr int kMaxSharedBytes = 227 * 1024;
+        if (k.numThreads == program.numWarps * 32 && k.sharedBytes >= 0 && k.sharedBytes <= kMaxSharedBytes) {
+          kernel = std::make_shared<codegen::JitKernel>(std::move(k), program.params);
+          fromDisk = true;
+        }
+      }
+    }
+    if (!kernel) {
+      kernel = codegen::JitKernel::compile(program, options);
+      disk.store(key, std::to_string(kernel->ptx().numThreads) + " " + std::to_string(kernel->ptx().sharedBytes) +
+                          "\n" + kernel->ptx().ptx);
+    }
+  } else {
+    kernel = codegen::JitKernel::compile(program, options);
+  }
+  std::lock_guard<std::mutex> lock(s.mutex);
+  (fromDisk ? s.stats.diskHits : s.stats.compiles)++;
+  return s.kernels.emplace(ir, kernel).first->second;
+}
+
+KernelCacheStats kernelCacheStats() {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  return s.stats;
+}
+
+}  // namespace dispatch
+}  // namespace uintx

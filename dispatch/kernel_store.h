@@ -1,0 +1,30 @@
+// Where dispatch finds what it launches: compiled kernels (memory, then the disk cache, then
+// the compiler), tuned configs (the config cache), and the cache settings that name both.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cache/kernel_key.h"
+#include "codegen/jit_kernel.h"
+#include "uintx/uintx.h"
+
+namespace uintx::dispatch {
+
+// The kernel for a program: from memory, else PTX from the kernels directory, else compiled
+// (and stored there). Thread-safe.
+std::shared_ptr<codegen::JitKernel> compiledKernel(const dsl::KernelProgram& program);
+
+// The tuned config for `key` if the config cache (see CacheSettings) has one; uintx-tune
+// writes it.
+std::optional<cache::KernelConfig> tunedConfig(const cache::KernelKey& key, const std::string& gpuName,
+                                               const std::string& computeCapability);
+
+// Counters for tests and the time-to-first-result measurement.
+struct KernelCacheStats {
+  int memoryHits = 0, diskHits = 0, compiles = 0;
+};
+KernelCacheStats kernelCacheStats();
+
+}  // namespace uintx::dispatch

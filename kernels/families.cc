@@ -1,0 +1,79 @@
+#include "kernels/families.h"
+
+#include <cstdlib>
+
+#include "kernels/gemm/config_space.h"
+#include "kernels/gemm/default_config.h"
+#include "kernels/gemm/launch.h"
+#include "kernels/gemv/config_space.h"
+#include "kernels/gemv/default_config.h"
+#include "kernels/gemv/launch.h"
+#include "kernels/int8_gemm/launch.h"
+#include "uintx/error.h"
+
+namespace uintx::kernels {
+
+using cache::KernelFamily;
+
+namespace {
+
+int64_t gemmMinM() {
+  static const int64_t v = [] {
+    const char* e = std::getenv("UINTX_GEMM_MIN_M");
+    return e && std::atoll(e) > 0 ? std::atoll(e) : 3;
+  }();
+  return v;
+}
+
+template <typename Config>
+std::vector<cache::KernelConfig> toCacheForm(const std::vector<Config>& configs) {
+  std::vector<cache::KernelConfig> out;
+  for (const Config& c : configs) out.push_back(toKernelConfig(c));
+  return out;
+}
+
+}  // namespace
+
+KernelFamily chooseFamily(const QuantSpec& q, int64_t M, bool int8) {
+  if (int8) return KernelFamily::gemm_int8;
+  if (M < gemmMinM()) return KernelFamily::gemv;
+  return gemmSupports(q, defaultGemmConfig(q, M, false, 0), false) ? KernelFamily::gemm : KernelFamily::gemv_tiled;
+}
+
+cache::KernelConfig defaultConfig(KernelFamily family, const QuantSpec& q, int64_t M, int smCount) {
+  switch (family) {
+    case KernelFamily::gemv:
+    case KernelFamily::gemv_tiled: return toKernelConfig(defaultGemvConfig(q, M, smCount));
+    case KernelFamily::gemm: return toKernelConfig(defaultGemmConfig(q, M, false, smCount));
+    case KernelFamily::gemm_int8: return toKernelConfig(defaultGemmConfig(q, M, true, smCount));
+  }
+  throw Error("unknown kernel family");
+}
+
+std::vector<cache::KernelConfig> configSpace(const cache::KernelKey& key, int smCount) {
+  if (isGemvFamily(key.family)) return toCacheForm(gemvConfigSpace(key, smCount));
+  return toCacheForm(gemmConfigSpace(key, smCount));
+}
+
+std::string describeConfig(KernelFamily family, const cache::KernelConfig& config) {
+  return isGemvFamily(family) ? gemvConfigFrom(config).toString() : gemmConfigFrom(config).toString();
+}
+
+std::unique_ptr<KernelPlan> makePlan(KernelFamily family, const QuantSpec& q, dsl::DType act, dsl::DType out,
+                                     bool hasBias, const cache::KernelConfig& config, const CompileFn& compile) {
+  if (isGemvFamily(family)) {
+    GemvConfig c = gemvConfigFrom(config);
+    validateGemvConfig(q, c);
+    return makeGemvPlan(q, act, out, hasBias, c, compile);
+  }
+  const bool int8 = family == KernelFamily::gemm_int8;
+  GemmConfig c = gemmConfigFrom(config);
+  if (int8 && !gemmSupports(q, c, true) && !gemmSupports(q, defaultGemmConfig(q, 16, true, 0), true))
+    throw Error("int8 activations need 8-bit symmetric weights or 4-bit weights with a group size of 32..256 and "
+                "rows of whole 16-byte multiples (bits=" + std::to_string(q.bits) + ", group_size=" +
+                std::to_string(q.groupSize) + ", K=" + std::to_string(q.K) + ")");
+  validateGemmConfig(q, c, int8);
+  return int8 ? makeInt8GemmPlan(q, act, out, hasBias, c, compile) : makeGemmPlan(q, act, out, hasBias, c, compile);
+}
+
+}  // namespace uintx::kernels

@@ -1,0 +1,37 @@
+// The kernel families by name (cache::KernelFamily): which one runs a call, and each one's
+// default config, search space and launch plan, in the cache's config form. dispatch/ and
+// autotune/ reach the families only through here; each family's pieces live side by side in
+// kernels/<family>/.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "cache/kernel_key.h"
+#include "kernels/common/launch.h"
+#include "kernels/common/quant_spec.h"
+
+namespace uintx::kernels {
+
+// gemm_int8 with int8 activations; else gemv for M below $UINTX_GEMM_MIN_M (default 3), then
+// gemm (tensor cores) where the format allows it and gemv_tiled (CUDA cores, any format)
+// where it does not.
+cache::KernelFamily chooseFamily(const QuantSpec& q, int64_t M, bool int8Activations);
+
+// The config a call of M rows runs when nothing is tuned, on a GPU of `smCount` SMs.
+cache::KernelConfig defaultConfig(cache::KernelFamily family, const QuantSpec& q, int64_t M, int smCount);
+
+// The tuner's candidates for `key`: the default first, then the rest, most plausible first.
+std::vector<cache::KernelConfig> configSpace(const cache::KernelKey& key, int smCount);
+
+// "BM=.. BN=.." for notes and errors.
+std::string describeConfig(cache::KernelFamily family, const cache::KernelConfig& config);
+
+// The compiled kernels of `family` for this format, dtypes, bias and config. Throws
+// uintx::Error, naming the rule, when the config cannot run the format (a tuned config from
+// another build, say) or the format cannot use the family.
+std::unique_ptr<KernelPlan> makePlan(cache::KernelFamily family, const QuantSpec& q, dsl::DType act, dsl::DType out,
+                                     bool hasBias, const cache::KernelConfig& config, const CompileFn& compile);
+
+}  // namespace uintx::kernels

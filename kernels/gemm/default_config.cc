@@ -1,0 +1,57 @@
+#include "kernels/gemm/default_config.h"
+
+#include <algorithm>
+
+#include "codegen/layout.h"
+
+namespace uintx::kernels {
+
+// The measurements behind each rule: docs/PERFORMANCE.md, "Why the GEMM defaults".
+GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCount) {
+  GemmConfig c;
+  if (!int8 && M >= 256) {
+    // Weight-only: 256x128, two m64 wgmma blocks per warpgroup, so that each dequantized weight
+    // serves 256 rows; too few programs are split along K below rather than cut into smaller
+    // tiles that would dequantize every weight again per row block.
+    c.blockM = 256, c.blockN = 128, c.blockK = 64, c.numWarps = 8, c.stages = 4;
+  } else if (M >= 128) {
+    c.blockM = 128, c.blockN = 256, c.blockK = int8 ? 128 : 64, c.numWarps = 8, c.stages = int8 ? 4 : 2;
+    if ((q.N + 255) / 256 * ((M + 127) / 128) < smCount) c.blockN = 128;  // too few programs for the SMs
+  } else {
+    // Small M streams the weights: 16-row tiles 128 deep, the dot taking the weights from
+    // registers (codegen/layout.h, mmaRegisterOperandParams).
+    c.blockM = M <= 16 ? 16 : 64, c.blockN = 128, c.blockK = M <= 16 ? 128 : 64, c.numWarps = 4, c.stages = 3;
+  }
+  if (int8 && M < 128) {  // narrower, deeper tiles: the int8 operands are half as wide in bytes
+    c.blockN = 64, c.blockK = 128;
+  }
+  if (int8 && !q.symmetric) {  // one group per k step; the smaller tile keeps the staging in shared memory
+    c.blockK = int(q.groupSize), c.stages = 1;
+    if (q.groupSize > 128) c.blockM = std::min(c.blockM, 64), c.blockN = 64;
+  }
+  while (!int8 && c.blockK > 32 && !gemmSupports(q, c, false)) c.blockK /= 2;  // K or the group size is not a multiple
+  // 128x256 is for wgmma (no fragments in registers); mma.sync, and the 4-bit int8 GEMM's
+  // second accumulator, would spill.
+  if (!codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, int8 ? 1 : 2) || (int8 && !q.symmetric))
+    c.blockN = std::min(c.blockN, 128);
+  // Split-K: 16-row weight-only tiles want several programs per SM to hide their latency, up
+  // to a split of 4 (beyond it the partial sums cost more than the programs gain); 64-row tiles
+  // and the int8 GEMM are content with ~1.5 programs per SM; 256-row tiles (one CTA per SM)
+  // split only while every program keeps an SM of its own; 128-row tiles do not split.
+  int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
+  int64_t target = c.blockM <= 16 && !int8 ? 6 * int64_t(smCount) : 3 * int64_t(smCount) / 2;
+  int maxSplit = c.blockM <= 16 ? 4 : 8;
+  auto wantsSplit = [&](int split) {
+    if (c.blockM == 256) return programs * split <= smCount;
+    return M < 128 && programs * c.splitK < target;
+  };
+  for (int split = 2; split <= maxSplit && wantsSplit(split); split *= 2) {
+    GemmConfig t = c;
+    t.splitK = split;
+    if (!gemmSupports(q, t, int8)) break;
+    c = t;
+  }
+  return c;
+}
+
+}  // namespace uintx::kernels

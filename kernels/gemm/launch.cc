@@ -1,0 +1,52 @@
+#include "kernels/gemm/launch.h"
+
+#include "kernels/split_k_reduce/split_k_reduce.h"
+
+namespace uintx::kernels {
+
+size_t splitKPartialBytes(const QuantSpec& q, const GemmConfig& c, int64_t M) {
+  return c.splitK > 1 ? (size_t(c.splitK) * size_t(M) * size_t(q.N) * 4 + 255) / 256 * 256 : 0;
+}
+
+namespace {
+
+class GemmPlan : public KernelPlan {
+ public:
+  GemmPlan(const QuantSpec& q, dsl::DType act, dsl::DType out, bool hasBias, const GemmConfig& c,
+           const CompileFn& compile)
+      : q_(q), c_(c), hasBias_(hasBias) {
+    main_ = compile(buildGemm(q, act, hasBias, c, out));
+    if (c.splitK > 1) reduce_ = compile(buildSplitKReduce(q.N, c.splitK, out, hasBias, q.scaleDtype));
+  }
+
+  size_t workspaceBytes(int64_t M) const override { return splitKPartialBytes(q_, c_, M); }
+
+  void launch(const LinearCall& call, CUstream stream) const override {
+    NamedArgs args = weightArgs(call);
+    args.push_back({"x", LaunchArg::ptr(call.x)});
+    args.push_back({"M", LaunchArg::i32(int32_t(call.M))});
+    if (c_.splitK > 1) {
+      args.push_back({"partial", LaunchArg::ptr(call.workspace)});
+    } else {
+      args.push_back({"y", LaunchArg::ptr(call.y)});
+      if (hasBias_) args.push_back({"bias", LaunchArg::ptr(call.bias)});
+    }
+    main_->launch({ceilDiv(q_.N, c_.blockN), ceilDiv(call.M, c_.blockM), unsigned(c_.splitK)}, stream, args);
+    if (c_.splitK > 1) launchSplitKReduce(*reduce_, call, q_.N, call.workspace, stream);
+  }
+
+ private:
+  QuantSpec q_;
+  GemmConfig c_;
+  bool hasBias_;
+  std::shared_ptr<codegen::JitKernel> main_, reduce_;
+};
+
+}  // namespace
+
+std::unique_ptr<KernelPlan> makeGemmPlan(const QuantSpec& q, dsl::DType act, dsl::DType out, bool hasBias,
+                                         const GemmConfig& config, const CompileFn& compile) {
+  return std::make_unique<GemmPlan>(q, act, out, hasBias, config, compile);
+}
+
+}  // namespace uintx::kernels

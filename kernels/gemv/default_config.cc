@@ -1,0 +1,37 @@
+#include "kernels/gemv/default_config.h"
+
+namespace uintx::kernels {
+
+// The measurements behind each rule: docs/PERFORMANCE.md, "Why the GEMV defaults".
+GemvConfig defaultGemvConfig(const QuantSpec& q, int64_t M, int smCount) {
+  GemvConfig c;
+  c.blockM = M <= 1 ? 1 : M <= 2 ? 2 : M <= 4 ? 4 : M <= 8 ? 8 : 16;
+  c.stages = c.blockM <= 4 ? 2 : 1;  // more rows would spill the double buffer
+  // The longest K step, 16 rows per program, and 8 warps (shorter segments per thread) when N
+  // gives few programs.
+  c.blockN = 16;
+  c.blockK = 1024;
+  c.numWarps = q.N / 16 < 4 * smCount ? 8 : 4;
+  if (c.blockM > 2) c.blockK = 256;  // rows reduce per step: bound registers
+  // The largest blockK that keeps the whole-word path (K divisible), else 64.
+  while (c.blockK > 64 && !usesWordPath(q, c)) c.blockK /= 2;
+  if (!usesWordPath(q, c)) c.blockK = 64;
+  // Every thread fills at least one vector load per step (else threads duplicate work).
+  while (c.numWarps > 1 && gemvElementsPerThread(c) < gemvVectorWidth(q, c)) c.numWarps /= 2;
+  // Enough programs to keep every SM busy with several CTAs: split K when N is narrow.
+  int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
+  while (programs * c.splitK < 2 * smCount && c.splitK < 8) {
+    GemvConfig next = c;
+    next.splitK *= 2;
+    if (!usesWordPath(q, next) || q.K / (int64_t(next.blockK) * next.splitK) < 4) break;
+    c = next;
+  }
+  // Up to 4-bit weights on long rows, unsplit: 32-row programs, so that each thread's
+  // activation segment serves 4 weight rows, while they still give 1.5 programs per SM.
+  if (q.bits <= 4 && c.numWarps == 8 && c.blockM == 1 && c.splitK == 1 && q.K >= 8192 &&
+      q.N / 32 * 2 >= 3 * int64_t(smCount))
+    c.blockN = 32;
+  return c;
+}
+
+}  // namespace uintx::kernels
