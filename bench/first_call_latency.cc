@@ -25,8 +25,9 @@
 
 #include "runtime/cuda_driver.h"
 #include "runtime/device_buffer.h"
-#include "kernels/gemm/gemm.h"
-#include "kernels/gemv/gemv.h"
+#include "dispatch/call_key.h"
+#include "dispatch/kernel_store.h"
+#include "kernels/families.h"
 #include "kernels/common/quant_spec.h"
 #include "uintx/error.h"
 #include "uintx/half.h"
@@ -181,7 +182,7 @@ int main(int argc, char** argv) {
     linear({(void*)x.get(), a.M, a.K, a.dtype}, w, {(void*)y.get(), a.M, a.N, a.dtype}, nullptr, {a.int8});
     runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
     const Clock::time_point firstResult = Clock::now();
-    const uintx::dispatch::KernelCacheStats stats = dispatch::kernelCacheStats();
+    const dispatch::KernelCacheStats stats = dispatch::kernelCacheStats();
 
     t = Clock::now();
     linear({(void*)x.get(), a.M, a.K, a.dtype}, w, {(void*)y.get(), a.M, a.N, a.dtype}, nullptr, {a.int8});
@@ -205,27 +206,18 @@ int main(int argc, char** argv) {
 
     // Which config the first call ran: the tuned one if the cache has it, else the default.
     // Proof: its kernel must now be in memory (a memory hit), put there by that call.
-    const std::string act = a.dtype == ScalarType::bf16 ? "bf16" : "fp16";
-    const cache::KernelKey key = kernelKey(q.format(), act, a.M, a.int8);
+    const cache::KernelKey key = dispatch::callKey(q.format(), a.dtype, a.M, a.int8);
     const std::string cc = std::to_string(device.ccMajor) + "." + std::to_string(device.ccMinor);
     const kernels::QuantSpec spec = kernels::quantSpecOf(q.format());
     const dsl::DType dact = kernels::dslType(a.dtype);
     std::optional<cache::KernelConfig> tuned = dispatch::tunedConfig(key, device.name, cc);
-    cache::KernelConfig expected;
-    auto expectedProgram = [&]() {  // the main kernel of the plan linear() should have made
-      if (key.family == uintx::cache::KernelFamily::gemv || key.family == uintx::cache::KernelFamily::gemv_tiled) {
-        kernels::GemvConfig c = tuned ? kernels::gemvConfigFrom(*tuned) : kernels::defaultGemvConfig(spec, a.M, device.smCount);
-        expected = toKernelConfig(c);
-        return kernels::buildGemv(spec, dact, w.hasBias(), c);
-      }
-      bool int8 = key.family == uintx::cache::KernelFamily::gemm_int8;
-      kernels::GemmConfig c = tuned ? kernels::gemmConfigFrom(*tuned) : kernels::defaultGemmConfig(spec, a.M, int8, device.smCount);
-      expected = toKernelConfig(c);
-      return int8 ? kernels::buildInt8Gemm(spec, dact, w.hasBias(), c) : kernels::buildGemm(spec, dact, w.hasBias(), c);
-    };
-    uintx::dispatch::KernelCacheStats before = dispatch::kernelCacheStats();
-    dispatch::compiledKernel(expectedProgram());
-    bool ranExpected = dispatch::kernelCacheStats().memoryHits == before.memoryHits + 1;
+    const cache::KernelConfig expected =
+        tuned ? *tuned : kernels::defaultConfig(key.family, spec, key.m_bucket, device.smCount);
+    // The plan linear() should have made: all its kernels are in memory, none compiled or read.
+    const dispatch::KernelCacheStats before = dispatch::kernelCacheStats();
+    kernels::makePlan(key.family, spec, dact, dact, w.hasBias(), expected, dispatch::compiledKernel);
+    const dispatch::KernelCacheStats after = dispatch::kernelCacheStats();
+    const bool ranExpected = after.compiles == before.compiles && after.diskHits == before.diskHits;
     std::printf("key=%s\n", key.toString().c_str());
     std::printf("tuned=%s config=%s\n", tuned ? "yes" : "no", (tuned ? *tuned : expected).toString().c_str());
     std::printf("plan_config=%s\n", !ranExpected ? "other" : tuned ? "tuned" : "default");

@@ -11,6 +11,7 @@
 #include "bench/cublas_baseline.h"
 #include "runtime/cuda_driver.h"
 #include "runtime/cuda_stream.h"
+#include "runtime/device_buffer.h"
 #include "dsl/interpreter.h"
 #include "kernels/gemv/gemv.h"
 #include "kernels/common/quant_spec.h"

@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "parallel/communicator.h"
+#include "runtime/device_buffer.h"
 #include "parallel/parallel_linear.h"
 #include "uintx/uintx.h"
 

@@ -17,6 +17,7 @@
 #include <mutex>
 
 #include "parallel/communicator.h"
+#include "runtime/device_buffer.h"
 #include "uintx/uintx.h"
 
 namespace uintx::parallel {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "runtime/device_buffer.h"
 #include "parallel/parallel_linear.h"
 #include "uintx/uintx.h"
 

@@ -14,7 +14,9 @@
 #include "tests/autotune/temp_dir.h"
 #include "uintx/error.h"
 
+using namespace uintx;
 using namespace uintx::autotune;
+using namespace uintx::cache;
 using uintx::autotune::testing::TempDir;
 using json = nlohmann::json;
 
@@ -23,12 +25,12 @@ namespace {
 const char* kGpu = "NVIDIA H100 80GB HBM3";
 const char* kCc = "9.0";
 
-cache::KernelKey keyFor(const std::string& family, int64_t n, int m = 1) {
-  return cache::KernelKey{family, 4, 128, 32, "bf16", "bf16", n, 4096, cache::KernelKey::mBucket(m)};
+KernelKey keyFor(const std::string& family, int64_t n, int m = 1) {
+  return KernelKey{*parseFamily(family), 4, 128, 32, "bf16", "bf16", n, 4096, KernelKey::mBucket(m)};
 }
 
-cache::KernelConfig configFor(int seed) {
-  return cache::KernelConfig{{{"BLOCK_N", 16 << (seed % 4)}, {"num_warps", 1 + seed % 8}, {"seed", seed}}};
+KernelConfig configFor(int seed) {
+  return KernelConfig{{{"BLOCK_N", 16 << (seed % 4)}, {"num_warps", 1 + seed % 8}, {"seed", seed}}};
 }
 
 void writeText(const std::string& path, const std::string& text) {
@@ -44,7 +46,7 @@ std::string readText(const std::string& path) {
 
 struct Reports {
   std::vector<std::string> messages;
-  cache::CacheWarningFn fn() {
+  CacheWarningFn fn() {
     return [this](const std::string& m) { messages.push_back(m); };
   }
 };
@@ -62,7 +64,7 @@ std::string handWrittenCache(const std::string& gpu, const std::string& cc, int 
 TEST_CASE("missing file is an empty cache, with no report") {
   TempDir dir;
   Reports reports;
-  cache::ConfigCache cache(dir.file("none.json"), kGpu, kCc, reports.fn());
+  ConfigCache cache(dir.file("none.json"), kGpu, kCc, reports.fn());
   CHECK(cache.entries().empty());
   CHECK(!cache.lookup(keyFor("gemv", 4096)));
   CHECK(reports.messages.empty());
@@ -72,22 +74,22 @@ TEST_CASE("round trip: what one process saves, a fresh one finds") {
   TempDir dir;
   const std::string path = dir.file("sub/dir/cfg.json");  // parent directories are created
   std::mt19937 rng(11);
-  std::map<std::string, std::pair<cache::KernelConfig, double>> expected;
+  std::map<std::string, std::pair<KernelConfig, double>> expected;
   {
-    cache::ConfigCache cache(path, kGpu, kCc);
+    ConfigCache cache(path, kGpu, kCc);
     for (int i = 0; i < 40; ++i) {
-      cache::KernelKey key = keyFor(i % 2 ? "gemv" : "gemm", 1 + rng() % 20000, 1 + rng() % 5000);
-      cache::KernelConfig config = configFor(static_cast<int>(rng() % 1000));
+      KernelKey key = keyFor(i % 2 ? "gemv" : "gemm", 1 + rng() % 20000, 1 + rng() % 5000);
+      KernelConfig config = configFor(static_cast<int>(rng() % 1000));
       double t = (rng() % 100000) / 7.0;
       cache.insert(key, config, t);
       expected[key.toString()] = {config, t};
     }
     cache.save();
   }
-  cache::ConfigCache again(path, kGpu, kCc);
+  ConfigCache again(path, kGpu, kCc);
   REQUIRE(again.entries().size() == expected.size());
   for (const auto& [text, want] : expected) {
-    auto entry = again.lookupEntry(cache::KernelKey::parse(text));
+    auto entry = again.lookupEntry(KernelKey::parse(text));
     REQUIRE(entry);
     CHECK(entry->config == want.first);
     CHECK(entry->time_us == doctest::Approx(want.second).epsilon(1e-12));
@@ -111,8 +113,8 @@ TEST_CASE("a hand-written file is read") {
   TempDir dir;
   writeText(dir.file("cfg.json"), handWrittenCache(kGpu, kCc));
   Reports reports;
-  cache::ConfigCache cache(dir.file("cfg.json"), kGpu, kCc, reports.fn());
-  auto config = cache.lookup(cache::KernelKey{"gemv", 4, 128, 32, "bf16", "bf16", 4096, 4096, 1});
+  ConfigCache cache(dir.file("cfg.json"), kGpu, kCc, reports.fn());
+  auto config = cache.lookup(KernelKey{KernelFamily::gemv, 4, 128, 32, "bf16", "bf16", 4096, 4096, 1});
   REQUIRE(config);
   CHECK(config->params == std::map<std::string, int>{{"BLOCK_N", 64}, {"num_warps", 4}});
   CHECK(reports.messages.empty());
@@ -121,16 +123,16 @@ TEST_CASE("a hand-written file is read") {
 TEST_CASE("merge: two caches saved one after the other keep both sets; own inserts win") {
   TempDir dir;
   const std::string path = dir.file("cfg.json");
-  cache::ConfigCache a(path, kGpu, kCc);
-  cache::ConfigCache b(path, kGpu, kCc);  // both start from the same (empty) file
-  const cache::KernelKey shared = keyFor("gemv", 777);
+  ConfigCache a(path, kGpu, kCc);
+  ConfigCache b(path, kGpu, kCc);  // both start from the same (empty) file
+  const KernelKey shared = keyFor("gemv", 777);
   for (int i = 0; i < 10; ++i) a.insert(keyFor("gemv", 100 + i), configFor(i), i);
   for (int i = 0; i < 10; ++i) b.insert(keyFor("gemm", 200 + i), configFor(50 + i), i);
   a.insert(shared, configFor(1), 1.0);
   b.insert(shared, configFor(2), 2.0);
   a.save();
   b.save();  // b set `shared` itself, so b's value wins; a's other keys are kept
-  cache::ConfigCache fresh(path, kGpu, kCc);
+  ConfigCache fresh(path, kGpu, kCc);
   CHECK(fresh.entries().size() == 21);
   for (int i = 0; i < 10; ++i) {
     CHECK(fresh.lookup(keyFor("gemv", 100 + i)) == configFor(i));
@@ -143,7 +145,7 @@ TEST_CASE("merge: two caches saved one after the other keep both sets; own inser
   // older one, because a has not set it since its last save.
   a.insert(keyFor("gemv", 999), configFor(9), 9.0);
   a.save();
-  cache::ConfigCache fresh2(path, kGpu, kCc);
+  ConfigCache fresh2(path, kGpu, kCc);
   CHECK(fresh2.entries().size() == 22);
   CHECK(fresh2.lookup(shared) == configFor(2));
 }
@@ -163,7 +165,7 @@ TEST_CASE("two concurrent writer processes lose nothing") {
       (void)!::read(startPipe[0], &byte, 1);  // wait until both children exist
       int status = 0;
       try {
-        cache::ConfigCache cache(path, kGpu, kCc, [](const std::string&) {});
+        ConfigCache cache(path, kGpu, kCc, [](const std::string&) {});
         for (int i = 0; i < 50; ++i) {
           cache.insert(keyFor(c == 0 ? "gemv" : "gemm", 1000 * (c + 1) + i), configFor(i), i);
           cache.save();
@@ -182,8 +184,8 @@ TEST_CASE("two concurrent writer processes lose nothing") {
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
   }
-  cache::CacheFileContents contents = cache::readConfigCacheFile(path);
-  REQUIRE(contents.status == cache::CacheFileContents::Status::kOk);
+  CacheFileContents contents = readConfigCacheFile(path);
+  REQUIRE(contents.status == CacheFileContents::Status::kOk);
   CHECK(contents.entries.size() == 100);
   for (int c = 0; c < 2; ++c)
     for (int i = 0; i < 50; ++i) {
@@ -213,7 +215,7 @@ TEST_CASE("corrupt and truncated files are reported once, ignored, and backed up
     const std::string path = dir.file(c.name + ".json");
     writeText(path, c.text);
     Reports reports;
-    cache::ConfigCache cache(path, kGpu, kCc, reports.fn());
+    ConfigCache cache(path, kGpu, kCc, reports.fn());
     CHECK(cache.entries().empty());
     REQUIRE(reports.messages.size() == 1);
     CHECK(reports.messages[0].find(path) != std::string::npos);
@@ -223,7 +225,7 @@ TEST_CASE("corrupt and truncated files are reported once, ignored, and backed up
     cache.save();
     CHECK(reports.messages.size() == 1);
     CHECK(readText(path + ".corrupt") == c.text);
-    cache::ConfigCache fresh(path, kGpu, kCc, reports.fn());
+    ConfigCache fresh(path, kGpu, kCc, reports.fn());
     CHECK(fresh.lookup(keyFor("gemv", 4096)) == configFor(3));
     CHECK(reports.messages.size() == 1);
   }
@@ -246,7 +248,7 @@ TEST_CASE("foreign-GPU and other-version files are reported and ignored") {
     const std::string path = dir.file(c.name + ".json");
     writeText(path, c.text);
     Reports reports;
-    cache::ConfigCache cache(path, kGpu, kCc, reports.fn());
+    ConfigCache cache(path, kGpu, kCc, reports.fn());
     CHECK(cache.entries().empty());
     REQUIRE(reports.messages.size() == 1);
     CHECK(reports.messages[0].find(path) != std::string::npos);
@@ -258,7 +260,7 @@ TEST_CASE("foreign-GPU and other-version files are reported and ignored") {
     cache.save();
     CHECK(reports.messages.size() == 1);
     CHECK(readText(path + ".foreign") == c.text);
-    CHECK(cache::readConfigCacheFile(path).gpu.name == kGpu);
+    CHECK(readConfigCacheFile(path).gpu.name == kGpu);
   }
 }
 
@@ -277,7 +279,7 @@ TEST_CASE("a bad entry is skipped and reported; the good ones are kept") {
         {"config": {"BLOCK_N": 64}, "time_us": -1}
     }})");
   Reports reports;
-  cache::ConfigCache cache(path, "G", "9.0", reports.fn());
+  ConfigCache cache(path, "G", "9.0", reports.fn());
   CHECK(cache.entries().size() == 1);
   REQUIRE(reports.messages.size() == 3);
   CHECK(reports.messages[0].find("M=2") != std::string::npos);
@@ -289,7 +291,7 @@ TEST_CASE("a bad entry is skipped and reported; the good ones are kept") {
 TEST_CASE("an unreadable path is reported, never thrown, at load") {
   TempDir dir;
   Reports reports;
-  cache::ConfigCache cache(dir.path(), kGpu, kCc, reports.fn());  // a directory, not a file
+  ConfigCache cache(dir.path(), kGpu, kCc, reports.fn());  // a directory, not a file
   CHECK(cache.entries().empty());
   REQUIRE(reports.messages.size() == 1);
   CHECK(reports.messages[0].find(dir.path()) != std::string::npos);
@@ -297,7 +299,7 @@ TEST_CASE("an unreadable path is reported, never thrown, at load") {
 
 TEST_CASE("insert rejects a bad time") {
   TempDir dir;
-  cache::ConfigCache cache(dir.file("c.json"), kGpu, kCc);
+  ConfigCache cache(dir.file("c.json"), kGpu, kCc);
   CHECK_THROWS_AS(cache.insert(keyFor("gemv", 1), configFor(1), -1.0), uintx::Error);
   CHECK_THROWS_AS(cache.insert(keyFor("gemv", 1), configFor(1), std::nan("")), uintx::Error);
 }

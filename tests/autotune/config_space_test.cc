@@ -14,16 +14,20 @@
 #include "uintx/error.h"
 
 using namespace uintx;
-using namespace uintx::autotune;
+using namespace uintx;
+using namespace uintx;
+using namespace uintx::cache;
+using namespace uintx::kernels;
+using namespace uintx::cache;
 
 namespace {
 
 constexpr int kSm = 132;
 
-cache::KernelKey makeKey(int bits, int group, int pack, int64_t N, int64_t K, int bucket,
+KernelKey makeKey(int bits, int group, int pack, int64_t N, int64_t K, int bucket,
                   const std::string& family = "") {
-  cache::KernelKey k;
-  k.family = family.empty() ? (bucket <= 16 ? "gemv" : "gemv_tiled") : family;
+  KernelKey k;
+  k.family = *parseFamily(family.empty() ? (bucket <= 16 ? "gemv" : "gemv_tiled") : family);
   k.bit_width = bits;
   k.group_size = group;
   k.packing_bitwidth = pack;
@@ -36,14 +40,14 @@ cache::KernelKey makeKey(int bits, int group, int pack, int64_t N, int64_t K, in
 
 // The whole-word path, from its definition: 32-bit words hold whole values, rows are
 // 16-byte multiples, the K tiles of every split cover K exactly, a tile holds whole words.
-bool wordPath(const cache::KernelKey& k, int blockK, int splitK) {
+bool wordPath(const KernelKey& k, int blockK, int splitK) {
   if (32 % k.bit_width != 0) return false;
   int64_t perWord = k.packing_bitwidth / k.bit_width;
   int64_t rowBytes = (k.K + perWord - 1) / perWord * (k.packing_bitwidth / 8);
   return rowBytes % 16 == 0 && k.K % (int64_t(blockK) * splitK) == 0 && blockK % (32 / k.bit_width) == 0;
 }
 
-bool anyWordPath(const cache::KernelKey& k) {
+bool anyWordPath(const KernelKey& k) {
   for (int bk : {64, 128, 256, 512, 1024})
     for (int s : {1, 2, 4, 8})
       if (wordPath(k, bk, s)) return true;
@@ -53,7 +57,7 @@ bool anyWordPath(const cache::KernelKey& k) {
 std::string str(const kernels::GemvConfig& c) { return c.toString(); }
 
 // Checks every rule for one key; returns the space.
-std::vector<kernels::GemvConfig> checkSpace(const cache::KernelKey& key) {
+std::vector<kernels::GemvConfig> checkSpace(const KernelKey& key) {
   INFO("key " << key.toString());
   std::vector<kernels::GemvConfig> space = gemvConfigSpace(key, kSm);
   REQUIRE(!space.empty());
@@ -156,7 +160,7 @@ TEST_CASE("a family without a GEMV space, or a key without a valid format, is an
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find("group_size") != std::string::npos);
   }
-  CHECK(isGemvFamily("gemv"));
-  CHECK(isGemvFamily("gemv_tiled"));
-  CHECK(!isGemvFamily("gemm"));
+  CHECK(isGemvFamily(uintx::cache::KernelFamily::gemv));
+  CHECK(isGemvFamily(uintx::cache::KernelFamily::gemv_tiled));
+  CHECK(!isGemvFamily(uintx::cache::KernelFamily::gemm));
 }

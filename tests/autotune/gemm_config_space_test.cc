@@ -17,15 +17,19 @@
 #include "uintx/error.h"
 
 using namespace uintx;
-using namespace uintx::autotune;
+using namespace uintx;
+using namespace uintx;
+using namespace uintx::cache;
+using namespace uintx::kernels;
+using namespace uintx::cache;
 
 namespace {
 
 constexpr int kSm = 132;
 
-cache::KernelKey makeKey(const std::string& family, int bits, int group, int64_t N, int64_t K, int bucket) {
-  cache::KernelKey k;
-  k.family = family;
+KernelKey makeKey(const std::string& family, int bits, int group, int64_t N, int64_t K, int bucket) {
+  KernelKey k;
+  k.family = *parseFamily(family);
   k.bit_width = bits;
   k.group_size = group;
   k.packing_bitwidth = 32;
@@ -66,7 +70,7 @@ int registers(const kernels::GemmConfig& c, bool int8) {
 }
 
 // Shared memory of the K loop, from the definition (docs/CACHE.md, rule 3).
-int64_t sharedBytes(const cache::KernelKey& key, const kernels::GemmConfig& c) {
+int64_t sharedBytes(const KernelKey& key, const kernels::GemmConfig& c) {
   bool int8 = key.family == uintx::cache::KernelFamily::gemm_int8;
   int64_t row = c.blockK * (int8 ? 1 : 2) + 16;
   if (c.stages == 1) return (c.blockM + c.blockN) * row;
@@ -77,7 +81,7 @@ int64_t sharedBytes(const cache::KernelKey& key, const kernels::GemmConfig& c) {
 }
 
 // Checks every rule on every config of the space for one key; returns the space.
-std::vector<kernels::GemmConfig> checkSpace(const cache::KernelKey& key) {
+std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
   INFO("key " << key.toString());
   const bool int8 = key.family == uintx::cache::KernelFamily::gemm_int8;
   std::vector<kernels::GemmConfig> space = gemmConfigSpace(key, kSm);
@@ -168,14 +172,14 @@ TEST_CASE("split-K appears only for small grids, weight-only and int8 alike") {
 }
 
 TEST_CASE("pruning: each rule removes the configs that break it, and says which") {
-  auto rejected = [](const cache::KernelKey& key, const kernels::GemmConfig& c, const std::string& words) {
+  auto rejected = [](const KernelKey& key, const kernels::GemmConfig& c, const std::string& words) {
     INFO("key " << key.toString() << " config " << c.toString());
     std::string why = gemmPruneReason(key, c, kSm);
     CHECK_MESSAGE(why.find(words) != std::string::npos, why);
     CHECK(!contains(gemmConfigSpace(key, kSm), c));
   };
-  const cache::KernelKey small = makeKey("gemm", 4, 128, 4096, 4096, 16);
-  const cache::KernelKey big = makeKey("gemm", 4, 128, 14336, 4096, 4096);
+  const KernelKey small = makeKey("gemm", 4, 128, 4096, 4096, 16);
+  const KernelKey big = makeKey("gemm", 4, 128, 14336, 4096, 4096);
   // gemmSupports: K slices of half a group, or not whole K steps (int8 4-bit: a group each).
   rejected(makeKey("gemm", 4, 128, 4096, 512, 16), config(16, 64, 32, 4, 2, 8), "whole groups");
   rejected(makeKey("gemm_int8", 4, 128, 4096, 512, 16), config(16, 64, 128, 4, 1, 8), "multiple of blockK * splitK");
@@ -215,14 +219,14 @@ TEST_CASE("errors: a family without a GEMM space, a format the GEMM cannot run")
   }
   // 3-bit weights cannot run the GEMM programs at all.
   CHECK_THROWS_AS(gemmConfigSpace(makeKey("gemm", 3, 128, 4096, 4096, 64), kSm), Error);
-  CHECK(isGemmFamily("gemm"));
-  CHECK(isGemmFamily("gemm_int8"));
-  CHECK(!isGemmFamily("gemv"));
+  CHECK(isGemmFamily(uintx::cache::KernelFamily::gemm));
+  CHECK(isGemmFamily(uintx::cache::KernelFamily::gemm_int8));
+  CHECK(!isGemmFamily(uintx::cache::KernelFamily::gemv));
 }
 
 TEST_CASE("GEMM configs round-trip through the cache's form; entries without split_k load as 1") {
   kernels::GemmConfig c = config(32, 256, 64, 8, 1, 4);
-  cache::KernelConfig k = toKernelConfig(c);
+  KernelConfig k = toKernelConfig(c);
   CHECK(k.params.at("split_k") == 4);
   CHECK(kernels::gemmConfigFrom(k).toString() == c.toString());
   k.params.erase("split_k");  // written before split-K existed

@@ -14,7 +14,9 @@
 #include "tests/autotune/temp_dir.h"
 #include "uintx/error.h"
 
+using namespace uintx;
 using namespace uintx::autotune;
+using namespace uintx::cache;
 using uintx::autotune::testing::TempDir;
 
 namespace {
@@ -39,63 +41,63 @@ void writeText(const std::string& path, const std::string& text) {
 }  // namespace
 
 TEST_CASE("SHA-256 matches the FIPS 180-2 test vectors") {
-  CHECK(cache::sha256Hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  CHECK(cache::sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  CHECK(cache::sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+  CHECK(sha256Hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  CHECK(cache::sha256Hex(std::string(1000000, 'a')) ==
+  CHECK(sha256Hex(std::string(1000000, 'a')) ==
         "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
   // Streaming in uneven pieces gives the same digest as one call.
   std::mt19937_64 rng(5);
   std::string data = randomBytes(rng, 10007);
-  cache::Sha256 streamed;
+  Sha256 streamed;
   for (size_t pos = 0; pos < data.size();) {
     size_t n = std::min<size_t>(1 + rng() % 130, data.size() - pos);
     streamed.update(std::string_view(data).substr(pos, n));
     pos += n;
   }
-  CHECK(streamed.hexDigest() == cache::sha256Hex(data));
+  CHECK(streamed.hexDigest() == sha256Hex(data));
 }
 
 TEST_CASE("makeKey is deterministic and separates its three inputs") {
-  std::string k = cache::KernelDiskCache::makeKey("module {}", "llvm-22", "sm_90a");
+  std::string k = KernelDiskCache::makeKey("module {}", "llvm-22", "sm_90a");
   CHECK(k.size() == 64);
-  CHECK(k == cache::KernelDiskCache::makeKey("module {}", "llvm-22", "sm_90a"));
-  CHECK(k != cache::KernelDiskCache::makeKey("module { }", "llvm-22", "sm_90a"));
-  CHECK(k != cache::KernelDiskCache::makeKey("module {}", "llvm-23", "sm_90a"));
-  CHECK(k != cache::KernelDiskCache::makeKey("module {}", "llvm-22", "sm_80"));
+  CHECK(k == KernelDiskCache::makeKey("module {}", "llvm-22", "sm_90a"));
+  CHECK(k != KernelDiskCache::makeKey("module { }", "llvm-22", "sm_90a"));
+  CHECK(k != KernelDiskCache::makeKey("module {}", "llvm-23", "sm_90a"));
+  CHECK(k != KernelDiskCache::makeKey("module {}", "llvm-22", "sm_80"));
   // Moving bytes between fields changes the key (fields are length-prefixed).
-  CHECK(cache::KernelDiskCache::makeKey("ab", "c", "d") != cache::KernelDiskCache::makeKey("a", "bc", "d"));
+  CHECK(KernelDiskCache::makeKey("ab", "c", "d") != KernelDiskCache::makeKey("a", "bc", "d"));
 }
 
 TEST_CASE("store then load round-trips PTX and cubin bytes") {
   TempDir dir;
-  cache::KernelDiskCache cache(dir.file("kernels"), "uintx-codegen 0.1 / LLVM 22.1.8");
+  KernelDiskCache cache(dir.file("kernels"), "uintx-codegen 0.1 / LLVM 22.1.8");
   std::mt19937_64 rng(9);
   for (int i = 0; i < 20; ++i) {
     std::string ir = "ir " + std::to_string(i);
-    std::string key = cache::KernelDiskCache::makeKey(ir, cache.compilerVersion(), "sm_90a");
+    std::string key = KernelDiskCache::makeKey(ir, cache.compilerVersion(), "sm_90a");
     std::string ptx = "// ptx\n.version 8.0\n" + randomBytes(rng, rng() % 5000);
     std::string cubin = randomBytes(rng, rng() % 5000);  // arbitrary binary, NULs included
     CHECK(!cache.load(key));
     REQUIRE(cache.store(key, ptx));
-    REQUIRE(cache.store(key, cubin, cache::KernelArtifact::kCubin));
+    REQUIRE(cache.store(key, cubin, KernelArtifact::kCubin));
     CHECK(cache.load(key) == ptx);
-    CHECK(cache.load(key, cache::KernelArtifact::kCubin) == cubin);
+    CHECK(cache.load(key, KernelArtifact::kCubin) == cubin);
     // A second handle on the same directory (another process) sees them too.
-    cache::KernelDiskCache other(dir.file("kernels"), cache.compilerVersion());
+    KernelDiskCache other(dir.file("kernels"), cache.compilerVersion());
     CHECK(other.load(key) == ptx);
   }
-  std::string empty = cache::KernelDiskCache::makeKey("empty", "v", "a");
+  std::string empty = KernelDiskCache::makeKey("empty", "v", "a");
   REQUIRE(cache.store(empty, ""));
   CHECK(cache.load(empty) == std::string());
 }
 
 TEST_CASE("a changed compiler version invalidates entries") {
   TempDir dir;
-  cache::KernelDiskCache old(dir.path(), "llvm 22.1.8");
-  cache::KernelDiskCache updated(dir.path(), "llvm 22.1.9");
-  std::string key = cache::KernelDiskCache::makeKey("ir", "fixed", "sm_90a");  // same key on purpose
+  KernelDiskCache old(dir.path(), "llvm 22.1.8");
+  KernelDiskCache updated(dir.path(), "llvm 22.1.9");
+  std::string key = KernelDiskCache::makeKey("ir", "fixed", "sm_90a");  // same key on purpose
   REQUIRE(old.store(key, "old ptx"));
   CHECK(old.load(key) == "old ptx");
   CHECK(!updated.load(key));  // written by another compiler: a miss
@@ -106,9 +108,9 @@ TEST_CASE("a changed compiler version invalidates entries") {
 
 TEST_CASE("truncated, damaged or garbage entries are misses, not crashes") {
   TempDir dir;
-  cache::KernelDiskCache cache(dir.path(), "v1");
+  KernelDiskCache cache(dir.path(), "v1");
   std::mt19937_64 rng(21);
-  std::string key = cache::KernelDiskCache::makeKey("ir", "v1", "sm_90a");
+  std::string key = KernelDiskCache::makeKey("ir", "v1", "sm_90a");
   std::string payload = randomBytes(rng, 3000);
   REQUIRE(cache.store(key, payload));
   const std::string path = cache.entryPath(key);
@@ -134,7 +136,7 @@ TEST_CASE("truncated, damaged or garbage entries are misses, not crashes") {
 
 TEST_CASE("keys that are not 64 hex digits are refused") {
   TempDir dir;
-  cache::KernelDiskCache cache(dir.path(), "v1");
+  KernelDiskCache cache(dir.path(), "v1");
   CHECK_THROWS_AS(cache.load("../../etc/passwd"), uintx::Error);
   CHECK_THROWS_AS(cache.store(std::string(64, 'g'), "x"), uintx::Error);
   CHECK_THROWS_AS(cache.load(std::string(63, 'a')), uintx::Error);
@@ -143,22 +145,22 @@ TEST_CASE("keys that are not 64 hex digits are refused") {
 TEST_CASE("store into an unwritable place returns false") {
   TempDir dir;
   writeText(dir.file("file"), "not a directory");
-  cache::KernelDiskCache cache(dir.file("file") + "/kernels", "v1");
-  CHECK(!cache.store(cache::KernelDiskCache::makeKey("a", "b", "c"), "x"));
+  KernelDiskCache cache(dir.file("file") + "/kernels", "v1");
+  CHECK(!cache.store(KernelDiskCache::makeKey("a", "b", "c"), "x"));
 }
 
 TEST_CASE("concurrent processes storing the same keys leave only complete entries") {
   TempDir dir;
   const std::string version = "v1";
   std::vector<std::string> keys;
-  for (int i = 0; i < 20; ++i) keys.push_back(cache::KernelDiskCache::makeKey(std::to_string(i), version, "sm_90a"));
+  for (int i = 0; i < 20; ++i) keys.push_back(KernelDiskCache::makeKey(std::to_string(i), version, "sm_90a"));
   auto payloadOf = [](int i, int writer) { return std::string(20000 + 1000 * i, char('a' + writer)); };
   pid_t pids[3];
   for (int w = 0; w < 3; ++w) {
     pids[w] = ::fork();
     REQUIRE(pids[w] >= 0);
     if (pids[w] == 0) {
-      cache::KernelDiskCache cache(dir.path(), version);
+      KernelDiskCache cache(dir.path(), version);
       bool ok = true;
       for (int round = 0; round < 5; ++round)
         for (int i = 0; i < 20; ++i) {
@@ -175,7 +177,7 @@ TEST_CASE("concurrent processes storing the same keys leave only complete entrie
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
   }
-  cache::KernelDiskCache cache(dir.path(), version);
+  KernelDiskCache cache(dir.path(), version);
   for (int i = 0; i < 20; ++i) {
     auto got = cache.load(keys[i]);
     REQUIRE(got);
@@ -184,18 +186,18 @@ TEST_CASE("concurrent processes storing the same keys leave only complete entrie
 }
 
 TEST_CASE("default directories follow the documented environment order") {
-  auto envOf = [](std::map<std::string, std::string> vars) -> cache::EnvLookup {
+  auto envOf = [](std::map<std::string, std::string> vars) -> EnvLookup {
     return [vars](const std::string& name) -> std::optional<std::string> {
       auto it = vars.find(name);
       if (it == vars.end()) return std::nullopt;
       return it->second;
     };
   };
-  CHECK(cache::defaultKernelCacheDir(envOf({{"UINTX_KERNEL_CACHE_DIR", "/k"}, {"XDG_CACHE_HOME", "/x"}, {"HOME", "/h"}})) == "/k");
-  CHECK(cache::defaultKernelCacheDir(envOf({{"XDG_CACHE_HOME", "/x"}, {"HOME", "/h"}})) == "/x/uintx/kernels");
-  CHECK(cache::defaultKernelCacheDir(envOf({{"XDG_CACHE_HOME", "relative"}, {"HOME", "/h"}})) == "/h/.cache/uintx/kernels");
-  CHECK(cache::defaultKernelCacheDir(envOf({{"UINTX_KERNEL_CACHE_DIR", ""}, {"HOME", "/h"}})) == "/h/.cache/uintx/kernels");
-  CHECK(cache::defaultConfigCachePath(envOf({{"UINTX_CONFIG_CACHE", "/c.json"}, {"HOME", "/h"}})) == "/c.json");
-  CHECK(cache::defaultConfigCachePath(envOf({{"XDG_CACHE_HOME", "/x"}})) == "/x/uintx/configs.json");
-  CHECK(cache::defaultConfigCachePath(envOf({{"HOME", "/h"}})) == "/h/.cache/uintx/configs.json");
+  CHECK(defaultKernelCacheDir(envOf({{"UINTX_KERNEL_CACHE_DIR", "/k"}, {"XDG_CACHE_HOME", "/x"}, {"HOME", "/h"}})) == "/k");
+  CHECK(defaultKernelCacheDir(envOf({{"XDG_CACHE_HOME", "/x"}, {"HOME", "/h"}})) == "/x/uintx/kernels");
+  CHECK(defaultKernelCacheDir(envOf({{"XDG_CACHE_HOME", "relative"}, {"HOME", "/h"}})) == "/h/.cache/uintx/kernels");
+  CHECK(defaultKernelCacheDir(envOf({{"UINTX_KERNEL_CACHE_DIR", ""}, {"HOME", "/h"}})) == "/h/.cache/uintx/kernels");
+  CHECK(defaultConfigCachePath(envOf({{"UINTX_CONFIG_CACHE", "/c.json"}, {"HOME", "/h"}})) == "/c.json");
+  CHECK(defaultConfigCachePath(envOf({{"XDG_CACHE_HOME", "/x"}})) == "/x/uintx/configs.json");
+  CHECK(defaultConfigCachePath(envOf({{"HOME", "/h"}})) == "/h/.cache/uintx/configs.json");
 }

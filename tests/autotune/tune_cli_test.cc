@@ -8,7 +8,9 @@
 #include "autotune/tune_cli.h"
 #include "tests/autotune/temp_dir.h"
 
+using namespace uintx;
 using namespace uintx::autotune;
+using namespace uintx::cache;
 using uintx::autotune::testing::TempDir;
 
 namespace {
@@ -41,13 +43,13 @@ class FakeTuner : public Tuner {
  public:
   std::set<std::string> failFamilies;
   std::vector<std::string> tuned;
-  cache::GpuIdentity gpu() const override { return {"Fake GPU", "9.0"}; }
-  TuneResult tune(const cache::KernelKey& key, ProgressFn progress) override {
+  GpuIdentity gpu() const override { return {"Fake GPU", "9.0"}; }
+  TuneResult tune(const KernelKey& key, ProgressFn progress) override {
     tuned.push_back(key.toString());
     for (int i = 0; i <= 4; ++i) progress(i, 4);
-    if (failFamilies.count(key.family)) return {false, {}, 0, "no config fits"};
+    if (failFamilies.count(familyName(key.family))) return {false, {}, 0, "no config fits"};
     // A config derived from the key, so the test can check what was stored where.
-    return {true, cache::KernelConfig{{{"N_mod", static_cast<int>(key.N % 1000)}, {"M", key.m_bucket}}},
+    return {true, KernelConfig{{{"N_mod", static_cast<int>(key.N % 1000)}, {"M", key.m_bucket}}},
             1.5 * key.m_bucket, ""};
   }
 };
@@ -70,8 +72,8 @@ TuneCliEnvironment fakeEnvironment(FakeTuner* tuner) {
     struct Forward : Tuner {
       FakeTuner* t;
       explicit Forward(FakeTuner* t) : t(t) {}
-      cache::GpuIdentity gpu() const override { return t->gpu(); }
-      TuneResult tune(const cache::KernelKey& k, ProgressFn p) override { return t->tune(k, p); }
+      GpuIdentity gpu() const override { return t->gpu(); }
+      TuneResult tune(const KernelKey& k, ProgressFn p) override { return t->tune(k, p); }
     };
     return std::make_unique<Forward>(tuner);
   };
@@ -170,11 +172,11 @@ TEST_CASE("planning covers every shape x bucket x family once") {
   TuneOptions o = *parseTuneArgs(words("--shapes 4096x4096,14336x4096,4096x4096 --bits 4 "
                                        "--group-size 128 --batch 1,2,3,4,100,5000,9999")).options;
   auto keys = planTuningKeys(o);
-  // Buckets: 1,2,4,128,4096. Families: <=8 -> gemv + gemv_splitk, else gemm. Two distinct shapes.
+  // Buckets: 1,2,4,128,4096. Families: <=8 -> gemv + gemv_tiled, else gemm. Two distinct shapes.
   std::set<std::string> expected;
   for (int64_t n : {4096, 14336})
     for (int b : {1, 2, 4, 128, 4096})
-      for (std::string f : b <= 8 ? std::vector<std::string>{"gemv", "gemv_splitk"}
+      for (std::string f : b <= 8 ? std::vector<std::string>{"gemv", "gemv_tiled"}
                                   : std::vector<std::string>{"gemm"})
         expected.insert("family=" + f + ";bits=4;group=128;pack=32;act=bf16;out=bf16;N=" +
                         std::to_string(n) + ";K=4096;M=" + std::to_string(b));
@@ -222,12 +224,12 @@ TEST_CASE("a tuning run fills the cache, prints plain lines, and skips what is c
   CHECK(run.err.empty());
   // 2 shapes x (bucket 1: gemv, gemv_splitk; bucket 64: gemm) = 6 keys.
   CHECK(tuner.tuned.size() == 6);
-  cache::CacheFileContents contents = cache::readConfigCacheFile(cache);
-  REQUIRE(contents.status == cache::CacheFileContents::Status::kOk);
+  CacheFileContents contents = readConfigCacheFile(cache);
+  REQUIRE(contents.status == CacheFileContents::Status::kOk);
   CHECK(contents.gpu.name == "Fake GPU");
   CHECK(contents.entries.size() == 6);
   for (const auto& [text, entry] : contents.entries) {
-    cache::KernelKey key = cache::KernelKey::parse(text);
+    KernelKey key = KernelKey::parse(text);
     CHECK(entry.config.params.at("N_mod") == key.N % 1000);
     CHECK(entry.time_us == 1.5 * key.m_bucket);
   }
@@ -264,13 +266,13 @@ TEST_CASE("a tuning run fills the cache, prints plain lines, and skips what is c
 TEST_CASE("a failing key gives exit code 4; the others are saved") {
   TempDir dir;
   FakeTuner tuner;
-  tuner.failFamilies = {"gemv_splitk"};
+  tuner.failFamilies = {"gemv_tiled"};
   CliRun run = runCli("--shapes 128x256 --bits 4 --group-size 64 --batch 1,32 --cache " + dir.file("c.json"),
                       fakeEnvironment(&tuner));
   CHECK(run.code == kExitTuningFailed);
-  CHECK(run.err.find("gemv_splitk") != std::string::npos);
+  CHECK(run.err.find("gemv_tiled") != std::string::npos);
   CHECK(run.err.find("no config fits") != std::string::npos);
-  CHECK(cache::readConfigCacheFile(dir.file("c.json")).entries.size() == 2);  // gemv M=1, gemm M=32
+  CHECK(readConfigCacheFile(dir.file("c.json")).entries.size() == 2);  // gemv M=1, gemm M=32
 }
 
 TEST_CASE("--list errors: missing and corrupt files give exit code 5") {

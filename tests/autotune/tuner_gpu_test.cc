@@ -13,6 +13,9 @@
 #include <sstream>
 
 #include "cache/config_cache.h"
+#include "kernels/int8_gemm/int8_gemm.h"
+#include "kernels/quantize_rows/quantize_rows.h"
+#include "kernels/split_k_reduce/split_k_reduce.h"
 #include "kernels/gemv/config_space.h"
 #include "kernels/gemm/config_space.h"
 #include "autotune/gpu_tuner.h"
@@ -26,7 +29,9 @@
 #include "tests/autotune/temp_dir.h"
 
 using namespace uintx;
+using namespace uintx;
 using namespace uintx::autotune;
+using namespace uintx::cache;
 
 namespace {
 
@@ -105,8 +110,8 @@ std::map<std::string, std::string> fields(const std::string& output) {
   return f;
 }
 
-cache::KernelKey smallKey(int bucket, int64_t N = 1024) {
-  cache::KernelKey k;
+KernelKey smallKey(int bucket, int64_t N = 1024) {
+  KernelKey k;
   k.bit_width = 4;
   k.group_size = 128;
   k.packing_bitwidth = 32;
@@ -132,7 +137,7 @@ TEST_CASE("the GPU tuner times the whole GEMV and GEMM spaces, reports progress 
 
   // Another shape than the end-to-end test's: kernels compiled here stay in this process's
   // memory, and that test needs its own compiled into its own kernels directory.
-  cache::KernelKey key = smallKey(1, 2048);
+  KernelKey key = smallKey(1, 2048);
   std::vector<kernels::GemvConfig> space = gemvConfigSpace(key, device.smCount);
   int calls = 0, lastDone = 0, lastTotal = 0;
   TuneResult r = tuner.tune(key, [&](int done, int total) {
@@ -151,7 +156,7 @@ TEST_CASE("the GPU tuner times the whole GEMV and GEMM spaces, reports progress 
   for (const auto& c : space) inSpace |= toKernelConfig(c) == r.config;
   CHECK(inSpace);
 
-  cache::KernelKey unknown = key;
+  KernelKey unknown = key;
   unknown.family = "gemv_fp8";
   TuneResult bad = tuner.tune(unknown, nullptr);
   CHECK(!bad.ok);
@@ -159,7 +164,7 @@ TEST_CASE("the GPU tuner times the whole GEMV and GEMM spaces, reports progress 
 
   // Tensor-core GEMM keys: every config of gemmConfigSpace is timed (split-K among them
   // when the grid is small), and the winner is one of them.
-  cache::KernelKey gemm = smallKey(64, 2048);
+  KernelKey gemm = smallKey(64, 2048);
   REQUIRE(gemm.family == uintx::cache::KernelFamily::gemm);
   std::vector<kernels::GemmConfig> gemmSpace = gemmConfigSpace(gemm, device.smCount);
   int gemmCalls = 0;
@@ -177,7 +182,7 @@ TEST_CASE("the GPU tuner times the whole GEMV and GEMM spaces, reports progress 
 
   // int8 activations (4-bit g128 weights: BLOCK_K = 128, one group per K step), from the
   // int8 space.
-  cache::KernelKey int8Key = gemm;
+  KernelKey int8Key = gemm;
   int8Key.family = uintx::cache::KernelFamily::gemm_int8;
   TuneResult gi = tuner.tune(int8Key, nullptr);
   for (const std::string& n : notes) MESSAGE(n);
@@ -205,8 +210,8 @@ TEST_CASE("uintx-tune end to end, then a fresh process uses the caches: no compi
   REQUIRE(code == kExitOk);
 
   runtime::CudaDeviceInfo device = runtime::currentCudaDevice();
-  cache::CacheFileContents contents = cache::readConfigCacheFile(cache);
-  REQUIRE(contents.status == cache::CacheFileContents::Status::kOk);
+  CacheFileContents contents = readConfigCacheFile(cache);
+  REQUIRE(contents.status == CacheFileContents::Status::kOk);
   CHECK(contents.gpu.name == device.name);
   CHECK(contents.entries.size() == 2);
   size_t kernelFiles = 0;
@@ -215,7 +220,7 @@ TEST_CASE("uintx-tune end to end, then a fresh process uses the caches: no compi
   CHECK(kernelFiles >= 2);
 
   for (int bucket : {1, 16}) {
-    cache::KernelKey key = smallKey(bucket);
+    KernelKey key = smallKey(bucket);
     CHECK(kernels::chooseFamily(kernels::quantSpecOf(weightFormatOf(key)), bucket, false) == key.family);
     auto entry = contents.entries.find(key.toString());
     REQUIRE_MESSAGE(entry != contents.entries.end(), key.toString());

@@ -7,6 +7,9 @@
 #include <random>
 
 #include "dsl/interpreter.h"
+#include "kernels/int8_gemm/int8_gemm.h"
+#include "kernels/quantize_rows/quantize_rows.h"
+#include "kernels/split_k_reduce/split_k_reduce.h"
 #include "kernels/gemm/gemm.h"
 #include "kernels/common/quant_spec.h"
 #include "packing/quantize.h"

@@ -4,6 +4,9 @@
 
 #include "codegen/layout.h"
 #include "codegen/ptx_compiler.h"
+#include "kernels/int8_gemm/int8_gemm.h"
+#include "kernels/quantize_rows/quantize_rows.h"
+#include "kernels/split_k_reduce/split_k_reduce.h"
 #include "kernels/gemm/gemm.h"
 #include "kernels/gemv/gemv.h"
 #include "tests/codegen/ptxas.h"
