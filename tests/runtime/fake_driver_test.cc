@@ -65,14 +65,14 @@ TEST_CASE("a context is made current on threads that have none") {
   CHECK(info.maxSharedBytesPerBlockOptin == 232448);
 }
 
-TEST_CASE("runtime::checkCuda names errors through the driver") {
+TEST_CASE("checkCuda names errors through the driver") {
   CHECK(errorText([] { uintx::runtime::checkCuda(CUDA_ERROR_INVALID_VALUE, "cuFoo"); }) ==
         "cuFoo failed: CUDA_ERROR_INVALID_VALUE (1): fake driver message");
   CHECK(errorText([] { uintx::runtime::checkCuda(CUresult(9999), "cuBar"); }) ==
         "cuBar failed: CUDA error 9999 (unknown to this driver)");
 }
 
-TEST_CASE("runtime::DeviceBuffer copies round-trip and frees what it allocates") {
+TEST_CASE("DeviceBuffer copies round-trip and frees what it allocates") {
   int before = queryFake<int>("fakeLiveAllocations");
   {
     auto data = randomFloats(1000, 5);
@@ -105,7 +105,7 @@ TEST_CASE("modules load, report JIT errors, and unload in their own context") {
   CHECK(queryFake<int>("fakeLiveModules") == 1);
   CHECK(module.function("vector_add") != nullptr);
   CHECK_THROWS_WITH_AS(module.function("nope"),
-                       "runtime::CudaModule::function: the module has no kernel named 'nope'", uintx::Error);
+                       "CudaModule::function: the module has no kernel named 'nope'", uintx::Error);
   CHECK(errorText([] { uintx::runtime::CudaModule::fromPtx("FAIL_TO_COMPILE"); }) ==
         "cuModuleLoadDataEx failed: CUDA_ERROR_INVALID_PTX (218): fake driver message; "
         "JIT error log: fake JIT: line 1: bad");
@@ -114,7 +114,7 @@ TEST_CASE("modules load, report JIT errors, and unload in their own context") {
   CHECK(queryFake<int>("fakeLiveModules") == 0);
 }
 
-TEST_CASE("runtime::launchKernel passes arguments, stream and shared memory") {
+TEST_CASE("launchKernel passes arguments, stream and shared memory") {
   auto module = uintx::runtime::CudaModule::fromPtx(kFakePtx);
   CUfunction fn = module.function("vector_add");
   unsigned n = 3000;
@@ -142,14 +142,14 @@ TEST_CASE("runtime::launchKernel passes arguments, stream and shared memory") {
   CHECK(queryFake<int>("fakeLastSharedBytes") == 100 * 1024);
 
   CHECK_THROWS_WITH_AS(uintx::runtime::launchKernel(fn, {1, 1, 1}, {64, 32, 1}, 0, nullptr, args),
-                       "runtime::launchKernel: block (64, 32, 1) must have nonzero dimensions and at "
+                       "launchKernel: block (64, 32, 1) must have nonzero dimensions and at "
                        "most 1024 threads",
                        uintx::Error);
   CHECK_THROWS_WITH_AS(uintx::runtime::launchKernel(fn, {0, 1, 1}, {64, 1, 1}, 0, nullptr, args),
-                       "runtime::launchKernel: grid (0, 1, 1) has a zero dimension", uintx::Error);
+                       "launchKernel: grid (0, 1, 1) has a zero dimension", uintx::Error);
 }
 
-TEST_CASE("runtime::GpuTimer reads the time between its two events") {
+TEST_CASE("GpuTimer reads the time between its two events") {
   uintx::runtime::CudaStream stream;
   uintx::runtime::GpuTimer timer;
   timer.start(stream.get());

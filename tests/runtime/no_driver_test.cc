@@ -48,7 +48,7 @@ void expectNoDriverError(F body) {
 
 }  // namespace
 
-TEST_CASE("runtime::cudaDriverAvailable says false and why") {
+TEST_CASE("cudaDriverAvailable says false and why") {
   REQUIRE(kDriverPathOverridden);
   std::string why = "unchanged";
   CHECK_FALSE(uintx::runtime::cudaDriverAvailable(&why));
@@ -73,7 +73,7 @@ TEST_CASE("every entry point that needs the driver throws the no-driver error") 
   expectNoDriverError([] { uintx::CublasBf16Gemm gemm; });
 }
 
-TEST_CASE("runtime::checkCuda passes success and names the call and the number otherwise") {
+TEST_CASE("checkCuda passes success and names the call and the number otherwise") {
   CHECK_NOTHROW(uintx::runtime::checkCuda(CUDA_SUCCESS, "cuMemAlloc"));
   std::string message;
   try {
@@ -98,19 +98,19 @@ TEST_CASE("objects that own nothing need no driver") {
   CHECK(other.get() == nullptr);
 }
 
-TEST_CASE("runtime::DeviceBuffer rejects copies past its end before touching the driver") {
+TEST_CASE("DeviceBuffer rejects copies past its end before touching the driver") {
   uintx::runtime::DeviceBuffer empty;
   char byte = 0;
-  CHECK_THROWS_WITH_AS(empty.upload(&byte, 1), "runtime::DeviceBuffer::upload of 1 bytes at offset 0 overruns the 0-byte buffer",
+  CHECK_THROWS_WITH_AS(empty.upload(&byte, 1), "DeviceBuffer::upload of 1 bytes at offset 0 overruns the 0-byte buffer",
                        uintx::Error);
   CHECK_THROWS_WITH_AS(empty.download(&byte, 1, 3),
-                       "runtime::DeviceBuffer::download of 1 bytes at offset 3 overruns the 0-byte buffer",
+                       "DeviceBuffer::download of 1 bytes at offset 3 overruns the 0-byte buffer",
                        uintx::Error);
   CHECK_NOTHROW(empty.upload(&byte, 0));
 }
 
-TEST_CASE("runtime::CudaModule::fromPtx rejects empty text with its own message") {
-  CHECK_THROWS_WITH_AS(uintx::runtime::CudaModule::fromPtx(""), "runtime::CudaModule::fromPtx: the PTX text is empty",
+TEST_CASE("CudaModule::fromPtx rejects empty text with its own message") {
+  CHECK_THROWS_WITH_AS(uintx::runtime::CudaModule::fromPtx(""), "CudaModule::fromPtx: the PTX text is empty",
                        uintx::Error);
 }
 

@@ -1,0 +1,7 @@
+#include "uintx/error.h"
+
+namespace uintx {
+
+Error::~Error() = default;
+
+}  // namespace uintx
