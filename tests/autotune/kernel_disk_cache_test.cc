@@ -14,6 +14,7 @@
 #include "tests/autotune/temp_dir.h"
 #include "uintx/error.h"
 
+using namespace uintx;
 using namespace uintx::autotune;
 using uintx::autotune::testing::TempDir;
 

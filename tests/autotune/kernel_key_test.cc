@@ -7,7 +7,7 @@
 #include "cache/kernel_key.h"
 #include "uintx/error.h"
 
-using namespace uintx::autotune;
+using namespace uintx;
 
 namespace {
 
