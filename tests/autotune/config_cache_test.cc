@@ -5,11 +5,13 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "cache/cache_paths.h"
 #include "cache/config_cache.h"
 #include "tests/autotune/temp_dir.h"
 #include "uintx/error.h"
@@ -235,12 +237,13 @@ TEST_CASE("foreign-GPU and other-version files are reported and ignored") {
   struct Case {
     std::string name, text;
     std::vector<std::string> reasonParts;
+    std::string backupSuffix;  // one per foreign GPU model or schema version
   };
   std::vector<Case> cases = {
       {"other_gpu", handWrittenCache("NVIDIA A100-SXM4-80GB", "8.0"),
-       {"NVIDIA A100-SXM4-80GB", "8.0", kGpu}},
-      {"other_cc", handWrittenCache(kGpu, "9.1"), {"9.1"}},
-      {"other_version", handWrittenCache(kGpu, kCc, 2), {"schema_version 2"}},
+       {"NVIDIA A100-SXM4-80GB", "8.0", kGpu}, ".foreign-nvidia-a100-sxm4-80gb-sm80"},
+      {"other_cc", handWrittenCache(kGpu, "9.1"), {"9.1"}, ".foreign-nvidia-h100-80gb-hbm3-sm91"},
+      {"other_version", handWrittenCache(kGpu, kCc, 2), {"schema_version 2"}, ".foreign-schema2"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.name);
@@ -258,7 +261,7 @@ TEST_CASE("foreign-GPU and other-version files are reported and ignored") {
     cache.insert(keyFor("gemv", 4096), configFor(3), 3.0);
     cache.save();
     CHECK(reports.messages.size() == 1);
-    CHECK(readText(path + ".foreign") == c.text);
+    CHECK(readText(path + c.backupSuffix) == c.text);
     CHECK(cache::readConfigCacheFile(path).gpu.name == kGpu);
   }
 }
@@ -301,4 +304,108 @@ TEST_CASE("insert rejects a bad time") {
   cache::ConfigCache cache(dir.file("c.json"), kGpu, kCc);
   CHECK_THROWS_AS(cache.insert(keyFor("gemv", 1), configFor(1), -1.0), uintx::Error);
   CHECK_THROWS_AS(cache.insert(keyFor("gemv", 1), configFor(1), std::nan("")), uintx::Error);
+}
+
+TEST_CASE("save refuses a lock file that is a symlink and never creates its target") {
+  TempDir dir;
+  const std::string path = dir.file("cfg.json"), target = dir.file("victim");
+  REQUIRE(::symlink(target.c_str(), (path + ".lock").c_str()) == 0);
+  cache::ConfigCache cache(path, kGpu, kCc);
+  cache.insert(keyFor("gemv", 4096), configFor(1), 1.0);
+  CHECK_THROWS_AS(cache.save(), uintx::Error);
+  CHECK(::access(target.c_str(), F_OK) != 0);
+}
+
+TEST_CASE("an entry nested 200k deep is a skipped entry or a corrupt file, never a crash") {
+  TempDir dir;
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  const std::string key = "family=gemv;bits=4;group=128;pack=32;act=bf16;out=bf16;N=4096;K=4096;M=1";
+  for (const std::string& where : {R"({"config": )" + deep + R"(, "time_us": 1.0})",
+                                   R"({"config": {"BLOCK_N": )" + deep + R"(}, "time_us": 1.0})"}) {
+    const std::string path = dir.file("deep.json");
+    writeText(path, R"({"schema_version": 1, "gpu": {"name": "G", "compute_capability": "9.0"}, "entries": {")" +
+                        key + "\": " + where + "}}");
+    cache::CacheFileContents contents = cache::readConfigCacheFile(path);
+    CHECK(contents.entries.empty());
+    CHECK(contents.status == cache::CacheFileContents::Status::kCorrupt);
+    CHECK(contents.problem.find("nested deeper than") != std::string::npos);
+    Reports reports;
+    cache::ConfigCache cache(path, "G", "9.0", reports.fn());
+    CHECK(cache.entries().empty());
+    REQUIRE(reports.messages.size() == 1);
+    CHECK(reports.messages[0].size() < 400);
+  }
+}
+
+TEST_CASE("integers out of range are rejected by key, never narrowed") {
+  TempDir dir;
+  const std::string path = dir.file("range.json");
+  writeText(path, handWrittenCache(kGpu, kCc, 1).replace(std::string(R"({"schema_version": 1)").size() - 1, 1, "4294967297"));
+  cache::CacheFileContents contents = cache::readConfigCacheFile(path);
+  CHECK(contents.status != cache::CacheFileContents::Status::kOk);
+  CHECK(contents.schema_version != 1);
+  CHECK(contents.problem.find("schema_version") != std::string::npos);
+  CHECK(contents.problem.find("4294967297") != std::string::npos);
+
+  writeText(path, R"({"schema_version": 1, "gpu": {"name": "G", "compute_capability": "9.0"}, "entries": {
+      "family=gemv;bits=4;group=128;pack=32;act=bf16;out=bf16;N=4096;K=4096;M=1":
+        {"config": {"BLOCK_N": 18446744073709551615}, "time_us": 1.0}}})");
+  contents = cache::readConfigCacheFile(path);
+  CHECK(contents.status == cache::CacheFileContents::Status::kOk);
+  CHECK(contents.entries.empty());
+  REQUIRE(contents.skipped_entries.size() == 1);
+  CHECK(contents.skipped_entries[0].find("'BLOCK_N'") != std::string::npos);
+  CHECK(contents.skipped_entries[0].find("out of int range") != std::string::npos);
+}
+
+TEST_CASE("reports escape control characters of GPU names and keys from the file") {
+  TempDir dir;
+  const std::string path = dir.file("ctl.json");
+  writeText(path, R"({"schema_version": 1, "gpu": {"name": "evil\u001b[2J", "compute_capability": "9.0"}, "entries": {
+      "bad\u001b]0;title\u0007key": {"config": {}, "time_us": 1.0}}})");
+  cache::CacheFileContents contents = cache::readConfigCacheFile(path);
+  REQUIRE(contents.skipped_entries.size() == 1);
+  CHECK(contents.skipped_entries[0].find('\x1b') == std::string::npos);
+  CHECK(contents.skipped_entries[0].find("\\x1b]0;title\\x07key") != std::string::npos);
+  Reports reports;
+  cache::ConfigCache cache(path, kGpu, kCc, reports.fn());
+  REQUIRE(reports.messages.size() == 1);
+  CHECK(reports.messages[0].find('\x1b') == std::string::npos);
+  CHECK(reports.messages[0].find("evil\\x1b[2J") != std::string::npos);
+}
+
+TEST_CASE("two GPU models sharing one config-cache file keep every entry") {
+  TempDir dir;
+  const std::string path = dir.file("shared.json");
+  const char* other = "NVIDIA A100-SXM4-80GB";
+  auto saveOne = [&](const char* gpu, const char* cc, int64_t n) {
+    cache::ConfigCache cache(path, gpu, cc, [](const std::string&) {});
+    cache.insert(keyFor("gemv", n), configFor(int(n)), 1.0);
+    cache.save();
+  };
+  saveOne(kGpu, kCc, 1);
+  saveOne(other, "8.0", 2);
+  saveOne(kGpu, kCc, 3);  // its own earlier file is now a backup; this process knows only key 3
+  saveOne(other, "8.0", 4);
+  // Each GPU's last file survives under a name of its own; before, one ".foreign" held
+  // whichever GPU lost last.
+  const std::string h100Backup = path + ".foreign-" + cache::gpuFileLabel(kGpu, kCc);
+  const std::string a100Backup = path + ".foreign-" + cache::gpuFileLabel(other, "8.0");
+  CHECK(cache::readConfigCacheFile(path).gpu.name == other);
+  CHECK(cache::readConfigCacheFile(path).entries.count(keyFor("gemv", 4).toString()) == 1);
+  CHECK(cache::readConfigCacheFile(h100Backup).entries.count(keyFor("gemv", 3).toString()) == 1);
+  CHECK(cache::readConfigCacheFile(a100Backup).entries.count(keyFor("gemv", 2).toString()) == 1);
+}
+
+TEST_CASE("the default config-cache path is one file per GPU model") {
+  auto env = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "HOME") return std::string("/h");
+    return std::nullopt;
+  };
+  const std::string h100 = cache::defaultConfigCachePath(kGpu, kCc, env);
+  const std::string a100 = cache::defaultConfigCachePath("NVIDIA A100-SXM4-80GB", "8.0", env);
+  CHECK(h100 == "/h/.cache/uintx/configs-nvidia-h100-80gb-hbm3-sm90.json");
+  CHECK(a100 == "/h/.cache/uintx/configs-nvidia-a100-sxm4-80gb-sm80.json");
+  CHECK(cache::gpuFileLabel("../../etc/passwd\x1b", "9.0") == "etc-passwd-sm90");
+  CHECK(cache::gpuFileLabel(std::string(500, 'a'), "9.0").size() <= 72);
 }

@@ -125,3 +125,25 @@ TEST_CASE("cache::KernelConfig JSON round trip and rejection of non-integers") {
   CHECK_THROWS_AS(cache::KernelConfig::fromJson(nlohmann::json::parse(R"([1,2])")), uintx::Error);
   CHECK_THROWS_AS(cache::KernelConfig::fromJson(nlohmann::json::parse(R"({"x": 99999999999})")), uintx::Error);
 }
+
+TEST_CASE("cache::KernelConfig rejects unsigned values above int range instead of wrapping them") {
+  // 2^64 - 1 is an unsigned JSON number; read as int64 it would be -1.
+  CHECK_THROWS_WITH_AS(cache::KernelConfig::fromJson(nlohmann::json::parse(R"({"split_k": 18446744073709551615})")),
+                       doctest::Contains("parameter 'split_k' = 18446744073709551615 is out of int range"), uintx::Error);
+  CHECK_THROWS_WITH_AS(cache::KernelConfig::fromJson(nlohmann::json::parse(R"({"BLOCK_N": 2147483648})")),
+                       doctest::Contains("'BLOCK_N'"), uintx::Error);
+  CHECK(cache::KernelConfig::fromJson(nlohmann::json::parse(R"({"a": 2147483647, "b": -2147483648})")).params ==
+        std::map<std::string, int>{{"a", 2147483647}, {"b", INT32_MIN}});
+}
+
+TEST_CASE("cache::KernelConfig errors print a short escaped excerpt of the value") {
+  nlohmann::json big = nlohmann::json::array();
+  for (int i = 0; i < 10000; ++i) big.push_back("\x1b[2J");
+  try {
+    (void)cache::KernelConfig::fromJson(nlohmann::json{{"BLOCK_N", big}});
+    FAIL("a non-integer parameter was accepted");
+  } catch (const uintx::Error& e) {
+    CHECK(std::string(e.what()).size() < 200);
+    CHECK(std::string(e.what()).find('\x1b') == std::string::npos);
+  }
+}
