@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cache/atomic_file.h"
 #include "cache/cache_paths.h"
 #include "cache/kernel_disk_cache.h"
 #include "cache/sha256.h"
@@ -196,7 +197,107 @@ TEST_CASE("default directories follow the documented environment order") {
   CHECK(cache::defaultKernelCacheDir(envOf({{"XDG_CACHE_HOME", "/x"}, {"HOME", "/h"}})) == "/x/uintx/kernels");
   CHECK(cache::defaultKernelCacheDir(envOf({{"XDG_CACHE_HOME", "relative"}, {"HOME", "/h"}})) == "/h/.cache/uintx/kernels");
   CHECK(cache::defaultKernelCacheDir(envOf({{"UINTX_KERNEL_CACHE_DIR", ""}, {"HOME", "/h"}})) == "/h/.cache/uintx/kernels");
-  CHECK(cache::defaultConfigCachePath(envOf({{"UINTX_CONFIG_CACHE", "/c.json"}, {"HOME", "/h"}})) == "/c.json");
-  CHECK(cache::defaultConfigCachePath(envOf({{"XDG_CACHE_HOME", "/x"}})) == "/x/uintx/configs.json");
-  CHECK(cache::defaultConfigCachePath(envOf({{"HOME", "/h"}})) == "/h/.cache/uintx/configs.json");
+  CHECK(cache::defaultConfigCachePath("G", "9.0", envOf({{"UINTX_CONFIG_CACHE", "/c.json"}, {"HOME", "/h"}})) == "/c.json");
+  CHECK(cache::defaultConfigCachePath("G", "9.0", envOf({{"XDG_CACHE_HOME", "/x"}})) == "/x/uintx/configs-g-sm90.json");
+  CHECK(cache::defaultConfigCachePath("G", "9.0", envOf({{"HOME", "/h"}})) == "/h/.cache/uintx/configs-g-sm90.json");
+}
+
+namespace {
+struct Warnings {
+  std::vector<std::string> messages;
+  cache::KernelCacheWarningFn fn() {
+    return [this](const std::string& m) { messages.push_back(m); };
+  }
+};
+
+// What someone else with write access does: replace the payload and recompute the checksum,
+// so the file is well formed.
+std::string forgedEntry(const std::string& compilerVersion, const std::string& payload) {
+  return "uintx-kernel-cache 1\ncompiler " + std::to_string(compilerVersion.size()) + " " + compilerVersion +
+         "\npayload " + std::to_string(payload.size()) + " " + cache::sha256Hex(payload) + "\n" + payload;
+}
+}  // namespace
+
+TEST_CASE("a directory others can write is not trusted: no loads, no stores, one warning") {
+  TempDir dir;
+  const std::string kernels = dir.file("kernels");
+  Warnings warnings;
+  cache::KernelDiskCache cache(kernels, "v1", warnings.fn());
+  const std::string key = cache::KernelDiskCache::makeKey("ir", "v1", "sm_90a");
+  REQUIRE(cache.store(key, "good ptx"));
+  REQUIRE(cache.load(key) == std::string("good ptx"));
+  // Someone in the group rewrites the entry with a valid checksum.
+  ::chmod(kernels.c_str(), 0775);
+  writeText(cache.entryPath(key), forgedEntry("v1", "forged ptx"));
+  CHECK(!cache.load(key));
+  CHECK(!cache.load(key));
+  CHECK(!cache.store(key, "good ptx"));
+  CHECK(readText(cache.entryPath(key)) == forgedEntry("v1", "forged ptx"));  // not written into
+  REQUIRE(warnings.messages.size() == 1);
+  CHECK(warnings.messages[0].find(kernels) != std::string::npos);
+  CHECK(warnings.messages[0].find("writable by group or others") != std::string::npos);
+  // A shard directory others can write is refused the same way.
+  ::chmod(kernels.c_str(), 0700);
+  CHECK(cache.load(key) == std::string("forged ptx"));  // the owner's own directory again
+  const std::string shard = kernels + "/" + key.substr(0, 2);
+  ::chmod(shard.c_str(), 0777);
+  CHECK(!cache.load(key));
+}
+
+TEST_CASE("entries others can write, symlinked entries and directories, and foreign owners are misses") {
+  TempDir dir;
+  const std::string kernels = dir.file("kernels");
+  cache::KernelDiskCache cache(kernels, "v1", [](const std::string&) {});
+  const std::string key = cache::KernelDiskCache::makeKey("ir", "v1", "sm_90a");
+  REQUIRE(cache.store(key, "good ptx"));
+  const std::string entry = cache.entryPath(key);
+  ::chmod(entry.c_str(), 0666);
+  CHECK(!cache.load(key));
+  ::chmod(entry.c_str(), 0644);
+  CHECK(cache.load(key) == std::string("good ptx"));
+  // An entry that is a link to a file elsewhere.
+  const std::string elsewhere = dir.file("elsewhere");
+  writeText(elsewhere, forgedEntry("v1", "forged ptx"));
+  ::chmod(elsewhere.c_str(), 0644);
+  REQUIRE(::unlink(entry.c_str()) == 0);
+  REQUIRE(::symlink(elsewhere.c_str(), entry.c_str()) == 0);
+  CHECK(!cache.load(key));
+  // The cache directory itself a link.
+  const std::string linkedDir = dir.file("linked");
+  REQUIRE(::symlink(kernels.c_str(), linkedDir.c_str()) == 0);
+  cache::KernelDiskCache viaLink(linkedDir, "v1", [](const std::string&) {});
+  CHECK(!viaLink.store(key, "good ptx"));
+  if (::geteuid() == 0) {  // only root can give a file away
+    REQUIRE(::unlink(entry.c_str()) == 0);
+    REQUIRE(cache.store(key, "good ptx"));
+    REQUIRE(::chown(entry.c_str(), 65534, 65534) == 0);
+    CHECK(!cache.load(key));
+  }
+}
+
+TEST_CASE("the cache creates its directories 0700") {
+  TempDir dir;
+  const std::string kernels = dir.file("a/kernels");
+  cache::KernelDiskCache cache(kernels, "v1");
+  const std::string key = cache::KernelDiskCache::makeKey("ir", "v1", "sm_90a");
+  REQUIRE(cache.store(key, "ptx"));
+  struct stat st;
+  for (const std::string& d : {dir.file("a"), kernels, kernels + "/" + key.substr(0, 2)}) {
+    CAPTURE(d);
+    REQUIRE(::stat(d.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+  }
+}
+
+TEST_CASE("an entry above the size limit or not a regular file is a miss, not an exception") {
+  TempDir dir;
+  cache::KernelDiskCache cache(dir.path(), "v1", [](const std::string&) {});
+  const std::string key = cache::KernelDiskCache::makeKey("ir", "v1", "sm_90a");
+  REQUIRE(cache.store(key, "ptx"));
+  const std::string entry = cache.entryPath(key);
+  REQUIRE(::truncate(entry.c_str(), off_t(cache::kMaxCacheFileBytes) + 1) == 0);  // sparse
+  CHECK(!cache.load(key));
+  REQUIRE(::unlink(entry.c_str()) == 0);
+  REQUIRE(::mkfifo(entry.c_str(), 0600) == 0);
+  CHECK(!cache.load(key));
 }
