@@ -224,7 +224,6 @@ void ConfigCache::insert(const KernelKey& key, const KernelConfig& config, doubl
 void ConfigCache::save() {
   std::lock_guard<std::mutex> guard(mutex_);
   ExclusiveFileLock lock(path_ + ".lock");
-  using Status = CacheFileContents::Status;
   CacheFileContents disk;
   try {
     disk = readConfigCacheFile(path_);

@@ -18,7 +18,7 @@ TEST_CASE("config cache: every mutant is read or reported, never thrown or crash
   REQUIRE(cache::readConfigCacheFile(path).entries.size() == 2);
   fuzz::Mutator mutator(314159);
   int ok = 0, unusable = 0;
-  for (int i = 0; i < 3000; ++i) {
+  for (int i = 0; i < 2000; ++i) {
     std::ofstream(path, std::ios::binary | std::ios::trunc) << mutator.mutate(seed, seed);
     try {
       cache::CacheFileContents contents = cache::readConfigCacheFile(path);
