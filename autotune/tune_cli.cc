@@ -7,6 +7,7 @@
 #include <set>
 
 #include "cache/config_cache.h"
+#include "cache/printable_text.h"
 #include "autotune/cuda_driver_probe.h"
 #include "uintx/error.h"
 
@@ -290,7 +291,7 @@ int listConfigCache(const std::string& path, std::ostream& out, std::ostream& er
     err << "uintx-tune: warning: ignored entry " << skipped << "\n";
   out << "cache: " << path << "\n"
       << "schema_version: " << contents.schema_version << "\n"
-      << "gpu: " << contents.gpu.name << " (compute capability " << contents.gpu.compute_capability
+      << "gpu: " << cache::printableText(contents.gpu.name) << " (compute capability " << cache::printableText(contents.gpu.compute_capability)
       << ")\n"
       << "entries: " << contents.entries.size() << "\n";
   size_t width = 0;
@@ -318,7 +319,6 @@ int runTuneCli(const std::vector<std::string>& args, const TuneCliEnvironment& e
 
   try {
     try {
-      if (options.cache_path.empty()) options.cache_path = cache::defaultConfigCachePath(environment.env);
       if (options.kernels_dir.empty()) options.kernels_dir = cache::defaultKernelCacheDir(environment.env);
     } catch (const Error& e) {
       err << "uintx-tune: error: " << e.what() << "\n";
@@ -343,6 +343,15 @@ int runTuneCli(const std::vector<std::string>& args, const TuneCliEnvironment& e
     }
 
     const cache::GpuIdentity gpu = tuner->gpu();
+    // The default file is per GPU model, so it is known only now.
+    if (options.cache_path.empty()) {
+      try {
+        options.cache_path = cache::defaultConfigCachePath(gpu.name, gpu.compute_capability, environment.env);
+      } catch (const Error& e) {
+        err << "uintx-tune: error: " << e.what() << "\n";
+        return kExitCacheError;
+      }
+    }
     cache::ConfigCache cache(options.cache_path, gpu.name, gpu.compute_capability,
                       [&err](const std::string& message) {
                         err << "uintx-tune: warning: " << message << "\n";
@@ -350,7 +359,8 @@ int runTuneCli(const std::vector<std::string>& args, const TuneCliEnvironment& e
     std::vector<cache::KernelKey> todo;
     for (const cache::KernelKey& key : keys)
       if (options.force || !cache.lookup(key)) todo.push_back(key);
-    out << "uintx-tune: GPU " << gpu.name << " (compute capability " << gpu.compute_capability
+    out << "uintx-tune: GPU " << cache::printableText(gpu.name) << " (compute capability "
+        << cache::printableText(gpu.compute_capability)
         << "); cache " << options.cache_path << "; kernels " << options.kernels_dir << "\n"
         << "uintx-tune: " << keys.size() << " keys, " << keys.size() - todo.size()
         << " already cached, " << todo.size() << " to tune\n";

@@ -40,7 +40,7 @@ struct TuneOptions {
   int group_size = 0;  // 0: per output channel (group = K), the --int8-dynamic layout
   int packing = 32;
   std::vector<int64_t> batches;  // M values; empty: every M bucket
-  std::string cache_path;        // empty: cache::defaultConfigCachePath()
+  std::string cache_path;        // empty: cache::defaultConfigCachePath() of the GPU
   std::string kernels_dir;       // empty: cache::defaultKernelCacheDir()
   std::string act_dtype = "bf16";
   std::string out_dtype;  // empty: same as act_dtype

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -33,27 +34,57 @@ void writeAll(int fd, std::string_view bytes, const std::string& what) {
 
 }  // namespace
 
-std::optional<std::string> readWholeFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+std::optional<std::string> readWholeFile(const std::string& path, const ReadRules& rules) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+  int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (rules.owned_private ? O_NOFOLLOW : 0);
+  int fd = ::open(path.c_str(), flags);
   if (fd < 0) {
     if (errno == ENOENT) return std::nullopt;
+    if (errno == ELOOP && rules.owned_private) throw Error("'" + path + "' is a symbolic link: not read");
     throw Error("cannot open '" + path + "' for reading: " + errnoText());
   }
   std::string bytes;
-  char buffer[1 << 16];
-  while (true) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      std::string why = errnoText();
-      ::close(fd);
-      throw Error("cannot read '" + path + "': " + why);
+  try {
+    struct stat st;
+    if (::fstat(fd, &st) != 0) throw Error("cannot stat '" + path + "': " + errnoText());
+    if (!S_ISREG(st.st_mode)) throw Error("'" + path + "' is not a regular file");
+    if (rules.owned_private && st.st_uid != ::geteuid())
+      throw Error("'" + path + "' is owned by uid " + std::to_string(st.st_uid) + ", not by this user: not read");
+    if (rules.owned_private && (st.st_mode & 022))
+      throw Error("'" + path + "' is writable by group or others: not read");
+    if (static_cast<uint64_t>(st.st_size) > rules.max_bytes)
+      throw Error("'" + path + "' is " + std::to_string(st.st_size) + " bytes, above the " +
+                  std::to_string(rules.max_bytes) + "-byte limit");
+    bytes.resize(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw Error("cannot read '" + path + "': " + errnoText());
+      if (n == 0) break;  // shrank while being read: what is there is what a reader sees
+      done += static_cast<size_t>(n);
     }
-    if (n == 0) break;
-    bytes.append(buffer, static_cast<size_t>(n));
+    bytes.resize(done);
+  } catch (const std::bad_alloc&) {
+    ::close(fd);
+    throw Error("cannot read '" + path + "': out of memory");
+  } catch (...) {
+    ::close(fd);
+    throw;
   }
   ::close(fd);
   return bytes;
+}
+
+std::string untrustedDirectoryReason(const std::string& dir) {
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) return "'" + dir + "' cannot be examined: " + errnoText();
+  if (S_ISLNK(st.st_mode)) return "'" + dir + "' is a symbolic link";
+  if (!S_ISDIR(st.st_mode)) return "'" + dir + "' is not a directory";
+  if (st.st_uid != ::geteuid())
+    return "'" + dir + "' is owned by uid " + std::to_string(st.st_uid) + ", not by this user";
+  if (st.st_mode & 022) return "'" + dir + "' is writable by group or others";
+  return "";
 }
 
 void createDirectories(const std::string& dir) {
@@ -62,7 +93,7 @@ void createDirectories(const std::string& dir) {
   for (size_t pos = 1; pos <= dir.size(); ++pos) {
     if (pos != dir.size() && dir[pos] != '/') continue;
     std::string prefix = dir.substr(0, pos);
-    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
+    if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST)
       throw Error("cannot create directory '" + prefix + "': " + errnoText());
   }
   struct stat st;
@@ -74,7 +105,8 @@ void writeFileAtomically(const std::string& path, std::string_view bytes) {
   const std::string dir = parentDir(path);
   createDirectories(dir);
   std::string temp = path + ".tmp.XXXXXX";
-  int fd = ::mkstemp(temp.data());
+  // mkostemp opens with O_CREAT | O_EXCL: never an existing file or a planted link.
+  int fd = ::mkostemp(temp.data(), O_CLOEXEC);
   if (fd < 0) throw Error("cannot create a temporary file beside '" + path + "': " + errnoText());
   try {
     // mkstemp creates 0600; a cache is meant to be readable like any other file.
@@ -104,7 +136,9 @@ void writeFileAtomically(const std::string& path, std::string_view bytes) {
 
 ExclusiveFileLock::ExclusiveFileLock(const std::string& lockPath) {
   createDirectories(parentDir(lockPath));
-  fd_ = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  // O_NOFOLLOW: a planted link would make us create (and lock) the file it names.
+  fd_ = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd_ < 0 && errno == ELOOP) throw Error("lock file '" + lockPath + "' is a symbolic link: refusing to follow it");
   if (fd_ < 0) throw Error("cannot open lock file '" + lockPath + "': " + errnoText());
   while (::flock(fd_, LOCK_EX) != 0) {
     if (errno == EINTR) continue;

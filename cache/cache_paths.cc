@@ -38,9 +38,32 @@ EnvLookup processEnvironment() {
   };
 }
 
-std::string defaultConfigCachePath(const EnvLookup& env) {
+std::string gpuFileLabel(const std::string& gpuName, const std::string& computeCapability) {
+  constexpr size_t kMaxNameChars = 64;
+  std::string label;
+  bool pendingDash = false;
+  for (char c : gpuName) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum) {
+      pendingDash = !label.empty();
+      continue;
+    }
+    if (label.size() + (pendingDash ? 2 : 1) > kMaxNameChars) break;
+    if (pendingDash) label += '-';
+    pendingDash = false;
+    label += (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
+  }
+  if (label.empty()) label = "gpu";
+  label += "-sm";
+  for (char c : computeCapability)
+    if (c >= '0' && c <= '9' && label.size() < kMaxNameChars + 8) label += c;
+  return label;
+}
+
+std::string defaultConfigCachePath(const std::string& gpuName, const std::string& computeCapability,
+                                   const EnvLookup& env) {
   if (auto path = nonEmpty(env, "UINTX_CONFIG_CACHE")) return *path;
-  return cacheRoot(env) + "/configs.json";
+  return cacheRoot(env) + "/configs-" + gpuFileLabel(gpuName, computeCapability) + ".json";
 }
 
 std::string defaultKernelCacheDir(const EnvLookup& env) {

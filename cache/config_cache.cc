@@ -10,6 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cache/atomic_file.h"
+#include "cache/cache_paths.h"
+#include "cache/json_limits.h"
+#include "cache/printable_text.h"
 #include "uintx/error.h"
 
 namespace uintx::cache {
@@ -36,10 +39,13 @@ CacheEntry entryFromJson(const json& j) {
     throw Error("\"time_us\" is missing or not a number");
   entry.time_us = j.at("time_us").get<double>();
   if (!std::isfinite(entry.time_us) || entry.time_us < 0)
-    throw Error("\"time_us\" = " + j.at("time_us").dump() + " is not a finite time >= 0");
+    throw Error("\"time_us\" = " + jsonExcerpt(j.at("time_us")) + " is not a finite time >= 0");
   if (j.contains("tuned_at")) {
     if (!j.at("tuned_at").is_string()) throw Error("\"tuned_at\" is not a string");
     entry.tuned_at = j.at("tuned_at").get<std::string>();
+    // Printed as it is by uintx-tune --list: a date, never terminal control sequences.
+    if (entry.tuned_at.size() > 64 || printableText(entry.tuned_at) != entry.tuned_at)
+      throw Error("\"tuned_at\" = " + jsonExcerpt(j.at("tuned_at")) + " is not a printable date");
   }
   return entry;
 }
@@ -51,7 +57,25 @@ json entryToJson(const CacheEntry& entry) {
 }
 
 std::string describe(const GpuIdentity& gpu) {
-  return "'" + gpu.name + "' (compute capability " + gpu.compute_capability + ")";
+  return "'" + printableText(gpu.name) + "' (compute capability " + printableText(gpu.compute_capability) + ")";
+}
+
+// The integer at doc[key], if it is one that fits in int; the error names the key and the value.
+int intInRange(const json& doc, const char* key) {
+  const json& v = doc.at(key);
+  const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(INT32_MAX)
+                                           : v.get<int64_t>() >= INT32_MIN && v.get<int64_t>() <= INT32_MAX;
+  if (!fits) throw Error(std::string("\"") + key + "\" = " + jsonExcerpt(v) + " is out of range");
+  return static_cast<int>(v.get<int64_t>());
+}
+
+// Where an unusable file is kept on save: one name per foreign GPU model (and per schema
+// version), so two models sharing a path never overwrite each other's backup.
+std::string backupSuffix(const CacheFileContents& disk) {
+  using Status = CacheFileContents::Status;
+  if (disk.status == Status::kCorrupt) return ".corrupt";
+  if (disk.status == Status::kOtherVersion) return ".foreign-schema" + std::to_string(disk.schema_version);
+  return ".foreign-" + gpuFileLabel(disk.gpu.name, disk.gpu.compute_capability);
 }
 
 void backUp(const std::string& path, const std::string& suffix) {
@@ -63,25 +87,31 @@ void backUp(const std::string& path, const std::string& suffix) {
 
 }  // namespace
 
-CacheFileContents readConfigCacheFile(const std::string& path) {
+namespace {
+
+CacheFileContents parseConfigCache(const std::string& bytes) {
   CacheFileContents out;
-  std::optional<std::string> bytes = readWholeFile(path);
-  if (!bytes) return out;  // kMissing
   auto corrupt = [&](const std::string& why) {
     out.status = CacheFileContents::Status::kCorrupt;
     out.problem = why;
     out.entries.clear();
     return out;
   };
-  json doc = json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
+  if (jsonNestingDepth(bytes) > kMaxJsonDepth)
+    return corrupt("nested deeper than " + std::to_string(kMaxJsonDepth) + " levels (not a config cache)");
+  json doc = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
-    return corrupt(bytes->empty() ? "the file is empty"
-                                  : "not valid JSON (corrupt or truncated)");
+    return corrupt(bytes.empty() ? "the file is empty"
+                                 : "not valid JSON (corrupt or truncated)");
   }
   if (!doc.is_object()) return corrupt("the top level is not a JSON object");
   if (!doc.contains("schema_version") || !doc["schema_version"].is_number_integer())
     return corrupt("no integer \"schema_version\"");
-  out.schema_version = doc["schema_version"].get<int>();
+  try {
+    out.schema_version = intInRange(doc, "schema_version");
+  } catch (const Error& e) {
+    return corrupt(e.what());
+  }
   if (out.schema_version != ConfigCache::kSchemaVersion) {
     out.status = CacheFileContents::Status::kOtherVersion;
     out.problem = "schema_version " + std::to_string(out.schema_version) +
@@ -103,11 +133,27 @@ CacheFileContents readConfigCacheFile(const std::string& path) {
       if (key.toString() != keyText) throw Error("key is not in canonical form");
       out.entries[keyText] = entryFromJson(value);
     } catch (const Error& e) {
-      out.skipped_entries.push_back("'" + keyText + "': " + e.what());
+      // Both the key and the reason (which quotes the key) come from the file.
+      out.skipped_entries.push_back("'" + printableText(keyText, 120) + "': " + printableText(e.what(), 300));
     }
   }
   out.status = CacheFileContents::Status::kOk;
   return out;
+}
+
+}  // namespace
+
+CacheFileContents readConfigCacheFile(const std::string& path) {
+  std::optional<std::string> bytes = readWholeFile(path);
+  if (!bytes) return CacheFileContents{};  // kMissing
+  try {
+    return parseConfigCache(*bytes);
+  } catch (const std::exception& e) {  // a json type error or bad_alloc the checks did not foresee
+    CacheFileContents out;
+    out.status = CacheFileContents::Status::kCorrupt;
+    out.problem = "unreadable contents (" + printableText(e.what(), 120) + ")";
+    return out;
+  }
 }
 
 CacheWarningFn stderrCacheWarning() {
@@ -178,7 +224,6 @@ void ConfigCache::insert(const KernelKey& key, const KernelConfig& config, doubl
 void ConfigCache::save() {
   std::lock_guard<std::mutex> guard(mutex_);
   ExclusiveFileLock lock(path_ + ".lock");
-  using Status = CacheFileContents::Status;
   CacheFileContents disk;
   try {
     disk = readConfigCacheFile(path_);
@@ -187,7 +232,7 @@ void ConfigCache::save() {
   }
   const bool usable = absorbLocked(disk);
   if (insertedSinceSave_.empty()) return;  // nothing of ours to write; leave the file alone
-  if (!usable) backUp(path_, disk.status == Status::kCorrupt ? ".corrupt" : ".foreign");
+  if (!usable) backUp(path_, backupSuffix(disk));
 
   json doc = {{"schema_version", kSchemaVersion},
               {"gpu", {{"name", gpu_.name}, {"compute_capability", gpu_.compute_capability}}},

@@ -37,7 +37,11 @@ struct CacheFileContents {
   std::map<std::string, CacheEntry> entries;  // keyed by KernelKey::toString()
   std::vector<std::string> skipped_entries;   // "'<key>': <why>" for entries that were dropped
 };
-// Never throws for bad contents; throws uintx::Error only if the file exists but cannot be read.
+// Never throws for bad contents (a file nested deeper than kMaxJsonDepth is kCorrupt, an
+// integer out of int range is rejected, never narrowed); throws uintx::Error only if the
+// file exists but cannot be read (not a regular file, over kMaxCacheFileBytes, I/O error).
+// Strings from the file in `problem` and `skipped_entries` are printable (printableText);
+// `gpu` and entries' `tuned_at` are as stored: print `gpu` through printableText.
 CacheFileContents readConfigCacheFile(const std::string& path);
 
 using CacheWarningFn = std::function<void(const std::string& message)>;
@@ -57,7 +61,8 @@ class ConfigCache {
   // Under an exclusive flock on "<path>.lock": re-reads the file, merges (entries inserted
   // here since the last save win, every other entry on disk is kept), writes a temp file,
   // fsyncs and renames it over <path>. An unusable file is first kept as "<path>.corrupt"
-  // (corrupt/truncated) or "<path>.foreign" (other schema version or GPU).
+  // (corrupt/truncated), "<path>.foreign-<gpuFileLabel>" (another GPU model) or
+  // "<path>.foreign-schema<N>" (another schema version).
   // Throws uintx::Error if the file cannot be written.
   void save();
 

@@ -1,8 +1,12 @@
 #include "cache/kernel_disk_cache.h"
 
 #include <charconv>
+#include <iostream>
+
+#include <sys/stat.h>
 
 #include "cache/atomic_file.h"
+#include "cache/printable_text.h"
 #include "cache/sha256.h"
 #include "uintx/error.h"
 
@@ -38,8 +42,26 @@ size_t readLengthField(std::string_view file, size_t pos, std::string_view word,
 
 }  // namespace
 
-KernelDiskCache::KernelDiskCache(std::string dir, std::string compilerVersion)
-    : dir_(std::move(dir)), compilerVersion_(std::move(compilerVersion)) {}
+KernelCacheWarningFn stderrKernelCacheWarning() {
+  return [](const std::string& message) { std::cerr << "uintx: warning: " << message << "\n"; };
+}
+
+KernelDiskCache::KernelDiskCache(std::string dir, std::string compilerVersion, KernelCacheWarningFn warn)
+    : dir_(std::move(dir)),
+      compilerVersion_(std::move(compilerVersion)),
+      warn_(warn ? std::move(warn) : stderrKernelCacheWarning()) {}
+
+void KernelDiskCache::warnOnce(const std::string& message) const {
+  if (!warned_->exchange(true)) warn_(message);
+}
+
+std::string KernelDiskCache::untrustedReason(const std::string& key) const {
+  for (const std::string& d : {dir_, dir_ + "/" + key.substr(0, 2)}) {
+    std::string why = untrustedDirectoryReason(d);
+    if (!why.empty()) return why;
+  }
+  return "";
+}
 
 std::string KernelDiskCache::makeKey(std::string_view irText, std::string_view compilerVersion,
                                      std::string_view targetArch) {
@@ -61,9 +83,16 @@ std::optional<std::string> KernelDiskCache::load(const std::string& key, KernelA
   const std::string path = entryPath(key, kind);
   std::optional<std::string> file;
   try {
-    file = readWholeFile(path);
-  } catch (const Error&) {
-    return std::nullopt;  // unreadable counts as absent; a later store replaces it
+    struct stat st;
+    if (::lstat(dir_.c_str(), &st) != 0) return std::nullopt;  // no cache yet: a plain miss
+    if (std::string why = untrustedReason(key); !why.empty()) {
+      if (why.find("cannot be examined") == std::string::npos)  // a missing shard is a plain miss
+        warnOnce("kernel cache not used: " + printableText(why) + "; kernels are compiled instead");
+      return std::nullopt;
+    }
+    file = readWholeFile(path, ReadRules{kMaxCacheFileBytes, /*owned_private=*/true});
+  } catch (const std::exception&) {
+    return std::nullopt;  // unreadable, untrusted or oversized counts as absent; a later store replaces it
   }
   if (!file) return std::nullopt;
   std::string_view view(*file);
@@ -88,13 +117,27 @@ std::optional<std::string> KernelDiskCache::load(const std::string& key, KernelA
 
 bool KernelDiskCache::store(const std::string& key, std::string_view bytes, KernelArtifact kind) const {
   const std::string path = entryPath(key, kind);
-  std::string file(kMagic);
-  file += "compiler " + std::to_string(compilerVersion_.size()) + " " + compilerVersion_ + "\n";
-  file += "payload " + std::to_string(bytes.size()) + " " + sha256Hex(bytes) + "\n";
-  file += bytes;
   try {
+    std::string file(kMagic);
+    file += "compiler " + std::to_string(compilerVersion_.size()) + " " + compilerVersion_ + "\n";
+    file += "payload " + std::to_string(bytes.size()) + " " + sha256Hex(bytes) + "\n";
+    file += bytes;
+    // Only a directory that did not exist is created here (0700); an existing one must
+    // already be trusted: never write where others could have planted or will change files.
+    struct stat st;
+    if (::lstat(dir_.c_str(), &st) != 0) createDirectories(dir_);
+    const std::string shard = dir_ + "/" + key.substr(0, 2);
+    if (std::string why = untrustedDirectoryReason(dir_); !why.empty()) {
+      warnOnce("kernel cache not used: " + printableText(why) + "; kernels are compiled instead");
+      return false;
+    }
+    if (::lstat(shard.c_str(), &st) != 0) createDirectories(shard);
+    if (std::string why = untrustedReason(key); !why.empty()) {
+      warnOnce("kernel cache not used: " + printableText(why) + "; kernels are compiled instead");
+      return false;
+    }
     writeFileAtomically(path, file);
-  } catch (const Error&) {
+  } catch (const std::exception&) {
     return false;
   }
   return true;

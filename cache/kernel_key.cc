@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cache/json_limits.h"
+#include "cache/printable_text.h"
 #include "uintx/error.h"
 
 namespace uintx::cache {
@@ -124,16 +126,16 @@ nlohmann::json KernelConfig::toJson() const {
 }
 
 KernelConfig KernelConfig::fromJson(const nlohmann::json& j) {
-  if (!j.is_object()) throw Error("kernel config: expected a JSON object, got " + j.dump());
+  if (!j.is_object()) throw Error("kernel config: expected a JSON object, got " + jsonExcerpt(j));
   KernelConfig config;
   for (const auto& [name, value] : j.items()) {
-    if (!value.is_number_integer())
-      throw Error("kernel config: parameter '" + name + "' = " + value.dump() +
-                  " is not an integer");
-    int64_t v = value.get<int64_t>();
-    if (v < INT32_MIN || v > INT32_MAX)
-      throw Error("kernel config: parameter '" + name + "' = " + value.dump() + " is out of int range");
-    config.params[name] = static_cast<int>(v);
+    const std::string param = "kernel config: parameter '" + printableText(name, 64) + "' = " + jsonExcerpt(value);
+    if (!value.is_number_integer()) throw Error(param + " is not an integer");
+    // An unsigned number above INT64_MAX read as int64 wraps negative: compare before narrowing.
+    const bool inRange = value.is_number_unsigned() ? value.get<uint64_t>() <= uint64_t(INT32_MAX)
+                                                    : value.get<int64_t>() >= INT32_MIN && value.get<int64_t>() <= INT32_MAX;
+    if (!inRange) throw Error(param + " is out of int range");
+    config.params[name] = static_cast<int>(value.get<int64_t>());
   }
   return config;
 }

@@ -36,7 +36,12 @@ std::vector<uint8_t> packValues(const WeightFormat& format, const int32_t* q) {
           throw Error("q value " + std::to_string(v) + " at [" + std::to_string(n) + ", " + std::to_string(k) +
                       "] is outside the " + s.name + " range [" + std::to_string(s.q_min) + ", " +
                       std::to_string(s.q_max) + "]");
-        word |= (s.encode(v) & mask) << s.bitOffset(j);
+        const uint32_t code = s.encode(v);
+        // Registration checks this for the whole range; masking a wider code would store another value.
+        if (code > mask)
+          throw Error("q value " + std::to_string(v) + " encodes to " + std::to_string(code) + ", which does not fit in " +
+                      std::to_string(s.bits) + " bits");
+        word |= code << s.bitOffset(j);
       }
       storeWord(&out[size_t((n * wordsPerRow + w) * wordBytes)], wordBytes, word);
     }
@@ -50,7 +55,7 @@ std::vector<int32_t> unpackValues(const WeightFormat& format, const uint8_t* pac
   const int vpw = format.valuesPerWord(), wordBytes = format.packing_bitwidth / 8;
   const int64_t wordsPerRow = format.wordsPerRow();
   const uint32_t mask = (1u << s.bits) - 1;
-  std::vector<int32_t> q(size_t(format.N * format.K));
+  std::vector<int32_t> q(size_t(format.N) * size_t(format.K));  // validate(): N, K < 2^31
   for (int64_t n = 0; n < format.N; ++n) {
     for (int64_t k = 0; k < format.K; ++k) {
       uint32_t word = loadWord(packed + size_t((n * wordsPerRow + k / vpw) * wordBytes), wordBytes);

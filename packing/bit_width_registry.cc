@@ -41,6 +41,26 @@ BitWidthSpec signedSymmetricWidth(int bits) {
 
 namespace {
 
+// Packing masks each code to `bits`; a code that does not fit would silently become another
+// value, so every q of the range must encode into `bits` and decode back to itself.
+void checkCodesFit(const BitWidthSpec& spec) {
+  const std::string width = "registerBitWidth: width " + std::to_string(spec.bits) + " (" + spec.name + "): ";
+  const int64_t codes = int64_t(1) << spec.bits;
+  if (int64_t(spec.q_max) - int64_t(spec.q_min) + 1 > codes)
+    throw Error(width + "q range [" + std::to_string(spec.q_min) + ", " + std::to_string(spec.q_max) +
+                "] does not fit in " + std::to_string(spec.bits) + " bits (" + std::to_string(codes) + " codes)");
+  for (int64_t q = spec.q_min; q <= spec.q_max; ++q) {
+    const uint32_t code = spec.encode(int32_t(q));
+    if (code >= uint64_t(codes))
+      throw Error(width + "encode(" + std::to_string(q) + ") = " + std::to_string(code) + " does not fit in " +
+                  std::to_string(spec.bits) + " bits");
+    const int32_t back = spec.decode(code);
+    if (back != q)
+      throw Error(width + "decode(encode(" + std::to_string(q) + ")) = " + std::to_string(back) +
+                  ": decode must invert encode on [q_min, q_max]");
+  }
+}
+
 struct Registry {
   std::mutex mutex;
   std::map<int, std::unique_ptr<BitWidthSpec>> specs;  // unique_ptr: references stay valid
@@ -53,6 +73,7 @@ struct Registry {
                   " needs encode, decode and dequantize rules");
     if (spec.q_min > spec.q_max)
       throw Error("registerBitWidth: width " + std::to_string(spec.bits) + " has q_min > q_max");
+    checkCodesFit(spec);
     std::lock_guard<std::mutex> lock(mutex);
     if (specs.count(spec.bits))
       throw Error("registerBitWidth: bit width " + std::to_string(spec.bits) + " is already registered");

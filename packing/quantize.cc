@@ -23,26 +23,38 @@ std::string at(int64_t n, int64_t k) { return "[" + std::to_string(n) + ", " + s
 
 // A scale as the file will hold it; 0 or non-finite after rounding cannot be stored.
 float storableScale(float exact, ScalarType dtype, int64_t row, int64_t group) {
+  const std::string where = "row " + std::to_string(row) + ", group " + std::to_string(group);
+  // The range itself overflowed float: no scale dtype helps, only smaller weights.
+  if (!std::isfinite(exact))
+    throw Error("the weight range of " + where +
+                " exceeds the largest float (max - min or max |w| is infinite): scale the weights down");
   float s = roundToFloatType(exact, dtype);
   if (!std::isfinite(s) || s == 0.0f)
-    throw Error("scale " + std::to_string(exact) + " of row " + std::to_string(row) + ", group " +
-                std::to_string(group) + " is not representable as a nonzero finite " +
-                scalarTypeName(dtype) + ": use scale_dtype f32");
+    throw Error("scale " + std::to_string(exact) + " of " + where + " is not representable as a nonzero finite " +
+                scalarTypeName(dtype) +
+                (dtype == ScalarType::f32 ? std::string(": the weights' range is below what f32 can resolve")
+                                          : std::string(": use scale_dtype f32")));
   return s;
+}
+
+// The format quantize produces, validated before anything is sized by N * K.
+WeightFormat validatedFormat(int64_t N, int64_t K, const QuantizeOptions& options) {
+  WeightFormat f;
+  f.bit_width = options.bit_width;
+  f.group_size = options.group_size == 0 ? int(std::clamp<int64_t>(K, 0, INT32_MAX)) : options.group_size;
+  f.packing_bitwidth = options.packing_bitwidth;
+  f.N = N;
+  f.K = K;
+  f.scale_dtype = options.scale_dtype;
+  f.validate();  // N, K < 2^31, so N * K cannot overflow int64
+  return f;
 }
 
 }  // namespace
 
 QuantizedWeight quantize(const float* w, int64_t N, int64_t K, const QuantizeOptions& options,
                          const float* bias) {
-  WeightFormat f;
-  f.bit_width = options.bit_width;
-  f.group_size = options.group_size == 0 ? int(std::min<int64_t>(K, INT32_MAX)) : options.group_size;
-  f.packing_bitwidth = options.packing_bitwidth;
-  f.N = N;
-  f.K = K;
-  f.scale_dtype = options.scale_dtype;
-  f.validate();
+  const WeightFormat f = validatedFormat(N, K, options);
   const BitWidthSpec& spec = f.spec();
   if (!spec.isSymmetric() && spec.q_min != 0)
     throw Error("width " + spec.name + ": asymmetric widths must have q_min = 0");
@@ -94,7 +106,7 @@ QuantizedWeight quantize(const float* w, int64_t N, int64_t K, const QuantizeOpt
 template <typename Half>
 static QuantizedWeight quantizeHalf(const Half* w, int64_t N, int64_t K, const QuantizeOptions& options,
                                     const float* bias) {
-  if (N <= 0 || K <= 0) throw Error("quantize: N = " + std::to_string(N) + ", K = " + std::to_string(K) + " must be positive");
+  (void)validatedFormat(N, K, options);
   std::vector<float> wf(size_t(N * K));
   for (size_t i = 0; i < wf.size(); ++i) wf[i] = toFloat(w[i]);
   return quantize(wf.data(), N, K, options, bias);

@@ -1,9 +1,16 @@
 // QuantizedWeight <-> safetensors. The loader treats every byte as untrusted: each length,
 // offset and shape is checked against the file size and the metadata before any copy.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
-#include <iterator>
 #include <limits>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -18,6 +25,13 @@ namespace {
 constexpr const char* kFormatName = "uintx.quantized_weight";
 constexpr const char* kFormatVersion = "1";
 constexpr uint64_t kMaxHeaderBytes = uint64_t(100) << 20;  // safetensors' own limit
+// Our header is 3 levels deep; printing or destroying a deeper value recurses once per level.
+constexpr int kMaxHeaderDepth = 32;
+// One layer's weight; far above any real one, low enough that a sparse or hostile file is
+// refused before it is read into memory.
+constexpr uint64_t kMaxFileBytes = uint64_t(64) << 30;
+// How much of an untrusted value an error message shows.
+constexpr size_t kMaxQuotedChars = 48;
 
 using json = nlohmann::json;
 
@@ -27,6 +41,46 @@ struct TensorSpec {
   std::vector<int64_t> shape;
   const std::vector<uint8_t>* bytes;  // for writing; nullptr when reading
 };
+
+// The deepest array/object nesting of JSON text, counting only brackets outside strings;
+// stops counting once past `limit`.
+int nestingDepth(const uint8_t* begin, const uint8_t* end, int limit) {
+  int depth = 0, deepest = 0;
+  bool inString = false, escaped = false;
+  for (const uint8_t* p = begin; p != end; ++p) {
+    const char c = char(*p);
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') inString = false;
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) break;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+// An untrusted value for an error message: JSON-escaped (no control characters reach a
+// terminal), at most kMaxQuotedChars of it. Values are depth-bounded before this is called.
+std::string excerpt(const json& value) {
+  std::string text = value.dump(-1, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace);
+  if (text.size() > kMaxQuotedChars) text = text.substr(0, kMaxQuotedChars) + "...";
+  return text;
+}
+// An untrusted string, escaped as above, in single quotes.
+std::string excerpt(const std::string& text) {
+  std::string escaped = json(text).dump(-1, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace);
+  escaped = escaped.substr(1, escaped.size() - 2);
+  if (escaped.size() > kMaxQuotedChars) escaped = escaped.substr(0, kMaxQuotedChars) + "...";
+  return "'" + escaped + "'";
+}
+
+std::string decimal(uint64_t v) { return std::to_string(v); }
 
 std::vector<TensorSpec> expectedTensors(const WeightFormat& f, bool hasZeros, bool hasBias,
                                         const std::vector<uint8_t>* packed = nullptr,
@@ -53,7 +107,7 @@ int64_t metadataInt(const json& meta, const char* key) {
   int64_t v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || end != s.data() + s.size() || s.empty())
-    throw Error(std::string("__metadata__ entry '") + key + "' = '" + s + "' is not an integer");
+    throw Error(std::string("__metadata__ entry '") + key + "' = " + excerpt(s) + " is not an integer");
   return v;
 }
 
@@ -66,7 +120,7 @@ int narrowInt(int64_t v, const char* key) {
 ScalarType floatTypeFromName(const std::string& name) {
   for (ScalarType t : {ScalarType::f32, ScalarType::bf16, ScalarType::f16})
     if (name == scalarTypeName(t)) return t;
-  throw Error("__metadata__ entry 'scale_dtype' = '" + name + "' is not one of f32, bf16, f16");
+  throw Error("__metadata__ entry 'scale_dtype' = " + excerpt(name) + " is not one of f32, bf16, f16");
 }
 
 QuantizedWeight parse(const uint8_t* data, size_t size) {
@@ -79,11 +133,14 @@ QuantizedWeight parse(const uint8_t* data, size_t size) {
   const uint8_t* body = data + 8 + headerLen;
   const uint64_t bodySize = size - 8 - headerLen;
 
+  if (nestingDepth(data + 8, body, kMaxHeaderDepth) > kMaxHeaderDepth)
+    throw Error("safetensors header is nested deeper than " + std::to_string(kMaxHeaderDepth) + " levels");
   json header;
   try {
     header = json::parse(data + 8, body);
   } catch (const json::exception& e) {
-    throw Error(std::string("safetensors header is not valid JSON: ") + e.what());
+    // The parser's message quotes the offending token; keep it short.
+    throw Error("safetensors header is not valid JSON: " + std::string(e.what()).substr(0, 160));
   }
   if (!header.is_object()) throw Error("safetensors header is not a JSON object");
   auto metaIt = header.find("__metadata__");
@@ -91,11 +148,11 @@ QuantizedWeight parse(const uint8_t* data, size_t size) {
     throw Error("not a uintx weight file: the safetensors header has no __metadata__ object");
   const json& meta = *metaIt;
   if (metadataString(meta, "format") != kFormatName)
-    throw Error("not a uintx weight file: __metadata__ format = '" + metadataString(meta, "format") + "', expected '" +
-                kFormatName + "'");
+    throw Error("not a uintx weight file: __metadata__ format = " + excerpt(metadataString(meta, "format")) +
+                ", expected '" + kFormatName + "'");
   if (metadataString(meta, "format_version") != kFormatVersion)
-    throw Error("unsupported uintx weight file version '" + metadataString(meta, "format_version") +
-                "': this library reads version " + kFormatVersion);
+    throw Error("unsupported uintx weight file version " + excerpt(metadataString(meta, "format_version")) +
+                ": this library reads version " + kFormatVersion);
 
   WeightFormat f;
   f.bit_width = narrowInt(metadataInt(meta, "bit_width"), "bit_width");
@@ -113,10 +170,14 @@ QuantizedWeight parse(const uint8_t* data, size_t size) {
     for (const auto& [key, value] : header.items()) {
       bool known = key == "__metadata__";
       for (const TensorSpec& t : tensors) known = known || key == t.name;
-      if (!known) throw Error("unexpected tensor '" + key + "' in a uintx weight file");
+      if (!known) throw Error("unexpected tensor " + excerpt(key) + " in a uintx weight file");
     }
   }
-  std::vector<std::vector<uint8_t>> buffers;
+  struct Extent {
+    uint64_t begin, end;
+    const std::string* name;
+  };
+  std::vector<Extent> extents;
   for (const TensorSpec& t : tensors) {
     auto it = header.find(t.name);
     if (it == header.end()) throw Error("tensor '" + t.name + "' is missing");
@@ -125,25 +186,48 @@ QuantizedWeight parse(const uint8_t* data, size_t size) {
     if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets"))
       throw Error(where + "entry needs dtype, shape and data_offsets");
     if (!e["dtype"].is_string() || e["dtype"].get<std::string>() != safetensorsDtypeName(t.dtype))
-      throw Error(where + "dtype " + e["dtype"].dump() + " does not match the metadata, expected " + safetensorsDtypeName(t.dtype));
+      throw Error(where + "dtype " + excerpt(e["dtype"]) + " does not match the metadata, expected " + safetensorsDtypeName(t.dtype));
     const json& shape = e["shape"];
     bool shapeOk = shape.is_array() && shape.size() == t.shape.size();
     for (size_t d = 0; shapeOk && d < t.shape.size(); ++d)
       shapeOk = shape[d].is_number_integer() && shape[d].get<int64_t>() == t.shape[d];
-    if (!shapeOk) throw Error(where + "shape " + shape.dump() + " does not match the metadata");
+    if (!shapeOk) throw Error(where + "shape " + excerpt(shape) + " does not match the metadata");
     const json& off = e["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
-      throw Error(where + "data_offsets " + off.dump() + " is not a pair of unsigned integers");
+      throw Error(where + "data_offsets " + excerpt(off) + " is not a pair of unsigned integers");
     uint64_t begin = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
     uint64_t bytes = elementSize(t.dtype);
-    for (int64_t d : t.shape) bytes *= uint64_t(d);
+    for (int64_t d : t.shape)
+      if (__builtin_mul_overflow(bytes, uint64_t(d), &bytes))
+        throw Error(where + "shape " + excerpt(shape) + " has more bytes than fit in 64 bits");
     if (begin > end || end > bodySize)
-      throw Error(where + "data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-                  "] fall outside the " + std::to_string(bodySize) + "-byte data section (truncated file?)");
+      throw Error(where + "data_offsets [" + decimal(begin) + ", " + decimal(end) + "] fall outside the " +
+                  decimal(bodySize) + "-byte data section (truncated file?)");
     if (end - begin != bytes)
-      throw Error(where + "holds " + std::to_string(end - begin) + " bytes, its shape needs " + std::to_string(bytes));
-    buffers.emplace_back(body + begin, body + end);
+      throw Error(where + "holds " + decimal(end - begin) + " bytes, its shape needs " + decimal(bytes));
+    extents.push_back({begin, end, &t.name});
   }
+  // The format's data section is the tensors back to back: nothing hidden between or after
+  // them, no byte read as two tensors.
+  std::vector<Extent> byOffset = extents;
+  std::stable_sort(byOffset.begin(), byOffset.end(),
+                   [](const Extent& a, const Extent& b) { return a.begin < b.begin || (a.begin == b.begin && a.end < b.end); });
+  uint64_t expectedBegin = 0;
+  const std::string* previous = nullptr;
+  for (const Extent& x : byOffset) {
+    if (x.begin < expectedBegin)
+      throw Error("tensors '" + *previous + "' and '" + *x.name + "' overlap in the data section");
+    if (x.begin > expectedBegin)
+      throw Error("tensor '" + *x.name + "' begins at data offset " + decimal(x.begin) + ", expected " +
+                  decimal(expectedBegin) + ": the data section has a gap");
+    expectedBegin = x.end;
+    previous = x.name;
+  }
+  if (expectedBegin != bodySize)
+    throw Error("the data section has " + decimal(bodySize - expectedBegin) +
+                " byte(s) after the last tensor: a file ends where its last tensor ends");
+  std::vector<std::vector<uint8_t>> buffers;
+  for (const Extent& x : extents) buffers.emplace_back(body + x.begin, body + x.end);
   std::vector<uint8_t> zeros, bias;
   size_t next = 2;
   if (f.hasZeros()) zeros = std::move(buffers[next++]);
@@ -188,7 +272,11 @@ QuantizedWeight QuantizedWeight::fromSafetensors(const uint8_t* data, size_t siz
   } catch (const Error& e) {
     throw Error(std::string("invalid uintx safetensors data: ") + e.what());
   } catch (const json::exception& e) {  // a type mismatch the checks above did not anticipate
-    throw Error(std::string("invalid uintx safetensors data: malformed header: ") + e.what());
+    throw Error("invalid uintx safetensors data: malformed header: " + std::string(e.what()).substr(0, 160));
+  } catch (const std::bad_alloc&) {
+    throw Error("invalid uintx safetensors data: out of memory while reading it (" + decimal(size) + " bytes)");
+  } catch (const std::length_error&) {
+    throw Error("invalid uintx safetensors data: a size in it is too large (" + decimal(size) + " bytes)");
   }
 }
 
@@ -201,9 +289,35 @@ void QuantizedWeight::save(const std::string& path) const {
 }
 
 QuantizedWeight QuantizedWeight::load(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw Error("cannot open '" + path + "' for reading");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it. Symlinks
+  // are followed: model hubs keep weights as links into a blob store.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) throw Error("cannot open '" + path + "' for reading: " + std::strerror(errno));
+  std::vector<uint8_t> bytes;
+  try {
+    struct stat st;
+    if (::fstat(fd, &st) != 0) throw Error("cannot stat '" + path + "': " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) throw Error("'" + path + "' is not a regular file");
+    if (uint64_t(st.st_size) > kMaxFileBytes)
+      throw Error("'" + path + "' is " + decimal(uint64_t(st.st_size)) + " bytes, above the " +
+                  decimal(kMaxFileBytes) + "-byte limit for one weight file");
+    bytes.resize(size_t(st.st_size));
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, off_t(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw Error("cannot read '" + path + "': " + std::strerror(errno));
+      if (n == 0) throw Error("'" + path + "' shrank while being read");
+      done += size_t(n);
+    }
+  } catch (const std::bad_alloc&) {
+    ::close(fd);
+    throw Error("'" + path + "': out of memory reading " + decimal(bytes.capacity()) + " bytes");
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
   try {
     return fromSafetensors(bytes.data(), bytes.size());
   } catch (const Error& e) {

@@ -1,5 +1,6 @@
 #include "packing/weight_format.h"
 
+#include <cstdint>
 #include <string>
 
 #include "packing/bit_width_registry.h"
@@ -10,6 +11,17 @@ namespace uintx {
 namespace {
 std::string str(int64_t v) { return std::to_string(v); }
 constexpr int64_t kMaxDim = int64_t(1) << 31;  // keeps every byte count far from overflow
+
+// a * b * c as a byte count; validate() keeps it far below the limit, this keeps it true
+// for a format nobody validated.
+size_t checkedBytes(int64_t a, int64_t b, int64_t c, const char* what) {
+  uint64_t ab = 0, abc = 0;
+  if (a < 0 || b < 0 || c < 0 || __builtin_mul_overflow(uint64_t(a), uint64_t(b), &ab) ||
+      __builtin_mul_overflow(ab, uint64_t(c), &abc) || abc > uint64_t(PTRDIFF_MAX))
+    throw Error(std::string(what) + " of [" + str(a) + ", " + str(b) + "] x " + str(c) +
+                " bytes does not fit in memory");
+  return size_t(abc);
+}
 }  // namespace
 
 void WeightFormat::validate() const {
@@ -48,7 +60,11 @@ int64_t WeightFormat::wordsPerRow() const {
 ScalarType WeightFormat::wordType() const {
   return packing_bitwidth == 8 ? ScalarType::u8 : packing_bitwidth == 16 ? ScalarType::u16 : ScalarType::u32;
 }
-size_t WeightFormat::packedBytes() const { return size_t(N) * size_t(wordsPerRow()) * size_t(packing_bitwidth / 8); }
-size_t WeightFormat::scaleBytes() const { return size_t(N) * size_t(numGroups()) * elementSize(scale_dtype); }
+size_t WeightFormat::packedBytes() const {
+  return checkedBytes(N, wordsPerRow(), packing_bitwidth / 8, "the packed weights");
+}
+size_t WeightFormat::scaleBytes() const {
+  return checkedBytes(N, numGroups(), int64_t(elementSize(scale_dtype)), "the scales");
+}
 
 }  // namespace uintx

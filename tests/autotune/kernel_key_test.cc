@@ -8,7 +8,6 @@
 #include "uintx/error.h"
 
 using namespace uintx;
-using namespace uintx::cache;
 
 namespace {
 
@@ -19,11 +18,11 @@ int64_t referenceBucket(int64_t m) {
   return p > 4096 ? 4096 : p;
 }
 
-KernelKey randomKey(std::mt19937_64& rng) {
+cache::KernelKey randomKey(std::mt19937_64& rng) {
   static const char* families[] = {"gemv", "gemv_tiled", "gemm", "gemm_int8"};
   static const char* dtypes[] = {"bf16", "fp16"};
-  KernelKey key;
-  key.family = *parseFamily(families[rng() % 4]);
+  cache::KernelKey key;
+  key.family = *cache::parseFamily(families[rng() % 4]);
   key.bit_width = 1 + rng() % 8;
   key.group_size = 1 << (rng() % 9);
   key.packing_bitwidth = 8 << (rng() % 3);
@@ -31,46 +30,46 @@ KernelKey randomKey(std::mt19937_64& rng) {
   key.out_dtype = dtypes[rng() % 2];
   key.N = 1 + rng() % 100000;
   key.K = 1 + rng() % 100000;
-  key.m_bucket = KernelKey::mBucket(1 + rng() % 10000);
+  key.m_bucket = cache::KernelKey::mBucket(1 + rng() % 10000);
   return key;
 }
 
 }  // namespace
 
 TEST_CASE("mBucket is the next power of two, capped at 4096") {
-  CHECK(KernelKey::mBucket(1) == 1);
-  CHECK(KernelKey::mBucket(3) == 4);
-  CHECK(KernelKey::mBucket(2048) == 2048);
-  CHECK(KernelKey::mBucket(2049) == 4096);
-  CHECK(KernelKey::mBucket(1'000'000) == 4096);
+  CHECK(cache::KernelKey::mBucket(1) == 1);
+  CHECK(cache::KernelKey::mBucket(3) == 4);
+  CHECK(cache::KernelKey::mBucket(2048) == 2048);
+  CHECK(cache::KernelKey::mBucket(2049) == 4096);
+  CHECK(cache::KernelKey::mBucket(1'000'000) == 4096);
   std::mt19937_64 rng(7);
   for (int i = 0; i < 2000; ++i) {
     int64_t m = 1 + static_cast<int64_t>(rng() % 20000);
-    REQUIRE(KernelKey::mBucket(m) == referenceBucket(m));
+    REQUIRE(cache::KernelKey::mBucket(m) == referenceBucket(m));
   }
-  for (int64_t m = 1; m <= 5000; ++m) REQUIRE(KernelKey::mBucket(m) == referenceBucket(m));
-  CHECK_THROWS_AS(KernelKey::mBucket(0), uintx::Error);
-  CHECK_THROWS_AS(KernelKey::mBucket(-5), uintx::Error);
+  for (int64_t m = 1; m <= 5000; ++m) REQUIRE(cache::KernelKey::mBucket(m) == referenceBucket(m));
+  CHECK_THROWS_AS(cache::KernelKey::mBucket(0), uintx::Error);
+  CHECK_THROWS_AS(cache::KernelKey::mBucket(-5), uintx::Error);
 }
 
 TEST_CASE("key string form is the documented one and round-trips") {
-  KernelKey key{KernelFamily::gemv, 4, 128, 32, "bf16", "fp16", 14336, 4096, 16};
+  cache::KernelKey key{cache::KernelFamily::gemv, 4, 128, 32, "bf16", "fp16", 14336, 4096, 16};
   CHECK(key.toString() == "family=gemv;bits=4;group=128;pack=32;act=bf16;out=fp16;N=14336;K=4096;M=16");
-  CHECK(KernelKey::parse(key.toString()) == key);
+  CHECK(cache::KernelKey::parse(key.toString()) == key);
 
   std::mt19937_64 rng(42);
   for (int i = 0; i < 500; ++i) {
-    KernelKey k = randomKey(rng);
-    KernelKey back = KernelKey::parse(k.toString());
+    cache::KernelKey k = randomKey(rng);
+    cache::KernelKey back = cache::KernelKey::parse(k.toString());
     REQUIRE(back == k);
     REQUIRE(back.toString() == k.toString());
   }
 }
 
 TEST_CASE("distinct keys have distinct strings") {
-  KernelKey base{KernelFamily::gemv, 4, 128, 32, "bf16", "bf16", 4096, 4096, 1};
-  std::vector<KernelKey> variants(9, base);
-  variants[0].family = uintx::cache::KernelFamily::gemm;
+  cache::KernelKey base{cache::KernelFamily::gemv, 4, 128, 32, "bf16", "bf16", 4096, 4096, 1};
+  std::vector<cache::KernelKey> variants(9, base);
+  variants[0].family = cache::KernelFamily::gemm;
   variants[1].bit_width = 3;
   variants[2].group_size = 64;
   variants[3].packing_bitwidth = 8;
@@ -85,7 +84,7 @@ TEST_CASE("distinct keys have distinct strings") {
 TEST_CASE("malformed key strings are rejected with the field named") {
   auto message = [](const std::string& text) {
     try {
-      KernelKey::parse(text);
+      cache::KernelKey::parse(text);
     } catch (const uintx::Error& e) {
       return std::string(e.what());
     }
@@ -108,21 +107,43 @@ TEST_CASE("malformed key strings are rejected with the field named") {
   CHECK(message("").find("fields") != std::string::npos);
 }
 
-TEST_CASE("KernelConfig JSON round trip and rejection of non-integers") {
+TEST_CASE("cache::KernelConfig JSON round trip and rejection of non-integers") {
   std::mt19937_64 rng(3);
   static const char* names[] = {"BLOCK_N", "BLOCK_K", "num_warps", "num_stages", "split_k"};
   for (int i = 0; i < 100; ++i) {
-    KernelConfig c;
+    cache::KernelConfig c;
     for (const char* n : names)
       if (rng() % 2) c.params[n] = static_cast<int>(rng() % 1024) - 16;
     nlohmann::json j = nlohmann::json::parse(c.toJson().dump());
-    REQUIRE(KernelConfig::fromJson(j) == c);
+    REQUIRE(cache::KernelConfig::fromJson(j) == c);
     REQUIRE(j.size() == c.params.size());
   }
-  KernelConfig c{{{"BLOCK_N", 128}, {"num_warps", 4}}};
+  cache::KernelConfig c{{{"BLOCK_N", 128}, {"num_warps", 4}}};
   CHECK(c.toString() == "BLOCK_N=128 num_warps=4");
-  CHECK_THROWS_AS(KernelConfig::fromJson(nlohmann::json::parse(R"({"BLOCK_N": 1.5})")), uintx::Error);
-  CHECK_THROWS_AS(KernelConfig::fromJson(nlohmann::json::parse(R"({"BLOCK_N": "64"})")), uintx::Error);
-  CHECK_THROWS_AS(KernelConfig::fromJson(nlohmann::json::parse(R"([1,2])")), uintx::Error);
-  CHECK_THROWS_AS(KernelConfig::fromJson(nlohmann::json::parse(R"({"x": 99999999999})")), uintx::Error);
+  CHECK_THROWS_AS(cache::KernelConfig::fromJson(nlohmann::json::parse(R"({"BLOCK_N": 1.5})")), uintx::Error);
+  CHECK_THROWS_AS(cache::KernelConfig::fromJson(nlohmann::json::parse(R"({"BLOCK_N": "64"})")), uintx::Error);
+  CHECK_THROWS_AS(cache::KernelConfig::fromJson(nlohmann::json::parse(R"([1,2])")), uintx::Error);
+  CHECK_THROWS_AS(cache::KernelConfig::fromJson(nlohmann::json::parse(R"({"x": 99999999999})")), uintx::Error);
+}
+
+TEST_CASE("cache::KernelConfig rejects unsigned values above int range instead of wrapping them") {
+  // 2^64 - 1 is an unsigned JSON number; read as int64 it would be -1.
+  CHECK_THROWS_WITH_AS(cache::KernelConfig::fromJson(nlohmann::json::parse(R"({"split_k": 18446744073709551615})")),
+                       doctest::Contains("parameter 'split_k' = 18446744073709551615 is out of int range"), uintx::Error);
+  CHECK_THROWS_WITH_AS(cache::KernelConfig::fromJson(nlohmann::json::parse(R"({"BLOCK_N": 2147483648})")),
+                       doctest::Contains("'BLOCK_N'"), uintx::Error);
+  CHECK(cache::KernelConfig::fromJson(nlohmann::json::parse(R"({"a": 2147483647, "b": -2147483648})")).params ==
+        std::map<std::string, int>{{"a", 2147483647}, {"b", INT32_MIN}});
+}
+
+TEST_CASE("cache::KernelConfig errors print a short escaped excerpt of the value") {
+  nlohmann::json big = nlohmann::json::array();
+  for (int i = 0; i < 10000; ++i) big.push_back("\x1b[2J");
+  try {
+    (void)cache::KernelConfig::fromJson(nlohmann::json{{"BLOCK_N", big}});
+    FAIL("a non-integer parameter was accepted");
+  } catch (const uintx::Error& e) {
+    CHECK(std::string(e.what()).size() < 200);
+    CHECK(std::string(e.what()).find('\x1b') == std::string::npos);
+  }
 }

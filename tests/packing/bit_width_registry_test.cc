@@ -68,3 +68,26 @@ TEST_CASE("a width registered at run time works end to end") {
     previous = db;
   }
 }
+
+TEST_CASE("a width whose range or codes do not fit its bits is refused at registration") {
+  // q range wider than the bits: codes would be masked into other values silently.
+  BitWidthSpec wide = unsignedAsymmetricWidth(10);
+  wide.q_max = 2047;
+  CHECK_THROWS_WITH_AS(registerBitWidth(wide), doctest::Contains("q range [0, 2047] does not fit in 10 bits"), Error);
+  // encode producing a code above 2^bits - 1.
+  BitWidthSpec shifted = unsignedAsymmetricWidth(11);
+  shifted.encode = [](int32_t q) { return uint32_t(q) + 1; };
+  shifted.decode = [](uint32_t code) { return int32_t(code) - 1; };  // a true inverse: only the fit fails
+  CHECK_THROWS_WITH_AS(registerBitWidth(shifted), doctest::Contains("encode(2047) = 2048 does not fit in 11 bits"), Error);
+  // decode that is not encode's inverse.
+  BitWidthSpec halved = unsignedAsymmetricWidth(12);
+  halved.decode = [](uint32_t code) { return int32_t(code / 2); };
+  CHECK_THROWS_WITH_AS(registerBitWidth(halved), doctest::Contains("decode(encode(1)) = 0"), Error);
+  // A symmetric range that needs one more bit than declared.
+  BitWidthSpec signedWide = signedSymmetricWidth(13);
+  signedWide.q_min = -5000, signedWide.q_max = 5000;
+  CHECK_THROWS_WITH_AS(registerBitWidth(signedWide), doctest::Contains("does not fit in 13 bits"), Error);
+  for (int bits : {10, 11, 12, 13}) CHECK_FALSE(isBitWidthRegistered(bits));
+  CHECK_NOTHROW(registerBitWidth(unsignedAsymmetricWidth(16)));
+  CHECK(isBitWidthRegistered(16));
+}

@@ -210,3 +210,47 @@ TEST_CASE("construction checks buffer sizes and finiteness") {
   std::vector<uint8_t> packed8(f8.packedBytes()), scales8(f8.scaleBytes());
   CHECK_THROWS_WITH_AS(QuantizedWeight(f8, packed8, scales8, scales8), doctest::Contains("int8 is symmetric and has no zeros"), Error);
 }
+
+TEST_CASE("bf16 and fp16 inputs validate N, K and the options before allocating") {
+  // A caller's wrong K must be a uintx::Error, not an N*K-sized allocation (or, when N*K
+  // wraps, a read past the caller's buffer).
+  std::vector<bf16> w16(64, toBf16(0.5f));
+  std::vector<fp16> h16(64, toFp16(0.5f));
+  const int64_t hugeK = int64_t(1) << 50;
+  CHECK_THROWS_WITH_AS(quantize(w16.data(), 1, hugeK, {}), doctest::Contains("K = 1125899906842624 is invalid"), Error);
+  CHECK_THROWS_WITH_AS(quantize(h16.data(), 1, hugeK, {}), doctest::Contains("K = 1125899906842624 is invalid"), Error);
+  // (2^62 + 1) * 4 wraps to 4 in int64.
+  const int64_t wrappingN = (int64_t(1) << 62) + 1;
+  CHECK_THROWS_WITH_AS(quantize(w16.data(), wrappingN, 4, {}), doctest::Contains("N = 4611686018427387905 is invalid"), Error);
+  // The options too, before any conversion: a bad width is named even with a huge K.
+  CHECK_THROWS_WITH_AS(quantize(w16.data(), 1, hugeK, {7, 128, 32, ScalarType::bf16}), doctest::Contains("unknown bit width 7"), Error);
+  CHECK_THROWS_WITH_AS(quantize(w16.data(), 2, 64, {4, 48, 32, ScalarType::bf16}), doctest::Contains("group_size = 48"), Error);
+}
+
+TEST_CASE("an f32 scale that overflows says so instead of suggesting f32") {
+  std::vector<float> w(32, 0.0f);
+  w[0] = 3e38f, w[1] = -3e38f;  // max - min = 6e38 > FLT_MAX
+  for (ScalarType dt : {ScalarType::f32, ScalarType::bf16}) {
+    CAPTURE(scalarTypeName(dt));
+    try {
+      (void)quantize(w.data(), 1, 32, {4, 32, 32, dt});
+      FAIL("quantize accepted a group whose range overflows float");
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      CHECK(message.find("use scale_dtype f32") == std::string::npos);
+      CHECK(message.find("range of row 0, group 0") != std::string::npos);
+      CHECK(message.find("exceeds the largest float") != std::string::npos);
+    }
+  }
+  // Where f32 does help, the hint stays.
+  std::vector<float> tiny(32, 0.0f);
+  tiny[0] = 1e-7f;
+  CHECK_THROWS_WITH_AS(quantize(tiny.data(), 1, 32, {4, 32, 32, ScalarType::f16}), doctest::Contains("use scale_dtype f32"), Error);
+}
+
+TEST_CASE("byte counts of a format are exact and cannot overflow") {
+  WeightFormat f{1, 32, 8, (int64_t(1) << 31) - 1, (int64_t(1) << 31) - 32, ScalarType::f32};
+  REQUIRE_NOTHROW(f.validate());
+  CHECK(f.packedBytes() == size_t(f.N) * size_t(f.wordsPerRow()));
+  CHECK(f.scaleBytes() == size_t(f.N) * size_t(f.K / 32) * 4);
+}

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "packing/quantize.h"
 #include "tests/packing/test_util.h"
@@ -173,4 +175,120 @@ TEST_CASE("foreign and inconsistent files are rejected with the reason") {
   CHECK_THROWS_WITH_AS(load(edited([](auto& h) { h.erase("zeros"); })), doctest::Contains("tensor 'zeros' is missing"), Error);
   CHECK_THROWS_WITH_AS(load(edited([](auto& h) { h["extra"] = h["scales"]; })), doctest::Contains("unexpected tensor 'extra'"), Error);
   CHECK_THROWS_WITH_AS(load(edited([](auto& h) { h["qweight"] = 3; })), doctest::Contains("needs dtype, shape and data_offsets"), Error);
+}
+
+// A good file split into its header (parsed) and data section, to be edited and reassembled.
+struct SplitFile {
+  nlohmann::json header;
+  std::vector<uint8_t> data;
+};
+static SplitFile splitFile(const std::vector<uint8_t>& bytes) {
+  uint64_t len = 0;
+  for (int i = 0; i < 8; ++i) len |= uint64_t(bytes[size_t(i)]) << (8 * i);
+  return {nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + ptrdiff_t(len)),
+          std::vector<uint8_t>(bytes.begin() + 8 + ptrdiff_t(len), bytes.end())};
+}
+
+static std::string nested(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+TEST_CASE("a header nested 200k deep is an error, not a stack overflow") {
+  auto load = [](const std::vector<uint8_t>& b) { return QuantizedWeight::fromSafetensors(b.data(), b.size()); };
+  const std::string deep = nested(200000);
+  // In a place whose value an error message prints (a dtype that does not match), and as the
+  // whole header.
+  const SplitFile good = splitFile(smallWeight(4, 64, 32, ScalarType::bf16, false).toSafetensors());
+  nlohmann::json h = good.header;
+  h["scales"]["dtype"] = "@deep@";
+  std::string text = h.dump();
+  text.replace(text.find("\"@deep@\""), 8, deep);
+  CHECK_THROWS_WITH_AS(load(fileBytes(text, good.data)), doctest::Contains("nested deeper than"), Error);
+  CHECK_THROWS_WITH_AS(load(fileBytes(deep, {})), doctest::Contains("nested deeper than"), Error);
+  // Brackets inside strings are text, not nesting.
+  CHECK_THROWS_WITH_AS(load(fileBytes(R"({"__metadata__": {"format": ")" + deep + R"("}})", {})),
+                       doctest::Contains("not a uintx weight file"), Error);
+}
+
+TEST_CASE("error messages print at most a short escaped prefix of untrusted text") {
+  auto load = [](const std::vector<uint8_t>& b) { return QuantizedWeight::fromSafetensors(b.data(), b.size()); };
+  const SplitFile good = splitFile(smallWeight(4, 64, 32, ScalarType::bf16, false).toSafetensors());
+  nlohmann::json h = good.header;
+  h["scales"]["dtype"] = std::string(100000, 'x');
+  try {
+    load(fileBytes(h.dump(), good.data));
+    FAIL("a 100000-character dtype was accepted");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).size() < 400);
+  }
+  h = good.header;
+  h["\x1b[2Jevil"] = h["scales"];
+  try {
+    load(fileBytes(h.dump(), good.data));
+    FAIL("an unknown tensor was accepted");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find('\x1b') == std::string::npos);
+    CHECK(std::string(e.what()).find("\\u001b[2Jevil") != std::string::npos);
+  }
+}
+
+TEST_CASE("the data section must be exactly the tensors, contiguous, in offset order") {
+  auto load = [](const std::vector<uint8_t>& b) { return QuantizedWeight::fromSafetensors(b.data(), b.size()); };
+  const SplitFile good = splitFile(smallWeight(4, 64, 32, ScalarType::bf16, true).toSafetensors());
+  CHECK_NOTHROW(load(fileBytes(good.header.dump(), good.data)));
+  // Header length one byte short: the header's last byte becomes data.
+  {
+    std::string text = good.header.dump() + " ";
+    std::vector<uint8_t> bytes = fileBytes(text, good.data);
+    bytes[0] = uint8_t(bytes[0] - 1);
+    CHECK_THROWS_WITH_AS(load(bytes), doctest::Contains("1 byte(s) after the last tensor"), Error);
+  }
+  // Trailing garbage after the last tensor.
+  {
+    std::vector<uint8_t> data = good.data;
+    data.push_back(0xAB);
+    CHECK_THROWS_WITH_AS(load(fileBytes(good.header.dump(), data)), doctest::Contains("1 byte(s) after the last tensor"), Error);
+  }
+  // A gap between two tensors.
+  {
+    nlohmann::json h = good.header;
+    std::vector<uint8_t> data = good.data;
+    const uint64_t scalesBegin = h["scales"]["data_offsets"][0];
+    data.insert(data.begin() + ptrdiff_t(scalesBegin), 8, 0xCD);
+    for (const char* name : {"scales", "zeros", "bias"})
+      for (int i : {0, 1}) h[name]["data_offsets"][i] = h[name]["data_offsets"][i].get<uint64_t>() + 8;
+    const std::string expected = "expected " + std::to_string(scalesBegin);
+    CHECK_THROWS_WITH_AS(load(fileBytes(h.dump(), data)), doctest::Contains(expected.c_str()), Error);
+  }
+  // Two tensors sharing bytes: zeros read from the scales' bytes, the data section one tensor shorter.
+  {
+    nlohmann::json h = good.header;
+    std::vector<uint8_t> data = good.data;
+    const uint64_t zerosBegin = h["zeros"]["data_offsets"][0], zerosEnd = h["zeros"]["data_offsets"][1];
+    const uint64_t zerosBytes = zerosEnd - zerosBegin;
+    data.erase(data.begin() + ptrdiff_t(zerosBegin), data.begin() + ptrdiff_t(zerosEnd));
+    h["zeros"]["data_offsets"] = h["scales"]["data_offsets"];
+    for (int i : {0, 1}) h["bias"]["data_offsets"][i] = h["bias"]["data_offsets"][i].get<uint64_t>() - zerosBytes;
+    CHECK_THROWS_WITH_AS(load(fileBytes(h.dump(), data)), doctest::Contains("overlap"), Error);
+  }
+}
+
+static std::string tempPath(const std::string& name) {
+  const char* base = std::getenv("TEST_TMPDIR");
+  return std::string(base ? base : "/tmp") + "/" + name;
+}
+
+TEST_CASE("load reads only regular files and fails with uintx::Error otherwise") {
+  const std::string fifo = tempPath("weights.fifo");
+  ::unlink(fifo.c_str());
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(QuantizedWeight::load(fifo), doctest::Contains("not a regular file"), Error);
+  CHECK_THROWS_WITH_AS(QuantizedWeight::load("/dev/zero"), doctest::Contains("not a regular file"), Error);
+  const std::string dir = tempPath("weights.dir");
+  ::mkdir(dir.c_str(), 0700);
+  CHECK_THROWS_WITH_AS(QuantizedWeight::load(dir), doctest::Contains("not a regular file"), Error);
+  // A symlink to a good file loads (model hubs keep weights as links into a blob store).
+  const std::string real = tempPath("weights.real"), link = tempPath("weights.link");
+  smallWeight(4, 64, 32, ScalarType::bf16, false).save(real);
+  ::unlink(link.c_str());
+  REQUIRE(::symlink(real.c_str(), link.c_str()) == 0);
+  CHECK_NOTHROW(QuantizedWeight::load(link));
 }

@@ -1,0 +1,23 @@
+// Reading JSON from a file someone else may have written. nlohmann's parser is iterative,
+// but dump() and comparisons recurse once per nesting level: bound the depth before parsing,
+// and print values only as short escaped excerpts.
+#pragma once
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace uintx::cache {
+
+// Our files nest 4 levels; anything much deeper is not ours.
+constexpr int kMaxJsonDepth = 32;
+
+// The deepest [ / { nesting of JSON text, counting brackets outside strings only; counting
+// stops once it passes `limit`.
+int jsonNestingDepth(std::string_view text, int limit = kMaxJsonDepth);
+
+// `value` as compact ASCII JSON (controls escaped), at most maxChars of it, then "...".
+// Call only on values of depth-checked documents.
+std::string jsonExcerpt(const nlohmann::json& value, size_t maxChars = 48);
+
+}  // namespace uintx::cache
