@@ -1,6 +1,7 @@
 #include "codegen/ptx_compiler.h"
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "codegen/lower_to_gpu.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/xxhash.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
@@ -97,7 +99,17 @@ static std::string print(Operation* op) {
   return s;
 }
 
-static void dumpStages(const PtxKernel& k, const char* where) {
+// Kernels of one name are compiled for many configs (tile sizes, bit widths, chips): the dump
+// file names carry a hash of what the PTX is a function of, so that no compile overwrites
+// another's files and two runs of the same tests write the same names.
+static std::string dumpName(const PtxKernel& k, const std::string& uxText, const PtxOptions& o) {
+  std::string key = uxText + "\n" + o.chip + "\n" + o.features + "\n" + std::to_string(o.vec);
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", (unsigned long long)llvm::xxh3_64bits(key));
+  return k.name + "-" + std::string(hash, 8);
+}
+
+static void dumpStages(const PtxKernel& k, const std::string& fileName, const char* where) {
   std::string dir(where);
   for (size_t i = 0; i < k.stages.size(); ++i) {
     const auto& [name, text] = k.stages[i];
@@ -105,7 +117,7 @@ static void dumpStages(const PtxKernel& k, const char* where) {
       std::cerr << "// ===== " << k.name << ": " << name << " =====\n" << text << "\n";
       continue;
     }
-    std::string path = dir + "/" + k.name + "." + std::to_string(i + 1) + "-" + name;
+    std::string path = dir + "/" + fileName + "." + std::to_string(i + 1) + "-" + name;
     std::ofstream f(path);
     f << text;
     if (!f) throw Error("UINTX_DUMP_IR: cannot write " + path);
@@ -179,7 +191,7 @@ PtxKernel compileToPtx(const dsl::KernelProgram& program, const PtxOptions& opti
   if (keep) result.stages.push_back({"ptx", ptx});
   result.compileMs =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  if (dumpDir && *dumpDir) dumpStages(result, dumpDir);
+  if (dumpDir && *dumpDir) dumpStages(result, dumpName(result, program.irText(), options), dumpDir);
   return result;
 }
 

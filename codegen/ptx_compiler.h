@@ -2,7 +2,8 @@
 // GPU-to-NVVM pipeline and LLVM's NVPTX backend for sm_90a with PTX ISA 8.0.
 //
 // Set UINTX_DUMP_IR=<dir> (or "-" for stderr) to get the IR after every stage and the PTX:
-// <kernel>.1-ux.mlir (the program), .2-layouts.mlir (with the chosen layouts), .3-gpu.mlir
+// <kernel>-<hash>.1-ux.mlir (the program; <hash>: 8 hex digits of the program text and the
+// options, so that configs of one kernel do not overwrite each other), .2-layouts.mlir (with the chosen layouts), .3-gpu.mlir
 // (per-thread code in gpu/arith/scf/llvm/nvvm, the input of the NVVM pipeline), .4-ptx.
 // UINTX_DEBUG_LAYOUTS=1 prints every layout conversion through shared memory the lowering
 // inserts (each is a barrier pair and a round trip: a sign that a kernel's layouts disagree).

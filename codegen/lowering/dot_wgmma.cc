@@ -1,0 +1,113 @@
+// ux.dot on wgmma (sm_90a): both operands read by the tensor cores through descriptors.
+
+#include "codegen/lowering/lowering_context.h"
+
+namespace uintx::codegen {
+
+// acc[BM, BN] += a[BM, BK] @ trans(w)[BK, BN] on wgmma (sm_90a), BM = 16 or 32 * numWarps:
+// each warpgroup (4 warps) computes one or two m64 blocks x BN with one wgmma.mma_async per
+// block and 32 bytes of k, both operands read from shared memory through descriptors (128-byte
+// swizzle, K-major: 1024 bytes between 8-row atoms; a k step's start moves 32 bytes along the
+// 128-byte row, and by a whole [rows, 128 B] block every four steps). The accumulator layout
+// (wgmmaLayouts) gives thread (warp w, lane) rows rep*8*numWarps + w*8 + g (g = lane / 4) of
+// every n8 block, while wgmma computes rows 16 (w % 4) + g and 16 (w % 4) + 8 + g of an m64
+// block: the a tile is stored with its rows permuted to match (tileOffset; reps 2b and 2b + 1
+// are block b of the warpgroup), so each thread's registers hold its own rows. Two blocks per
+// warpgroup halve the w tile (and its dequantization) per multiply-add. The dot waits for its
+// wgmma group before returning.
+void Lowering::lowerWgmmaDot(ux::DotOp op) {
+  auto accShape = shapeVec(op.getAcc()), aShape = shapeVec(op.getA());
+  int64_t BN = accShape[1], BK = aShape[1];
+  int nw = program_.numWarps;
+  Layout lc = Layout::blocked(wgmmaLayouts(nw).acc);
+  Type elem = ux::elementType(op.getA().getType());
+  bool isInt = elem.isInteger(8);
+  int eb = isInt ? 1 : 2;
+  SharedTile ta = dotOperandTile(op, 0), tw = dotOperandTile(op, 1);
+  auto [aBase, wBase] = dotOperandsInShared(op);
+
+  Type i64 = b_.getI64Type(), i32 = b_.getI32Type();
+  // Descriptor: start address >> 4 in bits 0-13, leading byte offset >> 4 in 16-29 (unused
+  // with this swizzle: 1), stride byte offset >> 4 in 32-45, 128-byte swizzle (1) in 62-63.
+  auto descriptor = [&](Value byteOffset) -> Value {
+    Value addr = arith::ShRUIOp::create(b_, loc_, sharedAddress(byteOffset), c32(4));
+    addr = arith::AndIOp::create(b_, loc_, addr, c32(0x3FFF));
+    int64_t fixed = (int64_t(1) << 16) | (int64_t(1024 >> 4) << 32) | (int64_t(1) << 62);
+    Value wide = arith::ExtUIOp::create(b_, loc_, i64, addr);
+    return arith::OrIOp::create(b_, loc_, wide, arith::ConstantOp::create(b_, loc_, b_.getI64IntegerAttr(fixed)));
+  };
+  // This warpgroup's m64 blocks of a (tileOffset): block b of warpgroup G is tile block
+  // b * nw / 4 + G, 8 atoms of 1024 bytes each.
+  const int mBlocks = int(aShape[0] / (16 * nw));
+  Value group = arith::ShRUIOp::create(b_, loc_, warp_, c32(2));
+  auto aBlock = [&](int b) { return add(aBase, mul(add(group, c32(b * nw / 4)), 8 * 1024)); };
+  auto kStep = [&](const SharedTile& t, int64_t s) { return (32 * s / 128) * t.rows * 128 + 32 * s % 128; };
+
+  Elements c = get(op.getAcc(), lc);
+  ThreadElements tc = threadElements(lc, accShape);
+  int nBlocks = int(BN / 8), regs = 4 * nBlocks;
+  // The accumulator registers of block b: local rows 2b (g) and 2b + 1 (g + 8) of the layout.
+  std::vector<std::vector<int>> slots(mBlocks, std::vector<int>(regs));
+  for (int b = 0; b < mBlocks; ++b)
+    for (int j = 0; j < nBlocks; ++j) {
+      std::vector<int>& slot = slots[b];
+      slot[4 * j + 0] = tc.flatten({2 * b, 2 * j}), slot[4 * j + 1] = tc.flatten({2 * b, 2 * j + 1});
+      slot[4 * j + 2] = tc.flatten({2 * b + 1, 2 * j}), slot[4 * j + 3] = tc.flatten({2 * b + 1, 2 * j + 1});
+    }
+  std::string shape = "m64n" + std::to_string(BN) + (isInt ? "k32.s32.s8.s8" : elem.isBF16() ? "k16.f32.bf16.bf16" : "k16.f32.f16.f16");
+  std::string text = "{ .reg .pred p; setp.ne.b32 p, $" + std::to_string(regs + 2) + ", 0; wgmma.mma_async.sync.aligned." +
+                     shape + " {";
+  for (int i = 0; i < regs; ++i) text += (i ? ", $" : "$") + std::to_string(i);
+  text += "}, $" + std::to_string(regs) + ", $" + std::to_string(regs + 1) + ", p" + (isInt ? "" : ", 1, 1, 0, 0") + "; }";
+  std::string cr = isInt ? "r" : "f", cons;
+  for (int i = 0; i < regs; ++i) cons += "=" + cr + ",";
+  cons += "l,l,r";
+  for (int i = 0; i < regs; ++i) cons += "," + std::to_string(i);
+  Type accT = isInt ? (Type)i32 : (Type)b_.getF32Type();
+  Type resT = LLVM::LLVMStructType::getLiteral(ctx_, SmallVector<Type>(regs, accT));
+
+  Elements out = c;
+  inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.fence.sync.aligned;", "~{memory}");
+  for (int64_t s = 0; s < BK * eb / 32; ++s) {
+    Value wDesc = descriptor(add(wBase, c32(kStep(tw, s))));
+    for (int b = 0; b < mBlocks; ++b) {
+      SmallVector<Value> operands{descriptor(add(aBlock(b), c32(kStep(ta, s)))), wDesc, c32(1)};
+      for (int i = 0; i < regs; ++i) operands.push_back(out[slots[b][i]]);
+      Value res = inlineAsm(b_, loc_, resT, operands, text, cons).getResult(0);
+      for (int i = 0; i < regs; ++i) out[slots[b][i]] = LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{i});
+    }
+  }
+  inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.commit_group.sync.aligned;", "~{memory}");
+  // In a chain (the accumulators go only to the next step's wgmmas, wgmmaChainsOnRings), the
+  // previous step's group must be done: its ring buffer is refilled at the next step's top.
+  wgmmaWait(wgmmaInFlight_ ? 1 : 0);
+  sharedReadSinceBarrier_ = true;
+  set(op, out);
+}
+
+// True when every dot in the body runs on wgmma with both operands in rings, and each dot's
+// result is only carried to the next step as that same dot's accumulator: then the wgmmas of
+// one step can keep running while the next step waits for its copies, nothing reads their
+// registers in between.
+bool Lowering::wgmmaChainsOnRings(scf::ForOp loop, const std::vector<std::pair<AsyncLoad, Ring>>& async) {
+  auto inRing = [&](Value v) {
+    return llvm::any_of(async, [&](const auto& a) { return ux::LoadOp(a.first.load).getResult() == v && a.second.feedsWgmma; });
+  };
+  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+  bool any = false;
+  for (Operation& o : loop.getBody()->without_terminator()) {
+    auto dot = dyn_cast<ux::DotOp>(o);
+    if (!dot) continue;
+    any = true;
+    auto trans = dot.getB().getDefiningOp<ux::TransOp>();
+    if (!trans || !dotUsesWgmma(dot) || !inRing(dot.getA()) || !inRing(trans.getSrc())) return false;
+    if (!dot.getResult().hasOneUse() || *dot.getResult().getUsers().begin() != yield.getOperation()) return false;
+    auto acc = dyn_cast<BlockArgument>(dot.getAcc());
+    if (!acc || acc.getOwner() != loop.getBody() || acc.getArgNumber() == 0) return false;
+    unsigned carried = acc.getArgNumber() - 1;
+    if (yield.getOperand(carried) != dot.getResult() || !acc.hasOneUse()) return false;
+  }
+  return any;
+}
+
+}  // namespace uintx::codegen

@@ -1,0 +1,235 @@
+// What the lowering of one kernel shares across the files of codegen/lowering/: the Lowering
+// class (builder, per-thread values of every lowered value, layouts, axis info, shared-memory
+// bookkeeping), declared once here and defined by concern, one op family per file (the
+// arrangement of Triton's lib/Conversion/TritonGPUToLLVM):
+//   lower_kernel.cc     the gpu.func, op dispatch, programmatic dependent launch
+//   thread_values.cc    thread coordinates under a layout, values in the layout an op wants
+//   shared_memory.cc    shared-memory access, layout conversions, reshape and trans
+//   elementwise.cc      constants, arith ops, broadcast, expand_dims, unpack_bits
+//   memory_ops.cc       global loads, stores and atomics
+//   reduce.cc           reductions
+//   dot_operands.cc     dot operands in shared memory (padding, swizzle, staging)
+//   dot_mma.cc          dot on mma.sync
+//   dot_wgmma.cc        dot on wgmma
+//   pipeline_loops.cc   scf.for and its cp.async rings (software pipelining)
+// Internal to codegen: the public entry point is lower_to_gpu.h.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "codegen/assign_layouts.h"
+#include "codegen/async_loads.h"
+#include "codegen/axis_info.h"
+#include "codegen/layout.h"
+#include "codegen/lower_to_gpu.h"
+#include "dsl/UxDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "uintx/error.h"
+
+namespace uintx::codegen {
+
+using namespace mlir;
+using Elements = SmallVector<Value, 8>;
+
+// The kernel's shared memory: one dynamic (extern) array, sized at launch by the largest
+// user (PtxKernel::sharedBytes), so that pipelined loops can use more than the 48 KiB a
+// static array may have. Below `scratchBase_` it holds the rings of the loop being pipelined;
+// above, the short-lived users (layout conversions, reductions, dot staging).
+inline constexpr const char* kSharedName = "ux_smem";
+
+inline int log2i(int64_t v) {
+  int l = 0;
+  while ((int64_t(1) << l) < v) ++l;
+  return l;
+}
+
+inline std::vector<int64_t> shapeVec(Value v) {
+  auto s = ux::shapeOf(v.getType());
+  return std::vector<int64_t>(s.begin(), s.end());
+}
+
+// Predicated accesses use inline PTX so that a masked vector access is one instruction
+// under a predicate, not a branch (what Triton does too).
+inline std::string regList(int first, int n) {
+  std::string s = n > 1 ? "{" : "";
+  for (int i = 0; i < n; ++i) s += (i ? ", $" : "$") + std::to_string(first + i);
+  return s + (n > 1 ? "}" : "");
+}
+
+inline LLVM::InlineAsmOp inlineAsm(OpBuilder& b, Location loc, Type result, ValueRange operands,
+                                   const std::string& text, const std::string& constraints,
+                                   bool sideEffects = true) {
+  return LLVM::InlineAsmOp::create(b, loc, result, operands, text, constraints,
+                                   sideEffects, /*is_align_stack=*/false,
+                                   LLVM::tailcallkind::TailCallKind::None,
+                                   LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
+                                   ArrayAttr());
+}
+
+class Lowering {
+ public:
+  Lowering(const dsl::KernelProgram& program, const LoweringOptions& options)
+      : program_(program), options_(options), ctx_(program.context.get()), b_(ctx_),
+        loc_(UnknownLoc::get(ctx_)) {}
+
+  GpuKernelModule run();
+
+ private:
+  [[noreturn]] void fail(Operation* op, const std::string& msg) {
+    std::string name = op ? op->getName().getStringRef().str() : "kernel";
+    throw Error("codegen of kernel '" + program_.name + "': " + name + ": " + msg);
+  }
+
+  // ---- types and constants ----
+  Type scalarType(Type uxElement) {
+    if (isa<ux::PointerType>(uxElement)) return LLVM::LLVMPointerType::get(ctx_, 1);
+    return uxElement;
+  }
+  Value c32(int64_t v) { return arith::ConstantOp::create(b_, loc_, b_.getI32IntegerAttr(int32_t(v))); }
+  Value add(Value a, Value b) { return arith::AddIOp::create(b_, loc_, a, b); }
+  Value mul(Value a, int64_t c) { return c == 1 ? a : (Value)arith::MulIOp::create(b_, loc_, a, c32(c)); }
+  int elemBytes(Type t) {
+    if (isa<ux::PointerType>(t) || isa<LLVM::LLVMPointerType>(t)) return 8;
+    return std::max(1u, t.getIntOrFloatBitWidth() / 8);
+  }
+
+  // ---- layouts and coordinates ----
+  const Layout& layoutOf(Value v) {
+    auto it = layouts_.find(v);
+    if (it == layouts_.end()) fail(v.getDefiningOp(), "tile without a layout");
+    return it->second;
+  }
+  Value threadBase(const BlockedParams& p, int pd);
+  Value ownsElements(const Layout& l, const std::vector<int64_t>& shape);
+  Value coordinate(const Layout& l, const ThreadElements& te, const std::vector<int>& idx, int i);
+  Value linearIndex(const Layout& l, const ThreadElements& te, int k);
+
+  // ---- values ----
+  Elements get(Value v);                       // in its own layout (or the scalar)
+  Elements get(Value v, const Layout& want);  // converted if needed
+  void set(Value v, Elements e) { vals_[v] = std::move(e); }
+
+  // ---- shared memory ----
+  Value sharedPtr(Value byteOffset);          // into the scratch area
+  Value sharedPtrAt(Value absoluteOffset);    // anywhere
+  Value sharedAddress(Value absoluteOffset);  // as the 32-bit address PTX shared accesses take
+  void barrier() {
+    gpu::BarrierOp::create(b_, loc_);
+    sharedReadSinceBarrier_ = false;
+  }
+  void useShared(int64_t bytes, Operation* op);  // scratch bytes
+  void storeShared(Value byteOffset, Value v);
+  Value loadShared(Value byteOffset, Type t);
+  Elements convertLayout(const Elements& src, Type elem, const std::vector<int64_t>& shape,
+                         const Layout& from, const Layout& to);
+
+  // ---- ops ----
+  void emitWaitForPriorGrids();
+  bool touchesStreamOrderedMemory(Operation* top);
+  void emitLaunchDependents();
+  void lowerOp(Operation* op);
+  void lowerElementwise(Operation* op);
+  void lowerConstant(arith::ConstantOp op);
+  void lowerLoad(ux::LoadOp op);
+  void lowerStore(Operation* op, Value ptr, Value value, Value mask, bool atomic);
+  void lowerReduce(ux::ReduceOp op);
+  void lowerBroadcast(ux::BroadcastOp op);
+  void lowerExpandDims(ux::ExpandDimsOp op);
+  void lowerReshapeOrTrans(Operation* op, bool transpose);
+  void lowerFor(scf::ForOp op);
+  void lowerUnpackBits(ux::UnpackBitsOp op);
+  // How a tile [rows, cols] (leading dimensions flattened into rows) lies in shared memory:
+  // row-major, `rowBytes` apart (padding included), or, for wgmma, in wgmma's 128-byte
+  // swizzled K-major form: the row is cut into 128-byte column blocks, each a [rows, 128 B]
+  // region of 1024-byte atoms (8 rows x 128 B) in which 16-byte chunk c of row r sits at chunk
+  // c ^ (r % 8), so that eight rows' chunks fall in distinct banks. The rows of a wgmma `a`
+  // operand are permuted as well (lowerWgmmaDot).
+  struct SharedTile {
+    int64_t rows = 0, rowBytes = 0;
+    bool swizzled = false;
+    int permutedWarps = 0;  // > 0: the a operand of a wgmma dot on this many warps
+  };
+  Value tileOffset(const SharedTile& t, Value row, Value colByte);
+  SharedTile dotOperandTile(ux::DotOp dot, int operand);
+  bool dotUsesWgmma(ux::DotOp dot);
+  bool dotWInRegisters(ux::DotOp dot);
+  void lowerDot(ux::DotOp op);
+  void lowerRegisterDot(ux::DotOp op);
+  void lowerWgmmaDot(ux::DotOp op);
+  SmallVector<Value, 4> mmaSync(Type elem, ArrayRef<Value> a, ArrayRef<Value> b, ArrayRef<Value> c);
+  bool feedsOnlyDots(Value v);
+  std::optional<std::pair<ux::DotOp, int>> dotUseOf(Value v);
+  std::pair<Value, Value> dotOperandsInShared(ux::DotOp op);
+  void stageOperand(Value v, int64_t base, const SharedTile& t);
+
+  // ---- software pipelining (async_loads.h) ----
+  // Where an async load's tiles live: `stages` buffers of `stageBytes` from `offset`, each
+  // laid out as `tile`. `width` elements per cp.async.
+  struct Ring {
+    int64_t offset = 0, stageBytes = 0;
+    SharedTile tile;
+    int width = 1;
+    bool feedsWgmma = false;  // read by the async proxy: needs a proxy fence before the barrier
+    Value readOffset;         // absolute byte offset of the buffer this step reads
+  };
+  std::optional<Ring> planRing(const AsyncLoad& a);
+  Value ringElementOffset(const Ring& r, ux::LoadOp load, const ThreadElements& te, int k);
+  void issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv, Value iv, Value valid, Value stageOffset);
+  void lowerRingLoad(ux::LoadOp op, const Ring& r);
+  void asyncCommit() { inlineAsm(b_, loc_, Type(), ValueRange{}, "cp.async.commit_group;", "~{memory}"); }
+  void wgmmaWait(int pending) {
+    inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.wait_group.sync.aligned " + std::to_string(pending) + ";",
+              "~{memory}");
+  }
+  bool wgmmaChainsOnRings(scf::ForOp loop, const std::vector<std::pair<AsyncLoad, Ring>>& async);
+  void proxyFence() { inlineAsm(b_, loc_, Type(), ValueRange{}, "fence.proxy.async.shared::cta;", "~{memory}"); }
+  void asyncWait(int pending) {
+    inlineAsm(b_, loc_, Type(), ValueRange{}, "cp.async.wait_group " + std::to_string(pending) + ";", "~{memory}");
+  }
+
+  Elements emitLoad(Value ptr, Type t, int n, Value pred, ArrayRef<Value> others);
+  void emitStore(Value ptr, ArrayRef<Value> values, Value pred);
+  void emitAtomicAdd(Value ptr, Value value, Value pred);
+
+  const dsl::KernelProgram& program_;
+  LoweringOptions options_;
+  MLIRContext* ctx_;
+  OpBuilder b_;
+  Location loc_;
+  LayoutMap layouts_;
+  std::unique_ptr<AxisAnalysis> axis_;
+  DenseMap<Value, Elements> vals_;
+  Value lane_, warp_;
+  Operation* entryMarker_ = nullptr;
+  std::map<std::pair<std::string, int>, Value> baseCache_;
+  int64_t sharedBytes_ = 0;
+  int64_t scratchBase_ = 0;
+  // False right after a barrier, until shared memory is read: then a write needs no barrier
+  // before it to keep other threads' reads (write-after-read) safe.
+  bool sharedReadSinceBarrier_ = true;
+  bool wgmmaInFlight_ = false;  // in a loop whose wgmma chains may run one step into the next
+  DenseMap<Value, Ring> rings_;  // async load result -> its ring, while its loop is lowered
+  int numThreads_ = 128;
+  bool waitedForPriorGrids_ = false;  // griddepcontrol.wait emitted (at top level)
+};
+
+// The vector width for a run of `run` elements along the last dim given what is known of
+// the pointers and the mask: contiguous, aligned, uniformly masked, at most 16 bytes.
+int vectorWidth(int run, const AxisInfo& ptr, const AxisInfo* mask, int eb);
+
+}  // namespace uintx::codegen

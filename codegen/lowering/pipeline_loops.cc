@@ -1,0 +1,205 @@
+// scf.for, and the software pipelining of its loads into cp.async rings (async_loads.h).
+
+#include "codegen/lowering/lowering_context.h"
+
+namespace uintx::codegen {
+
+// A loop marked with stages S >= 2 and with async loads (async_loads.h) is pipelined:
+//   prologue:  barrier; for j < S-1: cp.async step j's tiles into buffer j; commit
+//   step t:    wait until step t's group landed (S-2 groups may stay in flight); barrier;
+//              cp.async step t+S-1's tiles into the buffer step t-1 read; commit;
+//              the body, reading step t's tiles from buffer t % S
+//   epilogue:  wait for all groups; barrier
+// The barrier of step t also orders step t-1's reads of the buffer before its overwrite, so
+// one barrier per step suffices. Copies for steps past the end are masked (zero-filled, no
+// global read). The loop carries the index of the buffer it reads.
+void Lowering::lowerFor(scf::ForOp op) {
+  Value lo = get(op.getLowerBound())[0], hi = get(op.getUpperBound())[0], step = get(op.getStep())[0];
+  SmallVector<Value> inits;
+  std::vector<size_t> counts;
+  for (Value init : op.getInitArgs()) {
+    Elements e = isa<RankedTensorType>(init.getType()) ? get(init, layoutOf(init)) : get(init);
+    counts.push_back(e.size());
+    inits.append(e.begin(), e.end());
+  }
+  const int stages = loopStages(op);
+  std::vector<std::pair<AsyncLoad, Ring>> async;
+  int64_t savedScratch = scratchBase_;
+  for (AsyncLoad& a : findAsyncLoads(op))
+    if (auto r = planRing(a)) async.emplace_back(std::move(a), *r);
+  // Copies run `ahead` steps ahead. When every dot of the body is a wgmma chain fed by rings
+  // alone, a step's wgmmas may still run during the next step (wgmmaInFlight_): one buffer
+  // more stays untouched for them, so copies run one step less ahead.
+  bool chains = stages >= 3 && !async.empty() && wgmmaChainsOnRings(op, async);
+  const int ahead = chains ? stages - 2 : stages - 1;
+  bool savedChains = wgmmaInFlight_;
+  wgmmaInFlight_ = chains;
+  if (!async.empty()) {
+    scratchBase_ = (scratchBase_ + 1023) / 1024 * 1024;  // rings start on swizzle atoms
+    for (auto& [a, r] : async) {
+      r.offset = scratchBase_;
+      scratchBase_ += stages * r.stageBytes;
+    }
+    useShared(0, op);
+    barrier();  // earlier users of this shared memory are done before the prologue writes it
+    for (int j = 0; j < ahead; ++j) {
+      Value iv = add(lo, arith::MulIOp::create(b_, loc_, step, c32(j)));
+      Value valid = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::slt, iv, hi);
+      for (auto& [a, r] : async)
+        issueAsyncCopies(a, r, op.getInductionVar(), iv, valid, c32(r.offset + j * r.stageBytes));
+      asyncCommit();
+    }
+    inits.push_back(c32(0));  // the buffer step 0 reads
+  }
+  auto loop = scf::ForOp::create(b_, loc_, lo, hi, step, inits);
+  Block* body = loop.getBody();
+  set(op.getInductionVar(), {loop.getInductionVar()});
+  size_t pos = 0;
+  for (unsigned i = 0; i < op.getNumRegionIterArgs(); ++i) {
+    Elements e;
+    for (size_t j = 0; j < counts[i]; ++j) e.push_back(loop.getRegionIterArgs()[pos + j]);
+    set(op.getRegionIterArgs()[i], e);
+    pos += counts[i];
+  }
+  {
+    OpBuilder::InsertionGuard guard(b_);
+    if (!body->empty() && body->back().hasTrait<OpTrait::IsTerminator>()) body->back().erase();
+    b_.setInsertionPointToEnd(body);
+    sharedReadSinceBarrier_ = true;  // by the previous iteration
+    Value nextBuffer;
+    if (!async.empty()) {
+      Value buffer = loop.getRegionIterArgs().back();
+      asyncWait(ahead - 1);
+      // wgmma reads shared memory through the async proxy: order the copies before it.
+      if (llvm::any_of(async, [](const auto& a) { return a.second.feedsWgmma; })) proxyFence();
+      barrier();
+      Value iv = add(loop.getInductionVar(), arith::MulIOp::create(b_, loc_, step, c32(ahead)));
+      Value valid = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::slt, iv, hi);
+      // The buffer of step t + ahead: (buffer + ahead) mod stages.
+      Value sum = add(buffer, c32(ahead));
+      Value wraps = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::sge, sum, c32(stages));
+      Value target = arith::SelectOp::create(b_, loc_, wraps, arith::SubIOp::create(b_, loc_, sum, c32(stages)), sum);
+      for (auto& [a, r] : async) {
+        issueAsyncCopies(a, r, op.getInductionVar(), iv, valid, add(c32(r.offset), mul(target, r.stageBytes)));
+        r.readOffset = add(c32(r.offset), mul(buffer, r.stageBytes));
+        rings_[a.load.getResult()] = r;
+      }
+      asyncCommit();
+      Value isLast = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq, buffer, c32(stages - 1));
+      nextBuffer = arith::SelectOp::create(b_, loc_, isLast, c32(0), add(buffer, c32(1)));
+    }
+    for (Operation& inner : op.getBody()->without_terminator()) lowerOp(&inner);
+    auto yield = cast<scf::YieldOp>(op.getBody()->getTerminator());
+    SmallVector<Value> yields;
+    for (unsigned i = 0; i < yield.getNumOperands(); ++i) {
+      Value y = yield.getOperand(i);
+      Elements e = isa<RankedTensorType>(y.getType()) ? get(y, layoutOf(op.getRegionIterArgs()[i])) : get(y);
+      yields.append(e.begin(), e.end());
+    }
+    if (nextBuffer) yields.push_back(nextBuffer);
+    scf::YieldOp::create(b_, loc_, yields);
+  }
+  sharedReadSinceBarrier_ = true;  // by the last iteration
+  if (chains) wgmmaWait(0);  // the last step's wgmmas, before anyone reads the accumulators
+  wgmmaInFlight_ = savedChains;
+  if (!async.empty()) {
+    asyncWait(0);  // copies for steps past the end may still be writing
+    barrier();
+    for (auto& [a, r] : async) rings_.erase(a.load.getResult());
+    scratchBase_ = savedScratch;
+  }
+  pos = 0;
+  for (unsigned i = 0; i < op.getNumResults(); ++i) {
+    Elements e;
+    for (size_t j = 0; j < counts[i]; ++j) e.push_back(loop.getResult(pos + j));
+    set(op.getResult(i), e);
+    pos += counts[i];
+  }
+}
+
+// The ring of an async load, or nullopt when its accesses are not 4, 8 or 16 bytes per
+// thread (then it stays an ordinary load). Tiles a dot reads have the dot's padded rows.
+std::optional<Lowering::Ring> Lowering::planRing(const AsyncLoad& a) {
+  ux::LoadOp op = a.load;
+  auto shape = shapeVec(op);
+  ThreadElements te = threadElements(layoutOf(op), shape);
+  int eb = elemBytes(ux::elementType(op.getType()));
+  AxisInfo am = op.getMask() ? axis_->get(op.getMask()) : AxisInfo();
+  int w = vectorWidth(te.runPerDim.back(), axis_->get(op.getPtr()), op.getMask() ? &am : nullptr, eb);
+  if (w * eb < 4) return std::nullopt;
+  int64_t rows = 1;
+  for (size_t d = 0; d + 1 < shape.size(); ++d) rows *= shape[d];
+  Ring r;
+  r.width = w;
+  r.tile.rowBytes = shape.back() * eb;
+  if (auto use = dotUseOf(op.getResult())) {  // the dot's layout
+    if (shape.size() != 2) return std::nullopt;
+    r.tile = dotOperandTile(use->first, use->second);
+    r.feedsWgmma = r.tile.swizzled;
+  }
+  // 1024-byte buffers: the swizzle is a function of the address bits, its atoms must be aligned.
+  r.stageBytes = (rows * r.tile.rowBytes + 1023) / 1024 * 1024;
+  return r;
+}
+
+Value Lowering::ringElementOffset(const Ring& r, ux::LoadOp load, const ThreadElements& te, int k) {
+  const Layout& l = layoutOf(load);
+  auto idx = te.split(k);
+  int last = int(te.shape.size()) - 1;
+  Value row = c32(0);
+  int64_t stride = 1;
+  for (int d = last - 1; d >= 0; --d) {
+    row = add(row, mul(coordinate(l, te, idx, d), stride));
+    stride *= te.shape[d];
+  }
+  return tileOffset(r.tile, row, mul(coordinate(l, te, idx, last), elemBytes(ux::elementType(load.getType()))));
+}
+
+// Issues the cp.async copies of `a` for the step whose induction variable is `iv`, into the
+// buffer at absolute byte `stageOffset`; `valid` masks the whole step. The address
+// computation is lowered again with the loop's induction variable standing for `iv`.
+void Lowering::issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv, Value iv, Value valid,
+                                Value stageOffset) {
+  Elements savedIv = vals_.count(loopIv) ? get(loopIv) : Elements();
+  set(loopIv, {iv});
+  for (Operation* o : a.addressOps) lowerOp(o);
+  ux::LoadOp op = a.load;
+  const Layout& l = layoutOf(op);
+  ThreadElements te = threadElements(l, shapeVec(op));
+  Elements ptrs = get(op.getPtr(), l);
+  Elements mask = op.getMask() ? get(op.getMask(), l) : Elements();
+  int bytes = r.width * elemBytes(ux::elementType(op.getType()));
+  // .cg (bypass L1) exists only for 16-byte copies.
+  std::string text = std::string("cp.async.") + (bytes == 16 ? "cg" : "ca") + ".shared.global [$0], [$1], " +
+                     std::to_string(bytes) + ", $2;";
+  for (int k = 0; k < te.count(); k += r.width) {
+    Value pred = mask.empty() ? valid : (Value)arith::AndIOp::create(b_, loc_, mask[k], valid);
+    Value srcBytes = arith::SelectOp::create(b_, loc_, pred, c32(bytes), c32(0));  // 0: zero-fill, no read
+    Value dst = sharedAddress(add(stageOffset, ringElementOffset(r, op, te, k)));
+    inlineAsm(b_, loc_, Type(), ValueRange{dst, ptrs[k], srcBytes}, text, "r,l,r,~{memory}");
+  }
+  for (Operation* o : a.addressOps)
+    for (Value res : o->getResults()) vals_.erase(res);
+  if (savedIv.empty()) vals_.erase(loopIv);
+  else set(loopIv, savedIv);
+}
+
+// An async load in the body: its tile is in this step's buffer. Dots read it from there;
+// any other user gets it in registers, each thread reading back what it copied.
+void Lowering::lowerRingLoad(ux::LoadOp op, const Ring& r) {
+  if (feedsOnlyDots(op.getResult())) return;
+  Type t = ux::elementType(op.getType());
+  ThreadElements te = threadElements(layoutOf(op), shapeVec(op));
+  int eb = elemBytes(t);
+  auto vecT = VectorType::get({r.width}, t);
+  Elements out;
+  for (int k = 0; k < te.count(); k += r.width) {
+    Value ptr = sharedPtrAt(add(r.readOffset, ringElementOffset(r, op, te, k)));
+    Value v = LLVM::LoadOp::create(b_, loc_, vecT, ptr, /*alignment=*/r.width * eb);
+    sharedReadSinceBarrier_ = true;
+    for (int i = 0; i < r.width; ++i) out.push_back(LLVM::ExtractElementOp::create(b_, loc_, v, c32(i)));
+  }
+  set(op, out);
+}
+
+}  // namespace uintx::codegen

@@ -1,0 +1,83 @@
+// Memory ops: addptr, load, store, atomic_add (masked lanes never touch memory).
+
+#include "dsl/interpreter/machine.h"
+
+namespace uintx::dsl::interp {
+
+void Machine::execAddPtr(ux::AddPtrOp op) {
+  Elem pe = elemOf(op.getPtr().getType(), "ux.addptr");
+  Elem oe = elemOf(op.getOffset().getType(), "ux.addptr");
+  const std::vector<Ptr>& p = at(op.getPtr()).p;
+  const std::vector<uint64_t>& o = at(op.getOffset()).i;
+  std::vector<Ptr>& r = at(op.getResult()).p;
+  size_t n = size_t(numElements(op.getType()));
+  r.resize(n);
+  bool scalarOffset = o.size() == 1;
+  for (size_t k = 0; k < n; ++k)
+    r[k] = Ptr{p[k].buffer, p[k].byteOffset + oe.sext(o[scalarOffset ? 0 : k]) * int64_t(pe.pointeeBytes)};
+}
+
+void Machine::execLoad(ux::LoadOp op) {
+  Elem e = elemOf(op.getType(), "ux.load");
+  const std::vector<Ptr>& p = at(op.getPtr()).p;
+  const std::vector<uint64_t>* mask = op.getMask() ? &at(op.getMask()).i : nullptr;
+  const Tile* other = op.getOther() ? &at(op.getOther()) : nullptr;
+  Tile& r = at(op.getResult());
+  size_t n = p.size(), bytes = e.bytes();
+  if (e.cls == Elem::kFloat) {
+    r.f.resize(n);
+    for (size_t k = 0; k < n; ++k) {
+      if (mask && !(*mask)[k]) {
+        r.f[k] = other ? other->f[k] : 0.0f;
+        continue;
+      }
+      const char* src = address("ux.load", p[k], bytes);
+      uint64_t bits = 0;
+      std::memcpy(&bits, src, bytes);  // little-endian host
+      r.f[k] = bitsToFloatFmt(e.fmt, bits);
+    }
+  } else {
+    r.i.resize(n);
+    for (size_t k = 0; k < n; ++k) {
+      if (mask && !(*mask)[k]) {
+        r.i[k] = other ? other->i[k] : 0;
+        continue;
+      }
+      const char* src = address("ux.load", p[k], bytes);
+      uint64_t bits = 0;
+      std::memcpy(&bits, src, bytes);
+      r.i[k] = bits & e.mask();
+    }
+  }
+}
+
+void Machine::execStore(Operation* op, bool atomic) {
+  const std::string name = atomic ? "ux.atomic_add" : "ux.store";
+  mlir::Value ptr = op->getOperand(0), value = op->getOperand(1);
+  mlir::Value maskValue = op->getNumOperands() > 2 ? op->getOperand(2) : mlir::Value();
+  Elem e = elemOf(value.getType(), name);
+  const std::vector<Ptr>& p = at(ptr).p;
+  const Tile& v = at(value);
+  const std::vector<uint64_t>* mask = maskValue ? &at(maskValue).i : nullptr;
+  size_t n = p.size(), bytes = e.bytes();
+  for (size_t k = 0; k < n; ++k) {
+    if (mask && !(*mask)[k]) continue;
+    char* dst = address(name, p[k], bytes);
+    uint64_t bits;
+    if (!atomic) {
+      bits = e.cls == Elem::kFloat ? floatToBits(e.fmt, v.f[k]) : v.i[k];
+    } else if (e.cls == Elem::kFloat) {
+      if (e.fmt != FloatFmt::f32) fail(name, "only f32 and i32 are supported");
+      float old;
+      std::memcpy(&old, dst, 4);
+      bits = floatBits(old + v.f[k]);
+    } else {
+      uint64_t old = 0;
+      std::memcpy(&old, dst, bytes);
+      bits = (old + v.i[k]) & e.mask();
+    }
+    std::memcpy(dst, &bits, bytes);
+  }
+}
+
+}  // namespace uintx::dsl::interp
