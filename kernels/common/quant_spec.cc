@@ -24,11 +24,31 @@ dsl::DType dslType(ScalarType t) {
   throw Error(std::string("no kernel data type for ") + scalarTypeName(t));
 }
 
+// True when the width codes, decodes and dequantizes every value exactly as the standard rule
+// of its scheme does (what the kernels implement).
+static bool followsStandardRule(const BitWidthSpec& spec) {
+  const BitWidthSpec standard =
+      spec.isSymmetric() ? signedSymmetricWidth(spec.bits) : unsignedAsymmetricWidth(spec.bits);
+  if (spec.q_min != standard.q_min || spec.q_max != standard.q_max) return false;
+  for (int32_t q = spec.q_min; q <= spec.q_max; ++q) {
+    if (spec.encode(q) != standard.encode(q) || spec.decode(standard.encode(q)) != q) return false;
+    for (float scale : {0.5f, 3.0f})
+      for (float zero : {0.0f, 2.5f})
+        if (spec.dequantize(q, scale, zero) != standard.dequantize(q, scale, zero)) return false;
+  }
+  return true;
+}
+
 QuantSpec quantSpecOf(const WeightFormat& f) {
   const BitWidthSpec& spec = f.spec();
   if (spec.bits > 8)
     throw Error("bit width " + std::to_string(spec.bits) + ": kernels handle widths 1..8");
   // Kernels decode the two standard rules only: code = q, or q in two's complement.
+  if (!followsStandardRule(spec))
+    throw Error("bit width " + std::to_string(spec.bits) + " ('" + spec.name +
+                "') is registered with its own code or dequantization rule; the GPU kernels decode the standard "
+                "rules only (unsignedAsymmetricWidth / signedSymmetricWidth), so it can be packed and "
+                "dequantized on the host but not run by uintx::linear");
   QuantSpec q;
   q.bits = spec.bits;
   q.symmetric = spec.isSymmetric();

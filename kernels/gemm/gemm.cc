@@ -28,10 +28,13 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   auto n = [](int64_t v) { return std::to_string(v); };
   if (q.bits != 4 && q.bits != 8) return "bit width " + n(q.bits) + " is not 4 or 8";
   if (q.rowBytes() % 16 != 0) return "weight rows of " + n(q.rowBytes()) + " bytes are not 16-byte multiples";
-  if (c.blockM < 1 || c.blockN < 1 || c.numWarps < 1) return "block sizes and warps must be >= 1";
-  if (c.blockK < 32 || c.blockK % 32 != 0) return "blockK must be a multiple of 32";
+  // Bounds first: configs come from files, and a huge tile would exhaust memory in the compiler.
+  auto pow2In = [](int v, int lo, int hi) { return v >= lo && v <= hi && (v & (v - 1)) == 0; };
+  if (!pow2In(c.blockM, 16, 256) || !pow2In(c.blockN, 16, 256)) return "blockM and blockN must be powers of two in [16, 256]";
+  if (!pow2In(c.numWarps, 1, 8)) return "numWarps must be 1, 2, 4 or 8";
+  if (c.blockK < 32 || c.blockK > 512 || c.blockK % 32 != 0) return "blockK must be a multiple of 32 up to 512";
   if (c.stages < 1 || c.stages > 8) return "stages must be in [1, 8]";
-  if (c.splitK < 1) return "splitK must be >= 1";
+  if (c.splitK < 1 || c.splitK > 64) return "splitK must be in [1, 64]";
   if (q.K % (int64_t(c.blockK) * c.splitK) != 0)
     return "K (" + n(q.K) + ") must be a multiple of blockK * splitK (" + n(int64_t(c.blockK) * c.splitK) + ")";
   if (int8Activations) {

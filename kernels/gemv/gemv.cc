@@ -50,8 +50,14 @@ static int segmentWidth(const QuantSpec& q, const GemvConfig& c) {
 
 void validateGemvConfig(const QuantSpec& q, const GemvConfig& c) {
   auto bad = [&](const std::string& why) { throw Error("GEMV config " + c.toString() + ": " + why); };
-  if (!pow2(c.blockN) || !pow2(c.blockK) || !pow2(c.blockM)) bad("block sizes must be powers of two");
-  if (c.splitK < 1 || c.blockM < 1 || c.blockM > 16) bad("splitK >= 1 and blockM in [1, 16]");
+  // Bounds first: configs come from files, and a huge tile would exhaust memory in the compiler.
+  if (!pow2(c.blockN) || c.blockN > kMaxGemvBlockN) bad("block sizes must be powers of two, blockN up to " + std::to_string(kMaxGemvBlockN));
+  if (!pow2(c.blockK) || c.blockK > kMaxGemvBlockK) bad("block sizes must be powers of two, blockK up to " + std::to_string(kMaxGemvBlockK));
+  if (!pow2(c.blockM) || c.blockM > 16) bad("block sizes must be powers of two, blockM up to 16");
+  if (!pow2(c.numWarps) || c.numWarps > 16) bad("numWarps must be a power of two up to 16");
+  if (c.splitK < 1 || c.splitK > kMaxSplitK) bad("splitK must be in [1, " + std::to_string(kMaxSplitK) + "]");
+  if (gemvElementsPerThread(c) * c.blockM > kMaxGemvTileElementsPerThread)
+    bad("the tile holds more than " + std::to_string(kMaxGemvTileElementsPerThread) + " elements per thread");
   if (c.stages < 1 || c.stages > 8) bad("stages must be in [1, 8]");
   if (c.splitK > 1 && q.K % (int64_t(c.blockK) * c.splitK) != 0)
     bad("split-K needs K (" + std::to_string(q.K) + ") divisible by blockK * splitK");

@@ -45,6 +45,12 @@ int gemvVectorWidth(const QuantSpec& q, const GemvConfig& c);
 // Tile elements per thread and K step: blockN * blockK / threads.
 double gemvElementsPerThread(const GemvConfig& c);
 
+// What any GEMV config may ask for: beyond these a program only spills or stalls the compiler.
+constexpr int kMaxGemvBlockN = 256;
+constexpr int kMaxGemvBlockK = 4096;
+constexpr int kMaxSplitK = 64;
+constexpr int kMaxGemvTileElementsPerThread = 1024;
+
 // Throws uintx::Error when the config cannot run this format (the message names the rule).
 void validateGemvConfig(const QuantSpec& q, const GemvConfig& c);
 

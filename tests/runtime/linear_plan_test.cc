@@ -4,13 +4,17 @@
 // their own plan.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <thread>
 #include <random>
 #include <vector>
 
 #include "runtime/device_buffer.h"
 #include "tests/runtime/fake_driver.h"
 #include "dispatch/kernel_store.h"
+#include "dispatch/workspace_pool.h"
+#include "runtime/cuda_stream.h"
 #include "kernels/int8_gemm/int8_gemm.h"
 #include "kernels/quantize_rows/quantize_rows.h"
 #include "kernels/split_k_reduce/split_k_reduce.h"
@@ -118,4 +122,71 @@ TEST_CASE("an int8 split-K call runs its three kernels from one workspace") {
   // Quantize, GEMM, reduce; each may start during the one before it (runtime/cuda_module.h).
   CHECK(queryFake<int>("fakeOtherLaunches") - launches == 3);
   CHECK(queryFake<int>("fakeOverlappingLaunches") - overlapping == 3);
+}
+
+// Per-stream workspaces (dispatch/workspace_pool.h): a server that makes short-lived streams
+// must not keep one buffer per stream it ever saw.
+TEST_CASE("workspaces of many short-lived streams stay bounded") {
+  uintx::setCacheSettings({"", ""});
+  const int64_t N = 256, K = 256, M = 16;
+  uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16);
+  REQUIRE(uintx::kernels::defaultGemmConfig(uintx::kernels::quantSpecOf(q.format()), M, true, 132).splitK > 1);
+  uintx::DeviceWeight w(q);
+  uintx::runtime::DeviceBuffer x(M * K * 2), y(M * N * 2);
+  uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
+  uintx::DeviceMatrix ym{reinterpret_cast<void*>(y.get()), M, N, uintx::ScalarType::bf16};
+  uintx::LinearOptions int8;
+  int8.int8Activations = true;
+  uintx::linear(xm, w, ym, nullptr, int8);  // compiles, and holds the legacy stream's workspace
+  const int before = queryFake<int>("fakeLiveAllocations");
+  for (int i = 0; i < 4 * int(uintx::dispatch::WorkspacePool::kMaxStreams); ++i) {
+    uintx::runtime::CudaStream stream;
+    uintx::linear(xm, w, ym, stream.get(), int8);
+  }
+  CHECK(uintx::dispatch::workspacePool().buffersHeld() <= uintx::dispatch::WorkspacePool::kMaxStreams);
+  CHECK(queryFake<int>("fakeLiveAllocations") - before <= int(uintx::dispatch::WorkspacePool::kMaxStreams));
+}
+
+// Threads sharing one stream: each call holds the stream's workspace until its kernels are
+// enqueued, so a call that grows it cannot free the buffer another call is about to launch on.
+TEST_CASE("calls on one stream from several threads, with growing workspaces, all go through") {
+  uintx::setCacheSettings({"", ""});
+  const int64_t N = 256, K = 256;
+  uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16);
+  uintx::DeviceWeight w(q);
+  uintx::runtime::DeviceBuffer x(64 * K * 2), y(64 * N * 2);
+  uintx::LinearOptions int8;
+  int8.int8Activations = true;
+  uintx::runtime::CudaStream stream;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        const int64_t M = 1 + (t * 20 + i) % 64;  // different M: different workspace sizes
+        uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
+        uintx::DeviceMatrix ym{reinterpret_cast<void*>(y.get()), M, N, uintx::ScalarType::bf16};
+        try {
+          uintx::linear(xm, w, ym, stream.get(), int8);
+        } catch (const std::exception&) {
+          ++failures;
+        }
+      }
+    });
+  for (auto& th : threads) th.join();
+  CHECK(failures == 0);
+}
+
+TEST_CASE("y overlapping x is refused") {
+  uintx::setCacheSettings({"", ""});
+  const int64_t N = 256, K = 256, M = 4;
+  uintx::DeviceWeight w(randomWeight(N, K, uintx::ScalarType::bf16));
+  uintx::runtime::DeviceBuffer buffer(M * (K + N) * 2);
+  uintx::DeviceMatrix xm{reinterpret_cast<void*>(buffer.get()), M, K, uintx::ScalarType::bf16};
+  uintx::DeviceMatrix same{reinterpret_cast<void*>(buffer.get()), M, N, uintx::ScalarType::bf16};
+  CHECK_THROWS_WITH_AS(uintx::linear(xm, w, same), doctest::Contains("overlaps x"), uintx::Error);
+  uintx::DeviceMatrix inside{reinterpret_cast<void*>(buffer.get() + 256), M, N, uintx::ScalarType::bf16};
+  CHECK_THROWS_WITH_AS(uintx::linear(xm, w, inside), doctest::Contains("overlaps x"), uintx::Error);
+  uintx::DeviceMatrix after{reinterpret_cast<void*>(buffer.get() + M * K * 2), M, N, uintx::ScalarType::bf16};
+  CHECK_NOTHROW(uintx::linear(xm, w, after));
 }
