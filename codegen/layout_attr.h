@@ -2,8 +2,9 @@
 // an attribute of the ux dialect (dsl/UxLayoutAttrs.td: #ux.blocked, #ux.slice, #ux.mma,
 // #ux.wgmma, #ux.mma_operand_b) on the op that defines the tile:
 //   - `ux.layout` on an op with one result;
-//   - `ux.layouts`, one entry per result (`unit` for scalars), on an scf.for; the loop's
-//     region arguments share the layouts of its results (the assignment joins them).
+//   - `ux.layouts`, one entry per result (`unit` for scalars), on an op with several (an
+//     scf.for carrying several values).
+// An scf.for's region arguments share the layouts of its results (the assignment joins them).
 // Op attributes rather than tensor encodings: the ux verifiers, the builder, the interpreter
 // and the kernel caches compare and hash tile types, and none of them should see layouts;
 // and a layout change rewrites no type across scf.for regions. The lowering reads layouts
