@@ -3,11 +3,15 @@
 #include <map>
 #include <set>
 
+#include "codegen/layout_attr.h"
 #include "dsl/UxDialect.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/EquivalenceClasses.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/Pass/Pass.h"
 
 namespace uintx::codegen {
 
@@ -21,7 +25,14 @@ static bool isElementwise(Operation* op) {
          isa<ux::AddPtrOp, ux::LoadOp, ux::StoreOp, ux::AtomicAddOp>(op);
 }
 
-LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
+using LayoutMap = llvm::DenseMap<Value, Layout>;
+
+static Layout withForm(Layout l, Layout::Form form) {
+  l.form = form;
+  return l;
+}
+
+static LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
   llvm::EquivalenceClasses<void*> groups;
   std::vector<Value> tiles;
   auto note = [&](Value v) {
@@ -108,6 +119,7 @@ LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
             int last = in.dims.back(), per = 32 / int(u.getBits());
             if (in.params.sizePerThread[last] % per) return;  // the lowering reports it
             in.params.sizePerThread[last] /= per;
+            in.form = Layout::Form::blocked;
           }
           groupLayout.emplace(leaderOf(op->getOperand(0)), in);
           changed = true;
@@ -127,10 +139,12 @@ LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
       auto trans = dot.getB().getDefiningOp<ux::TransOp>();
       if (!trans) return;  // the lowering reports it
       int aBytes = std::max(1u, ux::elementType(dot.getA().getType()).getIntOrFloatBitWidth() / 8);
-      MmaLayouts m = useWgmma(acc[0], acc[1], a[1], numWarps, aBytes) ? wgmmaLayouts(numWarps)
-                                                                       : mmaLayouts(acc[0], acc[1], a[1], numWarps);
-      groupLayout.emplace(leaderOf(dot.getResult()), Layout::blocked(m.acc));
-      groupLayout.emplace(leaderOf(dot.getAcc()), Layout::blocked(m.acc));
+      bool wgmma = useWgmma(acc[0], acc[1], a[1], numWarps, aBytes);
+      MmaLayouts m = wgmma ? wgmmaLayouts(numWarps) : mmaLayouts(acc[0], acc[1], a[1], numWarps);
+      Layout accLayout = withForm(Layout::blocked(m.acc), wgmma ? Layout::Form::wgmmaAccumulator
+                                                                : Layout::Form::mmaAccumulator);
+      groupLayout.emplace(leaderOf(dot.getResult()), accLayout);
+      groupLayout.emplace(leaderOf(dot.getAcc()), accLayout);
       auto w = ux::shapeOf(trans.getSrc().getType());
       int aVec = std::min(vec, std::max(1, 16 / aBytes));
       groupLayout.emplace(leaderOf(dot.getA()), Layout::blocked(defaultParams({a.begin(), a.end()}, numWarps, aVec)));
@@ -139,7 +153,8 @@ LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
       if (!useWgmma(acc[0], acc[1], a[1], numWarps, aBytes))
         inRegisters = mmaRegisterOperandParams(acc[0], acc[1], a[1], numWarps, aBytes, vec);
       groupLayout.emplace(leaderOf(trans.getSrc()),
-                          Layout::blocked(inRegisters ? *inRegisters : defaultParams({w.begin(), w.end()}, numWarps, vec)));
+                          inRegisters ? withForm(Layout::blocked(*inRegisters), Layout::Form::mmaOperandB)
+                                      : Layout::blocked(defaultParams({w.begin(), w.end()}, numWarps, vec)));
     });
     derive();
     for (Value v : tiles)
@@ -155,14 +170,59 @@ LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
   return result;
 }
 
-void annotateLayouts(Operation* func, const LayoutMap& layouts) {
-  Builder b(func->getContext());
-  func->walk([&](Operation* op) {
-    if (op->getNumResults() == 1) {
-      auto it = layouts.find(op->getResult(0));
-      if (it != layouts.end()) op->setAttr("ux.layout", b.getStringAttr(it->second.toString()));
+namespace {
+
+// The pass: computes the layouts of a kernel function and records them in the IR
+// (layout_attr.h), with the warp count they were made for (`ux.num_warps`, which the
+// lowering pass reads). The function's `ux.num_warps` and `ux.vec` attributes (the DSL writes
+// both) win over the options.
+struct AssignLayoutsPass : PassWrapper<AssignLayoutsPass, OperationPass<func::FuncOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(AssignLayoutsPass)
+
+  AssignLayoutsPass() = default;
+  AssignLayoutsPass(const AssignLayoutsPass& other) : PassWrapper(other) {}
+  AssignLayoutsPass(int numWarps, int vec) {
+    this->numWarps = numWarps;
+    this->vec = vec;
+  }
+
+  StringRef getArgument() const override { return "ux-assign-layouts"; }
+  StringRef getDescription() const override {
+    return "Assigns every tile of a ux kernel a layout (#ux.blocked, #ux.slice, #ux.mma, ...)";
+  }
+  void getDependentDialects(DialectRegistry& registry) const override { registry.insert<ux::UxDialect>(); }
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (func.isExternal()) return;
+    int warps = numWarps, v = vec;
+    if (auto attr = func->getAttrOfType<IntegerAttr>(kNumWarpsAttrName)) warps = int(attr.getInt());
+    if (auto attr = func->getAttrOfType<IntegerAttr>("ux.vec")) v = int(attr.getInt());
+    LayoutMap layouts;
+    try {
+      layouts = assignLayouts(func, warps, v);
+    } catch (const std::exception& e) {  // a dot tile the tensor cores cannot split
+      func.emitError() << e.what();
+      return signalPassFailure();
     }
-  });
+    Builder b(func.getContext());
+    func->setAttr(kNumWarpsAttrName, b.getI32IntegerAttr(warps));
+    func.walk([&](Operation* op) {
+      for (Value r : op->getResults())
+        if (auto it = layouts.find(r); it != layouts.end()) setLayoutOfResult(r, it->second);
+    });
+  }
+
+  Option<int> numWarps{*this, "num-warps", llvm::cl::desc("warps per program (CTA)"), llvm::cl::init(4)};
+  Option<int> vec{*this, "vec", llvm::cl::desc("elements per thread along the last dimension"), llvm::cl::init(4)};
+};
+
+}  // namespace
+
+std::unique_ptr<Pass> createAssignLayoutsPass() { return std::make_unique<AssignLayoutsPass>(); }
+
+std::unique_ptr<Pass> createAssignLayoutsPass(int numWarps, int vec) {
+  return std::make_unique<AssignLayoutsPass>(numWarps, vec);
 }
 
 }  // namespace uintx::codegen

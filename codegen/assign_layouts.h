@@ -4,21 +4,14 @@
 // expand_dims, or come out of a reduction, take the matching slice layout of the higher-rank
 // tile, so that broadcasting patterns (x[None, :] * w) need no data movement either. Where
 // two requirements disagree the lowering inserts a conversion through shared memory.
+// A pass (createAssignLayoutsPass, passes.h) records the result in the IR (layout_attr.h).
 #pragma once
 
-#include "codegen/layout.h"
-#include "llvm/ADT/DenseMap.h"
-#include "mlir/IR/Operation.h"
-#include "mlir/IR/Value.h"
+#include "codegen/passes.h"
 
 namespace uintx::codegen {
 
-using LayoutMap = llvm::DenseMap<mlir::Value, Layout>;
-
-// `func` is the kernel's func.func; `vec` is the elements per thread along the last dim.
-LayoutMap assignLayouts(mlir::Operation* func, int numWarps, int vec);
-
-// Writes each tile-producing op's layout as an attribute "ux.layout" (for IR dumps).
-void annotateLayouts(mlir::Operation* func, const LayoutMap& layouts);
+// The warp count the layouts were made for, on the kernel function (an i32).
+inline constexpr const char* kNumWarpsAttrName = "ux.num_warps";
 
 }  // namespace uintx::codegen

@@ -80,8 +80,14 @@ constexpr int64_t kMaxSharedBytes = 227 * 1024;
 int64_t pipelinedDotBytes(int64_t BM, int64_t BN, int64_t BK, int elemBytes, int stages, bool asyncA, bool asyncW);
 
 struct Layout {
+  // Which form the params have. The tensor-core forms are blocked params of a fixed shape,
+  // named in the IR for readers (layout_attr.h); == ignores the form (equal params spread a
+  // tile the same way).
+  enum class Form { blocked, mmaAccumulator, wgmmaAccumulator, mmaOperandB };
+
   BlockedParams params;
   std::vector<int> dims;  // params dimension of each tile dimension, increasing
+  Form form = Form::blocked;
 
   static Layout blocked(const BlockedParams& p);
   Layout slice(int tileDim) const;  // drops tile dimension `tileDim`

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "codegen/lower_to_gpu.h"
+#include "codegen/passes.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/xxhash.h"
@@ -124,6 +125,20 @@ static void dumpStages(const PtxKernel& k, const std::string& fileName, const ch
   }
 }
 
+// Runs the layout assignment on the program (the compile's own copy). Its errors (a dot tile
+// the tensor cores cannot split) are thrown as they are worded.
+static void assignLayouts(const dsl::KernelProgram& program, const PtxOptions& options) {
+  std::string firstError;
+  ScopedDiagnosticHandler handler(program.context.get(), [&](Diagnostic& d) {
+    if (firstError.empty()) firstError = d.str();
+    return success();
+  });
+  PassManager pm(program.context.get());
+  pm.addNestedPass<func::FuncOp>(createAssignLayoutsPass(program.numWarps, options.vec));
+  if (failed(pm.run(program.moduleOp())))
+    throw Error(firstError.empty() ? "codegen of kernel '" + program.name + "': layout assignment failed" : firstError);
+}
+
 PtxKernel compileToPtx(const dsl::KernelProgram& program, const PtxOptions& options) {
   auto start = std::chrono::steady_clock::now();
   initLlvmOnce();
@@ -147,18 +162,17 @@ PtxKernel compileToPtx(const dsl::KernelProgram& program, const PtxOptions& opti
   result.name = program.name;
   if (keep) result.stages.push_back({"ux.mlir", local.irText()});
 
+  assignLayouts(local, options);
+  if (keep) result.stages.push_back({"layouts.mlir", local.irText()});
+
   LoweringOptions lo;
   lo.vec = options.vec;
   lo.chip = options.chip;
   lo.features = options.features;
-  lo.annotateLayouts = keep;
   GpuKernelModule gpuModule = lowerToGpu(local, lo);
   result.numThreads = gpuModule.numThreads;
   result.sharedBytes = gpuModule.sharedBytes;
-  if (keep) {
-    result.stages.push_back({"layouts.mlir", gpuModule.layouts});
-    result.stages.push_back({"gpu.mlir", print(*gpuModule.module)});
-  }
+  if (keep) result.stages.push_back({"gpu.mlir", print(*gpuModule.module)});
 
   std::string diagnostics;
   ScopedDiagnosticHandler handler(ctx.get(), [&](Diagnostic& d) {

@@ -21,6 +21,7 @@ void UxDialect::initialize() {
 #define GET_TYPEDEF_LIST
 #include "dsl/UxTypes.cpp.inc"
       >();
+  registerLayoutAttributes();
   addOperations<
 #define GET_OP_LIST
 #include "dsl/UxOps.cpp.inc"

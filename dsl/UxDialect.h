@@ -13,6 +13,10 @@
 #define GET_TYPEDEF_CLASSES
 #include "dsl/UxTypes.h.inc"
 
+// Layouts (UxLayoutAttrs.td); codegen/layout_attr.h gives their meaning.
+#define GET_ATTRDEF_CLASSES
+#include "dsl/UxAttrs.h.inc"
+
 #define GET_OP_CLASSES
 #include "dsl/UxOps.h.inc"
 

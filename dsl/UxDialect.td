@@ -16,6 +16,9 @@ def Ux_Dialect : Dialect {
   let summary = "uintx tile-level kernel language";
   let cppNamespace = "::uintx::ux";
   let useDefaultTypePrinterParser = 1;
+  let useDefaultAttributePrinterParser = 1;
+  // Defined with the attributes' storage classes (UxLayoutAttrs.cc).
+  let extraClassDeclaration = [{ void registerLayoutAttributes(); }];
 }
 
 class Ux_Type<string name, string typeMnemonic> : TypeDef<Ux_Dialect, name> {

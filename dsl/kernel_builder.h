@@ -65,12 +65,12 @@ enum class PointerAccess {
   // Activations, outputs, workspaces: the kernels before this one on the stream may write it.
   streamOrdered,
   // Written by nothing while kernels run (weights, scales, zeros and bias uploaded once): the
-  // kernel may read it before it waits for the kernels before it (codegen/lower_to_gpu.cc).
+  // kernel may read it before it waits for the kernels before it (codegen/lowering/lower_kernel.cc).
   constant,
 };
 
 // How a kernel overlaps its neighbours on the stream (programmatic dependent launch; the
-// placement rules and measurements are in codegen/lower_to_gpu.cc).
+// placement rules and measurements are in codegen/lowering/lower_kernel.cc).
 enum class LaunchOverlap {
   // Wait for the kernels before at entry; let the next kernel launch when this one's programs
   // have exited.

@@ -52,7 +52,7 @@ void reserveDynamicShared(CUfunction kernel, unsigned sharedBytes);
 // stream's usual order. `overlapPrevious` (programmatic dependent launch, sm_90+) lets the
 // kernel be launched while the one before it still runs, so that its start-up hides behind
 // that kernel's tail; only for kernels that execute griddepcontrol.wait before their first
-// memory access (every kernel of the code generator on sm_90+, see lower_to_gpu.cc), since
+// memory access (every kernel of the code generator on sm_90+, see codegen/lowering/lower_kernel.cc), since
 // nothing else orders them after the previous kernel's writes. In a CUDA graph capture the
 // edge becomes a programmatic dependency.
 enum class LaunchOrder { afterCompletion, overlapPrevious };

@@ -22,7 +22,7 @@ void Lowering::lowerDot(ux::DotOp op) {
   if (dotWInRegisters(op)) return lowerRegisterDot(op);
   auto accShape = shapeVec(op.getAcc()), aShape = shapeVec(op.getA());
   int64_t BM = accShape[0], BN = accShape[1], BK = aShape[1];
-  MmaLayouts m = mmaLayouts(BM, BN, BK, program_.numWarps);
+  MmaLayouts m = mmaLayouts(BM, BN, BK, facts_.numWarps);
   Layout lc = Layout::blocked(m.acc);
   Type elem = ux::elementType(op.getA().getType());
   bool isInt = elem.isInteger(8);
@@ -114,7 +114,7 @@ void Lowering::lowerRegisterDot(ux::DotOp op) {
   Value w = op.getB().getDefiningOp<ux::TransOp>().getSrc();
   auto accShape = shapeVec(op.getAcc()), aShape = shapeVec(op.getA());
   int64_t BM = accShape[0], BN = accShape[1], BK = aShape[1];
-  Layout lc = Layout::blocked(mmaLayouts(BM, BN, BK, program_.numWarps).acc);
+  Layout lc = Layout::blocked(mmaLayouts(BM, BN, BK, facts_.numWarps).acc);
   Type elem = ux::elementType(op.getA().getType());
   int eb = elemBytes(elem);
   int64_t stride = dotOperandTile(op, 0).rowBytes;

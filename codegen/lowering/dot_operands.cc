@@ -26,7 +26,7 @@ Value Lowering::tileOffset(const SharedTile& t, Value row, Value colByte) {
 
 bool Lowering::dotUsesWgmma(ux::DotOp dot) {
   auto acc = shapeVec(dot.getAcc()), a = shapeVec(dot.getA());
-  return useWgmma(acc[0], acc[1], a[1], program_.numWarps, elemBytes(ux::elementType(dot.getA().getType())));
+  return useWgmma(acc[0], acc[1], a[1], facts_.numWarps, elemBytes(ux::elementType(dot.getA().getType())));
 }
 
 // The shared-memory form of a dot's operand (0: a, 1: w): mma.sync reads row-major tiles with
@@ -42,7 +42,7 @@ Lowering::SharedTile Lowering::dotOperandTile(ux::DotOp dot, int operand) {
     return t;
   }
   t.swizzled = true;
-  if (operand == 0) t.permutedWarps = program_.numWarps;
+  if (operand == 0) t.permutedWarps = facts_.numWarps;
   return t;
 }
 
@@ -110,7 +110,7 @@ bool Lowering::dotWInRegisters(ux::DotOp dot) {
   auto trans = dot.getB().getDefiningOp<ux::TransOp>();
   if (!trans || dotUsesWgmma(dot)) return false;
   auto acc = shapeVec(dot.getAcc()), a = shapeVec(dot.getA());
-  auto p = mmaRegisterOperandParams(acc[0], acc[1], a[1], program_.numWarps,
+  auto p = mmaRegisterOperandParams(acc[0], acc[1], a[1], facts_.numWarps,
                                     elemBytes(ux::elementType(dot.getA().getType())), options_.vec);
   return p && layoutOf(trans.getSrc()) == Layout::blocked(*p);
 }

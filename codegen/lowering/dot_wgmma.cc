@@ -18,7 +18,7 @@ namespace uintx::codegen {
 void Lowering::lowerWgmmaDot(ux::DotOp op) {
   auto accShape = shapeVec(op.getAcc()), aShape = shapeVec(op.getA());
   int64_t BN = accShape[1], BK = aShape[1];
-  int nw = program_.numWarps;
+  int nw = facts_.numWarps;
   Layout lc = Layout::blocked(wgmmaLayouts(nw).acc);
   Type elem = ux::elementType(op.getA().getType());
   bool isInt = elem.isInteger(8);

@@ -28,7 +28,8 @@ void Lowering::lowerElementwise(Operation* op) {
     OperationState st(loc_, op->getName());
     for (auto& e : operands) st.addOperands(e[k]);
     st.addTypes(rt);
-    st.addAttributes(op->getAttrs());
+    for (NamedAttribute a : op->getAttrs())
+      if (a.getName() != kLayoutAttrName) st.addAttribute(a.getName(), a.getValue());
     Operation* scalar = b_.create(st);
     // Let the backend fuse a multiply feeding an add into one fma: dequantization and
     // multiply-accumulate chains are most of a GEMV's instructions, and fma rounds once.

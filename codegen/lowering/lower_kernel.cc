@@ -8,23 +8,14 @@ namespace uintx::codegen {
 GpuKernelModule Lowering::run() {
   ctx_->loadDialect<gpu::GPUDialect, LLVM::LLVMDialect, NVVM::NVVMDialect, arith::ArithDialect,
                     scf::SCFDialect>();
-  auto src = cast<func::FuncOp>(*program_.moduleOp().getOps<func::FuncOp>().begin());
-  numThreads_ = program_.numWarps * 32;
+  func::FuncOp src = src_;
+  numThreads_ = facts_.numWarps * 32;
   if (auto v = src->getAttrOfType<IntegerAttr>("ux.vec")) options_.vec = int(v.getInt());
-  layouts_ = assignLayouts(src, program_.numWarps, options_.vec);
+  readLayouts();
   axis_ = std::make_unique<AxisAnalysis>(src);
 
   GpuKernelModule result;
   result.numThreads = numThreads_;
-  if (options_.annotateLayouts) {
-    // The annotated copy is for humans (dumps); lowering reads the unannotated original.
-    OwningOpRef<ModuleOp> annotated(program_.moduleOp().clone());
-    auto f = *annotated->getOps<func::FuncOp>().begin();
-    auto copyLayouts = assignLayouts(f, program_.numWarps, options_.vec);
-    annotateLayouts(f, copyLayouts);
-    llvm::raw_string_ostream os(result.layouts);
-    annotated->print(os);
-  }
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc_);
   (*module)->setAttr("gpu.container_module", b_.getUnitAttr());
@@ -48,7 +39,7 @@ GpuKernelModule Lowering::run() {
   entryMarker_ = c32(0).getDefiningOp();  // thread-coordinate math is inserted before this
 
   // The kernel's own ops, with the wait for earlier kernels before the first that needs it.
-  if (program_.launchOverlap == dsl::LaunchOverlap::early) emitLaunchDependents();
+  if (facts_.launchOverlap == dsl::LaunchOverlap::early) emitLaunchDependents();
   else emitWaitForPriorGrids();
   for (Operation& op : src.getBody().front().getOperations()) {
     if (!waitedForPriorGrids_ && touchesStreamOrderedMemory(&op)) emitWaitForPriorGrids();
@@ -63,6 +54,22 @@ GpuKernelModule Lowering::run() {
   result.sharedBytes = int(sharedBytes_);
   result.module = std::move(module);
   return result;
+}
+
+// Every tile's layout, as the layout assignment recorded it (layout_attr.h).
+void Lowering::readLayouts() {
+  auto read = [&](Value v, Operation* where) {
+    if (!isa<RankedTensorType>(v.getType())) return;
+    std::optional<Layout> l = layoutOfValue(v);
+    if (!l) fail(where, "tile without a layout (the layout assignment did not run)");
+    layouts_[v] = *l;
+  };
+  src_.walk([&](Operation* op) {
+    for (Value r : op->getResults()) read(r, op);
+    for (Region& region : op->getRegions())
+      for (Block& block : region)
+        for (BlockArgument a : block.getArguments()) read(a, op);
+  });
 }
 
 // Programmatic dependent launch (sm_90+): launched with the runtime's programmatic-serialization
@@ -111,7 +118,7 @@ bool Lowering::touchesStreamOrderedMemory(Operation* top) {
     if (isa<ux::StoreOp, ux::AtomicAddOp>(op)) touches = true;
     if (auto load = dyn_cast<ux::LoadOp>(op)) {
       int arg = pointerArgumentOf(load.getPtr());
-      touches |= arg < 0 || program_.params[size_t(arg)].access != dsl::PointerAccess::constant;
+      touches |= arg < 0 || !facts_.isConstantPointer(arg);
     }
   });
   return touches;
@@ -190,8 +197,19 @@ void Lowering::lowerOp(Operation* op) {
   fail(op, "no lowering for this op");
 }
 
+GpuKernelModule lowerKernelToGpu(func::FuncOp kernel, const KernelFacts& facts, const LoweringOptions& options) {
+  return Lowering(kernel, facts, options).run();
+}
+
 GpuKernelModule lowerToGpu(const dsl::KernelProgram& program, const LoweringOptions& options) {
-  return Lowering(program, options).run();
+  KernelFacts facts;
+  facts.name = program.name;
+  facts.numWarps = program.numWarps;
+  facts.launchOverlap = program.launchOverlap;
+  for (const dsl::KernelParam& p : program.params)
+    facts.constantPointerArgs.push_back(p.access == dsl::PointerAccess::constant);
+  auto kernel = cast<func::FuncOp>(*program.moduleOp().getOps<func::FuncOp>().begin());
+  return lowerKernelToGpu(kernel, facts, options);
 }
 
 }  // namespace uintx::codegen

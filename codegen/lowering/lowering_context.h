@@ -29,6 +29,7 @@
 #include "codegen/async_loads.h"
 #include "codegen/axis_info.h"
 #include "codegen/layout.h"
+#include "codegen/layout_attr.h"
 #include "codegen/lower_to_gpu.h"
 #include "dsl/UxDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -83,16 +84,17 @@ inline LLVM::InlineAsmOp inlineAsm(OpBuilder& b, Location loc, Type result, Valu
 
 class Lowering {
  public:
-  Lowering(const dsl::KernelProgram& program, const LoweringOptions& options)
-      : program_(program), options_(options), ctx_(program.context.get()), b_(ctx_),
+  Lowering(func::FuncOp kernel, const KernelFacts& facts, const LoweringOptions& options)
+      : src_(kernel), facts_(facts), options_(options), ctx_(kernel->getContext()), b_(ctx_),
         loc_(UnknownLoc::get(ctx_)) {}
 
   GpuKernelModule run();
 
  private:
+  void readLayouts();
   [[noreturn]] void fail(Operation* op, const std::string& msg) {
     std::string name = op ? op->getName().getStringRef().str() : "kernel";
-    throw Error("codegen of kernel '" + program_.name + "': " + name + ": " + msg);
+    throw Error("codegen of kernel '" + facts_.name + "': " + name + ": " + msg);
   }
 
   // ---- types and constants ----
@@ -206,12 +208,13 @@ class Lowering {
   void emitStore(Value ptr, ArrayRef<Value> values, Value pred);
   void emitAtomicAdd(Value ptr, Value value, Value pred);
 
-  const dsl::KernelProgram& program_;
+  func::FuncOp src_;  // the ux kernel, layouts assigned
+  KernelFacts facts_;
   LoweringOptions options_;
   MLIRContext* ctx_;
   OpBuilder b_;
   Location loc_;
-  LayoutMap layouts_;
+  DenseMap<Value, Layout> layouts_;  // of every tile, read from the IR once (readLayouts)
   std::unique_ptr<AxisAnalysis> axis_;
   DenseMap<Value, Elements> vals_;
   Value lane_, warp_;

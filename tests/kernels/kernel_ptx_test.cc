@@ -104,7 +104,7 @@ TEST_CASE("GEMV inner loop: segment sums stay in the thread, 16-byte word loads,
 }
 
 
-// Programmatic dependent launch (codegen/lower_to_gpu.cc): an unsplit GEMV lets the next kernel
+// Programmatic dependent launch (codegen/lowering/lower_kernel.cc): an unsplit GEMV lets the next kernel
 // launch at entry and requests its first weight tile before it waits for the kernel before it;
 // a split GEMV (followed by its reduce) waits at entry and has no explicit trigger.
 TEST_CASE("GEMV overlap with its neighbours: unsplit requests weights before waiting, split waits at entry") {
