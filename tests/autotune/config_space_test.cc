@@ -63,7 +63,7 @@ std::vector<kernels::GemvConfig> checkSpace(const KernelKey& key) {
   REQUIRE(!space.empty());
   CHECK(space.size() <= 40);
 
-  kernels::QuantSpec q = kernels::quantSpecOf(weightFormatOf(key));
+  kernels::QuantSpec q = kernels::quantSpecOf(kernels::weightFormatOf(key));
   kernels::GemvConfig expectedDefault = kernels::defaultGemvConfig(q, key.m_bucket, kSm);
   CHECK(str(space[0]) == str(expectedDefault));
 

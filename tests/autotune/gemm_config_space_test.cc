@@ -87,7 +87,7 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
   std::vector<kernels::GemmConfig> space = gemmConfigSpace(key, kSm);
   REQUIRE(!space.empty());
   CHECK(space.size() <= 40);
-  kernels::QuantSpec q = kernels::quantSpecOf(weightFormatOf(key));
+  kernels::QuantSpec q = kernels::quantSpecOf(kernels::weightFormatOf(key));
   CHECK(space[0].toString() == kernels::defaultGemmConfig(q, key.m_bucket, int8, kSm).toString());
   // The widest grid of the grid: BM 16, BN 32, the largest split that divides K in whole
   // groups with two K steps of 32 per slice (of one group for 4-bit weights with int8).

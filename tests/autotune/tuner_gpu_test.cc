@@ -29,9 +29,9 @@
 #include "tests/autotune/temp_dir.h"
 
 using namespace uintx;
-using namespace uintx;
 using namespace uintx::autotune;
 using namespace uintx::cache;
+using namespace uintx::kernels;
 
 namespace {
 
@@ -119,7 +119,7 @@ KernelKey smallKey(int bucket, int64_t N = 1024) {
   k.N = N;
   k.K = 1024;
   k.m_bucket = bucket;
-  k.family = kernels::chooseFamily(kernels::quantSpecOf(weightFormatOf(k)), bucket, false);  // what linear() looks up
+  k.family = kernels::chooseFamily(kernels::quantSpecOf(kernels::weightFormatOf(k)), bucket, false);  // what linear() looks up
   return k;
 }
 
@@ -156,11 +156,13 @@ TEST_CASE("the GPU tuner times the whole GEMV and GEMM spaces, reports progress 
   for (const auto& c : space) inSpace |= toKernelConfig(c) == r.config;
   CHECK(inSpace);
 
+  // A width no kernel decodes: a failed result naming the width, not a throw.
   KernelKey unknown = key;
-  unknown.family = "gemv_fp8";
+  unknown.bit_width = 12;
+  unknown.group_size = int(unknown.K);
   TuneResult bad = tuner.tune(unknown, nullptr);
   CHECK(!bad.ok);
-  CHECK(bad.error.find("gemv_fp8") != std::string::npos);
+  CHECK(bad.error.find("12") != std::string::npos);
 
   // Tensor-core GEMM keys: every config of gemmConfigSpace is timed (split-K among them
   // when the grid is small), and the winner is one of them.
@@ -221,10 +223,10 @@ TEST_CASE("uintx-tune end to end, then a fresh process uses the caches: no compi
 
   for (int bucket : {1, 16}) {
     KernelKey key = smallKey(bucket);
-    CHECK(kernels::chooseFamily(kernels::quantSpecOf(weightFormatOf(key)), bucket, false) == key.family);
+    CHECK(kernels::chooseFamily(kernels::quantSpecOf(kernels::weightFormatOf(key)), bucket, false) == key.family);
     auto entry = contents.entries.find(key.toString());
     REQUIRE_MESSAGE(entry != contents.entries.end(), key.toString());
-    kernels::QuantSpec q = kernels::quantSpecOf(weightFormatOf(key));
+    kernels::QuantSpec q = kernels::quantSpecOf(kernels::weightFormatOf(key));
     if (key.family == uintx::cache::KernelFamily::gemm) CHECK(kernels::gemmSupports(q, kernels::gemmConfigFrom(entry->second.config), false));
     else CHECK_NOTHROW(kernels::validateGemvConfig(q, kernels::gemvConfigFrom(entry->second.config)));
     CHECK(entry->second.time_us > 0);

@@ -137,7 +137,7 @@ TEST_CASE("weight-only linear on 256-row wgmma tiles: 4- and 8-bit, whole and pa
     for (int64_t M : {1024, 1000}) {
       CAPTURE(o.bit_width);
       CAPTURE(M);
-      REQUIRE(kernels::defaultGemmConfig(quantSpecOf(l.q.format()), M, false, smCount).blockM == 256);
+      REQUIRE(kernels::defaultGemmConfig(kernels::quantSpecOf(l.q.format()), M, false, smCount).blockM == 256);
       CHECK(checkLinear(l, M) <= 1e-2);
     }
   }
@@ -145,7 +145,7 @@ TEST_CASE("weight-only linear on 256-row wgmma tiles: 4- and 8-bit, whole and pa
   Layer narrow = makeLayer(4096, 4096, opts(4, 128, 32), /*bias=*/true);
   for (int64_t M : {256, 300}) {
     CAPTURE(M);
-    kernels::GemmConfig c = kernels::defaultGemmConfig(quantSpecOf(narrow.q.format()), M, false, smCount);
+    kernels::GemmConfig c = kernels::defaultGemmConfig(kernels::quantSpecOf(narrow.q.format()), M, false, smCount);
     REQUIRE(c.blockM == 256);
     REQUIRE(c.splitK > 1);
     CHECK(checkLinear(narrow, M) <= 1e-2);
