@@ -11,7 +11,7 @@
 
 #include "cache/atomic_file.h"
 #include "cache/cache_paths.h"
-#include "cache/json_limits.h"
+#include "packing/json_limits.h"
 #include "cache/printable_text.h"
 #include "uintx/error.h"
 

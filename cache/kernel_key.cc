@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cache/json_limits.h"
+#include "packing/json_limits.h"
 #include "cache/printable_text.h"
 #include "uintx/error.h"
 

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "packing/bit_width_registry.h"
+#include "packing/json_limits.h"
 #include "packing/quantized_weight.h"
 #include "uintx/error.h"
 
@@ -42,36 +43,9 @@ struct TensorSpec {
   const std::vector<uint8_t>* bytes;  // for writing; nullptr when reading
 };
 
-// The deepest array/object nesting of JSON text, counting only brackets outside strings;
-// stops counting once past `limit`.
-int nestingDepth(const uint8_t* begin, const uint8_t* end, int limit) {
-  int depth = 0, deepest = 0;
-  bool inString = false, escaped = false;
-  for (const uint8_t* p = begin; p != end; ++p) {
-    const char c = char(*p);
-    if (inString) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') inString = false;
-    } else if (c == '"') {
-      inString = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-      if (deepest > limit) break;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
+// An untrusted value for an error message: escaped, at most kMaxQuotedChars of it.
+std::string excerpt(const json& value) { return jsonExcerpt(value, kMaxQuotedChars); }
 
-// An untrusted value for an error message: JSON-escaped (no control characters reach a
-// terminal), at most kMaxQuotedChars of it. Values are depth-bounded before this is called.
-std::string excerpt(const json& value) {
-  std::string text = value.dump(-1, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace);
-  if (text.size() > kMaxQuotedChars) text = text.substr(0, kMaxQuotedChars) + "...";
-  return text;
-}
 // An untrusted string, escaped as above, in single quotes.
 std::string excerpt(const std::string& text) {
   std::string escaped = json(text).dump(-1, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace);
@@ -133,7 +107,7 @@ QuantizedWeight parse(const uint8_t* data, size_t size) {
   const uint8_t* body = data + 8 + headerLen;
   const uint64_t bodySize = size - 8 - headerLen;
 
-  if (nestingDepth(data + 8, body, kMaxHeaderDepth) > kMaxHeaderDepth)
+  if (jsonNestingDepth(std::string_view(reinterpret_cast<const char*>(data + 8), size_t(body - (data + 8))), kMaxHeaderDepth) > kMaxHeaderDepth)
     throw Error("safetensors header is nested deeper than " + std::to_string(kMaxHeaderDepth) + " levels");
   json header;
   try {

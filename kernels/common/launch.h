@@ -41,6 +41,9 @@ class KernelPlan {
 
 // The weight's arguments, as every family names them: qweight, scales, zeros (where present).
 NamedArgs weightArgs(const LinearCall& call);
+// Where a family's main kernel writes: f32 partials at `partial` when K is split (the split-K
+// reduce then adds the bias), else y, with the bias when the program takes one.
+void addOutputArgs(NamedArgs& args, const LinearCall& call, int splitK, bool hasBias, CUdeviceptr partial);
 unsigned ceilDiv(int64_t a, int64_t b);
 
 }  // namespace uintx::kernels

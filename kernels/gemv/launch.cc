@@ -23,12 +23,7 @@ class GemvPlan : public KernelPlan {
     NamedArgs args = weightArgs(call);
     args.push_back({"x", LaunchArg::ptr(call.x)});
     args.push_back({"M", LaunchArg::i32(int32_t(call.M))});
-    if (c_.splitK > 1) {
-      args.push_back({"partial", LaunchArg::ptr(call.workspace)});
-    } else {
-      args.push_back({"y", LaunchArg::ptr(call.y)});
-      if (hasBias_) args.push_back({"bias", LaunchArg::ptr(call.bias)});
-    }
+    addOutputArgs(args, call, c_.splitK, hasBias_, call.workspace);
     main_->launch({ceilDiv(q_.N, c_.blockN), unsigned(c_.splitK), ceilDiv(call.M, c_.blockM)}, stream, args);
     if (c_.splitK > 1) launchSplitKReduce(*reduce_, call, q_.N, call.workspace, stream);
   }

@@ -35,12 +35,7 @@ class Int8GemmPlan : public KernelPlan {
     args.push_back({"xq", LaunchArg::ptr(xq)});
     args.push_back({"xscale", LaunchArg::ptr(xscale)});
     args.push_back({"M", M});
-    if (c_.splitK > 1) {
-      args.push_back({"partial", LaunchArg::ptr(partial)});
-    } else {
-      args.push_back({"y", LaunchArg::ptr(call.y)});
-      if (hasBias_) args.push_back({"bias", LaunchArg::ptr(call.bias)});
-    }
+    addOutputArgs(args, call, c_.splitK, hasBias_, partial);
     main_->launch({ceilDiv(q_.N, c_.blockN), ceilDiv(call.M, c_.blockM), unsigned(c_.splitK)}, stream, args);
     if (c_.splitK > 1) launchSplitKReduce(*reduce_, call, q_.N, partial, stream);
   }

@@ -1,10 +1,10 @@
-#include "cache/json_limits.h"
+#include "packing/json_limits.h"
 
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
 
-namespace uintx::cache {
+namespace uintx {
 
 int jsonNestingDepth(std::string_view text, int limit) {
   int depth = 0, deepest = 0;
@@ -32,4 +32,4 @@ std::string jsonExcerpt(const nlohmann::json& value, size_t maxChars) {
   return text;
 }
 
-}  // namespace uintx::cache
+}  // namespace uintx

@@ -7,9 +7,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-namespace uintx::cache {
+namespace uintx {
 
-// Our files nest 4 levels; anything much deeper is not ours.
+// Our files (config caches, safetensors headers) nest a few levels; much deeper is not ours.
 constexpr int kMaxJsonDepth = 32;
 
 // The deepest [ / { nesting of JSON text, counting brackets outside strings only; counting
@@ -20,4 +20,4 @@ int jsonNestingDepth(std::string_view text, int limit = kMaxJsonDepth);
 // Call only on values of depth-checked documents.
 std::string jsonExcerpt(const nlohmann::json& value, size_t maxChars = 48);
 
-}  // namespace uintx::cache
+}  // namespace uintx
