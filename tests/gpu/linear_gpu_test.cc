@@ -248,6 +248,30 @@ TEST_CASE("several threads on their own streams, and CUDA graph capture") {
   api.cuGraphDestroy(graph);
 }
 
+// Threads sharing one stream, each call with its own M: int8 split-K calls whose workspace
+// grows while other threads' calls are queued on the stream. A call that launched on a buffer
+// another thread had freed would read or write freed memory (compute-sanitizer) or give wrong
+// sums here.
+TEST_CASE("several threads on one stream, int8 split-K calls growing the stream's workspace") {
+  Layer l = makeLayer(4096, 4096, opts(4, 128, 32));
+  LinearOptions int8;
+  int8.int8Activations = true;
+  CUcontext ctx = runtime::ensureCudaContext();
+  runtime::CudaStream shared;
+  std::vector<double> worst(4, 0.0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      runtime::checkCuda(runtime::cudaDriver().cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
+      for (int i = 0; i < 6; ++i) {
+        const int64_t M = 1 + (t * 37 + i * 13) % 96;
+        worst[t] = std::max(worst[t], checkLinear(l, M, shared.get(), int8));
+      }
+    });
+  for (auto& th : threads) th.join();
+  for (double e : worst) CHECK(e <= 1e-2);
+}
+
 // Kernels launched back to back may overlap (programmatic dependent launch): each must still
 // read what the call before it wrote. A chain of square layers, each call reading the output of
 // the one before, all buffers but the first poisoned: a call that read its input early would
