@@ -9,6 +9,7 @@
 #include "cache/config_cache.h"
 #include "cache/printable_text.h"
 #include "autotune/cuda_driver_probe.h"
+#include "autotune/model_zoo.h"
 #include "uintx/error.h"
 
 namespace uintx::autotune {
@@ -49,7 +50,7 @@ const std::map<std::string, FlagSpec>& flagTable() {
       {"--packing", {true}},     {"--batch", {true}},      {"--cache", {true}},
       {"--kernels-dir", {true}}, {"--act-dtype", {true}},  {"--out-dtype", {true}},
       {"--list", {true}},        {"--weight-only", {false}}, {"--int8-dynamic", {false}},
-      {"--force", {false}},
+      {"--force", {false}},      {"--zoo", {true}},
   };
   return table;
 }
@@ -109,8 +110,14 @@ TuneOptions parseOrThrow(const std::vector<std::string>& args) {
     throw Error("--weight-only and --int8-dynamic exclude each other");
   if (values.count("--int8-dynamic")) options.quant = QuantMode::kInt8Dynamic;
 
-  if (!values.count("--shapes")) throw Error("--shapes is required (e.g. --shapes 4096x4096)");
-  for (const std::string& item : splitCommas(values["--shapes"])) {
+  if (!values.count("--shapes") && !values.count("--zoo"))
+    throw Error("--shapes or --zoo is required (e.g. --shapes 4096x4096, --zoo llama3.1-8b)");
+  if (values.count("--zoo")) {
+    const std::string& names = values["--zoo"];
+    for (const ZooShape& shape : distinctShapes(selectZooLayers(modelZoo(), names == "all" ? "" : names)))
+      options.shapes.push_back({shape.N, shape.K});
+  }
+  for (const std::string& item : values.count("--shapes") ? splitCommas(values["--shapes"]) : std::vector<std::string>{}) {
     size_t x = item.find('x');
     std::optional<int64_t> n, k;
     if (x != std::string::npos) {
@@ -198,6 +205,7 @@ std::string tuneUsage() {
   return R"(Usage:
   uintx-tune --shapes NxK[,NxK...] --bits B --group-size G [options]
   uintx-tune --int8-dynamic --shapes NxK[,NxK...] [options]
+  uintx-tune --zoo all|NAME[,NAME...] --bits B --group-size G [options]
   uintx-tune --list CACHE.json
   uintx-tune --help
 
@@ -205,6 +213,9 @@ Tunes every kernel the shapes and batch sizes need on this machine's GPU and wri
 config cache (JSON) and the compiled-kernel cache, so that serving starts without tuning.
 
   --shapes NxK,...     weight shapes, out_features x in_features (e.g. 4096x4096,14336x4096)
+  --zoo NAMES          the layers of the built-in model zoo (bench/model_zoo.csv) whose
+                       family, model, kind or model.layer is one of NAMES, or all of them
+                       (e.g. --zoo llama3.1-8b,qwen, --zoo down); adds to --shapes
   --bits B             weight bits, 1..8 (weight-only; --int8-dynamic implies 8)
   --group-size G       quantization group along K; must divide every K (weight-only)
   --packing P          bits per packed word: 8, 16 or 32 (default 32)
