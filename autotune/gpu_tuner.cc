@@ -1,6 +1,8 @@
 #include "autotune/gpu_tuner.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <cmath>
 #include <functional>
 #include <iostream>
@@ -173,6 +175,18 @@ std::vector<GpuTuner::Candidate> GpuTuner::candidates(const cache::KernelKey& ke
   return out;
 }
 
+// $UINTX_TUNE_TIMINGS names a CSV that every timed candidate is appended to (key, the
+// candidate's place in the space (0: the default), config, microseconds): the data the cost
+// model's constants are fitted to and checked against (docs/PERFORMANCE.md).
+template <typename Candidates, typename Timed>
+void logTimings(const cache::KernelKey& key, const Candidates& space, const Timed& timed) {
+  const char* path = std::getenv("UINTX_TUNE_TIMINGS");
+  if (!path || !*path) return;
+  std::ofstream out(path, std::ios::app);
+  for (const auto& t : timed)
+    out << '"' << key.toString() << "\"," << t.index << ",\"" << space[size_t(t.index)].name << "\"," << t.us << "\n";
+}
+
 TuneResult GpuTuner::tuneOrThrow(const cache::KernelKey& key, const ProgressFn& progress) {
   if (key.out_dtype != key.act_dtype)
     throw Error("out dtype '" + key.out_dtype + "' differs from act dtype '" + key.act_dtype +
@@ -235,6 +249,7 @@ TuneResult GpuTuner::tuneOrThrow(const cache::KernelKey& key, const ProgressFn& 
   }
   if (timed.empty())
     throw Error("none of the " + std::to_string(total) + " configs could run; first failure: " + firstFailure);
+  logTimings(key, space, timed);
 
   // Correctness: the reference is the default config's output (space[0]), itself checked
   // on sampled rows against a CPU float64 reference, so a broken config cannot win.

@@ -159,6 +159,18 @@ void CublasBf16Gemm::release() noexcept {
 
 void CublasBf16Gemm::run(long M, long N, long K, const bf16* x, const bf16* w, bf16* y,
                          CUstream stream) {
+  gemm(M, N, K, x, w, y, /*fp16=*/false, stream);
+}
+
+void CublasBf16Gemm::runFp16(long M, long N, long K, CUdeviceptr x, CUdeviceptr w, CUdeviceptr y,
+                             CUstream stream) {
+  gemm(M, N, K, reinterpret_cast<const void*>(x), reinterpret_cast<const void*>(w),
+       reinterpret_cast<void*>(y), /*fp16=*/true, stream);
+}
+
+void CublasBf16Gemm::gemm(long M, long N, long K, const void* x, const void* w, void* y, bool fp16,
+                          CUstream stream) {
+  const char* name = fp16 ? "fp16" : "bf16";
   if (M <= 0 || N <= 0 || K <= 0 || M > INT_MAX || N > INT_MAX || K > INT_MAX)
     throw Error("CublasBf16Gemm::run: M=" + std::to_string(M) + ", N=" + std::to_string(N) +
                 ", K=" + std::to_string(K) + " must each be in [1, 2^31)");
@@ -170,10 +182,10 @@ void CublasBf16Gemm::run(long M, long N, long K, const bf16* x, const bf16* w, b
   // cuBLAS is column-major: row-major y[M,N] is column-major y^T[N,M] = w[N,K] * x^T[K,M],
   // where row-major w is column-major w^T[K,N] (so op T) and row-major x is x^T[K,M] (op N).
   const float alpha = 1.0f, beta = 0.0f;
-  checkCublas(api.gemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, int(N), int(M), int(K), &alpha, w,
-                         CUDA_R_16BF, int(K), x, CUDA_R_16BF, int(K), &beta, y, CUDA_R_16BF,
-                         int(N), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-              "cublasGemmEx(bf16, M=" + std::to_string(M) + ", N=" + std::to_string(N) +
+  const cudaDataType type = fp16 ? CUDA_R_16F : CUDA_R_16BF;
+  checkCublas(api.gemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, int(N), int(M), int(K), &alpha, w, type, int(K), x,
+                         type, int(K), &beta, y, type, int(N), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+              std::string("cublasGemmEx(") + name + ", M=" + std::to_string(M) + ", N=" + std::to_string(N) +
                   ", K=" + std::to_string(K) + ")");
 }
 

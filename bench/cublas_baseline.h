@@ -34,7 +34,11 @@ class CublasBf16Gemm {
         reinterpret_cast<bf16*>(y), stream);
   }
 
+  // The same product in fp16 (the reference for fp16 activations).
+  void runFp16(long M, long N, long K, CUdeviceptr x, CUdeviceptr w, CUdeviceptr y, CUstream stream);
+
  private:
+  void gemm(long M, long N, long K, const void* x, const void* w, void* y, bool fp16, CUstream stream);
   void release() noexcept;
   void* handle_ = nullptr;  // cublasHandle_t
   CUcontext context_ = nullptr;

@@ -4,19 +4,25 @@
 // measured uintx output is first compared with cuBLAS run on the dequantized weight.
 // With --graph each cell is timed as ANCHORS.md times its systems instead: the `reps` calls
 // captured in one CUDA graph, the graph replayed 5 times, the median replay / reps.
-//   linear_vs_cublas [--shapes 8192x8192,...] [--batch 1,16] [--variants w4,w8,w8a8,w4a8] [--reps 20]
+// Each cell also reports its fraction of the roofline: max(bytes / copy ceiling, flops / tensor
+// peak), both ceilings measured at the start of the same run (docs/PERFORMANCE.md).
+//   linear_vs_cublas [--shapes 8192x8192,...] [--zoo all|NAMES] [--batch 1,16] [--reps 20]
+//                    [--variants w4,w8,w8a8,w4a8,w2 (a -fp16 suffix: fp16 activations)]
 //                    [--max-m 4096] [--large-m] [--quick] [--csv PATH] [--kernel-cache] [--graph]
+// --zoo takes the layers of bench/model_zoo.csv by family, model, kind or model.layer.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "autotune/model_zoo.h"
 #include "bench/cublas_baseline.h"
 #include "runtime/cuda_graph.h"
 #include "runtime/cuda_driver.h"
@@ -33,7 +39,10 @@ namespace {
 
 int failures = 0;  // outputs off the reference by more than 1e-2: the exit status says so
 
-struct Shape { int64_t N, K; };
+struct Shape {
+  int64_t N, K;
+  std::string kind = "-", layers = "-";  // from the zoo
+};
 // int8 variants quantize x per row too, so their error against cuBLAS on the dequantized
 // weight (with x unquantized) includes the activation quantization: bound 3e-2, not 1e-2.
 struct Variant {
@@ -41,6 +50,7 @@ struct Variant {
   QuantizeOptions options;
   LinearOptions linear;
   double tolerance = 1e-2;
+  bool fp16 = false;  // fp16 activations and output (the reference is cuBLAS fp16)
 };
 
 struct Options {
@@ -53,14 +63,26 @@ struct Options {
   std::string csvPath;
 };
 
-Variant variantNamed(const std::string& name) {
+Variant baseVariantNamed(const std::string& name) {
+  if (name == "w2") return {"w2", {.bit_width = 2, .group_size = 64, .packing_bitwidth = 32}};
   if (name == "w4") return {"w4", {.bit_width = 4, .group_size = 128, .packing_bitwidth = 32}};
   if (name == "w8") return {"w8", {.bit_width = 8, .group_size = 0, .packing_bitwidth = 32}};
   if (name == "w8a8")
     return {"w8a8", {.bit_width = 8, .group_size = 0, .packing_bitwidth = 32}, {.int8Activations = true}, 3e-2};
   if (name == "w4a8")
     return {"w4a8", {.bit_width = 4, .group_size = 128, .packing_bitwidth = 32}, {.int8Activations = true}, 3e-2};
-  throw Error("unknown variant '" + name + "': expected w4, w8, w8a8 or w4a8");
+  throw Error("unknown variant '" + name + "': expected w2, w4, w8, w8a8 or w4a8, each optionally with -fp16");
+}
+
+Variant variantNamed(const std::string& name) {
+  const std::string suffix = "-fp16";
+  if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    Variant v = baseVariantNamed(name.substr(0, name.size() - suffix.size()));
+    v.name = name;
+    v.fp16 = true;
+    return v;
+  }
+  return baseVariantNamed(name);
 }
 
 std::vector<std::string> splitCommas(const std::string& s) {
@@ -87,6 +109,12 @@ Options parseArgs(int argc, char** argv) {
         if (x == std::string::npos) throw Error("shape '" + s + "' must be NxK, e.g. 8192x8192");
         o.shapes.push_back({std::stoll(s.substr(0, x)), std::stoll(s.substr(x + 1))});
       }
+    } else if (a == "--zoo") {
+      const std::string names = value();
+      o.shapes.clear();
+      for (const autotune::ZooShape& z :
+           autotune::distinctShapes(autotune::selectZooLayers(autotune::modelZoo(), names == "all" ? "" : names)))
+        o.shapes.push_back({z.N, z.K, z.kind, z.layers});
     } else if (a == "--batch") {
       o.batches.clear();
       for (auto& s : splitCommas(value())) o.batches.push_back(std::stoll(s));
@@ -176,18 +204,67 @@ double medianDeviceUs(const runtime::CudaStream& s, const runtime::DeviceBuffer&
   return median(us);
 }
 
-// ||y - ref|| / ||ref|| over the first M rows of two bf16 device matrices.
-double relativeError(const runtime::DeviceBuffer& y, const runtime::DeviceBuffer& ref, size_t count) {
-  std::vector<bf16> a(count), b(count);
-  y.download(a.data(), count * 2);
-  ref.download(b.data(), count * 2);
+// ||y - ref|| / ||ref|| over the rows of two [M, N] device matrices of bf16 or fp16: all rows
+// up to 2^26 elements, else the first and the last 64 rows (every row block's edges).
+double relativeError(const runtime::DeviceBuffer& y, const runtime::DeviceBuffer& ref, int64_t M, int64_t N, bool isFp16) {
+  std::vector<std::pair<int64_t, int64_t>> ranges;  // [first row, row count)
+  if (M * N <= (int64_t(1) << 26)) ranges = {{0, M}};
+  else ranges = {{0, std::min<int64_t>(64, M)}, {std::max<int64_t>(64, M - 64), std::min<int64_t>(64, M - 64)}};
   double diff = 0, norm = 0;
-  for (size_t i = 0; i < count; ++i) {
-    double r = toFloat(b[i]), d = toFloat(a[i]) - r;
-    diff += d * d;
-    norm += r * r;
+  for (auto [first, rows] : ranges) {
+    if (rows <= 0) continue;
+    const size_t count = size_t(rows * N), offset = size_t(first * N) * 2;
+    std::vector<uint16_t> a(count), b(count);
+    y.download(a.data(), count * 2, offset);
+    ref.download(b.data(), count * 2, offset);
+    for (size_t i = 0; i < count; ++i) {
+      double r = isFp16 ? toFloat(fp16{b[i]}) : toFloat(bf16{b[i]});
+      double d = (isFp16 ? toFloat(fp16{a[i]}) : toFloat(bf16{a[i]})) - r;
+      diff += d * d;
+      norm += r * r;
+    }
   }
   return std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
+}
+
+// The two ceilings a cell is held against, measured in the same run: device-to-device copy
+// (bytes read + written per second) and bf16 tensor-core throughput (cuBLAS, 8192^3).
+struct Ceilings {
+  double copyBytesPerS = 0, tensorFlopsPerS = 0;
+};
+
+Ceilings measureCeilings(const runtime::CudaStream& s, CublasBf16Gemm& cublas) {
+  Ceilings c;
+  const size_t bytes = size_t(2) << 30;
+  {
+    runtime::DeviceBuffer a(bytes), b(bytes);
+    std::vector<double> us;
+    for (int r = 0; r < 6; ++r) {
+      runtime::GpuTimer t;
+      t.start(s.get());
+      runtime::checkCuda(runtime::cudaDriver().cuMemcpyDtoDAsync_v2(b.get(), a.get(), bytes, s.get()), "cuMemcpyDtoDAsync");
+      t.stop(s.get());
+      s.synchronize();
+      if (r > 0) us.push_back(t.elapsedMs() * 1e3);
+    }
+    c.copyBytesPerS = 2.0 * bytes / (median(us) * 1e-6);
+  }
+  const long n = 8192;
+  runtime::DeviceBuffer x(size_t(n) * n * 2), w(size_t(n) * n * 2), y(size_t(n) * n * 2);
+  for (const runtime::DeviceBuffer* b : {&x, &w})  // bf16 0.0078125: finite products
+    runtime::checkCuda(runtime::cudaDriver().cuMemsetD32Async(b->get(), 0x3c003c00, b->size() / 4, s.get()),
+                       "cuMemsetD32Async");
+  std::vector<double> us;
+  for (int r = 0; r < 6; ++r) {
+    runtime::GpuTimer t;
+    t.start(s.get());
+    cublas.run(n, n, n, x.get(), w.get(), y.get(), s.get());
+    t.stop(s.get());
+    s.synchronize();
+    if (r > 0) us.push_back(t.elapsedMs() * 1e3);
+  }
+  c.tensorFlopsPerS = 2.0 * n * n * n / (median(us) * 1e-6);
+  return c;
 }
 
 // One table: a header and rows of cells, printed aligned or as CSV.
@@ -226,18 +303,26 @@ std::string fmt(const char* format, double v) {
   return buf;
 }
 
-DeviceMatrix matrix(const runtime::DeviceBuffer& b, int64_t rows, int64_t cols) {
-  return {reinterpret_cast<const void*>(b.get()), rows, cols, ScalarType::bf16};
+DeviceMatrix matrix(const runtime::DeviceBuffer& b, int64_t rows, int64_t cols, ScalarType dtype = ScalarType::bf16) {
+  return {reinterpret_cast<const void*>(b.get()), rows, cols, dtype};
+}
+
+std::vector<fp16> toFp16(const std::vector<float>& v) {
+  std::vector<fp16> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = uintx::toFp16(v[i]);
+  return out;
 }
 
 // The whole grid of one shape: cuBLAS first, then each uintx variant; appends table rows.
 void benchShape(const Options& o, const Shape& sh, const runtime::CudaStream& s, const runtime::DeviceBuffer& spacer,
-                CublasBf16Gemm& cublas, Table& table) {
+                CublasBf16Gemm& cublas, const Ceilings& ceilings, Table& table) {
   const int64_t N = sh.N, K = sh.K, maxM = *std::max_element(o.batches.begin(), o.batches.end());
   const std::string shapeName = std::to_string(N) + "x" + std::to_string(K);
   std::fprintf(stderr, "[%s] generating and quantizing weights\n", shapeName.c_str());
   std::vector<float> w = randomNormal(size_t(N) * K, uint64_t(N * 7 + K));
-  runtime::DeviceBuffer x = runtime::DeviceBuffer::fromHost(toBf16(randomNormal(size_t(maxM) * K, 1)));
+  const std::vector<float> xf = randomNormal(size_t(maxM) * K, 1);
+  runtime::DeviceBuffer x = runtime::DeviceBuffer::fromHost(toBf16(xf));
+  std::optional<runtime::DeviceBuffer> x16;  // fp16 activations, made when a variant asks
   runtime::DeviceBuffer y(size_t(maxM) * N * 2), ref(size_t(maxM) * N * 2);
   auto quickSkip = [&](int64_t M) { return o.quick && double(M) * N * K >= std::ldexp(1.0, 36); };
 
@@ -249,7 +334,7 @@ void benchShape(const Options& o, const Shape& sh, const runtime::CudaStream& s,
     std::vector<runtime::DeviceBuffer> copies;
     for (int c = 0, n = copiesToExceedL2(wb.size() * 2); c < n; ++c) copies.push_back(runtime::DeviceBuffer::fromHost(wb));
     for (int64_t M : o.batches) {
-      std::vector<std::string> row{shapeName, std::to_string(M)};
+      std::vector<std::string> row{shapeName, sh.kind, sh.layers, std::to_string(M)};
       double us = NAN;
       if (!quickSkip(M)) {
         for (int i = 0; i < 3; ++i) cublas.run(M, N, K, x.get(), copies[i % copies.size()].get(), y.get(), s.get());
@@ -267,7 +352,11 @@ void benchShape(const Options& o, const Shape& sh, const runtime::CudaStream& s,
   for (const std::string& vname : o.variants) {
     Variant v = variantNamed(vname);
     QuantizedWeight q = quantize(w.data(), N, K, v.options);
-    runtime::DeviceBuffer dequant = runtime::DeviceBuffer::fromHost(toBf16(q.dequantize()));
+    runtime::DeviceBuffer dequant = v.fp16 ? runtime::DeviceBuffer::fromHost(toFp16(q.dequantize()))
+                                           : runtime::DeviceBuffer::fromHost(toBf16(q.dequantize()));
+    if (v.fp16 && !x16) x16 = runtime::DeviceBuffer::fromHost(toFp16(xf));
+    const runtime::DeviceBuffer& xv = v.fp16 ? *x16 : x;
+    const ScalarType act = v.fp16 ? ScalarType::f16 : ScalarType::bf16;
     size_t weightBytes = q.packedBytes() + q.scalesBytes() + q.zerosBytes();
     std::vector<DeviceWeight> copies;
     copies.reserve(64);
@@ -276,12 +365,12 @@ void benchShape(const Options& o, const Shape& sh, const runtime::CudaStream& s,
       const int64_t M = o.batches[b];
       std::vector<std::string>& row = rows[b];
       if (quickSkip(M) || (M > 256 && !o.largeM)) {
-        row.insert(row.end(), {"skipped", "-", "-", "-", "-"});
+        row.insert(row.end(), {"skipped", "-", "-", "-", "-", "-"});
         continue;
       }
       std::fprintf(stderr, "[%s] %s M=%lld\n", shapeName.c_str(), vname.c_str(), (long long)M);
       auto call = [&](int i, CUstream st) {
-        linear(matrix(x, M, K), copies[i % copies.size()], matrix(y, M, N), st, v.linear);
+        linear(matrix(xv, M, K, act), copies[i % copies.size()], matrix(y, M, N, act), st, v.linear);
       };
       // Poisoned first (all-ones bf16 are NaN): an element the kernel does not write fails.
       s.synchronize();
@@ -293,15 +382,21 @@ void benchShape(const Options& o, const Shape& sh, const runtime::CudaStream& s,
       s.synchronize();
       double firstMs = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       // Correctness before speed: cuBLAS on the dequantized weight is the reference.
-      cublas.run(M, N, K, x.get(), dequant.get(), ref.get(), s.get());
+      if (v.fp16) cublas.runFp16(M, N, K, xv.get(), dequant.get(), ref.get(), s.get());
+      else cublas.run(M, N, K, x.get(), dequant.get(), ref.get(), s.get());
       s.synchronize();
-      double err = relativeError(y, ref, size_t(M) * N);
+      double err = relativeError(y, ref, M, N, v.fp16);
       for (int i = 1; i < 3; ++i) call(i, s.get());
       double us = medianDeviceUs(s, spacer, o.reps, o.graph, call);
-      double bytes = double(weightBytes) + 2.0 * K + 2.0 * N;
+      // The roofline: every byte moved once at the copy ceiling, or the tensor cores at the
+      // measured bf16 peak (twice that for int8 x int8), whichever is slower.
+      double bytes = double(weightBytes) + 2.0 * M * K + 2.0 * M * N;
+      double peak = ceilings.tensorFlopsPerS * (v.linear.int8Activations ? 2 : 1);
+      double roofUs = std::max(bytes / ceilings.copyBytesPerS, 2.0 * M * N * K / peak) * 1e6;
       row.push_back(fmt("%.1f", us));
       row.push_back(std::isnan(cublasUs[b]) ? "-" : fmt("%.2fx", cublasUs[b] / us));
       row.push_back(M == 1 ? fmt("%.2f", bytes / (us * 1e-6) / 1e12) : "-");
+      row.push_back(fmt("%.2f", roofUs / us));
       if (!(err <= v.tolerance)) ++failures;
       row.push_back((err <= v.tolerance ? "" : "FAIL ") + fmt("%.1e", err));
       row.push_back(fmt("%.0f", firstMs));
@@ -356,14 +451,18 @@ int main(int argc, char** argv) {
     runtime::CudaStream stream;
     runtime::DeviceBuffer spacer(size_t(1) << 30);
     CublasBf16Gemm cublas;
+    const Ceilings ceilings = measureCeilings(stream, cublas);
+    std::printf("ceilings: copy %.2f TB/s (read + written), bf16 tensor cores %.0f TFLOP/s (cuBLAS 8192^3)\n",
+                ceilings.copyBytesPerS / 1e12, ceilings.tensorFlopsPerS / 1e12);
 
     Table table;
-    table.header = {"shape", "M", "cublas_us", "cublas_TB/s"};
+    table.header = {"shape", "kind", "layers", "M", "cublas_us", "cublas_TB/s"};
     for (auto& v : o.variants)
-      for (const char* col : {"_us", "_speedup", "_TB/s", "_relerr", "_first_ms"}) table.header.push_back(v + col);
-    for (const Shape& sh : o.shapes) benchShape(o, sh, stream, spacer, cublas, table);
-    std::printf("w4: W4A16 g128 packing 32 bf16 scales; w8: W8A16 per-channel; w8a8 / w4a8: the same weights\n"
-                "with int8 dynamic activations. TB/s at M=1 only; relerr vs cuBLAS on the dequantized weight\n"
+      for (const char* col : {"_us", "_speedup", "_TB/s", "_roof", "_relerr", "_first_ms"}) table.header.push_back(v + col);
+    for (const Shape& sh : o.shapes) benchShape(o, sh, stream, spacer, cublas, ceilings, table);
+    std::printf("w4: W4A16 g128 packing 32 bf16 scales; w8: W8A16 per-channel; w2: W2A16 g64; w8a8 / w4a8: the\n"
+                "same weights with int8 dynamic activations; -fp16: fp16 activations (speedup still vs cuBLAS bf16).\n"
+                "TB/s at M=1 only; roof = roofline time / time; relerr vs cuBLAS on the dequantized weight\n"
                 "(FAIL above 1e-2, 3e-2 for int8 activations); first_ms = JIT + load + run.\n");
     table.print(stdout);
     if (!o.csvPath.empty()) table.writeCsv(o.csvPath);
