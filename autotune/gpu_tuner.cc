@@ -9,6 +9,7 @@
 #include <optional>
 #include <random>
 
+#include "cache/gpu_tables.h"
 #include "codegen/jit_kernel.h"
 #include "dispatch/kernel_store.h"
 #include "kernels/families.h"
@@ -82,7 +83,11 @@ GpuTuner::GpuTuner(GpuTunerOptions options) : options_(std::move(options)) {
   runtime::ensureCudaContext();
   runtime::CudaDeviceInfo info = runtime::currentCudaDevice();
   gpu_ = {info.name, std::to_string(info.ccMajor) + "." + std::to_string(info.ccMinor)};
-  smCount_ = info.smCount;
+  gpuModel_ = cache::genericGpuModel(info.smCount);
+  if (const cache::ShippedTable* table = cache::shippedTableFor(gpu_.name, gpu_.compute_capability)) {
+    gpuModel_ = table->model;
+    gpuModel_.smCount = info.smCount;
+  }
 }
 
 GpuTuner::~GpuTuner() = default;
@@ -149,7 +154,7 @@ std::vector<GpuTuner::Candidate> GpuTuner::candidates(const cache::KernelKey& ke
   const kernels::QuantSpec q = kernels::quantSpecOf(w.host->format());
   const dsl::DType act = kernels::dslType(w.act);
   std::vector<Candidate> out;
-  for (const cache::KernelConfig& config : kernels::configSpace(key, smCount_)) {
+  for (const cache::KernelConfig& config : kernels::configSpace(key, gpuModel_)) {
     out.push_back({kernels::describeConfig(key.family, config), config,
                    [&w, q, act, config, family = key.family]() -> Candidate::Launch {
                      std::shared_ptr<const kernels::KernelPlan> plan =

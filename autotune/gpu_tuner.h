@@ -5,6 +5,8 @@
 // kernels directory of uintx::cacheSettings() receives them.
 #pragma once
 
+#include "cache/gpu_model.h"
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -45,7 +47,7 @@ class GpuTuner : public Tuner {
 
   GpuTunerOptions options_;
   cache::GpuIdentity gpu_;
-  int smCount_ = 0;
+  cache::GpuModel gpuModel_;  // the shipped table's, else generic: the space's default is linear()'s
   std::unique_ptr<Workload> workload_;  // kept across keys of one shape (M buckets share weights)
 };
 

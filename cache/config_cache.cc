@@ -143,17 +143,21 @@ CacheFileContents parseConfigCache(const std::string& bytes) {
 
 }  // namespace
 
-CacheFileContents readConfigCacheFile(const std::string& path) {
-  std::optional<std::string> bytes = readWholeFile(path);
-  if (!bytes) return CacheFileContents{};  // kMissing
+CacheFileContents parseConfigCacheText(const std::string& bytes) {
   try {
-    return parseConfigCache(*bytes);
+    return parseConfigCache(bytes);
   } catch (const std::exception& e) {  // a json type error or bad_alloc the checks did not foresee
     CacheFileContents out;
     out.status = CacheFileContents::Status::kCorrupt;
     out.problem = "unreadable contents (" + printableText(e.what(), 120) + ")";
     return out;
   }
+}
+
+CacheFileContents readConfigCacheFile(const std::string& path) {
+  std::optional<std::string> bytes = readWholeFile(path);
+  if (!bytes) return CacheFileContents{};  // kMissing
+  return parseConfigCacheText(*bytes);
 }
 
 CacheWarningFn stderrCacheWarning() {

@@ -43,6 +43,8 @@ struct CacheFileContents {
 // Strings from the file in `problem` and `skipped_entries` are printable (printableText);
 // `gpu` and entries' `tuned_at` are as stored: print `gpu` through printableText.
 CacheFileContents readConfigCacheFile(const std::string& path);
+// The same for contents already in memory (never throws; an empty text is kCorrupt).
+CacheFileContents parseConfigCacheText(const std::string& bytes);
 
 using CacheWarningFn = std::function<void(const std::string& message)>;
 CacheWarningFn stderrCacheWarning();  // "uintx: warning: <message>" on stderr

@@ -1,5 +1,7 @@
 #include "dispatch/kernel_store.h"
 
+#include "cache/gpu_tables.h"
+
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -74,9 +76,13 @@ std::optional<cache::KernelConfig> tunedConfig(const cache::KernelKey& key, cons
                                                         const std::string& cc) {
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
-  cache::ConfigCache* cache = configsLocked(s, gpu, cc);
-  if (!cache) return std::nullopt;
-  return cache->lookup(key);
+  if (cache::ConfigCache* cache = configsLocked(s, gpu, cc))
+    if (auto config = cache->lookup(key)) return config;
+  if (const cache::ShippedTable* table = cache::shippedTableFor(gpu, cc)) {
+    auto it = table->entries.find(key.toString());
+    if (it != table->entries.end()) return it->second.config;
+  }
+  return std::nullopt;
 }
 
 std::shared_ptr<codegen::JitKernel> compiledKernel(const dsl::KernelProgram& program) {

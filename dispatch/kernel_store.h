@@ -16,8 +16,8 @@ namespace uintx::dispatch {
 // (and stored there). Thread-safe.
 std::shared_ptr<codegen::JitKernel> compiledKernel(const dsl::KernelProgram& program);
 
-// The tuned config for `key` if the config cache (see CacheSettings) has one; uintx-tune
-// writes it.
+// The tuned config for `key`: the user's config cache (see CacheSettings; uintx-tune writes
+// it) first, then the GPU's shipped table (cache/gpu_tables.h); nullopt if neither has one.
 std::optional<cache::KernelConfig> tunedConfig(const cache::KernelKey& key, const std::string& gpuName,
                                                const std::string& computeCapability);
 

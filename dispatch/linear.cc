@@ -2,6 +2,7 @@
 #include <map>
 #include <mutex>
 
+#include "cache/gpu_tables.h"
 #include "dispatch/call_key.h"
 #include "dispatch/kernel_store.h"
 #include "dispatch/workspace_pool.h"
@@ -16,7 +17,7 @@ namespace {
 
 struct Device {
   std::string name, cc;
-  int smCount = 132;
+  cache::GpuModel model;  // from the GPU's shipped table, else generic
 };
 
 std::mutex planMutex;
@@ -27,7 +28,12 @@ const Device& deviceOf(CUcontext ctx) {
   auto it = devices.find(ctx);
   if (it != devices.end()) return it->second;
   runtime::CudaDeviceInfo info = runtime::currentCudaDevice();
-  Device d{info.name, std::to_string(info.ccMajor) + "." + std::to_string(info.ccMinor), info.smCount};
+  Device d{info.name, std::to_string(info.ccMajor) + "." + std::to_string(info.ccMinor),
+           cache::genericGpuModel(info.smCount)};
+  if (const cache::ShippedTable* table = cache::shippedTableFor(d.name, d.cc)) {
+    d.model = table->model;
+    d.model.smCount = info.smCount;  // the device's own (a partitioned GPU has fewer)
+  }
   return devices.emplace(ctx, d).first->second;
 }
 
@@ -43,7 +49,7 @@ std::shared_ptr<const kernels::KernelPlan> makePlan(const cache::KernelKey& key,
                                                     ScalarType act, ScalarType out, bool bias, const Device& device) {
   kernels::QuantSpec q = kernels::quantSpecOf(f);
   auto tuned = dispatch::tunedConfig(key, device.name, device.cc);
-  cache::KernelConfig config = tuned ? *tuned : kernels::defaultConfig(key.family, q, key.m_bucket, device.smCount);
+  cache::KernelConfig config = tuned ? *tuned : kernels::defaultConfig(key.family, q, key.m_bucket, device.model);
   try {
     return kernels::makePlan(key.family, q, kernels::dslType(act), kernels::dslType(out), bias, config,
                              dispatch::compiledKernel);

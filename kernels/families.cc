@@ -41,9 +41,14 @@ KernelFamily chooseFamily(const QuantSpec& q, int64_t M, bool int8) {
 }
 
 cache::KernelConfig defaultConfig(KernelFamily family, const QuantSpec& q, int64_t M, int smCount) {
+  return defaultConfig(family, q, M, cache::genericGpuModel(smCount));
+}
+
+cache::KernelConfig defaultConfig(KernelFamily family, const QuantSpec& q, int64_t M, const cache::GpuModel& gpu) {
+  const int smCount = gpu.smCount;
   switch (family) {
     case KernelFamily::gemv:
-    case KernelFamily::gemv_tiled: return toKernelConfig(defaultGemvConfig(q, M, smCount));
+    case KernelFamily::gemv_tiled: return toKernelConfig(defaultGemvConfig(q, M, gpu));
     case KernelFamily::gemm: return toKernelConfig(defaultGemmConfig(q, M, false, smCount));
     case KernelFamily::gemm_int8: return toKernelConfig(defaultGemmConfig(q, M, true, smCount));
   }
@@ -51,8 +56,12 @@ cache::KernelConfig defaultConfig(KernelFamily family, const QuantSpec& q, int64
 }
 
 std::vector<cache::KernelConfig> configSpace(const cache::KernelKey& key, int smCount) {
-  if (isGemvFamily(key.family)) return toCacheForm(gemvConfigSpace(key, smCount));
-  return toCacheForm(gemmConfigSpace(key, smCount));
+  return configSpace(key, cache::genericGpuModel(smCount));
+}
+
+std::vector<cache::KernelConfig> configSpace(const cache::KernelKey& key, const cache::GpuModel& gpu) {
+  if (isGemvFamily(key.family)) return toCacheForm(gemvConfigSpace(key, gpu));
+  return toCacheForm(gemmConfigSpace(key, gpu.smCount));
 }
 
 std::string describeConfig(KernelFamily family, const cache::KernelConfig& config) {

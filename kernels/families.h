@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "cache/gpu_model.h"
 #include "cache/kernel_key.h"
 #include "kernels/common/launch.h"
 #include "kernels/common/quant_spec.h"
@@ -19,11 +20,15 @@ namespace uintx::kernels {
 // where it does not.
 cache::KernelFamily chooseFamily(const QuantSpec& q, int64_t M, bool int8Activations);
 
-// The config a call of M rows runs when nothing is tuned, on a GPU of `smCount` SMs.
+// The config a call of M rows runs when nothing is tuned, on this GPU (GEMV: the cost
+// model's choice; GEMM and int8 GEMM: rules that use only the SM count).
+cache::KernelConfig defaultConfig(cache::KernelFamily family, const QuantSpec& q, int64_t M, const cache::GpuModel& gpu);
+// The same on a GPU known only by its SM count (cache::genericGpuModel).
 cache::KernelConfig defaultConfig(cache::KernelFamily family, const QuantSpec& q, int64_t M, int smCount);
 
 // The tuner's candidates for `key`: the default first, then the rest, most plausible first.
-std::vector<cache::KernelConfig> configSpace(const cache::KernelKey& key, int smCount);
+std::vector<cache::KernelConfig> configSpace(const cache::KernelKey& key, const cache::GpuModel& gpu);
+std::vector<cache::KernelConfig> configSpace(const cache::KernelKey& key, int smCount);  // the generic model
 
 // "BM=.. BN=.." for notes and errors.
 std::string describeConfig(cache::KernelFamily family, const cache::KernelConfig& config);

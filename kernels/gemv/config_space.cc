@@ -72,7 +72,35 @@ int gemvBlockM(const cache::KernelKey& key) {
   return std::min(key.m_bucket, 16);
 }
 
+std::vector<GemvConfig> gemvCandidates(const QuantSpec& q, int64_t M, int blockM, int smCount) {
+  std::vector<GemvConfig> grid;
+  for (int bn : kBlockNs)
+    for (int bk : kBlockKs)
+      for (int warps : kNumWarps)
+        for (int split : kSplitKs) {
+          GemvConfig c;
+          c.blockN = bn;
+          c.blockK = bk;
+          c.numWarps = warps;
+          c.splitK = split;
+          c.blockM = blockM;
+          grid.push_back(c);
+        }
+  bool wordPathPossible = std::any_of(grid.begin(), grid.end(), [&](const GemvConfig& c) {
+    return usesWordPath(q, c) && passesValidation(q, c);
+  });
+  std::vector<GemvConfig> kept;
+  for (const GemvConfig& c : grid)
+    if (worthTiming(q, c, wordPathPossible, M, smCount)) kept.push_back(c);
+  return kept;
+}
+
 std::vector<kernels::GemvConfig> gemvConfigSpace(const cache::KernelKey& key, int smCount) {
+  return gemvConfigSpace(key, cache::genericGpuModel(smCount));
+}
+
+std::vector<kernels::GemvConfig> gemvConfigSpace(const cache::KernelKey& key, const cache::GpuModel& gpu) {
+  const int smCount = gpu.smCount;
   if (!isGemvFamily(key.family))
     throw Error("no GEMV config space for family '" + std::string(cache::familyName(key.family)) + "' (key " + key.toString() +
                 "): the GEMV space serves 'gemv' and 'gemv_tiled'");
@@ -82,33 +110,14 @@ std::vector<kernels::GemvConfig> gemvConfigSpace(const cache::KernelKey& key, in
   const int64_t M = key.m_bucket;
   const int blockM = gemvBlockM(key);
 
-  std::vector<kernels::GemvConfig> grid;
-  for (int bn : kBlockNs)
-    for (int bk : kBlockKs)
-      for (int warps : kNumWarps)
-        for (int split : kSplitKs) {
-          kernels::GemvConfig c;
-          c.blockN = bn;
-          c.blockK = bk;
-          c.numWarps = warps;
-          c.splitK = split;
-          c.blockM = blockM;
-          grid.push_back(c);
-        }
-  bool wordPathPossible = std::any_of(grid.begin(), grid.end(), [&](const kernels::GemvConfig& c) {
-    return kernels::usesWordPath(q, c) && passesValidation(q, c);
-  });
-
-  std::vector<kernels::GemvConfig> kept;
-  for (const kernels::GemvConfig& c : grid)
-    if (worthTiming(q, c, wordPathPossible, M, smCount)) kept.push_back(c);
+  std::vector<kernels::GemvConfig> kept = gemvCandidates(q, M, blockM, smCount);
   std::stable_sort(kept.begin(), kept.end(), [&](const kernels::GemvConfig& a, const kernels::GemvConfig& b) {
     return implausibility(q, a, M, smCount) < implausibility(q, b, M, smCount);
   });
 
   // The default leads: it is what runs without tuning, so the tuner times it first and
   // checks every other config's output against it.
-  kernels::GemvConfig fallback = defaultGemvConfig(q, M, smCount);
+  kernels::GemvConfig fallback = defaultGemvConfig(q, M, gpu);
   fallback.blockM = blockM;
   std::vector<kernels::GemvConfig> space;
   if (passesValidation(q, fallback)) space.push_back(fallback);

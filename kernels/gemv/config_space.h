@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/gpu_model.h"
 #include "cache/kernel_key.h"
 #include "kernels/gemv/gemv.h"
 
@@ -21,10 +22,15 @@ constexpr int kMaxGemvElementsPerThread = 128;
 // Longest list returned for one key.
 constexpr int kMaxGemvConfigs = 40;
 
-// Candidates for `key`, the heuristic default (uintx::defaultGemvConfig at M = m_bucket,
+// Every config of the grid worth timing for this format, M and rows per program, in grid
+// order: what the tuner's space and the cost model's default choose from.
+std::vector<GemvConfig> gemvCandidates(const QuantSpec& q, int64_t M, int blockM, int smCount);
+
+// Candidates for `key`, the default (uintx::defaultGemvConfig at M = m_bucket,
 // what a cache miss runs) first, then the rest ordered by how plausible they are, at most
 // kMaxGemvConfigs. Every one passes kernels::validateGemvConfig. `smCount` is the GPU's.
 // Throws uintx::Error for a family other than "gemv"/"gemv_tiled" or an invalid format.
-std::vector<kernels::GemvConfig> gemvConfigSpace(const cache::KernelKey& key, int smCount);
+std::vector<kernels::GemvConfig> gemvConfigSpace(const cache::KernelKey& key, const cache::GpuModel& gpu);
+std::vector<kernels::GemvConfig> gemvConfigSpace(const cache::KernelKey& key, int smCount);  // the generic model
 
 }  // namespace uintx::kernels

@@ -1,9 +1,15 @@
 #include "kernels/gemv/default_config.h"
 
+#include <cstdlib>
+#include <string>
+
+#include "kernels/gemv/config_space.h"
+#include "kernels/gemv/cost_model.h"
+
 namespace uintx::kernels {
 
 // The measurements behind each rule: docs/PERFORMANCE.md, "Why the GEMV defaults".
-GemvConfig defaultGemvConfig(const QuantSpec& q, int64_t M, int smCount) {
+GemvConfig ruleGemvConfig(const QuantSpec& q, int64_t M, int smCount) {
   GemvConfig c;
   c.blockM = M <= 1 ? 1 : M <= 2 ? 2 : M <= 4 ? 4 : M <= 8 ? 8 : 16;
   c.stages = c.blockM <= 4 ? 2 : 1;  // more rows would spill the double buffer
@@ -32,6 +38,28 @@ GemvConfig defaultGemvConfig(const QuantSpec& q, int64_t M, int smCount) {
       q.N / 32 * 2 >= 3 * int64_t(smCount))
     c.blockN = 32;
   return c;
+}
+
+GemvConfig defaultGemvConfig(const QuantSpec& q, int64_t M, const cache::GpuModel& gpu) {
+  const GemvConfig rule = ruleGemvConfig(q, M, gpu.smCount);
+  // $UINTX_COST_MODEL=0: the rule alone, to measure what the model gains (docs/PERFORMANCE.md).
+  static const bool modelOff = [] {
+    const char* v = std::getenv("UINTX_COST_MODEL");
+    return v && std::string(v) == "0";
+  }();
+  if (gpu.smCount <= 0 || modelOff) return rule;
+  GemvConfig best = rule;
+  double bestUs = predictGemvUs(q, rule, M, gpu) * 0.99;
+  for (GemvConfig c : gemvCandidates(q, M, rule.blockM, gpu.smCount)) {
+    c.stages = rule.stages;
+    const double us = predictGemvUs(q, c, M, gpu);
+    if (us < bestUs) best = c, bestUs = us;
+  }
+  return best;
+}
+
+GemvConfig defaultGemvConfig(const QuantSpec& q, int64_t M, int smCount) {
+  return defaultGemvConfig(q, M, cache::genericGpuModel(smCount));
 }
 
 }  // namespace uintx::kernels

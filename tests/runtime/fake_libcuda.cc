@@ -24,6 +24,7 @@ int otherLaunches = 0;
 int overlappingLaunches = 0;  // launches with programmatic stream serialization allowed
 int lastMaxDynamicShared = -1;
 CUstream lastStream = nullptr;
+int firstGrid[2] = {0, 0};  // x and y of the first launch since fakeResetFirstGrid
 struct FakeModule { std::string image; };
 struct FakeFunction { std::string name; };
 }  // namespace
@@ -37,6 +38,11 @@ int fakeLastSharedBytes() { return lastSharedBytes; }
 int fakeLastMaxDynamicShared() { return lastMaxDynamicShared; }
 void* fakeLastStream() { return lastStream; }
 int fakeOtherLaunches() { return otherLaunches; }
+// The grid of the first launch since the last reset: a test reads a plan's config from it
+// (a GEMV's grid is N / BLOCK_N x split_k).
+int fakeFirstGridX() { return firstGrid[0]; }
+int fakeFirstGridY() { return firstGrid[1]; }
+int fakeResetFirstGrid() { return firstGrid[0] = firstGrid[1] = 0; }
 int fakeOverlappingLaunches() { return overlappingLaunches; }
 
 CUresult cuInit(unsigned) { return CUDA_SUCCESS; }
@@ -61,7 +67,9 @@ CUresult cuDeviceGet(CUdevice* d, int ordinal) {
 }
 CUresult cuDeviceGetCount(int* n) { *n = 1; return CUDA_SUCCESS; }
 CUresult cuDeviceGetName(char* name, int len, CUdevice) {
-  std::strncpy(name, "Fake GPU", size_t(len));
+  // $UINTX_FAKE_GPU_NAME: a test may pose as a GPU that has a shipped table.
+  const char* posed = std::getenv("UINTX_FAKE_GPU_NAME");
+  std::strncpy(name, posed ? posed : "Fake GPU", size_t(len));
   return CUDA_SUCCESS;
 }
 CUresult cuDeviceGetAttribute(int* v, CUdevice_attribute a, CUdevice) {
@@ -134,9 +142,10 @@ CUresult cuFuncSetAttribute(CUfunction, CUfunction_attribute a, int v) {
   return CUDA_SUCCESS;
 }
 CUresult cuFuncGetAttribute(int* v, CUfunction_attribute, CUfunction) { *v = 0; return CUDA_SUCCESS; }
-CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned, unsigned, unsigned bx, unsigned,
+CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned, unsigned bx, unsigned,
                         unsigned, unsigned shared, CUstream s, void** args, void**) {
   if (!haveContext()) return CUDA_ERROR_INVALID_CONTEXT;
+  if (firstGrid[0] == 0) firstGrid[0] = int(gx), firstGrid[1] = int(gy);
   if (shared > 48 * 1024 && int(shared) > lastMaxDynamicShared) return CUDA_ERROR_INVALID_VALUE;
   lastSharedBytes = int(shared);
   lastStream = s;

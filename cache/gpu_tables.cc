@@ -1,0 +1,75 @@
+#include "cache/gpu_tables.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <utility>
+
+#include "uintx/error.h"
+
+namespace uintx::cache {
+namespace {
+
+struct EmbeddedTable {
+  const char* file;
+  const char* text;
+};
+
+const EmbeddedTable kEmbeddedTables[] = {
+#include "cache/gpu_tables.inc"
+};
+
+// A number of cost_model in [least, 1e9] (a time, a rate or a count: never negative or NaN).
+double number(const nlohmann::json& model, const char* name, double least, const std::string& file) {
+  if (!model.contains(name) || !model[name].is_number() || !(model[name].get<double>() >= least) ||
+      !(model[name].get<double>() <= 1e9))
+    throw Error("shipped table " + file + ": cost_model." + name + " must be a number in [" + std::to_string(least) +
+                ", 1e9]");
+  return model[name].get<double>();
+}
+
+}  // namespace
+
+ShippedTable parseShippedTable(const std::string& file, const std::string& text) {
+  CacheFileContents contents = parseConfigCacheText(text);
+  if (contents.status != CacheFileContents::Status::kOk)
+    throw Error("shipped table " + file + ": " + contents.problem);
+  if (!contents.skipped_entries.empty())
+    throw Error("shipped table " + file + ": bad entry " + contents.skipped_entries.front());
+  nlohmann::json doc = nlohmann::json::parse(text);
+  if (!doc.contains("cost_model") || !doc["cost_model"].is_object())
+    throw Error("shipped table " + file + ": no \"cost_model\" object");
+  const nlohmann::json& m = doc["cost_model"];
+  ShippedTable table;
+  table.file = file;
+  table.gpu = contents.gpu;
+  table.entries = std::move(contents.entries);
+  table.model.smCount = int(number(m, "sm_count", 1, file));
+  table.model.copyBytesPerUs = number(m, "copy_tb_per_s", 1e-3, file) * 1e6;
+  table.model.memLatencyUs = number(m, "memory_latency_us", 1e-3, file);
+  table.model.launchUs = number(m, "launch_us", 0, file);
+  table.model.splitReduceUs = number(m, "split_reduce_us", 0, file);
+  table.model.stepUs = number(m, "step_us", 0, file);
+  table.model.threadStepUs = number(m, "thread_step_us", 0, file);
+  table.model.registersPerElement = number(m, "registers_per_element", 0, file);
+  return table;
+}
+
+const std::vector<ShippedTable>& shippedTables() {
+  static const std::vector<ShippedTable> tables = [] {
+    std::vector<ShippedTable> out;
+    for (const EmbeddedTable& t : kEmbeddedTables) out.push_back(parseShippedTable(t.file, t.text));
+    return out;
+  }();
+  return tables;
+}
+
+const ShippedTable* shippedTableFor(const std::string& gpuName, const std::string& computeCapability) {
+  const char* off = std::getenv("UINTX_SHIPPED_TABLES");
+  if (off && std::string(off) == "0") return nullptr;
+  for (const ShippedTable& t : shippedTables())
+    if (t.gpu.name == gpuName && t.gpu.compute_capability == computeCapability) return &t;
+  return nullptr;
+}
+
+}  // namespace uintx::cache

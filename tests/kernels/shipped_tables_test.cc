@@ -1,0 +1,68 @@
+// The per-GPU tables built into the library (tables/*.json): each parses, names its GPU
+// exactly, and holds only configs its kernels accept; a malformed table is refused with its
+// file named; $UINTX_SHIPPED_TABLES=0 switches them off.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+
+#include "cache/gpu_tables.h"
+#include "kernels/common/quant_spec.h"
+#include "kernels/gemm/gemm.h"
+#include "kernels/gemv/config_space.h"
+#include "kernels/gemv/gemv.h"
+#include "uintx/error.h"
+
+using namespace uintx;
+
+TEST_CASE("every shipped table parses and holds only configs its kernels accept") {
+  REQUIRE(cache::shippedTables().size() >= 2);
+  for (const cache::ShippedTable& t : cache::shippedTables()) {
+    INFO(t.file);
+    CHECK(!t.gpu.name.empty());
+    CHECK(t.model.smCount > 0);
+    CHECK(t.model.copyBytesPerUs > 0);
+    for (const auto& [text, entry] : t.entries) {
+      INFO(text);
+      const cache::KernelKey key = cache::KernelKey::parse(text);
+      const kernels::QuantSpec q = kernels::quantSpecOf(kernels::weightFormatOf(key));
+      if (kernels::isGemvFamily(key.family)) {
+        CHECK_NOTHROW(kernels::validateGemvConfig(q, kernels::gemvConfigFrom(entry.config)));
+      } else {
+        CHECK_NOTHROW(kernels::validateGemmConfig(q, kernels::gemmConfigFrom(entry.config),
+                                                  key.family == cache::KernelFamily::gemm_int8));
+      }
+    }
+  }
+}
+
+TEST_CASE("a table is found by its GPU's exact name and compute capability") {
+  const cache::ShippedTable* h200 = cache::shippedTableFor("NVIDIA H200", "9.0");
+  REQUIRE(h200 != nullptr);
+  CHECK(h200->model.copyBytesPerUs == doctest::Approx(4.25e6));
+  CHECK(!h200->entries.empty());
+  CHECK(cache::shippedTableFor("NVIDIA H200", "8.0") == nullptr);
+  CHECK(cache::shippedTableFor("NVIDIA H200 NVL", "9.0") == nullptr);
+  CHECK(cache::shippedTableFor("Fake GPU", "9.0") == nullptr);
+  setenv("UINTX_SHIPPED_TABLES", "0", 1);
+  CHECK(cache::shippedTableFor("NVIDIA H200", "9.0") == nullptr);
+  unsetenv("UINTX_SHIPPED_TABLES");
+}
+
+TEST_CASE("a malformed table names its file and the problem") {
+  const std::string head = R"({"schema_version": 1, "gpu": {"name": "G", "compute_capability": "9.0"}, "entries": {})";
+  const std::string model =
+      R"("sm_count": 132, "copy_tb_per_s": 3, "memory_latency_us": 0.5, "launch_us": 3, "split_reduce_us": 0.5, )"
+      R"("step_us": 0.2, "thread_step_us": 0.0004, "registers_per_element": 1)";
+  CHECK(cache::parseShippedTable("ok.json", head + R"(, "cost_model": {)" + model + "}}").model.smCount == 132);
+  CHECK_THROWS_WITH_AS(cache::parseShippedTable("a.json", head + "}"), doctest::Contains("a.json: no \"cost_model\""),
+                       Error);
+  CHECK_THROWS_WITH_AS(cache::parseShippedTable("b.json", "{"), doctest::Contains("b.json"), Error);
+  std::string negative = model;
+  negative.replace(negative.find("\"launch_us\": 3"), 14, "\"launch_us\": -3");
+  CHECK_THROWS_WITH_AS(cache::parseShippedTable("c.json", head + R"(, "cost_model": {)" + negative + "}}"),
+                       doctest::Contains("launch_us"), Error);
+  CHECK_THROWS_WITH_AS(
+      cache::parseShippedTable("d.json", R"({"schema_version": 1, "gpu": {"name": "G", "compute_capability": "9.0"},)"
+                                         R"( "entries": {"family=gemv;bogus": {}}, "cost_model": {)" + model + "}}"),
+      doctest::Contains("d.json: bad entry"), Error);
+}

@@ -1,0 +1,124 @@
+// Which config a call runs, posing (through the fake driver) as a GPU that has a shipped
+// table: the user's config cache first, then the table, then the cost model's default; and
+// $UINTX_SHIPPED_TABLES=0 switches the table off. The config is read from the launch grid of
+// the GEMV (N / BLOCK_N programs along x, split_k along y).
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cache/config_cache.h"
+#include "cache/gpu_tables.h"
+#include "kernels/common/quant_spec.h"
+#include "kernels/gemv/default_config.h"
+#include "runtime/device_buffer.h"
+#include "tests/runtime/fake_driver.h"
+#include "uintx/uintx.h"
+
+namespace {
+
+using uintx::testing::queryFake;
+const bool kFakeDriver = [] {
+  unsetenv("UINTX_CONFIG_CACHE");
+  setenv("UINTX_FAKE_GPU_NAME", "NVIDIA H200", 1);  // the fake reports compute capability 9.0
+  return uintx::testing::useFakeDriver();
+}();
+
+const uintx::cache::ShippedTable& h200() {
+  const uintx::cache::ShippedTable* t = uintx::cache::shippedTableFor("NVIDIA H200", "9.0");
+  REQUIRE(t != nullptr);
+  return *t;
+}
+
+// The H200 table's M = 1 GEMV keys, and their configs. Plans are kept per key for the
+// process, so each case below takes a key of its own.
+struct TabledKey {
+  uintx::cache::KernelKey key;
+  uintx::cache::KernelConfig config;
+};
+TabledKey tabledGemvKey(size_t which) {
+  std::vector<TabledKey> keys;
+  for (const auto& [text, entry] : h200().entries) {
+    uintx::cache::KernelKey key = uintx::cache::KernelKey::parse(text);
+    if (key.family == uintx::cache::KernelFamily::gemv && key.m_bucket == 1) keys.push_back({key, entry.config});
+  }
+  REQUIRE(keys.size() > which);
+  return keys[which];
+}
+
+// (programs along N, split) of one call of `w` at M = 1.
+std::pair<int, int> gridOfOneCall(const uintx::DeviceWeight& w, int64_t N, int64_t K) {
+  uintx::runtime::DeviceBuffer x(K * 2), y(N * 2);
+  queryFake<int>("fakeResetFirstGrid");
+  uintx::linear({reinterpret_cast<void*>(x.get()), 1, K, uintx::ScalarType::bf16}, w,
+                {reinterpret_cast<void*>(y.get()), 1, N, uintx::ScalarType::bf16});
+  return {queryFake<int>("fakeFirstGridX"), queryFake<int>("fakeFirstGridY")};
+}
+
+uintx::QuantizedWeight weightFor(const uintx::cache::KernelKey& key) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal;
+  std::vector<float> w(size_t(key.N * key.K));
+  for (float& v : w) v = normal(rng);
+  return uintx::quantize(w.data(), key.N, key.K,
+                         {.bit_width = key.bit_width, .group_size = key.group_size, .packing_bitwidth = key.packing_bitwidth});
+}
+
+int64_t configValue(const uintx::cache::KernelConfig& c, const char* name) {
+  for (const auto& [k, v] : c.params)
+    if (k == name) return v;
+  FAIL("no " << name << " in the config");
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("config precedence: the user's cache, then the GPU's table, then the cost model") {
+  int which = 0;
+  SUBCASE("the table") { which = 0; }
+  SUBCASE("the user's cache over the table") { which = 1; }
+  SUBCASE("tables off") { which = 2; }
+  const TabledKey tabled = tabledGemvKey(size_t(which));
+  const uintx::cache::KernelKey& key = tabled.key;
+  const uintx::QuantizedWeight q = weightFor(key);
+  const int tableBlockN = int(configValue(tabled.config, "BLOCK_N"));
+  const int tableSplit = int(configValue(tabled.config, "split_k"));
+  const uintx::kernels::GemvConfig model =
+      uintx::kernels::defaultGemvConfig(uintx::kernels::quantSpecOf(q.format()), 1, h200().model);
+  INFO("key " << key.toString() << ", table BLOCK_N " << tableBlockN << " split " << tableSplit
+              << ", model " << model.toString());
+
+  if (which == 0) {  // no user cache: the table's config
+    uintx::setCacheSettings({"", ""});
+    uintx::DeviceWeight w(q);
+    CHECK(gridOfOneCall(w, key.N, key.K) == std::pair<int, int>(int(key.N / tableBlockN), tableSplit));
+  } else if (which == 1) {
+    // A user cache entry wins over the table.
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    const std::string path = std::string(tmp ? tmp : "/tmp") + "/user_configs.json";
+    std::remove(path.c_str());
+    uintx::cache::KernelConfig mine;
+    mine.params = {{"BLOCK_K", 256}, {"BLOCK_M", 1}, {"BLOCK_N", 64}, {"num_stages", 2}, {"num_warps", 4}, {"split_k", 1}};
+    REQUIRE(tableBlockN != 64);
+    {
+      uintx::cache::ConfigCache cache(path, "NVIDIA H200", "9.0");
+      cache.insert(key, mine, 1.0);
+      cache.save();
+    }
+    uintx::setCacheSettings({path, ""});
+    uintx::DeviceWeight w(q);
+    CHECK(gridOfOneCall(w, key.N, key.K) == std::pair<int, int>(int(key.N / 64), 1));
+    uintx::setCacheSettings({"", ""});
+  } else {
+    // Tables switched off: the cost model's default (it must differ from the table's to show).
+    REQUIRE((model.blockN != tableBlockN || model.splitK != tableSplit));
+    setenv("UINTX_SHIPPED_TABLES", "0", 1);
+    uintx::setCacheSettings({"", ""});
+    uintx::DeviceWeight w(q);
+    CHECK(gridOfOneCall(w, key.N, key.K) ==
+          std::pair<int, int>(int((key.N + model.blockN - 1) / model.blockN), model.splitK));
+    unsetenv("UINTX_SHIPPED_TABLES");
+  }
+}
