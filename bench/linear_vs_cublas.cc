@@ -459,13 +459,15 @@ int main(int argc, char** argv) {
     table.header = {"shape", "kind", "layers", "M", "cublas_us", "cublas_TB/s"};
     for (auto& v : o.variants)
       for (const char* col : {"_us", "_speedup", "_TB/s", "_roof", "_relerr", "_first_ms"}) table.header.push_back(v + col);
-    for (const Shape& sh : o.shapes) benchShape(o, sh, stream, spacer, cublas, ceilings, table);
+    for (const Shape& sh : o.shapes) {
+      benchShape(o, sh, stream, spacer, cublas, ceilings, table);
+      if (!o.csvPath.empty()) table.writeCsv(o.csvPath);  // rewritten after every shape: a run cut short keeps its rows
+    }
     std::printf("w4: W4A16 g128 packing 32 bf16 scales; w8: W8A16 per-channel; w2: W2A16 g64; w8a8 / w4a8: the\n"
                 "same weights with int8 dynamic activations; -fp16: fp16 activations (speedup still vs cuBLAS bf16).\n"
                 "TB/s at M=1 only; roof = roofline time / time; relerr vs cuBLAS on the dequantized weight\n"
                 "(FAIL above 1e-2, 3e-2 for int8 activations); first_ms = JIT + load + run.\n");
     table.print(stdout);
-    if (!o.csvPath.empty()) table.writeCsv(o.csvPath);
     benchHostOverhead(stream);
     if (failures) std::printf("%d output(s) FAILED the 1e-2 relative error check\n", failures);
     return failures ? 3 : 0;
