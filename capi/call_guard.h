@@ -3,7 +3,7 @@
 #pragma once
 
 #include <string>
-#include <utility>
+#include <type_traits>
 
 #include "uintx/uintx_c.h"
 
@@ -31,7 +31,8 @@ uintx_status guardedCall(const char* function, uintx_status otherErrors, void (*
 
 template <class Body>
 uintx_status callGuarded(const char* function, uintx_status otherErrors, Body&& body) noexcept {
-  return guardedCall(function, otherErrors, [](void* b) { (*static_cast<Body*>(b))(); }, &body);
+  using Callable = std::remove_reference_t<Body>;
+  return guardedCall(function, otherErrors, [](void* b) { (*static_cast<Callable*>(b))(); }, &body);
 }
 
 // The strings the cache getter hands out live here, per thread, like the last error.
