@@ -4,6 +4,7 @@ import ctypes
 import torch
 
 from . import _capi
+from .errors import NoDriverError
 from .weight import QuantizedWeight, dtype_code, quantize
 
 
@@ -41,6 +42,8 @@ class Linear(torch.nn.Module):
         super().__init__()
         if not isinstance(weight, QuantizedWeight):
             raise TypeError("uintx.Linear: weight must be a uintx.QuantizedWeight")
+        if not torch.cuda.is_available():
+            raise NoDriverError("uintx.Linear: torch sees no CUDA device (torch.cuda.is_available() is False)")
         if device is None:
             device = torch.device("cuda", torch.cuda.current_device())
         self.device_weight = DeviceWeight(weight, device)
