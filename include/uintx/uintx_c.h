@@ -28,9 +28,14 @@
 extern "C" {
 #endif
 
-/* The *_MAX_ENUM members make every enum an int, so that FFIs can pass plain ints and a bad
- * value is caught by the library rather than being undefined. */
-typedef enum uintx_status {
+/* Every enum is an int (the *_MAX_ENUM members; in C++ a fixed underlying type), so that an FFI
+ * may pass any int and a bad value is refused by the library rather than being undefined. */
+#ifdef __cplusplus
+#define UINTX_ENUM_IS_INT : int
+#else
+#define UINTX_ENUM_IS_INT
+#endif
+typedef enum uintx_status UINTX_ENUM_IS_INT {
   UINTX_OK = 0,
   UINTX_ERROR_INVALID_ARGUMENT = 1, /* a bad argument, or a call the library rejects */
   UINTX_ERROR_NO_DRIVER = 2,        /* no usable CUDA driver or device (no GPU) */
@@ -41,7 +46,7 @@ typedef enum uintx_status {
   UINTX_STATUS_MAX_ENUM = 0x7FFFFFFF
 } uintx_status;
 
-typedef enum uintx_dtype {
+typedef enum uintx_dtype UINTX_ENUM_IS_INT {
   UINTX_DTYPE_F32 = 0,
   UINTX_DTYPE_BF16 = 1,
   UINTX_DTYPE_F16 = 2,
@@ -50,7 +55,7 @@ typedef enum uintx_dtype {
 
 /* The buffers of a weight (docs/FORMATS.md): packed words [N, words per row], scales and
  * zeros [N, K / group_size] in the scale dtype, bias [N] in the scale dtype. */
-typedef enum uintx_buffer {
+typedef enum uintx_buffer UINTX_ENUM_IS_INT {
   UINTX_BUFFER_PACKED = 0,
   UINTX_BUFFER_SCALES = 1,
   UINTX_BUFFER_ZEROS = 2, /* empty for symmetric widths (8-bit) */

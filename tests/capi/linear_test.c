@@ -48,6 +48,8 @@ int main(void) {
   CHECK_OK(uintx_linear(x, 1, K, UINTX_DTYPE_BF16, with_bias, y, N, UINTX_DTYPE_BF16, NULL, 0));
   CHECK_OK(uintx_linear(x, M_MAX, K, UINTX_DTYPE_BF16, d, y, N, UINTX_DTYPE_BF16, NULL,
                         UINTX_LINEAR_INT8_ACTIVATIONS));
+  CHECK_OK(uintx_linear(x, M_MAX, K, UINTX_DTYPE_BF16, with_bias, y, N, UINTX_DTYPE_BF16, NULL,
+                        UINTX_LINEAR_INT8_ACTIVATIONS));
 
   CHECK_REJECTS(uintx_device_weight_upload(NULL, &r), "weight is NULL");
   CHECK_REJECTS(uintx_device_weight_format(NULL, &f), "weight is NULL");

@@ -21,7 +21,9 @@ static int same_weight(const uintx_weight* a, const uintx_weight* b) {
   int which;
   uintx_weight_format(a, &fa);
   uintx_weight_format(b, &fb);
-  if (memcmp(&fa, &fb, sizeof fa) != 0) return 0;
+  if (fa.bit_width != fb.bit_width || fa.group_size != fb.group_size || fa.packing_bitwidth != fb.packing_bitwidth ||
+      fa.n != fb.n || fa.k != fb.k || fa.scale_dtype != fb.scale_dtype)
+    return 0; /* field by field: the struct has padding */
   for (which = UINTX_BUFFER_PACKED; which <= UINTX_BUFFER_BIAS; ++which) {
     const void *da, *db;
     size_t na, nb;
