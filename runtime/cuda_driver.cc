@@ -102,7 +102,8 @@ int deviceOrdinalFromEnv(const CudaDriverApi& api) {
   checkCuda(api.cuDeviceGetCount(&count), "cuDeviceGetCount");
   if (ordinal >= count)
     throw Error("CUDA device " + std::to_string(ordinal) + " (from UINTX_DEVICE) does not exist: " +
-                std::to_string(count) + " device(s) visible");
+                    std::to_string(count) + " device(s) visible",
+                ErrorKind::no_driver);
   return ordinal;
 }
 
@@ -132,13 +133,13 @@ bool cudaDriverAvailable(std::string* why) {
 
 const CudaDriverApi& cudaDriver() {
   const LoadedDriver& driver = loadedDriver();
-  if (!driver.usable) throw Error(driver.whyUnusable);
+  if (!driver.usable) throw Error(driver.whyUnusable, ErrorKind::no_driver);
   return driver.api;
 }
 
 void checkCuda(CUresult result, const char* call) {
   if (result == CUDA_SUCCESS) return;
-  throw Error(std::string(call) + " failed: " + describeCudaError(loadedDriver().api, result));
+  throw Error(std::string(call) + " failed: " + describeCudaError(loadedDriver().api, result), ErrorKind::cuda);
 }
 
 CUcontext ensureCudaContext() {

@@ -3,7 +3,8 @@
 # The CUDA toolkit (headers + ptxas) is expected at $UINTX_CUDA_PATH or /usr/local/cuda.
 set -euo pipefail
 packages=(llvm-22-dev libmlir-22-dev mlir-22-tools bazel-bootstrap nlohmann-json3-dev
-          doctest-dev libzstd-dev zlib1g-dev xz-utils llvm-22-tools)
+          doctest-dev libzstd-dev zlib1g-dev xz-utils llvm-22-tools
+          cmake pkg-config make python3)  # the last four: the install check
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
