@@ -9,7 +9,8 @@
 //   linear_vs_cublas [--shapes 8192x8192,...] [--zoo all|NAMES] [--batch 1,16] [--reps 20]
 //                    [--variants w4,w8,w8a8,w4a8,w2 (a -fp16 suffix: fp16 activations)]
 //                    [--max-m 4096] [--large-m] [--quick] [--csv PATH] [--kernel-cache] [--graph]
-// --zoo takes the layers of bench/model_zoo.csv by family, model, kind or model.layer.
+// --zoo takes the layers of bench/model_zoo.csv by family, model, kind or model.layer; without
+// --batch it runs M = 1, 2, 3, 4, 8, 16, 24, 32, 64, 96, 128, 256, 300, 512, 1000, 1024, 2048, 4096.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -96,6 +97,7 @@ std::vector<std::string> splitCommas(const std::string& s) {
 
 Options parseArgs(int argc, char** argv) {
   Options o;
+  bool zoo = false, batchGiven = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -110,12 +112,14 @@ Options parseArgs(int argc, char** argv) {
         o.shapes.push_back({std::stoll(s.substr(0, x)), std::stoll(s.substr(x + 1))});
       }
     } else if (a == "--zoo") {
+      zoo = true;
       const std::string names = value();
       o.shapes.clear();
       for (const autotune::ZooShape& z :
            autotune::distinctShapes(autotune::selectZooLayers(autotune::modelZoo(), names == "all" ? "" : names)))
         o.shapes.push_back({z.N, z.K, z.kind, z.layers});
     } else if (a == "--batch") {
+      batchGiven = true;
       o.batches.clear();
       for (auto& s : splitCommas(value())) o.batches.push_back(std::stoll(s));
     } else if (a == "--variants") {
@@ -130,6 +134,8 @@ Options parseArgs(int argc, char** argv) {
     else if (a == "--graph") o.graph = true;
     else throw Error("unknown flag '" + a + "' (see the comment at the top of linear_vs_cublas.cc)");
   }
+  // The zoo's batch sizes (issue 19): powers of two and odd values between them.
+  if (zoo && !batchGiven) o.batches = {1, 2, 3, 4, 8, 16, 24, 32, 64, 96, 128, 256, 300, 512, 1000, 1024, 2048, 4096};
   std::erase_if(o.batches, [&](int64_t m) { return m < 1 || m > o.maxM; });
   if (o.batches.empty() || o.shapes.empty()) throw Error("no batch size in [1, --max-m] or no shape to run");
   return o;
