@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "autotune/model_zoo.h"
-#include "bench/cublas_baseline.h"
+#include "baseline/cublas_baseline.h"
 #include "runtime/cuda_graph.h"
 #include "runtime/cuda_driver.h"
 #include "runtime/cuda_stream.h"

@@ -13,16 +13,7 @@ os.environ["UINTX_LIBCUDA"] = "/nonexistent/libcuda.so.1"  # before the first dr
 import uintx  # noqa: E402
 from uintx import _capi  # noqa: E402
 
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAILED: " + what, file=sys.stderr)
+from checks import check, summary  # noqa: E402
 
 
 def raises(exception, fragment, fn, *args, **kwargs):
@@ -78,8 +69,7 @@ def main():
     out = ctypes.c_void_p()
     raises(uintx.NoDriverError, "no CUDA driver", _capi.call, "uintx_device_weight_upload", q.handle,
            ctypes.byref(out))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

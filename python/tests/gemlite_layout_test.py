@@ -10,16 +10,7 @@ import sys
 import uintx
 from uintx import gemlite_layout
 
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAILED: " + what, file=sys.stderr)
+from checks import check, summary  # noqa: E402
 
 
 def gemlite_words(codes, n, k, bits, word_bits):
@@ -91,8 +82,7 @@ def main():
     # fma: W = q * s + z' with z' = -z * s; uintx's (q - zero) * s is the same W.
     s, z = 0.75, 5.25
     check(gemlite_layout.zero_from_fma(-z * s, s) == z, "zero from the fma shift")
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -10,16 +10,7 @@ import torch
 
 import uintx
 
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAILED: " + what, file=sys.stderr)
+from checks import check, summary  # noqa: E402
 
 
 def pack_like_gemlite(codes, bits, word_bits):
@@ -99,8 +90,7 @@ def main():
     test_refusals()
     if torch.cuda.is_available():
         test_real_gemlite()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -9,16 +9,7 @@ import torch
 
 import uintx
 
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAILED: " + what, file=sys.stderr)
+from checks import check, summary  # noqa: E402
 
 
 def relative_error(y, ref):
@@ -100,8 +91,7 @@ def main():
     test_side_stream()
     test_8bit_and_quantize()
     test_errors()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

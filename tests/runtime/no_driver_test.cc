@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "bench/cublas_baseline.h"
+#include "baseline/cublas_baseline.h"
 #include "runtime/cuda_driver.h"
 #include "runtime/cuda_module.h"
 #include "runtime/cuda_stream.h"

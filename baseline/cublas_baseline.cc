@@ -1,4 +1,4 @@
-#include "bench/cublas_baseline.h"
+#include "baseline/cublas_baseline.h"
 
 #include <cublas_api.h>
 #include <dlfcn.h>
