@@ -21,7 +21,7 @@ static bool isTile(Value v) { return isa<RankedTensorType>(v.getType()); }
 
 // Ops whose tile operands and results must share a layout.
 static bool isElementwise(Operation* op) {
-  return (op->getDialect() && op->getDialect()->getNamespace() == "arith") ||
+  return (op->getDialect() && (op->getDialect()->getNamespace() == "arith" || op->getDialect()->getNamespace() == "math")) ||
          isa<ux::AddPtrOp, ux::LoadOp, ux::StoreOp, ux::AtomicAddOp>(op);
 }
 

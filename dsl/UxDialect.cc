@@ -171,6 +171,9 @@ LogicalResult UnpackBitsOp::verify() {
   int bits = getBits();
   if (bits != 1 && bits != 2 && bits != 4 && bits != 8 && bits != 16)
     return emitOpError() << "bits " << bits << " must be 1, 2, 4, 8 or 16";
+  Type e = getType().getElementType();
+  if (e.isBF16() && bits > 4) return emitOpError() << "a bf16 result takes 1, 2 or 4 bits, got " << bits;
+  if (e.isF16() && bits > 8) return emitOpError() << "an f16 result takes 1, 2, 4 or 8 bits, got " << bits;
   auto in = getWords().getType().getShape();
   auto out = getType().getShape();
   if (in.size() != out.size() || out.back() != in.back() * (32 / bits))

@@ -113,9 +113,14 @@ def Ux_UnpackBitsOp : Ux_Op<"unpack_bits", [Pure]> {
     Result element `w * (32 / bits) + j` is `(words[w] >> (j * bits)) & (2^bits - 1)`: the
     packed-weight order of docs/FORMATS.md. Codegen keeps each word and its fields in one
     thread, so unpacking is shifts and masks in registers.
+
+    With a bf16 or f16 result, element u comes back as the float `magic + u`, exactly, with
+    magic = 128 for bf16 (bits <= 4) and 1024 for f16 (bits <= 8): the field becomes the low
+    mantissa bits of the magic number. Codegen builds two neighbouring fields into one 32-bit
+    register (a byte permute and one lop3), ready for packed two-lane arithmetic and mma.
   }];
   let arguments = (ins RankedTensorOf<[I32]>:$words, I32Attr:$bits);
-  let results = (outs RankedTensorOf<[I32]>:$result);
+  let results = (outs RankedTensorOf<[I32, BF16, F16]>:$result);
   let assemblyFormat = "$words attr-dict `:` type($words) `->` type($result)";
   let hasVerifier = 1;
 }

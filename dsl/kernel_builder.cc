@@ -5,6 +5,7 @@
 #include "dsl/UxDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -82,7 +83,7 @@ std::string Value::typeString() const {
 
 std::shared_ptr<mlir::MLIRContext> makeDslContext() {
   auto ctx = std::make_shared<mlir::MLIRContext>();
-  ctx->loadDialect<ux::UxDialect, arith::ArithDialect, mlir::scf::SCFDialect,
+  ctx->loadDialect<ux::UxDialect, arith::ArithDialect, mlir::math::MathDialect, mlir::scf::SCFDialect,
                    mlir::func::FuncDialect>();
   return ctx;
 }
@@ -370,6 +371,17 @@ Value minimum(Value a, Value b) { return binary("minimum", BinKind::min, a, b); 
 Value maximum(Value a, double b) { return maximum(a, literal(a, b)); }
 Value minimum(Value a, double b) { return minimum(a, literal(a, b)); }
 
+Value fma(Value a, Value b, Value c) {
+  KernelBuilder* kb = builderOf({a, b, c});
+  if (!isFloat(a.dtype()) || a.isPointer()) kb->fail("fma", "needs float operands, got " + a.typeString());
+  requireSameDType("fma", a, b);
+  requireSameDType("fma", a, c);
+  auto ab = commonShape("fma", a, b);
+  auto shape = commonShape("fma", ab.empty() ? a : broadcastTo(a, ab), c);
+  mlir::Value x = broadcastTo(a, shape).ir(), y = broadcastTo(b, shape).ir(), z = broadcastTo(c, shape).ir();
+  return makeValue(kb, mlir::math::FmaOp::create(kb->ir(), kb->loc(), x, y, z), a.dtype());
+}
+
 Value where(Value cond, Value a, Value b) {
   KernelBuilder* kb = builderOf({cond, a, b});
   if (cond.dtype() != DType::i1 || cond.isPointer())
@@ -468,16 +480,39 @@ static Value reduce(const char* kind, Value v, int axis) {
   return makeValue(kb, ux::ReduceOp::create(kb->ir(), kb->loc(), t, v.ir(), axis, kind), v.dtype());
 }
 
-Value unpackBits(Value words, int bits) {
-  KernelBuilder* kb = builderOf({words});
+// The shared checks of both forms; returns the result shape.
+static std::vector<int64_t> unpackedShape(KernelBuilder* kb, Value words, int bits) {
   if (!words.isTile() || words.isPointer() || (words.dtype() != DType::u32 && words.dtype() != DType::i32))
     kb->fail("unpackBits", "needs a tile of 32-bit words, got " + words.typeString());
   if (bits != 1 && bits != 2 && bits != 4 && bits != 8 && bits != 16)
     kb->fail("unpackBits", "bits " + std::to_string(bits) + " must be 1, 2, 4, 8 or 16");
   auto s = words.shape();
   s.back() *= 32 / bits;
-  auto t = RankedTensorType::get(s, elementTypeOf(words));
+  return s;
+}
+
+Value unpackBits(Value words, int bits) {
+  KernelBuilder* kb = builderOf({words});
+  auto t = RankedTensorType::get(unpackedShape(kb, words, bits), elementTypeOf(words));
   return makeValue(kb, ux::UnpackBitsOp::create(kb->ir(), kb->loc(), t, words.ir(), bits), DType::u32);
+}
+
+double halfMagic(DType as) { return as == DType::bf16 ? 128.0 : 1024.0; }
+
+bool unpacksToHalf(int bits, DType as) {
+  int maxBits = as == DType::bf16 ? 4 : as == DType::f16 ? 8 : 0;
+  return bits <= maxBits && (bits == 1 || bits == 2 || bits == 4 || bits == 8);
+}
+
+Value unpackBits(Value words, int bits, DType as) {
+  if (as == DType::u32) return unpackBits(words, bits);
+  KernelBuilder* kb = builderOf({words});
+  auto shape = unpackedShape(kb, words, bits);
+  if (!unpacksToHalf(bits, as))
+    kb->fail("unpackBits", std::string("to ") + dtypeName(as) + ": bf16 takes bits 1, 2, 4 and f16 bits 1, 2, 4, 8, got " +
+                               std::to_string(bits));
+  auto t = RankedTensorType::get(shape, scalarType(kb->context(), as));
+  return makeValue(kb, ux::UnpackBitsOp::create(kb->ir(), kb->loc(), t, words.ir(), bits), as);
 }
 
 Value sum(Value v, int axis) { return reduce("sum", v, axis); }

@@ -220,6 +220,8 @@ Value maximum(Value a, Value b);
 Value minimum(Value a, Value b);
 Value maximum(Value a, double b);
 Value minimum(Value a, double b);
+// a * b + c rounded once (fused), element-wise; on 16-bit float tiles two lanes per instruction.
+Value fma(Value a, Value b, Value c);
 Value where(Value cond, Value a, Value b);
 Value where(Value cond, Value a, double b);
 Value cast(Value v, DType to);     // value conversion (round to nearest, ints saturate not)
@@ -236,6 +238,13 @@ Value dot(Value a, Value b, Value acc);
 // [..., W] -> [..., W * 32/bits] of u32 (bits in 1, 2, 4, 8, 16). Codegen keeps a word and
 // its fields in one thread: set the kernel's vector width to at least 32/bits.
 Value unpackBits(Value words, int bits);
+// The same fields as 16-bit floats offset by a magic number: field u becomes halfMagic(as) + u,
+// exactly (as = bf16 for bits 1, 2, 4; f16 for bits 1, 2, 4, 8). Two neighbouring fields then
+// take one register (no int-to-float conversion), so that subtracting the magic number and the
+// zero point and applying the scale are packed two-lane operations.
+Value unpackBits(Value words, int bits, DType as);
+double halfMagic(DType as);  // 128 for bf16, 1024 for f16
+bool unpacksToHalf(int bits, DType as);  // the widths unpackBits(words, bits, as) takes
 Value load(Value ptr, Value mask = {}, Value other = {});
 Value load(Value ptr, Value mask, double other);
 

@@ -71,4 +71,24 @@ KernelProgram unpackInt4(int block, int group, int numWarps) {
   return kb.finish();
 }
 
+KernelProgram unpackToHalf(int bits, DType half, int block, int group, int numWarps) {
+  KernelBuilder kb("unpack_to_half_w" + std::to_string(bits));
+  const int per = 32 / bits;
+  Value words = kb.pointerArg("words", DType::u32);
+  Value scales = kb.pointerArg("scales", half);
+  Value zeros = kb.pointerArg("zeros", half);
+  Value out = kb.pointerArg("out", half);
+  Value n = kb.scalarArg("n", DType::i32);  // a multiple of 32 / bits
+  kb.setNumWarps(numWarps);
+  kb.setVectorWidth(std::max(per, 8));
+  Value offs = kb.programId(0) * block + kb.arange(0, block);
+  Value mask = offs < n;
+  Value wordOffs = kb.programId(0) * (block / per) + kb.arange(0, block / per);
+  Value v = unpackBits(load(words + wordOffs, wordOffs < n / per, 0.0), bits, half);  // magic + u
+  Value s = load(scales + offs / group, mask, 0.0);
+  Value zp = load(zeros + offs / group, mask, 0.0);
+  kb.store(out + offs, ((v - halfMagic(half)) - zp) * s, mask);
+  return kb.finish();
+}
+
 }  // namespace uintx::examples

@@ -22,5 +22,8 @@ dsl::KernelProgram rowSumMax(int blockRows = 16, int blockCols = 128, int numWar
 // Inputs: words [n/8] u32, scales [n/group] f32, zeros [n/group] f32, out [n] bf16.
 // Grid: ceil(n / block).
 dsl::KernelProgram unpackInt4(int block = 1024, int group = 128, int numWarps = 4);
+// The same on the 16-bit path: `bits`-wide codes unpacked straight to `half` (bf16 or f16) as
+// magic + u, then (u - z) s in packed two-lane arithmetic, with scales and zeros in `half`.
+dsl::KernelProgram unpackToHalf(int bits, dsl::DType half, int block = 1024, int group = 128, int numWarps = 4);
 
 }  // namespace uintx::examples

@@ -16,6 +16,15 @@ void Lowering::lowerConstant(arith::ConstantOp op) {
   set(op, {arith::ConstantOp::create(b_, loc_, cast<TypedAttr>(v))});
 }
 
+// 16-bit float arithmetic on tiles runs two lanes per instruction (add/sub/mul.rn.bf16x2 and
+// f16x2): neighbouring elements of a thread are paired into one vector<2> op, the pairs the
+// mma fragments and unpack_bits' half form use. Those ops round each result, as the
+// interpreter does; they are not contracted into fma, which would round once.
+static bool packsTwoLanes(Operation* op, Type elem) {
+  return (elem.isBF16() || elem.isF16()) &&
+         isa<arith::AddFOp, arith::SubFOp, arith::MulFOp, arith::MaximumFOp, arith::MinimumFOp, math::FmaOp>(op);
+}
+
 void Lowering::lowerElementwise(Operation* op) {
   Value result = op->getResult(0);
   bool tile = isa<RankedTensorType>(result.getType());
@@ -23,19 +32,39 @@ void Lowering::lowerElementwise(Operation* op) {
   for (Value v : op->getOperands()) operands.push_back(tile ? get(v, layoutOf(result)) : get(v));
   Type rt = ux::elementType(result.getType());
   size_t n = operands.empty() ? 1 : operands[0].size();
+  const bool pairs = tile && n % 2 == 0 && packsTwoLanes(op, rt);
+  const int lanes = pairs ? 2 : 1;
+  Type laneType = pairs ? (Type)VectorType::get({2}, rt) : rt;
+  auto lanesOf = [&](const Elements& e, size_t k) -> Value {
+    if (!pairs) return e[k];
+    Value v = LLVM::UndefOp::create(b_, loc_, laneType);
+    for (int i = 0; i < 2; ++i) v = LLVM::InsertElementOp::create(b_, loc_, v, e[k + i], c32(i));
+    return v;
+  };
   Elements out;
-  for (size_t k = 0; k < n; ++k) {
+  for (size_t k = 0; k < n; k += lanes) {
+    if (isa<math::FmaOp>(op)) {  // straight to LLVM's fma: the NVVM pipeline would call libdevice
+      Value r = LLVM::FMAOp::create(b_, loc_, lanesOf(operands[0], k), lanesOf(operands[1], k), lanesOf(operands[2], k));
+      for (int i = 0; i < lanes; ++i)
+        out.push_back(pairs ? (Value)LLVM::ExtractElementOp::create(b_, loc_, r, c32(i)) : r);
+      continue;
+    }
     OperationState st(loc_, op->getName());
-    for (auto& e : operands) st.addOperands(e[k]);
-    st.addTypes(rt);
+    for (auto& e : operands) st.addOperands(lanesOf(e, k));
+    st.addTypes(laneType);
     for (NamedAttribute a : op->getAttrs())
       if (a.getName() != kLayoutAttrName) st.addAttribute(a.getName(), a.getValue());
     Operation* scalar = b_.create(st);
     // Let the backend fuse a multiply feeding an add into one fma: dequantization and
     // multiply-accumulate chains are most of a GEMV's instructions, and fma rounds once.
-    if (auto fm = dyn_cast<arith::ArithFastMathInterface>(scalar))
+    if (auto fm = dyn_cast<arith::ArithFastMathInterface>(scalar); fm && rt.isF32())
       scalar->setAttr(fm.getFastMathAttrName(), arith::FastMathFlagsAttr::get(ctx_, arith::FastMathFlags::contract));
-    out.push_back(scalar->getResult(0));
+    Value r = scalar->getResult(0);
+    if (!pairs) {
+      out.push_back(r);
+      continue;
+    }
+    for (int i = 0; i < 2; ++i) out.push_back(LLVM::ExtractElementOp::create(b_, loc_, r, c32(i)));
   }
   set(result, out);
 }
@@ -70,6 +99,25 @@ void Lowering::lowerExpandDims(ux::ExpandDimsOp op) {
   set(op, out);
 }
 
+// The field pair (j, j + 1) of a word (j even) as one register of two 16-bit floats
+// magic + u: a byte permute brings the byte holding each field (taken from the word shifted so
+// that the field starts its byte) to the low and high halves, and one and-or (a lop3) keeps
+// the fields and sets the magic number's bits around them.
+Value Lowering::halfPairOfFields(Value word, int j, int bits, Type half) {
+  int lo = j * bits, hi = (j + 1) * bits;
+  auto shifted = [&](int bit) { return bit % 8 ? (Value)arith::ShRUIOp::create(b_, loc_, word, c32(bit % 8)) : word; };
+  int byteLo = lo / 8, byteHi = 4 + hi / 8;  // prmt numbers the second operand's bytes 4..7
+  int selector = byteLo | byteLo << 4 | byteHi << 8 | byteHi << 12;
+  Type i32 = b_.getI32Type();
+  Value both = inlineAsm(b_, loc_, i32, ValueRange{shifted(lo), shifted(hi)},
+                         "prmt.b32 $0, $1, $2, " + std::to_string(selector) + ";", "=r,r,r", /*sideEffects=*/false)
+                   .getResult(0);
+  uint32_t field = (uint32_t(1) << bits) - 1, magic = half.isBF16() ? 0x4300 : 0x6400;
+  Value fields = arith::AndIOp::create(b_, loc_, both, c32(int32_t(field | field << 16)));
+  Value reg = arith::OrIOp::create(b_, loc_, fields, c32(int32_t(magic | magic << 16)));
+  return LLVM::BitcastOp::create(b_, loc_, VectorType::get({2}, half), reg);
+}
+
 void Lowering::lowerUnpackBits(ux::UnpackBitsOp op) {
   const Layout& lo = layoutOf(op);
   auto outShape = shapeVec(op), inShape = shapeVec(op.getWords());
@@ -83,12 +131,20 @@ void Lowering::lowerUnpackBits(ux::UnpackBitsOp op) {
   li.params.sizePerThread[last] = spt / per;
   Elements words = get(op.getWords(), li);
   ThreadElements to = threadElements(lo, outShape), ti = threadElements(li, inShape);
+  Type elem = op.getType().getElementType();
+  bool half = elem.isBF16() || elem.isF16();
   Elements out;
   for (int k = 0; k < to.count(); ++k) {
     auto idx = to.split(k);
     int j = idx.back() % per;
     idx.back() /= per;  // run of spt fields <-> run of spt/per words, reps aligned
     Value w = words[ti.flatten(idx)];
+    if (half) {  // fields j, j + 1 (j even) are elements k, k + 1: a word's fields are one run
+      if (j % 2) continue;
+      Value pair = halfPairOfFields(w, j, bits, elem);
+      for (int i = 0; i < 2; ++i) out.push_back(LLVM::ExtractElementOp::create(b_, loc_, pair, c32(i)));
+      continue;
+    }
     Value v = j ? (Value)arith::ShRUIOp::create(b_, loc_, w, c32(j * bits)) : w;
     if (bits < 32) v = arith::AndIOp::create(b_, loc_, v, c32((int64_t(1) << bits) - 1));
     out.push_back(v);

@@ -193,7 +193,8 @@ void Lowering::lowerOp(Operation* op) {
   if (auto f = dyn_cast<scf::ForOp>(op)) return lowerFor(f);
   if (auto u = dyn_cast<ux::UnpackBitsOp>(op)) return lowerUnpackBits(u);
   if (auto d = dyn_cast<ux::DotOp>(op)) return lowerDot(d);
-  if (op->getDialect() && op->getDialect()->getNamespace() == "arith") return lowerElementwise(op);
+  if (op->getDialect() && (op->getDialect()->getNamespace() == "arith" || op->getDialect()->getNamespace() == "math"))
+    return lowerElementwise(op);
   fail(op, "no lowering for this op");
 }
 

@@ -37,6 +37,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
@@ -155,6 +156,7 @@ class Lowering {
   void lowerReshapeOrTrans(Operation* op, bool transpose);
   void lowerFor(scf::ForOp op);
   void lowerUnpackBits(ux::UnpackBitsOp op);
+  Value halfPairOfFields(Value word, int j, int bits, Type half);
   // How a tile [rows, cols] (leading dimensions flattened into rows) lies in shared memory:
   // row-major, `rowBytes` apart (padding included), or, for wgmma, in wgmma's 128-byte
   // swizzled K-major form: the row is cut into 128-byte column blocks, each a [rows, 128 B]

@@ -2,6 +2,9 @@
 
 #include "dsl/interpreter/machine.h"
 
+#include <cmath>
+#include <cstring>
+
 namespace uintx::dsl::interp {
 
 void Machine::execBinaryFloat(Operation* op) {
@@ -26,6 +29,35 @@ void Machine::execBinaryFloat(Operation* op) {
   else if (mlir::isa<arith::MinimumFOp>(op)) apply(minimumF);
   else if (mlir::isa<arith::NegFOp>(op)) apply([](float x, float) { return -x; });
   else fail(opName(op), "unsupported op");
+}
+
+// v rounded to a float by round-to-odd (toward zero, the last bit set when inexact): rounding
+// that float again to a format of at most 22 bits gives v rounded once to the format.
+static float roundToOddFloat(double v) {
+  float t = float(v);
+  if (double(t) == v || !std::isfinite(t)) return t;
+  if (std::fabs(double(t)) > std::fabs(v)) t = std::nextafter(t, 0.0f);
+  uint32_t bits;
+  std::memcpy(&bits, &t, 4);
+  bits |= 1;
+  std::memcpy(&t, &bits, 4);
+  return t;
+}
+
+// a * b + c rounded once: the product of two floats is exact in double, and for 16-bit
+// formats the sum too unless the operands' exponents are far apart (then far below the
+// format's precision), so one rounding to the format follows.
+void Machine::execFma(Operation* op) {
+  Elem e = elemOf(op->getResult(0).getType(), opName(op));
+  const std::vector<float>& a = at(op->getOperand(0)).f;
+  const std::vector<float>& b = at(op->getOperand(1)).f;
+  const std::vector<float>& c = at(op->getOperand(2)).f;
+  std::vector<float>& r = at(op->getResult(0)).f;
+  r.resize(a.size());
+  for (size_t k = 0; k < a.size(); ++k) {
+    double v = double(a[k]) * double(b[k]) + double(c[k]);
+    r[k] = e.fmt == FloatFmt::f32 ? std::fma(a[k], b[k], c[k]) : roundTo(e.fmt, roundToOddFloat(v));
+  }
 }
 
 void Machine::execBinaryInt(Operation* op) {

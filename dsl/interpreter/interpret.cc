@@ -5,6 +5,7 @@
 #include "dsl/interpreter.h"
 
 #include "dsl/interpreter/machine.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 
 namespace uintx::dsl {
 
@@ -36,6 +37,7 @@ void Machine::exec(Operation* op) {
   if (mlir::isa<arith::AddFOp, arith::SubFOp, arith::MulFOp, arith::DivFOp, arith::MaximumFOp,
                 arith::MinimumFOp, arith::NegFOp>(op))
     return execBinaryFloat(op);
+  if (mlir::isa<mlir::math::FmaOp>(op)) return execFma(op);
   if (mlir::isa<arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::DivSIOp, arith::DivUIOp,
                 arith::RemSIOp, arith::RemUIOp, arith::AndIOp, arith::OrIOp, arith::XOrIOp,
                 arith::ShLIOp, arith::ShRSIOp, arith::ShRUIOp, arith::MaxSIOp, arith::MaxUIOp,
@@ -79,8 +81,16 @@ void Machine::exec(Operation* op) {
     size_t n = size_t(numElements(u.getType()));
     unsigned bits = u.getBits(), per = 32 / bits;
     uint64_t mask = (uint64_t(1) << bits) - 1;
+    auto field = [&](size_t k) { return (a.i[k / per] >> ((k % per) * bits)) & mask; };
+    mlir::Type e = u.getType().getElementType();
+    if (e.isBF16() || e.isF16()) {  // magic + u: exact in the format (ux.unpack_bits)
+      float magic = e.isBF16() ? 128.0f : 1024.0f;
+      r.f.resize(n);
+      for (size_t k = 0; k < n; ++k) r.f[k] = magic + float(field(k));
+      return;
+    }
     r.i.resize(n);
-    for (size_t k = 0; k < n; ++k) r.i[k] = (a.i[k / per] >> ((k % per) * bits)) & mask;
+    for (size_t k = 0; k < n; ++k) r.i[k] = field(k);
     return;
   }
   if (auto f = mlir::dyn_cast<scf::ForOp>(op)) return execFor(f);

@@ -206,6 +206,7 @@ class Machine {
 
   void exec(Operation* op);
   void execBinaryFloat(Operation* op);
+  void execFma(Operation* op);
   void execBinaryInt(Operation* op);
   void execCmpF(arith::CmpFOp op);
   void execCmpI(arith::CmpIOp op);

@@ -82,35 +82,64 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   BlockIndices b = blockIndices(kb, q, c, M);
   const Value &rm = b.rm, &rmMask2 = b.rmMask2, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask,
               &numGroups = b.numGroups;
-  // Dequantization: f = 1 + q / 2^bits, exactly: the code becomes the top mantissa bits of a
-  // float in [1, 2) (a shift and one lop3). Then (q - z) s = f (2^bits s) - (1 + z / 2^bits)
+  // Dequantization, in the activation dtype where the codes fit it (unpacksToHalf) and the
+  // scales have that dtype: codes unpack to magic + q (a byte permute and a lop3 per two
+  // weights), then w = (q - z) s takes a packed subtract and a packed multiply (or fma), two
+  // weights per instruction. The zero splits into z = zi + zf with zi an integer:
+  // v - (magic + zi) = q - zi is exact, and w = (q - zi) s - zf s is one fma, rounded once (zf s
+  // rounded to the dtype first: a small term). Symmetric formats have z = 2^(bits-1) once their
+  // two's-complement codes are made offset-binary (one xor of the top bit of every field, per
+  // word); per-row scales are applied after the sum (s = 1).
+  //
+  // Otherwise, in f32: f = 1 + q / 2^bits, exactly (the code becomes the top mantissa bits of a
+  // float in [1, 2): a shift and one lop3). Then (q - z) s = f (2^bits s) - (1 + z / 2^bits)
   // (2^bits s) is one fma per weight, f * scaled - offset, its two factors computed once per
-  // group. Symmetric codes have z = 2^(bits-1) once their two's-complement codes are made
-  // offset-binary (one xor of the top bit of every field, per word); per-row scales are
-  // applied after the sum (s = 1).
-  const double unit = double(1 << q.bits);
+  // group, and a conversion to the activation dtype per two weights.
+  const bool halfDecode = unpacksToHalf(q.bits, act) && q.scaleDtype == act;
+  const double unit = double(1 << q.bits), magic = halfMagic(act), half = double(1 << (q.bits - 1));
+  // What dequantizing a zero z needs, with the scale s (f32) folded in when given: halfDecode
+  // {magic + zi, -zf s} in the activation dtype, else {(1 + z / 2^bits) 2^bits s} in f32.
+  auto zeroFactors = [&](Value z, Value s32) -> std::vector<Value> {
+    Value z32 = cast(z, DType::f32);
+    if (!halfDecode) return {(z32 / unit + 1.0) * (s32.builder() ? s32 : kb.constant(1.0, DType::f32))};
+    Value zi = cast(cast(z32, DType::i32), DType::f32), zf = z32 - zi;
+    return {cast(zi + magic, act), cast(s32.builder() ? -(zf * s32) : -zf, act)};
+  };
   // The factors of step k0's tile: [BN, BK] tiles whose values repeat along each group. They
   // are loaded a step before they are used (the loop carries them): a load issued in the step
   // that needs it would stall every warp of the CTA at once, between two barriers.
-  struct Factors { Value scaled, offset; };
-  Value rowOffset = perRow ? (q.symmetric ? Value() : cast(load(zeros + rn2, rnMask2, 0.0), DType::f32) + unit) : Value();
-  auto factorsOf = [&](Value k0) -> Factors {
+  // halfDecode: {s} or {s, magic + zi, -zf s}; f32: {2^bits s, offset}.
+  std::vector<Value> rowZero = perRow && !q.symmetric ? zeroFactors(load(zeros + rn2, rnMask2, 0.0), Value()) : std::vector<Value>{};
+  auto factorsOf = [&](Value k0) -> std::vector<Value> {
     if (perRow) return {};
     Value g = rn2 * numGroups + expandDims(k0 + kb.arange(0, BK), 0) / q.groupSize;
-    Value us = cast(load(scales + g, rnMask2, 0.0), DType::f32) * unit;
-    return {us, q.symmetric ? us * 1.5 : (cast(load(zeros + g, rnMask2, 0.0), DType::f32) / unit + 1.0) * us};
+    Value s = load(scales + g, rnMask2, 0.0);
+    if (halfDecode && q.symmetric) return {s};
+    Value s32 = cast(s, DType::f32);
+    if (halfDecode) {
+      std::vector<Value> z = zeroFactors(load(zeros + g, rnMask2, 0.0), s32);
+      return {s, z[0], z[1]};
+    }
+    Value us = s32 * unit;
+    return {us, q.symmetric ? us * 1.5 : zeroFactors(load(zeros + g, rnMask2, 0.0), s32)[0] * unit};
   };
-  auto carriedFactors = [&](const Factors& f) { return perRow ? std::vector<Value>{} : std::vector<Value>{f.scaled, f.offset}; };
-  auto factorsFrom = [&](const std::vector<Value>& v, size_t at) { return perRow ? Factors{} : Factors{v[at], v[at + 1]}; };
+  const size_t numFactors = perRow ? 0 : halfDecode ? (q.symmetric ? 1 : 3) : 2;
+  auto factorsFrom = [&](const std::vector<Value>& v, size_t at) {
+    return std::vector<Value>(v.begin() + at, v.begin() + at + numFactors);
+  };
   // The weight tile of step k0, dequantized to the activation dtype.
-  auto dequantizedWeights = [&](Value k0, const Factors& fs) {
+  auto dequantizedWeights = [&](Value k0, const std::vector<Value>& fs) {
     Value words = loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0);
     if (q.symmetric) words = signedFieldsToUnsigned(words, q.bits);
+    if (halfDecode) {
+      Value v = unpackBits(words, q.bits, act);  // magic + q
+      if (q.symmetric) return perRow ? v - (magic + half) : (v - (magic + half)) * fs[0];
+      if (perRow) return (v - rowZero[0]) + rowZero[1];
+      return fma(v - fs[1], fs[0], fs[2]);
+    }
     Value f = codesToUnitFloat(unpackBits(words, q.bits), q.bits);
-    Value w;
-    if (perRow) w = q.symmetric ? f * unit - 1.5 * unit : f * unit - rowOffset;
-    else w = f * fs.scaled - fs.offset;
-    return cast(w, act);
+    if (perRow) return cast(q.symmetric ? f * unit - 1.5 * unit : f * unit - rowZero[0] * unit, act);
+    return cast(f * fs[0] - fs[1], act);
   };
   // Dequantization runs one step ahead, in registers: step k0 multiplies the tile dequantized
   // by the step before, then dequantizes the next one. Nothing orders the two, so each warp's
@@ -127,20 +156,20 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   Value step = kb.constant(BK, DType::i32);
   if (dequantizeAhead) {  // carried: acc, the tile of step k0, the factors of step k0 + BK
     std::vector<Value> init{kb.zeros({BM, BN}, DType::f32), dequantizedWeights(kLo, factorsOf(kLo))};
-    for (Value v : carriedFactors(factorsOf(minimum(kLo + BK, last)))) init.push_back(v);
+    for (Value v : factorsOf(minimum(kLo + BK, last))) init.push_back(v);
     acc = kb.forLoop(kLo, kHi, step, init, [&](Value k0, const std::vector<Value>& carried) {
       Value sum = dot(loadActivationTile(kb, q, c, b, x, k0), trans(carried[1]), carried[0]);
       std::vector<Value> next{sum, dequantizedWeights(minimum(k0 + BK, last), factorsFrom(carried, 2))};
-      for (Value v : carriedFactors(factorsOf(minimum(k0 + 2 * BK, last)))) next.push_back(v);
+      for (Value v : factorsOf(minimum(k0 + 2 * BK, last))) next.push_back(v);
       return next;
     }, c.stages)[0];
   } else {  // carried: acc, the factors of step k0
     std::vector<Value> init{kb.zeros({BM, BN}, DType::f32)};
-    for (Value v : carriedFactors(factorsOf(kLo))) init.push_back(v);
+    for (Value v : factorsOf(kLo)) init.push_back(v);
     acc = kb.forLoop(kLo, kHi, step, init, [&](Value k0, const std::vector<Value>& carried) {
       Value w = dequantizedWeights(k0, factorsFrom(carried, 1));
       std::vector<Value> next{dot(loadActivationTile(kb, q, c, b, x, k0), trans(w), carried[0])};
-      for (Value v : carriedFactors(factorsOf(minimum(k0 + BK, last)))) next.push_back(v);
+      for (Value v : factorsOf(minimum(k0 + BK, last))) next.push_back(v);
       return next;
     }, c.stages)[0];
   }

@@ -28,6 +28,23 @@ TEST_CASE("example kernels assemble for sm_90a") {
   checkAssembles(examples::unpackInt4());
   checkAssembles(examples::vectorAdd(256, 2));
   checkAssembles(examples::rowSumMax(4, 256, 8));
+  for (int bits : {1, 2, 4}) checkAssembles(examples::unpackToHalf(bits, dsl::DType::bf16));
+  for (int bits : {1, 2, 4, 8}) checkAssembles(examples::unpackToHalf(bits, dsl::DType::f16));
+}
+
+// unpack_bits to 16-bit floats: a byte permute and an and-or per pair of fields, and the
+// arithmetic on the pairs two lanes per instruction (no conversion to f32 and back).
+TEST_CASE("16-bit tiles unpack to pairs and compute two lanes per instruction") {
+  struct Case { int bits; dsl::DType half; const char* lanes; };
+  for (Case c : {Case{4, dsl::DType::bf16, "bf16x2"}, Case{2, dsl::DType::bf16, "bf16x2"}, Case{8, dsl::DType::f16, "f16x2"}}) {
+    codegen::PtxKernel k = codegen::compileToPtx(examples::unpackToHalf(c.bits, c.half));
+    CAPTURE(c.bits);
+    CHECK(k.ptx.find("prmt.b32") != std::string::npos);
+    CHECK(k.ptx.find("sub.rn." + std::string(c.lanes)) != std::string::npos);
+    CHECK(k.ptx.find("mul.rn." + std::string(c.lanes)) != std::string::npos);
+    CHECK(k.ptx.find("cvt.f32.") == std::string::npos);  // no widening to f32
+    CHECK(k.ptx.find("cvt.rn.f32.u32") == std::string::npos);
+  }
 }
 
 TEST_CASE("vector add uses 16-byte loads") {

@@ -79,3 +79,37 @@ TEST_CASE("unpackInt4 dequantizes nibbles with per-group scale and zero") {
              KernelArg::buffer(out), KernelArg::i32(n)});
   checkExact(out, want, "unpackInt4");
 }
+
+// The 16-bit path: each step rounds to the format (u - z, then times s), as the GPU's packed
+// instructions do; the result is also within two roundings of the exact (u - z) s.
+template <class T> static void checkUnpackToHalf(int bits, dsl::DType half) {
+  const int n = 3072 + 256, block = 1024, group = 64, per = 32 / bits;
+  const int groups = (n + group - 1) / group;
+  std::mt19937 rng(7 + bits);
+  std::vector<uint32_t> words(n / per);
+  for (auto& w : words) w = rng();
+  std::vector<T> scales(groups), zeros(groups);
+  for (int g = 0; g < groups; ++g) {
+    scales[g] = fromFloat<T>(roundTo<T>(0.01 + double(rng() % 1000) / 3000.0));
+    zeros[g] = fromFloat<T>(roundTo<T>(double(rng() % (1u << bits)) + (g % 2 ? 0.5 : 0.0)));
+  }
+  std::vector<T> out(n), want(n);
+  double worst = 0;
+  for (int i = 0; i < n; ++i) {
+    uint32_t q = (words[i / per] >> (bits * (i % per))) & ((1u << bits) - 1);
+    double z = toFloat(zeros[i / group]), sc = toFloat(scales[i / group]);
+    want[i] = fromFloat<T>(roundTo<T>(double(roundTo<T>(double(q) - z)) * sc));
+    double exact = (double(q) - z) * sc;
+    worst = std::max(worst, std::abs(double(toFloat(want[i])) - exact) / std::max(std::abs(exact), 1e-3));
+  }
+  CHECK(worst < (half == dsl::DType::bf16 ? 1.0 / 64 : 1.0 / 512));
+  interpret(examples::unpackToHalf(bits, half, block, group), grid1(n, block),
+            {KernelArg::buffer(words), KernelArg::buffer(scales), KernelArg::buffer(zeros), KernelArg::buffer(out),
+             KernelArg::i32(n)});
+  checkExact(out, want, "unpackToHalf bits " + std::to_string(bits));
+}
+
+TEST_CASE("unpackToHalf: codes as magic + u, then (u - z) s rounded per step") {
+  for (int bits : {1, 2, 4}) checkUnpackToHalf<bf16>(bits, dsl::DType::bf16);
+  for (int bits : {1, 2, 4, 8}) checkUnpackToHalf<fp16>(bits, dsl::DType::f16);
+}

@@ -179,12 +179,27 @@ TEST_CASE("split-K GEMMs (f32 partials, no bias parameter) assemble and use mma.
   CHECK(k.ptx.find("%ctaid.z") != std::string::npos);
 }
 
-// Each weight of a K step is dequantized once (one fma: a layout that made threads repeat the
-// dequantization would show more), and the kernel assembles for sm_90a without spills.
-static void checkOneFmaPerWeightNoSpills(const std::string& loop, const std::string& ptx, int weights) {
-  int fma = count(loop, "fma.rn.f32");
-  CHECK(fma >= weights);
-  CHECK(fma < weights * 3 / 2);
+// Each weight of a K step is dequantized once (a layout that made threads repeat the
+// dequantization would show more instructions), and the kernel assembles for sm_90a without
+// spills. 8-bit codes (bf16 activations) take the f32 form: one fma per weight, a conversion
+// per two. 1/2/4-bit codes take the 16-bit form, counted per pair of weights: one byte
+// permute, one and + or (one lop3 in SASS), one packed subtract, one packed fma or multiply
+// (symmetric), and no conversion: two decode instructions per weight.
+static void checkDequantizedOnceNoSpills(const std::string& loop, const std::string& ptx, int weights, int bits) {
+  CAPTURE(bits);
+  if (bits == 8) {
+    int fma = count(loop, "fma.rn.f32");
+    CHECK(fma >= weights);
+    CHECK(fma < weights * 3 / 2);
+  } else {
+    int pairs = weights / 2;
+    CHECK(count(loop, "prmt.b32") == pairs);
+    CHECK(count(loop, "sub.rn.bf16x2") == pairs);
+    CHECK(count(loop, "fma.rn.bf16x2") + count(loop, "mul.rn.bf16x2") == pairs);
+    CHECK(count(loop, "and.b32") <= pairs + 8);  // and a few for addresses
+    CHECK(count(loop, "fma.rn.f32") == 0);
+    CHECK(count(loop, "cvt.rn.bf16x2.f32") == 0);
+  }
   std::string log;
   REQUIRE(testing::runPtxas(ptx, "sm_90a", &log) == 0);
   CAPTURE(log);
@@ -199,7 +214,7 @@ static void checkOneFmaPerWeightNoSpills(const std::string& loop, const std::str
 // (stages >= 2), the activations and the packed words arrive by cp.async, 16 bytes at a
 // time, each byte copied once per CTA, and the loop waits for the step's group, then one
 // barrier orders the ring; without pipelining, the activations are staged like the weights.
-TEST_CASE("GEMM inner loop, w through shared memory: operands staged once, ldmatrix fragments, one fma per weight") {
+TEST_CASE("GEMM inner loop, w through shared memory: operands staged once, ldmatrix fragments, each weight dequantized once") {
   struct Spec { int bits, blockM, blockN, blockK, warps, stages; };
   for (Spec t : {Spec{8, 64, 64, 32, 4, 2}, Spec{8, 128, 64, 32, 4, 1}, Spec{8, 128, 128, 32, 8, 3}}) {
     kernels::QuantSpec q = spec4096(t.bits);
@@ -230,7 +245,7 @@ TEST_CASE("GEMM inner loop, w through shared memory: operands staged once, ldmat
     }
     int weightStores = c.blockN * c.blockK * 2 / 16 / threads;
     CHECK(count(loop, "st.shared.v4.b32") >= weightStores);
-    checkOneFmaPerWeightNoSpills(loop, k.ptx, c.blockN * c.blockK / threads);
+    checkDequantizedOnceNoSpills(loop, k.ptx, c.blockN * c.blockK / threads, t.bits);
   }
 }
 
@@ -238,9 +253,9 @@ TEST_CASE("GEMM inner loop, w through shared memory: operands staged once, ldmat
 // its own: the dot takes w's B fragments from the registers it was dequantized in
 // (codegen/layout.h, mmaRegisterOperandParams), so the loop stores nothing to shared memory
 // when pipelined (only the activations, staged, when not), has no ldmatrix (each thread reads
-// its a fragments with vector ld.shared), one barrier per step (the ring's) and still one fma
-// per weight. The mma count is unchanged: every 8 bytes of a thread's k run is one k step.
-TEST_CASE("GEMM inner loop, w in registers: no weight staging, no ldmatrix, one fma per weight") {
+// its a fragments with vector ld.shared), one barrier per step (the ring's), and each weight
+// is dequantized once. The mma count is unchanged: every 8 bytes of a thread's k run is one k step.
+TEST_CASE("GEMM inner loop, w in registers: no weight staging, no ldmatrix, each weight dequantized once") {
   struct Spec { int bits, blockM, blockN, blockK, warps, stages; };
   for (Spec t : {Spec{4, 16, 128, 128, 4, 3}, Spec{4, 16, 64, 128, 4, 1}, Spec{8, 16, 128, 64, 4, 3},
                  Spec{8, 64, 256, 64, 8, 3}, Spec{4, 16, 256, 128, 8, 2}}) {
@@ -269,7 +284,7 @@ TEST_CASE("GEMM inner loop, w in registers: no weight staging, no ldmatrix, one 
       CHECK(count(loop, "st.shared.v4.b32") == c.blockM * c.blockK * 2 / 16 / threads);  // activations only
       CHECK(count(loop, "bar.sync") == 2);
     }
-    checkOneFmaPerWeightNoSpills(loop, k.ptx, c.blockN * c.blockK / threads);
+    checkDequantizedOnceNoSpills(loop, k.ptx, c.blockN * c.blockK / threads, t.bits);
   }
 }
 
@@ -339,6 +354,6 @@ TEST_CASE("W4A16 GEMM K loop on wgmma: staged weights, two barriers, proxy fence
     CHECK(count(loop, "bar.sync") == 2);
     CHECK(count(loop, "fence.proxy.async.shared::cta") == 2);  // after the ring's copies, after the weights' stores
     CHECK(count(loop, "st.shared.v4.b32") == c.blockN * c.blockK * 2 / 16 / threads);
-    checkOneFmaPerWeightNoSpills(loop, k.ptx, c.blockN * c.blockK / threads);
+    checkDequantizedOnceNoSpills(loop, k.ptx, c.blockN * c.blockK / threads, 4);
   }
 }
