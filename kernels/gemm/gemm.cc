@@ -1,5 +1,8 @@
 #include "kernels/gemm/gemm.h"
 
+#include <cstdlib>
+#include <string>
+
 #include "kernels/common/config_fields.h"
 #include "kernels/common/decode.h"
 #include "kernels/common/pipelined_loop.h"
@@ -63,6 +66,15 @@ void validateGemmConfig(const QuantSpec& q, const GemmConfig& c, bool int8Activa
                 "): " + why);
 }
 
+// UINTX_HALF_DECODE=0 keeps the f32 dequantization everywhere, for comparisons.
+static bool halfDecodeEnabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("UINTX_HALF_DECODE");
+    return !(e && std::string(e) == "0");
+  }();
+  return on;
+}
+
 KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmConfig& c, std::optional<DType> outDtype) {
   DType yType = outDtype.value_or(act);
   validateGemmConfig(q, c, false);
@@ -95,7 +107,7 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   // float in [1, 2): a shift and one lop3). Then (q - z) s = f (2^bits s) - (1 + z / 2^bits)
   // (2^bits s) is one fma per weight, f * scaled - offset, its two factors computed once per
   // group, and a conversion to the activation dtype per two weights.
-  const bool halfDecode = unpacksToHalf(q.bits, act) && q.scaleDtype == act;
+  const bool halfDecode = unpacksToHalf(q.bits, act) && q.scaleDtype == act && halfDecodeEnabled();
   const double unit = double(1 << q.bits), magic = halfMagic(act), half = double(1 << (q.bits - 1));
   // What dequantizing a zero z needs, with the scale s (f32) folded in when given: halfDecode
   // {magic + zi, -zf s} in the activation dtype, else {(1 + z / 2^bits) 2^bits s} in f32.

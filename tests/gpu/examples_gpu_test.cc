@@ -2,6 +2,8 @@
 // plain C++ reference, on fresh random data, with outputs poisoned first.
 #include <doctest/doctest.h>
 
+#include <type_traits>
+
 #include "codegen/jit_kernel.h"
 #include "runtime/cuda_driver.h"
 #include "runtime/cuda_stream.h"
@@ -120,6 +122,42 @@ TEST_CASE("4-bit unpack, scale and store bf16") {
     bad += out[i].bits != ref.bits;
   }
   CHECK(bad == 0);
+}
+
+// The 16-bit path (unpack_bits to magic + u, packed subtract and multiply): the interpreter
+// rounds each step as the GPU's two-lane instructions do, so the outputs agree bit for bit.
+template <class Half> static Half halfOf(float v) {
+  if constexpr (std::is_same_v<Half, bf16>) return toBf16(v);
+  else return toFp16(v);
+}
+
+template <class Half> static void checkUnpackToHalfOnGpu(int bits, dsl::DType half) {
+  const int n = (1 << 20) + 4096, block = 1024, group = 64, per = 32 / bits;
+  std::vector<uint32_t> words(n / per);
+  for (auto& w : words) w = uint32_t(rng()());
+  auto sf = randomFloats(n / group, 0.01f, 0.1f), zf = randomFloats(n / group, 0, float(1 << bits) - 1);
+  std::vector<Half> scales(n / group), zeros(n / group);
+  for (int g = 0; g < n / group; ++g) scales[g] = halfOf<Half>(sf[g]), zeros[g] = halfOf<Half>(zf[g]);
+  auto program = examples::unpackToHalf(bits, half, block, group, 4);
+  std::vector<Half> ref(n);
+  dsl::interpret(program, {int(cdiv(n, block))},
+                 {dsl::KernelArg::buffer(words), dsl::KernelArg::buffer(scales), dsl::KernelArg::buffer(zeros),
+                  dsl::KernelArg::buffer(ref), dsl::KernelArg::i32(n)});
+  auto k = JitKernel::compile(program);
+  runtime::DeviceBuffer dw = toDevice(words), ds = toDevice(scales), dz = toDevice(zeros), dout(n * 2);
+  poison(dout);
+  k->launch({cdiv(n, block)}, nullptr, {LaunchArg::ptr(dw.get()), LaunchArg::ptr(ds.get()), LaunchArg::ptr(dz.get()),
+                                        LaunchArg::ptr(dout.get()), LaunchArg::i32(n)});
+  auto out = toHost<Half>(dout, n);
+  int bad = 0;
+  for (int i = 0; i < n; ++i) bad += out[i].bits != ref[i].bits;
+  CAPTURE(bits);
+  CHECK(bad == 0);
+}
+
+TEST_CASE("codes unpacked to bf16/f16 pairs and dequantized two lanes at a time match the interpreter bit for bit") {
+  for (int bits : {1, 2, 4}) checkUnpackToHalfOnGpu<bf16>(bits, dsl::DType::bf16);
+  for (int bits : {2, 4, 8}) checkUnpackToHalfOnGpu<fp16>(bits, dsl::DType::f16);
 }
 
 // Split-K with atomic_add (red.global.add.f32): programs along axis 1 each sum a K slice of
