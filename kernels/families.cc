@@ -17,12 +17,14 @@ using cache::KernelFamily;
 
 namespace {
 
-int64_t gemmMinM() {
-  static const int64_t v = [] {
+// The GEMV's one-row decode wins at M = 1; from M = 2 the tensor-core GEMM does for codes it
+// decodes to 16-bit pairs (up to 4 bits), from M = 3 for wider codes (docs/PERFORMANCE.md).
+int64_t gemmMinM(const QuantSpec& q) {
+  static const int64_t forced = [] {
     const char* e = std::getenv("UINTX_GEMM_MIN_M");
-    return e && std::atoll(e) > 0 ? std::atoll(e) : 3;
+    return e && std::atoll(e) > 0 ? std::atoll(e) : 0;
   }();
-  return v;
+  return forced ? forced : q.bits <= 4 ? 2 : 3;
 }
 
 template <typename Config>
@@ -36,7 +38,7 @@ std::vector<cache::KernelConfig> toCacheForm(const std::vector<Config>& configs)
 
 KernelFamily chooseFamily(const QuantSpec& q, int64_t M, bool int8) {
   if (int8) return KernelFamily::gemm_int8;
-  if (M < gemmMinM()) return KernelFamily::gemv;
+  if (M < gemmMinM(q)) return KernelFamily::gemv;
   return gemmSupports(q, defaultGemmConfig(q, M, false, 0), false) ? KernelFamily::gemm : KernelFamily::gemv_tiled;
 }
 

@@ -29,7 +29,8 @@ cache::KernelConfig toKernelConfig(const GemmConfig& c) { return configToFields(
 // The first rule `c` breaks for this format, or empty when the GEMM programs can run it.
 static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, bool int8Activations) {
   auto n = [](int64_t v) { return std::to_string(v); };
-  if (q.bits != 4 && q.bits != 8) return "bit width " + n(q.bits) + " is not 4 or 8";
+  if (int8Activations ? q.bits != 4 && q.bits != 8 : q.bits > 8 || 32 % q.bits != 0)
+    return "bit width " + n(q.bits) + (int8Activations ? " is not 4 or 8" : " is not 1, 2, 4 or 8");
   if (q.rowBytes() % 16 != 0) return "weight rows of " + n(q.rowBytes()) + " bytes are not 16-byte multiples";
   // Bounds first: configs come from files, and a huge tile would exhaust memory in the compiler.
   auto pow2In = [](int v, int lo, int hi) { return v >= lo && v <= hi && (v & (v - 1)) == 0; };

@@ -61,7 +61,8 @@ TEST_CASE("weight-only tensor-core GEMM matches float64") {
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0, 1);
   for (int blockM : {64, 16})
-  for (auto [bits, group, M] : std::vector<std::array<int, 3>>{{4, 128, 33}, {4, 64, 70}, {8, 0, 17}, {4, 0, 9}}) {
+  for (auto [bits, group, M] :
+       std::vector<std::array<int, 3>>{{4, 128, 33}, {4, 64, 70}, {8, 0, 17}, {4, 0, 9}, {2, 64, 19}, {1, 128, 5}, {2, 0, 3}}) {
     const int64_t N = 160, K = 256;
     Weights w = makeWeights(N, K, bits, group, true, rng);
     kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
