@@ -18,9 +18,10 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
     c.blockM = 128, c.blockN = 256, c.blockK = int8 ? 128 : 64, c.numWarps = 8, c.stages = int8 ? 4 : 2;
     if ((q.N + 255) / 256 * ((M + 127) / 128) < smCount) c.blockN = 128;  // too few programs for the SMs
   } else {
-    // Small M streams the weights: 16-row tiles 128 deep, the dot taking the weights from
-    // registers (codegen/layout.h, mmaRegisterOperandParams).
-    c.blockM = M <= 16 ? 16 : 64, c.blockN = 128, c.blockK = M <= 16 ? 128 : 64, c.numWarps = 4, c.stages = 3;
+    // Small M streams the weights: 16- and 32-row tiles (64 above 32 rows), the dot taking the
+    // weights from registers (codegen/layout.h, mmaRegisterOperandParams).
+    c.blockM = M <= 16 ? 16 : M <= 32 && !int8 ? 32 : 64, c.blockN = 128, c.blockK = M <= 16 ? 128 : 64, c.numWarps = 4,
+    c.stages = 3;
   }
   if (int8 && M < 128) {  // narrower, deeper tiles: the int8 operands are half as wide in bytes
     c.blockN = 64, c.blockK = 128;
@@ -34,12 +35,13 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
   // second accumulator, would spill.
   if (!codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, int8 ? 1 : 2) || (int8 && !q.symmetric))
     c.blockN = std::min(c.blockN, 128);
-  // Split-K: 16-row weight-only tiles want several programs per SM to hide their latency, up
-  // to a split of 4 (beyond it the partial sums cost more than the programs gain); 64-row tiles
-  // and the int8 GEMM are content with ~1.5 programs per SM; 256-row tiles (one CTA per SM)
-  // split only while every program keeps an SM of its own; 128-row tiles do not split.
+  // Split-K: 16- and 32-row weight-only tiles want several programs per SM to hide their
+  // latency, up to a split of 4 for 16 rows, 8 for 32 (beyond it the partial sums cost more
+  // than the programs gain); 64-row tiles and the int8 GEMM are content with ~1.5 programs per
+  // SM; 256-row tiles (one CTA per SM) split only while every program keeps an SM of its own;
+  // 128-row tiles do not split.
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
-  int64_t target = c.blockM <= 16 && !int8 ? 6 * int64_t(smCount) : 3 * int64_t(smCount) / 2;
+  int64_t target = c.blockM <= 32 && !int8 ? 6 * int64_t(smCount) : 3 * int64_t(smCount) / 2;
   int maxSplit = c.blockM <= 16 ? 4 : 8;
   auto wantsSplit = [&](int split) {
     if (c.blockM == 256) return programs * split <= smCount;

@@ -108,7 +108,7 @@ QuantizeOptions opts(int bits, int group, int packing) {
   return o;
 }
 
-const std::vector<int64_t> kBatches = {1, 3, 16, 33, 128, 1024};
+const std::vector<int64_t> kBatches = {1, 2, 3, 16, 24, 33, 128, 1024};
 
 }  // namespace
 
