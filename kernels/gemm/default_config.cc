@@ -22,6 +22,7 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
     // weights from registers (codegen/layout.h, mmaRegisterOperandParams).
     c.blockM = M <= 16 ? 16 : M <= 32 && !int8 ? 32 : 64, c.blockN = 128, c.blockK = M <= 16 ? 128 : 64, c.numWarps = 4,
     c.stages = 3;
+    if (!int8) c.blockK = std::max(c.blockK, 4 * (32 / q.bits));  // whole words per thread (1-bit: 128)
   }
   if (int8 && M < 128) {  // narrower, deeper tiles: the int8 operands are half as wide in bytes
     c.blockN = 64, c.blockK = 128;

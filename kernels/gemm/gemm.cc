@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "codegen/layout.h"
 #include "kernels/common/config_fields.h"
 #include "kernels/common/decode.h"
 #include "kernels/common/pipelined_loop.h"
@@ -47,6 +48,14 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
       return "4-bit weights need blockK equal to the group size (" + n(q.groupSize) + ")";
     return "";
   }
+  // Tiles whose dot takes the weights from registers give each thread runs of S consecutive k
+  // (codegen/layout.h); a thread unpacks whole 32-bit words, so S must hold whole words.
+  const int per = 32 / q.bits;
+  if (!codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, 2))
+    if (auto p = codegen::mmaRegisterOperandParams(c.blockM, c.blockN, c.blockK, c.numWarps, 2, gemmVectorWidth(q, c));
+        p && p->sizePerThread[1] % per != 0)
+      return "blockK " + n(c.blockK) + " gives each thread runs of " + n(p->sizePerThread[1]) + " codes, not whole words of " +
+             n(per) + " (" + n(q.bits) + "-bit): use blockK >= " + n(4 * per);
   bool grouped = q.groupSize < q.K;
   if (grouped && q.groupSize % 32 != 0) return "group size " + n(q.groupSize) + " is not a multiple of 32";
   // Each split covers whole groups, so that no group's scale is applied across two programs.

@@ -10,6 +10,7 @@
 #include "kernels/int8_gemm/int8_gemm.h"
 #include "kernels/quantize_rows/quantize_rows.h"
 #include "kernels/split_k_reduce/split_k_reduce.h"
+#include "kernels/gemm/default_config.h"
 #include "kernels/gemm/gemm.h"
 #include "kernels/common/quant_spec.h"
 #include "packing/quantize.h"
@@ -68,6 +69,7 @@ TEST_CASE("weight-only tensor-core GEMM matches float64") {
     kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
     kernels::GemmConfig c;  // BM=64 BN=128 BK=32, 4 warps
     c.blockM = blockM;
+    c.blockK = std::max(32, 4 * (32 / bits));  // whole words per thread on the register path
     CAPTURE(blockM);
     std::vector<bf16> x(M * K), y(M * N, toBf16(NAN));
     for (auto& v : x) v = toBf16(normal(rng));
@@ -240,6 +242,26 @@ TEST_CASE("split-K GEMM rejects slices that are not whole K tiles or whole group
   CHECK_THROWS_AS(kernels::buildGemm(q, dsl::DType::bf16, false, c), Error);
   c.splitK = 0;
   CHECK(!kernels::gemmSupports(q, c, false));
+  // 1-bit codes on 32-row register-path tiles: blockK 64 would give threads half a word.
+  kernels::QuantSpec one = q;
+  one.bits = 1;
+  kernels::GemmConfig r;
+  r.blockM = 32, r.blockN = 128, r.blockK = 64, r.numWarps = 4;
+  CHECK(!kernels::gemmSupports(one, r, false));
+  CHECK_THROWS_WITH_AS(kernels::buildGemm(one, dsl::DType::bf16, false, r), doctest::Contains("whole words"), Error);
+  r.blockK = 128;
+  CHECK(kernels::gemmSupports(one, r, false));
+  for (int64_t M : {3, 24, 40}) {  // the defaults hold whole words for every width
+    CAPTURE(M);
+    for (int bits : {1, 2, 4, 8}) {
+      kernels::QuantSpec w = q;
+      w.bits = bits;
+      w.symmetric = false;
+      w.groupSize = 128;
+      CAPTURE(bits);
+      CHECK(kernels::gemmSupports(w, kernels::defaultGemmConfig(w, M, false, 132), false));
+    }
+  }
   // Per-channel 8-bit: any slice of whole K tiles.
   q.bits = 8;
   q.symmetric = true;
