@@ -7,6 +7,7 @@
 #include "kernels/int8_gemm/int8_gemm.h"
 #include "kernels/quantize_rows/quantize_rows.h"
 #include "kernels/split_k_reduce/split_k_reduce.h"
+#include "kernels/gemm/default_config.h"
 #include "kernels/gemm/gemm.h"
 #include "kernels/gemv/gemv.h"
 #include "tests/codegen/ptxas.h"
@@ -356,4 +357,24 @@ TEST_CASE("W4A16 GEMM K loop on wgmma: staged weights, two barriers, proxy fence
     CHECK(count(loop, "st.shared.v4.b32") == c.blockN * c.blockK * 2 / 16 / threads);
     checkDequantizedOnceNoSpills(loop, k.ptx, c.blockN * c.blockK / threads, 4);
   }
+}
+
+// The default GEMM config of every whole-word width compiles at every small-M tile size (16-,
+// 32- and 64-row tiles, split and not) and assembles without spills: a default whose layout
+// gave a thread part of a word would fail here, in codegen, before any GPU run.
+TEST_CASE("default GEMM configs compile for 1-, 2-, 4- and 8-bit codes at small M") {
+  for (int bits : {1, 2, 4, 8})
+    for (int64_t M : {2, 16, 24, 48}) {
+      kernels::QuantSpec q = spec4096(bits);
+      kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, false, 132);
+      CAPTURE(bits);
+      CAPTURE(M);
+      CAPTURE(c.toString());
+      REQUIRE(kernels::gemmSupports(q, c, false));
+      codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
+      std::string log;
+      REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+      CAPTURE(log);
+      CHECK(log.find("0 bytes spill stores") != std::string::npos);
+    }
 }
