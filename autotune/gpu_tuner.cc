@@ -83,11 +83,7 @@ GpuTuner::GpuTuner(GpuTunerOptions options) : options_(std::move(options)) {
   runtime::ensureCudaContext();
   runtime::CudaDeviceInfo info = runtime::currentCudaDevice();
   gpu_ = {info.name, std::to_string(info.ccMajor) + "." + std::to_string(info.ccMinor)};
-  gpuModel_ = cache::genericGpuModel(info.smCount);
-  if (const cache::ShippedTable* table = cache::shippedTableFor(gpu_.name, gpu_.compute_capability)) {
-    gpuModel_ = table->model;
-    gpuModel_.smCount = info.smCount;
-  }
+  gpuModel_ = cache::gpuModelFor(gpu_.name, gpu_.compute_capability, info.smCount);
 }
 
 GpuTuner::~GpuTuner() = default;

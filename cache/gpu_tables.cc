@@ -72,4 +72,11 @@ const ShippedTable* shippedTableFor(const std::string& gpuName, const std::strin
   return nullptr;
 }
 
+GpuModel gpuModelFor(const std::string& gpuName, const std::string& computeCapability, int smCount) {
+  const ShippedTable* table = shippedTableFor(gpuName, computeCapability);
+  GpuModel m = table ? table->model : genericGpuModel(smCount);
+  m.smCount = smCount;
+  return m;
+}
+
 }  // namespace uintx::cache

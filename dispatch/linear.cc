@@ -28,12 +28,8 @@ const Device& deviceOf(CUcontext ctx) {
   auto it = devices.find(ctx);
   if (it != devices.end()) return it->second;
   runtime::CudaDeviceInfo info = runtime::currentCudaDevice();
-  Device d{info.name, std::to_string(info.ccMajor) + "." + std::to_string(info.ccMinor),
-           cache::genericGpuModel(info.smCount)};
-  if (const cache::ShippedTable* table = cache::shippedTableFor(d.name, d.cc)) {
-    d.model = table->model;
-    d.model.smCount = info.smCount;  // the device's own (a partitioned GPU has fewer)
-  }
+  std::string cc = std::to_string(info.ccMajor) + "." + std::to_string(info.ccMinor);
+  Device d{info.name, cc, cache::gpuModelFor(info.name, cc, info.smCount)};
   return devices.emplace(ctx, d).first->second;
 }
 

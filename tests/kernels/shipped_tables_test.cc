@@ -48,6 +48,22 @@ TEST_CASE("a table is found by its GPU's exact name and compute capability") {
   unsetenv("UINTX_SHIPPED_TABLES");
 }
 
+TEST_CASE("the cost model's constants come from the GPU's table, with the device's SM count") {
+  const cache::ShippedTable* h200 = cache::shippedTableFor("NVIDIA H200", "9.0");
+  REQUIRE(h200 != nullptr);
+  cache::GpuModel m = cache::gpuModelFor("NVIDIA H200", "9.0", 114);  // e.g. a partitioned GPU
+  CHECK(m.smCount == 114);
+  CHECK(m.copyBytesPerUs == h200->model.copyBytesPerUs);
+  CHECK(m.memLatencyUs == h200->model.memLatencyUs);
+  cache::GpuModel other = cache::gpuModelFor("Fake GPU", "9.0", 20);
+  CHECK(other.smCount == 20);
+  CHECK(other.copyBytesPerUs == cache::genericGpuModel(20).copyBytesPerUs);
+  setenv("UINTX_SHIPPED_TABLES", "0", 1);
+  CHECK(cache::gpuModelFor("NVIDIA H200", "9.0", 132).copyBytesPerUs == cache::genericGpuModel(132).copyBytesPerUs);
+  unsetenv("UINTX_SHIPPED_TABLES");
+  CHECK(h200->model.copyBytesPerUs != cache::genericGpuModel(132).copyBytesPerUs);  // the test can tell them apart
+}
+
 TEST_CASE("a malformed table names its file and the problem") {
   const std::string head = R"({"schema_version": 1, "gpu": {"name": "G", "compute_capability": "9.0"}, "entries": {})";
   const std::string model =
