@@ -9,9 +9,14 @@
 namespace uintx::autotune {
 namespace {
 
-const char kBuiltInZoo[] =
+struct EmbeddedFile {
+  const char* name;
+  const char* text;
+};
+const EmbeddedFile kEmbedded[] = {
 #include "autotune/model_zoo_csv.inc"
-    ;
+};
+const char* const kBuiltInZoo = kEmbedded[0].text;
 
 std::vector<std::string> split(const std::string& text, char separator) {
   std::vector<std::string> parts;
