@@ -93,6 +93,19 @@ TEST_CASE("on the H200's measured GEMV keys, the predicted-fastest candidate is 
   CHECK(within10 >= keys - 1);
 }
 
+// 8192x8192 W4A16 M=1 on the H200: the unsplit 32-row config measured 15.4 us (run 8), the
+// same split 4 ways 18.2 us (run 10, when the model's split-reduce constant was 0.5 us and it
+// picked the split): the model must rank them in that order.
+TEST_CASE("the model does not split a layer that fills the GPU unsplit (8192x8192, M=1)") {
+  const kernels::QuantSpec q = specOf(4, 128, 8192, 8192);
+  kernels::GemvConfig unsplit;
+  unsplit.blockN = 32, unsplit.blockK = 1024, unsplit.numWarps = 8, unsplit.splitK = 1;
+  kernels::GemvConfig split = unsplit;
+  split.splitK = 4;
+  CHECK(kernels::predictGemvUs(q, unsplit, 1, h200()) < kernels::predictGemvUs(q, split, 1, h200()));
+  CHECK(kernels::defaultGemvConfig(q, 1, h200()).splitK == 1);
+}
+
 TEST_CASE("the cost model's GEMV defaults: runnable on every zoo shape and format, never predicted slower than the rule") {
   const cache::GpuModel& gpu = h200();
   int large = 0;
