@@ -121,10 +121,16 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   const double unit = double(1 << q.bits), magic = halfMagic(act), half = double(1 << (q.bits - 1));
   // What dequantizing a zero z needs, with the scale s (f32) folded in when given: halfDecode
   // {magic + zi, -zf s} in the activation dtype, else {(1 + z / 2^bits) 2^bits s} in f32.
+  // zi is z's integer part clamped to [-magic, magic], where magic + zi is exact in the dtype;
+  // a zero beyond that (not one the quantizer makes, but one a file may hold) leaves the rest
+  // in zf, so that the subtract stays exact and only the fma rounds.
   auto zeroFactors = [&](Value z, Value s32) -> std::vector<Value> {
     Value z32 = cast(z, DType::f32);
-    if (!halfDecode) return {(z32 / unit + 1.0) * (s32.builder() ? s32 : kb.constant(1.0, DType::f32))};
-    Value zi = cast(cast(z32, DType::i32), DType::f32), zf = z32 - zi;
+    if (!halfDecode) {
+      Value f = z32 / unit + 1.0;
+      return {s32.builder() ? f * s32 : f};
+    }
+    Value zi = minimum(maximum(cast(cast(z32, DType::i32), DType::f32), -magic), magic), zf = z32 - zi;
     return {cast(zi + magic, act), cast(s32.builder() ? -(zf * s32) : -zf, act)};
   };
   // The factors of step k0's tile: [BN, BK] tiles whose values repeat along each group. They

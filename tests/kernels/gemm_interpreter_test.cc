@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "dsl/interpreter.h"
@@ -137,6 +138,42 @@ TEST_CASE("16-bit decode GEMM over K = 28672 matches float64 within 1e-2") {
     CAPTURE(t.bits);
     CHECK(relErr(got, ref) <= 1e-2);
   }
+}
+
+// Zeros a file may hold but the quantizer never makes (far outside the code range, negative,
+// fractional, some not integers of the dtype near magic + z): the 16-bit decode still gives
+// w within the dtype's rounding of (q - z) s.
+TEST_CASE("16-bit decode with zeros far outside the code range matches float64") {
+  std::mt19937 rng(17);
+  std::normal_distribution<float> normal(0, 1);
+  const int64_t N = 64, K = 256;
+  const int M = 5;
+  Weights base = makeWeights(N, K, 4, 64, false, rng);
+  std::vector<uint8_t> zeros = base.zeros;
+  const float odd[] = {301.25f, -200.5f, 129.75f, -131.0f, 7.5f, 1001.0f};
+  for (size_t i = 0; i < zeros.size() / 2; ++i) {
+    uint16_t b = toBf16(odd[i % 6]).bits;
+    std::memcpy(&zeros[2 * i], &b, 2);
+  }
+  QuantizedWeight qw(base.q.format(), base.packed, base.scales, zeros, {});
+  const std::vector<float> dq = qw.dequantize();
+  kernels::QuantSpec q = kernels::quantSpecOf(qw.format());
+  kernels::GemmConfig c;
+  c.blockM = 16, c.blockN = 32, c.blockK = 64;
+  std::vector<bf16> x(M * K), y(M * N, toBf16(NAN));
+  for (auto& v : x) v = toBf16(normal(rng));
+  dsl::interpret(kernels::buildGemm(q, dsl::DType::bf16, false, c), {int(N / c.blockN), 1},
+                 {dsl::KernelArg::buffer(x), dsl::KernelArg::buffer(base.packed), dsl::KernelArg::buffer(base.scales),
+                  dsl::KernelArg::buffer(zeros), dsl::KernelArg::buffer(y), dsl::KernelArg::i32(M)});
+  std::vector<double> got, ref;
+  for (int m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double r = 0;
+      for (int64_t k = 0; k < K; ++k) r += double(toFloat(x[m * K + k])) * dq[n * K + k];
+      ref.push_back(r);
+      got.push_back(toFloat(y[m * N + n]));
+    }
+  CHECK(relErr(got, ref) <= 1e-2);
 }
 
 // With split-K (splitK 2) the int8 GEMM writes f32 partials of the scaled sums and the reduce
