@@ -37,7 +37,14 @@ std::vector<cache::KernelConfig> toCacheForm(const std::vector<Config>& configs)
 }  // namespace
 
 KernelFamily chooseFamily(const QuantSpec& q, int64_t M, bool int8) {
-  if (int8) return KernelFamily::gemm_int8;
+  if (int8) {
+    // One row of x: the weight-only GEMV streams the weights in one kernel, where the int8 GEMM
+    // would quantize the row first (a second kernel) and pad it to 16 tensor-core rows. x is
+    // then not quantized: the result is the weight-only one, closer to the float product.
+    // Formats the int8 GEMM refuses still go to it, for its error (docs/PERFORMANCE.md, run 10).
+    if (M == 1 && gemmSupports(q, defaultGemmConfig(q, 16, true, 0), true)) return KernelFamily::gemv;
+    return KernelFamily::gemm_int8;
+  }
   if (M < gemmMinM(q)) return KernelFamily::gemv;
   return gemmSupports(q, defaultGemmConfig(q, M, false, 0), false) ? KernelFamily::gemm : KernelFamily::gemv_tiled;
 }

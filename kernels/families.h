@@ -15,9 +15,9 @@
 
 namespace uintx::kernels {
 
-// gemm_int8 with int8 activations; else gemv for M below $UINTX_GEMM_MIN_M (default 3), then
-// gemm (tensor cores) where the format allows it and gemv_tiled (CUDA cores, any format)
-// where it does not.
+// gemm_int8 with int8 activations (but gemv at M = 1: the row is not quantized); else gemv
+// for M below $UINTX_GEMM_MIN_M (default 2 for codes up to 4 bits, else 3), then gemm (tensor
+// cores) where the format allows it and gemv_tiled (CUDA cores, any format) where it does not.
 cache::KernelFamily chooseFamily(const QuantSpec& q, int64_t M, bool int8Activations);
 
 // The config a call of M rows runs when nothing is tuned, on this GPU (GEMV: the cost

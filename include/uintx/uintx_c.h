@@ -117,7 +117,7 @@ uintx_status uintx_device_weight_free(uintx_device_weight* weight);
 uintx_status uintx_device_weight_format(const uintx_device_weight* weight, uintx_format* out);
 
 /* Flags of uintx_linear. */
-#define UINTX_LINEAR_INT8_ACTIVATIONS 1u /* x quantized per row to int8, int8 tensor cores */
+#define UINTX_LINEAR_INT8_ACTIVATIONS 1u /* x quantized per row to int8, int8 tensor cores (M = 1: weight-only) */
 
 /* y[m, n] = x[m, k] @ dequant(weight)^T (+ the weight's bias), enqueued on `stream` (a
  * CUstream; NULL: the legacy default stream) in the weight's context. x and y are device

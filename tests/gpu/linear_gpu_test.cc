@@ -64,14 +64,17 @@ double errorAgainstReference(const Layer& l, const std::vector<Half>& x, const s
   std::vector<double> got, ref;
   int64_t step = std::max<int64_t>(1, M / 16);
   std::vector<double> xr(f.K);
+  // The activations the kernel multiplies: as given, or quantized per row to int8 where the
+  // int8 GEMM serves the call (one row takes the weight-only GEMV: kernels::chooseFamily).
+  const bool int8 = options.int8Activations &&
+                    kernels::chooseFamily(kernels::quantSpecOf(f), M, true) == cache::KernelFamily::gemm_int8;
   for (int64_t m = 0; m < M; m += step) {
-    // The activations the kernel multiplies: as given, or quantized per row to int8.
     double amax = 0;
     for (int64_t k = 0; k < f.K; ++k) amax = std::max(amax, std::fabs(double(toFloat(x[m * f.K + k]))));
     float s = amax > 0 ? float(amax) / 127.0f : 1.0f;
     for (int64_t k = 0; k < f.K; ++k) {
       float v = toFloat(x[m * f.K + k]);
-      if (!options.int8Activations) { xr[k] = v; continue; }
+      if (!int8) { xr[k] = v; continue; }
       float t = v / s;
       xr[k] = double(std::clamp(int(t + (t >= 0 ? 0.5f : -0.5f)), -127, 127)) * s;
     }
