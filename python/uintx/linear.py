@@ -36,7 +36,8 @@ class DeviceWeight:
 class Linear(torch.nn.Module):
     """y = x @ dequant(W)^T (+ bias) with uintx's kernels. x: bfloat16 or float16 on the
     weight's device, any leading dimensions; runs on torch.cuda.current_stream().
-    int8_activations: x quantized per row to int8 (W8A8 / W4A8 dynamic)."""
+    int8_activations: x quantized per row to int8 (W8A8 / W4A8 dynamic); a single row (M = 1)
+    runs the weight-only kernel instead (faster there, closer to the float result)."""
 
     def __init__(self, weight, int8_activations=False, device=None):
         super().__init__()
