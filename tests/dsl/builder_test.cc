@@ -63,3 +63,29 @@ TEST_CASE("loop carried values keep their type") {
       }),
       doctest::Contains("changes type"), uintx::Error);
 }
+
+TEST_CASE("unpackBits to 16-bit floats and fma: the widths and types they take") {
+  KernelBuilder kb("bad");
+  Value w = kb.pointerArg("w", DType::u32);
+  Value words = load(w + kb.arange(0, 16));
+  CHECK(unpackBits(words, 4, DType::bf16).dtype() == DType::bf16);
+  CHECK(unpackBits(words, 4, DType::bf16).shape() == std::vector<int64_t>{128});
+  CHECK(unpackBits(words, 8, DType::f16).dtype() == DType::f16);
+  CHECK(unpackBits(words, 2, DType::u32).dtype() == DType::u32);
+  CHECK(unpacksToHalf(4, DType::bf16));
+  CHECK(!unpacksToHalf(8, DType::bf16));  // 8 bits do not fit bf16's 7 mantissa bits
+  CHECK(unpacksToHalf(8, DType::f16));
+  CHECK(!unpacksToHalf(3, DType::f16));  // only whole-word widths
+  CHECK(halfMagic(DType::bf16) == 128.0);
+  CHECK(halfMagic(DType::f16) == 1024.0);
+  CHECK_THROWS_WITH_AS(unpackBits(words, 8, DType::bf16), doctest::Contains("bf16 takes bits 1, 2, 4"), uintx::Error);
+  CHECK_THROWS_WITH_AS(unpackBits(words, 4, DType::f32), doctest::Contains("to f32"), uintx::Error);
+  CHECK_THROWS_WITH_AS(unpackBits(words, 3, DType::f16), doctest::Contains("must be 1, 2, 4, 8 or 16"), uintx::Error);
+  Value h = unpackBits(words, 4, DType::bf16);
+  CHECK(fma(h, h, h).dtype() == DType::bf16);
+  CHECK(fma(expandDims(h, 0), expandDims(h, 1), expandDims(h, 0)).shape() == std::vector<int64_t>{128, 128});
+  CHECK_THROWS_WITH_AS(fma(h, expandDims(h, 0), h), doctest::Contains("ranks differ"), uintx::Error);
+  CHECK_THROWS_WITH_AS(fma(h, cast(h, DType::f32), h), doctest::Contains("type mismatch"), uintx::Error);
+  Value i = kb.arange(0, 128);
+  CHECK_THROWS_WITH_AS(fma(i, i, i), doctest::Contains("needs float operands"), uintx::Error);
+}
