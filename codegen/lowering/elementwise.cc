@@ -1,4 +1,4 @@
-// Ops that compute each thread's elements from its own elements: constants, arith ops,
+// Ops that compute each thread's elements from its own elements: constants, arith and math.fma ops,
 // broadcast, expand_dims, unpack_bits.
 
 #include "codegen/lowering/lowering_context.h"

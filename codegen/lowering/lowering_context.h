@@ -5,7 +5,8 @@
 //   lower_kernel.cc     the gpu.func, op dispatch, programmatic dependent launch
 //   thread_values.cc    thread coordinates under a layout, values in the layout an op wants
 //   shared_memory.cc    shared-memory access, layout conversions, reshape and trans
-//   elementwise.cc      constants, arith ops, broadcast, expand_dims, unpack_bits
+//   elementwise.cc      constants, arith and math.fma ops (16-bit ones two lanes at a time),
+//                       broadcast, expand_dims, unpack_bits
 //   memory_ops.cc       global loads, stores and atomics
 //   reduce.cc           reductions
 //   dot_operands.cc     dot operands in shared memory (padding, swizzle, staging)

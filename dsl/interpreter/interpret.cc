@@ -1,4 +1,4 @@
-// Walks the ux/arith/scf ops of a kernel program directly. Every SSA value gets a slot once
+// Walks the ux/arith/math/scf ops of a kernel program directly. Every SSA value gets a slot once
 // per interpret() call; per op the interpreter looks its operands up once and then runs a
 // tight loop over the lanes (no per-element allocation or dispatch on anything but the op).
 
