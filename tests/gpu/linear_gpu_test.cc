@@ -131,6 +131,19 @@ TEST_CASE("weight-only linear, 4096x4096, every width, group and packing, every 
   }
 }
 
+// A down projection's K (28672): the 16-bit decode (bf16 pairs into mma, f32 accumulation)
+// and the GEMV stay within 1e-2 of float64 over the longest K of the zoo.
+TEST_CASE("weight-only linear over K = 28672: 4- and 2-bit, GEMV and GEMM") {
+  for (QuantizeOptions o : {opts(4, 128, 32), opts(2, 64, 32)}) {
+    Layer l = makeLayer(1024, 28672, o);
+    for (int64_t M : {1, 2, 16, 33}) {
+      CAPTURE(o.bit_width);
+      CAPTURE(M);
+      CHECK(checkLinear(l, M) <= 1e-2);
+    }
+  }
+}
+
 // Large M with enough columns runs the weight-only GEMM on 256-row tiles (two m64 wgmma blocks
 // per warpgroup, a 4-stage ring); M = 1000 leaves the last row block partly masked.
 TEST_CASE("weight-only linear on 256-row wgmma tiles: 4- and 8-bit, whole and partial row blocks, split-K") {
