@@ -124,7 +124,9 @@ CUresult cuModuleGetFunction(CUfunction* f, CUmodule m, const char* name) {
       ptx.find(".entry " + std::string(name) + " ") == std::string::npos &&
       ptx.find(".entry " + std::string(name) + "\n") == std::string::npos)
     return CUDA_ERROR_NOT_FOUND;
-  static std::vector<FakeFunction*> functions;  // one per name, never freed
+  // One per name, never freed, and never destroyed either (like contextStack): the handles
+  // stay reachable from it until exit, so leak checkers do not count them.
+  static std::vector<FakeFunction*>& functions = *new std::vector<FakeFunction*>;
   for (FakeFunction* fn : functions)
     if (fn->name == name) return *f = reinterpret_cast<CUfunction>(fn), CUDA_SUCCESS;
   functions.push_back(new FakeFunction{name});
