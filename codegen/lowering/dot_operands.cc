@@ -46,10 +46,10 @@ Lowering::SharedTile Lowering::dotOperandTile(ux::DotOp dot, int operand) {
   return t;
 }
 
-// Writes a dot operand tile [rows, BK] (in its own layout) into shared memory at byte `base`
-// of the scratch area, laid out as `t`; each thread stores its contiguous runs along k with
+// Writes a dot operand tile [rows, BK] (in its own layout) into shared memory at absolute
+// byte `base`, laid out as `t`; each thread stores its contiguous runs along k with
 // vector stores of up to 16 bytes.
-void Lowering::stageOperand(Value v, int64_t base, const SharedTile& t) {
+void Lowering::stageOperand(Value v, Value base, const SharedTile& t) {
   const Layout& l = layoutOf(v);
   auto shape = shapeVec(v);
   ThreadElements te = threadElements(l, shape);
@@ -61,7 +61,7 @@ void Lowering::stageOperand(Value v, int64_t base, const SharedTile& t) {
   for (int k = 0; k < te.count(); k += w) {
     auto idx = te.split(k);
     Value row = coordinate(l, te, idx, 0), col = coordinate(l, te, idx, 1);
-    Value off = add(c32(base), tileOffset(t, row, mul(col, eb)));
+    Value off = add(base, tileOffset(t, row, mul(col, eb)));
     Value val = e[k];
     if (w > 1) {
       Value vec = LLVM::UndefOp::create(b_, loc_, VectorType::get({w}, elem));
@@ -69,7 +69,7 @@ void Lowering::stageOperand(Value v, int64_t base, const SharedTile& t) {
       val = w * eb >= 4 ? (Value)LLVM::BitcastOp::create(b_, loc_, VectorType::get({w * eb / 4}, b_.getI32Type()), vec)
                         : vec;
     }
-    LLVM::StoreOp::create(b_, loc_, val, sharedPtr(off), /*alignment=*/w * eb);
+    LLVM::StoreOp::create(b_, loc_, val, sharedPtrAt(off), /*alignment=*/w * eb);
   }
 }
 
@@ -92,16 +92,25 @@ std::pair<Value, Value> Lowering::dotOperandsInShared(ux::DotOp op) {
   const Ring *ra = ringOf(a, ta), *rw = wInRegisters ? nullptr : ringOf(w, tw);
   int64_t aBytes = ra ? 0 : shapeVec(op.getAcc())[0] * ta.rowBytes;
   int64_t wBytes = rw || wInRegisters ? 0 : shapeVec(op.getAcc())[1] * tw.rowBytes;
+  // Staged in the scratch area, or in this step's buffer of a wgmma chain (stagingBuffers_):
+  // that one's last readers, two steps back, finished before the loop's barrier of this step.
+  Value base = c32(scratchBase_);
   if (aBytes + wBytes) {
-    useShared(aBytes + wBytes, op);
-    // The previous readers of this memory (an earlier step's dot) must be done.
-    if (sharedReadSinceBarrier_) barrier();
-    if (!ra) stageOperand(a, 0, ta);
-    if (!rw && !wInRegisters) stageOperand(w, aBytes, tw);
+    auto buffers = stagingBuffers_.find(op.getOperation());
+    if (buffers != stagingBuffers_.end()) {
+      if (buffers->second.second < aBytes + wBytes) fail(op, "staging buffer too small");
+      base = add(c32(buffers->second.first), mul(stagingParity_, buffers->second.second));
+    } else {
+      useShared(aBytes + wBytes, op);
+      // The previous readers of this memory (an earlier step's dot) must be done.
+      if (sharedReadSinceBarrier_) barrier();
+    }
+    if (!ra) stageOperand(a, base, ta);
+    if (!rw && !wInRegisters) stageOperand(w, add(base, c32(aBytes)), tw);
     if (ta.swizzled) proxyFence();  // generic-proxy stores, read by wgmma through the async proxy
     barrier();
   }
-  return {ra ? ra->readOffset : c32(scratchBase_), rw ? rw->readOffset : c32(scratchBase_ + aBytes)};
+  return {ra ? ra->readOffset : base, rw ? rw->readOffset : add(base, c32(aBytes))};
 }
 
 // True when the dot's w operand has the register form of mmaRegisterOperandParams (the layout

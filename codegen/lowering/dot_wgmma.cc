@@ -67,29 +67,41 @@ void Lowering::lowerWgmmaDot(ux::DotOp op) {
   Type resT = LLVM::LLVMStructType::getLiteral(ctx_, SmallVector<Type>(regs, accT));
 
   Elements out = c;
+  // A k step's descriptor is its tile's plus the step's offset >> 4: start addresses of shared
+  // memory (< 2^18 bytes) never carry out of their 14 bits.
+  auto stepped = [&](Value desc, int64_t offset) {
+    return arith::AddIOp::create(b_, loc_, desc, arith::ConstantOp::create(b_, loc_, b_.getI64IntegerAttr(offset >> 4)));
+  };
+  Value wDesc0 = descriptor(wBase);
+  SmallVector<Value> aDesc0;
+  for (int b = 0; b < mBlocks; ++b) aDesc0.push_back(descriptor(aBlock(b)));
   inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.fence.sync.aligned;", "~{memory}");
   for (int64_t s = 0; s < BK * eb / 32; ++s) {
-    Value wDesc = descriptor(add(wBase, c32(kStep(tw, s))));
+    Value wDesc = stepped(wDesc0, kStep(tw, s));
     for (int b = 0; b < mBlocks; ++b) {
-      SmallVector<Value> operands{descriptor(add(aBlock(b), c32(kStep(ta, s)))), wDesc, c32(1)};
+      SmallVector<Value> operands{stepped(aDesc0[b], kStep(ta, s)), wDesc, c32(1)};
       for (int i = 0; i < regs; ++i) operands.push_back(out[slots[b][i]]);
       Value res = inlineAsm(b_, loc_, resT, operands, text, cons).getResult(0);
       for (int i = 0; i < regs; ++i) out[slots[b][i]] = LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{i});
     }
   }
   inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.commit_group.sync.aligned;", "~{memory}");
-  // In a chain (the accumulators go only to the next step's wgmmas, wgmmaChainsOnRings), the
-  // previous step's group must be done: its ring buffer is refilled at the next step's top.
+  // In a chain (the accumulators go only to the next step's wgmmas, wgmmaChains), the
+  // previous step's group must be done: its ring buffer is refilled at the next step's top,
+  // its staging buffer written by the step after.
   wgmmaWait(wgmmaInFlight_ ? 1 : 0);
   sharedReadSinceBarrier_ = true;
   set(op, out);
 }
 
-// True when every dot in the body runs on wgmma with both operands in rings, and each dot's
-// result is only carried to the next step as that same dot's accumulator: then the wgmmas of
-// one step can keep running while the next step waits for its copies, nothing reads their
-// registers in between.
-bool Lowering::wgmmaChainsOnRings(scf::ForOp loop, const std::vector<std::pair<AsyncLoad, Ring>>& async) {
+// True when every dot in the body runs on wgmma with its operands in rings or staged from
+// registers, and each dot's result is only carried to the next step as that same dot's
+// accumulator: then the wgmmas of one step can keep running while the next step waits for its
+// copies and dequantizes its operands, nothing reads their registers in between. `staged`
+// gets the dots that stage an operand, with the bytes they stage: each needs two staging
+// buffers (stagingBuffers_).
+bool Lowering::wgmmaChains(scf::ForOp loop, const std::vector<std::pair<AsyncLoad, Ring>>& async,
+                           std::vector<std::pair<ux::DotOp, int64_t>>& staged) {
   auto inRing = [&](Value v) {
     return llvm::any_of(async, [&](const auto& a) { return ux::LoadOp(a.first.load).getResult() == v && a.second.feedsWgmma; });
   };
@@ -100,12 +112,16 @@ bool Lowering::wgmmaChainsOnRings(scf::ForOp loop, const std::vector<std::pair<A
     if (!dot) continue;
     any = true;
     auto trans = dot.getB().getDefiningOp<ux::TransOp>();
-    if (!trans || !dotUsesWgmma(dot) || !inRing(dot.getA()) || !inRing(trans.getSrc())) return false;
+    if (!trans || !dotUsesWgmma(dot)) return false;
+    auto acc = shapeVec(dot.getAcc());
+    int64_t bytes = (inRing(dot.getA()) ? 0 : acc[0] * dotOperandTile(dot, 0).rowBytes) +
+                    (inRing(trans.getSrc()) ? 0 : acc[1] * dotOperandTile(dot, 1).rowBytes);
+    if (bytes) staged.emplace_back(dot, bytes);
     if (!dot.getResult().hasOneUse() || *dot.getResult().getUsers().begin() != yield.getOperation()) return false;
-    auto acc = dyn_cast<BlockArgument>(dot.getAcc());
-    if (!acc || acc.getOwner() != loop.getBody() || acc.getArgNumber() == 0) return false;
-    unsigned carried = acc.getArgNumber() - 1;
-    if (yield.getOperand(carried) != dot.getResult() || !acc.hasOneUse()) return false;
+    auto arg = dyn_cast<BlockArgument>(dot.getAcc());
+    if (!arg || arg.getOwner() != loop.getBody() || arg.getArgNumber() == 0) return false;
+    unsigned carried = arg.getArgNumber() - 1;
+    if (yield.getOperand(carried) != dot.getResult() || !arg.hasOneUse()) return false;
   }
   return any;
 }

@@ -180,7 +180,7 @@ class Lowering {
   bool feedsOnlyDots(Value v);
   std::optional<std::pair<ux::DotOp, int>> dotUseOf(Value v);
   std::pair<Value, Value> dotOperandsInShared(ux::DotOp op);
-  void stageOperand(Value v, int64_t base, const SharedTile& t);
+  void stageOperand(Value v, Value base, const SharedTile& t);
 
   // ---- software pipelining (async_loads.h) ----
   // Where an async load's tiles live: `stages` buffers of `stageBytes` from `offset`, each
@@ -201,7 +201,8 @@ class Lowering {
     inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.wait_group.sync.aligned " + std::to_string(pending) + ";",
               "~{memory}");
   }
-  bool wgmmaChainsOnRings(scf::ForOp loop, const std::vector<std::pair<AsyncLoad, Ring>>& async);
+  bool wgmmaChains(scf::ForOp loop, const std::vector<std::pair<AsyncLoad, Ring>>& async,
+                   std::vector<std::pair<ux::DotOp, int64_t>>& staged);
   void proxyFence() { inlineAsm(b_, loc_, Type(), ValueRange{}, "fence.proxy.async.shared::cta;", "~{memory}"); }
   void asyncWait(int pending) {
     inlineAsm(b_, loc_, Type(), ValueRange{}, "cp.async.wait_group " + std::to_string(pending) + ";", "~{memory}");
@@ -229,6 +230,11 @@ class Lowering {
   // before it to keep other threads' reads (write-after-read) safe.
   bool sharedReadSinceBarrier_ = true;
   bool wgmmaInFlight_ = false;  // in a loop whose wgmma chains may run one step into the next
+  // In such a loop, the two buffers (absolute byte offset, bytes each) where a dot stages its
+  // operands from registers, alternating by step (stagingParity_): the buffer one step writes
+  // is the one its wgmmas' predecessors two steps back read, done by then.
+  DenseMap<Operation*, std::pair<int64_t, int64_t>> stagingBuffers_;
+  Value stagingParity_;
   DenseMap<Value, Ring> rings_;  // async load result -> its ring, while its loop is lowered
   int numThreads_ = 128;
   bool waitedForPriorGrids_ = false;  // griddepcontrol.wait emitted (at top level)

@@ -27,10 +27,12 @@ void Lowering::lowerFor(scf::ForOp op) {
   int64_t savedScratch = scratchBase_;
   for (AsyncLoad& a : findAsyncLoads(op))
     if (auto r = planRing(a)) async.emplace_back(std::move(a), *r);
-  // Copies run `ahead` steps ahead. When every dot of the body is a wgmma chain fed by rings
-  // alone, a step's wgmmas may still run during the next step (wgmmaInFlight_): one buffer
-  // more stays untouched for them, so copies run one step less ahead.
-  bool chains = stages >= 3 && !async.empty() && wgmmaChainsOnRings(op, async);
+  // Copies run `ahead` steps ahead. When every dot of the body is a wgmma chain (wgmmaChains),
+  // a step's wgmmas may still run during the next step (wgmmaInFlight_): one buffer more
+  // stays untouched for them, so copies run one step less ahead, and operands staged from
+  // registers alternate between two buffers.
+  std::vector<std::pair<ux::DotOp, int64_t>> staged;
+  bool chains = stages >= 3 && !async.empty() && wgmmaChains(op, async, staged);
   const int ahead = chains ? stages - 2 : stages - 1;
   bool savedChains = wgmmaInFlight_;
   wgmmaInFlight_ = chains;
@@ -40,6 +42,12 @@ void Lowering::lowerFor(scf::ForOp op) {
       r.offset = scratchBase_;
       scratchBase_ += stages * r.stageBytes;
     }
+    if (chains)
+      for (auto& [dot, bytes] : staged) {
+        int64_t each = (bytes + 1023) / 1024 * 1024;
+        stagingBuffers_[dot.getOperation()] = {scratchBase_, each};
+        scratchBase_ += 2 * each;
+      }
     useShared(0, op);
     barrier();  // earlier users of this shared memory are done before the prologue writes it
     for (int j = 0; j < ahead; ++j) {
@@ -67,6 +75,11 @@ void Lowering::lowerFor(scf::ForOp op) {
     b_.setInsertionPointToEnd(body);
     sharedReadSinceBarrier_ = true;  // by the previous iteration
     Value nextBuffer;
+    Value savedParity = stagingParity_;
+    if (chains && !staged.empty()) {  // step number mod 2
+      Value n = arith::DivSIOp::create(b_, loc_, arith::SubIOp::create(b_, loc_, loop.getInductionVar(), lo), step);
+      stagingParity_ = arith::AndIOp::create(b_, loc_, n, c32(1));
+    }
     if (!async.empty()) {
       Value buffer = loop.getRegionIterArgs().back();
       asyncWait(ahead - 1);
@@ -98,7 +111,9 @@ void Lowering::lowerFor(scf::ForOp op) {
     }
     if (nextBuffer) yields.push_back(nextBuffer);
     scf::YieldOp::create(b_, loc_, yields);
+    stagingParity_ = savedParity;
   }
+  for (auto& [dot, bytes] : staged) stagingBuffers_.erase(dot.getOperation());
   sharedReadSinceBarrier_ = true;  // by the last iteration
   if (chains) wgmmaWait(0);  // the last step's wgmmas, before anyone reads the accumulators
   wgmmaInFlight_ = savedChains;

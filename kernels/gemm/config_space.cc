@@ -98,6 +98,11 @@ int64_t gemmSharedBytes(const cache::KernelKey& key, const kernels::GemmConfig& 
   int64_t bytes = codegen::pipelinedDotBytes(c.blockM, c.blockN, c.blockK, int8 ? 1 : 2, std::max(1, c.stages),
                                              pipelined, weightCodesInRing);
   if (pipelined && !weightCodesInRing) bytes += c.stages * ((int64_t(c.blockN) * c.blockK * key.bit_width / 8 + 127) / 128 * 128);
+  // On wgmma with three stages or more, a staged tile alternates between two buffers (its
+  // step's wgmmas still read one while the next step writes the other).
+  const int eb = int8 ? 1 : 2;
+  if (c.stages >= 3 && !weightCodesInRing && codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, eb))
+    bytes += int64_t(c.blockN) * (c.blockK * eb + 16);  // as pipelinedDotBytes counts the first
   return bytes;
 }
 

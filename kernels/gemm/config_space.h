@@ -29,7 +29,8 @@ int gemmRegisterEstimate(const kernels::GemmConfig& c, bool int8Activations);
 // Shared memory of the K loop: without pipelining (stages 1) the dot's staged operands
 // (codegen::pipelinedDotBytes without rings); pipelined, a ring of `stages` buffers for the activations and
 // for the weights as loaded (int8 codes, which the dot reads in place, or packed words, next to
-// the dequantized tile the dot stages), each buffer rounded up to 128 bytes.
+// the dequantized tile the dot stages, twice on wgmma from three stages), each buffer rounded
+// up to 128 bytes.
 int64_t gemmSharedBytes(const cache::KernelKey& key, const kernels::GemmConfig& c);
 
 // Empty when `c` is worth timing for `key` on a GPU of `smCount` SMs, else the pruning rule

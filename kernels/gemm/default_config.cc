@@ -15,7 +15,8 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
     // tiles that would dequantize every weight again per row block.
     c.blockM = 256, c.blockN = 128, c.blockK = 64, c.numWarps = 8, c.stages = 4;
   } else if (M >= 128) {
-    c.blockM = 128, c.blockN = 256, c.blockK = int8 ? 128 : 64, c.numWarps = 8, c.stages = int8 ? 4 : 2;
+    // Three stages or more let a step's wgmmas run while the next weights are dequantized.
+    c.blockM = 128, c.blockN = 256, c.blockK = int8 ? 128 : 64, c.numWarps = 8, c.stages = int8 ? 4 : 3;
     if ((q.N + 255) / 256 * ((M + 127) / 128) < smCount) c.blockN = 128;  // too few programs for the SMs
   } else {
     // Small M streams the weights: 16- and 32-row tiles (64 above 32 rows), the dot taking the
@@ -39,13 +40,13 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
   // Split-K: 16- and 32-row weight-only tiles want several programs per SM to hide their
   // latency, up to a split of 4 for 16 rows, 8 for 32 (beyond it the partial sums cost more
   // than the programs gain); 64-row tiles and the int8 GEMM are content with ~1.5 programs per
-  // SM; 256-row tiles (one CTA per SM) split only while every program keeps an SM of its own;
-  // 128-row tiles do not split.
+  // SM; 128- and 256-row tiles (one CTA per SM) split only while every program keeps an SM of
+  // its own: unsplit, a layer of few row blocks would leave most SMs idle.
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
   int64_t target = c.blockM <= 32 && !int8 ? 6 * int64_t(smCount) : 3 * int64_t(smCount) / 2;
   int maxSplit = c.blockM <= 16 ? 4 : 8;
   auto wantsSplit = [&](int split) {
-    if (c.blockM == 256) return programs * split <= smCount;
+    if (c.blockM >= 128) return programs * split <= smCount;
     return M < 128 && programs * c.splitK < target;
   };
   for (int split = 2; split <= maxSplit && wantsSplit(split); split *= 2) {

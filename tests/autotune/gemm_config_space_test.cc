@@ -59,13 +59,16 @@ bool contains(const std::vector<kernels::GemmConfig>& space, const kernels::Gemm
 // register over 32 lanes) on mma.sync (wgmma, 16 or 32 rows per warp in whole warpgroups and
 // 128-byte k rows, reads them from shared memory), plus the weight-only GEMM's dequantized
 // next tile, two values per register.
+bool onWgmma(const kernels::GemmConfig& c, bool int8) {
+  return c.numWarps % 4 == 0 && (c.blockM == 16 * c.numWarps || c.blockM == 32 * c.numWarps) && c.blockN % 16 == 0 &&
+         c.blockN <= 256 && c.blockK * (int8 ? 1 : 2) % 128 == 0;
+}
+
 int registers(const kernels::GemmConfig& c, bool int8) {
   codegen::MmaLayouts m = codegen::mmaLayouts(c.blockM, c.blockN, c.blockK, c.numWarps);
   int threads = 32 * c.numWarps;
   int ops = (c.blockM / m.warpsM + c.blockN / m.warpsN) * c.blockK / (32 * (int8 ? 4 : 2));
-  bool wgmma = c.numWarps % 4 == 0 && (c.blockM == 16 * c.numWarps || c.blockM == 32 * c.numWarps) &&
-               c.blockN % 16 == 0 && c.blockN <= 256 &&
-               c.blockK * (int8 ? 1 : 2) % 128 == 0;
+  bool wgmma = onWgmma(c, int8);
   return c.blockM * c.blockN / threads + (wgmma ? 0 : ops) + (int8 ? 0 : c.blockN * c.blockK / (2 * threads));
 }
 
@@ -77,7 +80,8 @@ int64_t sharedBytes(const KernelKey& key, const kernels::GemmConfig& c) {
   auto buffer = [](int64_t bytes) { return cdiv(bytes, 128) * 128; };
   int64_t bytes = c.stages * buffer(c.blockM * row);
   if (int8 && key.bit_width == 8) return bytes + c.stages * buffer(c.blockN * row);
-  return bytes + c.blockN * row + c.stages * buffer(int64_t(c.blockN) * c.blockK * key.bit_width / 8);
+  int staged = c.stages >= 3 && onWgmma(c, int8) ? 2 : 1;  // alternating buffers
+  return bytes + staged * c.blockN * row + c.stages * buffer(int64_t(c.blockN) * c.blockK * key.bit_width / 8);
 }
 
 // Checks every rule on every config of the space for one key; returns the space.

@@ -337,7 +337,10 @@ TEST_CASE("W8A8 GEMM K loop on wgmma: both operands by cp.async, one barrier, no
 // W4A16 on wgmma: the activations come by cp.async, the weights are dequantized (one fma
 // each) and stored once per CTA in the swizzled form, then one wgmma per 32 bytes of k.
 // With 256-row tiles each warpgroup computes two m64 blocks: two wgmmas per 32 bytes of k,
-// the same weight tile (staged once) for both.
+// the same weight tile (staged once) for both. With three stages or more the weights of
+// successive steps alternate between two staging buffers, so that a step's wgmmas run on
+// while the next step's weights are dequantized and stored: each step waits for the
+// previous step's group only.
 TEST_CASE("W4A16 GEMM K loop on wgmma: staged weights, two barriers, proxy fences") {
   for (int blockM : {128, 256}) {
     CAPTURE(blockM);
@@ -355,16 +358,25 @@ TEST_CASE("W4A16 GEMM K loop on wgmma: staged weights, two barriers, proxy fence
     CHECK(count(loop, "bar.sync") == 2);
     CHECK(count(loop, "fence.proxy.async.shared::cta") == 2);  // after the ring's copies, after the weights' stores
     CHECK(count(loop, "st.shared.v4.b32") == c.blockN * c.blockK * 2 / 16 / threads);
+    CHECK(count(loop, "wgmma.wait_group.sync.aligned 1;") == 1);
+    CHECK(count(loop, "wgmma.wait_group.sync.aligned 0;") == 0);
+    int64_t ring = int64_t(c.stages) * c.blockM * c.blockK * 2, staging = 2 * int64_t(c.blockN) * c.blockK * 2;
+    CHECK(k.sharedBytes >= ring + staging);
     checkDequantizedOnceNoSpills(loop, k.ptx, c.blockN * c.blockK / threads, 4);
+    std::string log;
+    REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+    CAPTURE(log);
+    CHECK(log.find("C7515") == std::string::npos);  // ptxas did not serialize the wgmmas
   }
 }
 
-// The default GEMM config of every whole-word width compiles at every small-M tile size (16-,
-// 32- and 64-row tiles, split and not) and assembles without spills: a default whose layout
-// gave a thread part of a word would fail here, in codegen, before any GPU run.
-TEST_CASE("default GEMM configs compile for 1-, 2-, 4- and 8-bit codes at small M") {
+// The default GEMM config of every whole-word width compiles at every tile size (16-, 32- and
+// 64-row tiles, split and not, and the 128- and 256-row wgmma tiles) and assembles without
+// spills and without wgmmas serialized by ptxas: a default whose layout gave a thread part of
+// a word would fail here, in codegen, before any GPU run.
+TEST_CASE("default GEMM configs compile for 1-, 2-, 4- and 8-bit codes at every M") {
   for (int bits : {1, 2, 4, 8})
-    for (int64_t M : {2, 16, 24, 48}) {
+    for (int64_t M : {2, 16, 24, 48, 128, 256}) {
       kernels::QuantSpec q = spec4096(bits);
       kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, false, 132);
       CAPTURE(bits);
@@ -376,5 +388,6 @@ TEST_CASE("default GEMM configs compile for 1-, 2-, 4- and 8-bit codes at small 
       REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
       CAPTURE(log);
       CHECK(log.find("0 bytes spill stores") != std::string::npos);
+      CHECK(log.find("C7515") == std::string::npos);
     }
 }

@@ -1,0 +1,48 @@
+// The GEMM's default tiles (kernels::defaultGemmConfig): large-M tiles split along K only
+// while the layer's row blocks leave SMs idle, and never past one program per SM.
+#include <doctest/doctest.h>
+
+#include "kernels/gemm/default_config.h"
+
+using namespace uintx;
+
+static kernels::QuantSpec spec(int bits, int64_t N, int64_t K) {
+  kernels::QuantSpec q;
+  q.bits = bits;
+  q.groupSize = 128;
+  q.N = N;
+  q.K = K;
+  return q;
+}
+
+static int64_t programs(const kernels::QuantSpec& q, int64_t M, const kernels::GemmConfig& c) {
+  return (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM) * c.splitK;
+}
+
+TEST_CASE("128- and 256-row tiles split along K while every program keeps an SM of its own") {
+  const int sms = 132;
+  for (bool int8 : {false, true})
+    for (int64_t N : {4096, 8192, 28672})
+      for (int64_t M : {128, 200, 256, 300, 1024, 4096}) {
+        kernels::QuantSpec q = spec(int8 ? 8 : 4, N, 8192);
+        if (int8) q.symmetric = true, q.groupSize = int(q.K);
+        kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, int8, sms);
+        CAPTURE(int8);
+        CAPTURE(N);
+        CAPTURE(M);
+        CAPTURE(c.toString());
+        REQUIRE(c.blockM >= 128);
+        CHECK(kernels::gemmSupports(q, c, int8));
+        if (c.splitK > 1) {
+          CHECK(programs(q, M, c) <= sms);
+        } else {
+          kernels::GemmConfig twice = c;
+          twice.splitK = 2;
+          CHECK(programs(q, M, twice) > sms);  // splitting would have given some program no SM
+        }
+      }
+  // 8192x8192 at M = 128: 64 row blocks of 128 x 128 alone would leave half the SMs idle.
+  kernels::GemmConfig c = kernels::defaultGemmConfig(spec(4, 8192, 8192), 128, false, sms);
+  CHECK(c.blockM == 128);
+  CHECK(c.splitK == 2);
+}
