@@ -87,8 +87,11 @@ TEST_CASE("a GEMV whose grid leaves SMs free is launched in the stream's usual o
 // warm call compiles nothing.
 TEST_CASE("a GEMM with more than 48 KiB of shared memory is opted in once, at load") {
   uintx::setCacheSettings({"", ""});
-  const int64_t N = 256, K = 256, M = 128;  // unsplit: the GEMM is the last launch
-  uintx::DeviceWeight w(randomWeight(N, K, uintx::ScalarType::bf16));
+  // 128 programs of 128 x 128: unsplit, so the GEMM is the last launch.
+  const int64_t N = 16384, K = 128, M = 128;
+  uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16);
+  REQUIRE(uintx::kernels::defaultGemmConfig(uintx::kernels::quantSpecOf(q.format()), M, false, 132).splitK == 1);
+  uintx::DeviceWeight w(q);
   uintx::runtime::DeviceBuffer x(M * K * 2), y(M * N * 2);
   uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
   uintx::DeviceMatrix ym{reinterpret_cast<void*>(y.get()), M, N, uintx::ScalarType::bf16};
