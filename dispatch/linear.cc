@@ -108,6 +108,20 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
     plan = plans.emplace(planKey, p).first->second;
   }
 
+  // The rows past the last whole row block of large tiles: a few rows would cost a whole row
+  // block of programs (as long as the full one), while a call of their own runs them on the
+  // small-M tiles in a fraction of that. Row blocks of 128 or more rows are 16-byte multiples.
+  const int64_t tile = plan->rowsPerProgram(), rest = tile >= 128 ? M % tile : 0;
+  if (M > tile && rest > 0 && rest <= tile / 4) {
+    const int64_t head = M - rest;
+    const size_t ySize = y.dtype == ScalarType::f32 ? 4 : 2;
+    linear(DeviceMatrix{x.data, head, x.cols, x.dtype}, w, DeviceMatrix{y.data, head, y.cols, y.dtype}, stream, options);
+    linear(DeviceMatrix{static_cast<const char*>(x.data) + size_t(head) * size_t(x.cols) * 2, rest, x.cols, x.dtype}, w,
+           DeviceMatrix{static_cast<const char*>(y.data) + size_t(head) * size_t(y.cols) * ySize, rest, y.cols, y.dtype},
+           stream, options);
+    return;
+  }
+
   kernels::LinearCall call;
   call.x = CUdeviceptr(uintptr_t(x.data));
   call.y = CUdeviceptr(uintptr_t(y.data));

@@ -37,6 +37,8 @@ class KernelPlan {
   // Scratch memory a call of M rows needs (split-K partials, int8 activations).
   virtual size_t workspaceBytes(int64_t M) const = 0;
   virtual void launch(const LinearCall& call, CUstream stream) const = 0;
+  // Rows of x one program covers (its tile's rows); 0 where programs do not tile the rows.
+  virtual int64_t rowsPerProgram() const { return 0; }
 };
 
 // The weight's arguments, as every family names them: qweight, scales, zeros (where present).

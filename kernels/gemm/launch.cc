@@ -20,6 +20,7 @@ class GemmPlan : public KernelPlan {
   }
 
   size_t workspaceBytes(int64_t M) const override { return splitKPartialBytes(q_, c_, M); }
+  int64_t rowsPerProgram() const override { return c_.blockM; }
 
   void launch(const LinearCall& call, CUstream stream) const override {
     NamedArgs args = weightArgs(call);

@@ -19,6 +19,7 @@ class Int8GemmPlan : public KernelPlan {
     if (c.splitK > 1) reduce_ = compile(buildSplitKReduce(q.N, c.splitK, out, hasBias, q.scaleDtype));
   }
 
+  int64_t rowsPerProgram() const override { return c_.blockM; }
   size_t workspaceBytes(int64_t M) const override {
     return splitKPartialBytes(q_, c_, M) + rowsBytes(M) + size_t(M) * 4;
   }

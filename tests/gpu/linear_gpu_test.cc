@@ -150,7 +150,7 @@ TEST_CASE("weight-only linear on 256-row wgmma tiles: 4- and 8-bit, whole and pa
   const int smCount = runtime::currentCudaDevice().smCount;
   for (QuantizeOptions o : {opts(4, 128, 32), opts(8, 0, 32)}) {
     Layer l = makeLayer(8192, 4096, o);
-    for (int64_t M : {1024, 1000}) {
+    for (int64_t M : {1024, 1000, 1030}) {  // 1030: four row blocks, then 6 rows as a call of their own
       CAPTURE(o.bit_width);
       CAPTURE(M);
       REQUIRE(kernels::defaultGemmConfig(kernels::quantSpecOf(l.q.format()), M, false, smCount).blockM == 256);
@@ -173,7 +173,9 @@ TEST_CASE("int8 dynamic activations: 8-bit per-channel and 4-bit grouped weights
   int8.int8Activations = true;
   for (auto [bits, group] : std::vector<std::pair<int, int>>{{8, 0}, {4, 128}, {4, 64}}) {
     Layer l = makeLayer(4096, 4096, opts(bits, group, 32), /*bias=*/bits == 8);
-    for (int64_t M : kBatches) {
+    std::vector<int64_t> batches = kBatches;
+    batches.push_back(1030);  // 128-row tiles, then 6 rows as a call of their own
+    for (int64_t M : batches) {
       CAPTURE(bits);
       CAPTURE(group);
       CAPTURE(M);

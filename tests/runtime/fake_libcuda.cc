@@ -26,7 +26,11 @@ int lastMaxDynamicShared = -1;
 CUstream lastStream = nullptr;
 int firstGrid[2] = {0, 0};  // x and y of the first launch since fakeResetFirstGrid
 struct FakeModule { std::string image; };
-struct FakeFunction { std::string name; };
+struct FakeFunction {
+  std::string name;
+  CUmodule module = nullptr;
+  int maxDynamicShared = 48 * 1024;  // as opted into with cuFuncSetAttribute
+};
 }  // namespace
 
 extern "C" {
@@ -124,12 +128,13 @@ CUresult cuModuleGetFunction(CUfunction* f, CUmodule m, const char* name) {
       ptx.find(".entry " + std::string(name) + " ") == std::string::npos &&
       ptx.find(".entry " + std::string(name) + "\n") == std::string::npos)
     return CUDA_ERROR_NOT_FOUND;
-  // One per name, never freed, and never destroyed either (like contextStack): the handles
-  // stay reachable from it until exit, so leak checkers do not count them.
+  // One per module and name (kernels of different modules share names, not attributes), never
+  // freed, and never destroyed either (like contextStack): the handles stay reachable from it
+  // until exit, so leak checkers do not count them.
   static std::vector<FakeFunction*>& functions = *new std::vector<FakeFunction*>;
   for (FakeFunction* fn : functions)
-    if (fn->name == name) return *f = reinterpret_cast<CUfunction>(fn), CUDA_SUCCESS;
-  functions.push_back(new FakeFunction{name});
+    if (fn->name == name && fn->module == m) return *f = reinterpret_cast<CUfunction>(fn), CUDA_SUCCESS;
+  functions.push_back(new FakeFunction{name, m});
   *f = reinterpret_cast<CUfunction>(functions.back());
   return CUDA_SUCCESS;
 }
@@ -139,8 +144,9 @@ CUresult cuModuleUnload(CUmodule m) {
   --liveModules;
   return CUDA_SUCCESS;
 }
-CUresult cuFuncSetAttribute(CUfunction, CUfunction_attribute a, int v) {
-  if (a == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES) lastMaxDynamicShared = v;
+CUresult cuFuncSetAttribute(CUfunction f, CUfunction_attribute a, int v) {
+  if (a == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES)
+    lastMaxDynamicShared = reinterpret_cast<FakeFunction*>(f)->maxDynamicShared = v;
   return CUDA_SUCCESS;
 }
 CUresult cuFuncGetAttribute(int* v, CUfunction_attribute, CUfunction) { *v = 0; return CUDA_SUCCESS; }
@@ -148,7 +154,7 @@ CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned, unsign
                         unsigned, unsigned shared, CUstream s, void** args, void**) {
   if (!haveContext()) return CUDA_ERROR_INVALID_CONTEXT;
   if (firstGrid[0] == 0) firstGrid[0] = int(gx), firstGrid[1] = int(gy);
-  if (shared > 48 * 1024 && int(shared) > lastMaxDynamicShared) return CUDA_ERROR_INVALID_VALUE;
+  if (int(shared) > reinterpret_cast<FakeFunction*>(f)->maxDynamicShared) return CUDA_ERROR_INVALID_VALUE;
   lastSharedBytes = int(shared);
   lastStream = s;
   if (reinterpret_cast<FakeFunction*>(f)->name != "vector_add") return ++otherLaunches, CUDA_SUCCESS;

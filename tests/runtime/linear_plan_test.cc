@@ -193,3 +193,31 @@ TEST_CASE("y overlapping x is refused") {
   uintx::DeviceMatrix after{reinterpret_cast<void*>(buffer.get() + M * K * 2), M, N, uintx::ScalarType::bf16};
   CHECK_NOTHROW(uintx::linear(xm, w, after));
 }
+
+// A few rows past the last whole row block of 256-row tiles run as a call of their own (on
+// small-M tiles), not as a second row block of big tiles; a larger rest stays in the call.
+TEST_CASE("rows past the last whole 256-row block run as a call of their own when they are few") {
+  uintx::setCacheSettings({"", ""});
+  const int64_t N = 256, K = 256;
+  uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16);
+  REQUIRE(uintx::kernels::defaultGemmConfig(uintx::kernels::quantSpecOf(q.format()), 512, false, 132).blockM == 256);
+  uintx::DeviceWeight w(q);
+  auto firstGridRows = [&](int64_t M) {
+    uintx::runtime::DeviceBuffer x(M * K * 2), y(M * N * 2);
+    uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
+    uintx::DeviceMatrix ym{reinterpret_cast<void*>(y.get()), M, N, uintx::ScalarType::bf16};
+    uintx::linear(xm, w, ym);  // compiles
+    queryFake<int>("fakeResetFirstGrid");
+    int launches = queryFake<int>("fakeOtherLaunches");
+    uintx::linear(xm, w, ym);
+    return std::make_pair(queryFake<int>("fakeFirstGridY"), queryFake<int>("fakeOtherLaunches") - launches);
+  };
+  auto [rows256, launches256] = firstGridRows(256);
+  CHECK(rows256 == 1);
+  auto [rows300, launches300] = firstGridRows(300);  // 256 + 44
+  CHECK(rows300 == 1);                                // the first call covers 256 rows
+  CHECK(launches300 > launches256);                   // and a second call follows
+  auto [rows400, launches400] = firstGridRows(400);  // 256 + 144: one call, two row blocks
+  CHECK(rows400 == 2);
+  CHECK(launches400 == launches256);
+}
