@@ -390,4 +390,17 @@ TEST_CASE("default GEMM configs compile for 1-, 2-, 4- and 8-bit codes at every 
       CHECK(log.find("0 bytes spill stores") != std::string::npos);
       CHECK(log.find("C7515") == std::string::npos);
     }
+  // The int8 GEMM's defaults (8-bit per-channel weights) at its small-M tiles.
+  for (int64_t M : {16, 64}) {
+    kernels::QuantSpec q = spec4096(8);
+    q.symmetric = true, q.groupSize = int(q.K);
+    kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, true, 132);
+    CAPTURE(M);
+    CAPTURE(c.toString());
+    codegen::PtxKernel k = codegen::compileToPtx(kernels::buildInt8Gemm(q, dsl::DType::bf16, false, c));
+    std::string log;
+    REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+    CAPTURE(log);
+    CHECK(log.find("0 bytes spill stores") != std::string::npos);
+  }
 }
