@@ -33,6 +33,12 @@ void Lowering::lowerFor(scf::ForOp op) {
   // registers alternate between two buffers.
   std::vector<std::pair<ux::DotOp, int64_t>> staged;
   bool chains = stages >= 3 && !async.empty() && wgmmaChains(op, async, staged);
+  if (chains && !staged.empty()) {  // the rings and both staging buffers must fit, else stage once
+    int64_t bytes = (scratchBase_ + 1023) / 1024 * 1024;
+    for (auto& [a, r] : async) bytes += stages * r.stageBytes;
+    for (auto& [dot, b] : staged) bytes += 2 * ((b + 1023) / 1024 * 1024);
+    if (bytes > kMaxSharedBytes) chains = false, staged.clear();
+  }
   const int ahead = chains ? stages - 2 : stages - 1;
   bool savedChains = wgmmaInFlight_;
   wgmmaInFlight_ = chains;

@@ -99,10 +99,12 @@ int64_t gemmSharedBytes(const cache::KernelKey& key, const kernels::GemmConfig& 
                                              pipelined, weightCodesInRing);
   if (pipelined && !weightCodesInRing) bytes += c.stages * ((int64_t(c.blockN) * c.blockK * key.bit_width / 8 + 127) / 128 * 128);
   // On wgmma with three stages or more, a staged tile alternates between two buffers (its
-  // step's wgmmas still read one while the next step writes the other).
+  // step's wgmmas still read one while the next step writes the other), where both fit.
   const int eb = int8 ? 1 : 2;
-  if (c.stages >= 3 && !weightCodesInRing && codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, eb))
-    bytes += int64_t(c.blockN) * (c.blockK * eb + 16);  // as pipelinedDotBytes counts the first
+  const int64_t second = int64_t(c.blockN) * (c.blockK * eb + 16);  // as pipelinedDotBytes counts the first
+  if (c.stages >= 3 && !weightCodesInRing && codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, eb) &&
+      bytes + second <= codegen::kMaxSharedBytes)
+    bytes += second;
   return bytes;
 }
 

@@ -80,8 +80,10 @@ int64_t sharedBytes(const KernelKey& key, const kernels::GemmConfig& c) {
   auto buffer = [](int64_t bytes) { return cdiv(bytes, 128) * 128; };
   int64_t bytes = c.stages * buffer(c.blockM * row);
   if (int8 && key.bit_width == 8) return bytes + c.stages * buffer(c.blockN * row);
-  int staged = c.stages >= 3 && onWgmma(c, int8) ? 2 : 1;  // alternating buffers
-  return bytes + staged * c.blockN * row + c.stages * buffer(int64_t(c.blockN) * c.blockK * key.bit_width / 8);
+  bytes += c.blockN * row + c.stages * buffer(int64_t(c.blockN) * c.blockK * key.bit_width / 8);
+  // Alternating staging buffers on wgmma from 3 stages, where the second one fits.
+  if (c.stages >= 3 && onWgmma(c, int8) && bytes + c.blockN * row <= 227 * 1024) bytes += c.blockN * row;
+  return bytes;
 }
 
 // Checks every rule on every config of the space for one key; returns the space.

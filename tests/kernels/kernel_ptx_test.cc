@@ -370,6 +370,24 @@ TEST_CASE("W4A16 GEMM K loop on wgmma: staged weights, two barriers, proxy fence
   }
 }
 
+// Where the rings and two staging buffers would not fit in shared memory (128x256x128 with 3
+// stages: 144 KiB of rings, 2 x 64 KiB of staging), the weights are staged once and each step
+// waits for its own wgmmas, as before chains: the config still compiles.
+TEST_CASE("W4A16 GEMM on wgmma stages once where two staging buffers do not fit") {
+  kernels::QuantSpec q = spec4096(4);
+  kernels::GemmConfig c;
+  c.blockM = 128, c.blockN = 256, c.blockK = 128, c.numWarps = 8, c.stages = 3;
+  REQUIRE(codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, 2));
+  codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
+  std::string loop = mainLoop(k.ptx);
+  REQUIRE(!loop.empty());
+  CHECK(count(loop, "wgmma.wait_group.sync.aligned 0;") == 1);
+  CHECK(count(loop, "wgmma.wait_group.sync.aligned 1;") == 0);
+  CHECK(k.sharedBytes <= codegen::kMaxSharedBytes);
+  std::string log;
+  CHECK(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+}
+
 // The default GEMM config of every whole-word width compiles at every tile size (16-, 32- and
 // 64-row tiles, split and not, and the 128- and 256-row wgmma tiles) and assembles without
 // spills and without wgmmas serialized by ptxas: a default whose layout gave a thread part of
