@@ -117,8 +117,17 @@ static LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
           Layout in = out->second;
           if (auto u = dyn_cast<ux::UnpackBitsOp>(op)) {
             int last = in.dims.back(), per = 32 / int(u.getBits());
-            if (in.params.sizePerThread[last] % per) return;  // the lowering reports it
-            in.params.sizePerThread[last] /= per;
+            int spt = in.params.sizePerThread[last];
+            if (spt % per == 0) {
+              in.params.sizePerThread[last] /= per;  // a thread's fields are whole words of its own
+            } else if (per % (spt * in.params.threadsPerWarp[last] * in.params.warpsPerCta[last]) == 0) {
+              // Every word holds fields of every thread along k (a thread's runs are shorter
+              // than a word): each thread holds the whole row of words (the params cover more
+              // than the tile, so threads along k hold the same words) and takes its fields.
+              in.params.sizePerThread[last] = int(ux::shapeOf(op->getOperand(0).getType()).back());
+            } else {
+              return;  // the lowering reports it
+            }
             in.form = Layout::Form::blocked;
           }
           groupLayout.emplace(leaderOf(op->getOperand(0)), in);
@@ -147,7 +156,13 @@ static LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
       groupLayout.emplace(leaderOf(dot.getAcc()), accLayout);
       auto w = ux::shapeOf(trans.getSrc().getType());
       int aVec = std::min(vec, std::max(1, 16 / aBytes));
-      groupLayout.emplace(leaderOf(dot.getA()), Layout::blocked(defaultParams({a.begin(), a.end()}, numWarps, aVec)));
+      // An a the program computes (not a load) feeds wgmma from registers (layout.h,
+      // wgmmaRegisterOperandParams); a loaded a goes through shared memory, where cp.async puts it.
+      std::optional<BlockedParams> aInRegisters;
+      if (wgmma && !dot.getA().getDefiningOp<ux::LoadOp>())
+        aInRegisters = wgmmaRegisterOperandParams(acc[0], acc[1], a[1], numWarps, aBytes);
+      groupLayout.emplace(leaderOf(dot.getA()), Layout::blocked(aInRegisters ? *aInRegisters
+                                                                            : defaultParams({a.begin(), a.end()}, numWarps, aVec)));
       // w in registers where mma.sync allows it (layout.h, mmaRegisterOperandParams).
       std::optional<BlockedParams> inRegisters;
       if (!useWgmma(acc[0], acc[1], a[1], numWarps, aBytes))

@@ -114,6 +114,12 @@ MmaLayouts wgmmaLayouts(int numWarps) {
   return m;
 }
 
+std::optional<BlockedParams> wgmmaRegisterOperandParams(int64_t BM, int64_t BN, int64_t BK, int numWarps,
+                                                        int elemBytes) {
+  if (elemBytes != 2 || !useWgmma(BM, BN, BK, numWarps, elemBytes)) return std::nullopt;
+  return wgmmaLayouts(numWarps).acc;
+}
+
 int64_t pipelinedDotBytes(int64_t BM, int64_t BN, int64_t BK, int elemBytes, int stages, bool asyncA, bool asyncW) {
   int64_t row = BK * elemBytes + 16;
   auto ring = [&](int64_t rows) { return stages * ((rows * row + 127) / 128 * 128); };

@@ -71,6 +71,17 @@ std::optional<BlockedParams> mmaRegisterOperandParams(int64_t BM, int64_t BN, in
 bool useWgmma(int64_t BM, int64_t BN, int64_t BK, int numWarps, int elemBytes);
 MmaLayouts wgmmaLayouts(int numWarps);
 
+// The a operand of a wgmma dot in registers (16-bit elements), for an a tile the program
+// computes (e.g. dequantized weights) rather than loads: each warp holds the m64nNk16 A
+// fragments of its 16 rows of every m64 block, thread (g = lane / 4, c = lane % 4) rows g and
+// g + 8 and, of every 16 k, the pairs 2c, 2c + 1 and 2c + 8, 2c + 9. That is the accumulator's
+// layout (wgmmaLayouts) over [BM, BK]: rows rep*8*numWarps + 8w + g, pairs 8j + 2c. So the rows
+// a thread feeds are the rows its accumulators hold, with no permutation, and wgmma reads a from
+// the registers the program computed it in: no staging, no barrier. nullopt where the dot is
+// not a wgmma or the elements are not 16-bit.
+std::optional<BlockedParams> wgmmaRegisterOperandParams(int64_t BM, int64_t BN, int64_t BK, int numWarps,
+                                                        int elemBytes);
+
 // Shared memory one CTA may use on sm_90 (dynamic, opted into at launch), and an estimate of
 // what a dot needs of it (for search spaces): its operands a[BM, BK] and w[BN, BK] row-major,
 // rows padded by 16 bytes, once when staged from registers, `stages` times (each rounded up

@@ -88,9 +88,9 @@ std::pair<Value, Value> Lowering::dotOperandsInShared(ux::DotOp op) {
       fail(op, "an operand's ring does not have the dot's layout");
     return &it->second;
   };
-  const bool wInRegisters = dotWInRegisters(op);
-  const Ring *ra = ringOf(a, ta), *rw = wInRegisters ? nullptr : ringOf(w, tw);
-  int64_t aBytes = ra ? 0 : shapeVec(op.getAcc())[0] * ta.rowBytes;
+  const bool wInRegisters = dotWInRegisters(op), aInRegisters = dotAInRegisters(op);
+  const Ring *ra = aInRegisters ? nullptr : ringOf(a, ta), *rw = wInRegisters ? nullptr : ringOf(w, tw);
+  int64_t aBytes = ra || aInRegisters ? 0 : shapeVec(op.getAcc())[0] * ta.rowBytes;
   int64_t wBytes = rw || wInRegisters ? 0 : shapeVec(op.getAcc())[1] * tw.rowBytes;
   // Staged in the scratch area, or in this step's buffer of a wgmma chain (stagingBuffers_):
   // that one's last readers, two steps back, finished before the loop's barrier of this step.
@@ -105,7 +105,7 @@ std::pair<Value, Value> Lowering::dotOperandsInShared(ux::DotOp op) {
       // The previous readers of this memory (an earlier step's dot) must be done.
       if (sharedReadSinceBarrier_) barrier();
     }
-    if (!ra) stageOperand(a, base, ta);
+    if (!ra && !aInRegisters) stageOperand(a, base, ta);
     if (!rw && !wInRegisters) stageOperand(w, add(base, c32(aBytes)), tw);
     if (ta.swizzled) proxyFence();  // generic-proxy stores, read by wgmma through the async proxy
     barrier();
@@ -124,6 +124,17 @@ bool Lowering::dotWInRegisters(ux::DotOp dot) {
   return p && layoutOf(trans.getSrc()) == Layout::blocked(*p);
 }
 
+// True when the dot runs on wgmma and its a operand has the register form of
+// wgmmaRegisterOperandParams (the layout pass gives it to an a the program computes):
+// lowerWgmmaDot then takes the A fragments from registers.
+bool Lowering::dotAInRegisters(ux::DotOp dot) {
+  if (!dotUsesWgmma(dot) || dot.getA().getDefiningOp<ux::LoadOp>()) return false;
+  auto acc = shapeVec(dot.getAcc()), a = shapeVec(dot.getA());
+  auto p = wgmmaRegisterOperandParams(acc[0], acc[1], a[1], facts_.numWarps,
+                                      elemBytes(ux::elementType(dot.getA().getType())));
+  return p && layoutOf(dot.getA()) == Layout::blocked(*p);
+}
+
 // True when every use of `v` is as a dot operand (a, or w under trans(w) as b) read from
 // shared memory by the dot itself: such a tile never needs registers. (A w the dot takes
 // from registers, dotWInRegisters, does.)
@@ -134,15 +145,18 @@ bool Lowering::feedsOnlyDots(Value v) {
       return d && u.getOperandNumber() == 1 && !dotWInRegisters(d);
     });
   };
-  return !v.use_empty() && llvm::all_of(v.getUses(), [&](OpOperand& u) {
-    return (isa<ux::DotOp>(u.getOwner()) && u.getOperandNumber() == 0) || isDotB(u.getOwner());
-  });
+  auto isDotA = [&](OpOperand& u) {
+    auto d = dyn_cast<ux::DotOp>(u.getOwner());
+    return d && u.getOperandNumber() == 0 && !dotAInRegisters(d);
+  };
+  return !v.use_empty() && llvm::all_of(v.getUses(), [&](OpOperand& u) { return isDotA(u) || isDotB(u.getOwner()); });
 }
 
 // The first dot that reads `v` from shared memory, and as which operand (0: a, 1: w under trans).
 std::optional<std::pair<ux::DotOp, int>> Lowering::dotUseOf(Value v) {
   for (OpOperand& u : v.getUses()) {
-    if (auto d = dyn_cast<ux::DotOp>(u.getOwner()); d && u.getOperandNumber() == 0) return std::make_pair(d, 0);
+    if (auto d = dyn_cast<ux::DotOp>(u.getOwner()); d && u.getOperandNumber() == 0 && !dotAInRegisters(d))
+      return std::make_pair(d, 0);
     if (isa<ux::TransOp>(u.getOwner()))
       for (OpOperand& t : u.getOwner()->getUses())
         if (auto d = dyn_cast<ux::DotOp>(t.getOwner()); d && t.getOperandNumber() == 1 && !dotWInRegisters(d))

@@ -1,4 +1,5 @@
-// ux.dot on wgmma (sm_90a): both operands read by the tensor cores through descriptors.
+// ux.dot on wgmma (sm_90a): operands read by the tensor cores through descriptors, or the a
+// operand from registers.
 
 #include "codegen/lowering/lowering_context.h"
 
@@ -13,8 +14,10 @@ namespace uintx::codegen {
 // every n8 block, while wgmma computes rows 16 (w % 4) + g and 16 (w % 4) + 8 + g of an m64
 // block: the a tile is stored with its rows permuted to match (tileOffset; reps 2b and 2b + 1
 // are block b of the warpgroup), so each thread's registers hold its own rows. Two blocks per
-// warpgroup halve the w tile (and its dequantization) per multiply-add. The dot waits for its
-// wgmma group before returning.
+// warpgroup halve the w tile (and its dequantization) per multiply-add. An a the program
+// computed (dotAInRegisters) is read from its registers instead, each thread's A fragment rows
+// being its accumulator rows (wgmmaRegisterOperandParams). The dot waits for its wgmma group
+// before returning (for the previous step's, in a chain).
 void Lowering::lowerWgmmaDot(ux::DotOp op) {
   auto accShape = shapeVec(op.getAcc()), aShape = shapeVec(op.getA());
   int64_t BN = accShape[1], BK = aShape[1];
@@ -55,13 +58,19 @@ void Lowering::lowerWgmmaDot(ux::DotOp op) {
       slot[4 * j + 2] = tc.flatten({2 * b + 1, 2 * j}), slot[4 * j + 3] = tc.flatten({2 * b + 1, 2 * j + 1});
     }
   std::string shape = "m64n" + std::to_string(BN) + (isInt ? "k32.s32.s8.s8" : elem.isBF16() ? "k16.f32.bf16.bf16" : "k16.f32.f16.f16");
-  std::string text = "{ .reg .pred p; setp.ne.b32 p, $" + std::to_string(regs + 2) + ", 0; wgmma.mma_async.sync.aligned." +
+  // The a operand: a descriptor, or (aRegs) the four registers of the warp's A fragment.
+  const bool aRegs = dotAInRegisters(op);
+  const int aOps = aRegs ? 4 : 1;
+  auto reg = [](int i) { return "$" + std::to_string(i); };
+  std::string text = "{ .reg .pred p; setp.ne.b32 p, " + reg(regs + aOps + 1) + ", 0; wgmma.mma_async.sync.aligned." +
                      shape + " {";
-  for (int i = 0; i < regs; ++i) text += (i ? ", $" : "$") + std::to_string(i);
-  text += "}, $" + std::to_string(regs) + ", $" + std::to_string(regs + 1) + ", p" + (isInt ? "" : ", 1, 1, 0, 0") + "; }";
+  for (int i = 0; i < regs; ++i) text += (i ? ", " : "") + reg(i);
+  text += "}, " + (aRegs ? "{" + reg(regs) + ", " + reg(regs + 1) + ", " + reg(regs + 2) + ", " + reg(regs + 3) + "}"
+                         : reg(regs));
+  text += ", " + reg(regs + aOps) + ", p" + (isInt ? "" : aRegs ? ", 1, 1, 0" : ", 1, 1, 0, 0") + "; }";
   std::string cr = isInt ? "r" : "f", cons;
   for (int i = 0; i < regs; ++i) cons += "=" + cr + ",";
-  cons += "l,l,r";
+  cons += aRegs ? "r,r,r,r,l,r" : "l,l,r";
   for (int i = 0; i < regs; ++i) cons += "," + std::to_string(i);
   Type accT = isInt ? (Type)i32 : (Type)b_.getF32Type();
   Type resT = LLVM::LLVMStructType::getLiteral(ctx_, SmallVector<Type>(regs, accT));
@@ -74,12 +83,40 @@ void Lowering::lowerWgmmaDot(ux::DotOp op) {
   };
   Value wDesc0 = descriptor(wBase);
   SmallVector<Value> aDesc0;
-  for (int b = 0; b < mBlocks; ++b) aDesc0.push_back(descriptor(aBlock(b)));
+  if (!aRegs)
+    for (int b = 0; b < mBlocks; ++b) aDesc0.push_back(descriptor(aBlock(b)));
+  // In registers (wgmmaRegisterOperandParams): thread elements (row rep, k element); block b's
+  // rows are reps 2b (g) and 2b + 1 (g + 8), a k16 step s its elements 4s .. 4s + 3 (the pairs
+  // 2c, 2c + 1 and 2c + 8, 2c + 9). Fragment registers: (g, low pair), (g + 8, low pair), (g,
+  // high pair), (g + 8, high pair).
+  Elements av = aRegs ? get(op.getA()) : Elements();
+  ThreadElements tA = threadElements(layoutOf(op.getA()), aShape);
+  auto aPair = [&](int rep, int e) -> Value {
+    Value v = LLVM::UndefOp::create(b_, loc_, VectorType::get({2}, elem));
+    for (int i = 0; i < 2; ++i) v = LLVM::InsertElementOp::create(b_, loc_, v, av[tA.flatten({rep, e + i})], c32(i));
+    return LLVM::BitcastOp::create(b_, loc_, i32, v);
+  };
+  // All A fragments are packed before the first wgmma: an instruction defining a wgmma's input
+  // register between the wgmmas of one group makes ptxas serialize them.
+  const int64_t kSteps = BK * eb / 32;
+  std::vector<SmallVector<Value, 4>> aFrags;
+  if (aRegs)
+    for (int64_t s = 0; s < kSteps; ++s)
+      for (int b = 0; b < mBlocks; ++b) {
+        int e = int(4 * s);
+        aFrags.push_back({aPair(2 * b, e), aPair(2 * b + 1, e), aPair(2 * b, e + 2), aPair(2 * b + 1, e + 2)});
+      }
   inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.fence.sync.aligned;", "~{memory}");
-  for (int64_t s = 0; s < BK * eb / 32; ++s) {
+  for (int64_t s = 0; s < kSteps; ++s) {
     Value wDesc = stepped(wDesc0, kStep(tw, s));
     for (int b = 0; b < mBlocks; ++b) {
-      SmallVector<Value> operands{stepped(aDesc0[b], kStep(ta, s)), wDesc, c32(1)};
+      SmallVector<Value> operands;
+      if (aRegs) {
+        operands.append(aFrags[s * mBlocks + b].begin(), aFrags[s * mBlocks + b].end());
+      } else {
+        operands = {stepped(aDesc0[b], kStep(ta, s))};
+      }
+      operands.append({wDesc, c32(1)});
       for (int i = 0; i < regs; ++i) operands.push_back(out[slots[b][i]]);
       Value res = inlineAsm(b_, loc_, resT, operands, text, cons).getResult(0);
       for (int i = 0; i < regs; ++i) out[slots[b][i]] = LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{i});
@@ -114,7 +151,7 @@ bool Lowering::wgmmaChains(scf::ForOp loop, const std::vector<std::pair<AsyncLoa
     auto trans = dot.getB().getDefiningOp<ux::TransOp>();
     if (!trans || !dotUsesWgmma(dot)) return false;
     auto acc = shapeVec(dot.getAcc());
-    int64_t bytes = (inRing(dot.getA()) ? 0 : acc[0] * dotOperandTile(dot, 0).rowBytes) +
+    int64_t bytes = (inRing(dot.getA()) || dotAInRegisters(dot) ? 0 : acc[0] * dotOperandTile(dot, 0).rowBytes) +
                     (inRing(trans.getSrc()) ? 0 : acc[1] * dotOperandTile(dot, 1).rowBytes);
     if (bytes) staged.emplace_back(dot, bytes);
     if (!dot.getResult().hasOneUse() || *dot.getResult().getUsers().begin() != yield.getOperation()) return false;

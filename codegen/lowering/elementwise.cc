@@ -124,6 +124,9 @@ void Lowering::lowerUnpackBits(ux::UnpackBitsOp op) {
   int bits = op.getBits(), per = 32 / bits;
   int last = lo.dims.back();
   int spt = lo.params.sizePerThread[last];
+  const BlockedParams& p = lo.params;
+  if (spt < per && per % (spt * p.threadsPerWarp[last] * p.warpsPerCta[last]) == 0)
+    return lowerUnpackSharedWords(op);
   if (spt % per || outShape.back() < spt)
     fail(op, "each thread must hold whole words: the vector width (" + std::to_string(spt) +
                  ") must be a multiple of 32/bits = " + std::to_string(per) + " and at most the tile's last dimension");
@@ -148,6 +151,46 @@ void Lowering::lowerUnpackBits(ux::UnpackBitsOp op) {
     Value v = j ? (Value)arith::ShRUIOp::create(b_, loc_, w, c32(j * bits)) : w;
     if (bits < 32) v = arith::AndIOp::create(b_, loc_, v, c32((int64_t(1) << bits) - 1));
     out.push_back(v);
+  }
+  set(op, out);
+}
+
+// unpack_bits where a thread's runs along k are shorter than a word and every word holds
+// fields of every thread along k (assign_layouts: each thread then holds the whole row of
+// words). A run's first field sits at a lane-dependent position of a static word: the word is
+// shifted by it (one shift per run) and the run's fields taken from the low bits.
+void Lowering::lowerUnpackSharedWords(ux::UnpackBitsOp op) {
+  const Layout& lo = layoutOf(op);
+  auto outShape = shapeVec(op), inShape = shapeVec(op.getWords());
+  int bits = op.getBits(), per = 32 / bits;
+  int last = lo.dims.back(), tileLast = int(outShape.size()) - 1;
+  const BlockedParams& p = lo.params;
+  const int spt = p.sizePerThread[last], cover = spt * p.threadsPerWarp[last] * p.warpsPerCta[last];
+  Layout li = lo;
+  li.params.sizePerThread[last] = int(inShape.back());
+  Elements words = get(op.getWords(), li);
+  ThreadElements to = threadElements(lo, outShape), ti = threadElements(li, inShape);
+  Type elem = op.getType().getElementType();
+  bool half = elem.isBF16() || elem.isF16();
+  if (half && spt % 2) fail(op, "16-bit fields are unpacked in pairs: runs along k must be even");
+  Elements out;
+  for (int k = 0; k < to.count(); k += spt) {
+    auto idx = to.split(k);
+    int rep = idx.back() / spt;
+    // The run's first field: word rep * cover / per, position coordinate % per (the lane's part).
+    Value first = arith::RemUIOp::create(b_, loc_, coordinate(lo, to, idx, tileLast), c32(per));
+    idx.back() = int(int64_t(rep) * cover / per);
+    Value w = arith::ShRUIOp::create(b_, loc_, words[ti.flatten(idx)], mul(first, bits));
+    for (int j = 0; j < spt; j += half ? 2 : 1) {
+      if (half) {
+        Value pair = halfPairOfFields(w, j, bits, elem);
+        for (int i = 0; i < 2; ++i) out.push_back(LLVM::ExtractElementOp::create(b_, loc_, pair, c32(i)));
+        continue;
+      }
+      Value v = j ? (Value)arith::ShRUIOp::create(b_, loc_, w, c32(j * bits)) : w;
+      if (bits < 32) v = arith::AndIOp::create(b_, loc_, v, c32((int64_t(1) << bits) - 1));
+      out.push_back(v);
+    }
   }
   set(op, out);
 }

@@ -157,6 +157,7 @@ class Lowering {
   void lowerReshapeOrTrans(Operation* op, bool transpose);
   void lowerFor(scf::ForOp op);
   void lowerUnpackBits(ux::UnpackBitsOp op);
+  void lowerUnpackSharedWords(ux::UnpackBitsOp op);
   Value halfPairOfFields(Value word, int j, int bits, Type half);
   // How a tile [rows, cols] (leading dimensions flattened into rows) lies in shared memory:
   // row-major, `rowBytes` apart (padding included), or, for wgmma, in wgmma's 128-byte
@@ -173,6 +174,7 @@ class Lowering {
   SharedTile dotOperandTile(ux::DotOp dot, int operand);
   bool dotUsesWgmma(ux::DotOp dot);
   bool dotWInRegisters(ux::DotOp dot);
+  bool dotAInRegisters(ux::DotOp dot);
   void lowerDot(ux::DotOp op);
   void lowerRegisterDot(ux::DotOp op);
   void lowerWgmmaDot(ux::DotOp op);

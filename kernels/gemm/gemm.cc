@@ -17,12 +17,13 @@ using namespace uintx::dsl;
 std::string GemmConfig::toString() const {
   return "BM=" + std::to_string(blockM) + " BN=" + std::to_string(blockN) + " BK=" + std::to_string(blockK) +
          " warps=" + std::to_string(numWarps) + " stages=" + std::to_string(stages) +
-         " splitK=" + std::to_string(splitK);
+         " splitK=" + std::to_string(splitK) + (weightsAsA ? " weightsAsA" : "");
 }
 
 static const ConfigFields<GemmConfig> kGemmFields = {
     {"BLOCK_M", &GemmConfig::blockM},     {"BLOCK_N", &GemmConfig::blockN},   {"BLOCK_K", &GemmConfig::blockK},
-    {"num_warps", &GemmConfig::numWarps}, {"num_stages", &GemmConfig::stages}, {"split_k", &GemmConfig::splitK}};
+    {"num_warps", &GemmConfig::numWarps}, {"num_stages", &GemmConfig::stages}, {"split_k", &GemmConfig::splitK},
+    {"weights_as_a", &GemmConfig::weightsAsA}};
 
 GemmConfig gemmConfigFrom(const cache::KernelConfig& k) { return configFromFields(k, kGemmFields); }
 cache::KernelConfig toKernelConfig(const GemmConfig& c) { return configToFields(c, kGemmFields); }
@@ -42,6 +43,14 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   if (c.splitK < 1 || c.splitK > 64) return "splitK must be in [1, 64]";
   if (q.K % (int64_t(c.blockK) * c.splitK) != 0)
     return "K (" + n(q.K) + ") must be a multiple of blockK * splitK (" + n(int64_t(c.blockK) * c.splitK) + ")";
+  if (c.weightsAsA != 0 && c.weightsAsA != 1) return "weightsAsA must be 0 or 1";
+  if (c.weightsAsA) {
+    if (int8Activations) return "weightsAsA is for weight-only formats";
+    if (q.bits > 4) return "weightsAsA takes 1-, 2- and 4-bit codes (whole pairs of fields per thread)";
+    if (!codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2))
+      return "weightsAsA runs on wgmma: blockN must be 16 or 32 per warp (warps a multiple of 4), blockM a multiple "
+             "of 16 up to 256, blockK a multiple of 64";
+  }
   if (int8Activations) {
     if (q.bits == 8 && !q.symmetric) return "8-bit weights must be symmetric";
     if (!q.symmetric && q.groupSize != c.blockK)
@@ -51,7 +60,7 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   // Tiles whose dot takes the weights from registers give each thread runs of S consecutive k
   // (codegen/layout.h); a thread unpacks whole 32-bit words, so S must hold whole words.
   const int per = 32 / q.bits;
-  if (!codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, 2))
+  if (!c.weightsAsA && !codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, 2))
     if (auto p = codegen::mmaRegisterOperandParams(c.blockM, c.blockN, c.blockK, c.numWarps, 2, gemmVectorWidth(q, c));
         p && p->sizePerThread[1] % per != 0)
       return "blockK " + n(c.blockK) + " gives each thread runs of " + n(p->sizePerThread[1]) + " codes, not whole words of " +
@@ -102,8 +111,7 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   const int BM = c.blockM, BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K);
   bool perRow = q.groupSize >= q.K;
   BlockIndices b = blockIndices(kb, q, c, M);
-  const Value &rm = b.rm, &rmMask2 = b.rmMask2, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask,
-              &numGroups = b.numGroups;
+  const Value &rm = b.rm, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask, &numGroups = b.numGroups;
   // Dequantization, in the activation dtype where the codes fit it (unpacksToHalf) and the
   // scales have that dtype: codes unpack to magic + q (a byte permute and a lop3 per two
   // weights), then w = (q - z) s takes a packed subtract and a packed multiply (or fma), two
@@ -138,9 +146,14 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   // that needs it would stall every warp of the CTA at once, between two barriers.
   // halfDecode: {s} or {s, magic + zi, -zf s}; f32: {2^bits s, offset}.
   std::vector<Value> rowZero = perRow && !q.symmetric ? zeroFactors(load(zeros + rn2, rnMask2, 0.0), Value()) : std::vector<Value>{};
+  // With the weights as wgmma's a operand each thread holds a few rows and many k of the tile:
+  // where a K step lies within one group, the factors are loaded once per row ([BN, 1]) and
+  // broadcast, rather than carried once per element.
+  const bool factorPerRow = c.weightsAsA && q.groupSize % BK == 0;
   auto factorsOf = [&](Value k0) -> std::vector<Value> {
     if (perRow) return {};
-    Value g = rn2 * numGroups + expandDims(k0 + kb.arange(0, BK), 0) / q.groupSize;
+    Value g = factorPerRow ? rn2 * numGroups + k0 / q.groupSize
+                           : rn2 * numGroups + expandDims(k0 + kb.arange(0, BK), 0) / q.groupSize;
     Value s = load(scales + g, rnMask2, 0.0);
     if (halfDecode && q.symmetric) return {s};
     Value s32 = cast(s, DType::f32);
@@ -179,37 +192,48 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   // from registers (codegen/layout.h, mmaRegisterOperandParams) and the cp.async ring already
   // keeps the packed words in flight; carrying a dequantized tile would double the registers
   // that bound how many programs share an SM (measured: 38.1 -> 36.1 us, docs/PERFORMANCE.md).
-  const bool dequantizeAhead = BM > 16;
+  // With the weights as wgmma's a operand the step's wgmmas run on while the next step
+  // dequantizes (the loop is a wgmma chain), so the tile is dequantized in its own step: a
+  // carried tile would add its registers to the accumulators'.
+  const bool dequantizeAhead = BM > 16 && !c.weightsAsA;
+  // The accumulator: [BM, BN] = x w^T, or with weightsAsA [BN, BM] = w x^T (wgmma's a operand
+  // is then the dequantized tile, in registers).
+  const bool wA = c.weightsAsA;
+  auto mma = [&](Value xTile, Value w, Value sum) { return wA ? dot(w, trans(xTile), sum) : dot(xTile, trans(w), sum); };
   Value acc;
   Value step = kb.constant(BK, DType::i32);
+  Value acc0 = wA ? kb.zeros({BN, BM}, DType::f32) : kb.zeros({BM, BN}, DType::f32);
   if (dequantizeAhead) {  // carried: acc, the tile of step k0, the factors of step k0 + BK
-    std::vector<Value> init{kb.zeros({BM, BN}, DType::f32), dequantizedWeights(kLo, factorsOf(kLo))};
+    std::vector<Value> init{acc0, dequantizedWeights(kLo, factorsOf(kLo))};
     for (Value v : factorsOf(minimum(kLo + BK, last))) init.push_back(v);
     acc = kb.forLoop(kLo, kHi, step, init, [&](Value k0, const std::vector<Value>& carried) {
-      Value sum = dot(loadActivationTile(kb, q, c, b, x, k0), trans(carried[1]), carried[0]);
+      Value sum = mma(loadActivationTile(kb, q, c, b, x, k0), carried[1], carried[0]);
       std::vector<Value> next{sum, dequantizedWeights(minimum(k0 + BK, last), factorsFrom(carried, 2))};
       for (Value v : factorsOf(minimum(k0 + 2 * BK, last))) next.push_back(v);
       return next;
     }, c.stages)[0];
   } else {  // carried: acc, the factors of step k0
-    std::vector<Value> init{kb.zeros({BM, BN}, DType::f32)};
+    std::vector<Value> init{acc0};
     for (Value v : factorsOf(kLo)) init.push_back(v);
     acc = kb.forLoop(kLo, kHi, step, init, [&](Value k0, const std::vector<Value>& carried) {
       Value w = dequantizedWeights(k0, factorsFrom(carried, 1));
-      std::vector<Value> next{dot(loadActivationTile(kb, q, c, b, x, k0), trans(w), carried[0])};
+      std::vector<Value> next{mma(loadActivationTile(kb, q, c, b, x, k0), w, carried[0])};
       for (Value v : factorsOf(minimum(k0 + BK, last))) next.push_back(v);
       return next;
     }, c.stages)[0];
   }
-  if (perRow) acc = acc * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
+  // Output tiles index (row of x, column of y) as [BM, 1] x [1, BN], or [1, BM] x [BN, 1] for
+  // the transposed accumulator.
+  const int mAxis = wA ? 0 : 1, nAxis = wA ? 1 : 0;
+  Value rmOut = expandDims(rm, mAxis), rmMaskOut = expandDims(rm < M, mAxis);
+  Value rnOut = expandDims(rn, nAxis), rnMaskOut = expandDims(rnMask, nAxis);
+  if (perRow) acc = acc * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), nAxis);
   if (split) {  // f32 partials; the reduce adds the bias once
-    Value rm2 = expandDims(rm, 1);
-    kb.store(out + ((kb.programId(2) * M + rm2) * N + expandDims(rn, 0)), acc, rmMask2 & expandDims(rnMask, 0));
+    kb.store(out + ((kb.programId(2) * M + rmOut) * N + rnOut), acc, rmMaskOut & rnMaskOut);
     return kb.finish();
   }
-  if (hasBias) acc = acc + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), 0);
-  Value rm2 = expandDims(rm, 1);
-  kb.store(out + (rm2 * N + expandDims(rn, 0)), cast(acc, yType), rmMask2 & expandDims(rnMask, 0));
+  if (hasBias) acc = acc + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), nAxis);
+  kb.store(out + (rmOut * N + rnOut), cast(acc, yType), rmMaskOut & rnMaskOut);
   return kb.finish();
 }
 

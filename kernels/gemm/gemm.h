@@ -19,11 +19,16 @@ struct GemmConfig {
   int numWarps = 4;
   int stages = 2;  // >= 2: the K loop is pipelined through `stages` shared-memory buffers (cp.async)
   int splitK = 1;  // > 1: K slices in parallel programs, f32 partials summed by buildSplitKReduce
+  // 1: the problem transposed on wgmma, y^T = W x^T: the dequantized weights are wgmma's a
+  // operand, fed from the registers they were dequantized in (blockN rows, 16 or 32 per warp),
+  // the activations its b operand from shared memory (blockM rows). Weight-only, 1/2/4-bit
+  // codes on the 16-bit decode.
+  int weightsAsA = 0;
   std::string toString() const;
 };
 
 // The config cache's form of a GemmConfig (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages,
-// split_k), both ways.
+// split_k, weights_as_a), both ways.
 GemmConfig gemmConfigFrom(const cache::KernelConfig& config);
 cache::KernelConfig toKernelConfig(const GemmConfig& config);
 

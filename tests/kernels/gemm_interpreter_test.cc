@@ -97,6 +97,50 @@ TEST_CASE("weight-only tensor-core GEMM matches float64") {
   }
 }
 
+// The transposed GEMM (weightsAsA: acc[BN, BM] = w x^T, the dequantized weights as wgmma's a
+// operand): rows and columns of y, masks of partial blocks on both sides, per-row scales and
+// the bias along the accumulator's rows, split-K partials.
+TEST_CASE("weight-only GEMM with the weights as the a operand matches float64") {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0, 1);
+  for (auto [bits, group, M, splitK] : std::vector<std::array<int, 4>>{
+           {4, 128, 70, 1}, {4, 64, 33, 2}, {2, 64, 19, 1}, {1, 128, 5, 1}, {4, 0, 130, 1}, {2, 0, 9, 2}}) {
+    const int64_t N = 160, K = 256;
+    Weights w = makeWeights(N, K, bits, group, true, rng);
+    kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
+    kernels::GemmConfig c;
+    c.weightsAsA = 1, c.blockN = 64, c.blockM = M > 64 ? 128 : 64, c.blockK = 64, c.numWarps = 4, c.stages = 3,
+    c.splitK = splitK;
+    CAPTURE(bits);
+    CAPTURE(group);
+    CAPTURE(M);
+    CAPTURE(c.toString());
+    REQUIRE(kernels::gemmSupports(q, c, false));
+    std::vector<bf16> x(M * K), y(M * N, toBf16(NAN));
+    std::vector<float> partial(size_t(splitK) * M * N, NAN);
+    for (auto& v : x) v = toBf16(normal(rng));
+    std::vector<dsl::KernelArg> args{dsl::KernelArg::buffer(x), dsl::KernelArg::buffer(w.packed),
+                                     dsl::KernelArg::buffer(w.scales)};
+    if (!q.symmetric) args.push_back(dsl::KernelArg::buffer(w.zeros));
+    if (splitK == 1) args.push_back(dsl::KernelArg::buffer(w.bias));
+    args.push_back(splitK == 1 ? dsl::KernelArg::buffer(y) : dsl::KernelArg::buffer(partial));
+    args.push_back(dsl::KernelArg::i32(M));
+    dsl::interpret(kernels::buildGemm(q, dsl::DType::bf16, true, c),
+                   {int((N + c.blockN - 1) / c.blockN), (M + c.blockM - 1) / c.blockM, splitK}, args);
+    std::vector<double> got, ref;
+    for (int m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        double r = splitK == 1 ? w.q.bias(n) : 0;
+        for (int64_t k = 0; k < K; ++k) r += double(toFloat(x[m * K + k])) * w.dq[n * K + k];
+        ref.push_back(r);
+        double sum = 0;
+        for (int s = 0; s < splitK; ++s) sum += partial[(size_t(s) * M + m) * N + n];
+        got.push_back(splitK == 1 ? toFloat(y[m * N + n]) : sum);
+      }
+    CHECK(relErr(got, ref) <= 1e-2);
+  }
+}
+
 // The 16-bit decode (bf16 and f16 activations, scales in the same dtype: magic + u, the zero's
 // integer part subtracted exactly, one packed fma) keeps the dot accumulated in f32 by the
 // tensor cores: over K = 28672 (a down projection's K) the output stays within 1e-2 of float64,

@@ -370,6 +370,37 @@ TEST_CASE("W4A16 GEMM K loop on wgmma: staged weights, two barriers, proxy fence
   }
 }
 
+// The transposed GEMM (weightsAsA): wgmma takes the dequantized weights from the registers
+// they were decoded in (its A fragments) and the activations from their cp.async ring, so the
+// K loop stores nothing to shared memory, has one barrier (the ring's) and one proxy fence,
+// and each step waits for the previous step's wgmmas only. One wgmma per m64 block of weight
+// rows and 16 k; assembled without spills and without wgmmas serialized by ptxas.
+TEST_CASE("W4A16 GEMM with the weights as wgmma's a operand: no staging, registers straight to wgmma") {
+  for (auto [blockN, blockM] : std::vector<std::pair<int, int>>{{256, 128}, {128, 256}, {128, 128}}) {
+    kernels::QuantSpec q = spec4096(4);
+    kernels::GemmConfig c;
+    c.weightsAsA = 1, c.blockN = blockN, c.blockM = blockM, c.blockK = 64, c.numWarps = 8, c.stages = 4;
+    CAPTURE(c.toString());
+    REQUIRE(kernels::gemmSupports(q, c, false));
+    codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
+    std::string loop = mainLoop(k.ptx);
+    REQUIRE(!loop.empty());
+    int mBlocks = c.blockN / 64;
+    std::string mma = "wgmma.mma_async.sync.aligned.m64n" + std::to_string(c.blockM) + "k16.f32.bf16.bf16";
+    CHECK(count(loop, mma) == mBlocks / 2 * c.blockK / 16);  // per warpgroup: its m64 blocks
+    CHECK(count(loop, "st.shared") == 0);
+    CHECK(count(loop, "bar.sync") == 1);
+    CHECK(count(loop, "fence.proxy.async.shared::cta") == 1);
+    CHECK(count(loop, "wgmma.wait_group.sync.aligned 1;") == 1);
+    CHECK(count(loop, "wgmma.wait_group.sync.aligned 0;") == 0);
+    std::string log;
+    REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+    CAPTURE(log);
+    CHECK(log.find("0 bytes spill stores") != std::string::npos);
+    CHECK(log.find("C7515") == std::string::npos);
+  }
+}
+
 // Where the rings and two staging buffers would not fit in shared memory (128x256x128 with 3
 // stages: 144 KiB of rings, 2 x 64 KiB of staging), the weights are staged once and each step
 // waits for its own wgmmas, as before chains: the config still compiles.
