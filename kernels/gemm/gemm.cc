@@ -225,15 +225,16 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   // Output tiles index (row of x, column of y) as [BM, 1] x [1, BN], or [1, BM] x [BN, 1] for
   // the transposed accumulator.
   const int mAxis = wA ? 0 : 1, nAxis = wA ? 1 : 0;
-  Value rmOut = expandDims(rm, mAxis), rmMaskOut = expandDims(rm < M, mAxis);
-  Value rnOut = expandDims(rn, nAxis), rnMaskOut = expandDims(rnMask, nAxis);
+  auto outputMask = [&] { return (wA ? expandDims(rm < M, 0) : b.rmMask2) & expandDims(rnMask, nAxis); };
   if (perRow) acc = acc * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), nAxis);
   if (split) {  // f32 partials; the reduce adds the bias once
-    kb.store(out + ((kb.programId(2) * M + rmOut) * N + rnOut), acc, rmMaskOut & rnMaskOut);
+    Value rmOut = expandDims(rm, mAxis);
+    kb.store(out + ((kb.programId(2) * M + rmOut) * N + expandDims(rn, nAxis)), acc, outputMask());
     return kb.finish();
   }
   if (hasBias) acc = acc + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), nAxis);
-  kb.store(out + (rmOut * N + rnOut), cast(acc, yType), rmMaskOut & rnMaskOut);
+  Value rmOut = expandDims(rm, mAxis);
+  kb.store(out + (rmOut * N + expandDims(rn, nAxis)), cast(acc, yType), outputMask());
   return kb.finish();
 }
 
