@@ -13,6 +13,7 @@
 #include "kernels/split_k_reduce/split_k_reduce.h"
 #include "kernels/families.h"
 #include "kernels/gemm/default_config.h"
+#include "kernels/gemm/gemm.h"
 #include "kernels/gemv/default_config.h"
 #include "kernels/common/quant_spec.h"
 #include "tests/gpu/gpu_test_util.h"
@@ -356,4 +357,34 @@ TEST_CASE("bad calls fail with clear messages") {
                        doctest::Contains("aligned"), uintx::Error);
   CHECK_THROWS_WITH_AS(linear({x, 4, 512, ScalarType::f32}, *l.dev, {y, 4, 256, ScalarType::f32}),
                        doctest::Contains("bf16 or fp16"), uintx::Error);
+}
+
+// The transposed GEMM (GemmConfig::weightsAsA: wgmma reads the dequantized weights from
+// registers) run through its plan directly (no default selects it): 1/2/4-bit codes, grouped
+// and per-row, a partial block of weight rows (N = 2112), odd M, split and not, with bias.
+TEST_CASE("weight-only GEMM with the weights as wgmma's a operand run through its plan") {
+  for (auto [bits, group] : std::vector<std::pair<int, int>>{{4, 128}, {2, 64}, {1, 128}, {4, 0}}) {
+    Layer l = makeLayer(2112, 4096, opts(bits, group, 32), /*bias=*/true);
+    kernels::QuantSpec q = kernels::quantSpecOf(l.q.format());
+    for (int64_t M : {256, 300, 77})
+      for (int split : {1, 2}) {
+        kernels::GemmConfig c;
+        c.weightsAsA = 1, c.blockN = 256, c.blockM = 128, c.blockK = 64, c.numWarps = 8, c.stages = 4, c.splitK = split;
+        CAPTURE(bits);
+        CAPTURE(group);
+        CAPTURE(M);
+        CAPTURE(c.toString());
+        auto plan = kernels::makePlan(cache::KernelFamily::gemm, q, dsl::DType::bf16, dsl::DType::bf16, true,
+                                      kernels::toKernelConfig(c), dispatch::compiledKernel);
+        auto x = randomActivations<bf16>(M, q.K);
+        runtime::DeviceBuffer dx = toDevice(x), dy(size_t(M * q.N) * 2), ws(std::max<size_t>(16, plan->workspaceBytes(M)));
+        poison(dy);
+        kernels::LinearCall call;
+        call.x = dx.get(), call.y = dy.get(), call.packed = l.dev->packed(), call.scales = l.dev->scales();
+        call.zeros = l.dev->zeros(), call.bias = l.dev->bias(), call.workspace = ws.get(), call.M = M;
+        plan->launch(call, nullptr);
+        runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
+        CHECK(errorAgainstReference(l, x, toHost<bf16>(dy, size_t(M * q.N)), M, {}) <= 1e-2);
+      }
+  }
 }
