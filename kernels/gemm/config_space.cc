@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <iterator>
+#include <string>
 
 #include "codegen/layout.h"
 #include "kernels/common/quant_spec.h"
@@ -147,6 +149,34 @@ std::string gemmPruneReason(const cache::KernelKey& key, const kernels::GemmConf
   return "";
 }
 
+// The transposed GEMM (GemmConfig::weightsAsA) has not run on a GPU yet: its candidates join
+// the space only when $UINTX_TUNE_WEIGHTS_AS_A=1, so that one tuning run times them against
+// the rest (the tuner rejects a candidate whose output differs from the reference). Weight-only
+// 1/2/4-bit keys of 64 rows or more: 128 or 256 weight rows on 8 warps, 64 to 256 activation
+// rows, BK 64, 3 or 4 stages, split while every program keeps an SM.
+static void appendWeightsAsA(const cache::KernelKey& key, const QuantSpec& q, bool int8, int smCount,
+                             std::vector<kernels::GemmConfig>& space) {
+  const char* on = std::getenv("UINTX_TUNE_WEIGHTS_AS_A");
+  if (!on || std::string(on) != "1" || int8 || q.bits > 4 || key.m_bucket < 64) return;
+  for (int bn : {256, 128})
+    for (int bm : {64, 128, 256})
+      for (int stages : {4, 3}) {
+        if (bm > key.m_bucket) continue;
+        kernels::GemmConfig c;
+        c.weightsAsA = 1, c.blockN = bn, c.blockM = bm, c.blockK = 64, c.numWarps = 8, c.stages = stages;
+        int64_t programs = (key.N + bn - 1) / bn * ((key.m_bucket + bm - 1) / bm);
+        for (int split = 2; split <= 8 && programs * split <= smCount; split *= 2) {
+          kernels::GemmConfig t = c;
+          t.splitK = split;
+          if (!gemmSupports(q, t, false)) break;
+          c = t;
+        }
+        // Rings of activations and packed words; nothing staged.
+        int64_t shared = int64_t(stages) * (bm * 128 + int64_t(bn) * 64 * q.bits / 8);
+        if (gemmSupports(q, c, false) && shared <= codegen::kMaxSharedBytes) space.push_back(c);
+      }
+}
+
 std::vector<kernels::GemmConfig> gemmConfigSpace(const cache::KernelKey& key, int smCount) {
   if (!isGemmFamily(key.family))
     throw Error("no GEMM config space for family '" + std::string(cache::familyName(key.family)) + "' (key " + key.toString() +
@@ -186,6 +216,7 @@ std::vector<kernels::GemmConfig> gemmConfigSpace(const cache::KernelKey& key, in
     if (int(space.size()) >= kMaxGemmConfigs) break;
     if (!sameConfig(c, fallback)) space.push_back(c);
   }
+  appendWeightsAsA(key, q, int8, smCount, space);
   return space;
 }
 

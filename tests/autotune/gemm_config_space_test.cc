@@ -3,6 +3,7 @@
 // it. The rules are re-derived here from their definitions (docs/CACHE.md), not the code.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <random>
 #include <set>
 
@@ -238,4 +239,30 @@ TEST_CASE("GEMM configs round-trip through the cache's form; entries without spl
   k.params.erase("split_k");  // written before split-K existed
   CHECK(kernels::gemmConfigFrom(k).splitK == 1);
   CHECK(kernels::gemmConfigFrom(k).blockN == 256);
+}
+
+// The transposed GEMM (weightsAsA) joins the space only when asked ($UINTX_TUNE_WEIGHTS_AS_A=1:
+// it has not run on a GPU yet), after the other candidates, for weight-only keys of 64 rows or
+// more with codes of at most 4 bits; each candidate is one the GEMM accepts.
+TEST_CASE("weightsAsA candidates join the space only when asked") {
+  KernelKey key = makeKey("gemm", 4, 128, 8192, 8192, 512);
+  auto count = [&](const KernelKey& k) {
+    int n = 0;
+    for (const auto& c : gemmConfigSpace(k, kSm)) {
+      if (!c.weightsAsA) continue;
+      ++n;
+      CHECK(kernels::gemmSupports(kernels::quantSpecOf(kernels::weightFormatOf(k)), c, false));
+      CHECK(c.blockM <= k.m_bucket);
+    }
+    return n;
+  };
+  unsetenv("UINTX_TUNE_WEIGHTS_AS_A");
+  CHECK(count(key) == 0);
+  setenv("UINTX_TUNE_WEIGHTS_AS_A", "1", 1);
+  CHECK(count(key) == 12);                                        // 2 x 3 x 2, all fit at M = 512
+  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 64)) == 4);     // 64-row activation tiles only
+  CHECK(count(makeKey("gemm", 8, 8192, 8192, 8192, 512)) == 0);   // 8-bit codes
+  CHECK(count(makeKey("gemm_int8", 8, 8192, 8192, 8192, 512)) == 0);
+  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 16)) == 0);     // small M
+  unsetenv("UINTX_TUNE_WEIGHTS_AS_A");
 }
