@@ -141,18 +141,27 @@ void Lowering::lowerUnpackBits(ux::UnpackBitsOp op) {
     auto idx = to.split(k);
     int j = idx.back() % per;
     idx.back() /= per;  // run of spt fields <-> run of spt/per words, reps aligned
-    Value w = words[ti.flatten(idx)];
-    if (half) {  // fields j, j + 1 (j even) are elements k, k + 1: a word's fields are one run
-      if (j % 2) continue;
-      Value pair = halfPairOfFields(w, j, bits, elem);
+    // 16-bit: fields j, j + 1 (j even) are elements k, k + 1 (a word's fields are one run).
+    if (half && j % 2) continue;
+    appendFields(out, words[ti.flatten(idx)], j, half ? 2 : 1, bits, elem);
+  }
+  set(op, out);
+}
+
+// Fields first .. first + count - 1 of `word`, as integers, or (16-bit `elem`) as magic + u in
+// pairs (first even).
+void Lowering::appendFields(Elements& out, Value word, int first, int count, int bits, Type elem) {
+  const bool half = elem.isBF16() || elem.isF16();
+  for (int j = first; j < first + count; j += half ? 2 : 1) {
+    if (half) {
+      Value pair = halfPairOfFields(word, j, bits, elem);
       for (int i = 0; i < 2; ++i) out.push_back(LLVM::ExtractElementOp::create(b_, loc_, pair, c32(i)));
       continue;
     }
-    Value v = j ? (Value)arith::ShRUIOp::create(b_, loc_, w, c32(j * bits)) : w;
+    Value v = j ? (Value)arith::ShRUIOp::create(b_, loc_, word, c32(j * bits)) : word;
     if (bits < 32) v = arith::AndIOp::create(b_, loc_, v, c32((int64_t(1) << bits) - 1));
     out.push_back(v);
   }
-  set(op, out);
 }
 
 // unpack_bits where a thread's runs along k are shorter than a word and every word holds
@@ -180,17 +189,7 @@ void Lowering::lowerUnpackSharedWords(ux::UnpackBitsOp op) {
     // The run's first field: word rep * cover / per, position coordinate % per (the lane's part).
     Value first = arith::RemUIOp::create(b_, loc_, coordinate(lo, to, idx, tileLast), c32(per));
     idx.back() = int(int64_t(rep) * cover / per);
-    Value w = arith::ShRUIOp::create(b_, loc_, words[ti.flatten(idx)], mul(first, bits));
-    for (int j = 0; j < spt; j += half ? 2 : 1) {
-      if (half) {
-        Value pair = halfPairOfFields(w, j, bits, elem);
-        for (int i = 0; i < 2; ++i) out.push_back(LLVM::ExtractElementOp::create(b_, loc_, pair, c32(i)));
-        continue;
-      }
-      Value v = j ? (Value)arith::ShRUIOp::create(b_, loc_, w, c32(j * bits)) : w;
-      if (bits < 32) v = arith::AndIOp::create(b_, loc_, v, c32((int64_t(1) << bits) - 1));
-      out.push_back(v);
-    }
+    appendFields(out, arith::ShRUIOp::create(b_, loc_, words[ti.flatten(idx)], mul(first, bits)), 0, spt, bits, elem);
   }
   set(op, out);
 }

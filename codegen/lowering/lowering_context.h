@@ -158,6 +158,7 @@ class Lowering {
   void lowerFor(scf::ForOp op);
   void lowerUnpackBits(ux::UnpackBitsOp op);
   void lowerUnpackSharedWords(ux::UnpackBitsOp op);
+  void appendFields(Elements& out, Value word, int first, int count, int bits, Type elem);
   Value halfPairOfFields(Value word, int j, int bits, Type half);
   // How a tile [rows, cols] (leading dimensions flattened into rows) lies in shared memory:
   // row-major, `rowBytes` apart (padding included), or, for wgmma, in wgmma's 128-byte

@@ -33,26 +33,27 @@ void Lowering::lowerFor(scf::ForOp op) {
   // registers alternate between two buffers.
   std::vector<std::pair<ux::DotOp, int64_t>> staged;
   bool chains = stages >= 3 && !async.empty() && wgmmaChains(op, async, staged);
+  auto atoms = [](int64_t bytes) { return (bytes + 1023) / 1024 * 1024; };  // whole swizzle atoms
+  for (auto& [dot, bytes] : staged) bytes = atoms(bytes);
   if (chains && !staged.empty()) {  // the rings and both staging buffers must fit, else stage once
-    int64_t bytes = (scratchBase_ + 1023) / 1024 * 1024;
+    int64_t bytes = atoms(scratchBase_);
     for (auto& [a, r] : async) bytes += stages * r.stageBytes;
-    for (auto& [dot, b] : staged) bytes += 2 * ((b + 1023) / 1024 * 1024);
+    for (auto& [dot, b] : staged) bytes += 2 * b;
     if (bytes > kMaxSharedBytes) chains = false, staged.clear();
   }
   const int ahead = chains ? stages - 2 : stages - 1;
   bool savedChains = wgmmaInFlight_;
   wgmmaInFlight_ = chains;
   if (!async.empty()) {
-    scratchBase_ = (scratchBase_ + 1023) / 1024 * 1024;  // rings start on swizzle atoms
+    scratchBase_ = atoms(scratchBase_);  // rings start on swizzle atoms
     for (auto& [a, r] : async) {
       r.offset = scratchBase_;
       scratchBase_ += stages * r.stageBytes;
     }
     if (chains)
       for (auto& [dot, bytes] : staged) {
-        int64_t each = (bytes + 1023) / 1024 * 1024;
-        stagingBuffers_[dot.getOperation()] = {scratchBase_, each};
-        scratchBase_ += 2 * each;
+        stagingBuffers_[dot.getOperation()] = {scratchBase_, bytes};
+        scratchBase_ += 2 * bytes;
       }
     useShared(0, op);
     barrier();  // earlier users of this shared memory are done before the prologue writes it

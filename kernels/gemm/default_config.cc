@@ -47,13 +47,20 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
   // only while every program keeps an SM of its own: unsplit, a layer of few row blocks would
   // leave most SMs idle.
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
+  if (c.blockM >= 128 || (int8 && c.blockM == 64)) return splitWhileEachProgramHasAnSm(q, c, programs, int8, smCount);
   int64_t target = c.blockM <= 32 && !int8 ? 6 * int64_t(smCount) : 3 * int64_t(smCount) / 2;
   int maxSplit = c.blockM <= 16 ? 4 : 8;
-  auto wantsSplit = [&](int split) {
-    if (c.blockM >= 128 || (int8 && c.blockM == 64)) return programs * split <= smCount;
-    return M < 128 && programs * c.splitK < target;
-  };
-  for (int split = 2; split <= maxSplit && wantsSplit(split); split *= 2) {
+  for (int split = 2; split <= maxSplit && M < 128 && programs * c.splitK < target; split *= 2) {
+    GemmConfig t = c;
+    t.splitK = split;
+    if (!gemmSupports(q, t, int8)) break;
+    c = t;
+  }
+  return c;
+}
+
+GemmConfig splitWhileEachProgramHasAnSm(const QuantSpec& q, GemmConfig c, int64_t programs, bool int8, int smCount) {
+  for (int split = 2; split <= 8 && programs * split <= smCount; split *= 2) {
     GemmConfig t = c;
     t.splitK = split;
     if (!gemmSupports(q, t, int8)) break;
