@@ -125,8 +125,10 @@ void Lowering::lowerWgmmaDot(ux::DotOp op) {
   inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.commit_group.sync.aligned;", "~{memory}");
   // In a chain (the accumulators go only to the next step's wgmmas, wgmmaChains), the
   // previous step's group must be done: its ring buffer is refilled at the next step's top,
-  // its staging buffer written by the step after.
-  wgmmaWait(wgmmaInFlight_ ? 1 : 0);
+  // its staging buffer written by the step after. An a operand in registers ends the chain
+  // here: the next step writes its fragments into the same registers of the loop body, which
+  // a wgmma still in flight may not have read yet.
+  wgmmaWait(wgmmaInFlight_ && !aRegs ? 1 : 0);
   sharedReadSinceBarrier_ = true;
   set(op, out);
 }

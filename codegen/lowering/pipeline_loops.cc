@@ -194,11 +194,19 @@ void Lowering::issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv,
   // .cg (bypass L1) exists only for 16-byte copies.
   std::string text = std::string("cp.async.") + (bytes == 16 ? "cg" : "ca") + ".shared.global [$0], [$1], " +
                      std::to_string(bytes) + ", $2;";
+  // Where several threads hold the same elements (a row of words every thread of a quad
+  // unpacks), one of them copies: the others would write the same bytes again.
+  Value owns = ownsElements(l, shapeVec(op));
+  if (owns) text = "{ .reg .pred q; setp.ne.b32 q, $3, 0; @q " + text + " }";
   for (int k = 0; k < te.count(); k += r.width) {
     Value pred = mask.empty() ? valid : (Value)arith::AndIOp::create(b_, loc_, mask[k], valid);
     Value srcBytes = arith::SelectOp::create(b_, loc_, pred, c32(bytes), c32(0));  // 0: zero-fill, no read
     Value dst = sharedAddress(add(stageOffset, ringElementOffset(r, op, te, k)));
-    inlineAsm(b_, loc_, Type(), ValueRange{dst, ptrs[k], srcBytes}, text, "r,l,r,~{memory}");
+    if (owns)
+      inlineAsm(b_, loc_, Type(), ValueRange{dst, ptrs[k], srcBytes, arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), owns)},
+                text, "r,l,r,r,~{memory}");
+    else
+      inlineAsm(b_, loc_, Type(), ValueRange{dst, ptrs[k], srcBytes}, text, "r,l,r,~{memory}");
   }
   for (Operation* o : a.addressOps)
     for (Value res : o->getResults()) vals_.erase(res);
@@ -207,7 +215,8 @@ void Lowering::issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv,
 }
 
 // An async load in the body: its tile is in this step's buffer. Dots read it from there;
-// any other user gets it in registers, each thread reading back what it copied.
+// any other user gets it in registers, each thread reading back what it (or, for elements
+// several threads hold, the one that copied them: the step's barrier orders them) copied.
 void Lowering::lowerRingLoad(ux::LoadOp op, const Ring& r) {
   if (feedsOnlyDots(op.getResult())) return;
   Type t = ux::elementType(op.getType());

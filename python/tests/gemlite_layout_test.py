@@ -1,8 +1,10 @@
 """gemlite's packed words are uintx's (CPU, no PyTorch; runs in CI): codes packed the way
 gemlite's pack() does (along K, first code in the low bits, words stored [K / per_word, N]),
 written here from that description, become a valid uintx weight whose dequantization equals
-the float64 formula on the same codes, for 1/2/4 bits and 8/16/32/64-bit words. Also the
-conversion rules of gemlite_layout.plan and the fma zero. Exits nonzero on any failure."""
+the float64 formula on the same codes, for 1/2/4/8 bits and 8/16/32/64-bit words (8 bits:
+gemlite's int8 bytes as they are, and unsigned codes with a zero of 128 through the top-bit
+flip). Also the conversion rules of gemlite_layout.plan and the fma zero. Exits nonzero on any
+failure."""
 import random
 import struct
 import sys
@@ -53,6 +55,32 @@ def check_layout(bits, word_bits, rng):
     check(worst == 0.0, "bits %d, %d-bit words: uintx reads gemlite's codes (worst error %g)" % (bits, word_bits, worst))
 
 
+def check_layout_8bit(word_bits, signed, rng):
+    """gemlite's int8 bytes (unpacked, 8-bit words only) as they are, or unsigned codes u with a
+    zero of 128 in any word size through the top-bit flip: uintx reads (u - 128) * s."""
+    n, k = 8, 128
+    if signed:
+        codes = [[rng.randrange(-127, 128) for _ in range(k)] for _ in range(n)]
+        values = [[c & 0xFF for c in row] for row in codes]  # int8 two's complement bytes
+        p = gemlite_layout.plan(8, 0, 1, False, word_bits, n, k, 1, signed_codes=True)
+    else:
+        values = [[rng.randrange(1, 256) for _ in range(k)] for _ in range(n)]
+        codes = [[v - 128 for v in row] for row in values]
+        p = gemlite_layout.plan(8, 1, 1, False, word_bits, n, k, 1)
+    expected_rule = gemlite_layout.CODES_AS_IS if signed else gemlite_layout.CODES_MINUS_128
+    check(p.code_rule == expected_rule and not p.has_zeros and p.group_size == k, "8-bit plan rules")
+    scales = [rng.choice([0.25, 0.5, 1.0, 2.0]) for _ in range(n)]
+    fmt = uintx.make_format(n, k, bits=p.bits, group_size=p.group_size, packing_bitwidth=p.packing_bitwidth)
+    packed = to_uintx_bytes(gemlite_words(values, n, k, 8, word_bits), word_bits)
+    if p.code_rule == gemlite_layout.CODES_MINUS_128:
+        packed = gemlite_layout.codes_minus_128(packed)
+    q = uintx.QuantizedWeight.from_buffers(fmt, packed, bf16_bytes(scales))
+    back = q.dequantize_list()
+    worst = max(abs(back[r * k + j] - codes[r][j] * scales[r]) for r in range(n) for j in range(k))
+    check(worst == 0.0, "8 bits (%s), %d-bit words: uintx reads gemlite's codes (worst error %g)"
+          % ("int8" if signed else "uint8 - 128", word_bits, worst))
+
+
 def refused(fragment, *args):
     try:
         gemlite_layout.plan(*args)
@@ -67,6 +95,11 @@ def main():
     for bits in (1, 2, 4):
         for word_bits in (8, 16, 32, 64):
             check_layout(bits, word_bits, rng)
+    check_layout_8bit(8, True, rng)
+    for word_bits in (8, 16, 32, 64):
+        check_layout_8bit(word_bits, False, rng)
+    check(gemlite_layout.codes_minus_128(bytes([0, 0x7F, 0x80, 0xFF])) == bytes([0x80, 0xFF, 0, 0x7F]),
+          "u - 128: 0 -> -128, 127 -> -1, 128 -> 0, 255 -> 127")
 
     p = gemlite_layout.plan(4, 4, 0, False, 32, 4096, 4096, 32)
     check((p.group_size, p.packing_bitwidth, p.zero_rule) == (128, 32, gemlite_layout.ZERO_FROM_FMA), "fma plan")
@@ -74,8 +107,13 @@ def main():
     check((p.group_size, p.packing_bitwidth, p.zero_rule) == (256, 32, gemlite_layout.ZERO_NONE),
           "channel-scale plan; 64-bit words become 32-bit ones")
     refused("scaled activations", 4, 3, 2, True, 32, 64, 256, 2)
-    refused("W_nbits = 8", 8, 3, 0, False, 32, 64, 256, 2)
+    refused("one scale per output channel", 8, 3, 0, False, 32, 64, 256, 2)
+    refused("integer zero of 128", 8, 2, 0, False, 32, 64, 256, 1)
+    refused("integer zero of 128", 8, 4, 0, False, 32, 64, 256, 1)
+    refused("symmetric", 8, 3, 0, False, 8, 64, 256, 1, True)
+    refused("int8 W_q with W_nbits = 4", 4, 3, 0, False, 8, 64, 256, 2, True)
     refused("W_nbits = 3", 3, 3, 0, False, 32, 64, 256, 2)
+    refused("W_nbits = 16", 16, 0, 0, False, 16, 64, 256, 1)
     refused("do not divide", 4, 3, 0, False, 32, 64, 256, 3)
     refused("W_group_mode = 7", 4, 7, 0, False, 32, 64, 256, 2)
     refused("elements of 12 bits", 4, 3, 0, False, 12, 64, 256, 2)
