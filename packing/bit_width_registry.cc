@@ -26,9 +26,11 @@ BitWidthSpec signedSymmetricWidth(int bits) {
   s.bits = bits;
   s.name = "int" + std::to_string(bits);
   s.scheme = QuantScheme::symmetric_per_channel;
-  // The most negative code (-2^(b-1)) is left unused so the range is symmetric around 0.
+  // Every b-bit two's complement code is a valid stored value (the kernels decode q + 2^(b-1),
+  // affine in q), so weights quantized elsewhere with -2^(b-1) load; quantize() itself keeps
+  // the range symmetric, [-q_max, q_max].
   s.q_max = int32_t((1u << (bits - 1)) - 1);
-  s.q_min = -s.q_max;
+  s.q_min = -s.q_max - 1;
   uint32_t mask = (1u << bits) - 1;
   s.encode = [mask](int32_t q) { return uint32_t(q) & mask; };
   s.decode = [bits, mask](uint32_t code) {

@@ -76,7 +76,7 @@ QuantizedWeight quantize(const float* w, int64_t N, int64_t K, const QuantizeOpt
         s = amax == 0.0f ? 1.0f : storableScale(amax / float(spec.q_max), f.scale_dtype, n, gi);
         for (int64_t k = 0; k < g; ++k)
           q[size_t(n * K + gi * g + k)] =
-              int32_t(std::clamp(roundHalfToEven(src[k] / s), float(spec.q_min), float(spec.q_max)));
+              int32_t(std::clamp(roundHalfToEven(src[k] / s), -float(spec.q_max), float(spec.q_max)));
       } else {
         // The range always includes 0, so a group of zeros needs no special case but one.
         float lo = 0.0f, hi = 0.0f;

@@ -33,7 +33,7 @@ uint32_t loadWord(const uint8_t* p, int bytes) {
 }
 
 // Bits of a word that hold no value must be 0 (unused top bits; padding past K in the last word),
-// and every code must decode into [q_min, q_max] (int8's -128 does not).
+// and every code must decode into [q_min, q_max] (a registered width may leave codes unused).
 void checkPackedWords(const WeightFormat& f, const std::vector<uint8_t>& packed) {
   const BitWidthSpec& s = f.spec();
   const int vpw = f.valuesPerWord(), wordBytes = f.packing_bitwidth / 8;

@@ -60,7 +60,7 @@ def check_layout_8bit(word_bits, signed, rng):
     zero of 128 in any word size through the top-bit flip: uintx reads (u - 128) * s."""
     n, k = 8, 128
     if signed:
-        codes = [[rng.randrange(-127, 128) for _ in range(k)] for _ in range(n)]
+        codes = [[rng.randrange(-128, 128) for _ in range(k)] for _ in range(n)]
         values = [[c & 0xFF for c in row] for row in codes]  # int8 two's complement bytes
         p = gemlite_layout.plan(8, 0, 1, False, word_bits, n, k, 1, signed_codes=True)
     else:

@@ -91,11 +91,11 @@ def build(case):
                                 input_dtype=gdt, output_dtype=gdt)
     s64 = s.double().repeat_interleave(case.group, 1)
     if case.kind == "int8":
-        codes = torch.randint(-127, 128, (N, K), device=dev, dtype=torch.int8)
+        codes = torch.randint(-128, 128, (N, K), device=dev, dtype=torch.int8)  # -128: torchao's range
         layer.pack(codes, s, zeros=None, bias=bias)
         w = codes.double() * s64
     elif case.kind == "uint8-128":  # fp16: an integer zero; bf16: a zeros tensor (HQQ's form)
-        codes = torch.randint(1, 256, (N, K), device=dev, dtype=torch.uint8)
+        codes = torch.randint(0, 256, (N, K), device=dev, dtype=torch.uint8)
         zeros = 128 if dt == torch.float16 else torch.full((N, 1), 128.0, device=dev, dtype=dt)
         layer.pack(codes, s, zeros, bias=bias, packing_bitwidth=case.packing)
         w = (codes.double() - 128) * s64

@@ -13,8 +13,8 @@ gemlite's dequantization, by W_group_mode (weight-only layers, channel_scale_mod
   3: (q - z) * s                   4: q * s + z'   (fma mode, z' = -z * s)
 uintx's is (q - zero) * scale, so zero = 0, z, or -z' / s (rounded to the scale dtype).
 
-8 bits: uintx's 8-bit width is symmetric int8 (codes -127..127, one scale per output channel,
-no zeros). gemlite has two 8-bit layouts:
+8 bits: uintx's 8-bit width is symmetric int8 (codes -128..127, one scale per output channel,
+no zeros; torchao's quantizer writes -128). gemlite has two 8-bit layouts:
   - int8 W_q (helper.A16W8, torchao's 8-bit): signed codes stored unpacked, one scale per
     channel, no zero. The bytes are uintx's int8 codes: they move as they are.
   - uint8 codes packed like the narrower widths, with a zero point: W = (u - z) * s. Only a

@@ -30,7 +30,7 @@ TEST_CASE("built-in widths and their kernel-facing properties") {
   CHECK(i8.name == "int8");
   CHECK(!i8.hasZeros());
   CHECK(i8.isSymmetric());
-  CHECK(i8.q_min == -127);
+  CHECK(i8.q_min == -128);
   CHECK(i8.q_max == 127);
   CHECK(i8.encode(-1) == 0xFFu);
   CHECK(i8.decode(0x81) == -127);

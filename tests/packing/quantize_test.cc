@@ -29,7 +29,8 @@ static void checkAgainstFormula(const std::vector<float>& w, const QuantizedWeig
       const int64_t g = k / f.group_size;
       const float sc = qw.scale(n, g), z = qw.zero(n, g), x = w[size_t(n * f.K + k)];
       float expected = std::nearbyint(s.isSymmetric() ? x / sc : x / sc + z);
-      expected = std::clamp(expected, float(s.q_min), float(s.q_max));
+      // Symmetric widths quantize to [-q_max, q_max]: the most negative code stays unused.
+      expected = std::clamp(expected, s.isSymmetric() ? -float(s.q_max) : float(s.q_min), float(s.q_max));
       mismatches += q[size_t(n * f.K + k)] != int32_t(expected);
       float deq = s.isSymmetric() ? float(q[size_t(n * f.K + k)]) * sc : (float(q[size_t(n * f.K + k)]) - z) * sc;
       mismatches += d[size_t(n * f.K + k)] != deq;
