@@ -9,7 +9,8 @@ relative errors <= 1e-2. Sub-byte widths: groups of 64 (gemlite's default fma ze
 z' = -z * s) and 128 (exact zeros, fma_mode=False); --full runs both zero forms for both
 groups. 8 bits, one scale per channel (uintx's int8): gemlite's int8 codes, and unsigned codes
 with a zero of 128 in every packing. One line per case, skips with the reason; exits nonzero
-on any failure. --quick: 4 and 8 bits in fp16 only. --autotune fast|max: gemlite's tuning
+on any failure of uintx; a cell where gemlite's own output is wrong against the reference and
+uintx's is right is printed as GEMLITE_WRONG and listed, not failed. --quick: 4 and 8 bits in fp16 only. --autotune fast|max: gemlite's tuning
 (default: its two default configs per kernel, to keep the run short).
 """
 import argparse
@@ -115,6 +116,9 @@ def relative_error(y, ref):
     return ((y.double() - ref).norm() / ref.norm().clamp_min(1e-30)).item()
 
 
+GEMLITE_WRONG = []
+
+
 def run_case(case):
     try:
         layer, w, bias = build(case)
@@ -135,11 +139,16 @@ def run_case(case):
             ref = x.double() @ w.t() + bias
             e_g, e_u, e_ug = relative_error(y_gemlite, ref), relative_error(y_uintx, ref), relative_error(
                 y_uintx, y_gemlite.double())
-            ok = (y_uintx.shape == y_gemlite.shape == (m, N) and y_uintx.dtype == case.dtype
-                  and max(e_g, e_u, e_ug) <= TOL)
+            shapes_ok = y_uintx.shape == y_gemlite.shape == (m, N) and y_uintx.dtype == case.dtype
+            # gemlite itself wrong against the reference on the codes, uintx right: gemlite's
+            # defect, reported (GEMLITE_WRONG) but not counted against uintx.
+            gemlite_wrong = e_g > TOL and e_u <= TOL
+            ok = shapes_ok and e_u <= TOL and (gemlite_wrong or max(e_g, e_ug) <= TOL)
             check(ok, "%s M=%d: errors %.2e %.2e %.2e > %g (or shape/dtype)" % (case, m, e_g, e_u, e_ug, TOL))
+            if ok and gemlite_wrong:
+                GEMLITE_WRONG.append("%s M=%d" % (case, m))
             print("%s %s M=%2d: gemlite %.2e  uintx %.2e  uintx vs gemlite %.2e" % (
-                "ok  " if ok else "FAIL", case, m, e_g, e_u, e_ug))
+                ("GEMLITE_WRONG" if gemlite_wrong else "ok  ") if ok else "FAIL", case, m, e_g, e_u, e_ug))
         except Exception as e:  # noqa: BLE001
             check(False, "%s M=%d: %s: %s" % (case, m, type(e).__name__, e))
             traceback.print_exc()
@@ -171,6 +180,9 @@ def main():
     for case in cases(args.quick, args.full):
         run_case(case)
     print("%.0f s" % (time.time() - start))
+    if GEMLITE_WRONG:
+        print("gemlite wrong against the reference (uintx right) in %d cells: %s" % (
+            len(GEMLITE_WRONG), "; ".join(GEMLITE_WRONG)))
     return summary()
 
 
