@@ -125,10 +125,13 @@ void Lowering::lowerWgmmaDot(ux::DotOp op) {
   inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.commit_group.sync.aligned;", "~{memory}");
   // In a chain (the accumulators go only to the next step's wgmmas, wgmmaChains), the
   // previous step's group must be done: its ring buffer is refilled at the next step's top,
-  // its staging buffer written by the step after. An a operand in registers ends the chain
-  // here: the next step writes its fragments into the same registers of the loop body, which
-  // a wgmma still in flight may not have read yet.
-  wgmmaWait(wgmmaInFlight_ && !aRegs ? 1 : 0);
+  // its staging buffer written by the step after. An a operand in registers ends the chain:
+  // the next step writes its fragments into the same registers of the loop body, which a
+  // wgmma in flight may not have read yet. The step waits for its group at its end
+  // (waitBeforeYield_), so that what follows the dot in the step (the next tile's decode)
+  // runs under the wgmmas.
+  if (aRegs && wgmmaInFlight_) waitBeforeYield_ = true;
+  else wgmmaWait(wgmmaInFlight_ ? 1 : 0);
   sharedReadSinceBarrier_ = true;
   set(op, out);
 }

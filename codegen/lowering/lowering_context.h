@@ -233,6 +233,9 @@ class Lowering {
   // before it to keep other threads' reads (write-after-read) safe.
   bool sharedReadSinceBarrier_ = true;
   bool wgmmaInFlight_ = false;  // in a loop whose wgmma chains may run one step into the next
+  // A wgmma of this loop step reads its a operand from registers: the step's group is waited
+  // for at the end of the step, before the next step writes them.
+  bool waitBeforeYield_ = false;
   // In such a loop, the two buffers (absolute byte offset, bytes each) where a dot stages its
   // operands from registers, alternating by step (stagingParity_): the buffer one step writes
   // is the one its wgmmas' predecessors two steps back read, done by then.

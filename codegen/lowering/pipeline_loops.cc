@@ -117,6 +117,7 @@ void Lowering::lowerFor(scf::ForOp op) {
       yields.append(e.begin(), e.end());
     }
     if (nextBuffer) yields.push_back(nextBuffer);
+    if (waitBeforeYield_) wgmmaWait(0), waitBeforeYield_ = false;  // lowerWgmmaDot
     scf::YieldOp::create(b_, loc_, yields);
     stagingParity_ = savedParity;
   }

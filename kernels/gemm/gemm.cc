@@ -168,20 +168,27 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   auto factorsFrom = [&](const std::vector<Value>& v, size_t at) {
     return std::vector<Value>(v.begin() + at, v.begin() + at + numFactors);
   };
-  // The weight tile of step k0, dequantized to the activation dtype.
-  auto dequantizedWeights = [&](Value k0, const std::vector<Value>& fs) {
+  // The weight tile of step k0, dequantized to the activation dtype, in two parts: the codes
+  // unpacked with the zero taken out (partialWeights), then the last operation
+  // (finishWeights), which the transposed GEMM runs a step later (below).
+  auto partialWeights = [&](Value k0, const std::vector<Value>& fs) {
     Value words = loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0);
     if (q.symmetric) words = signedFieldsToUnsigned(words, q.bits);
     if (halfDecode) {
       Value v = unpackBits(words, q.bits, act);  // magic + q
-      if (q.symmetric) return perRow ? v - (magic + half) : (v - (magic + half)) * fs[0];
-      if (perRow) return (v - rowZero[0]) + rowZero[1];
-      return fma(v - fs[1], fs[0], fs[2]);
+      if (q.symmetric) return perRow ? v : v - (magic + half);
+      return v - (perRow ? rowZero[0] : fs[1]);
     }
     Value f = codesToUnitFloat(unpackBits(words, q.bits), q.bits);
     if (perRow) return cast(q.symmetric ? f * unit - 1.5 * unit : f * unit - rowZero[0] * unit, act);
     return cast(f * fs[0] - fs[1], act);
   };
+  auto finishWeights = [&](Value p, const std::vector<Value>& fs) {
+    if (!halfDecode) return p;
+    if (q.symmetric) return perRow ? p - (magic + half) : p * fs[0];
+    return perRow ? p + rowZero[1] : fma(p, fs[0], fs[2]);
+  };
+  auto dequantizedWeights = [&](Value k0, const std::vector<Value>& fs) { return finishWeights(partialWeights(k0, fs), fs); };
   // Dequantization runs one step ahead, in registers: step k0 multiplies the tile dequantized
   // by the step before, then dequantizes the next one. Nothing orders the two, so each warp's
   // integer and fma work for the next step fills the gaps of its tensor-core work for this
@@ -192,18 +199,32 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   // from registers (codegen/layout.h, mmaRegisterOperandParams) and the cp.async ring already
   // keeps the packed words in flight; carrying a dequantized tile would double the registers
   // that bound how many programs share an SM (measured: 38.1 -> 36.1 us, docs/PERFORMANCE.md).
-  // With the weights as wgmma's a operand the step's wgmmas run on while the next step
-  // dequantizes (the loop is a wgmma chain), so the tile is dequantized in its own step: a
-  // carried tile would add its registers to the accumulators'.
-  const bool dequantizeAhead = BM > 16 && !c.weightsAsA;
+  // With the weights as wgmma's a operand the tile is their register operand, which may not
+  // be written while they run: the loop carries the next tile without its last operation
+  // (partialWeights), which the step applies before its wgmmas; so the next tile's decode runs
+  // under this step's wgmmas, and the step waits for them at its end (codegen, lowerWgmmaDot).
+  const bool wA = c.weightsAsA;
+  const bool dequantizeAhead = BM > 16 && (!wA || halfDecode);
   // The accumulator: [BM, BN] = x w^T, or with weightsAsA [BN, BM] = w x^T (wgmma's a operand
   // is then the dequantized tile, in registers).
-  const bool wA = c.weightsAsA;
   auto mma = [&](Value xTile, Value w, Value sum) { return wA ? dot(w, trans(xTile), sum) : dot(xTile, trans(w), sum); };
   Value acc;
   Value step = kb.constant(BK, DType::i32);
   Value acc0 = wA ? kb.zeros({BN, BM}, DType::f32) : kb.zeros({BM, BN}, DType::f32);
-  if (dequantizeAhead) {  // carried: acc, the tile of step k0, the factors of step k0 + BK
+  if (dequantizeAhead && wA) {  // carried: acc, step k0's partial tile and factors, step k0 + BK's factors
+    std::vector<Value> first = factorsOf(kLo), init{acc0, partialWeights(kLo, first)};
+    init.insert(init.end(), first.begin(), first.end());
+    for (Value v : factorsOf(minimum(kLo + BK, last))) init.push_back(v);
+    acc = kb.forLoop(kLo, kHi, step, init, [&](Value k0, const std::vector<Value>& carried) {
+      std::vector<Value> fsNext = factorsFrom(carried, 2 + numFactors);
+      Value w = finishWeights(carried[1], factorsFrom(carried, 2));
+      std::vector<Value> next{mma(loadActivationTile(kb, q, c, b, x, k0), w, carried[0]),
+                              partialWeights(minimum(k0 + BK, last), fsNext)};
+      next.insert(next.end(), fsNext.begin(), fsNext.end());
+      for (Value v : factorsOf(minimum(k0 + 2 * BK, last))) next.push_back(v);
+      return next;
+    }, c.stages)[0];
+  } else if (dequantizeAhead) {  // carried: acc, the tile of step k0, the factors of step k0 + BK
     std::vector<Value> init{acc0, dequantizedWeights(kLo, factorsOf(kLo))};
     for (Value v : factorsOf(minimum(kLo + BK, last))) init.push_back(v);
     acc = kb.forLoop(kLo, kHi, step, init, [&](Value k0, const std::vector<Value>& carried) {
