@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <thread>
 
 #include "runtime/cuda_driver.h"
@@ -185,6 +186,30 @@ TEST_CASE("int8 dynamic activations: 8-bit per-channel and 4-bit grouped weights
   }
   Layer odd = makeLayer(1024, 1025, opts(8, 0, 32));
   CHECK_THROWS_WITH_AS(checkLinear(odd, 4, nullptr, int8), doctest::Contains("int8 activations"), uintx::Error);
+}
+
+// int8 weights as other quantizers write them (torchao's quant_min is -128): every byte value
+// a code, -128 included, through the GEMV, the GEMM and the int8 GEMM.
+TEST_CASE("int8 weights holding code -128, weight-only and int8 activations") {
+  const int64_t N = 2048, K = 4096;
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(0.001f, 0.01f);
+  std::vector<uint8_t> packed(size_t(N * K)), scales(size_t(N) * 2);
+  for (auto& b : packed) b = uint8_t(byte(rng()));
+  for (int64_t n = 0; n < N; n += 7) packed[size_t(n * K + n % K)] = 0x80;  // -128 in many rows
+  for (int64_t n = 0; n < N; ++n) {
+    uint16_t s = toBf16(scale(rng())).bits;
+    std::memcpy(&scales[size_t(n) * 2], &s, 2);
+  }
+  QuantizedWeight q(WeightFormat{8, int(K), 8, N, K, ScalarType::bf16}, packed, scales, {});
+  Layer l{q, q.dequantize(), std::make_unique<DeviceWeight>(q)};
+  LinearOptions int8;
+  int8.int8Activations = true;
+  for (int64_t M : {1, 16, 64, 256}) {
+    CAPTURE(M);
+    CHECK(checkLinear(l, M) <= 1e-2);
+    CHECK(checkLinear(l, M, nullptr, int8) <= 1e-2);
+  }
 }
 
 TEST_CASE("odd shape 1024x1025 (per-row groups), bias, fp16 activations") {
