@@ -44,17 +44,19 @@
 #include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "codegen/codegen_source_hash.h"
 #include "uintx/error.h"
 
 namespace uintx::codegen {
 
 using namespace mlir;
 
-// Bump when the lowering changes what it emits: it invalidates on-disk kernel caches.
+// The on-disk kernel caches' key names this: the version of the entry format, the hash of
+// the codegen sources (BUILD: codegen_source_hash) and LLVM's version.
 static constexpr const char* kCodegenVersion = "uintx-codegen-4";
 
 std::string compilerVersion() {
-  return std::string(kCodegenVersion) + "+llvm-" + LLVM_VERSION_STRING;
+  return std::string(kCodegenVersion) + "-" + UINTX_CODEGEN_SOURCE_HASH + "+llvm-" + LLVM_VERSION_STRING;
 }
 
 static void initLlvmOnce() {

@@ -118,3 +118,17 @@ TEST_CASE("an early-overlap kernel requests constant data before it waits, activ
   CHECK(standardWait < standard.find("ld.global"));
   CHECK(standard.find("griddepcontrol.launch_dependents;") == std::string::npos);
 }
+
+// The on-disk kernel caches key on this: it must change with the lowering's sources, which
+// it does through their hash (codegen/BUILD), and name LLVM's version.
+TEST_CASE("the compiler version names the codegen sources' hash and LLVM's version") {
+  std::string v = codegen::compilerVersion();
+  auto dash = v.find('-', std::string("uintx-codegen-").size());
+  auto plus = v.find("+llvm-");
+  REQUIRE(dash != std::string::npos);
+  REQUIRE(plus != std::string::npos);
+  std::string hash = v.substr(dash + 1, plus - dash - 1);
+  CHECK(hash.size() == 16);
+  CHECK(hash.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(v.size() > plus + 6);
+}
