@@ -120,6 +120,14 @@ def test_refusals():
     layer, _ = fake_layer(4, 32, 3)
     layer.W_nbits = 16
     refused("W_nbits = 16", layer)
+    # Crafted tensors: a float W_q of the right byte size, a missing or 3-D one, int scales.
+    for name, value, fragment in (("W_q", lambda l: l.W_q.float(), "W_q is torch.float32"),
+                                  ("W_q", lambda l: None, "W_q is NoneType"),
+                                  ("W_q", lambda l: l.W_q.unsqueeze(0), "with 2 dimensions"),
+                                  ("scales", lambda l: l.scales.to(torch.int32), "scales is torch.int32")):
+        layer, _ = fake_layer(4, 32, 3)
+        setattr(layer, name, value(layer))
+        refused(fragment, layer)
     layer, _ = fake_layer(4, 32, 3)
     layer.W_nbits, layer.W_q = 8, pack_like_gemlite(torch.randint(0, 256, (64, 256)), 8, 32)
     refused("one scale per output channel", layer)  # grouped 8-bit (HQQ's A16W8_HQQ_INT)

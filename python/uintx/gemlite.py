@@ -41,12 +41,27 @@ def _bytes(t):
     return ctypes.string_at(t.data_ptr(), t.numel() * t.element_size())
 
 
+_WORD_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+_SCALE_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+
+
+def _check_tensor(layer, name, dtypes, what):
+    """A 2-D tensor attribute of one of `dtypes`, else InvalidArgumentError naming it: a float
+    W_q of the right byte size would otherwise be taken as words."""
+    t = getattr(layer, name, None)
+    if not isinstance(t, torch.Tensor) or t.dim() != 2 or t.dtype not in dtypes:
+        desc = "%s of shape %s" % (t.dtype, tuple(t.shape)) if isinstance(t, torch.Tensor) else type(t).__name__
+        raise InvalidArgumentError("uintx.from_gemlite: %s is %s, expected %s with 2 dimensions" % (name, desc, what))
+
+
 def from_gemlite(layer):
     """The QuantizedWeight of a packed gemlite layer (weight-only, 1/2/4/8 bits). 8-bit layers:
     int8 codes (gemlite's A16W8) move as they are; unsigned codes with a zero of 128 become
     int8 codes u - 128 (an integer repacking). Raises InvalidArgumentError (a ValueError) for
     layers uintx cannot take, naming why."""
     n, k = int(layer.out_features), int(layer.in_features)
+    _check_tensor(layer, "W_q", _WORD_DTYPES, "an integer tensor of packed words")
+    _check_tensor(layer, "scales", _SCALE_DTYPES, "a float32/bfloat16/float16 tensor")
     scales = layer.scales.t().to("cpu").contiguous()  # gemlite stores [groups, N]
     if scales.dim() != 2 or scales.shape[0] != n:
         raise InvalidArgumentError(
