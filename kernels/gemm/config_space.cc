@@ -149,7 +149,8 @@ std::string gemmPruneReason(const cache::KernelKey& key, const kernels::GemmConf
   return "";
 }
 
-// The transposed GEMM (GemmConfig::weightsAsA) has not run on a GPU yet: its candidates join
+// The transposed GEMM (GemmConfig::weightsAsA) was not faster than these where timed, and its
+// decode-ahead form is not yet measured (docs/PERFORMANCE.md, run 12): its candidates join
 // the space only when $UINTX_TUNE_WEIGHTS_AS_A=1, so that one tuning run times them against
 // the rest (the tuner rejects a candidate whose output differs from the reference). Weight-only
 // 1/2/4-bit keys of 64 rows or more: 128 or 256 weight rows on 8 warps, 64 to 256 activation

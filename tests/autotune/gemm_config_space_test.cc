@@ -242,7 +242,7 @@ TEST_CASE("GEMM configs round-trip through the cache's form; entries without spl
 }
 
 // The transposed GEMM (weightsAsA) joins the space only when asked ($UINTX_TUNE_WEIGHTS_AS_A=1:
-// it has not run on a GPU yet), after the other candidates, for weight-only keys of 64 rows or
+// not yet faster where measured), after the other candidates, for weight-only keys of 64 rows or
 // more with codes of at most 4 bits; each candidate is one the GEMM accepts.
 TEST_CASE("weightsAsA candidates join the space only when asked") {
   KernelKey key = makeKey("gemm", 4, 128, 8192, 8192, 512);
