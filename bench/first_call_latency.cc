@@ -210,7 +210,8 @@ int main(int argc, char** argv) {
     const std::string cc = std::to_string(device.ccMajor) + "." + std::to_string(device.ccMinor);
     const kernels::QuantSpec spec = kernels::quantSpecOf(q.format());
     const dsl::DType dact = kernels::dslType(a.dtype);
-    std::optional<cache::KernelConfig> tuned = dispatch::tunedConfig(key, device.name, cc);
+    std::optional<cache::KernelConfig> tuned = dispatch::tunedConfig(
+        key, device.name, cc, [&](const cache::KernelConfig& c) { return kernels::configError(key.family, spec, c); });
     const cache::KernelConfig expected =
         tuned ? *tuned : kernels::defaultConfig(key.family, spec, key.m_bucket, device.smCount);
     // The plan linear() should have made: all its kernels are in memory, none compiled or read.

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "cache/cache_paths.h"
 #include "cache/config_cache.h"
@@ -23,6 +24,7 @@ struct State {
   CacheSettings settings;
   std::unique_ptr<cache::ConfigCache> configs;
   std::map<std::string, std::shared_ptr<codegen::JitKernel>> kernels;  // by IR text
+  std::set<std::string> reported;  // warnings given, each once
   KernelCacheStats stats;
 };
 
@@ -73,14 +75,23 @@ CacheSettings cacheSettings() {
 namespace dispatch {
 
 std::optional<cache::KernelConfig> tunedConfig(const cache::KernelKey& key, const std::string& gpu,
-                                                        const std::string& cc) {
+                                                        const std::string& cc, const ConfigCheck& check) {
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
+  auto usable = [&](const cache::KernelConfig& config, const std::string& source) {
+    std::string why = check(config);
+    if (why.empty()) return true;
+    std::string message = source + ": the config for " + key.toString() + " cannot run (" + why + "); passed over";
+    if (s.reported.insert(message).second) std::fprintf(stderr, "uintx: warning: %s\n", message.c_str());
+    return false;
+  };
   if (cache::ConfigCache* cache = configsLocked(s, gpu, cc))
-    if (auto config = cache->lookup(key)) return config;
+    if (auto config = cache->lookup(key); config && usable(*config, "the config cache " + cache->path()))
+      return config;
   if (const cache::ShippedTable* table = cache::shippedTableFor(gpu, cc)) {
     auto it = table->entries.find(key.toString());
-    if (it != table->entries.end()) return it->second.config;
+    if (it != table->entries.end() && usable(it->second.config, "the shipped table for " + gpu))
+      return it->second.config;
   }
   return std::nullopt;
 }

@@ -2,6 +2,7 @@
 // the compiler), tuned configs (the config cache), and the cache settings that name both.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,10 +17,15 @@ namespace uintx::dispatch {
 // (and stored there). Thread-safe.
 std::shared_ptr<codegen::JitKernel> compiledKernel(const dsl::KernelProgram& program);
 
+// Empty when a config can run the call's format, else why not.
+using ConfigCheck = std::function<std::string(const cache::KernelConfig&)>;
+
 // The tuned config for `key`: the user's config cache (see CacheSettings; uintx-tune writes
 // it) first, then the GPU's shipped table (cache/gpu_tables.h); nullopt if neither has one.
+// An entry `check` refuses (a hand-edited file, a config from another build) is reported
+// once on stderr and passed over: the call runs the next source's config.
 std::optional<cache::KernelConfig> tunedConfig(const cache::KernelKey& key, const std::string& gpuName,
-                                               const std::string& computeCapability);
+                                               const std::string& computeCapability, const ConfigCheck& check);
 
 // Counters for tests and the time-to-first-result measurement.
 struct KernelCacheStats {

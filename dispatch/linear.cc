@@ -44,7 +44,9 @@ void check(bool ok, Message message) {
 std::shared_ptr<const kernels::KernelPlan> makePlan(const cache::KernelKey& key, const WeightFormat& f,
                                                     ScalarType act, ScalarType out, bool bias, const Device& device) {
   kernels::QuantSpec q = kernels::quantSpecOf(f);
-  auto tuned = dispatch::tunedConfig(key, device.name, device.cc);
+  auto tuned = dispatch::tunedConfig(key, device.name, device.cc, [&](const cache::KernelConfig& c) {
+    return kernels::configError(key.family, q, c);
+  });
   cache::KernelConfig config = tuned ? *tuned : kernels::defaultConfig(key.family, q, key.m_bucket, device.model);
   try {
     return kernels::makePlan(key.family, q, kernels::dslType(act), kernels::dslType(out), bias, config,

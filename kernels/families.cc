@@ -77,13 +77,11 @@ std::string describeConfig(KernelFamily family, const cache::KernelConfig& confi
   return isGemvFamily(family) ? gemvConfigFrom(config).toString() : gemmConfigFrom(config).toString();
 }
 
-std::unique_ptr<KernelPlan> makePlan(KernelFamily family, const QuantSpec& q, dsl::DType act, dsl::DType out,
-                                     bool hasBias, const cache::KernelConfig& config, const CompileFn& compile) {
-  if (isGemvFamily(family)) {
-    GemvConfig c = gemvConfigFrom(config);
-    validateGemvConfig(q, c);
-    return makeGemvPlan(q, act, out, hasBias, c, compile);
-  }
+namespace {
+
+// Throws what makePlan would for a config that cannot run the format.
+void validate(KernelFamily family, const QuantSpec& q, const cache::KernelConfig& config) {
+  if (isGemvFamily(family)) return validateGemvConfig(q, gemvConfigFrom(config));
   const bool int8 = family == KernelFamily::gemm_int8;
   GemmConfig c = gemmConfigFrom(config);
   if (int8 && !gemmSupports(q, c, true) && !gemmSupports(q, defaultGemmConfig(q, 16, true, 0), true))
@@ -91,7 +89,26 @@ std::unique_ptr<KernelPlan> makePlan(KernelFamily family, const QuantSpec& q, ds
                 "rows of whole 16-byte multiples (bits=" + std::to_string(q.bits) + ", group_size=" +
                 std::to_string(q.groupSize) + ", K=" + std::to_string(q.K) + ")");
   validateGemmConfig(q, c, int8);
-  return int8 ? makeInt8GemmPlan(q, act, out, hasBias, c, compile) : makeGemmPlan(q, act, out, hasBias, c, compile);
+}
+
+}  // namespace
+
+std::string configError(KernelFamily family, const QuantSpec& q, const cache::KernelConfig& config) {
+  try {
+    validate(family, q, config);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::unique_ptr<KernelPlan> makePlan(KernelFamily family, const QuantSpec& q, dsl::DType act, dsl::DType out,
+                                     bool hasBias, const cache::KernelConfig& config, const CompileFn& compile) {
+  validate(family, q, config);
+  if (isGemvFamily(family)) return makeGemvPlan(q, act, out, hasBias, gemvConfigFrom(config), compile);
+  GemmConfig c = gemmConfigFrom(config);
+  return family == KernelFamily::gemm_int8 ? makeInt8GemmPlan(q, act, out, hasBias, c, compile)
+                                           : makeGemmPlan(q, act, out, hasBias, c, compile);
 }
 
 }  // namespace uintx::kernels

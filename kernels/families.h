@@ -33,6 +33,10 @@ std::vector<cache::KernelConfig> configSpace(const cache::KernelKey& key, int sm
 // "BM=.. BN=.." for notes and errors.
 std::string describeConfig(cache::KernelFamily family, const cache::KernelConfig& config);
 
+// Empty when `config` can run the format in `family`, else the rule it breaks (what makePlan
+// would throw), without compiling anything.
+std::string configError(cache::KernelFamily family, const QuantSpec& q, const cache::KernelConfig& config);
+
 // The compiled kernels of `family` for this format, dtypes, bias and config. Throws
 // uintx::Error, naming the rule, when the config cannot run the format (a tuned config from
 // another build, say) or the format cannot use the family.

@@ -12,6 +12,7 @@
 #include "cache/config_cache.h"
 #include "cache/gpu_tables.h"
 #include "kernels/common/quant_spec.h"
+#include "kernels/families.h"
 #include "kernels/gemv/default_config.h"
 #include "runtime/device_buffer.h"
 #include "tests/runtime/fake_driver.h"
@@ -80,6 +81,7 @@ TEST_CASE("config precedence: the user's cache, then the GPU's table, then the c
   SUBCASE("the table") { which = 0; }
   SUBCASE("the user's cache over the table") { which = 1; }
   SUBCASE("tables off") { which = 2; }
+  SUBCASE("a user cache entry that cannot run the format is passed over for the table") { which = 3; }
   const TabledKey tabled = tabledGemvKey(size_t(which));
   const uintx::cache::KernelKey& key = tabled.key;
   const uintx::QuantizedWeight q = weightFor(key);
@@ -110,6 +112,24 @@ TEST_CASE("config precedence: the user's cache, then the GPU's table, then the c
     uintx::setCacheSettings({path, ""});
     uintx::DeviceWeight w(q);
     CHECK(gridOfOneCall(w, key.N, key.K) == std::pair<int, int>(int(key.N / 64), 1));
+    uintx::setCacheSettings({"", ""});
+  } else if (which == 3) {
+    // A config the GEMV cannot run (a hand-edited file): reported and passed over, the
+    // table's config runs, and the call does not fail.
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    const std::string path = std::string(tmp ? tmp : "/tmp") + "/bad_user_configs.json";
+    std::remove(path.c_str());
+    uintx::cache::KernelConfig bad;
+    bad.params = {{"BLOCK_K", 256}, {"BLOCK_M", 1}, {"BLOCK_N", 48}, {"num_stages", 2}, {"num_warps", 4}, {"split_k", 1}};
+    REQUIRE(!uintx::kernels::configError(key.family, uintx::kernels::quantSpecOf(q.format()), bad).empty());
+    {
+      uintx::cache::ConfigCache cache(path, "NVIDIA H200", "9.0");
+      cache.insert(key, bad, 1.0);
+      cache.save();
+    }
+    uintx::setCacheSettings({path, ""});
+    uintx::DeviceWeight w(q);
+    CHECK(gridOfOneCall(w, key.N, key.K) == std::pair<int, int>(int(key.N / tableBlockN), tableSplit));
     uintx::setCacheSettings({"", ""});
   } else {
     // Tables switched off: the cost model's default (it must differ from the table's to show).
