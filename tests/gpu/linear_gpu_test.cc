@@ -2,6 +2,7 @@
 // reference computed from the dequantized weights, on fresh random data, outputs poisoned.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <thread>
@@ -386,10 +387,12 @@ TEST_CASE("bad calls fail with clear messages") {
 
 // The transposed GEMM (GemmConfig::weightsAsA: wgmma reads the dequantized weights from
 // registers) run through its plan directly (no default selects it): 1/2/4-bit codes, grouped
-// and per-row, a partial block of weight rows (N = 2112), odd M, split and not, with bias.
+// and per-row, a partial block of weight rows (N = 2112), odd M, split and not, with bias, and
+// K at the group size (two K steps: the decoded-ahead tile of the last step is the first's).
 TEST_CASE("weight-only GEMM with the weights as wgmma's a operand run through its plan") {
-  for (auto [bits, group] : std::vector<std::pair<int, int>>{{4, 128}, {2, 64}, {1, 128}, {4, 0}}) {
-    Layer l = makeLayer(2112, 4096, opts(bits, group, 32), /*bias=*/true);
+  for (auto [bits, group, K] : std::vector<std::array<int, 3>>{{4, 128, 4096}, {2, 64, 4096}, {1, 128, 4096},
+                                                                {4, 0, 4096}, {4, 128, 128}}) {
+    Layer l = makeLayer(2112, K, opts(bits, group, 32), /*bias=*/true);
     kernels::QuantSpec q = kernels::quantSpecOf(l.q.format());
     for (int64_t M : {256, 300, 77})
       for (int split : {1, 2}) {
@@ -397,8 +400,10 @@ TEST_CASE("weight-only GEMM with the weights as wgmma's a operand run through it
         c.weightsAsA = 1, c.blockN = 256, c.blockM = 128, c.blockK = 64, c.numWarps = 8, c.stages = 4, c.splitK = split;
         CAPTURE(bits);
         CAPTURE(group);
+        CAPTURE(K);
         CAPTURE(M);
         CAPTURE(c.toString());
+        if (K / split < c.blockK) continue;  // a K slice shorter than one step
         auto plan = kernels::makePlan(cache::KernelFamily::gemm, q, dsl::DType::bf16, dsl::DType::bf16, true,
                                       kernels::toKernelConfig(c), dispatch::compiledKernel);
         auto x = randomActivations<bf16>(M, q.K);

@@ -103,9 +103,14 @@ TEST_CASE("weight-only tensor-core GEMM matches float64") {
 TEST_CASE("weight-only GEMM with the weights as the a operand matches float64") {
   std::mt19937 rng(11);
   std::normal_distribution<float> normal(0, 1);
-  for (auto [bits, group, M, splitK] : std::vector<std::array<int, 4>>{
-           {4, 128, 70, 1}, {4, 64, 33, 2}, {2, 64, 19, 1}, {1, 128, 5, 1}, {4, 0, 130, 1}, {2, 0, 9, 2}}) {
-    const int64_t N = 160, K = 256;
+  for (auto [bits, group, M, splitK, K] : std::vector<std::array<int, 5>>{{4, 128, 70, 1, 256},
+                                                                        {4, 64, 33, 2, 256},
+                                                                        {2, 64, 19, 1, 256},
+                                                                        {1, 128, 5, 1, 256},
+                                                                        {4, 0, 130, 1, 256},
+                                                                        {2, 0, 9, 2, 256},
+                                                                        {4, 128, 40, 2, 128}}) {
+    const int64_t N = 160;
     Weights w = makeWeights(N, K, bits, group, true, rng);
     kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
     kernels::GemmConfig c;
