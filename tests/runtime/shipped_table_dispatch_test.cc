@@ -74,6 +74,28 @@ int64_t configValue(const uintx::cache::KernelConfig& c, const char* name) {
   return 0;
 }
 
+// A GEMV config with `blockN` (the rest fixed).
+uintx::cache::KernelConfig gemvConfig(int blockN) {
+  uintx::cache::KernelConfig c;
+  c.params = {{"BLOCK_K", 256}, {"BLOCK_M", 1}, {"BLOCK_N", blockN}, {"num_stages", 2}, {"num_warps", 4}, {"split_k", 1}};
+  return c;
+}
+
+// Makes a fresh user config cache (under the test's temporary folder) holding one entry, and
+// points the library at it.
+void useUserCacheWith(const uintx::cache::KernelKey& key, const uintx::cache::KernelConfig& config,
+                      const std::string& fileName) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string path = std::string(tmp ? tmp : "/tmp") + "/" + fileName;
+  std::remove(path.c_str());
+  {
+    uintx::cache::ConfigCache cache(path, "NVIDIA H200", "9.0");
+    cache.insert(key, config, 1.0);
+    cache.save();
+  }
+  uintx::setCacheSettings({path, ""});
+}
+
 }  // namespace
 
 TEST_CASE("config precedence: the user's cache, then the GPU's table, then the cost model") {
@@ -98,36 +120,17 @@ TEST_CASE("config precedence: the user's cache, then the GPU's table, then the c
     CHECK(gridOfOneCall(w, key.N, key.K) == std::pair<int, int>(int(key.N / tableBlockN), tableSplit));
   } else if (which == 1) {
     // A user cache entry wins over the table.
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    const std::string path = std::string(tmp ? tmp : "/tmp") + "/user_configs.json";
-    std::remove(path.c_str());
-    uintx::cache::KernelConfig mine;
-    mine.params = {{"BLOCK_K", 256}, {"BLOCK_M", 1}, {"BLOCK_N", 64}, {"num_stages", 2}, {"num_warps", 4}, {"split_k", 1}};
     REQUIRE(tableBlockN != 64);
-    {
-      uintx::cache::ConfigCache cache(path, "NVIDIA H200", "9.0");
-      cache.insert(key, mine, 1.0);
-      cache.save();
-    }
-    uintx::setCacheSettings({path, ""});
+    useUserCacheWith(key, gemvConfig(64), "user_configs.json");
     uintx::DeviceWeight w(q);
     CHECK(gridOfOneCall(w, key.N, key.K) == std::pair<int, int>(int(key.N / 64), 1));
     uintx::setCacheSettings({"", ""});
   } else if (which == 3) {
     // A config the GEMV cannot run (a hand-edited file): reported and passed over, the
     // table's config runs, and the call does not fail.
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    const std::string path = std::string(tmp ? tmp : "/tmp") + "/bad_user_configs.json";
-    std::remove(path.c_str());
-    uintx::cache::KernelConfig bad;
-    bad.params = {{"BLOCK_K", 256}, {"BLOCK_M", 1}, {"BLOCK_N", 48}, {"num_stages", 2}, {"num_warps", 4}, {"split_k", 1}};
+    const uintx::cache::KernelConfig bad = gemvConfig(48);
     REQUIRE(!uintx::kernels::configError(key.family, uintx::kernels::quantSpecOf(q.format()), bad).empty());
-    {
-      uintx::cache::ConfigCache cache(path, "NVIDIA H200", "9.0");
-      cache.insert(key, bad, 1.0);
-      cache.save();
-    }
-    uintx::setCacheSettings({path, ""});
+    useUserCacheWith(key, bad, "bad_user_configs.json");
     uintx::DeviceWeight w(q);
     CHECK(gridOfOneCall(w, key.N, key.K) == std::pair<int, int>(int(key.N / tableBlockN), tableSplit));
     uintx::setCacheSettings({"", ""});
