@@ -198,16 +198,16 @@ void Lowering::issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv,
   // Where several threads hold the same elements (a row of words every thread of a quad
   // unpacks), one of them copies: the others would write the same bytes again.
   Value owns = ownsElements(l, shapeVec(op));
-  if (owns) text = "{ .reg .pred q; setp.ne.b32 q, $3, 0; @q " + text + " }";
+  if (owns) {
+    text = "{ .reg .pred q; setp.ne.b32 q, $3, 0; @q " + text + " }";
+    owns = arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), owns);
+  }
   for (int k = 0; k < te.count(); k += r.width) {
     Value pred = mask.empty() ? valid : (Value)arith::AndIOp::create(b_, loc_, mask[k], valid);
     Value srcBytes = arith::SelectOp::create(b_, loc_, pred, c32(bytes), c32(0));  // 0: zero-fill, no read
-    Value dst = sharedAddress(add(stageOffset, ringElementOffset(r, op, te, k)));
-    if (owns)
-      inlineAsm(b_, loc_, Type(), ValueRange{dst, ptrs[k], srcBytes, arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), owns)},
-                text, "r,l,r,r,~{memory}");
-    else
-      inlineAsm(b_, loc_, Type(), ValueRange{dst, ptrs[k], srcBytes}, text, "r,l,r,~{memory}");
+    SmallVector<Value, 4> operands{sharedAddress(add(stageOffset, ringElementOffset(r, op, te, k))), ptrs[k], srcBytes};
+    if (owns) operands.push_back(owns);
+    inlineAsm(b_, loc_, Type(), operands, text, owns ? "r,l,r,r,~{memory}" : "r,l,r,~{memory}");
   }
   for (Operation* o : a.addressOps)
     for (Value res : o->getResults()) vals_.erase(res);
