@@ -19,7 +19,7 @@ constexpr int kBlockMs[] = {16, 32, 64, 128, 256};
 constexpr int kBlockNs[] = {32, 64, 128, 256};
 constexpr int kBlockKs[] = {32, 64, 128, 256};
 constexpr int kNumWarps[] = {4, 8};
-constexpr int kStages[] = {1, 2, 3, 4};
+constexpr int kStages[] = {1, 2, 3, 4, 6};
 constexpr int kSplitKs[] = {1, 2, 4, 8};
 
 int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -52,16 +52,31 @@ double trafficBytes(const cache::KernelKey& key, int blockM, int blockN) {
   return weights * double(cdiv(key.m_bucket, blockM)) + activations * double(cdiv(key.N, blockN));
 }
 
+// Up to 64 rows the GEMM streams its weights: an SM must keep enough weight bytes in flight to
+// cover DRAM latency, the tiles its resident programs have issued ahead (stages - 1 each; a
+// single stage waits for its one tile). log2 of how far short of kWeightBytesInFlight a config
+// falls; 0 at 128 rows and more, where the tensor cores bound the step.
+constexpr double kWeightBytesInFlight = 32 * 1024;
+constexpr int kSmallMProgramsPerSm = 4;
+double latencyShortfall(const cache::KernelKey& key, const kernels::GemmConfig& c, int smCount) {
+  if (key.m_bucket > 64) return 0.0;
+  double programsPerSm = std::clamp(double(unsplitPrograms(key, c) * c.splitK) / smCount, 1.0, double(kSmallMProgramsPerSm));
+  double tile = double(c.blockN) * c.blockK * key.bit_width / 8;
+  double inFlight = programsPerSm * tile * (c.stages > 1 ? c.stages - 1 : 0.5);
+  return inFlight < kWeightBytesInFlight ? std::log2(kWeightBytesInFlight / inFlight) : 0.0;
+}
+
 // Lower is more plausible: grids that leave SMs idle, more memory traffic than the largest
 // tiles would read (less reuse of each loaded tile), splitting, a single stage and longer K
-// steps than the default's cost a little.
+// steps than the default's cost a little; so do small-M grids that keep too few weight bytes
+// in flight.
 double implausibility(const cache::KernelKey& key, const kernels::GemmConfig& c, int smCount) {
   double programs = double(unsplitPrograms(key, c)) * c.splitK;
   double grid = programs < smCount ? std::log2(smCount / programs) : 0.0;
   int largestM = std::min(kBlockMs[std::size(kBlockMs) - 1], std::max(kBlockMs[0], key.m_bucket));
   double traffic = std::log2(trafficBytes(key, c.blockM, c.blockN) / trafficBytes(key, largestM, kBlockNs[3]));
   return grid + traffic + 0.25 * std::log2(double(c.splitK)) + (c.stages == 1 ? 0.25 : c.stages == 2 ? 0.1 : 0.0) +
-         0.1 * std::log2(c.blockK / 32.0);
+         0.1 * std::log2(c.blockK / 32.0) + latencyShortfall(key, c, smCount);
 }
 
 bool sameConfig(const kernels::GemmConfig& a, const kernels::GemmConfig& b) {
@@ -137,9 +152,10 @@ std::string gemmPruneReason(const cache::KernelKey& key, const kernels::GemmConf
            n(kMaxGemmRegistersPerThread) + ")";
   int64_t programs = unsplitPrograms(key, c);
   if (c.splitK > 1) {
-    // Split only while the grid is small: once half as many splits fill every SM, more
-    // splitting only adds partial-sum traffic.
-    if (programs * (c.splitK / 2) >= smCount)
+    // Split only while the grid is small: once half as many splits fill every SM (up to 64
+    // rows, where small tiles hide latency with several programs per SM: give each SM
+    // kSmallMProgramsPerSm), more splitting only adds partial-sum traffic.
+    if (programs * (c.splitK / 2) >= smCount * (key.m_bucket <= 64 ? kSmallMProgramsPerSm : 1))
       return "split-K " + n(c.splitK) + " on a grid of " + n(programs) + " programs (" + n(smCount) + " SMs)";
     if (key.K / (int64_t(c.blockK) * c.splitK) < 2) return "a K slice of fewer than two K steps";
   }

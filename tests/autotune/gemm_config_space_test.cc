@@ -122,7 +122,7 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
     CHECK(sharedBytes(key, c) <= 227 * 1024);
     CHECK(sharedBytes(key, c) == gemmSharedBytes(key, c));
     CHECK(std::set<int>{4, 8}.count(c.numWarps) == 1);
-    CHECK(std::set<int>{1, 2, 3, 4}.count(c.stages) == 1);
+    CHECK(std::set<int>{1, 2, 3, 4, 6}.count(c.stages) == 1);
     CHECK(std::set<int>{1, 2, 4, 8}.count(c.splitK) == 1);
     CHECK(c.blockM <= std::max(16, key.m_bucket));
     CHECK((c.blockN <= key.N || c.blockN == 32));
@@ -130,7 +130,7 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
     CHECK(registers(c, int8) <= 192);
     int64_t programs = cdiv(key.N, c.blockN) * cdiv(key.m_bucket, c.blockM);
     if (c.splitK > 1) {
-      CHECK(programs * (c.splitK / 2) < kSm);  // only small grids split
+      CHECK(programs * (c.splitK / 2) < kSm * (key.m_bucket <= 64 ? 4 : 1));  // only small grids split
       CHECK(key.K / (int64_t(c.blockK) * c.splitK) >= 2);
       if (key.group_size < key.K) CHECK((key.K / c.splitK) % key.group_size == 0);
     }

@@ -3,6 +3,7 @@
 // symmetric and 4-bit grouped weights).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -227,6 +228,36 @@ TEST_CASE("16-bit decode with zeros far outside the code range matches float64")
 
 // With split-K (splitK 2) the int8 GEMM writes f32 partials of the scaled sums and the reduce
 // adds them and the bias.
+TEST_CASE("quantizeRows: the whole row in one pass and in blocks both match the definition") {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0, 1);
+  const int M = 3;
+  // 200: the one-pass block (256) masks its tail; 96 with blocks of 32 takes the blocked loops.
+  for (auto [K, block] : {std::pair<int64_t, int>{200, 0}, {256, 0}, {96, 32}, {200, 64}}) {
+    CAPTURE(K);
+    CAPTURE(block);
+    std::vector<bf16> x(M * K);
+    for (auto& v : x) v = toBf16(5 * normal(rng));
+    for (int64_t k = 0; k < K; ++k) x[2 * K + k] = toBf16(0.0f);  // an all-zero row: scale 1, codes 0
+    std::vector<int8_t> xq(M * K, 99);
+    std::vector<float> xs(M, NAN);
+    dsl::interpret(kernels::buildQuantizeRows(K, dsl::DType::bf16, block), {M},
+                   {dsl::KernelArg::buffer(x), dsl::KernelArg::buffer(xq), dsl::KernelArg::buffer(xs),
+                    dsl::KernelArg::i32(M)});
+    for (int m = 0; m < M; ++m) {
+      float amax = 0;
+      for (int64_t k = 0; k < K; ++k) amax = std::max(amax, std::fabs(toFloat(x[m * K + k])));
+      float s = amax > 0 ? amax / 127.0f : 1.0f;
+      CHECK(xs[m] == doctest::Approx(s).epsilon(1e-6));
+      for (int64_t k = 0; k < K; ++k) {
+        float t = toFloat(x[m * K + k]) / xs[m];
+        int want = std::clamp(int(t + (t >= 0 ? 0.5f : -0.5f)), -127, 127);
+        CHECK(int(xq[m * K + k]) == want);
+      }
+    }
+  }
+}
+
 TEST_CASE("int8 dynamic activations: quantizeRows then int8 GEMM, with and without split-K") {
   std::mt19937 rng(11);
   std::normal_distribution<float> normal(0, 1);
