@@ -25,11 +25,11 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
     c.stages = 3;
     if (!int8) c.blockK = std::max(c.blockK, 4 * (32 / q.bits));  // whole words per thread (1-bit: 128)
   }
-  if (int8 && M < 128) {  // deeper tiles: the int8 operands are half as wide in bytes
-    // 16 rows: narrow tiles on mma.sync; 64 rows: one warpgroup's m64n256 wgmma, 4 stages.
-    c.blockK = 128;
-    if (c.blockM == 64) c.blockN = 256, c.stages = 4;
-    else c.blockN = 64;
+  if (int8 && M < 128) {
+    // 8-bit weights stream from DRAM: 128x128 byte tiles, 6 stages (5 tiles in flight per
+    // program), on mma.sync for 16 rows and one warpgroup's m64n128 wgmma for 64. 4-bit
+    // weights take one group per step (below): 64-wide tiles for 16 rows.
+    c.blockN = q.symmetric || c.blockM == 64 ? 128 : 64, c.blockK = 128, c.stages = 6;
   }
   if (int8 && !q.symmetric) {  // one group per k step; the smaller tile keeps the staging in shared memory
     c.blockK = int(q.groupSize), c.stages = 1;
@@ -42,12 +42,12 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
     c.blockN = std::min(c.blockN, 128);
   // Split-K: 16- and 32-row weight-only tiles want several programs per SM to hide their
   // latency, up to a split of 4 for 16 rows, 8 for 32 (beyond it the partial sums cost more
-  // than the programs gain); 64-row tiles and the int8 GEMM are content with ~1.5 programs per
-  // SM; 128- and 256-row tiles (one CTA per SM), and the int8 GEMM's 64-row wgmma tiles, split
-  // only while every program keeps an SM of its own: unsplit, a layer of few row blocks would
-  // leave most SMs idle.
+  // than the programs gain); 64-row weight-only tiles are content with ~1.5 programs per SM;
+  // 128- and 256-row tiles (one CTA per SM), and the int8 GEMM's deep-pipelined small-M tiles,
+  // split only while every program keeps an SM of its own: unsplit, a layer of few row blocks
+  // would leave most SMs idle.
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
-  if (c.blockM >= 128 || (int8 && c.blockM == 64)) return splitWhileEachProgramHasAnSm(q, c, programs, int8, smCount);
+  if (c.blockM >= 128 || (int8 && (q.symmetric || c.blockM == 64))) return splitWhileEachProgramHasAnSm(q, c, programs, int8, smCount);
   int64_t target = c.blockM <= 32 && !int8 ? 6 * int64_t(smCount) : 3 * int64_t(smCount) / 2;
   int maxSplit = c.blockM <= 16 ? 4 : 8;
   for (int split = 2; split <= maxSplit && M < 128 && programs * c.splitK < target; split *= 2) {
