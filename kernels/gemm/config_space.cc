@@ -135,8 +135,9 @@ std::string gemmPruneReason(const cache::KernelKey& key, const kernels::GemmConf
     return e.what();
   }
   auto n = [](int64_t v) { return std::to_string(v); };
-  // Rows past M are masked work: one tile of at most max(16, bucket) rows.
-  if (c.blockM > std::max(kBlockMs[0], key.m_bucket))
+  // Rows past M are masked work: one tile of at most max(16, bucket) rows (int8: 64, one
+  // warpgroup's wgmma, which streams int8 weights faster than 16-row mma.sync tiles).
+  if (c.blockM > std::max(int8 ? 64 : kBlockMs[0], key.m_bucket))
     return "blockM " + n(c.blockM) + " is larger than the M bucket " + n(key.m_bucket);
   if (c.blockN > key.N && c.blockN != kBlockNs[0]) return "blockN " + n(c.blockN) + " is larger than N";
   int64_t shared = gemmSharedBytes(key, c);

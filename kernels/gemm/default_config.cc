@@ -27,8 +27,10 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
   }
   if (int8 && M < 128) {
     // 8-bit weights stream from DRAM: 128x128 byte tiles, 6 stages (5 tiles in flight per
-    // program), on mma.sync for 16 rows and one warpgroup's m64n128 wgmma for 64. 4-bit
-    // weights take one group per step (below): 64-wide tiles for 16 rows.
+    // program), on one warpgroup's m64n128 wgmma whatever M (16 rows on mma.sync were slower
+    // than 64 rows of which 48 are masked). 4-bit weights take one group per step (below):
+    // 64-wide tiles for 16 rows.
+    if (q.symmetric) c.blockM = 64;
     c.blockN = q.symmetric || c.blockM == 64 ? 128 : 64, c.blockK = 128, c.stages = 6;
   }
   if (int8 && !q.symmetric) {  // one group per k step; the smaller tile keeps the staging in shared memory

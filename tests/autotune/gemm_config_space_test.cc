@@ -124,7 +124,7 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
     CHECK(std::set<int>{4, 8}.count(c.numWarps) == 1);
     CHECK(std::set<int>{1, 2, 3, 4, 6}.count(c.stages) == 1);
     CHECK(std::set<int>{1, 2, 4, 8}.count(c.splitK) == 1);
-    CHECK(c.blockM <= std::max(16, key.m_bucket));
+    CHECK(c.blockM <= std::max(int8 ? 64 : 16, key.m_bucket));
     CHECK((c.blockN <= key.N || c.blockN == 32));
     CHECK(c.blockM * c.blockN <= 128 * 32 * c.numWarps);
     CHECK(registers(c, int8) <= 192);
