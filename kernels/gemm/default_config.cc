@@ -31,7 +31,7 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
     // than 64 rows of which 48 are masked). 4-bit weights take one group per step (below):
     // 64-wide tiles for 16 rows.
     if (q.symmetric) c.blockM = 64;
-    c.blockN = q.symmetric || c.blockM == 64 ? 128 : 64, c.blockK = 128, c.stages = 6;
+    c.blockN = c.blockM == 64 ? 128 : 64, c.blockK = 128, c.stages = 6;
   }
   if (int8 && !q.symmetric) {  // one group per k step; the smaller tile keeps the staging in shared memory
     c.blockK = int(q.groupSize), c.stages = 1;
@@ -49,7 +49,7 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
   // split only while every program keeps an SM of its own: unsplit, a layer of few row blocks
   // would leave most SMs idle.
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
-  if (c.blockM >= 128 || (int8 && (q.symmetric || c.blockM == 64))) return splitWhileEachProgramHasAnSm(q, c, programs, int8, smCount);
+  if (c.blockM >= 128 || (int8 && c.blockM == 64)) return splitWhileEachProgramHasAnSm(q, c, programs, int8, smCount);
   int64_t target = c.blockM <= 32 && !int8 ? 6 * int64_t(smCount) : 3 * int64_t(smCount) / 2;
   int maxSplit = c.blockM <= 16 ? 4 : 8;
   for (int split = 2; split <= maxSplit && M < 128 && programs * c.splitK < target; split *= 2) {
