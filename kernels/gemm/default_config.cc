@@ -37,7 +37,8 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
     c.blockK = int(q.groupSize), c.stages = 1;
     if (q.groupSize > 128) c.blockM = std::min(c.blockM, 64), c.blockN = 64;
   }
-  while (!int8 && c.blockK > 32 && !gemmSupports(q, c, false)) c.blockK /= 2;  // K or the group size is not a multiple
+  // K (or the group size) not a multiple of the step: shorter steps (4-bit int8 keeps its group).
+  while ((!int8 || q.symmetric) && c.blockK > 32 && !gemmSupports(q, c, int8)) c.blockK /= 2;
   // 128x256 is for wgmma (no fragments in registers); mma.sync, and the 4-bit int8 GEMM's
   // second accumulator, would spill.
   if (!codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, int8 ? 1 : 2) || (int8 && !q.symmetric))

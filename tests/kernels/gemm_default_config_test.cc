@@ -59,3 +59,17 @@ TEST_CASE("128- and 256-row tiles split along K while every program keeps an SM 
   c = kernels::defaultGemmConfig(w8, 16, true, sms);
   CHECK(c.toString() == "BM=64 BN=128 BK=128 warps=4 stages=6 splitK=1");
 }
+
+TEST_CASE("int8 defaults take shorter K steps where K is not a multiple of 128") {
+  for (int64_t K : {4160, 4128, 2080})  // multiples of 64, 32, 32
+    for (int64_t M : {1, 16, 64, 128, 256, 4096}) {
+      kernels::QuantSpec q = spec(8, 4096, K);
+      q.symmetric = true, q.groupSize = int(K);
+      kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, true, 132);
+      CAPTURE(K);
+      CAPTURE(M);
+      CAPTURE(c.toString());
+      CHECK(kernels::gemmSupports(q, c, true));
+      CHECK(K % (int64_t(c.blockK) * c.splitK) == 0);
+    }
+}

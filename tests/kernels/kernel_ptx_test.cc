@@ -180,6 +180,20 @@ TEST_CASE("split-K GEMMs (f32 partials, no bias parameter) assemble and use mma.
   CHECK(k.ptx.find("%ctaid.z") != std::string::npos);
 }
 
+TEST_CASE("int8 GEMM defaults assemble where K is a multiple of 64 or 32, not 128") {
+  for (int64_t K : {4160, 4128})
+    for (int M : {16, 64, 256}) {
+      kernels::QuantSpec q = spec4096(8);
+      q.K = K, q.groupSize = int(K);
+      kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, true, 132);
+      CAPTURE(K);
+      CAPTURE(c.toString());
+      codegen::PtxKernel k = codegen::compileToPtx(kernels::buildInt8Gemm(q, dsl::DType::bf16, false, c));
+      std::string log;
+      CHECK(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+    }
+}
+
 // Each weight of a K step is dequantized once (a layout that made threads repeat the
 // dequantization would show more instructions), and the kernel assembles for sm_90a without
 // spills. 8-bit codes (bf16 activations) take the f32 form: one fma per weight, a conversion
