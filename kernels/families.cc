@@ -85,7 +85,7 @@ void validate(KernelFamily family, const QuantSpec& q, const cache::KernelConfig
   const bool int8 = family == KernelFamily::gemm_int8;
   GemmConfig c = gemmConfigFrom(config);
   if (int8 && !gemmSupports(q, c, true) && !gemmSupports(q, defaultGemmConfig(q, 16, true, 0), true))
-    throw Error("int8 activations need 8-bit symmetric weights or 4-bit weights with a group size of 32..256, "
+    throw Error("int8 activations need 8-bit symmetric weights or 4-bit weights with a group size of 32, 64, 128 or 256, "
                 "rows of whole 16-byte multiples and K a multiple of 32 (bits=" + std::to_string(q.bits) + ", group_size=" +
                 std::to_string(q.groupSize) + ", K=" + std::to_string(q.K) + ")");
   validateGemmConfig(q, c, int8);

@@ -44,8 +44,9 @@ struct DeviceMatrix {
 struct LinearOptions {
   // Quantize each row of x to int8 (per-row scale) and multiply int8 x int8 on tensor cores
   // (torchao's Int8DynamicActivation...): for 8-bit symmetric weights and 4-bit grouped
-  // weights (group size 32..256). A single row (M = 1) is not quantized: it runs the
-  // weight-only kernel, which is faster there and closer to the float result.
+  // weights (group size 32, 64, 128 or 256), K a multiple of 32. A single row (M = 1) is not
+  // quantized: it runs the weight-only kernel, which is faster there and closer to the float
+  // result. Other formats fail with a uintx::Error naming the rule.
   bool int8Activations = false;
 };
 

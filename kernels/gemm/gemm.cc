@@ -53,6 +53,9 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   }
   if (int8Activations) {
     if (q.bits == 8 && !q.symmetric) return "8-bit weights must be symmetric";
+    // One group per K step, and a K step is a power-of-two tile.
+    if (!q.symmetric && (q.groupSize < 32 || q.groupSize > 256 || (q.groupSize & (q.groupSize - 1)) != 0))
+      return "4-bit weights need a group size of 32, 64, 128 or 256 (not " + n(q.groupSize) + ")";
     if (!q.symmetric && q.groupSize != c.blockK)
       return "4-bit weights need blockK equal to the group size (" + n(q.groupSize) + ")";
     return "";

@@ -2,6 +2,8 @@
 // shape the kernels were written for (vector loads, in-thread sums, staged tensor-core operands).
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include "codegen/layout.h"
 #include "codegen/ptx_compiler.h"
 #include "kernels/int8_gemm/int8_gemm.h"
@@ -9,7 +11,10 @@
 #include "kernels/split_k_reduce/split_k_reduce.h"
 #include "kernels/gemm/default_config.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/families.h"
 #include "kernels/gemv/gemv.h"
+#include "packing/weight_format.h"
+#include "uintx/error.h"
 #include "tests/codegen/ptxas.h"
 
 using namespace uintx;
@@ -470,4 +475,45 @@ TEST_CASE("default GEMM configs compile for 1-, 2-, 4- and 8-bit codes at every 
     CAPTURE(log);
     CHECK(log.find("0 bytes spill stores") != std::string::npos);
   }
+}
+
+// The root check under families_test's: every kernel of the default plan for awkward formats
+// and shapes (odd N, K that is not a power of two or not a multiple of the usual steps, M
+// around the tile sizes, int8 or not) compiles and is accepted by ptxas.
+TEST_CASE("the default plans of awkward formats and shapes compile and assemble") {
+  std::set<std::string> seen;
+  int kernels = 0;
+  kernels::CompileFn assemble = [&](const dsl::KernelProgram& program) -> std::shared_ptr<codegen::JitKernel> {
+    codegen::PtxKernel k = codegen::compileToPtx(program);
+    if (!seen.insert(k.ptx).second) return nullptr;
+    std::string log;
+    INFO(log);
+    CHECK(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+    ++kernels;
+    return nullptr;
+  };
+  for (int bits : {1, 3, 4, 8})
+    for (int64_t K : {160, 1000, 4160})
+      for (int group : {64, 0}) {
+        WeightFormat f;
+        f.bit_width = bits, f.N = 1000, f.K = K, f.group_size = group ? group : int(K);
+        try {
+          f.validate();
+        } catch (const Error&) {
+          continue;
+        }
+        kernels::QuantSpec q = kernels::quantSpecOf(f);
+        for (bool int8 : {false, true})
+          for (int64_t M : {1, 3, 17, 129, 300}) {
+            cache::KernelFamily family = kernels::chooseFamily(q, M, int8);
+            cache::KernelConfig config = kernels::defaultConfig(family, q, M, 132);
+            if (!kernels::configError(family, q, config).empty()) continue;  // refused formats: families_test
+            CAPTURE(bits);
+            CAPTURE(K);
+            CAPTURE(M);
+            CAPTURE(int8);
+            CHECK_NOTHROW(kernels::makePlan(family, q, dsl::DType::bf16, dsl::DType::bf16, true, config, assemble));
+          }
+      }
+  CHECK(kernels > 20);
 }
