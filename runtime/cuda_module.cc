@@ -98,6 +98,10 @@ void launchKernel(CUfunction kernel, Dim3 grid, Dim3 block, unsigned sharedBytes
   if (!kernel) throw Error("launchKernel: the kernel function is null");
   if (grid.x == 0 || grid.y == 0 || grid.z == 0)
     throw Error("launchKernel: grid " + dimText(grid) + " has a zero dimension");
+  // The driver's limits (every GPU since sm_30), named here rather than as its invalid-value error.
+  if (grid.x > 2147483647u || grid.y > 65535 || grid.z > 65535)
+    throw Error("launchKernel: grid " + dimText(grid) + " exceeds the GPU's (2^31 - 1, 65535, 65535): too many rows "
+                "or columns for one launch");
   if (block.x == 0 || block.y == 0 || block.z == 0 ||
       uint64_t(block.x) * block.y * block.z > 1024)
     throw Error("launchKernel: block " + dimText(block) +

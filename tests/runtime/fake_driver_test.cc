@@ -147,6 +147,10 @@ TEST_CASE("launchKernel passes arguments, stream and shared memory") {
                        uintx::Error);
   CHECK_THROWS_WITH_AS(uintx::runtime::launchKernel(fn, {0, 1, 1}, {64, 1, 1}, 0, nullptr, args),
                        "launchKernel: grid (0, 1, 1) has a zero dimension", uintx::Error);
+  CHECK_THROWS_WITH_AS(uintx::runtime::launchKernel(fn, {1, 65536, 1}, {64, 1, 1}, 0, nullptr, args),
+                       doctest::Contains("exceeds the GPU's"), uintx::Error);
+  CHECK_THROWS_WITH_AS(uintx::runtime::launchKernel(fn, {1, 1, 70000}, {64, 1, 1}, 0, nullptr, args),
+                       doctest::Contains("exceeds the GPU's"), uintx::Error);
 }
 
 TEST_CASE("GpuTimer reads the time between its two events") {
