@@ -258,69 +258,94 @@ TEST_CASE("quantizeRows: the whole row in one pass and in blocks both match the 
   }
 }
 
+// quantizeRows, the int8 GEMM with config c and, split, the reduce, on the interpreter; checks
+// the quantization on its own (|x - q*s| <= s/2, max |q| == 127) and returns the relative
+// error of y against float64 on the quantized rows.
+double int8LinearError(Weights& w, const kernels::QuantSpec& q, const kernels::GemmConfig& c, int M,
+                       int quantizeBlock, std::mt19937& rng) {
+  std::normal_distribution<float> normal(0, 1);
+  const int64_t N = q.N, K = q.K;
+  const int splitK = c.splitK;
+  std::vector<bf16> x(M * K), y(M * N, toBf16(NAN));
+  for (auto& v : x) v = toBf16(3 * normal(rng));
+  std::vector<int8_t> xq(M * K);
+  std::vector<float> xs(M, NAN);
+  dsl::interpret(kernels::buildQuantizeRows(K, dsl::DType::bf16, quantizeBlock), {M},
+                 {dsl::KernelArg::buffer(x), dsl::KernelArg::buffer(xq), dsl::KernelArg::buffer(xs),
+                  dsl::KernelArg::i32(M)});
+  for (int m = 0; m < M; ++m) {
+    int amax = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      amax = std::max(amax, std::abs(int(xq[m * K + k])));
+      CHECK(std::fabs(toFloat(x[m * K + k]) - xq[m * K + k] * xs[m]) <= xs[m] * 0.5001f);
+    }
+    CHECK(amax == 127);
+  }
+  const bool bias = !w.bias.empty();
+  std::vector<dsl::KernelArg> args{dsl::KernelArg::buffer(xq), dsl::KernelArg::buffer(xs),
+                                   dsl::KernelArg::buffer(w.packed), dsl::KernelArg::buffer(w.scales)};
+  if (!q.symmetric) args.push_back(dsl::KernelArg::buffer(w.zeros));
+  std::vector<float> partial(size_t(splitK) * M * N, NAN);
+  if (splitK == 1) {
+    if (bias) args.push_back(dsl::KernelArg::buffer(w.bias));
+    args.push_back(dsl::KernelArg::buffer(y));
+  } else {
+    args.push_back(dsl::KernelArg::buffer(partial));  // no bias parameter: the reduce adds it
+  }
+  args.push_back(dsl::KernelArg::i32(M));
+  dsl::KernelProgram gemm = kernels::buildInt8Gemm(q, dsl::DType::bf16, bias, c);
+  REQUIRE(gemm.params.size() == args.size());
+  dsl::interpret(gemm, {int((N + c.blockN - 1) / c.blockN), (M + c.blockM - 1) / c.blockM, splitK}, args);
+  if (splitK > 1) {
+    std::vector<dsl::KernelArg> reduceArgs{dsl::KernelArg::buffer(partial)};
+    if (bias) reduceArgs.push_back(dsl::KernelArg::buffer(w.bias));
+    reduceArgs.push_back(dsl::KernelArg::buffer(y));
+    reduceArgs.push_back(dsl::KernelArg::i32(M));
+    dsl::interpret(kernels::buildSplitKReduce(N, splitK, dsl::DType::bf16, bias, q.scaleDtype),
+                   {int((N + 255) / 256), M}, reduceArgs);
+  }
+  std::vector<double> got, ref;
+  for (int m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double r = bias ? w.q.bias(n) : 0;
+      for (int64_t k = 0; k < K; ++k) r += double(xq[m * K + k]) * xs[m] * w.dq[n * K + k];
+      ref.push_back(r);
+      got.push_back(toFloat(y[m * N + n]));
+    }
+  return relErr(got, ref);
+}
+
 TEST_CASE("int8 dynamic activations: quantizeRows then int8 GEMM, with and without split-K") {
   std::mt19937 rng(11);
-  std::normal_distribution<float> normal(0, 1);
   for (int splitK : {1, 2})
-  for (auto [bits, group, M] : std::vector<std::array<int, 3>>{{8, 0, 37}, {4, 128, 20}, {4, 64, 65}}) {
-    const int64_t N = 136, K = 256;
-    Weights w = makeWeights(N, K, bits, group, bits == 8, rng);
-    kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
-    kernels::GemmConfig c;
-    if (!q.symmetric) c.blockK = group;
-    c.splitK = splitK;
-    CAPTURE(splitK);
-    std::vector<bf16> x(M * K), y(M * N, toBf16(NAN));
-    for (auto& v : x) v = toBf16(3 * normal(rng));
-    std::vector<int8_t> xq(M * K);
-    std::vector<float> xs(M, NAN);
-    dsl::interpret(kernels::buildQuantizeRows(K, dsl::DType::bf16, 128), {M},
-                   {dsl::KernelArg::buffer(x), dsl::KernelArg::buffer(xq), dsl::KernelArg::buffer(xs),
-                    dsl::KernelArg::i32(M)});
-    // The quantization itself, checked on its own: |x - q*s| <= s/2 and max |q| == 127.
-    for (int m = 0; m < M; ++m) {
-      int amax = 0;
-      for (int64_t k = 0; k < K; ++k) {
-        amax = std::max(amax, std::abs(int(xq[m * K + k])));
-        CHECK(std::fabs(toFloat(x[m * K + k]) - xq[m * K + k] * xs[m]) <= xs[m] * 0.5001f);
-      }
-      CHECK(amax == 127);
+    for (auto [bits, group, M] : std::vector<std::array<int, 3>>{{8, 0, 37}, {4, 128, 20}, {4, 64, 65}}) {
+      Weights w = makeWeights(136, 256, bits, group, bits == 8, rng);
+      kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
+      kernels::GemmConfig c;
+      if (!q.symmetric) c.blockK = group;
+      c.splitK = splitK;
+      CAPTURE(splitK);
+      CAPTURE(bits);
+      CAPTURE(group);
+      CHECK(int8LinearError(w, q, c, M, 128, rng) <= 1e-2);
     }
-    const bool bias = bits == 8;
-    std::vector<dsl::KernelArg> args{dsl::KernelArg::buffer(xq), dsl::KernelArg::buffer(xs),
-                                     dsl::KernelArg::buffer(w.packed), dsl::KernelArg::buffer(w.scales)};
-    if (!q.symmetric) args.push_back(dsl::KernelArg::buffer(w.zeros));
-    std::vector<float> partial(size_t(splitK) * M * N, NAN);
-    if (splitK == 1) {
-      if (bias) args.push_back(dsl::KernelArg::buffer(w.bias));
-      args.push_back(dsl::KernelArg::buffer(y));
-    } else {
-      args.push_back(dsl::KernelArg::buffer(partial));  // no bias parameter: the reduce adds it
+}
+
+// K not a multiple of 128: the int8 defaults take 64- or 32-deep steps (and split where the
+// grid is small), with the one-pass quantization; 8-bit, so with a bias.
+TEST_CASE("int8 defaults where K is a multiple of 64 or 32 only match float64") {
+  std::mt19937 rng(5);
+  for (int64_t K : {192, 160})
+    for (int M : {3, 20}) {
+      Weights w = makeWeights(40, K, 8, 0, true, rng);
+      kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
+      kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, true, 132);
+      CAPTURE(K);
+      CAPTURE(M);
+      CAPTURE(c.toString());
+      CHECK(c.blockK < 128);
+      CHECK(int8LinearError(w, q, c, M, 0, rng) <= 1e-2);
     }
-    args.push_back(dsl::KernelArg::i32(M));
-    dsl::KernelProgram gemm = kernels::buildInt8Gemm(q, dsl::DType::bf16, bias, c);
-    REQUIRE(gemm.params.size() == args.size());
-    dsl::interpret(gemm, {int((N + c.blockN - 1) / c.blockN), (M + c.blockM - 1) / c.blockM, splitK}, args);
-    if (splitK > 1) {
-      std::vector<dsl::KernelArg> reduceArgs{dsl::KernelArg::buffer(partial)};
-      if (bias) reduceArgs.push_back(dsl::KernelArg::buffer(w.bias));
-      reduceArgs.push_back(dsl::KernelArg::buffer(y));
-      reduceArgs.push_back(dsl::KernelArg::i32(M));
-      dsl::interpret(kernels::buildSplitKReduce(N, splitK, dsl::DType::bf16, bias, q.scaleDtype),
-                     {int((N + 255) / 256), M}, reduceArgs);
-    }
-    std::vector<double> got, ref;
-    for (int m = 0; m < M; ++m)
-      for (int64_t n = 0; n < N; ++n) {
-        double r = bits == 8 ? w.q.bias(n) : 0;
-        for (int64_t k = 0; k < K; ++k) r += double(xq[m * K + k]) * xs[m] * w.dq[n * K + k];
-        ref.push_back(r);
-        got.push_back(toFloat(y[m * N + n]));
-      }
-    CAPTURE(bits);
-    CAPTURE(group);
-    CHECK(relErr(got, ref) <= 1e-2);
-  }
 }
 
 // Split-K: program_id(2) sums one K slice into f32 partials [splitK, M, N]; splitKReduce adds
