@@ -101,7 +101,7 @@ void Lowering::lowerExpandDims(ux::ExpandDimsOp op) {
 
 // The field pair (j, j + 1) of a word (j even) as one register of two 16-bit floats
 // magic + u: a byte permute brings the byte holding each field (taken from the word shifted so
-// that the field starts its byte) to the low and high halves, and one and-or (a lop3) keeps
+// that the field starts its byte) to the low and high halves, and one lop3 (an and-or) keeps
 // the fields and sets the magic number's bits around them.
 Value Lowering::halfPairOfFields(Value word, int j, int bits, Type half) {
   int lo = j * bits, hi = (j + 1) * bits;
@@ -113,8 +113,11 @@ Value Lowering::halfPairOfFields(Value word, int j, int bits, Type half) {
                          "prmt.b32 $0, $1, $2, " + std::to_string(selector) + ";", "=r,r,r", /*sideEffects=*/false)
                    .getResult(0);
   uint32_t field = (uint32_t(1) << bits) - 1, magic = half.isBF16() ? 0x4300 : 0x6400;
-  Value fields = arith::AndIOp::create(b_, loc_, both, c32(int32_t(field | field << 16)));
-  Value reg = arith::OrIOp::create(b_, loc_, fields, c32(int32_t(magic | magic << 16)));
+  // (both & fields) | magic as one lop3 (truth table 0xEA): written as an and and an or with
+  // two immediates, ptxas emits two LOP3s.
+  std::string text = "lop3.b32 $0, $1, " + std::to_string(field | field << 16) + ", " +
+                     std::to_string(magic | magic << 16) + ", 0xEA;";
+  Value reg = inlineAsm(b_, loc_, i32, ValueRange{both}, text, "=r,r", /*sideEffects=*/false).getResult(0);
   return LLVM::BitcastOp::create(b_, loc_, VectorType::get({2}, half), reg);
 }
 

@@ -41,8 +41,9 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   if (c.blockK < 32 || c.blockK > 512 || c.blockK % 32 != 0) return "blockK must be a multiple of 32 up to 512";
   if (c.stages < 1 || c.stages > 8) return "stages must be in [1, 8]";
   if (c.splitK < 1 || c.splitK > 64) return "splitK must be in [1, 64]";
-  if (q.K % (int64_t(c.blockK) * c.splitK) != 0)
-    return "K (" + n(q.K) + ") must be a multiple of blockK * splitK (" + n(int64_t(c.blockK) * c.splitK) + ")";
+  if (q.K % c.blockK != 0) return "K (" + n(q.K) + ") must be a multiple of blockK (" + n(c.blockK) + ")";
+  if (q.K / c.blockK < c.splitK)
+    return "splitK " + n(c.splitK) + " is more than the " + n(q.K / c.blockK) + " K steps of " + n(c.blockK);
   if (c.weightsAsA != 0 && c.weightsAsA != 1) return "weightsAsA must be 0 or 1";
   if (c.weightsAsA) {
     if (int8Activations) return "weightsAsA is for weight-only formats";
@@ -70,9 +71,6 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
              n(per) + " (" + n(q.bits) + "-bit): use blockK >= " + n(4 * per);
   bool grouped = q.groupSize < q.K;
   if (grouped && q.groupSize % 32 != 0) return "group size " + n(q.groupSize) + " is not a multiple of 32";
-  // Each split covers whole groups, so that no group's scale is applied across two programs.
-  if (grouped && c.splitK > 1 && (q.K / c.splitK) % q.groupSize != 0)
-    return "split-K slices of K / splitK = " + n(q.K / c.splitK) + " must hold whole groups of " + n(q.groupSize);
   return "";
 }
 
@@ -195,9 +193,9 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   // Dequantization runs one step ahead, in registers: step k0 multiplies the tile dequantized
   // by the step before, then dequantizes the next one. Nothing orders the two, so each warp's
   // integer and fma work for the next step fills the gaps of its tensor-core work for this
-  // one. program_id(2) takes the K slice [pidK * K / splitK, (pidK + 1) * K / splitK).
-  Value kLo = split ? kb.programId(2) * (K / c.splitK) : kb.constant(0, DType::i32);
-  Value kHi = kLo + K / c.splitK, last = kHi - BK;
+  // one. program_id(2) takes the K slice kSliceOfProgram gives it.
+  auto [kLo, kHi] = kSliceOfProgram(kb, c, K);
+  Value last = kHi - BK;
   // Tiles of 16 rows dequantize in the step instead: their dot takes the weights straight
   // from registers (codegen/layout.h, mmaRegisterOperandParams) and the cp.async ring already
   // keeps the packed words in flight; carrying a dequantized tile would double the registers

@@ -41,8 +41,8 @@ void validateGemmConfig(const QuantSpec& q, const GemmConfig& c, bool int8Activa
 // Weight-only. Parameters: x [M, K], qweight (u32 words), scales, zeros (asymmetric only),
 // bias (if hasBias; splitK == 1 only), out, M. Grid: (ceil(N / blockN), ceil(M / blockM), splitK).
 // out is y [M, N] when splitK == 1, else f32 partials [splitK, M, N] that buildSplitKReduce
-// sums (+ bias) into y. Split-K needs K % (blockK * splitK) == 0 and, for grouped formats,
-// slices of whole groups.
+// sums (+ bias) into y. K must be a multiple of blockK; split-K deals the K / blockK steps out
+// to the slices (kSliceOfProgram), at least one each.
 dsl::KernelProgram buildGemm(const QuantSpec& q, dsl::DType act, bool hasBias, const GemmConfig& c,
                              std::optional<dsl::DType> out = std::nullopt);
 

@@ -26,6 +26,13 @@ std::pair<Value, Value> tileOfProgram(KernelBuilder& kb, const GemmConfig& c, Va
   return {first + inGroup % groupRows, inGroup / groupRows};
 }
 
+std::pair<Value, Value> kSliceOfProgram(KernelBuilder& kb, const GemmConfig& c, int64_t K) {
+  if (c.splitK == 1) return {kb.constant(0, DType::i32), kb.constant(double(K), DType::i32)};
+  const int steps = int(K / c.blockK);
+  Value pid = kb.programId(2);
+  return {pid * steps / c.splitK * c.blockK, (pid + 1) * steps / c.splitK * c.blockK};
+}
+
 BlockIndices blockIndices(KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, Value M) {
   BlockIndices b;
   const int N = int(q.N);

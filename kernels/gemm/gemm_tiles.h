@@ -31,6 +31,11 @@ int gemmVectorWidth(const QuantSpec& q, const GemmConfig& c);
 std::pair<dsl::Value, dsl::Value> tileOfProgram(dsl::KernelBuilder& kb, const GemmConfig& c, dsl::Value M, int64_t N);
 BlockIndices blockIndices(dsl::KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, dsl::Value M);
 
+// This program's K slice [lo, hi) under split-K (program_id(2) of c.splitK): the K / blockK
+// steps dealt out as evenly as whole steps allow, so that K need only be a multiple of blockK
+// (K = 4160 in 64-deep steps splits 16 + 16 + 16 + 17). Unsplit: [0, K).
+std::pair<dsl::Value, dsl::Value> kSliceOfProgram(dsl::KernelBuilder& kb, const GemmConfig& c, int64_t K);
+
 // The packed 32-bit words of the weight tile: rows rn2 [BN, 1] masked by rnMask2, columns
 // k0 .. k0 + blockK; [BN, blockK / (32 / bits)] of u32.
 dsl::Value loadWordTile(dsl::KernelBuilder& kb, const QuantSpec& q, int blockK, dsl::Value qweight, dsl::Value rn2,

@@ -31,8 +31,7 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   kb.setVectorWidth(gemmVectorWidth(q, c));
   const int BM = c.blockM, BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K);
   BlockIndices b = blockIndices(kb, q, c, M);
-  // program_id(2) takes the K slice [pidK * K / splitK, (pidK + 1) * K / splitK).
-  Value kLo = split ? kb.programId(2) * (K / c.splitK) : kb.constant(0, DType::i32);
+  auto [kLo, kHi] = kSliceOfProgram(kb, c, K);
   const Value &rm = b.rm, &rmMask2 = b.rmMask2, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask,
               &numGroups = b.numGroups;
   Value accInit = q.symmetric ? kb.zeros({BM, BN}, DType::i32) : kb.zeros({BM, BN}, DType::f32);
@@ -41,7 +40,7 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
                         : loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0);
     return std::vector<Value>{loadActivationTile(kb, q, c, b, xq, k0), w};
   };
-  Value acc = kLoop(kb, c, kLo, kLo + K / c.splitK, accInit, loadStep,
+  Value acc = kLoop(kb, c, kLo, kHi, accInit, loadStep,
                     [&](Value k0, const std::vector<Value>& t, const std::vector<Value>& carried) {
     Value a = t[0];
     if (byteCodes) return std::vector<Value>{dot(a, trans(t[1]), carried[0])};

@@ -70,6 +70,9 @@ TEST_CASE("int8 defaults take shorter K steps where K is not a multiple of 128")
       CAPTURE(M);
       CAPTURE(c.toString());
       CHECK(kernels::gemmSupports(q, c, true));
-      CHECK(K % (int64_t(c.blockK) * c.splitK) == 0);
+      CHECK(K % c.blockK == 0);
+      // Slices of whole steps: a layer of few column blocks still fills the SMs.
+      int64_t programs = (4096 + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM) * c.splitK;
+      if (M <= 256) CHECK(programs >= 66);
     }
 }

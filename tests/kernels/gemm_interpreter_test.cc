@@ -317,13 +317,17 @@ double int8LinearError(Weights& w, const kernels::QuantSpec& q, const kernels::G
 
 TEST_CASE("int8 dynamic activations: quantizeRows then int8 GEMM, with and without split-K") {
   std::mt19937 rng(11);
-  for (int splitK : {1, 2})
+  for (int splitK : {1, 2, 3})  // 3: uneven slices of whole steps (8-bit: 8 steps, 3 + 2 + 3)
     for (auto [bits, group, M] : std::vector<std::array<int, 3>>{{8, 0, 37}, {4, 128, 20}, {4, 64, 65}}) {
       Weights w = makeWeights(136, 256, bits, group, bits == 8, rng);
       kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
       kernels::GemmConfig c;
       if (!q.symmetric) c.blockK = group;
       c.splitK = splitK;
+      if (splitK == 3 && group == 128) {  // two steps of 128: no third slice
+        CHECK(!kernels::gemmSupports(q, c, true));
+        continue;
+      }
       CAPTURE(splitK);
       CAPTURE(bits);
       CAPTURE(group);
@@ -358,7 +362,7 @@ TEST_CASE("split-K weight-only GEMM: per-slice partials and the reduced y match 
     bool bias;
   };
   std::vector<Case> cases;
-  for (int splitK : {2, 4})
+  for (int splitK : {2, 3, 4, 5})  // 3 and 5: slices of unequal numbers of K steps
     for (bool bias : {false, true}) {
       cases.push_back({4, 128, 37, splitK, bias});  // grouped 4-bit, asymmetric
       cases.push_back({8, 0, 21, splitK, bias});    // 8-bit symmetric per channel
@@ -370,7 +374,7 @@ TEST_CASE("split-K weight-only GEMM: per-slice partials and the reduced y match 
     kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
     kernels::GemmConfig c;  // BM=64 BN=128 BK=32
     c.splitK = S;
-    c.stages = S == 2 ? 2 : 1;  // both K loops: prefetching and not
+    c.stages = S % 2 == 0 ? 2 : 1;  // both K loops: prefetching and not
     REQUIRE(kernels::gemmSupports(q, c, false));
     std::vector<bf16> x(M * K), y(M * N, toBf16(NAN));
     for (auto& v : x) v = toBf16(normal(rng));
@@ -396,7 +400,9 @@ TEST_CASE("split-K weight-only GEMM: per-slice partials and the reduced y match 
         double total = t.bias ? w.q.bias(n) : 0;
         for (int s = 0; s < S; ++s) {
           double r = 0;
-          for (int64_t k = s * K / S; k < (s + 1) * K / S; ++k) r += double(toFloat(x[m * K + k])) * w.dq[n * K + k];
+          const int64_t steps = K / c.blockK;  // slice s: steps [s * steps / S, (s + 1) * steps / S)
+          for (int64_t k = s * steps / S * c.blockK; k < (s + 1) * steps / S * c.blockK; ++k)
+            r += double(toFloat(x[m * K + k])) * w.dq[n * K + k];
           refSlice.push_back(r);
           gotSlice.push_back(partial[(size_t(s) * M + m) * N + n]);
           total += r;
@@ -412,21 +418,26 @@ TEST_CASE("split-K weight-only GEMM: per-slice partials and the reduced y match 
   }
 }
 
-TEST_CASE("split-K GEMM rejects slices that are not whole K tiles or whole groups; the int8 GEMM splits alike") {
+TEST_CASE("split-K GEMM takes slices of whole K steps, at most one per step; the int8 GEMM splits alike") {
   kernels::QuantSpec q;
   q.bits = 4;
   q.groupSize = 128;
   q.N = 256;
   q.K = 512;
-  kernels::GemmConfig c;  // BK = 32
-  c.splitK = 4;           // slices of 128: one group each
-  CHECK(kernels::gemmSupports(q, c, false));
-  c.splitK = 8;  // slices of 64 = 2 K tiles, but half a group
+  kernels::GemmConfig c;  // BK = 32: 16 steps
+  for (int split : {3, 8, 16}) {  // uneven slices, half groups, one step each
+    c.splitK = split;
+    CHECK(kernels::gemmSupports(q, c, false));
+  }
+  c.splitK = 17;  // more slices than steps
   CHECK(!kernels::gemmSupports(q, c, false));
-  CHECK_THROWS_AS(kernels::buildGemm(q, dsl::DType::bf16, false, c), Error);
-  c.splitK = 3;  // 512 is no multiple of 32 * 3
-  CHECK(!kernels::gemmSupports(q, c, false));
-  CHECK_THROWS_AS(kernels::buildGemm(q, dsl::DType::bf16, false, c), Error);
+  CHECK_THROWS_WITH_AS(kernels::buildGemm(q, dsl::DType::bf16, false, c), doctest::Contains("K steps"), Error);
+  c.splitK = 1;
+  c.blockK = 64;
+  q.K = 544;  // no multiple of BK = 64
+  CHECK_THROWS_WITH_AS(kernels::buildGemm(q, dsl::DType::bf16, false, c), doctest::Contains("multiple of blockK"), Error);
+  q.K = 512;
+  c.blockK = 32;
   c.splitK = 0;
   CHECK(!kernels::gemmSupports(q, c, false));
   // 1-bit codes on 32-row register-path tiles: blockK 64 would give threads half a word.
