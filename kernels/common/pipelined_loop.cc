@@ -12,7 +12,7 @@ std::vector<Value> pipelinedLoop(KernelBuilder& kb, Value lo, Value hi, int step
     std::vector<Value> first = load(lo);
     init.insert(init.end(), first.begin(), first.end());
   }
-  Value last = hi - step;
+  Value last = lo + (hi - lo - 1) / step * step;  // the last step's k0
   auto results = kb.forLoop(lo, hi, kb.constant(step, DType::i32), init, [&](Value k0, const std::vector<Value>& c) {
     std::vector<Value> a(c.begin(), c.begin() + n), loaded, next;
     if (prefetch) {

@@ -182,7 +182,7 @@ static void appendWeightsAsA(const cache::KernelKey& key, const QuantSpec& q, bo
         if (bm > key.m_bucket) continue;
         kernels::GemmConfig c;
         c.weightsAsA = 1, c.blockN = bn, c.blockM = bm, c.blockK = 64, c.numWarps = 8, c.stages = stages;
-        c = splitWhileEachProgramHasAnSm(q, c, (key.N + bn - 1) / bn * ((key.m_bucket + bm - 1) / bm), false, smCount);
+        c = splitToFillSms(q, c, (key.N + bn - 1) / bn * ((key.m_bucket + bm - 1) / bm), false, smCount);
         // Rings of activations and packed words; nothing staged.
         int64_t shared = int64_t(stages) * (bm * 128 + int64_t(bn) * 64 * q.bits / 8);
         if (gemmSupports(q, c, false) && shared <= codegen::kMaxSharedBytes) space.push_back(c);

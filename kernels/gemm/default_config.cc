@@ -47,10 +47,10 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
   // latency, up to a split of 4 for 16 rows, 8 for 32 (beyond it the partial sums cost more
   // than the programs gain); 64-row weight-only tiles are content with ~1.5 programs per SM;
   // 128- and 256-row tiles (one CTA per SM), and the int8 GEMM's deep-pipelined small-M tiles,
-  // split only while every program keeps an SM of its own: unsplit, a layer of few row blocks
-  // would leave most SMs idle.
+  // split into the slices that fill the most SMs (splitToFillSms): unsplit, a layer of few row
+  // blocks would leave most SMs idle.
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
-  if (c.blockM >= 128 || (int8 && c.blockM == 64)) return splitWhileEachProgramHasAnSm(q, c, programs, int8, smCount);
+  if (c.blockM >= 128 || (int8 && c.blockM == 64)) return splitToFillSms(q, c, programs, int8, smCount);
   int64_t target = c.blockM <= 32 && !int8 ? 6 * int64_t(smCount) : 3 * int64_t(smCount) / 2;
   int maxSplit = c.blockM <= 16 ? 4 : 8;
   for (int split = 2; split <= maxSplit && M < 128 && programs * c.splitK < target; split *= 2) {
@@ -62,14 +62,19 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
   return c;
 }
 
-GemmConfig splitWhileEachProgramHasAnSm(const QuantSpec& q, GemmConfig c, int64_t programs, bool int8, int smCount) {
-  for (int split = 2; split <= 8 && programs * split <= smCount; split *= 2) {
+GemmConfig splitToFillSms(const QuantSpec& q, GemmConfig c, int64_t programs, bool int8, int smCount) {
+  if (smCount <= 0) return c;
+  // The share of SM time the programs use, one per SM at a time, in whole waves.
+  auto filled = [&](int64_t p) { return double(p) / (double((p + smCount - 1) / smCount) * smCount); };
+  GemmConfig best = c;
+  double bestFilled = filled(programs);
+  for (int split = 2; split <= 8 && programs * split <= 2 * smCount; ++split) {
     GemmConfig t = c;
     t.splitK = split;
-    if (!gemmSupports(q, t, int8)) break;
-    c = t;
+    // A split that does not fill a tenth more of the SMs is not worth its partial sums.
+    if (gemmSupports(q, t, int8) && filled(programs * split) > bestFilled + 0.1) best = t, bestFilled = filled(programs * split);
   }
-  return c;
+  return best;
 }
 
 }  // namespace uintx::kernels

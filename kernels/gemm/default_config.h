@@ -10,9 +10,10 @@ namespace uintx::kernels {
 // For this format and M on a GPU of `smCount` SMs (0: unknown, no split-K).
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8Activations, int smCount);
 
-// `c` (of `programs` unsplit programs) split along K by 2, 4 or 8, as far as every program
-// keeps an SM of its own and the format allows the split: the rule of tiles that fill an SM.
-GemmConfig splitWhileEachProgramHasAnSm(const QuantSpec& q, GemmConfig c, int64_t programs, bool int8Activations,
-                                        int smCount);
+// `c` (of `programs` unsplit programs) split along K into the 2..8 slices that fill the most
+// SMs in at most two waves of one program per SM (86 programs on 132 SMs: 3 slices, 258
+// programs), where the format allows it and it fills a tenth more of them: the rule of tiles
+// that fill an SM.
+GemmConfig splitToFillSms(const QuantSpec& q, GemmConfig c, int64_t programs, bool int8Activations, int smCount);
 
 }  // namespace uintx::kernels

@@ -19,8 +19,10 @@ GemvConfig ruleGemvConfig(const QuantSpec& q, int64_t M, int smCount) {
   c.blockK = 1024;
   c.numWarps = q.N / 16 < 4 * smCount ? 8 : 4;
   if (c.blockM > 2) c.blockK = 256;  // rows reduce per step: bound registers
-  // The largest blockK that keeps the whole-word path (K divisible), else 64.
-  while (c.blockK > 64 && !usesWordPath(q, c)) c.blockK /= 2;
+  // The largest blockK that keeps the whole-word path with at most an eighth of the last step's
+  // work past K, else 64.
+  auto tailWaste = [&](const GemvConfig& t) { return (q.K + t.blockK - 1) / t.blockK * t.blockK > q.K + q.K / 8; };
+  while (c.blockK > 64 && (!usesWordPath(q, c) || tailWaste(c))) c.blockK /= 2;
   if (!usesWordPath(q, c)) c.blockK = 64;
   // Every thread fills at least one vector load per step (else threads duplicate work).
   while (c.numWarps > 1 && gemvElementsPerThread(c) < gemvVectorWidth(q, c)) c.numWarps /= 2;

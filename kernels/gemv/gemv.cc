@@ -27,8 +27,11 @@ cache::KernelConfig toKernelConfig(const GemvConfig& c) { return configToFields(
 static bool pow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
 bool usesWordPath(const QuantSpec& q, const GemvConfig& c) {
-  return 32 % q.bits == 0 && q.rowBytes() % 16 == 0 && q.K % (int64_t(c.blockK) * c.splitK) == 0 &&
-         c.blockK % (32 / q.bits) == 0;
+  if (32 % q.bits != 0 || q.rowBytes() % 16 != 0 || c.blockK % (32 / q.bits) != 0) return false;
+  // Split: slices of whole steps. Unsplit, a last step past K masks whole segments, so K need
+  // only be a multiple of the vector width (segments divide it).
+  if (c.splitK > 1) return q.K % (int64_t(c.blockK) * c.splitK) == 0;
+  return q.K % gemvVectorWidth(q, c) == 0;
 }
 
 int gemvVectorWidth(const QuantSpec& q, const GemvConfig& c) {
@@ -74,13 +77,15 @@ struct SegmentIndex {
 // The q codes of the tile [BN, G, S] (rows rn3 [BN, 1, 1], K offsets k0 + g*S + s) as u32;
 // symmetric codes come back offset to unsigned (q + 2^(bits-1)).
 static Value loadCodes(KernelBuilder& kb, const QuantSpec& q, int S, const SegmentIndex& ix, Value qweight,
-                       Value rn3, Value rnMask3, Value k0, bool wordPath) {
+                       Value rn3, Value rnMask3, Value k0, bool wordPath, bool kTail) {
   if (wordPath) {
     // The segment's S / per words: consecutive in memory, one 16-byte load when S / per = 4.
+    // With a last step past K (kTail), segments past K are masked whole.
     int per = 32 / q.bits, wps = S / per;
     int wordsPerRow = int(q.rowBytes() / 4);
     Value rw = k0 / per + ix.g3 * wps + expandDims(expandDims(kb.arange(0, wps), 0), 0);
-    Value words = load(qweight + (rn3 * wordsPerRow + rw), rnMask3, 0.0);
+    Value mask = kTail ? rnMask3 & (k0 + ix.g3 * S < int(q.K)) : rnMask3;
+    Value words = load(qweight + (rn3 * wordsPerRow + rw), mask, 0.0);
     return unpackBits(q.symmetric ? signedFieldsToUnsigned(words, q.bits) : words, q.bits);
   }
   // Any width, any word: the (up to two) bytes holding each value's bits.
@@ -116,6 +121,7 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
   const int S = segmentWidth(q, c);
   // Whole words need whole words per segment (always so for the registered group sizes).
   bool wordPath = usesWordPath(q, c) && S % (32 / q.bits) == 0;
+  const bool kTail = q.K % c.blockK != 0;  // the last step runs past K (unsplit only)
   bool perRowScale = q.groupSize >= q.K;
   KernelBuilder kb("gemv_w" + std::to_string(q.bits) + "_" + std::string(dtypeName(act)));
   Value x = kb.pointerArg("x", act);
@@ -160,11 +166,11 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
   // generator pipelines the loop instead: the loads that allow it go through a shared-memory
   // ring `stages` deep (cp.async), `stages - 1` steps ahead, no registers held.
   auto loadStep = [&](Value k0) {
-    std::vector<Value> raw{loadCodes(kb, q, S, ix, qweight, rn3, rnMask3, k0, wordPath)};
+    std::vector<Value> raw{loadCodes(kb, q, S, ix, qweight, rn3, rnMask3, k0, wordPath, kTail)};
     if (!perRowScale) {
       Value kSeg = k0 + ix.g2 * S;  // each segment's first k
       Value g = rn2 * numGroups + kSeg / q.groupSize;
-      Value mask = wordPath ? rnMask2 : rnMask2 & (kSeg < K);
+      Value mask = wordPath && !kTail ? rnMask2 : rnMask2 & (kSeg < K);
       raw.push_back(load(scales + g, mask, 0.0));
       if (!q.symmetric) raw.push_back(load(zeros + g, mask, 0.0));
     }
@@ -180,7 +186,7 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
   Value rowZero = perRowScale && !q.symmetric ? expandDims(cast(load(zeros + rn, rnMask, 0.0), DType::f32), 1) : Value();
   bool shareSx = c.blockM == 1;
   const double half = double(1 << (q.bits - 1));
-  bool prefetch = c.stages == 2 && wordPath;  // exact only when K is a multiple of the step
+  bool prefetch = c.stages == 2 && wordPath;
   int sharedStages = c.stages > 2 && wordPath ? c.stages : 1;
   // One row of x on the word path (pairedSlots) decodes without the exponent of 1.0. The word is
   // shifted once per two neighbouring fields, field 2p+1 landing in the top `bits` mantissa bits

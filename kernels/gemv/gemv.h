@@ -35,7 +35,8 @@ struct GemvConfig {
 GemvConfig gemvConfigFrom(const cache::KernelConfig& config);
 cache::KernelConfig toKernelConfig(const GemvConfig& config);
 
-// True when the fast path applies: whole 32-bit words, K a multiple of blockK * splitK.
+// True when the fast path applies: whole 32-bit words; K a multiple of blockK * splitK when
+// split, else of the vector width (a last step past K masks whole segments).
 bool usesWordPath(const QuantSpec& q, const GemvConfig& c);
 
 // Consecutive K elements a thread loads at once: four 32-bit words of codes (one 16-byte load)

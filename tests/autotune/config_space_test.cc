@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <random>
+#include <algorithm>
 #include <set>
 
 #include "kernels/gemv/config_space.h"
@@ -39,12 +40,15 @@ KernelKey makeKey(int bits, int group, int pack, int64_t N, int64_t K, int bucke
 }
 
 // The whole-word path, from its definition: 32-bit words hold whole values, rows are
-// 16-byte multiples, the K tiles of every split cover K exactly, a tile holds whole words.
+// 16-byte multiples, a tile holds whole words; split, the K tiles of every split cover K
+// exactly; unsplit, K is a multiple of a thread's vector (four words, at most blockK).
 bool wordPath(const KernelKey& k, int blockK, int splitK) {
   if (32 % k.bit_width != 0) return false;
   int64_t perWord = k.packing_bitwidth / k.bit_width;
   int64_t rowBytes = (k.K + perWord - 1) / perWord * (k.packing_bitwidth / 8);
-  return rowBytes % 16 == 0 && k.K % (int64_t(blockK) * splitK) == 0 && blockK % (32 / k.bit_width) == 0;
+  int per = 32 / k.bit_width, vector = std::min(std::max(per, std::min(32, 4 * per)), blockK);
+  bool covered = splitK > 1 ? k.K % (int64_t(blockK) * splitK) == 0 : k.K % vector == 0;
+  return rowBytes % 16 == 0 && covered && blockK % per == 0;
 }
 
 bool anyWordPath(const KernelKey& k) {

@@ -152,6 +152,29 @@ TEST_CASE("GEMV programs with f32 outputs match the float64 reference closely") 
   checkCases(cases, 1e-6);  // measured: 5e-8 .. 2e-7
 }
 
+// K a multiple of the vector width but not of blockK: the whole-word path with a last step
+// past K, its segments beyond K masked whole (the register prefetch, the shared-memory ring
+// and no pipelining; one and several rows), exact to f32 accuracy.
+TEST_CASE("GEMV with a last step past K matches the float64 reference closely") {
+  Configs k;
+  kernels::GemvConfig ring = k.base;
+  ring.stages = 3;
+  std::vector<Case> cases = {
+      {4, 64, 32, 64, 320, 1, k.base},  {4, 64, 32, 64, 320, 1, ring},     {4, 64, 32, 64, 320, 1, k.oneStage},
+      {8, 0, 32, 64, 208, 1, k.base},   {8, 0, 32, 64, 208, 2, k.small},   {2, 32, 32, 32, 384, 3, k.rows, true},
+      {8, 0, 32, 48, 4160, 1, k.base},
+  };
+  for (Case& c : cases) {
+    c.f32Out = true;
+    kernels::QuantSpec q;
+    q.bits = c.bits, q.K = c.K, q.N = c.N, q.groupSize = c.group ? c.group : int(c.K);
+    CAPTURE(c.K);
+    CHECK(c.K % c.config.blockK != 0);
+    CHECK(kernels::usesWordPath(q, c.config));
+  }
+  checkCases(cases, 1e-6);
+}
+
 TEST_CASE("configs that cannot run a format are rejected") {
   kernels::QuantSpec q;
   q.N = 64;
