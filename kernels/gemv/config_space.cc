@@ -38,7 +38,7 @@ bool worthTiming(const kernels::QuantSpec& q, const kernels::GemvConfig& c, bool
   // A K tile longer than K only masks; keep the smallest one for short K.
   if (c.splitK == 1 && c.blockK > q.K && c.blockK != kBlockKs[0]) return false;
   // Each split should still loop: fewer than two K tiles per split is all overhead.
-  if (c.splitK > 1 && q.K / (int64_t(c.blockK) * c.splitK) < 2) return false;
+  if (c.splitK > 1 && kernels::gemvSteps(q, c) / c.splitK < 2) return false;
   // Registers: the dequantized tile is held per thread; beyond the budget it spills.
   double perThread = kernels::gemvElementsPerThread(c);
   if (perThread > kMaxGemvElementsPerThread) return false;

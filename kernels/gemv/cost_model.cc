@@ -27,8 +27,8 @@ double predictGemvUs(const QuantSpec& q, const GemvConfig& c, int64_t M, const c
   const double slots = sms * resident;
   const double waves = std::ceil(programs / slots);
   const double waveEfficiency = programs > slots ? programs / (waves * slots) : 1.0;
-  // A last step past K (unsplit) costs a whole step.
-  const double steps = std::ceil(double(q.K) / (double(c.blockK) * c.splitK));
+  // Steps of the longest slice; a last step past K costs a whole step.
+  const double steps = std::ceil(double(gemvSteps(q, c)) / c.splitK);
   // Every thread pays its loop and address arithmetic once per step, whatever it loads.
   const double threadStepsPerSm = programs * threads * steps / activeSms;
   double us = gpu.launchUs + weightBytes / bandwidth / waveEfficiency + steps * gpu.stepUs +

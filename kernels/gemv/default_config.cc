@@ -31,7 +31,7 @@ GemvConfig ruleGemvConfig(const QuantSpec& q, int64_t M, int smCount) {
   while (programs * c.splitK < 2 * smCount && c.splitK < 8) {
     GemvConfig next = c;
     next.splitK *= 2;
-    if (!usesWordPath(q, next) || q.K / (int64_t(next.blockK) * next.splitK) < 4) break;
+    if (!usesWordPath(q, next) || gemvSteps(q, next) / next.splitK < 4) break;
     c = next;
   }
   // Up to 4-bit weights on long rows, unsplit: 32-row programs, so that each thread's

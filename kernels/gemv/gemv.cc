@@ -27,12 +27,13 @@ cache::KernelConfig toKernelConfig(const GemvConfig& c) { return configToFields(
 static bool pow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
 bool usesWordPath(const QuantSpec& q, const GemvConfig& c) {
-  if (32 % q.bits != 0 || q.rowBytes() % 16 != 0 || c.blockK % (32 / q.bits) != 0) return false;
-  // Split: slices of whole steps. Unsplit, a last step past K masks whole segments, so K need
-  // only be a multiple of the vector width (segments divide it).
-  if (c.splitK > 1) return q.K % (int64_t(c.blockK) * c.splitK) == 0;
-  return q.K % gemvVectorWidth(q, c) == 0;
+  // A last step past K masks whole segments, so K need only be a multiple of the vector width
+  // (segments divide it).
+  return 32 % q.bits == 0 && q.rowBytes() % 16 == 0 && c.blockK % (32 / q.bits) == 0 &&
+         q.K % gemvVectorWidth(q, c) == 0;
 }
+
+int64_t gemvSteps(const QuantSpec& q, const GemvConfig& c) { return (q.K + c.blockK - 1) / c.blockK; }
 
 int gemvVectorWidth(const QuantSpec& q, const GemvConfig& c) {
   int per = 32 % q.bits == 0 ? 32 / q.bits : 1;
@@ -62,8 +63,9 @@ void validateGemvConfig(const QuantSpec& q, const GemvConfig& c) {
   if (gemvElementsPerThread(c) * c.blockM > kMaxGemvTileElementsPerThread)
     bad("the tile holds more than " + std::to_string(kMaxGemvTileElementsPerThread) + " elements per thread");
   if (c.stages < 1 || c.stages > 8) bad("stages must be in [1, 8]");
-  if (c.splitK > 1 && q.K % (int64_t(c.blockK) * c.splitK) != 0)
-    bad("split-K needs K (" + std::to_string(q.K) + ") divisible by blockK * splitK");
+  if (c.splitK > gemvSteps(q, c))
+    bad("split-K into " + std::to_string(c.splitK) + " slices needs as many K steps; K = " + std::to_string(q.K) +
+        " has " + std::to_string(gemvSteps(q, c)));
   if (q.bits < 1 || q.bits > 8) bad("bit width " + std::to_string(q.bits) + " is outside 1..8");
 }
 
@@ -121,7 +123,7 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
   const int S = segmentWidth(q, c);
   // Whole words need whole words per segment (always so for the registered group sizes).
   bool wordPath = usesWordPath(q, c) && S % (32 / q.bits) == 0;
-  const bool kTail = q.K % c.blockK != 0;  // the last step runs past K (unsplit only)
+  const bool kTail = q.K % c.blockK != 0;  // the last step runs past K
   bool perRowScale = q.groupSize >= q.K;
   KernelBuilder kb("gemv_w" + std::to_string(q.bits) + "_" + std::string(dtypeName(act)));
   Value x = kb.pointerArg("x", act);
@@ -152,9 +154,11 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
   SegmentIndex ix{expandDims(gRange, 0), expandDims(expandDims(gRange, 0), 2),
                   expandDims(expandDims(kb.arange(0, S), 0), 0)};
   Value m0 = pidM * c.blockM;
-  int64_t kChunk = c.splitK == 1 ? q.K : q.K / c.splitK;
-  Value kLo = pidK * int(kChunk);
-  Value kHi = c.splitK == 1 ? kb.constant(double(q.K), DType::i32) : kLo + int(kChunk);
+  // Split: slice pidK takes steps [pidK steps / splitK, (pidK + 1) steps / splitK); the last
+  // one's last step may run past K (masked, as unsplit).
+  const int steps = int(gemvSteps(q, c));
+  Value kLo = c.splitK == 1 ? kb.constant(0, DType::i32) : pidK * steps / c.splitK * BK;
+  Value kHi = c.splitK == 1 ? kb.constant(double(q.K), DType::i32) : (pidK + 1) * steps / c.splitK * BK;
   Value numGroups = kb.constant(double(q.K / q.groupSize), DType::i32);
 
   std::vector<Value> init;

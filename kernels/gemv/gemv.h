@@ -35,9 +35,11 @@ struct GemvConfig {
 GemvConfig gemvConfigFrom(const cache::KernelConfig& config);
 cache::KernelConfig toKernelConfig(const GemvConfig& config);
 
-// True when the fast path applies: whole 32-bit words; K a multiple of blockK * splitK when
-// split, else of the vector width (a last step past K masks whole segments).
+// True when the fast path applies: whole 32-bit words, K a multiple of the vector width (a
+// last step past K masks whole segments).
 bool usesWordPath(const QuantSpec& q, const GemvConfig& c);
+// K steps of blockK, the last one possibly past K; split-K deals them out to the slices.
+int64_t gemvSteps(const QuantSpec& q, const GemvConfig& c);
 
 // Consecutive K elements a thread loads at once: four 32-bit words of codes (one 16-byte load)
 // on the word path, 4 bytes' worth otherwise, at most 32 and at most blockK. A config whose

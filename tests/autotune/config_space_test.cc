@@ -40,21 +40,19 @@ KernelKey makeKey(int bits, int group, int pack, int64_t N, int64_t K, int bucke
 }
 
 // The whole-word path, from its definition: 32-bit words hold whole values, rows are
-// 16-byte multiples, a tile holds whole words; split, the K tiles of every split cover K
-// exactly; unsplit, K is a multiple of a thread's vector (four words, at most blockK).
-bool wordPath(const KernelKey& k, int blockK, int splitK) {
+// 16-byte multiples, a tile holds whole words, K is a multiple of a thread's vector (four
+// words, at most blockK).
+bool wordPath(const KernelKey& k, int blockK) {
   if (32 % k.bit_width != 0) return false;
   int64_t perWord = k.packing_bitwidth / k.bit_width;
   int64_t rowBytes = (k.K + perWord - 1) / perWord * (k.packing_bitwidth / 8);
   int per = 32 / k.bit_width, vector = std::min(std::max(per, std::min(32, 4 * per)), blockK);
-  bool covered = splitK > 1 ? k.K % (int64_t(blockK) * splitK) == 0 : k.K % vector == 0;
-  return rowBytes % 16 == 0 && covered && blockK % per == 0;
+  return rowBytes % 16 == 0 && k.K % vector == 0 && blockK % per == 0;
 }
 
 bool anyWordPath(const KernelKey& k) {
   for (int bk : {64, 128, 256, 512, 1024})
-    for (int s : {1, 2, 4, 8})
-      if (wordPath(k, bk, s)) return true;
+    if (wordPath(k, bk)) return true;
   return false;
 }
 
@@ -85,11 +83,10 @@ std::vector<kernels::GemvConfig> checkSpace(const KernelKey& key) {
     CHECK(std::set<int>{64, 128, 256, 512, 1024}.count(c.blockK) == 1);
     CHECK(std::set<int>{2, 4, 8}.count(c.numWarps) == 1);
     CHECK(std::set<int>{1, 2, 4, 8}.count(c.splitK) == 1);
-    if (word) CHECK(wordPath(key, c.blockK, c.splitK));
+    if (word) CHECK(wordPath(key, c.blockK));
     CHECK(c.blockN * c.blockK <= 128 * 32 * c.numWarps);  // <= 128 tile elements per thread
     if (c.splitK > 1) {
-      CHECK(key.K % (int64_t(c.blockK) * c.splitK) == 0);
-      CHECK(key.K / (int64_t(c.blockK) * c.splitK) >= 2);
+      CHECK((key.K + c.blockK - 1) / c.blockK / c.splitK >= 2);  // every slice loops
     } else if (c.blockK > 64) {
       CHECK(c.blockK <= key.K);
     }

@@ -154,15 +154,19 @@ TEST_CASE("GEMV programs with f32 outputs match the float64 reference closely") 
 
 // K a multiple of the vector width but not of blockK: the whole-word path with a last step
 // past K, its segments beyond K masked whole (the register prefetch, the shared-memory ring
-// and no pipelining; one and several rows), exact to f32 accuracy.
+// and no pipelining; one and several rows; unsplit and split), exact to f32 accuracy.
 TEST_CASE("GEMV with a last step past K matches the float64 reference closely") {
   Configs k;
-  kernels::GemvConfig ring = k.base;
+  kernels::GemvConfig ring = k.base, split3 = k.base;
   ring.stages = 3;
+  split3.splitK = 3;
   std::vector<Case> cases = {
       {4, 64, 32, 64, 320, 1, k.base},  {4, 64, 32, 64, 320, 1, ring},     {4, 64, 32, 64, 320, 1, k.oneStage},
       {8, 0, 32, 64, 208, 1, k.base},   {8, 0, 32, 64, 208, 2, k.small},   {2, 32, 32, 32, 384, 3, k.rows, true},
       {8, 0, 32, 48, 4160, 1, k.base},
+      // Split into slices of whole steps, the last one's last step past K: 2 steps split 2
+      // (the second slice mostly masked), 17 steps split 3 (5 + 6 + 6).
+      {4, 64, 32, 64, 320, 1, k.split}, {8, 0, 32, 48, 4160, 1, split3, true}, {2, 32, 32, 32, 384, 3, k.rowsSplit},
   };
   for (Case& c : cases) {
     c.f32Out = true;
@@ -180,7 +184,7 @@ TEST_CASE("configs that cannot run a format are rejected") {
   q.N = 64;
   q.K = 1000;
   kernels::GemvConfig c;
-  c.splitK = 3;
+  c.splitK = 5;  // K = 1000 takes 4 steps of 256
   CHECK_THROWS_WITH_AS(kernels::buildGemv(q, dsl::DType::bf16, false, c), doctest::Contains("split-K"), uintx::Error);
   c.splitK = 1;
   c.blockN = 12;
