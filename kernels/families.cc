@@ -18,13 +18,15 @@ using cache::KernelFamily;
 namespace {
 
 // The GEMV's one-row decode wins at M = 1; from M = 2 the tensor-core GEMM does for codes it
-// decodes to 16-bit pairs (up to 4 bits), from M = 3 for wider codes (docs/PERFORMANCE.md).
+// decodes to 16-bit pairs (up to 4 bits) on layers of more than 2^24 weights, from M = 3 for
+// wider codes and smaller layers, whose 16-row GEMM has too few programs (docs/PERFORMANCE.md,
+// run 14: 4096x4096 W4 at M = 2, 8.5 us on the GEMV against 9.2; 8192x8192, 28.3 against 22.0).
 int64_t gemmMinM(const QuantSpec& q) {
   static const int64_t forced = [] {
     const char* e = std::getenv("UINTX_GEMM_MIN_M");
     return e && std::atoll(e) > 0 ? std::atoll(e) : 0;
   }();
-  return forced ? forced : q.bits <= 4 ? 2 : 3;
+  return forced ? forced : q.bits <= 4 && q.N * q.K > (int64_t(1) << 24) ? 2 : 3;
 }
 
 template <typename Config>
