@@ -419,3 +419,54 @@ TEST_CASE("weight-only GEMM with the weights as wgmma's a operand run through it
       }
   }
 }
+
+// Split-K sums its slices in the launch: the last program of each output tile to arrive adds
+// the partials in slice order. Which program that is changes from launch to launch; y must
+// not (same bits every time), must match float64, and the counters must end zeroed.
+TEST_CASE("split-K in one launch: every family, the same bits call after call, counters left zeroed") {
+  Layer l = makeLayer(1024, 4096, opts(4, 128, 32), /*bias=*/true);
+  kernels::QuantSpec q = kernels::quantSpecOf(l.q.format());
+  kernels::GemvConfig gemv;
+  gemv.splitK = 8;
+  kernels::GemmConfig gemm;
+  gemm.blockM = 16, gemm.blockN = 128, gemm.blockK = 128, gemm.stages = 3, gemm.splitK = 5;
+  kernels::GemmConfig int8 = gemm;
+  int8.splitK = 3;
+  struct Case {
+    cache::KernelFamily family;
+    cache::KernelConfig config;
+    int64_t M;
+  };
+  for (const Case& c : {Case{cache::KernelFamily::gemv, kernels::toKernelConfig(gemv), 1},
+                        Case{cache::KernelFamily::gemm, kernels::toKernelConfig(gemm), 13},
+                        Case{cache::KernelFamily::gemm_int8, kernels::toKernelConfig(int8), 16}}) {
+    CAPTURE(kernels::describeConfig(c.family, c.config));
+    auto plan = kernels::makePlan(c.family, q, dsl::DType::bf16, dsl::DType::bf16, true, c.config, dispatch::compiledKernel);
+    REQUIRE(plan->counters(c.M) > 0);
+    auto x = randomActivations<bf16>(c.M, q.K);
+    runtime::DeviceBuffer dx = toDevice(x), dy(size_t(c.M * q.N) * 2), ws(plan->workspaceBytes(c.M)),
+        counters(plan->counters(c.M) * 4);
+    counters.fillZero();
+    kernels::LinearCall call;
+    call.x = dx.get(), call.y = dy.get(), call.packed = l.dev->packed(), call.scales = l.dev->scales();
+    call.zeros = l.dev->zeros(), call.bias = l.dev->bias(), call.workspace = ws.get(), call.counters = counters.get();
+    call.M = c.M;
+    std::vector<bf16> first;
+    for (int rep = 0; rep < 4; ++rep) {
+      poison(dy);
+      plan->launch(call, nullptr);
+      runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
+      std::vector<bf16> y = toHost<bf16>(dy, size_t(c.M * q.N));
+      if (rep == 0) {
+        LinearOptions o;
+        o.int8Activations = c.family == cache::KernelFamily::gemm_int8;
+        CHECK(errorAgainstReference(l, x, y, c.M, o) <= 1e-2);
+        first = y;
+      } else {
+        CHECK(std::memcmp(first.data(), y.data(), y.size() * sizeof(bf16)) == 0);
+      }
+      std::vector<int32_t> left = toHost<int32_t>(counters, plan->counters(c.M));
+      CHECK(std::count(left.begin(), left.end(), 0) == std::ptrdiff_t(left.size()));
+    }
+  }
+}
