@@ -40,11 +40,14 @@ std::vector<cache::KernelConfig> toCacheForm(const std::vector<Config>& configs)
 
 KernelFamily chooseFamily(const QuantSpec& q, int64_t M, bool int8) {
   if (int8) {
-    // One row of x: the weight-only GEMV streams the weights in one kernel, where the int8 GEMM
-    // would quantize the row first (a second kernel) and pad it to 16 tensor-core rows. x is
-    // then not quantized: the result is the weight-only one, closer to the float product.
-    // Formats the int8 GEMM refuses still go to it, for its error (docs/PERFORMANCE.md, run 10).
-    if (M == 1 && gemmSupports(q, defaultGemmConfig(q, 16, true, 0), true)) return KernelFamily::gemv;
+    // One row of x, or two of a layer under 2^24 weights: the weight-only GEMV streams the
+    // weights in one kernel, where the int8 GEMM would quantize the rows first (a second
+    // kernel) and pad them to a tile of tensor-core rows (docs/PERFORMANCE.md, run 14: 1024x4160
+    // W8A8 at M = 2, 11.7 us against 5.8 on the W8 GEMV; 4096x4096, 9.0 against 8.7). x is then
+    // not quantized: the result is the weight-only one, closer to the float product. Formats
+    // the int8 GEMM refuses still go to it, for its error (docs/PERFORMANCE.md, run 10).
+    const int64_t gemvRows = q.N * q.K < (int64_t(1) << 24) ? 2 : 1;
+    if (M <= gemvRows && gemmSupports(q, defaultGemmConfig(q, 16, true, 0), true)) return KernelFamily::gemv;
     return KernelFamily::gemm_int8;
   }
   if (M < gemmMinM(q)) return KernelFamily::gemv;
