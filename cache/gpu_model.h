@@ -10,7 +10,7 @@ struct GpuModel {
   double copyBytesPerUs = 3.0e6;   // device-to-device copy ceiling (bytes read + written per us)
   double memLatencyUs = 0.5;       // loaded DRAM latency: in-flight bytes / latency = bandwidth
   double launchUs = 3.0;           // fixed cost of one kernel in a CUDA graph, ramp-up included
-  double splitReduceUs = 0.5;      // fixed cost of summing split-K partials (the last programs' tail)
+  double splitReduceUs = 0.5;      // fixed cost of the split-K reduce kernel
   double stepUs = 0.2;             // per K step of one program (barrier, loop overhead)
   double threadStepUs = 4e-4;      // issue cost of one thread's K step, per SM (address math, loop)
   double registersPerElement = 1.0;  // registers a GEMV thread holds per tile element it owns

@@ -33,7 +33,7 @@ double predictGemvUs(const QuantSpec& q, const GemvConfig& c, int64_t M, const c
   const double threadStepsPerSm = programs * threads * steps / activeSms;
   double us = gpu.launchUs + weightBytes / bandwidth / waveEfficiency + steps * gpu.stepUs +
               threadStepsPerSm * gpu.threadStepUs;
-  if (c.splitK > 1)  // f32 partials written and read back, and the last programs summing them
+  if (c.splitK > 1)  // f32 partials written and read back, and the reduce kernel
     us += gpu.splitReduceUs + double(c.splitK) * double(M) * double(q.N) * 8.0 / gpu.copyBytesPerUs;
   return us;
 }

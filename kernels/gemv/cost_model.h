@@ -2,7 +2,7 @@
 // model"). The GEMV streams weights: it runs at the copy ceiling only while every SM keeps
 // enough bytes in flight to cover DRAM latency (Little's law), so the prediction is the weight
 // bytes over min(ceiling, in-flight bytes / latency), plus the launch, the per-step overhead of
-// each program and each thread, and split-K's partial sums.
+// each program and each thread, and split-K's partial sums and reduce launch.
 #pragma once
 
 #include <cstdint>
