@@ -65,7 +65,7 @@ struct GpuTuner::Workload {
   int64_t M = 0;
   ScalarType act = ScalarType::bf16;
   std::vector<uint16_t> xHost;
-  runtime::DeviceBuffer x, yRef, yTest, workspace, counters;  // counters: zeroed, left zeroed
+  runtime::DeviceBuffer x, yRef, yTest, workspace;
   runtime::CudaStream stream;
 };
 
@@ -141,7 +141,6 @@ GpuTuner::Workload& GpuTuner::workloadFor(const cache::KernelKey& key) {
     w.yRef = runtime::DeviceBuffer(yBytes);
     w.yTest = runtime::DeviceBuffer(yBytes);
     w.workspace = runtime::DeviceBuffer();
-    w.counters = runtime::DeviceBuffer();
     w.activationKey = activationKey;
   }
   return w;
@@ -156,14 +155,10 @@ std::vector<GpuTuner::Candidate> GpuTuner::candidates(const cache::KernelKey& ke
                    [&w, q, act, config, family = key.family]() -> Candidate::Launch {
                      std::shared_ptr<const kernels::KernelPlan> plan =
                          kernels::makePlan(family, q, act, act, /*hasBias=*/false, config, dispatch::compiledKernel);
-                     size_t bytes = plan->workspaceBytes(w.M), counterBytes = plan->counters(w.M) * 4;
-                     if (w.workspace.size() < bytes || w.counters.size() < counterBytes) {
-                       w.stream.synchronize();  // earlier candidates may still use the old buffers
-                       if (w.workspace.size() < bytes) w.workspace = runtime::DeviceBuffer(bytes);
-                       if (w.counters.size() < counterBytes) {
-                         w.counters = runtime::DeviceBuffer(counterBytes);
-                         w.counters.fillZero();
-                       }
+                     size_t bytes = plan->workspaceBytes(w.M);
+                     if (w.workspace.size() < bytes) {
+                       w.stream.synchronize();  // earlier candidates may still use the old buffer
+                       w.workspace = runtime::DeviceBuffer(bytes);
                      }
                      return [plan, &w](const DeviceWeight& copy, CUdeviceptr y) {
                        kernels::LinearCall call;
@@ -173,7 +168,6 @@ std::vector<GpuTuner::Candidate> GpuTuner::candidates(const cache::KernelKey& ke
                        call.scales = copy.scales();
                        call.zeros = copy.zeros();
                        call.workspace = w.workspace.get();
-                       call.counters = w.counters.get();
                        call.M = w.M;
                        plan->launch(call, w.stream.get());
                      };

@@ -132,15 +132,14 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
   call.zeros = w.zeros();
   call.bias = w.bias();
   call.M = M;
-  const size_t workspaceBytes = plan->workspaceBytes(M), counters = plan->counters(M);
-  if (workspaceBytes == 0 && counters == 0) {
+  const size_t workspaceBytes = plan->workspaceBytes(M);
+  if (workspaceBytes == 0) {
     plan->launch(call, stream);
     return;
   }
   // Held until the kernels are enqueued: another thread on this stream waits for it.
-  dispatch::WorkspacePool::Lease workspace = dispatch::workspacePool().acquire(ctx, stream, workspaceBytes, counters);
+  dispatch::WorkspacePool::Lease workspace = dispatch::workspacePool().acquire(ctx, stream, workspaceBytes);
   call.workspace = workspace.get();
-  call.counters = workspace.counters();
   plan->launch(call, stream);
 }
 

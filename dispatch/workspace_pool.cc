@@ -6,7 +6,7 @@
 
 namespace uintx::dispatch {
 
-WorkspacePool::Lease WorkspacePool::acquire(CUcontext ctx, CUstream stream, size_t bytes, size_t counters) {
+WorkspacePool::Lease WorkspacePool::acquire(CUcontext ctx, CUstream stream, size_t bytes) {
   Lease lease;
   std::shared_ptr<Slot> slot;
   {
@@ -24,7 +24,6 @@ WorkspacePool::Lease WorkspacePool::acquire(CUcontext ctx, CUstream stream, size
           if (!held.owns_lock()) continue;
           runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
           candidate->buffer = runtime::DeviceBuffer();
-          candidate->counters = runtime::DeviceBuffer();
           held.unlock();
           slots_.erase(*victim);
           recency_.erase(std::next(victim).base());
@@ -39,23 +38,14 @@ WorkspacePool::Lease WorkspacePool::acquire(CUcontext ctx, CUstream stream, size
     // Taken under the pool's lock, so that no eviction can pick the slot in between.
     lease.hold_ = std::unique_lock<std::mutex>(slot->inUse);
   }
-  const size_t counterBytes = counters * 4;
-  if (slot->buffer.size() < bytes || slot->counters.size() < counterBytes) {
-    // Kernels enqueued earlier on this stream may still use the old buffers.
-    if (slot->buffer.size() > 0 || slot->counters.size() > 0)
+  if (slot->buffer.size() < bytes) {
+    // Kernels enqueued earlier on this stream may still read the old buffer.
+    if (slot->buffer.size() > 0)
       runtime::checkCuda(runtime::cudaDriver().cuStreamSynchronize(stream), "cuStreamSynchronize");
-    if (slot->buffer.size() < bytes) {
-      slot->buffer = runtime::DeviceBuffer();
-      slot->buffer = runtime::DeviceBuffer(bytes);
-    }
-    if (slot->counters.size() < counterBytes) {
-      slot->counters = runtime::DeviceBuffer();
-      slot->counters = runtime::DeviceBuffer(counterBytes);
-      slot->counters.fillZero();
-    }
+    slot->buffer = runtime::DeviceBuffer();
+    slot->buffer = runtime::DeviceBuffer(bytes);
   }
   lease.address_ = slot->buffer.get();
-  lease.counters_ = slot->counters.get();
   return lease;
 }
 

@@ -1,5 +1,5 @@
-// Scratch device memory for calls (split-K partials, int8 activations) and zeroed counters
-// (split-K arrivals, which the kernels leave zeroed), one pair of buffers per (context, stream). Calls on one stream run in order, so they can share a buffer; calls on
+// Scratch device memory for calls (split-K partials, int8 activations), one buffer per
+// (context, stream). Calls on one stream run in order, so they can share a buffer; calls on
 // different streams never do. A caller holds its stream's buffer (a Lease) from the moment it
 // takes the address until its kernels are enqueued, so another thread on the same stream can
 // neither grow nor free it in between. Buffers grow only after the stream's earlier work is
@@ -24,26 +24,24 @@ class WorkspacePool {
  public:
   static constexpr size_t kMaxStreams = 16;
 
-  // The stream's scratch of at least `bytes` and its `counters` zeroed i32s, held until the
-  // lease is destroyed.
+  // The stream's buffer of at least `bytes`, held until the lease is destroyed.
   class Lease {
    public:
     CUdeviceptr get() const { return address_; }
-    CUdeviceptr counters() const { return counters_; }
 
    private:
     friend class WorkspacePool;
     std::unique_lock<std::mutex> hold_;
-    CUdeviceptr address_ = 0, counters_ = 0;
+    CUdeviceptr address_ = 0;
   };
-  Lease acquire(CUcontext ctx, CUstream stream, size_t bytes, size_t counters = 0);
+  Lease acquire(CUcontext ctx, CUstream stream, size_t bytes);
 
   size_t buffersHeld();
 
  private:
   struct Slot {
     std::mutex inUse;
-    runtime::DeviceBuffer buffer, counters;
+    runtime::DeviceBuffer buffer;
   };
   using Key = std::pair<CUcontext, CUstream>;
   std::mutex mutex_;

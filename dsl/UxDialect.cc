@@ -152,12 +152,6 @@ LogicalResult AtomicAddOp::verify() {
   return success();
 }
 
-LogicalResult LastToArriveOp::verify() {
-  Type pointee = cast<PointerType>(getCounter().getType()).getPointeeType();
-  if (!pointee.isInteger(32)) return emitOpError() << "counts in an i32, not " << pointee;
-  return success();
-}
-
 LogicalResult ReduceOp::verify() {
   auto in = getSrc().getType();
   int axis = getAxis();

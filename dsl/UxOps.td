@@ -99,22 +99,6 @@ def Ux_AtomicAddOp : Ux_Op<"atomic_add", [MemoryEffects<[MemRead, MemWrite]>]> {
   let hasVerifier = 1;
 }
 
-def Ux_LastToArriveOp : Ux_Op<"last_to_arrive", [MemoryEffects<[MemRead, MemWrite]>]> {
-  let summary = "count this program's arrival at an i32 counter; true in the program that arrives last";
-  let description = [{
-    Every program that shares `counter` runs this op once, after its stores that the last
-    one must see. The program's arrival adds 1 to the counter after all of its threads'
-    earlier global stores; in the program whose arrival makes the count `arrivals` the result
-    is true, the counter is set back to 0 (so a zeroed counter serves any number of launches),
-    and the program's later loads see the stores of every arrived program. Elsewhere the
-    result is false. The result is the same in every thread of a program.
-  }];
-  let arguments = (ins Ux_Ptr:$counter, ConfinedAttr<I32Attr, [IntMinValue<1>]>:$arrivals);
-  let results = (outs I1:$result);
-  let assemblyFormat = "$counter `arrivals` $arrivals attr-dict `:` type($counter)";
-  let hasVerifier = 1;
-}
-
 def Ux_ReduceOp : Ux_Op<"reduce", [Pure]> {
   let summary = "reduce a tile along `axis` with `kind` (sum, max, or maxu: unsigned max); rank 1 gives a scalar";
   let arguments = (ins AnyRankedTensor:$src, I32Attr:$axis, StrAttr:$kind);

@@ -4,10 +4,8 @@
 //
 // Semantics (the spec the GPU lowering must match):
 //  - Execution: every program instance of the grid runs to completion, one after another, in
-//    the order z, y, x (x fastest), or the reverse of it on request. Programs that depend on
-//    this order (other than through atomic_add and last_to_arrive) race on the GPU.
-//  - last_to_arrive: the counter holds the arrivals so far (an error if it is negative or
-//    not below `arrivals`); the arrival that makes `arrivals` gives true and leaves 0.
+//    the order z, y, x (x fastest). Programs that depend on this order (other than through
+//    atomic_add) race on the GPU.
 //  - Tiles are dense row-major arrays; a scalar is a tile of one element. Elementwise ops act
 //    lane by lane in row-major order.
 //  - Floats: f32 math is done in float (never double). bf16/f16 math is done in f32 and the
@@ -72,12 +70,7 @@ struct Grid {
   int x = 1, y = 1, z = 1;
 };
 
-// The order programs run in. `reverse` makes other programs arrive last at a counter, to check
-// that a kernel's result does not depend on which one does.
-enum class ProgramOrder { forward, reverse };
-
 // Runs every program instance of the grid in order (z, y, x loops) on the CPU.
-void interpret(const KernelProgram& program, Grid grid, const std::vector<KernelArg>& args,
-               ProgramOrder order = ProgramOrder::forward);
+void interpret(const KernelProgram& program, Grid grid, const std::vector<KernelArg>& args);
 
 }  // namespace uintx::dsl

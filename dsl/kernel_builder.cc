@@ -589,15 +589,6 @@ void KernelBuilder::atomicAdd(Value ptr, Value value, Value mask) {
   ux::AtomicAddOp::create(builder_, loc_, ptr.ir(), v, m);
 }
 
-Value KernelBuilder::lastToArrive(Value counter, int arrivals) {
-  startBody();
-  if (!counter.isPointer() || counter.isTile() || counter.dtype() != DType::i32)
-    fail("lastToArrive", "needs a scalar pointer to i32, got " + counter.typeString());
-  if (arrivals < 1) fail("lastToArrive", "arrivals " + std::to_string(arrivals) + " must be at least 1");
-  auto op = ux::LastToArriveOp::create(builder_, loc_, builder_.getI1Type(), counter.ir(), arrivals);
-  return makeValue(this, op, DType::i1);
-}
-
 // ---- control flow ----------------------------------------------------------------------
 
 std::vector<Value> KernelBuilder::forLoop(Value lo, Value hi, Value step, const std::vector<Value>& init,

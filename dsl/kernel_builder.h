@@ -138,14 +138,6 @@ class KernelBuilder {
   void store(Value ptr, Value value, Value mask = {});
   void atomicAdd(Value ptr, Value value, Value mask = {});
 
-  // Split work that one program finishes: every program sharing the zeroed i32 `counter`
-  // calls this once, after the stores the finisher needs; it returns true (an i1 scalar) in
-  // the one that arrives last, `arrivals` counting all, which then sees their stores and
-  // has set the counter back to zero for the next launch. The order of arrival is not
-  // defined: a finisher that must give the same bits whoever it is reads every program's
-  // stores in a fixed order rather than keeping its own in registers.
-  Value lastToArrive(Value counter, int arrivals);
-
   // for (i = lo; i < hi; i += step) with carried values; the body returns the next values.
   // `stages` >= 2 asks the code generator to pipeline the loop (Triton's num_stages): the
   // body's loads that feed a `dot` are copied into a ring of `stages` shared-memory buffers,

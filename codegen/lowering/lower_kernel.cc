@@ -115,7 +115,7 @@ static int pointerArgumentOf(Value ptr) {
 bool Lowering::touchesStreamOrderedMemory(Operation* top) {
   bool touches = false;
   top->walk([&](Operation* op) {
-    if (isa<ux::StoreOp, ux::AtomicAddOp, ux::LastToArriveOp>(op)) touches = true;
+    if (isa<ux::StoreOp, ux::AtomicAddOp>(op)) touches = true;
     if (auto load = dyn_cast<ux::LoadOp>(op)) {
       int arg = pointerArgumentOf(load.getPtr());
       touches |= arg < 0 || !facts_.isConstantPointer(arg);
@@ -189,7 +189,6 @@ void Lowering::lowerOp(Operation* op) {
   if (auto s = dyn_cast<ux::StoreOp>(op)) return lowerStore(op, s.getPtr(), s.getValue(), s.getMask(), false);
   if (auto s = dyn_cast<ux::AtomicAddOp>(op))
     return lowerStore(op, s.getPtr(), s.getValue(), s.getMask(), true);
-  if (auto l = dyn_cast<ux::LastToArriveOp>(op)) return lowerLastToArrive(l);
   if (auto r = dyn_cast<ux::ReduceOp>(op)) return lowerReduce(r);
   if (auto f = dyn_cast<scf::ForOp>(op)) return lowerFor(f);
   if (auto u = dyn_cast<ux::UnpackBitsOp>(op)) return lowerUnpackBits(u);

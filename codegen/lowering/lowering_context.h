@@ -7,7 +7,7 @@
 //   shared_memory.cc    shared-memory access, layout conversions, reshape and trans
 //   elementwise.cc      constants, arith and math.fma ops (16-bit ones two lanes at a time),
 //                       broadcast, expand_dims, unpack_bits
-//   memory_ops.cc       global loads, stores, atomics and arrival counters
+//   memory_ops.cc       global loads, stores and atomics
 //   reduce.cc           reductions
 //   dot_operands.cc     dot operands in shared memory (padding, swizzle, staging)
 //   dot_mma.cc          dot on mma.sync
@@ -151,7 +151,6 @@ class Lowering {
   void lowerConstant(arith::ConstantOp op);
   void lowerLoad(ux::LoadOp op);
   void lowerStore(Operation* op, Value ptr, Value value, Value mask, bool atomic);
-  void lowerLastToArrive(ux::LastToArriveOp op);
   void lowerReduce(ux::ReduceOp op);
   void lowerBroadcast(ux::BroadcastOp op);
   void lowerExpandDims(ux::ExpandDimsOp op);

@@ -1,4 +1,4 @@
-// Global memory: predicated, vectorized loads and stores, atomic adds, and arrival counters.
+// Global memory: predicated, vectorized loads and stores, and atomic adds.
 
 #include "codegen/lowering/lowering_context.h"
 
@@ -206,32 +206,6 @@ void Lowering::lowerStore(Operation* op, Value ptrV, Value valueV, Value maskV, 
   int w = vectorWidth(run, ap, maskV ? &am : nullptr, elemBytes(values[0].getType()));
   for (int k = 0; k < te.count(); k += w)
     emitStore(ptrs[k], ArrayRef<Value>(values).slice(k, w), maskV ? mask[k] : Value());
-}
-
-// One thread counts the program's arrival, as CUTLASS's split-K semaphore does: the barrier
-// puts every thread's earlier stores before thread 0's atomic, whose release publishes them at
-// GPU scope and whose acquire takes in what the programs that arrived before published; the
-// second barrier passes the count, and that ordering, to the other threads. atom.inc wraps to
-// 0 past `arrivals - 1`, so the last arrival leaves the counter zeroed in the same instruction.
-void Lowering::lowerLastToArrive(ux::LastToArriveOp op) {
-  Value counter = get(op.getCounter())[0];
-  const int64_t lastCount = int64_t(op.getArrivals()) - 1;
-  useShared(4, op);
-  barrier();
-  Value first = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq, arith::OrIOp::create(b_, loc_, lane_, warp_),
-                                      c32(0));
-  auto ifOp = scf::IfOp::create(b_, loc_, first, /*withElseRegion=*/false);
-  {
-    OpBuilder::InsertionGuard guard(b_);
-    b_.setInsertionPointToStart(ifOp.thenBlock());
-    Value arrived = inlineAsm(b_, loc_, b_.getI32Type(), ValueRange{counter},
-                              "atom.acq_rel.gpu.global.inc.u32 $0, [$1], " + std::to_string(lastCount) + ";", "=r,l")
-                        .getResult(0);
-    storeShared(c32(0), arrived);
-  }
-  barrier();
-  Value arrived = loadShared(c32(0), b_.getI32Type());
-  set(op, {arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq, arrived, c32(lastCount))});
 }
 
 }  // namespace uintx::codegen

@@ -73,7 +73,6 @@ void Machine::exec(Operation* op) {
   if (auto l = mlir::dyn_cast<ux::LoadOp>(op)) return execLoad(l);
   if (mlir::isa<ux::StoreOp>(op)) return execStore(op, false);
   if (mlir::isa<ux::AtomicAddOp>(op)) return execStore(op, true);
-  if (auto l = mlir::dyn_cast<ux::LastToArriveOp>(op)) return execLastToArrive(l);
   if (auto r = mlir::dyn_cast<ux::ReduceOp>(op)) return execReduce(r);
   if (auto d = mlir::dyn_cast<ux::DotOp>(op)) return execDot(d);
   if (auto u = mlir::dyn_cast<ux::UnpackBitsOp>(op)) {
@@ -118,7 +117,7 @@ using interp::Buffer;
 using interp::Machine;
 using interp::kernelFunc;
 
-void interpret(const KernelProgram& program, Grid grid, const std::vector<KernelArg>& args, ProgramOrder order) {
+void interpret(const KernelProgram& program, Grid grid, const std::vector<KernelArg>& args) {
   mlir::func::FuncOp func = kernelFunc(program);
   const std::string where = "interpret '" + program.name + "': ";
   if (grid.x < 1 || grid.y < 1 || grid.z < 1)
@@ -155,12 +154,10 @@ void interpret(const KernelProgram& program, Grid grid, const std::vector<Kernel
   }
   Machine machine(program, func, std::move(buffers));
   const int nprog[3] = {grid.x, grid.y, grid.z};
-  const bool reverse = order == ProgramOrder::reverse;
-  for (int zi = 0; zi < grid.z; ++zi)
-    for (int yi = 0; yi < grid.y; ++yi)
-      for (int xi = 0; xi < grid.x; ++xi) {
-        const int pid[3] = {reverse ? grid.x - 1 - xi : xi, reverse ? grid.y - 1 - yi : yi,
-                            reverse ? grid.z - 1 - zi : zi};
+  for (int z = 0; z < grid.z; ++z)
+    for (int y = 0; y < grid.y; ++y)
+      for (int x = 0; x < grid.x; ++x) {
+        const int pid[3] = {x, y, z};
         machine.runProgram(pid, nprog, args);
       }
 }

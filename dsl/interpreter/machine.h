@@ -5,7 +5,7 @@
 //   elementwise.cc    arith binary ops, comparisons, select
 //   casts.cc          casts and constants
 //   shapes.cc         splat, broadcast, expand_dims, reshape, trans
-//   memory.cc         addptr, load, store, atomic_add, last_to_arrive
+//   memory.cc         addptr, load, store, atomic_add
 //   reduce_and_dot.cc reductions and dot
 //   control_flow.cc   scf.for, scf.if
 // Internal to dsl: the public entry point is interpreter.h.
@@ -217,7 +217,6 @@ class Machine {
   void execAddPtr(ux::AddPtrOp op);
   void execLoad(ux::LoadOp op);
   void execStore(Operation* op, bool atomic);
-  void execLastToArrive(ux::LastToArriveOp op);
   void execReduce(ux::ReduceOp op);
   void execDot(ux::DotOp op);
   void execFor(scf::ForOp op);

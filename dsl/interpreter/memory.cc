@@ -1,4 +1,4 @@
-// Memory ops: addptr, load, store, atomic_add (masked lanes never touch memory), last_to_arrive.
+// Memory ops: addptr, load, store, atomic_add (masked lanes never touch memory).
 
 #include "dsl/interpreter/machine.h"
 
@@ -78,20 +78,6 @@ void Machine::execStore(Operation* op, bool atomic) {
     }
     std::memcpy(dst, &bits, bytes);
   }
-}
-
-// Programs run one after another: the arrival count is the counter's value.
-void Machine::execLastToArrive(ux::LastToArriveOp op) {
-  char* counter = address("ux.last_to_arrive", at(op.getCounter()).p[0], 4);
-  int32_t arrived = 0;
-  std::memcpy(&arrived, counter, 4);
-  if (arrived < 0 || arrived >= int32_t(op.getArrivals()))
-    fail("ux.last_to_arrive", "counter holds " + std::to_string(arrived) + " before an arrival of " +
-                                  std::to_string(op.getArrivals()) + " (not zeroed, or shared by more programs)");
-  const bool last = arrived + 1 == int32_t(op.getArrivals());
-  const int32_t next = last ? 0 : arrived + 1;
-  std::memcpy(counter, &next, 4);
-  at(op.getResult()).i.assign(1, last ? 1 : 0);
 }
 
 }  // namespace uintx::dsl::interp

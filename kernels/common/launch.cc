@@ -9,16 +9,12 @@ NamedArgs weightArgs(const LinearCall& call) {
 }
 
 void addOutputArgs(NamedArgs& args, const LinearCall& call, int splitK, bool hasBias, CUdeviceptr partial) {
-  args.push_back({"y", LaunchArg::ptr(call.y)});
-  if (hasBias) args.push_back({"bias", LaunchArg::ptr(call.bias)});
   if (splitK > 1) {
     args.push_back({"partial", LaunchArg::ptr(partial)});
-    args.push_back({"counters", LaunchArg::ptr(call.counters)});
+    return;
   }
-}
-
-size_t splitKPartialBytes(int splitK, int64_t M, int64_t N) {
-  return splitK > 1 ? (size_t(splitK) * size_t(M) * size_t(N) * 4 + 255) / 256 * 256 : 0;
+  args.push_back({"y", LaunchArg::ptr(call.y)});
+  if (hasBias) args.push_back({"bias", LaunchArg::ptr(call.bias)});
 }
 
 unsigned ceilDiv(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }

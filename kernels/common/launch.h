@@ -24,9 +24,6 @@ struct LinearCall {
   CUdeviceptr x = 0, y = 0;
   CUdeviceptr packed = 0, scales = 0, zeros = 0, bias = 0;
   CUdeviceptr workspace = 0;  // KernelPlan::workspaceBytes(M) bytes (0 where that is 0)
-  // KernelPlan::counters(M) i32 counters, zero before the launch; the kernels leave them zero.
-  // Memory of its own: scratch of other calls must never land on it.
-  CUdeviceptr counters = 0;
   int64_t M = 0;
 };
 
@@ -39,8 +36,6 @@ class KernelPlan {
   virtual ~KernelPlan() = default;
   // Scratch memory a call of M rows needs (split-K partials, int8 activations).
   virtual size_t workspaceBytes(int64_t M) const = 0;
-  // Zeroed i32 counters it needs (split-K: one per output tile, kernel_output.h).
-  virtual size_t counters(int64_t M) const { return 0; }
   virtual void launch(const LinearCall& call, CUstream stream) const = 0;
   // Rows of x one program covers (its tile's rows); 0 where programs do not tile the rows.
   virtual int64_t rowsPerProgram() const { return 0; }
@@ -48,11 +43,9 @@ class KernelPlan {
 
 // The weight's arguments, as every family names them: qweight, scales, zeros (where present).
 NamedArgs weightArgs(const LinearCall& call);
-// The output arguments of kernel_output.h's parameters: y and the bias, and when K is split
-// the f32 partials at `partial` and the call's counters.
+// Where a family's main kernel writes: f32 partials at `partial` when K is split (the split-K
+// reduce then adds the bias), else y, with the bias when the program takes one.
 void addOutputArgs(NamedArgs& args, const LinearCall& call, int splitK, bool hasBias, CUdeviceptr partial);
-// Bytes of the f32 partials [splitK, M, N] (0 unsplit), rounded up to 256.
-size_t splitKPartialBytes(int splitK, int64_t M, int64_t N);
 unsigned ceilDiv(int64_t a, int64_t b);
 
 }  // namespace uintx::kernels

@@ -6,7 +6,6 @@
 #include "codegen/layout.h"
 #include "kernels/common/config_fields.h"
 #include "kernels/common/decode.h"
-#include "kernels/common/kernel_output.h"
 #include "kernels/common/pipelined_loop.h"
 #include "kernels/gemm/gemm_tiles.h"
 #include "uintx/error.h"
@@ -99,12 +98,14 @@ static bool halfDecodeEnabled() {
 KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmConfig& c, std::optional<DType> outDtype) {
   DType yType = outDtype.value_or(act);
   validateGemmConfig(q, c, false);
+  const bool split = c.splitK > 1;
   KernelBuilder kb("gemm_w" + std::to_string(q.bits) + "_" + dtypeName(act));
   Value x = kb.pointerArg("x", act);
   Value qweight = kb.pointerArg("qweight", DType::u32, kWeightData);
   Value scales = kb.pointerArg("scales", q.scaleDtype, kWeightData);
   Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype, kWeightData);
-  OutputParams out = outputParams(kb, yType, hasBias, q.scaleDtype, c.splitK);
+  Value bias = hasBias && !split ? kb.pointerArg("bias", q.scaleDtype, kWeightData) : Value();
+  Value out = kb.pointerArg(split ? "partial" : "y", split ? DType::f32 : yType);
   Value M = kb.scalarArg("M", DType::i32);
   kb.setNumWarps(c.numWarps);
   kb.setVectorWidth(gemmVectorWidth(q, c));
@@ -248,9 +249,14 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   const int mAxis = wA ? 0 : 1, nAxis = wA ? 1 : 0;
   auto outputMask = [&] { return (wA ? expandDims(rm < M, 0) : b.rmMask2) & expandDims(rnMask, nAxis); };
   if (perRow) acc = acc * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), nAxis);
-  Value rmOut = expandDims(rm, mAxis), rnOut = expandDims(rn, nAxis);
-  storeOutput(kb, out, {{acc, rmOut * N + rnOut, rnOut, expandDims(rnMask, nAxis), outputMask()}}, M, N,
-              kb.programId(2), kb.programId(0) + kb.programId(1) * kb.numPrograms(0));
+  if (split) {  // f32 partials; the reduce adds the bias once
+    Value rmOut = expandDims(rm, mAxis);
+    kb.store(out + ((kb.programId(2) * M + rmOut) * N + expandDims(rn, nAxis)), acc, outputMask());
+    return kb.finish();
+  }
+  if (hasBias) acc = acc + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), nAxis);
+  Value rmOut = expandDims(rm, mAxis);
+  kb.store(out + (rmOut * N + expandDims(rn, nAxis)), cast(acc, yType), outputMask());
   return kb.finish();
 }
 

@@ -1,9 +1,11 @@
 #include "kernels/gemm/launch.h"
 
+#include "kernels/split_k_reduce/split_k_reduce.h"
+
 namespace uintx::kernels {
 
-size_t gemmOutputTiles(const QuantSpec& q, const GemmConfig& c, int64_t M) {
-  return c.splitK > 1 ? size_t(ceilDiv(q.N, c.blockN)) * ceilDiv(M, c.blockM) : 0;
+size_t splitKPartialBytes(const QuantSpec& q, const GemmConfig& c, int64_t M) {
+  return c.splitK > 1 ? (size_t(c.splitK) * size_t(M) * size_t(q.N) * 4 + 255) / 256 * 256 : 0;
 }
 
 namespace {
@@ -14,10 +16,10 @@ class GemmPlan : public KernelPlan {
            const CompileFn& compile)
       : q_(q), c_(c), hasBias_(hasBias) {
     main_ = compile(buildGemm(q, act, hasBias, c, out));
+    if (c.splitK > 1) reduce_ = compile(buildSplitKReduce(q.N, c.splitK, out, hasBias, q.scaleDtype));
   }
 
-  size_t workspaceBytes(int64_t M) const override { return splitKPartialBytes(c_.splitK, M, q_.N); }
-  size_t counters(int64_t M) const override { return gemmOutputTiles(q_, c_, M); }
+  size_t workspaceBytes(int64_t M) const override { return splitKPartialBytes(q_, c_, M); }
   int64_t rowsPerProgram() const override { return c_.blockM; }
 
   void launch(const LinearCall& call, CUstream stream) const override {
@@ -26,13 +28,14 @@ class GemmPlan : public KernelPlan {
     args.push_back({"M", LaunchArg::i32(int32_t(call.M))});
     addOutputArgs(args, call, c_.splitK, hasBias_, call.workspace);
     main_->launch({ceilDiv(q_.N, c_.blockN), ceilDiv(call.M, c_.blockM), unsigned(c_.splitK)}, stream, args);
+    if (c_.splitK > 1) launchSplitKReduce(*reduce_, call, q_.N, call.workspace, stream);
   }
 
  private:
   QuantSpec q_;
   GemmConfig c_;
   bool hasBias_;
-  std::shared_ptr<codegen::JitKernel> main_;
+  std::shared_ptr<codegen::JitKernel> main_, reduce_;
 };
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The tensor-core GEMM family's launch recipe: one launch of the GEMM program.
+// The tensor-core GEMM family's launch recipe: the GEMM program (+ the split-K reduce).
 #pragma once
 
 #include <memory>
@@ -8,12 +8,12 @@
 
 namespace uintx::kernels {
 
-// Grid (ceil(N / blockN), ceil(M / blockM), splitK); split-K partials in the workspace, summed
-// in the same launch (kernel_output.h).
+// Grid (ceil(N / blockN), ceil(M / blockM), splitK); split-K partials in the workspace.
 std::unique_ptr<KernelPlan> makeGemmPlan(const QuantSpec& q, dsl::DType act, dsl::DType out, bool hasBias,
                                          const GemmConfig& config, const CompileFn& compile);
 
-// The counters a split call of M rows needs: one per output tile (0 unsplit).
-size_t gemmOutputTiles(const QuantSpec& q, const GemmConfig& c, int64_t M);
+// Bytes of the f32 split-K partials of M rows (0 unsplit), rounded up to 256 so that what
+// follows them in a workspace stays aligned.
+size_t splitKPartialBytes(const QuantSpec& q, const GemmConfig& c, int64_t M);
 
 }  // namespace uintx::kernels

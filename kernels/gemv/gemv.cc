@@ -4,7 +4,6 @@
 
 #include "kernels/common/config_fields.h"
 #include "kernels/common/decode.h"
-#include "kernels/common/kernel_output.h"
 #include "kernels/common/pipelined_loop.h"
 #include "uintx/error.h"
 
@@ -131,7 +130,8 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
   Value qweight = kb.pointerArg("qweight", wordPath ? DType::u32 : DType::u8, kWeightData);
   Value scales = kb.pointerArg("scales", q.scaleDtype, kWeightData);
   Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype, kWeightData);
-  OutputParams out = outputParams(kb, yType, hasBias, q.scaleDtype, c.splitK);
+  Value bias = hasBias && c.splitK == 1 ? kb.pointerArg("bias", q.scaleDtype, kWeightData) : Value();
+  Value out = kb.pointerArg(c.splitK == 1 ? "y" : "partial", c.splitK == 1 ? yType : DType::f32);
   Value M = kb.scalarArg("M", DType::i32);
   kb.setNumWarps(c.numWarps);
   kb.setVectorWidth(S);
@@ -139,8 +139,8 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
   // slots of finished ones, and each requests its first step's weights, scales and zeros before
   // it waits for this one (the activations after). Graph-timed W4 M=1: 8192x8192 19.5 us without
   // overlap, 18.3 with this; 28672x8192 57.7 / 56.7; 14336x4096 17.8 / 16.6. Grids that leave
-  // SMs room are launched without it (codegen/jit_kernel.cc). A split GEMV keeps the standard
-  // overlap (not measured the other way).
+  // SMs room are launched without it (codegen/jit_kernel.cc). A split GEMV, followed by its
+  // reduce, keeps the standard overlap (not measured the other way).
   if (c.splitK == 1) kb.setLaunchOverlap(LaunchOverlap::early);
 
   const int BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K), G = BK / S;
@@ -237,14 +237,18 @@ KernelProgram buildGemv(const QuantSpec& q, DType act, bool hasBias, const GemvC
   // The partials count (u - z) / 2^bits (or / pairedUnit): times that (exact).
   const double unit = pairedSlots ? pairedUnit : levels;
   Value rowScale = perRowScale ? cast(load(scales + rn, rnMask, 0.0), DType::f32) * unit : Value();
-  std::vector<OutputTile> tiles;
   for (int i = 0; i < c.blockM; ++i) {
     Value m = m0 + i;
     Value r = sum(acc[i], 1);
     r = perRowScale ? r * rowScale : r * unit;
-    tiles.push_back({r, m * N + rn, rn, rnMask, rnMask & (m < M)});
+    Value mask = rnMask & (m < M);
+    if (c.splitK == 1) {
+      if (bias.builder()) r = r + cast(load(bias + rn, rnMask, 0.0), DType::f32);
+      kb.store(out + (m * N + rn), cast(r, yType), mask);
+    } else {
+      kb.store(out + ((pidK * M + m) * N + rn), r, mask);
+    }
   }
-  storeOutput(kb, out, tiles, M, N, pidK, pidN + pidM * kb.numPrograms(0));
   return kb.finish();
 }
 

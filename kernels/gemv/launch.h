@@ -1,4 +1,4 @@
-// The GEMV family's launch recipe: one launch of the GEMV program.
+// The GEMV family's launch recipe: the GEMV program (+ the split-K reduce).
 #pragma once
 
 #include <memory>
@@ -8,8 +8,7 @@
 
 namespace uintx::kernels {
 
-// Grid (ceil(N / blockN), splitK, ceil(M / blockM)); split-K partials in the workspace, summed
-// in the same launch (kernel_output.h).
+// Grid (ceil(N / blockN), splitK, ceil(M / blockM)); split-K partials in the workspace.
 std::unique_ptr<KernelPlan> makeGemvPlan(const QuantSpec& q, dsl::DType act, dsl::DType out, bool hasBias,
                                          const GemvConfig& config, const CompileFn& compile);
 

@@ -1,7 +1,6 @@
 #include "kernels/int8_gemm/int8_gemm.h"
 
 #include "kernels/common/decode.h"
-#include "kernels/common/kernel_output.h"
 #include "kernels/common/pipelined_loop.h"
 #include "kernels/gemm/gemm_tiles.h"
 #include "uintx/error.h"
@@ -14,6 +13,7 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
                             std::optional<DType> outDtype) {
   DType yType = outDtype.value_or(act);
   validateGemmConfig(q, c, true);
+  const bool split = c.splitK > 1;
   KernelBuilder kb("gemm_w" + std::to_string(q.bits) + "a8_" + dtypeName(act));
   // 8-bit codes are int8 bytes in K order whatever the word size (docs/FORMATS.md): the
   // symmetric 8-bit weights are read as an int8 tile, which goes to the dot untouched (and,
@@ -24,7 +24,8 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   Value qweight = kb.pointerArg("qweight", byteCodes ? DType::i8 : DType::u32, kWeightData);
   Value scales = kb.pointerArg("scales", q.scaleDtype, kWeightData);
   Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype, kWeightData);
-  OutputParams out = outputParams(kb, yType, hasBias, q.scaleDtype, c.splitK);
+  Value bias = hasBias && !split ? kb.pointerArg("bias", q.scaleDtype, kWeightData) : Value();
+  Value y = kb.pointerArg(split ? "partial" : "y", split ? DType::f32 : yType);
   Value M = kb.scalarArg("M", DType::i32);
   kb.setNumWarps(c.numWarps);
   kb.setVectorWidth(gemmVectorWidth(q, c));
@@ -54,10 +55,12 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   });
   Value r = cast(acc, DType::f32) * expandDims(load(xscale + rm, rm < M, 0.0), 1);
   if (q.symmetric) r = r * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
-  // Every factor above is linear in the K slice: split, the partials add up.
-  Value rmOut = expandDims(rm, 1), rnOut = expandDims(rn, 0);
-  storeOutput(kb, out, {{r, rmOut * N + rnOut, rnOut, expandDims(rnMask, 0), rmMask2 & expandDims(rnMask, 0)}}, M, N,
-              kb.programId(2), kb.programId(0) + kb.programId(1) * kb.numPrograms(0));
+  if (split) {  // f32 partials (every factor above is linear in the K slice); the reduce adds the bias
+    kb.store(y + ((kb.programId(2) * M + expandDims(rm, 1)) * N + expandDims(rn, 0)), r, rmMask2 & expandDims(rnMask, 0));
+    return kb.finish();
+  }
+  if (hasBias) r = r + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), 0);
+  kb.store(y + (expandDims(rm, 1) * N + expandDims(rn, 0)), cast(r, yType), rmMask2 & expandDims(rnMask, 0));
   return kb.finish();
 }
 

@@ -3,6 +3,7 @@
 #include "kernels/gemm/launch.h"
 #include "kernels/int8_gemm/int8_gemm.h"
 #include "kernels/quantize_rows/quantize_rows.h"
+#include "kernels/split_k_reduce/split_k_reduce.h"
 
 namespace uintx::kernels {
 
@@ -15,17 +16,17 @@ class Int8GemmPlan : public KernelPlan {
       : q_(q), c_(c), hasBias_(hasBias) {
     main_ = compile(buildInt8Gemm(q, act, hasBias, c, out));
     quantize_ = compile(buildQuantizeRows(q.K, act));
+    if (c.splitK > 1) reduce_ = compile(buildSplitKReduce(q.N, c.splitK, out, hasBias, q.scaleDtype));
   }
 
   int64_t rowsPerProgram() const override { return c_.blockM; }
   size_t workspaceBytes(int64_t M) const override {
-    return splitKPartialBytes(c_.splitK, M, q_.N) + rowsBytes(M) + size_t(M) * 4;
+    return splitKPartialBytes(q_, c_, M) + rowsBytes(M) + size_t(M) * 4;
   }
-  size_t counters(int64_t M) const override { return gemmOutputTiles(q_, c_, M); }
 
   void launch(const LinearCall& call, CUstream stream) const override {
     const CUdeviceptr partial = call.workspace;
-    const CUdeviceptr xq = partial + splitKPartialBytes(c_.splitK, call.M, q_.N);
+    const CUdeviceptr xq = partial + splitKPartialBytes(q_, c_, call.M);
     const CUdeviceptr xscale = xq + rowsBytes(call.M);
     const LaunchArg M = LaunchArg::i32(int32_t(call.M));
     quantize_->launch({unsigned(call.M)}, stream,
@@ -37,6 +38,7 @@ class Int8GemmPlan : public KernelPlan {
     args.push_back({"M", M});
     addOutputArgs(args, call, c_.splitK, hasBias_, partial);
     main_->launch({ceilDiv(q_.N, c_.blockN), ceilDiv(call.M, c_.blockM), unsigned(c_.splitK)}, stream, args);
+    if (c_.splitK > 1) launchSplitKReduce(*reduce_, call, q_.N, partial, stream);
   }
 
  private:
@@ -46,7 +48,7 @@ class Int8GemmPlan : public KernelPlan {
   QuantSpec q_;
   GemmConfig c_;
   bool hasBias_;
-  std::shared_ptr<codegen::JitKernel> main_, quantize_;
+  std::shared_ptr<codegen::JitKernel> main_, quantize_, reduce_;
 };
 
 }  // namespace

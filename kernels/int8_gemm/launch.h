@@ -1,5 +1,5 @@
-// The int8 GEMM family's launch recipe: the row quantization of x, then the int8 GEMM (split-K
-// partials summed in its launch, kernel_output.h).
+// The int8 GEMM family's launch recipe: the row quantization of x, the int8 GEMM (+ the
+// split-K reduce).
 #pragma once
 
 #include <memory>

@@ -15,6 +15,7 @@
 #include "cache/config_cache.h"
 #include "kernels/int8_gemm/int8_gemm.h"
 #include "kernels/quantize_rows/quantize_rows.h"
+#include "kernels/split_k_reduce/split_k_reduce.h"
 #include "kernels/gemv/config_space.h"
 #include "kernels/gemm/config_space.h"
 #include "autotune/gpu_tuner.h"

@@ -12,6 +12,7 @@
 #include "dispatch/kernel_store.h"
 #include "kernels/int8_gemm/int8_gemm.h"
 #include "kernels/quantize_rows/quantize_rows.h"
+#include "kernels/split_k_reduce/split_k_reduce.h"
 #include "kernels/families.h"
 #include "kernels/gemm/default_config.h"
 #include "kernels/gemm/gemm.h"
@@ -406,13 +407,11 @@ TEST_CASE("weight-only GEMM with the weights as wgmma's a operand run through it
         auto plan = kernels::makePlan(cache::KernelFamily::gemm, q, dsl::DType::bf16, dsl::DType::bf16, true,
                                       kernels::toKernelConfig(c), dispatch::compiledKernel);
         auto x = randomActivations<bf16>(M, q.K);
-        runtime::DeviceBuffer dx = toDevice(x), dy(size_t(M * q.N) * 2), ws(std::max<size_t>(16, plan->workspaceBytes(M))),
-            counters(std::max<size_t>(16, plan->counters(M) * 4));
-        counters.fillZero();
+        runtime::DeviceBuffer dx = toDevice(x), dy(size_t(M * q.N) * 2), ws(std::max<size_t>(16, plan->workspaceBytes(M)));
         poison(dy);
         kernels::LinearCall call;
         call.x = dx.get(), call.y = dy.get(), call.packed = l.dev->packed(), call.scales = l.dev->scales();
-        call.zeros = l.dev->zeros(), call.bias = l.dev->bias(), call.workspace = ws.get(), call.counters = counters.get(), call.M = M;
+        call.zeros = l.dev->zeros(), call.bias = l.dev->bias(), call.workspace = ws.get(), call.M = M;
         plan->launch(call, nullptr);
         runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
         CHECK(errorAgainstReference(l, x, toHost<bf16>(dy, size_t(M * q.N)), M, {}) <= 1e-2);

@@ -320,48 +320,6 @@ TEST_CASE("atomicAdd from several programs, lanes colliding, with a mask") {
   CHECK(programs[0] == 10u + 8u);
 }
 
-// Groups of programs (program_id(1) picks the group) each store a value; the last to arrive
-// at the group's counter sums the group's values in a fixed order. Run forward and reversed
-// (another program is last), the sums are the same and the counters end zeroed; a counter
-// that does not start at zero is an error rather than a wrong sum.
-TEST_CASE("lastToArrive: the last program of each group sees the others' stores, in either order") {
-  const int members = 5, groups = 3;
-  auto build = [&] {
-    KernelBuilder kb("finish_last");
-    Value pv = kb.pointerArg("values", DType::f32), ps = kb.pointerArg("sums", DType::f32);
-    Value pc = kb.pointerArg("counters", DType::i32);
-    Value member = kb.programId(0), group = kb.programId(1);
-    kb.store(pv + (group * members + member), cast(group * 10 + member, DType::f32) * 0.25);
-    Value last = kb.lastToArrive(pc + group, members);
-    Value n = where(last, kb.constant(members, DType::i32), 0.0);
-    Value sum = kb.forLoop(0, n, 1, {kb.constant(0, DType::f32)}, [&](Value i, const std::vector<Value>& c) {
-      return std::vector<Value>{c[0] + load(pv + (group * members + i))};
-    })[0];
-    kb.store(ps + group, sum, last);
-    return kb.finish();
-  };
-  KernelProgram p = build();
-  std::vector<float> want(groups);
-  for (int g = 0; g < groups; ++g)
-    for (int m = 0; m < members; ++m) want[g] += float(g * 10 + m) * 0.25f;
-  for (ProgramOrder order : {ProgramOrder::forward, ProgramOrder::reverse}) {
-    std::vector<float> values(members * groups, NAN), sums(groups, NAN);
-    std::vector<int32_t> counters(groups, 0);
-    interpret(p, {members, groups, 1}, {KernelArg::buffer(values), KernelArg::buffer(sums), KernelArg::buffer(counters)},
-              order);
-    checkExact(sums, want, "sums by the last program");
-    checkExact(counters, std::vector<int32_t>(groups, 0), "counters after the launch");
-  }
-  std::vector<float> values(members * groups), sums(groups);
-  std::vector<int32_t> counters{0, 7, 0};
-  CHECK_THROWS_WITH_AS(
-      interpret(p, {members, groups, 1}, {KernelArg::buffer(values), KernelArg::buffer(sums), KernelArg::buffer(counters)}),
-      doctest::Contains("counter holds 7 before an arrival of 5"), Error);
-  KernelBuilder bad("bad");
-  Value f = bad.pointerArg("f", DType::f32);
-  CHECK_THROWS_WITH_AS(bad.lastToArrive(f, 2), doctest::Contains("scalar pointer to i32"), Error);
-}
-
 TEST_CASE("load with mask and `other` tile; store with mask leaves other lanes alone") {
   const int n = 300, block = 64, programs = 5;  // 320 lanes, 20 masked
   KernelBuilder kb("masked");

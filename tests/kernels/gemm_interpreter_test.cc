@@ -1,6 +1,6 @@
 // The tensor-core GEMM programs on the CPU interpreter against float64 references: weight-only
-// 4- and 8-bit (also split over K, the last program of each output tile summing the slices),
-// and int8 dynamic activations (8-bit symmetric and 4-bit grouped weights).
+// 4- and 8-bit (also split over K, then reduced), and int8 dynamic activations (8-bit
+// symmetric and 4-bit grouped weights).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include "dsl/interpreter.h"
 #include "kernels/int8_gemm/int8_gemm.h"
 #include "kernels/quantize_rows/quantize_rows.h"
+#include "kernels/split_k_reduce/split_k_reduce.h"
 #include "kernels/gemm/default_config.h"
 #include "kernels/gemm/gemm.h"
 #include "kernels/common/quant_spec.h"
@@ -55,34 +56,6 @@ double relErr(const std::vector<double>& got, const std::vector<double>& ref) {
     den += ref[i] * ref[i];
   }
   return std::sqrt(num / den);
-}
-
-// The output arguments of a GEMM program (kernel_output.h): the bias when it has one, y, and
-// split, the partials and the counters (sized here, zeroed).
-void pushOutputArgs(std::vector<dsl::KernelArg>& args, std::vector<uint8_t>* bias, std::vector<bf16>& y,
-                    std::vector<float>& partial, std::vector<int32_t>& counters, int splitK, dsl::Grid grid) {
-  if (bias) args.push_back(dsl::KernelArg::buffer(*bias));
-  args.push_back(dsl::KernelArg::buffer(y));
-  if (splitK == 1) return;
-  counters.assign(size_t(grid.x) * grid.y, 0);
-  args.push_back(dsl::KernelArg::buffer(partial));
-  args.push_back(dsl::KernelArg::buffer(counters));
-}
-
-// Runs a GEMM program; split (counters not empty), again in reverse program order, so that
-// another program of each output tile arrives last: y must come out with the same bits, and
-// the counters zeroed both times.
-void interpretInBothOrders(const dsl::KernelProgram& program, dsl::Grid grid, const std::vector<dsl::KernelArg>& args,
-                           std::vector<bf16>& y, const std::vector<int32_t>& counters) {
-  REQUIRE(program.params.size() == args.size());
-  dsl::interpret(program, grid, args);
-  CHECK(std::count(counters.begin(), counters.end(), 0) == std::ptrdiff_t(counters.size()));
-  if (counters.empty()) return;
-  const std::vector<bf16> forward = y;
-  std::fill(y.begin(), y.end(), toBf16(NAN));
-  dsl::interpret(program, grid, args, dsl::ProgramOrder::reverse);
-  CHECK(std::memcmp(forward.data(), y.data(), y.size() * sizeof(bf16)) == 0);
-  CHECK(std::count(counters.begin(), counters.end(), 0) == std::ptrdiff_t(counters.size()));
 }
 
 }  // namespace
@@ -151,22 +124,24 @@ TEST_CASE("weight-only GEMM with the weights as the a operand matches float64") 
     REQUIRE(kernels::gemmSupports(q, c, false));
     std::vector<bf16> x(M * K), y(M * N, toBf16(NAN));
     std::vector<float> partial(size_t(splitK) * M * N, NAN);
-    std::vector<int32_t> counters;
     for (auto& v : x) v = toBf16(normal(rng));
     std::vector<dsl::KernelArg> args{dsl::KernelArg::buffer(x), dsl::KernelArg::buffer(w.packed),
                                      dsl::KernelArg::buffer(w.scales)};
     if (!q.symmetric) args.push_back(dsl::KernelArg::buffer(w.zeros));
-    dsl::Grid grid{int((N + c.blockN - 1) / c.blockN), (M + c.blockM - 1) / c.blockM, splitK};
-    pushOutputArgs(args, &w.bias, y, partial, counters, splitK, grid);
+    if (splitK == 1) args.push_back(dsl::KernelArg::buffer(w.bias));
+    args.push_back(splitK == 1 ? dsl::KernelArg::buffer(y) : dsl::KernelArg::buffer(partial));
     args.push_back(dsl::KernelArg::i32(M));
-    interpretInBothOrders(kernels::buildGemm(q, dsl::DType::bf16, true, c), grid, args, y, counters);
+    dsl::interpret(kernels::buildGemm(q, dsl::DType::bf16, true, c),
+                   {int((N + c.blockN - 1) / c.blockN), (M + c.blockM - 1) / c.blockM, splitK}, args);
     std::vector<double> got, ref;
     for (int m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n) {
-        double r = w.q.bias(n);
+        double r = splitK == 1 ? w.q.bias(n) : 0;
         for (int64_t k = 0; k < K; ++k) r += double(toFloat(x[m * K + k])) * w.dq[n * K + k];
         ref.push_back(r);
-        got.push_back(toFloat(y[m * N + n]));
+        double sum = 0;
+        for (int s = 0; s < splitK; ++s) sum += partial[(size_t(s) * M + m) * N + n];
+        got.push_back(splitK == 1 ? toFloat(y[m * N + n]) : sum);
       }
     CHECK(relErr(got, ref) <= 1e-2);
   }
@@ -251,6 +226,8 @@ TEST_CASE("16-bit decode with zeros far outside the code range matches float64")
   CHECK(relErr(got, ref) <= 1e-2);
 }
 
+// With split-K (splitK 2) the int8 GEMM writes f32 partials of the scaled sums and the reduce
+// adds them and the bias.
 TEST_CASE("quantizeRows: the whole row in one pass and in blocks both match the definition") {
   std::mt19937 rng(11);
   std::normal_distribution<float> normal(0, 1);
@@ -281,7 +258,7 @@ TEST_CASE("quantizeRows: the whole row in one pass and in blocks both match the 
   }
 }
 
-// quantizeRows and the int8 GEMM with config c (split: in both program orders) on the interpreter; checks
+// quantizeRows, the int8 GEMM with config c and, split, the reduce, on the interpreter; checks
 // the quantization on its own (|x - q*s| <= s/2, max |q| == 127) and returns the relative
 // error of y against float64 on the quantized rows.
 double int8LinearError(Weights& w, const kernels::QuantSpec& q, const kernels::GemmConfig& c, int M,
@@ -309,11 +286,24 @@ double int8LinearError(Weights& w, const kernels::QuantSpec& q, const kernels::G
                                    dsl::KernelArg::buffer(w.packed), dsl::KernelArg::buffer(w.scales)};
   if (!q.symmetric) args.push_back(dsl::KernelArg::buffer(w.zeros));
   std::vector<float> partial(size_t(splitK) * M * N, NAN);
-  std::vector<int32_t> counters;
-  dsl::Grid grid{int((N + c.blockN - 1) / c.blockN), (M + c.blockM - 1) / c.blockM, splitK};
-  pushOutputArgs(args, bias ? &w.bias : nullptr, y, partial, counters, splitK, grid);
+  if (splitK == 1) {
+    if (bias) args.push_back(dsl::KernelArg::buffer(w.bias));
+    args.push_back(dsl::KernelArg::buffer(y));
+  } else {
+    args.push_back(dsl::KernelArg::buffer(partial));  // no bias parameter: the reduce adds it
+  }
   args.push_back(dsl::KernelArg::i32(M));
-  interpretInBothOrders(kernels::buildInt8Gemm(q, dsl::DType::bf16, bias, c), grid, args, y, counters);
+  dsl::KernelProgram gemm = kernels::buildInt8Gemm(q, dsl::DType::bf16, bias, c);
+  REQUIRE(gemm.params.size() == args.size());
+  dsl::interpret(gemm, {int((N + c.blockN - 1) / c.blockN), (M + c.blockM - 1) / c.blockM, splitK}, args);
+  if (splitK > 1) {
+    std::vector<dsl::KernelArg> reduceArgs{dsl::KernelArg::buffer(partial)};
+    if (bias) reduceArgs.push_back(dsl::KernelArg::buffer(w.bias));
+    reduceArgs.push_back(dsl::KernelArg::buffer(y));
+    reduceArgs.push_back(dsl::KernelArg::i32(M));
+    dsl::interpret(kernels::buildSplitKReduce(N, splitK, dsl::DType::bf16, bias, q.scaleDtype),
+                   {int((N + 255) / 256), M}, reduceArgs);
+  }
   std::vector<double> got, ref;
   for (int m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {
@@ -362,9 +352,8 @@ TEST_CASE("int8 defaults where K is a multiple of 64 or 32 only match float64") 
     }
 }
 
-// Split-K: program_id(2) sums one K slice into f32 partials [splitK, M, N]; the last program of
-// each output tile adds the slices (+ bias) into y. Each slice is checked on its own as well as
-// the final y.
+// Split-K: program_id(2) sums one K slice into f32 partials [splitK, M, N]; splitKReduce adds
+// the slices (+ bias) into y. Each slice is checked on its own as well as the final y.
 TEST_CASE("split-K weight-only GEMM: per-slice partials and the reduced y match float64") {
   std::mt19937 rng(23);
   std::normal_distribution<float> normal(0, 1);
@@ -390,14 +379,20 @@ TEST_CASE("split-K weight-only GEMM: per-slice partials and the reduced y match 
     std::vector<bf16> x(M * K), y(M * N, toBf16(NAN));
     for (auto& v : x) v = toBf16(normal(rng));
     std::vector<float> partial(size_t(S) * M * N, NAN);
-    std::vector<int32_t> counters;
     std::vector<dsl::KernelArg> args{dsl::KernelArg::buffer(x), dsl::KernelArg::buffer(w.packed),
                                      dsl::KernelArg::buffer(w.scales)};
     if (!q.symmetric) args.push_back(dsl::KernelArg::buffer(w.zeros));
-    dsl::Grid grid{int((N + c.blockN - 1) / c.blockN), (M + c.blockM - 1) / c.blockM, S};
-    pushOutputArgs(args, t.bias ? &w.bias : nullptr, y, partial, counters, S, grid);
+    args.push_back(dsl::KernelArg::buffer(partial));  // no bias parameter: the reduce adds it
     args.push_back(dsl::KernelArg::i32(M));
-    interpretInBothOrders(kernels::buildGemm(q, dsl::DType::bf16, t.bias, c), grid, args, y, counters);
+    dsl::KernelProgram gemm = kernels::buildGemm(q, dsl::DType::bf16, t.bias, c);
+    CHECK(gemm.params.size() == args.size());
+    dsl::interpret(gemm, {int((N + c.blockN - 1) / c.blockN), (M + c.blockM - 1) / c.blockM, S}, args);
+    std::vector<dsl::KernelArg> reduceArgs{dsl::KernelArg::buffer(partial)};
+    if (t.bias) reduceArgs.push_back(dsl::KernelArg::buffer(w.bias));
+    reduceArgs.push_back(dsl::KernelArg::buffer(y));
+    reduceArgs.push_back(dsl::KernelArg::i32(M));
+    dsl::interpret(kernels::buildSplitKReduce(N, S, dsl::DType::bf16, t.bias, q.scaleDtype), {int((N + 255) / 256), M},
+                   reduceArgs);
 
     std::vector<double> got, ref, gotSlice, refSlice;
     for (int m = 0; m < M; ++m)

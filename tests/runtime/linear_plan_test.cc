@@ -17,6 +17,7 @@
 #include "runtime/cuda_stream.h"
 #include "kernels/int8_gemm/int8_gemm.h"
 #include "kernels/quantize_rows/quantize_rows.h"
+#include "kernels/split_k_reduce/split_k_reduce.h"
 #include "kernels/families.h"
 #include "kernels/gemm/default_config.h"
 #include "kernels/gemv/default_config.h"
@@ -103,9 +104,9 @@ TEST_CASE("a GEMM with more than 48 KiB of shared memory is opted in once, at lo
 }
 
 // int8 activations with split-K: one workspace holds the f32 partials and, after them, the
-// quantized rows and their scales, and the counters have a buffer of their own; the call goes
-// through (quantize, then the GEMM that sums its slices) and a warm call compiles nothing.
-TEST_CASE("an int8 split-K call runs its two kernels from one workspace") {
+// quantized rows and their scales; the call goes through (quantize, GEMM, reduce) and a warm
+// call compiles nothing.
+TEST_CASE("an int8 split-K call runs its three kernels from one workspace") {
   uintx::setCacheSettings({"", ""});
   const int64_t N = 256, K = 256, M = 16;
   uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16);
@@ -121,9 +122,9 @@ TEST_CASE("an int8 split-K call runs its two kernels from one workspace") {
   int launches = queryFake<int>("fakeOtherLaunches"), overlapping = queryFake<int>("fakeOverlappingLaunches");
   CHECK_NOTHROW(uintx::linear(xm, w, ym, nullptr, int8));
   CHECK(uintx::dispatch::kernelCacheStats().compiles == compiles);
-  // Quantize, GEMM; each may start during the one before it (runtime/cuda_module.h).
-  CHECK(queryFake<int>("fakeOtherLaunches") - launches == 2);
-  CHECK(queryFake<int>("fakeOverlappingLaunches") - overlapping == 2);
+  // Quantize, GEMM, reduce; each may start during the one before it (runtime/cuda_module.h).
+  CHECK(queryFake<int>("fakeOtherLaunches") - launches == 3);
+  CHECK(queryFake<int>("fakeOverlappingLaunches") - overlapping == 3);
 }
 
 // Per-stream workspaces (dispatch/workspace_pool.h): a server that makes short-lived streams
