@@ -29,6 +29,18 @@ int64_t gemmMinM(const QuantSpec& q) {
   return forced ? forced : q.bits <= 4 && q.N * q.K > (int64_t(1) << 24) ? 2 : 3;
 }
 
+// Rows of x up to which int8 activations are served by the weight-only kernels on the same
+// weights, x not quantized (the result is the weight-only one, closer to the float product).
+// The int8 path quantizes x in a kernel of its own first, and with 4-bit weights its GEMM
+// corrects every group's zero on the int32 sums; the weight-only path is one kernel.
+// docs/PERFORMANCE.md, run 15 (H100, graph-timed): 8192x8192 M = 16 W4A8 47.2 us against W4A16
+// 23.7 (28672x8192: 105.2 against 86.9); W8A8 at M = 2 12.2 against the W8 GEMV's 9.2 on
+// 4096x4096, but 30.5 against 45.8 on 8192x8192 (run 14, H200: 1024x4160, 11.7 against 5.8).
+int64_t weightOnlyRowsUnderInt8(const QuantSpec& q) {
+  if (q.bits == 4) return 16;
+  return q.N * q.K <= (int64_t(1) << 24) ? 2 : 1;
+}
+
 template <typename Config>
 std::vector<cache::KernelConfig> toCacheForm(const std::vector<Config>& configs) {
   std::vector<cache::KernelConfig> out;
@@ -40,14 +52,9 @@ std::vector<cache::KernelConfig> toCacheForm(const std::vector<Config>& configs)
 
 KernelFamily chooseFamily(const QuantSpec& q, int64_t M, bool int8) {
   if (int8) {
-    // One row of x, or two of a layer under 2^24 weights: the weight-only GEMV streams the
-    // weights in one kernel, where the int8 GEMM would quantize the rows first (a second
-    // kernel) and pad them to a tile of tensor-core rows (docs/PERFORMANCE.md, run 14: 1024x4160
-    // W8A8 at M = 2, 11.7 us against 5.8 on the W8 GEMV; 4096x4096, 9.0 against 8.7). x is then
-    // not quantized: the result is the weight-only one, closer to the float product. Formats
-    // the int8 GEMM refuses still go to it, for its error (docs/PERFORMANCE.md, run 10).
-    const int64_t gemvRows = q.N * q.K < (int64_t(1) << 24) ? 2 : 1;
-    if (M <= gemvRows && gemmSupports(q, defaultGemmConfig(q, 16, true, 0), true)) return KernelFamily::gemv;
+    // Formats the int8 GEMM refuses go to it at every M, for its error.
+    if (M <= weightOnlyRowsUnderInt8(q) && gemmSupports(q, defaultGemmConfig(q, 16, true, 0), true))
+      return chooseFamily(q, M, false);
     return KernelFamily::gemm_int8;
   }
   if (M < gemmMinM(q)) return KernelFamily::gemv;

@@ -34,18 +34,23 @@ TEST_CASE("weight-only: the GEMV for one row (two for codes over 4 bits or layer
   CHECK(kernels::chooseFamily(spec(4, 0, false, 1024, 1025), 16, false) == KernelFamily::gemv_tiled);  // odd rows
 }
 
-TEST_CASE("int8 activations: the int8 GEMM, but one row (two on layers under 2^24 weights) streams through the weight-only GEMV") {
-  for (kernels::QuantSpec q : {spec(8, 0, true), spec(4, 128, false)}) {
-    CAPTURE(q.bits);
-    CHECK(kernels::chooseFamily(q, 1, true) == KernelFamily::gemv);
-    CHECK(kernels::chooseFamily(q, 2, true) == KernelFamily::gemm_int8);  // 4096x4096: 2^24 weights
-    CHECK(kernels::chooseFamily(q, 64, true) == KernelFamily::gemm_int8);
-  }
-  for (kernels::QuantSpec q : {spec(8, 0, true, 2048, 4096), spec(4, 128, false, 1024, 4096)}) {
+TEST_CASE("int8 activations: the int8 GEMM, but few rows run the weight-only kernels, x not quantized") {
+  // 8-bit weights: one row; two on layers of at most 2^24 weights.
+  CHECK(kernels::chooseFamily(spec(8, 0, true, 8192, 8192), 1, true) == KernelFamily::gemv);
+  CHECK(kernels::chooseFamily(spec(8, 0, true, 8192, 8192), 2, true) == KernelFamily::gemm_int8);
+  for (kernels::QuantSpec q : {spec(8, 0, true), spec(8, 0, true, 2048, 4096)}) {
     CAPTURE(q.N);
     CHECK(kernels::chooseFamily(q, 2, true) == KernelFamily::gemv);
     CHECK(kernels::chooseFamily(q, 3, true) == KernelFamily::gemm_int8);
+    CHECK(kernels::chooseFamily(q, 64, true) == KernelFamily::gemm_int8);
   }
+  // 4-bit weights: up to 16 rows, on the weight-only GEMV or GEMM as without int8.
+  for (kernels::QuantSpec q : {spec(4, 128, false), spec(4, 128, false, 28672, 8192)})
+    for (int64_t M : {1, 2, 3, 16, 17, 64}) {
+      CAPTURE(q.N);
+      CAPTURE(M);
+      CHECK(kernels::chooseFamily(q, M, true) == (M <= 16 ? kernels::chooseFamily(q, M, false) : KernelFamily::gemm_int8));
+    }
   // A format the int8 GEMM refuses goes to it at M = 1 too, so that every M gets its error.
   CHECK(kernels::chooseFamily(spec(8, 0, true, 1024, 1025), 1, true) == KernelFamily::gemm_int8);
   CHECK(kernels::chooseFamily(spec(3, 128, false), 1, true) == KernelFamily::gemm_int8);
