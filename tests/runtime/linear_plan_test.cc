@@ -32,13 +32,17 @@ const bool kFakeDriver = [] {
   return uintx::testing::useFakeDriver();
 }();
 
-uintx::QuantizedWeight randomWeight(int64_t N, int64_t K, uintx::ScalarType scales) {
+// 4-bit g128 by default; 8-bit symmetric per-channel weights where int8 activations must run
+// the int8 GEMM (4-bit ones take the weight-only kernels up to 16 rows).
+uintx::QuantizedWeight randomWeight(int64_t N, int64_t K, uintx::ScalarType scales, int bits = 4) {
   std::mt19937 rng(7);
   std::normal_distribution<float> normal;
   std::vector<float> w(size_t(N * K));
   for (float& v : w) v = normal(rng);
   uintx::QuantizeOptions o;
   o.scale_dtype = scales;
+  o.bit_width = bits;
+  if (bits == 8) o.group_size = 0;
   return uintx::quantize(w.data(), N, K, o);
 }
 
@@ -108,8 +112,8 @@ TEST_CASE("a GEMM with more than 48 KiB of shared memory is opted in once, at lo
 // call compiles nothing.
 TEST_CASE("an int8 split-K call runs its three kernels from one workspace") {
   uintx::setCacheSettings({"", ""});
-  const int64_t N = 256, K = 256, M = 16;
-  uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16);
+  const int64_t N = 256, K = 1024, M = 16;
+  uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16, 8);
   REQUIRE(uintx::kernels::defaultGemmConfig(uintx::kernels::quantSpecOf(q.format()), M, true, 132).splitK > 1);
   uintx::DeviceWeight w(q);
   uintx::runtime::DeviceBuffer x(M * K * 2), y(M * N * 2);
@@ -131,8 +135,8 @@ TEST_CASE("an int8 split-K call runs its three kernels from one workspace") {
 // must not keep one buffer per stream it ever saw.
 TEST_CASE("workspaces of many short-lived streams stay bounded") {
   uintx::setCacheSettings({"", ""});
-  const int64_t N = 256, K = 256, M = 16;
-  uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16);
+  const int64_t N = 256, K = 1024, M = 16;
+  uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16, 8);
   REQUIRE(uintx::kernels::defaultGemmConfig(uintx::kernels::quantSpecOf(q.format()), M, true, 132).splitK > 1);
   uintx::DeviceWeight w(q);
   uintx::runtime::DeviceBuffer x(M * K * 2), y(M * N * 2);
@@ -155,7 +159,7 @@ TEST_CASE("workspaces of many short-lived streams stay bounded") {
 TEST_CASE("calls on one stream from several threads, with growing workspaces, all go through") {
   uintx::setCacheSettings({"", ""});
   const int64_t N = 256, K = 256;
-  uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16);
+  uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16, 8);
   uintx::DeviceWeight w(q);
   uintx::runtime::DeviceBuffer x(64 * K * 2), y(64 * N * 2);
   uintx::LinearOptions int8;
