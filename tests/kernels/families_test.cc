@@ -44,12 +44,12 @@ TEST_CASE("int8 activations: the int8 GEMM, but few rows run the weight-only ker
     CHECK(kernels::chooseFamily(q, 3, true) == KernelFamily::gemm_int8);
     CHECK(kernels::chooseFamily(q, 64, true) == KernelFamily::gemm_int8);
   }
-  // 4-bit weights: up to 16 rows, on the weight-only GEMV or GEMM as without int8.
+  // 4-bit weights: at every M, the weight-only GEMV or GEMM as without int8.
   for (kernels::QuantSpec q : {spec(4, 128, false), spec(4, 128, false, 28672, 8192)})
-    for (int64_t M : {1, 2, 3, 16, 17, 64}) {
+    for (int64_t M : {1, 2, 3, 16, 17, 64, 256, 4096}) {
       CAPTURE(q.N);
       CAPTURE(M);
-      CHECK(kernels::chooseFamily(q, M, true) == (M <= 16 ? kernels::chooseFamily(q, M, false) : KernelFamily::gemm_int8));
+      CHECK(kernels::chooseFamily(q, M, true) == kernels::chooseFamily(q, M, false));
     }
   // A format the int8 GEMM refuses goes to it at M = 1 too, so that every M gets its error.
   CHECK(kernels::chooseFamily(spec(8, 0, true, 1024, 1025), 1, true) == KernelFamily::gemm_int8);
