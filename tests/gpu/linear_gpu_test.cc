@@ -298,7 +298,7 @@ TEST_CASE("several threads on their own streams, and CUDA graph capture") {
 // another thread had freed would read or write freed memory (compute-sanitizer) or give wrong
 // sums here.
 TEST_CASE("several threads on one stream, int8 split-K calls growing the stream's workspace") {
-  Layer l = makeLayer(4096, 4096, opts(4, 128, 32));
+  Layer l = makeLayer(4096, 4096, opts(8, 0, 32));  // 8-bit: int8 activations run the int8 GEMM
   LinearOptions int8;
   int8.int8Activations = true;
   CUcontext ctx = runtime::ensureCudaContext();
