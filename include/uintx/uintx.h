@@ -44,9 +44,10 @@ struct DeviceMatrix {
 struct LinearOptions {
   // Quantize each row of x to int8 (per-row scale) and multiply int8 x int8 on tensor cores
   // (torchao's Int8DynamicActivation...): for 8-bit symmetric weights and 4-bit grouped
-  // weights (group size 32, 64, 128 or 256), K a multiple of 32. A single row (M = 1) is not
-  // quantized: it runs the weight-only kernel, which is faster there and closer to the float
-  // result. Other formats fail with a uintx::Error naming the rule.
+  // weights (group size 32, 64, 128 or 256), K a multiple of 32. Where the weight-only kernels
+  // on the same weights are faster, x is not quantized and they run instead (closer to the
+  // float result): one row; two on layers of at most 2^24 weights; 4-bit weights at every M
+  // (docs/PERFORMANCE.md, run 15). Other formats fail with a uintx::Error naming the rule.
   bool int8Activations = false;
 };
 

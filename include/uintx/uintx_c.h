@@ -117,7 +117,9 @@ uintx_status uintx_device_weight_free(uintx_device_weight* weight);
 uintx_status uintx_device_weight_format(const uintx_device_weight* weight, uintx_format* out);
 
 /* Flags of uintx_linear. */
-#define UINTX_LINEAR_INT8_ACTIVATIONS 1u /* x quantized per row to int8, int8 tensor cores (M = 1: weight-only) */
+#define UINTX_LINEAR_INT8_ACTIVATIONS 1u /* x quantized per row to int8, int8 tensor cores (where the
+                                            weight-only kernels are faster they run instead, as
+                                            LinearOptions::int8Activations says) */
 
 /* y[m, n] = x[m, k] @ dequant(weight)^T (+ the weight's bias), enqueued on `stream` (a
  * CUstream; NULL: the legacy default stream) in the weight's context. x and y are device

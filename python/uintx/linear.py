@@ -36,8 +36,9 @@ class DeviceWeight:
 class Linear(torch.nn.Module):
     """y = x @ dequant(W)^T (+ bias) with uintx's kernels. x: bfloat16 or float16 on the
     weight's device, any leading dimensions; runs on torch.cuda.current_stream().
-    int8_activations: x quantized per row to int8 (W8A8 / W4A8 dynamic); a single row (M = 1)
-    runs the weight-only kernel instead (faster there, closer to the float result)."""
+    int8_activations: x quantized per row to int8 (W8A8 / W4A8 dynamic) where that is faster;
+    elsewhere (one row, two on small layers, 4-bit weights) the weight-only kernels run instead
+    (closer to the float result), as uintx::LinearOptions::int8Activations says."""
 
     def __init__(self, weight, int8_activations=False, device=None):
         super().__init__()
