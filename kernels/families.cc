@@ -32,13 +32,10 @@ int64_t gemmMinM(const QuantSpec& q) {
 
 // Rows of x up to which int8 activations are served by the weight-only kernels on the same
 // weights, x not quantized (the result is the weight-only one, closer to the float product).
-// The int8 path quantizes x in a kernel of its own first; the weight-only path is one kernel.
-// With 4-bit weights the int8 GEMM (which corrects every group's zero on the int32 sums) was
-// 1.2-3.5x slower than W4A16 at every M timed, 1 to 4096: the weight-only kernels take them
-// all. docs/PERFORMANCE.md, run 15 (H100, graph-timed): 8192x8192 W4A8 against W4A16, M = 16
-// 47.2 against 23.7 us, M = 256 223.7 against 88.3, M = 4096 3272 against 1309; W8A8 at M = 2
-// 12.2 against the W8 GEMV's 9.2 on 4096x4096, but 30.5 against 45.8 on 8192x8192 (run 14, H200:
-// 1024x4160, 11.7 against 5.8).
+// The int8 path quantizes x in a kernel of its own first; the weight-only path is one kernel,
+// and at 8 bits its GEMV beats the pair up to two rows of a small layer. With 4-bit weights
+// the int8 GEMM, which corrects every group's zero on the int32 sums, was the slower one at
+// every M timed, 1 to 4096 (docs/PERFORMANCE.md, runs 14 and 15).
 int64_t weightOnlyRowsUnderInt8(const QuantSpec& q) {
   if (q.bits == 4) return std::numeric_limits<int64_t>::max();
   return q.N * q.K <= (int64_t(1) << 24) ? 2 : 1;
