@@ -1,7 +1,6 @@
 #include "kernels/families.h"
 
 #include <cstdlib>
-#include <limits>
 
 #include "kernels/gemm/config_space.h"
 #include "kernels/gemm/default_config.h"
@@ -18,6 +17,10 @@ using cache::KernelFamily;
 
 namespace {
 
+// Layers of at most 2^24 weights have too few tiles for a few rows to fill the GPU: their
+// GEMV keeps up to two rows, where larger layers hand them to tensor cores.
+bool smallLayer(const QuantSpec& q) { return q.N * q.K <= (int64_t(1) << 24); }
+
 // The GEMV's one-row decode wins at M = 1; from M = 2 the tensor-core GEMM does for codes it
 // decodes to 16-bit pairs (up to 4 bits) on layers of more than 2^24 weights, from M = 3 for
 // wider codes and smaller layers, whose 16-row GEMM has too few programs (docs/PERFORMANCE.md,
@@ -27,19 +30,16 @@ int64_t gemmMinM(const QuantSpec& q) {
     const char* e = std::getenv("UINTX_GEMM_MIN_M");
     return e && std::atoll(e) > 0 ? std::atoll(e) : 0;
   }();
-  return forced ? forced : q.bits <= 4 && q.N * q.K > (int64_t(1) << 24) ? 2 : 3;
+  return forced ? forced : q.bits <= 4 && !smallLayer(q) ? 2 : 3;
 }
 
-// Rows of x up to which int8 activations are served by the weight-only kernels on the same
-// weights, x not quantized (the result is the weight-only one, closer to the float product).
+// Whether int8 activations are served by the weight-only kernels on the same weights, x not
+// quantized (the result is the weight-only one, closer to the float product).
 // The int8 path quantizes x in a kernel of its own first; the weight-only path is one kernel,
 // and at 8 bits its GEMV beats the pair up to two rows of a small layer. With 4-bit weights
 // the int8 GEMM, which corrects every group's zero on the int32 sums, was the slower one at
 // every M timed, 1 to 4096 (docs/PERFORMANCE.md, runs 14 and 15).
-int64_t weightOnlyRowsUnderInt8(const QuantSpec& q) {
-  if (q.bits == 4) return std::numeric_limits<int64_t>::max();
-  return q.N * q.K <= (int64_t(1) << 24) ? 2 : 1;
-}
+bool int8RunsWeightOnly(const QuantSpec& q, int64_t M) { return q.bits == 4 || M <= (smallLayer(q) ? 2 : 1); }
 
 template <typename Config>
 std::vector<cache::KernelConfig> toCacheForm(const std::vector<Config>& configs) {
@@ -53,7 +53,7 @@ std::vector<cache::KernelConfig> toCacheForm(const std::vector<Config>& configs)
 KernelFamily chooseFamily(const QuantSpec& q, int64_t M, bool int8) {
   if (int8) {
     // Formats the int8 GEMM refuses go to it at every M, for its error.
-    if (M <= weightOnlyRowsUnderInt8(q) && gemmSupports(q, defaultGemmConfig(q, 16, true, 0), true))
+    if (int8RunsWeightOnly(q, M) && gemmSupports(q, defaultGemmConfig(q, 16, true, 0), true))
       return chooseFamily(q, M, false);
     return KernelFamily::gemm_int8;
   }

@@ -33,7 +33,7 @@ const bool kFakeDriver = [] {
 }();
 
 // 4-bit g128 by default; 8-bit symmetric per-channel weights where int8 activations must run
-// the int8 GEMM (4-bit ones take the weight-only kernels up to 16 rows).
+// the int8 GEMM (with 4-bit ones they take the weight-only kernels).
 uintx::QuantizedWeight randomWeight(int64_t N, int64_t K, uintx::ScalarType scales, int bits = 4) {
   std::mt19937 rng(7);
   std::normal_distribution<float> normal;
