@@ -156,16 +156,21 @@ static LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
       groupLayout.emplace(leaderOf(dot.getAcc()), accLayout);
       auto w = ux::shapeOf(trans.getSrc().getType());
       int aVec = std::min(vec, std::max(1, 16 / aBytes));
-      // An a the program computes (not a load) feeds wgmma from registers (layout.h,
-      // wgmmaRegisterOperandParams); a loaded a goes through shared memory, where cp.async puts it.
+      // An a the program computes (not a load) feeds the tensor cores from registers (layout.h:
+      // wgmmaRegisterOperandParams, and on mma.sync mmaRegisterOperandAParams when w is loaded);
+      // a loaded a goes through shared memory, where cp.async puts it.
       std::optional<BlockedParams> aInRegisters;
-      if (wgmma && !dot.getA().getDefiningOp<ux::LoadOp>())
-        aInRegisters = wgmmaRegisterOperandParams(acc[0], acc[1], a[1], numWarps, aBytes);
+      if (!dot.getA().getDefiningOp<ux::LoadOp>()) {
+        if (wgmma)
+          aInRegisters = wgmmaRegisterOperandParams(acc[0], acc[1], a[1], numWarps, aBytes);
+        else if (trans.getSrc().getDefiningOp<ux::LoadOp>())
+          aInRegisters = mmaRegisterOperandAParams(acc[0], acc[1], a[1], numWarps, aBytes, vec);
+      }
       groupLayout.emplace(leaderOf(dot.getA()), Layout::blocked(aInRegisters ? *aInRegisters
                                                                             : defaultParams({a.begin(), a.end()}, numWarps, aVec)));
-      // w in registers where mma.sync allows it (layout.h, mmaRegisterOperandParams).
+      // w in registers where mma.sync allows it (layout.h, mmaRegisterOperandParams) and a is not.
       std::optional<BlockedParams> inRegisters;
-      if (!useWgmma(acc[0], acc[1], a[1], numWarps, aBytes))
+      if (!wgmma && !aInRegisters)
         inRegisters = mmaRegisterOperandParams(acc[0], acc[1], a[1], numWarps, aBytes, vec);
       groupLayout.emplace(leaderOf(trans.getSrc()),
                           inRegisters ? withForm(Layout::blocked(*inRegisters), Layout::Form::mmaOperandB)

@@ -102,6 +102,15 @@ std::optional<BlockedParams> mmaRegisterOperandParams(int64_t BM, int64_t BN, in
   return BlockedParams{{1, int(S)}, {8, 4}, {numWarps, 1}};
 }
 
+std::optional<BlockedParams> mmaRegisterOperandAParams(int64_t BM, int64_t BN, int64_t BK, int numWarps,
+                                                       int elemBytes, int vec) {
+  if (elemBytes != 2 || BM % (16 * numWarps) || BN % 8 || BK % 32) return std::nullopt;
+  if (mmaLayouts(BM, BN, BK, numWarps).warpsM != numWarps) return std::nullopt;
+  int64_t S = std::min<int64_t>(vec, BK / 4);
+  if (S < 2 || S % 4 || BK % (4 * S)) return std::nullopt;
+  return BlockedParams{{1, int(S)}, {8, 4}, {numWarps, 1}};
+}
+
 bool useWgmma(int64_t BM, int64_t BN, int64_t BK, int numWarps, int elemBytes) {
   return numWarps % 4 == 0 && (BM == 16 * numWarps || BM == 32 * numWarps) && BN % 16 == 0 && BN >= 16 &&
          BN <= 256 && BK * elemBytes % 128 == 0;

@@ -62,6 +62,19 @@ MmaLayouts mmaLayouts(int64_t BM, int64_t BN, int64_t BK, int numWarps);
 std::optional<BlockedParams> mmaRegisterOperandParams(int64_t BM, int64_t BN, int64_t BK, int numWarps,
                                                       int elemBytes, int vec);
 
+// The a operand of an mma.sync dot in registers, for an a tile the program computes (the
+// transposed GEMM, y^T = w x^T: dequantized weights as a, activations as the shared-memory
+// operand). The params are mmaRegisterOperandParams': thread (g, c) of warp v holds a rows
+// rep*8*numWarps + 8v + g and, of every k block 4S wide, the S consecutive k from c * S. Reps
+// 2i and 2i + 1 are rows g and g + 8 of the A fragment of m16 block i, which are the
+// accumulator's local rows 2i, 2i + 1 when every warp computes rows of its own (mmaLayouts
+// gives warpsM == numWarps): the fragments are built from the registers the program computed
+// them in, and no two warps decode the same weight. The mma's k order is permuted as for w in
+// registers, the shared operand read in the same order. 16-bit elements; nullopt when the tile
+// does not fit that form.
+std::optional<BlockedParams> mmaRegisterOperandAParams(int64_t BM, int64_t BN, int64_t BK, int numWarps,
+                                                       int elemBytes, int vec);
+
 // True when the dot runs on sm_90's warpgroup MMA (wgmma) instead of mma.sync: every warp
 // owns 16 or 32 rows (BM = 16 or 32 * numWarps, numWarps a multiple of 4, one or two m64
 // blocks per warpgroup),

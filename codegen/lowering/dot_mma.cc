@@ -1,4 +1,4 @@
-// ux.dot on mma.sync (sm_80+): operands through ldmatrix, or w from registers.
+// ux.dot on mma.sync (sm_80+): operands through ldmatrix, or a or w from registers.
 
 #include "codegen/lowering/lowering_context.h"
 
@@ -19,6 +19,7 @@ void Lowering::lowerDot(ux::DotOp op) {
   auto trans = op.getB().getDefiningOp<ux::TransOp>();
   if (!trans) fail(op, "the b operand must be trans(w) with w a [N, K] tile (weights are stored [N, K])");
   if (dotUsesWgmma(op)) return lowerWgmmaDot(op);
+  if (dotAInRegisters(op)) return lowerRegisterADot(op);
   if (dotWInRegisters(op)) return lowerRegisterDot(op);
   auto accShape = shapeVec(op.getAcc()), aShape = shapeVec(op.getA());
   int64_t BM = accShape[0], BN = accShape[1], BK = aShape[1];
@@ -103,6 +104,30 @@ SmallVector<Value, 4> Lowering::mmaSync(Type elem, ArrayRef<Value> a, ArrayRef<V
   return out;
 }
 
+// Elements first .. first + 4 / bytes of `v` as one 32-bit register (an mma fragment register).
+Value Lowering::packRegister(const Elements& v, int first) {
+  Type elem = v[first].getType();
+  int perReg = 4 / elemBytes(elem);
+  Value vec = LLVM::UndefOp::create(b_, loc_, VectorType::get({perReg}, elem));
+  for (int i = 0; i < perReg; ++i) vec = LLVM::InsertElementOp::create(b_, loc_, vec, v[first + i], c32(i));
+  return LLVM::BitcastOp::create(b_, loc_, b_.getI32Type(), vec);
+}
+
+// `bytes` of shared memory from absolute byte `at` (16-byte aligned runs), as 32-bit registers
+// in order, read with loads of up to 16 bytes.
+SmallVector<Value> Lowering::sharedRegisters(Value at, int bytes) {
+  Type i32 = b_.getI32Type();
+  SmallVector<Value> regs;
+  for (int off = 0; off < bytes; off += 16) {
+    int n = std::min(16, bytes - off) / 4;
+    Value ptr = sharedPtrAt(add(at, c32(off)));
+    Value v = LLVM::LoadOp::create(b_, loc_, VectorType::get({n}, i32), ptr, /*alignment=*/n * 4);
+    for (int i = 0; i < n; ++i) regs.push_back(LLVM::ExtractElementOp::create(b_, loc_, v, c32(i)));
+  }
+  sharedReadSinceBarrier_ = true;
+  return regs;
+}
+
 // acc[BM, BN] += a[BM, BK] @ trans(w)[BK, BN] on mma.sync with w in registers, in the form of
 // mmaRegisterOperandParams: thread (g, c) holds rows of w, one per n8 block, and runs of S
 // consecutive k. The a tile goes through shared memory as for lowerDot (padded rows, a ring
@@ -125,27 +150,11 @@ void Lowering::lowerRegisterDot(ux::DotOp op) {
   Elements wv = get(w);
   const int runBytes = lw.params.sizePerThread[1] * eb, perReg = 4 / eb;
   const int64_t kBlocks = BK * eb / (4 * runBytes);
-  Type i32 = b_.getI32Type();
-  auto packed = [&](int first) -> Value {  // w elements first .. first + perReg as one register
-    Value vec = LLVM::UndefOp::create(b_, loc_, VectorType::get({perReg}, elem));
-    for (int i = 0; i < perReg; ++i) vec = LLVM::InsertElementOp::create(b_, loc_, vec, wv[first + i], c32(i));
-    return LLVM::BitcastOp::create(b_, loc_, i32, vec);
-  };
   // Each thread's a rows 16 i + 8 h + g, from byte c * runBytes of every 4 * runBytes k block.
   Value g = arith::ShRUIOp::create(b_, loc_, lane_, c32(2));
   Value cq = arith::AndIOp::create(b_, loc_, lane_, c32(3));
   Value aLane = add(aBase, add(mul(g, stride), mul(cq, runBytes)));
-  auto aRun = [&](int64_t row, int64_t kb) {  // runBytes of row `row` (+ g), block kb, as registers
-    SmallVector<Value> regs;
-    for (int off = 0; off < runBytes; off += 16) {
-      int n = std::min(16, runBytes - off) / 4;
-      Value ptr = sharedPtrAt(add(aLane, c32(row * stride + kb * 4 * runBytes + off)));
-      Value v = LLVM::LoadOp::create(b_, loc_, VectorType::get({n}, i32), ptr, /*alignment=*/n * 4);
-      for (int i = 0; i < n; ++i) regs.push_back(LLVM::ExtractElementOp::create(b_, loc_, v, c32(i)));
-    }
-    sharedReadSinceBarrier_ = true;
-    return regs;
-  };
+  auto aRun = [&](int64_t row, int64_t kb) { return sharedRegisters(add(aLane, c32(row * stride + kb * 4 * runBytes)), runBytes); };
 
   Elements out = get(op.getAcc(), lc);
   ThreadElements tc = threadElements(lc, accShape);
@@ -156,12 +165,63 @@ void Lowering::lowerRegisterDot(ux::DotOp op) {
     for (int s = 0; s < runBytes / 8; ++s) {
       for (int j = 0; j < nBlocks; ++j) {
         int first = tw.flatten({j, int(kb * runBytes / eb + s * 8 / eb)});
-        SmallVector<Value> bf{packed(first), packed(first + perReg)};
+        SmallVector<Value> bf{packRegister(wv, first), packRegister(wv, first + perReg)};
         for (int i = 0; i < mBlocks; ++i) {
           SmallVector<Value> af{arows[i][0][2 * s], arows[i][1][2 * s], arows[i][0][2 * s + 1], arows[i][1][2 * s + 1]};
           int c[4] = {tc.flatten({2 * i, 2 * j}), tc.flatten({2 * i, 2 * j + 1}), tc.flatten({2 * i + 1, 2 * j}),
                       tc.flatten({2 * i + 1, 2 * j + 1})};
           auto res = mmaSync(elem, af, bf, {out[c[0]], out[c[1]], out[c[2]], out[c[3]]});
+          for (int q = 0; q < 4; ++q) out[c[q]] = res[q];
+        }
+      }
+    }
+  }
+  set(op, out);
+}
+
+// acc[BM, BN] += a[BM, BK] @ trans(w)[BK, BN] on mma.sync with a in registers, in the form of
+// mmaRegisterOperandAParams (a the program computed: dequantized weights, the activations
+// being w here). Thread (g, c) holds a rows rep*8*numWarps + 8v + g and runs of S consecutive
+// k; reps 2i and 2i + 1 make the A fragment of m16 block i, with the same permuted k order as
+// lowerRegisterDot. w goes through shared memory (padded rows, a ring or staged), and every
+// warp reads the B fragments of all BN columns: row 8 j + g of w over the thread's k run, one
+// n8 block j each. The fragments' registers come whole from the program's values (A) and from
+// 16-byte shared loads in fragment order (B), so the mma needs no register moves.
+void Lowering::lowerRegisterADot(ux::DotOp op) {
+  auto accShape = shapeVec(op.getAcc()), aShape = shapeVec(op.getA());
+  int64_t BM = accShape[0], BN = accShape[1], BK = aShape[1];
+  Layout lc = Layout::blocked(mmaLayouts(BM, BN, BK, facts_.numWarps).acc);
+  Type elem = ux::elementType(op.getA().getType());
+  int eb = elemBytes(elem);
+  int64_t stride = dotOperandTile(op, 1).rowBytes;
+  Value wBase = dotOperandsInShared(op).second;
+
+  const Layout& la = layoutOf(op.getA());
+  ThreadElements ta = threadElements(la, aShape);
+  Elements av = get(op.getA());
+  const int runBytes = la.params.sizePerThread[1] * eb, perReg = 4 / eb;
+  const int64_t kBlocks = BK * eb / (4 * runBytes);
+  Value g = arith::ShRUIOp::create(b_, loc_, lane_, c32(2));
+  Value cq = arith::AndIOp::create(b_, loc_, lane_, c32(3));
+  Value wLane = add(wBase, add(mul(g, stride), mul(cq, runBytes)));
+
+  Elements out = get(op.getAcc(), lc);
+  ThreadElements tc = threadElements(lc, accShape);
+  const int mBlocks = ta.countPerDim[0] / 2, nBlocks = int(BN / 8);
+  for (int64_t kb = 0; kb < kBlocks; ++kb) {
+    std::vector<SmallVector<Value>> wrows;
+    for (int j = 0; j < nBlocks; ++j)
+      wrows.push_back(sharedRegisters(add(wLane, c32(8 * j * stride + kb * 4 * runBytes)), runBytes));
+    for (int s = 0; s < runBytes / 8; ++s) {
+      for (int i = 0; i < mBlocks; ++i) {
+        int k = int(kb * runBytes / eb + s * 8 / eb);
+        int g0 = ta.flatten({2 * i, k}), g8 = ta.flatten({2 * i + 1, k});
+        SmallVector<Value> af{packRegister(av, g0), packRegister(av, g8), packRegister(av, g0 + perReg),
+                              packRegister(av, g8 + perReg)};
+        for (int j = 0; j < nBlocks; ++j) {
+          int c[4] = {tc.flatten({2 * i, 2 * j}), tc.flatten({2 * i, 2 * j + 1}), tc.flatten({2 * i + 1, 2 * j}),
+                      tc.flatten({2 * i + 1, 2 * j + 1})};
+          auto res = mmaSync(elem, af, {wrows[j][2 * s], wrows[j][2 * s + 1]}, {out[c[0]], out[c[1]], out[c[2]], out[c[3]]});
           for (int q = 0; q < 4; ++q) out[c[q]] = res[q];
         }
       }

@@ -114,24 +114,27 @@ std::pair<Value, Value> Lowering::dotOperandsInShared(ux::DotOp op) {
 }
 
 // True when the dot's w operand has the register form of mmaRegisterOperandParams (the layout
-// pass gave it that layout): lowerRegisterDot then takes the B fragments from registers.
+// pass gave it that layout) and a is not in registers: lowerRegisterDot then takes the B
+// fragments from registers.
 bool Lowering::dotWInRegisters(ux::DotOp dot) {
   auto trans = dot.getB().getDefiningOp<ux::TransOp>();
-  if (!trans || dotUsesWgmma(dot)) return false;
+  if (!trans || dotUsesWgmma(dot) || dotAInRegisters(dot)) return false;
   auto acc = shapeVec(dot.getAcc()), a = shapeVec(dot.getA());
   auto p = mmaRegisterOperandParams(acc[0], acc[1], a[1], facts_.numWarps,
                                     elemBytes(ux::elementType(dot.getA().getType())), options_.vec);
   return p && layoutOf(trans.getSrc()) == Layout::blocked(*p);
 }
 
-// True when the dot runs on wgmma and its a operand has the register form of
-// wgmmaRegisterOperandParams (the layout pass gives it to an a the program computes):
-// lowerWgmmaDot then takes the A fragments from registers.
+// True when the dot's a operand is one the program computed (not a load) and has the register
+// form of wgmmaRegisterOperandParams (wgmma) or mmaRegisterOperandAParams (mma.sync), which the
+// layout pass gives it: lowerWgmmaDot or lowerRegisterADot then take the A fragments from
+// registers.
 bool Lowering::dotAInRegisters(ux::DotOp dot) {
-  if (!dotUsesWgmma(dot) || dot.getA().getDefiningOp<ux::LoadOp>()) return false;
+  if (dot.getA().getDefiningOp<ux::LoadOp>()) return false;
   auto acc = shapeVec(dot.getAcc()), a = shapeVec(dot.getA());
-  auto p = wgmmaRegisterOperandParams(acc[0], acc[1], a[1], facts_.numWarps,
-                                      elemBytes(ux::elementType(dot.getA().getType())));
+  int eb = elemBytes(ux::elementType(dot.getA().getType()));
+  auto p = dotUsesWgmma(dot) ? wgmmaRegisterOperandParams(acc[0], acc[1], a[1], facts_.numWarps, eb)
+                             : mmaRegisterOperandAParams(acc[0], acc[1], a[1], facts_.numWarps, eb, options_.vec);
   return p && layoutOf(dot.getA()) == Layout::blocked(*p);
 }
 

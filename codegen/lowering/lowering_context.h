@@ -178,6 +178,9 @@ class Lowering {
   bool dotAInRegisters(ux::DotOp dot);
   void lowerDot(ux::DotOp op);
   void lowerRegisterDot(ux::DotOp op);
+  void lowerRegisterADot(ux::DotOp op);
+  Value packRegister(const Elements& v, int first);
+  SmallVector<Value> sharedRegisters(Value at, int bytes);
   void lowerWgmmaDot(ux::DotOp op);
   SmallVector<Value, 4> mmaSync(Type elem, ArrayRef<Value> a, ArrayRef<Value> b, ArrayRef<Value> c);
   bool feedsOnlyDots(Value v);

@@ -166,16 +166,40 @@ std::string gemmPruneReason(const cache::KernelKey& key, const kernels::GemmConf
   return "";
 }
 
-// The transposed GEMM (GemmConfig::weightsAsA) was not faster than these where timed, and its
-// decode-ahead form is not yet measured (docs/PERFORMANCE.md, run 12): its candidates join
-// the space only when $UINTX_TUNE_WEIGHTS_AS_A=1, so that one tuning run times them against
-// the rest (the tuner rejects a candidate whose output differs from the reference). Weight-only
-// 1/2/4-bit keys of 64 rows or more: 128 or 256 weight rows on 8 warps, 64 to 256 activation
-// rows, BK 64, 3 or 4 stages, split while every program keeps an SM.
+// The transposed GEMM (GemmConfig::weightsAsA) on wgmma was not faster than these where
+// timed (docs/PERFORMANCE.md, run 12), and its mma.sync form for few rows is new: its
+// candidates join the space only when $UINTX_TUNE_WEIGHTS_AS_A=1, so that one tuning run times
+// them against the rest (the tuner rejects a candidate whose output differs from the
+// reference). Weight-only 1/2/4-bit keys. From 64 rows: wgmma, 128 or 256 weight rows on 8
+// warps, 64 to 256 activation rows, BK 64, 3 or 4 stages, split while every program keeps an
+// SM. Up to 32 rows: mma.sync, 8 to 32 activation rows, 64 to 256 weight rows on 2 or 4 warps
+// (16 to 64 per warp), BK 128 or 256, 4 stages, unsplit and split to two programs per SM.
 static void appendWeightsAsA(const cache::KernelKey& key, const QuantSpec& q, bool int8, int smCount,
                              std::vector<kernels::GemmConfig>& space) {
   const char* on = std::getenv("UINTX_TUNE_WEIGHTS_AS_A");
-  if (!on || std::string(on) != "1" || int8 || q.bits > 4 || key.m_bucket < 64) return;
+  if (!on || std::string(on) != "1" || int8 || q.bits > 4) return;
+  auto add = [&](const kernels::GemmConfig& c, int64_t shared) {
+    if (gemmSupports(q, c, false) && shared <= codegen::kMaxSharedBytes) space.push_back(c);
+  };
+  if (key.m_bucket <= 32) {
+    int bm = 8;
+    while (bm < key.m_bucket) bm *= 2;
+    for (int bn : {64, 128, 256})
+      for (int warps : {2, 4})
+        for (int bk : {128, 256}) {
+          if (bn % (16 * warps) || bn / warps > 64) continue;
+          kernels::GemmConfig c;
+          c.weightsAsA = 1, c.blockN = bn, c.blockM = bm, c.blockK = bk, c.numWarps = warps, c.stages = 4;
+          if (codegen::useWgmma(bn, bm, bk, warps, 2)) continue;
+          int64_t shared = int64_t(c.stages) * (bm * (bk * 2 + 16) + int64_t(bn) * bk * q.bits / 8);
+          add(c, shared);
+          int64_t programs = cdiv(key.N, bn) * cdiv(key.m_bucket, bm);
+          int split = 1;
+          while (split < 8 && programs * split * 2 <= 2 * smCount && key.K / (int64_t(bk) * split * 2) >= 2) split *= 2;
+          if (split > 1) c.splitK = split, add(c, shared);
+        }
+  }
+  if (key.m_bucket < 64) return;
   for (int bn : {256, 128})
     for (int bm : {64, 128, 256})
       for (int stages : {4, 3}) {
@@ -184,8 +208,7 @@ static void appendWeightsAsA(const cache::KernelKey& key, const QuantSpec& q, bo
         c.weightsAsA = 1, c.blockN = bn, c.blockM = bm, c.blockK = 64, c.numWarps = 8, c.stages = stages;
         c = splitToFillSms(q, c, (key.N + bn - 1) / bn * ((key.m_bucket + bm - 1) / bm), false, smCount);
         // Rings of activations and packed words; nothing staged.
-        int64_t shared = int64_t(stages) * (bm * 128 + int64_t(bn) * 64 * q.bits / 8);
-        if (gemmSupports(q, c, false) && shared <= codegen::kMaxSharedBytes) space.push_back(c);
+        add(c, int64_t(stages) * (bm * 128 + int64_t(bn) * 64 * q.bits / 8));
       }
 }
 

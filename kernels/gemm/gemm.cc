@@ -36,7 +36,8 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   if (q.rowBytes() % 16 != 0) return "weight rows of " + n(q.rowBytes()) + " bytes are not 16-byte multiples";
   // Bounds first: configs come from files, and a huge tile would exhaust memory in the compiler.
   auto pow2In = [](int v, int lo, int hi) { return v >= lo && v <= hi && (v & (v - 1)) == 0; };
-  if (!pow2In(c.blockM, 16, 256) || !pow2In(c.blockN, 16, 256)) return "blockM and blockN must be powers of two in [16, 256]";
+  if (!pow2In(c.blockM, c.weightsAsA == 1 ? 8 : 16, 256) || !pow2In(c.blockN, 16, 256))
+    return "blockM and blockN must be powers of two in [16, 256] (blockM from 8 with weightsAsA)";
   if (!pow2In(c.numWarps, 1, 8)) return "numWarps must be 1, 2, 4 or 8";
   if (c.blockK < 32 || c.blockK > 512 || c.blockK % 32 != 0) return "blockK must be a multiple of 32 up to 512";
   if (c.stages < 1 || c.stages > 8) return "stages must be in [1, 8]";
@@ -48,9 +49,11 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   if (c.weightsAsA) {
     if (int8Activations) return "weightsAsA is for weight-only formats";
     if (q.bits > 4) return "weightsAsA takes 1-, 2- and 4-bit codes (whole pairs of fields per thread)";
-    if (!codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2))
-      return "weightsAsA runs on wgmma: blockN must be 16 or 32 per warp (warps a multiple of 4), blockM a multiple "
-             "of 16 up to 256, blockK a multiple of 64";
+    if (!codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2) &&
+        !codegen::mmaRegisterOperandAParams(c.blockN, c.blockM, c.blockK, c.numWarps, 2, gemmVectorWidth(q, c)))
+      return "weightsAsA runs on wgmma (blockN 16 or 32 per warp, warps a multiple of 4, blockM a multiple of 16, "
+             "blockK of 64) or on mma.sync with every warp on rows of its own (blockN a multiple of 16 per warp, "
+             "blockM small enough that warps do not split it, blockK a multiple of 32)";
   }
   if (int8Activations) {
     if (q.bits == 8 && !q.symmetric) return "8-bit weights must be symmetric";
@@ -64,9 +67,16 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   // Tiles whose dot takes the weights from registers give each thread runs of S consecutive k
   // (codegen/layout.h); a thread unpacks whole 32-bit words, so S must hold whole words.
   const int per = 32 / q.bits;
-  if (!c.weightsAsA && !codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, 2))
-    if (auto p = codegen::mmaRegisterOperandParams(c.blockM, c.blockN, c.blockK, c.numWarps, 2, gemmVectorWidth(q, c));
-        p && p->sizePerThread[1] % per != 0)
+  const int vec = gemmVectorWidth(q, c);
+  auto registerParams = [&] {
+    if (c.weightsAsA) return codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2)
+                                 ? std::nullopt
+                                 : codegen::mmaRegisterOperandAParams(c.blockN, c.blockM, c.blockK, c.numWarps, 2, vec);
+    return codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, 2)
+               ? std::nullopt
+               : codegen::mmaRegisterOperandParams(c.blockM, c.blockN, c.blockK, c.numWarps, 2, vec);
+  };
+  if (auto p = registerParams(); p && p->sizePerThread[1] % per != 0)
       return "blockK " + n(c.blockK) + " gives each thread runs of " + n(p->sizePerThread[1]) + " codes, not whole words of " +
              n(per) + " (" + n(q.bits) + "-bit): use blockK >= " + n(4 * per);
   bool grouped = q.groupSize < q.K;
@@ -204,8 +214,10 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   // be written while they run: the loop carries the next tile without its last operation
   // (partialWeights), which the step applies before its wgmmas; so the next tile's decode runs
   // under this step's wgmmas, and the step waits for them at its end (codegen, lowerWgmmaDot).
-  const bool wA = c.weightsAsA;
-  const bool dequantizeAhead = BM > 16 && (!wA || halfDecode);
+  // On mma.sync (few rows of x) the transposed GEMM's tile is the A fragments themselves and
+  // is dequantized in the step, as for 16-row tiles.
+  const bool wA = c.weightsAsA, wgmmaA = wA && codegen::useWgmma(BN, BM, BK, c.numWarps, 2);
+  const bool dequantizeAhead = BM > 16 && (!wA || (wgmmaA && halfDecode));
   // The accumulator: [BM, BN] = x w^T, or with weightsAsA [BN, BM] = w x^T (wgmma's a operand
   // is then the dequantized tile, in registers).
   auto mma = [&](Value xTile, Value w, Value sum) { return wA ? dot(w, trans(xTile), sum) : dot(xTile, trans(w), sum); };

@@ -19,10 +19,11 @@ struct GemmConfig {
   int numWarps = 4;
   int stages = 2;  // >= 2: the K loop is pipelined through `stages` shared-memory buffers (cp.async)
   int splitK = 1;  // > 1: K slices in parallel programs, f32 partials summed by buildSplitKReduce
-  // 1: the problem transposed on wgmma, y^T = W x^T: the dequantized weights are wgmma's a
-  // operand, fed from the registers they were dequantized in (blockN rows, 16 or 32 per warp),
-  // the activations its b operand from shared memory (blockM rows). Weight-only, 1/2/4-bit
-  // codes on the 16-bit decode.
+  // 1: the problem transposed, y^T = W x^T: the dequantized weights are the tensor cores' a
+  // operand, fed from the registers they were dequantized in (blockN rows), the activations
+  // their b operand from shared memory (blockM rows). On wgmma where the tile allows it (16 or
+  // 32 weight rows per warp), else on mma.sync (blockM from 8: few rows of x pad the mma's n8
+  // side, not its m16). Weight-only, 1/2/4-bit codes.
   int weightsAsA = 0;
   std::string toString() const;
 };

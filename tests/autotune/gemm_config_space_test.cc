@@ -251,7 +251,10 @@ TEST_CASE("weightsAsA candidates join the space only when asked") {
       if (!c.weightsAsA) continue;
       ++n;
       CHECK(kernels::gemmSupports(kernels::quantSpecOf(kernels::weightFormatOf(k)), c, false));
-      CHECK(c.blockM <= k.m_bucket);
+      CHECK(c.blockM <= std::max(8, k.m_bucket));
+      // Few rows take the mma.sync form, whose activation tile is the bucket's rows, from 8.
+      if (k.m_bucket <= 32) CHECK(c.blockM == std::max(8, k.m_bucket));
+      if (k.m_bucket <= 32) CHECK(!codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2));
     }
     return n;
   };
@@ -262,6 +265,10 @@ TEST_CASE("weightsAsA candidates join the space only when asked") {
   CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 64)) == 4);     // 64-row activation tiles only
   CHECK(count(makeKey("gemm", 8, 8192, 8192, 8192, 512)) == 0);   // 8-bit codes
   CHECK(count(makeKey("gemm_int8", 8, 8192, 8192, 8192, 512)) == 0);
-  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 16)) == 0);     // small M
+  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 128)) == 8);    // 64- and 128-row tiles
+  // mma.sync: 64/2, 128/2, 256/4 weight rows/warps at 16 rows (64 and 128 on 4 warps are
+  // wgmma tiles), two K steps, each unsplit and split; at 1 row 64/4 and 128/4 join them.
+  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 16)) == 12);
+  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 1)) == 20);
   unsetenv("UINTX_TUNE_WEIGHTS_AS_A");
 }

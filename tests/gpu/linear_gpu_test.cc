@@ -13,6 +13,7 @@
 #include "kernels/int8_gemm/int8_gemm.h"
 #include "kernels/quantize_rows/quantize_rows.h"
 #include "kernels/split_k_reduce/split_k_reduce.h"
+#include "codegen/layout.h"
 #include "kernels/families.h"
 #include "kernels/gemm/default_config.h"
 #include "kernels/gemm/gemm.h"
@@ -404,6 +405,43 @@ TEST_CASE("weight-only GEMM with the weights as wgmma's a operand run through it
         CAPTURE(M);
         CAPTURE(c.toString());
         if (K / split < c.blockK) continue;  // a K slice shorter than one step
+        auto plan = kernels::makePlan(cache::KernelFamily::gemm, q, dsl::DType::bf16, dsl::DType::bf16, true,
+                                      kernels::toKernelConfig(c), dispatch::compiledKernel);
+        auto x = randomActivations<bf16>(M, q.K);
+        runtime::DeviceBuffer dx = toDevice(x), dy(size_t(M * q.N) * 2), ws(std::max<size_t>(16, plan->workspaceBytes(M)));
+        poison(dy);
+        kernels::LinearCall call;
+        call.x = dx.get(), call.y = dy.get(), call.packed = l.dev->packed(), call.scales = l.dev->scales();
+        call.zeros = l.dev->zeros(), call.bias = l.dev->bias(), call.workspace = ws.get(), call.M = M;
+        plan->launch(call, nullptr);
+        runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
+        CHECK(errorAgainstReference(l, x, toHost<bf16>(dy, size_t(M * q.N)), M, {}) <= 1e-2);
+      }
+  }
+}
+
+// The transposed GEMM on mma.sync (few rows of x: the A fragments built from the registers the
+// weights were dequantized in) run through its plan directly: 1/2/4-bit codes, grouped and
+// per-row, a partial block of weight rows (N = 2112), M from 1 to 32 with partial activation
+// tiles, split and not, with bias, K at the group size, 2 and 4 warps.
+TEST_CASE("weight-only GEMM with the weights as mma.sync's a operand run through its plan") {
+  for (auto [bits, group, K] : std::vector<std::array<int, 3>>{{4, 128, 4096}, {2, 64, 4096}, {1, 128, 4096},
+                                                                {4, 0, 4096}, {4, 128, 256}}) {
+    Layer l = makeLayer(2112, K, opts(bits, group, 32), /*bias=*/true);
+    kernels::QuantSpec q = kernels::quantSpecOf(l.q.format());
+    for (auto [M, blockM, blockN, warps] : std::vector<std::array<int, 4>>{{1, 8, 64, 4}, {5, 8, 128, 4}, {13, 16, 64, 2},
+                                                                           {32, 32, 128, 2}, {8, 8, 256, 4}})
+      for (int split : {1, 4}) {
+        kernels::GemmConfig c;
+        c.weightsAsA = 1, c.blockN = blockN, c.blockM = blockM, c.blockK = 128, c.numWarps = warps, c.stages = 4,
+        c.splitK = split;
+        CAPTURE(bits);
+        CAPTURE(group);
+        CAPTURE(K);
+        CAPTURE(M);
+        CAPTURE(c.toString());
+        if (K / split < c.blockK) continue;  // a K slice shorter than one step
+        REQUIRE(!codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2));
         auto plan = kernels::makePlan(cache::KernelFamily::gemm, q, dsl::DType::bf16, dsl::DType::bf16, true,
                                       kernels::toKernelConfig(c), dispatch::compiledKernel);
         auto x = randomActivations<bf16>(M, q.K);

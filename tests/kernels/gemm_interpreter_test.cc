@@ -101,21 +101,29 @@ TEST_CASE("weight-only tensor-core GEMM matches float64") {
 // The transposed GEMM (weightsAsA: acc[BN, BM] = w x^T, the dequantized weights as wgmma's a
 // operand): rows and columns of y, masks of partial blocks on both sides, per-row scales and
 // the bias along the accumulator's rows, split-K partials.
+// On wgmma (64 weight rows per warpgroup) and on mma.sync (few rows of x: blockM 8 to 32,
+// 16 weight rows per warp).
 TEST_CASE("weight-only GEMM with the weights as the a operand matches float64") {
   std::mt19937 rng(11);
   std::normal_distribution<float> normal(0, 1);
-  for (auto [bits, group, M, splitK, K] : std::vector<std::array<int, 5>>{{4, 128, 70, 1, 256},
-                                                                        {4, 64, 33, 2, 256},
-                                                                        {2, 64, 19, 1, 256},
-                                                                        {1, 128, 5, 1, 256},
-                                                                        {4, 0, 130, 1, 256},
-                                                                        {2, 0, 9, 2, 256},
-                                                                        {4, 128, 40, 2, 128}}) {
+  for (auto [bits, group, M, splitK, K, blockM, blockK] : std::vector<std::array<int, 7>>{{4, 128, 70, 1, 256, 128, 64},
+                                                                        {4, 64, 33, 2, 256, 64, 64},
+                                                                        {2, 64, 19, 1, 256, 64, 64},
+                                                                        {1, 128, 5, 1, 256, 64, 64},
+                                                                        {4, 0, 130, 1, 256, 128, 64},
+                                                                        {2, 0, 9, 2, 256, 64, 64},
+                                                                        {4, 128, 40, 2, 128, 64, 64},
+                                                                        {4, 128, 1, 1, 384, 8, 128},
+                                                                        {4, 64, 7, 3, 384, 8, 128},
+                                                                        {4, 128, 13, 1, 256, 16, 64},
+                                                                        {2, 64, 30, 2, 256, 32, 128},
+                                                                        {1, 128, 3, 1, 256, 8, 128},
+                                                                        {4, 0, 9, 1, 256, 8, 64}}) {
     const int64_t N = 160;
     Weights w = makeWeights(N, K, bits, group, true, rng);
     kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
     kernels::GemmConfig c;
-    c.weightsAsA = 1, c.blockN = 64, c.blockM = M > 64 ? 128 : 64, c.blockK = 64, c.numWarps = 4, c.stages = 3,
+    c.weightsAsA = 1, c.blockN = 64, c.blockM = blockM, c.blockK = blockK, c.numWarps = 4, c.stages = 3,
     c.splitK = splitK;
     CAPTURE(bits);
     CAPTURE(group);

@@ -426,6 +426,37 @@ TEST_CASE("W4A16 GEMM with the weights as wgmma's a operand: no staging, registe
   }
 }
 
+// The transposed GEMM on mma.sync (few rows of x): each warp builds the A fragments of its own
+// weight rows from the registers they were dequantized in, and reads the activations' B
+// fragments from their cp.async ring with 16-byte loads. The loop stores nothing to shared
+// memory, has one barrier (the ring's), one mma per 16 weight rows, 16 k and 8 rows of x, and
+// dequantizes each weight once (two decode instructions per weight, 16-bit form).
+TEST_CASE("W4A16 GEMM with the weights as mma.sync's a operand: fragments from registers, no staging") {
+  struct Spec { int blockN, blockM, blockK, warps; };
+  for (Spec t : {Spec{64, 8, 128, 4}, Spec{128, 8, 128, 4}, Spec{64, 16, 128, 2}, Spec{64, 32, 128, 2}, Spec{32, 8, 256, 2}}) {
+    kernels::QuantSpec q = spec4096(4);
+    kernels::GemmConfig c;
+    c.weightsAsA = 1, c.blockN = t.blockN, c.blockM = t.blockM, c.blockK = t.blockK, c.numWarps = t.warps, c.stages = 4;
+    CAPTURE(c.toString());
+    REQUIRE(kernels::gemmSupports(q, c, false));
+    REQUIRE(!codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2));
+    codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
+    std::string loop = mainLoop(k.ptx);
+    REQUIRE(!loop.empty());
+    CHECK(count(loop, "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32") ==
+          c.blockN / (16 * c.numWarps) * (c.blockM / 8) * (c.blockK / 16));
+    CHECK(count(loop, "st.shared") == 0);
+    CHECK(count(loop, "ldmatrix") == 0);
+    CHECK(count(loop, "bar.sync") == 1);
+    // 16-byte reads from the rings: each warp reads the whole [blockM, blockK] activation tile
+    // once, each thread its own weight words once.
+    int threads = 32 * c.numWarps;
+    CHECK(count(loop, "ld.shared.v4.b32") + count(loop, "ld.shared.v4.u32") ==
+          c.blockM * c.blockK * 2 / 16 / 32 + c.blockN * c.blockK / 2 / 16 / threads);
+    checkDequantizedOnceNoSpills(loop, k.ptx, c.blockN * c.blockK / (32 * c.numWarps), 4);
+  }
+}
+
 // Where the rings and two staging buffers would not fit in shared memory (128x256x128 with 3
 // stages: 144 KiB of rings, 2 x 64 KiB of staging), the weights are staged once and each step
 // waits for its own wgmmas, as before chains: the config still compiles.
