@@ -166,18 +166,20 @@ std::string gemmPruneReason(const cache::KernelKey& key, const kernels::GemmConf
   return "";
 }
 
-// The transposed GEMM (GemmConfig::weightsAsA) on wgmma was not faster than these where
-// timed (docs/PERFORMANCE.md, run 12), and its mma.sync form for few rows is new: its
-// candidates join the space only when $UINTX_TUNE_WEIGHTS_AS_A=1, so that one tuning run times
-// them against the rest (the tuner rejects a candidate whose output differs from the
-// reference). Weight-only 1/2/4-bit keys. From 64 rows: wgmma, 128 or 256 weight rows on 8
-// warps, 64 to 256 activation rows, BK 64, 3 or 4 stages, split while every program keeps an
-// SM. Up to 32 rows: mma.sync, 8 to 32 activation rows, 64 to 256 weight rows on 2 or 4 warps
-// (16 to 64 per warp), BK 128 or 256, 4 stages, unsplit and split to two programs per SM.
+// The transposed GEMM (GemmConfig::weightsAsA). Weight-only 1/2/4-bit keys; the tuner rejects
+// a candidate whose output differs from the reference. Up to 32 rows, on mma.sync: 8 to 32
+// activation rows, 64 to 256 weight rows on 2 or 4 warps (16 to 64 per warp), BK 128 or 256,
+// 4 stages, unsplit and split to about two programs per SM. It beat the 16-row GEMM on some
+// keys of up to 8 rows and lost on others (docs/PERFORMANCE.md, run 16): those keys always time
+// it; 16 and 32 rows, where it lost on every key timed, only when $UINTX_TUNE_WEIGHTS_AS_A=1.
+// From 64 rows, on wgmma, also only when asked (not faster where timed, run 12): 128 or 256
+// weight rows on 8 warps, 64 to 256 activation rows, BK 64, 3 or 4 stages, split while every
+// program keeps an SM.
 static void appendWeightsAsA(const cache::KernelKey& key, const QuantSpec& q, bool int8, int smCount,
                              std::vector<kernels::GemmConfig>& space) {
   const char* on = std::getenv("UINTX_TUNE_WEIGHTS_AS_A");
-  if (!on || std::string(on) != "1" || int8 || q.bits > 4) return;
+  const bool asked = on && std::string(on) == "1";
+  if (int8 || q.bits > 4 || (key.m_bucket > 8 && !asked)) return;
   auto add = [&](const kernels::GemmConfig& c, int64_t shared) {
     if (gemmSupports(q, c, false) && shared <= codegen::kMaxSharedBytes) space.push_back(c);
   };

@@ -44,16 +44,25 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
   if (!codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, int8 ? 1 : 2) || (int8 && !q.symmetric))
     c.blockN = std::min(c.blockN, 128);
   // Split-K: 16- and 32-row weight-only tiles want several programs per SM to hide their
-  // latency, up to a split of 4 for 16 rows, 8 for 32 (beyond it the partial sums cost more
-  // than the programs gain); 64-row weight-only tiles are content with ~1.5 programs per SM;
+  // latency: 16-row tiles split while the grid stays within 3.5 programs per SM (beyond it the
+  // partial sums cost more than the programs gain), 32-row tiles up to 6 programs per SM and a
+  // split of 8; 64-row weight-only tiles are content with ~1.5 programs per SM;
   // 128- and 256-row tiles (one CTA per SM), and the int8 GEMM's deep-pipelined small-M tiles,
   // split into the slices that fill the most SMs (splitToFillSms): unsplit, a layer of few row
   // blocks would leave most SMs idle.
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
   if (c.blockM >= 128 || (int8 && c.blockM == 64)) return splitToFillSms(q, c, programs, int8, smCount);
+  if (c.blockM <= 16 && !int8) {
+    for (int split = 2; split <= 8 && 2 * programs * split <= 7 * int64_t(smCount); split *= 2) {
+      GemmConfig t = c;
+      t.splitK = split;
+      if (!gemmSupports(q, t, int8)) break;
+      c = t;
+    }
+    return c;
+  }
   int64_t target = c.blockM <= 32 && !int8 ? 6 * int64_t(smCount) : 3 * int64_t(smCount) / 2;
-  int maxSplit = c.blockM <= 16 ? 4 : 8;
-  for (int split = 2; split <= maxSplit && M < 128 && programs * c.splitK < target; split *= 2) {
+  for (int split = 2; split <= 8 && M < 128 && programs * c.splitK < target; split *= 2) {
     GemmConfig t = c;
     t.splitK = split;
     if (!gemmSupports(q, t, int8)) break;

@@ -240,10 +240,11 @@ TEST_CASE("GEMM configs round-trip through the cache's form; entries without spl
   CHECK(kernels::gemmConfigFrom(k).blockN == 256);
 }
 
-// The transposed GEMM (weightsAsA) joins the space only when asked ($UINTX_TUNE_WEIGHTS_AS_A=1:
-// not yet faster where measured), after the other candidates, for weight-only keys of 64 rows or
-// more with codes of at most 4 bits; each candidate is one the GEMM accepts.
-TEST_CASE("weightsAsA candidates join the space only when asked") {
+// The transposed GEMM (weightsAsA) joins the space after the other candidates, for weight-only
+// keys with codes of at most 4 bits: on mma.sync for keys of up to 8 rows always, for 16 and 32
+// rows (mma.sync) and from 64 rows (wgmma) only when asked ($UINTX_TUNE_WEIGHTS_AS_A=1: not
+// faster where measured); each candidate is one the GEMM accepts.
+TEST_CASE("weightsAsA candidates join the space for few rows, and elsewhere when asked") {
   KernelKey key = makeKey("gemm", 4, 128, 8192, 8192, 512);
   auto count = [&](const KernelKey& k) {
     int n = 0;
@@ -260,6 +261,10 @@ TEST_CASE("weightsAsA candidates join the space only when asked") {
   };
   unsetenv("UINTX_TUNE_WEIGHTS_AS_A");
   CHECK(count(key) == 0);
+  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 16)) == 0);
+  // 64/2, 64/4, 128/2, 128/4, 256/4 weight rows/warps, two K steps, each unsplit and split.
+  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 4)) == 20);
+  CHECK(count(makeKey("gemm", 8, 8192, 8192, 8192, 4)) == 0);  // 8-bit codes
   setenv("UINTX_TUNE_WEIGHTS_AS_A", "1", 1);
   CHECK(count(key) == 12);                                        // 2 x 3 x 2, all fit at M = 512
   CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 64)) == 4);     // 64-row activation tiles only

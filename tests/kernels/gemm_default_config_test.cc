@@ -76,3 +76,31 @@ TEST_CASE("int8 defaults take shorter K steps where K is not a multiple of 128")
       if (M <= 256) CHECK(programs >= 66);
     }
 }
+
+// Weight-only 16-row tiles split along K while the grid stays within 3.5 programs per SM
+// (docs/PERFORMANCE.md, run 16: 4096x14336 at M = 16, 32 tiles, split 8 20.4 us against 24.1
+// split 4; 28672x8192 at M = 4, 224 tiles, split 2 72.4 against 76.2 split 4).
+TEST_CASE("16-row tiles split K up to 3.5 programs per SM, at most 8 ways") {
+  const int sms = 132;
+  for (int64_t N : {1024, 4096, 8192, 14336, 28672})
+    for (int64_t K : {4096, 8192, 14336})
+      for (int64_t M : {2, 5, 16}) {
+        kernels::QuantSpec q = spec(4, N, K);
+        kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, false, sms);
+        CAPTURE(N);
+        CAPTURE(K);
+        CAPTURE(M);
+        CAPTURE(c.toString());
+        REQUIRE(c.blockM == 16);
+        CHECK(kernels::gemmSupports(q, c, false));
+        CHECK(2 * programs(q, M, c) <= 7 * sms);
+        CHECK(c.splitK <= 8);
+        kernels::GemmConfig twice = c;
+        twice.splitK *= 2;
+        if (c.splitK < 8 && kernels::gemmSupports(q, twice, false)) CHECK(2 * programs(q, M, twice) > 7 * sms);
+      }
+  CHECK(kernels::defaultGemmConfig(spec(4, 4096, 14336), 16, false, sms).splitK == 8);
+  CHECK(kernels::defaultGemmConfig(spec(4, 8192, 8192), 16, false, sms).splitK == 4);
+  CHECK(kernels::defaultGemmConfig(spec(4, 28672, 8192), 4, false, sms).splitK == 2);
+  CHECK(kernels::defaultGemmConfig(spec(4, 4096, 4096), 16, false, 0).splitK == 1);  // SMs unknown
+}
