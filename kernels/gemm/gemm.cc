@@ -42,6 +42,9 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   if (c.blockK < 32 || c.blockK > 512 || c.blockK % 32 != 0) return "blockK must be a multiple of 32 up to 512";
   if (c.stages < 1 || c.stages > 8) return "stages must be in [1, 8]";
   if (c.splitK < 1 || c.splitK > 64) return "splitK must be in [1, 64]";
+  if (int64_t(c.blockM + c.blockK) * c.blockN + int64_t(c.blockM) * c.blockK > kMaxGemmTileElementsPerThread * 32 * c.numWarps)
+    return "the accumulator, weight and activation tiles hold more than " + n(kMaxGemmTileElementsPerThread) +
+           " elements per thread";
   if (q.K % c.blockK != 0) return "K (" + n(q.K) + ") must be a multiple of blockK (" + n(c.blockK) + ")";
   if (q.K / c.blockK < c.splitK)
     return "splitK " + n(c.splitK) + " is more than the " + n(q.K / c.blockK) + " K steps of " + n(c.blockK);

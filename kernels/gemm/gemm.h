@@ -28,6 +28,11 @@ struct GemmConfig {
   std::string toString() const;
 };
 
+// The largest tiles a config may ask for, per thread: accumulators [BM, BN], weights [BN, BK]
+// and activations [BM, BK] over 32 * numWarps threads. Every tile of the search space and of
+// the defaults is at most 576; a config from a file beyond it would only burden the compiler.
+constexpr int kMaxGemmTileElementsPerThread = 1024;
+
 // The config cache's form of a GemmConfig (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages,
 // split_k, weights_as_a), both ways.
 GemmConfig gemmConfigFrom(const cache::KernelConfig& config);

@@ -68,6 +68,28 @@ TEST_CASE("GEMM configs with huge or odd fields are refused before compiling") {
   CHECK(compiles == 0);
 }
 
+// Each field in range, together a tile no compile should be asked for: 256x256 accumulators
+// and a 256x512 weight tile on one warp would be thousands of values per thread.
+TEST_CASE("GEMM configs whose tile is too large per thread are refused before compiling") {
+  const kernels::QuantSpec q = spec();
+  int compiles = 0;
+  kernels::CompileFn counting = [&](const dsl::KernelProgram&) -> std::shared_ptr<codegen::JitKernel> {
+    ++compiles;
+    return nullptr;
+  };
+  for (bool weightsAsA : {false, true}) {
+    kernels::GemmConfig c;
+    c.blockM = weightsAsA ? 8 : 256, c.blockN = 256, c.blockK = 512, c.numWarps = 1, c.stages = 1;
+    c.weightsAsA = weightsAsA;
+    CAPTURE(c.toString());
+    CHECK_THROWS_WITH_AS(kernels::makePlan(cache::KernelFamily::gemm, q, dsl::DType::bf16, dsl::DType::bf16, false,
+                                           kernels::toKernelConfig(c), counting),
+                         doctest::Contains("per thread"), Error);
+    CHECK_THROWS_WITH_AS(kernels::validateGemmConfig(q, c, false), doctest::Contains("per thread"), Error);
+  }
+  CHECK(compiles == 0);
+}
+
 TEST_CASE("the default configs pass the bounds") {
   const kernels::QuantSpec q = spec();
   for (int64_t M : {1, 2, 5, 16, 100, 256, 4096}) {
