@@ -74,6 +74,12 @@ CacheSettings cacheSettings() {
 
 namespace dispatch {
 
+void warnOnce(const std::string& message) {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (s.reported.insert(message).second) std::fprintf(stderr, "uintx: warning: %s\n", message.c_str());
+}
+
 std::optional<cache::KernelConfig> tunedConfig(const cache::KernelKey& key, const std::string& gpu,
                                                         const std::string& cc, const ConfigCheck& check) {
   State& s = state();

@@ -27,6 +27,9 @@ using ConfigCheck = std::function<std::string(const cache::KernelConfig&)>;
 std::optional<cache::KernelConfig> tunedConfig(const cache::KernelKey& key, const std::string& gpuName,
                                                const std::string& computeCapability, const ConfigCheck& check);
 
+// Writes "uintx: warning: <message>" to stderr, once per distinct message per process.
+void warnOnce(const std::string& message);
+
 // Counters for tests and the time-to-first-result measurement.
 struct KernelCacheStats {
   int memoryHits = 0, diskHits = 0, compiles = 0;

@@ -47,10 +47,22 @@ std::shared_ptr<const kernels::KernelPlan> makePlan(const cache::KernelKey& key,
   auto tuned = dispatch::tunedConfig(key, device.name, device.cc, [&](const cache::KernelConfig& c) {
     return kernels::configError(key.family, q, c);
   });
-  cache::KernelConfig config = tuned ? *tuned : kernels::defaultConfig(key.family, q, key.m_bucket, device.model);
-  try {
+  auto build = [&](const cache::KernelConfig& config) {
     return kernels::makePlan(key.family, q, kernels::dslType(act), kernels::dslType(out), bias, config,
                              dispatch::compiledKernel);
+  };
+  // A tuned config passed the check but may still not compile (its tiles need more shared
+  // memory than the GPU has, say: a hand-edited file): reported once, and the default runs.
+  if (tuned) {
+    try {
+      return build(*tuned);
+    } catch (const Error& e) {
+      dispatch::warnOnce("the tuned config for " + key.toString() + " failed to build (" + e.what() +
+                         "); the default config runs instead");
+    }
+  }
+  try {
+    return build(kernels::defaultConfig(key.family, q, key.m_bucket, device.model));
   } catch (const Error& e) {
     throw Error("uintx::linear: " + std::string(e.what()));
   }

@@ -145,3 +145,35 @@ TEST_CASE("config precedence: the user's cache, then the GPU's table, then the c
     unsetenv("UINTX_SHIPPED_TABLES");
   }
 }
+
+// A user cache entry that passes every check on its fields but cannot be built (its rings need
+// far more shared memory than the GPU has): the call reports it and runs the default config,
+// rather than failing. Read from the GEMM's grid (N / BLOCK_N programs along x).
+TEST_CASE("a tuned GEMM config that fails to build is passed over for the default") {
+  const int64_t N = 1536, K = 2048, M = 256;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal;
+  std::vector<float> weights(size_t(N * K));
+  for (float& v : weights) v = normal(rng);
+  const uintx::QuantizedWeight q = uintx::quantize(weights.data(), N, K, {.bit_width = 4, .group_size = 128});
+  const uintx::kernels::QuantSpec spec = uintx::kernels::quantSpecOf(q.format());
+  uintx::cache::KernelKey key;
+  key.family = uintx::cache::KernelFamily::gemm;
+  key.bit_width = 4, key.group_size = 128, key.packing_bitwidth = 32, key.N = N, key.K = K;
+  key.act_dtype = "bf16", key.out_dtype = "bf16", key.m_bucket = uintx::cache::KernelKey::mBucket(M);
+  REQUIRE(h200().entries.count(key.toString()) == 0);
+  uintx::cache::KernelConfig bad;
+  bad.params = {{"BLOCK_M", 128}, {"BLOCK_N", 256}, {"BLOCK_K", 256}, {"num_warps", 8}, {"num_stages", 8}, {"split_k", 1}};
+  REQUIRE(uintx::kernels::configError(key.family, spec, bad).empty());
+  useUserCacheWith(key, bad, "unbuildable_configs.json");
+  const uintx::cache::KernelConfig fallback = uintx::kernels::defaultConfig(key.family, spec, key.m_bucket, h200().model);
+  const int64_t blockN = configValue(fallback, "BLOCK_N");
+  REQUIRE(blockN != 256);
+  uintx::DeviceWeight w(q);
+  uintx::runtime::DeviceBuffer x(M * K * 2), y(M * N * 2);
+  queryFake<int>("fakeResetFirstGrid");
+  CHECK_NOTHROW(uintx::linear({reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16}, w,
+                              {reinterpret_cast<void*>(y.get()), M, N, uintx::ScalarType::bf16}));
+  CHECK(queryFake<int>("fakeFirstGridX") == int((N + blockN - 1) / blockN));
+  uintx::setCacheSettings({"", ""});
+}
