@@ -74,10 +74,7 @@ void Lowering::lowerDot(ux::DotOp op) {
     }
     for (int i = 0; i < mBlocks; ++i)
       for (int j = 0; j < nBlocks; ++j) {
-        int c[4] = {tc.flatten({2 * i, 2 * j}), tc.flatten({2 * i, 2 * j + 1}), tc.flatten({2 * i + 1, 2 * j}),
-                    tc.flatten({2 * i + 1, 2 * j + 1})};
-        auto res = mmaSync(elem, af[i], wf[j], {out[c[0]], out[c[1]], out[c[2]], out[c[3]]});
-        for (int q = 0; q < 4; ++q) out[c[q]] = res[q];
+        mmaIntoBlock(elem, af[i], wf[j], out, tc, i, j);
       }
   }
   set(op, out);
@@ -102,6 +99,16 @@ SmallVector<Value, 4> Lowering::mmaSync(Type elem, ArrayRef<Value> a, ArrayRef<V
   SmallVector<Value, 4> out;
   for (int64_t q = 0; q < 4; ++q) out.push_back(LLVM::ExtractValueOp::create(b_, loc_, res, ArrayRef<int64_t>{q}));
   return out;
+}
+
+// One mma.sync into the accumulator tile's m16 block i and n8 block j (local rows 2i, 2i + 1
+// and columns 2j, 2j + 1 of the accumulator layout `tc`).
+void Lowering::mmaIntoBlock(Type elem, ArrayRef<Value> a, ArrayRef<Value> b, Elements& acc, const ThreadElements& tc,
+                            int i, int j) {
+  int c[4] = {tc.flatten({2 * i, 2 * j}), tc.flatten({2 * i, 2 * j + 1}), tc.flatten({2 * i + 1, 2 * j}),
+              tc.flatten({2 * i + 1, 2 * j + 1})};
+  auto res = mmaSync(elem, a, b, {acc[c[0]], acc[c[1]], acc[c[2]], acc[c[3]]});
+  for (int q = 0; q < 4; ++q) acc[c[q]] = res[q];
 }
 
 // Elements first .. first + 4 / bytes of `v` as one 32-bit register (an mma fragment register).
@@ -168,10 +175,7 @@ void Lowering::lowerRegisterDot(ux::DotOp op) {
         SmallVector<Value> bf{packRegister(wv, first), packRegister(wv, first + perReg)};
         for (int i = 0; i < mBlocks; ++i) {
           SmallVector<Value> af{arows[i][0][2 * s], arows[i][1][2 * s], arows[i][0][2 * s + 1], arows[i][1][2 * s + 1]};
-          int c[4] = {tc.flatten({2 * i, 2 * j}), tc.flatten({2 * i, 2 * j + 1}), tc.flatten({2 * i + 1, 2 * j}),
-                      tc.flatten({2 * i + 1, 2 * j + 1})};
-          auto res = mmaSync(elem, af, bf, {out[c[0]], out[c[1]], out[c[2]], out[c[3]]});
-          for (int q = 0; q < 4; ++q) out[c[q]] = res[q];
+          mmaIntoBlock(elem, af, bf, out, tc, i, j);
         }
       }
     }
@@ -219,10 +223,7 @@ void Lowering::lowerRegisterADot(ux::DotOp op) {
         SmallVector<Value> af{packRegister(av, g0), packRegister(av, g8), packRegister(av, g0 + perReg),
                               packRegister(av, g8 + perReg)};
         for (int j = 0; j < nBlocks; ++j) {
-          int c[4] = {tc.flatten({2 * i, 2 * j}), tc.flatten({2 * i, 2 * j + 1}), tc.flatten({2 * i + 1, 2 * j}),
-                      tc.flatten({2 * i + 1, 2 * j + 1})};
-          auto res = mmaSync(elem, af, {wrows[j][2 * s], wrows[j][2 * s + 1]}, {out[c[0]], out[c[1]], out[c[2]], out[c[3]]});
-          for (int q = 0; q < 4; ++q) out[c[q]] = res[q];
+          mmaIntoBlock(elem, af, {wrows[j][2 * s], wrows[j][2 * s + 1]}, out, tc, i, j);
         }
       }
     }

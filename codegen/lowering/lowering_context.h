@@ -183,6 +183,7 @@ class Lowering {
   SmallVector<Value> sharedRegisters(Value at, int bytes);
   void lowerWgmmaDot(ux::DotOp op);
   SmallVector<Value, 4> mmaSync(Type elem, ArrayRef<Value> a, ArrayRef<Value> b, ArrayRef<Value> c);
+  void mmaIntoBlock(Type elem, ArrayRef<Value> a, ArrayRef<Value> b, Elements& acc, const ThreadElements& tc, int i, int j);
   bool feedsOnlyDots(Value v);
   std::optional<std::pair<ux::DotOp, int>> dotUseOf(Value v);
   std::pair<Value, Value> dotOperandsInShared(ux::DotOp op);

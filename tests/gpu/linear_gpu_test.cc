@@ -386,6 +386,24 @@ TEST_CASE("bad calls fail with clear messages") {
                        doctest::Contains("bf16 or fp16"), uintx::Error);
 }
 
+// Runs the weight-only GEMM with config `c` through its plan directly (no default selects the
+// configs below) on fresh activations of M rows, with the layer's bias; the error against the
+// float reference.
+static double gemmErrorThroughPlan(const Layer& l, const kernels::GemmConfig& c, int64_t M) {
+  kernels::QuantSpec q = kernels::quantSpecOf(l.q.format());
+  auto plan = kernels::makePlan(cache::KernelFamily::gemm, q, dsl::DType::bf16, dsl::DType::bf16, true,
+                                kernels::toKernelConfig(c), dispatch::compiledKernel);
+  auto x = randomActivations<bf16>(M, q.K);
+  runtime::DeviceBuffer dx = toDevice(x), dy(size_t(M * q.N) * 2), ws(std::max<size_t>(16, plan->workspaceBytes(M)));
+  poison(dy);
+  kernels::LinearCall call;
+  call.x = dx.get(), call.y = dy.get(), call.packed = l.dev->packed(), call.scales = l.dev->scales();
+  call.zeros = l.dev->zeros(), call.bias = l.dev->bias(), call.workspace = ws.get(), call.M = M;
+  plan->launch(call, nullptr);
+  runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
+  return errorAgainstReference(l, x, toHost<bf16>(dy, size_t(M * q.N)), M, {});
+}
+
 // The transposed GEMM (GemmConfig::weightsAsA: wgmma reads the dequantized weights from
 // registers) run through its plan directly (no default selects it): 1/2/4-bit codes, grouped
 // and per-row, a partial block of weight rows (N = 2112), odd M, split and not, with bias, and
@@ -394,7 +412,6 @@ TEST_CASE("weight-only GEMM with the weights as wgmma's a operand run through it
   for (auto [bits, group, K] : std::vector<std::array<int, 3>>{{4, 128, 4096}, {2, 64, 4096}, {1, 128, 4096},
                                                                 {4, 0, 4096}, {4, 128, 128}}) {
     Layer l = makeLayer(2112, K, opts(bits, group, 32), /*bias=*/true);
-    kernels::QuantSpec q = kernels::quantSpecOf(l.q.format());
     for (int64_t M : {256, 300, 77})
       for (int split : {1, 2}) {
         kernels::GemmConfig c;
@@ -405,17 +422,7 @@ TEST_CASE("weight-only GEMM with the weights as wgmma's a operand run through it
         CAPTURE(M);
         CAPTURE(c.toString());
         if (K / split < c.blockK) continue;  // a K slice shorter than one step
-        auto plan = kernels::makePlan(cache::KernelFamily::gemm, q, dsl::DType::bf16, dsl::DType::bf16, true,
-                                      kernels::toKernelConfig(c), dispatch::compiledKernel);
-        auto x = randomActivations<bf16>(M, q.K);
-        runtime::DeviceBuffer dx = toDevice(x), dy(size_t(M * q.N) * 2), ws(std::max<size_t>(16, plan->workspaceBytes(M)));
-        poison(dy);
-        kernels::LinearCall call;
-        call.x = dx.get(), call.y = dy.get(), call.packed = l.dev->packed(), call.scales = l.dev->scales();
-        call.zeros = l.dev->zeros(), call.bias = l.dev->bias(), call.workspace = ws.get(), call.M = M;
-        plan->launch(call, nullptr);
-        runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
-        CHECK(errorAgainstReference(l, x, toHost<bf16>(dy, size_t(M * q.N)), M, {}) <= 1e-2);
+        CHECK(gemmErrorThroughPlan(l, c, M) <= 1e-2);
       }
   }
 }
@@ -428,7 +435,6 @@ TEST_CASE("weight-only GEMM with the weights as mma.sync's a operand run through
   for (auto [bits, group, K] : std::vector<std::array<int, 3>>{{4, 128, 4096}, {2, 64, 4096}, {1, 128, 4096},
                                                                 {4, 0, 4096}, {4, 128, 256}}) {
     Layer l = makeLayer(2112, K, opts(bits, group, 32), /*bias=*/true);
-    kernels::QuantSpec q = kernels::quantSpecOf(l.q.format());
     for (auto [M, blockM, blockN, warps] : std::vector<std::array<int, 4>>{{1, 8, 64, 4}, {5, 8, 128, 4}, {13, 16, 64, 2},
                                                                            {32, 32, 128, 2}, {8, 8, 256, 4}})
       for (int split : {1, 4}) {
@@ -442,17 +448,7 @@ TEST_CASE("weight-only GEMM with the weights as mma.sync's a operand run through
         CAPTURE(c.toString());
         if (K / split < c.blockK) continue;  // a K slice shorter than one step
         REQUIRE(!codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2));
-        auto plan = kernels::makePlan(cache::KernelFamily::gemm, q, dsl::DType::bf16, dsl::DType::bf16, true,
-                                      kernels::toKernelConfig(c), dispatch::compiledKernel);
-        auto x = randomActivations<bf16>(M, q.K);
-        runtime::DeviceBuffer dx = toDevice(x), dy(size_t(M * q.N) * 2), ws(std::max<size_t>(16, plan->workspaceBytes(M)));
-        poison(dy);
-        kernels::LinearCall call;
-        call.x = dx.get(), call.y = dy.get(), call.packed = l.dev->packed(), call.scales = l.dev->scales();
-        call.zeros = l.dev->zeros(), call.bias = l.dev->bias(), call.workspace = ws.get(), call.M = M;
-        plan->launch(call, nullptr);
-        runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
-        CHECK(errorAgainstReference(l, x, toHost<bf16>(dy, size_t(M * q.N)), M, {}) <= 1e-2);
+        CHECK(gemmErrorThroughPlan(l, c, M) <= 1e-2);
       }
   }
 }
