@@ -264,6 +264,7 @@ TEST_CASE("weightsAsA candidates join the space for few rows, and elsewhere when
   CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 16)) == 0);
   // 64/2, 64/4, 128/2, 128/4, 256/4 weight rows/warps, two K steps, each unsplit and split.
   CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 4)) == 20);
+  CHECK(gemmConfigSpace(makeKey("gemm", 4, 128, 8192, 8192, 4), kSm).size() == size_t(kMaxGemmConfigs) + 20);  // after the cut
   CHECK(count(makeKey("gemm", 8, 8192, 8192, 8192, 4)) == 0);  // 8-bit codes
   setenv("UINTX_TUNE_WEIGHTS_AS_A", "1", 1);
   CHECK(count(key) == 12);                                        // 2 x 3 x 2, all fit at M = 512
