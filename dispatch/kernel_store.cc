@@ -74,10 +74,15 @@ CacheSettings cacheSettings() {
 
 namespace dispatch {
 
+// With s.mutex held.
+static void warnOnceLocked(State& s, const std::string& message) {
+  if (s.reported.insert(message).second) std::fprintf(stderr, "uintx: warning: %s\n", message.c_str());
+}
+
 void warnOnce(const std::string& message) {
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
-  if (s.reported.insert(message).second) std::fprintf(stderr, "uintx: warning: %s\n", message.c_str());
+  warnOnceLocked(s, message);
 }
 
 std::optional<cache::KernelConfig> tunedConfig(const cache::KernelKey& key, const std::string& gpu,
@@ -87,8 +92,7 @@ std::optional<cache::KernelConfig> tunedConfig(const cache::KernelKey& key, cons
   auto usable = [&](const cache::KernelConfig& config, const std::string& source) {
     std::string why = check(config);
     if (why.empty()) return true;
-    std::string message = source + ": the config for " + key.toString() + " cannot run (" + why + "); passed over";
-    if (s.reported.insert(message).second) std::fprintf(stderr, "uintx: warning: %s\n", message.c_str());
+    warnOnceLocked(s, source + ": the config for " + key.toString() + " cannot run (" + why + "); passed over");
     return false;
   };
   if (cache::ConfigCache* cache = configsLocked(s, gpu, cc))
