@@ -81,7 +81,7 @@ double implausibility(const cache::KernelKey& key, const kernels::GemmConfig& c,
 
 bool sameConfig(const kernels::GemmConfig& a, const kernels::GemmConfig& b) {
   return a.blockM == b.blockM && a.blockN == b.blockN && a.blockK == b.blockK && a.numWarps == b.numWarps &&
-         a.stages == b.stages && a.splitK == b.splitK;
+         a.stages == b.stages && a.splitK == b.splitK && a.weightsAsA == b.weightsAsA;
 }
 
 }  // namespace
@@ -214,6 +214,32 @@ static void appendWeightsAsA(const cache::KernelKey& key, const QuantSpec& q, bo
       }
 }
 
+// The transposed int8 GEMM (8-bit weights, up to 64 rows of x): x tiles of the bucket's rows
+// rounded up to a power of two (from 16 on wgmma, also 8 on mma.sync), 64 or 128 weight rows,
+// BK 128 or 256, 6 stages (the int8 GEMM's best depth where timed), unsplit and split up to
+// about two programs per SM.
+static void appendInt8WeightsAsA(const cache::KernelKey& key, const QuantSpec& q, int smCount,
+                                 std::vector<kernels::GemmConfig>& space) {
+  if (q.bits != 8 || !q.symmetric || key.m_bucket > 64) return;
+  int rows = 8;
+  while (rows < key.m_bucket) rows *= 2;
+  struct Shape { int bm, bn, warps; };
+  std::vector<Shape> shapes{{std::max(rows, 16), 64, 4}, {std::max(rows, 16), 128, 4}, {std::max(rows, 16), 128, 8}};
+  if (rows == 8) shapes.push_back({8, 64, 4}), shapes.push_back({8, 32, 2});
+  for (Shape t : shapes)
+    for (int bk : {128, 256}) {
+      kernels::GemmConfig c;
+      c.weightsAsA = 1, c.blockM = t.bm, c.blockN = t.bn, c.numWarps = t.warps, c.blockK = bk, c.stages = 6;
+      int64_t programs = cdiv(key.N, t.bn) * cdiv(key.m_bucket, t.bm);
+      for (int split = 1; split <= 8 && (split == 1 || programs * split <= 2 * smCount); split *= 2) {
+        c.splitK = split;
+        if (split > 1 && key.K / (int64_t(bk) * split) < 2) break;
+        if (gemmSupports(q, c, true) && gemmSharedBytes(key, c) <= codegen::kMaxSharedBytes && !sameConfig(c, space[0]))
+          space.push_back(c);
+      }
+    }
+}
+
 std::vector<kernels::GemmConfig> gemmConfigSpace(const cache::KernelKey& key, int smCount) {
   if (!isGemmFamily(key.family))
     throw Error("no GEMM config space for family '" + std::string(cache::familyName(key.family)) + "' (key " + key.toString() +
@@ -253,7 +279,8 @@ std::vector<kernels::GemmConfig> gemmConfigSpace(const cache::KernelKey& key, in
     if (int(space.size()) >= kMaxGemmConfigs) break;
     if (!sameConfig(c, fallback)) space.push_back(c);
   }
-  appendWeightsAsA(key, q, int8, smCount, space);
+  if (int8) appendInt8WeightsAsA(key, q, smCount, space);
+  else appendWeightsAsA(key, q, int8, smCount, space);
   return space;
 }
 

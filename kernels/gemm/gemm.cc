@@ -49,8 +49,15 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   if (q.K / c.blockK < c.splitK)
     return "splitK " + n(c.splitK) + " is more than the " + n(q.K / c.blockK) + " K steps of " + n(c.blockK);
   if (c.weightsAsA != 0 && c.weightsAsA != 1) return "weightsAsA must be 0 or 1";
-  if (c.weightsAsA) {
-    if (int8Activations) return "weightsAsA is for weight-only formats";
+  if (c.weightsAsA && int8Activations) {
+    // Both operands come from shared memory: only the tensor cores' shapes bound the tile.
+    if (q.bits != 8 || !q.symmetric) return "weightsAsA with int8 activations takes 8-bit symmetric weights";
+    if (!codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 1)) try {
+        codegen::mmaLayouts(c.blockN, c.blockM, c.blockK, c.numWarps);
+      } catch (const Error& e) {
+        return std::string("weightsAsA with int8 activations: ") + e.what();
+      }
+  } else if (c.weightsAsA) {
     if (q.bits > 4) return "weightsAsA takes 1-, 2- and 4-bit codes (whole pairs of fields per thread)";
     if (!codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2) &&
         !codegen::mmaRegisterOperandAParams(c.blockN, c.blockM, c.blockK, c.numWarps, 2, gemmVectorWidth(q, c)))

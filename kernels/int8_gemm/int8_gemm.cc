@@ -34,7 +34,12 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   auto [kLo, kHi] = kSliceOfProgram(kb, c, K);
   const Value &rm = b.rm, &rmMask2 = b.rmMask2, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask,
               &numGroups = b.numGroups;
-  Value accInit = q.symmetric ? kb.zeros({BM, BN}, DType::i32) : kb.zeros({BM, BN}, DType::f32);
+  // With weightsAsA the problem is transposed, acc[BN, BM] = w x^T: the weight rows take the
+  // tensor core's 64-row side and a few rows of x its narrow side (n 8 or 16), where x w^T
+  // would pad x to 64 rows. Both operands still come int8 from their cp.async rings.
+  const bool wA = c.weightsAsA;
+  Value accInit = q.symmetric ? (wA ? kb.zeros({BN, BM}, DType::i32) : kb.zeros({BM, BN}, DType::i32))
+                              : kb.zeros({BM, BN}, DType::f32);
   auto loadStep = [&](Value k0) {
     Value w = byteCodes ? load(qweight + (rn2 * int(q.rowBytes()) + expandDims(k0 + kb.arange(0, BK), 0)), rnMask2, 0.0)
                         : loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0);
@@ -43,7 +48,7 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   Value acc = kLoop(kb, c, kLo, kHi, accInit, loadStep,
                     [&](Value k0, const std::vector<Value>& t, const std::vector<Value>& carried) {
     Value a = t[0];
-    if (byteCodes) return std::vector<Value>{dot(a, trans(t[1]), carried[0])};
+    if (byteCodes) return std::vector<Value>{wA ? dot(t[1], trans(a), carried[0]) : dot(a, trans(t[1]), carried[0])};
     Value codes = unpackBits(t[1], q.bits);
     // 4-bit, one group per step: sum_k (q - z) s x = s * (sum_k q x - z * sum_k x).
     Value qx = dot(a, trans(cast(codes, DType::i8)), kb.zeros({BM, BN}, DType::i32));
@@ -53,14 +58,19 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
     Value z = expandDims(cast(load(zeros + g, rnMask, 0.0), DType::f32), 0);
     return std::vector<Value>{carried[0] + s * (cast(qx, DType::f32) - z * xsum)};
   });
-  Value r = cast(acc, DType::f32) * expandDims(load(xscale + rm, rm < M, 0.0), 1);
-  if (q.symmetric) r = r * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), 0);
+  // Output tiles index (row of x, column of y) as [BM, 1] x [1, BN], or [1, BM] x [BN, 1] for
+  // the transposed accumulator.
+  const int mAxis = wA ? 0 : 1, nAxis = wA ? 1 : 0;
+  Value rmOut = expandDims(rm, mAxis), rnOut = expandDims(rn, nAxis);
+  Value mask = (wA ? expandDims(rm < M, 0) : rmMask2) & expandDims(rnMask, nAxis);
+  Value r = cast(acc, DType::f32) * expandDims(load(xscale + rm, rm < M, 0.0), mAxis);
+  if (q.symmetric) r = r * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), nAxis);
   if (split) {  // f32 partials (every factor above is linear in the K slice); the reduce adds the bias
-    kb.store(y + ((kb.programId(2) * M + expandDims(rm, 1)) * N + expandDims(rn, 0)), r, rmMask2 & expandDims(rnMask, 0));
+    kb.store(y + ((kb.programId(2) * M + rmOut) * N + rnOut), r, mask);
     return kb.finish();
   }
-  if (hasBias) r = r + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), 0);
-  kb.store(y + (expandDims(rm, 1) * N + expandDims(rn, 0)), cast(r, yType), rmMask2 & expandDims(rnMask, 0));
+  if (hasBias) r = r + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), nAxis);
+  kb.store(y + (rmOut * N + rnOut), cast(r, yType), mask);
   return kb.finish();
 }
 

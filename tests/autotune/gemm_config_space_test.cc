@@ -3,6 +3,7 @@
 // it. The rules are re-derived here from their definitions (docs/CACHE.md), not the code.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 #include <set>
@@ -93,7 +94,9 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
   const bool int8 = key.family == uintx::cache::KernelFamily::gemm_int8;
   std::vector<kernels::GemmConfig> space = gemmConfigSpace(key, kSm);
   REQUIRE(!space.empty());
-  CHECK(space.size() <= 40);
+  // The transposed candidates follow the other rules' cut (their own test below).
+  const size_t transposed = size_t(std::count_if(space.begin(), space.end(), [](const auto& c) { return c.weightsAsA; }));
+  CHECK(space.size() - transposed <= 40);
   kernels::QuantSpec q = kernels::quantSpecOf(kernels::weightFormatOf(key));
   CHECK(space[0].toString() == kernels::defaultGemmConfig(q, key.m_bucket, int8, kSm).toString());
   // The widest grid of the grid: BM 16, BN 32, the largest split that divides K in whole
@@ -113,7 +116,7 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
     CHECK(seen.insert(c.toString()).second);
     CHECK(kernels::gemmSupports(q, c, int8));
     CHECK_NOTHROW(codegen::mmaLayouts(c.blockM, c.blockN, c.blockK, c.numWarps));
-    if (i == 0) continue;  // the default is kept whatever the rules say
+    if (i == 0 || c.weightsAsA) continue;  // the default is kept whatever the rules say
     CHECK(gemmPruneReason(key, c, kSm).empty());
     CHECK(std::set<int>{16, 32, 64, 128, 256}.count(c.blockM) == 1);
     CHECK(std::set<int>{32, 64, 128, 256}.count(c.blockN) == 1);
@@ -265,7 +268,7 @@ TEST_CASE("weightsAsA candidates join the space for few rows, and elsewhere when
   // 64/2, 64/4, 128/2, 128/4, 256/4 weight rows/warps, two K steps, each unsplit and split.
   CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 4)) == 20);
   CHECK(gemmConfigSpace(makeKey("gemm", 4, 128, 8192, 8192, 4), kSm).size() == size_t(kMaxGemmConfigs) + 20);  // after the cut
-  CHECK(count(makeKey("gemm", 8, 8192, 8192, 8192, 4)) == 0);  // 8-bit codes
+  CHECK(count(makeKey("gemm", 8, 8192, 8192, 8192, 4)) == 0);  // 8-bit codes (weight-only)
   setenv("UINTX_TUNE_WEIGHTS_AS_A", "1", 1);
   CHECK(count(key) == 12);                                        // 2 x 3 x 2, all fit at M = 512
   CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 64)) == 4);     // 64-row activation tiles only
@@ -277,4 +280,41 @@ TEST_CASE("weightsAsA candidates join the space for few rows, and elsewhere when
   CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 16)) == 12);
   CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 1)) == 20);
   unsetenv("UINTX_TUNE_WEIGHTS_AS_A");
+}
+
+// The transposed int8 GEMM (8-bit weights, up to 64 rows of x) joins the int8 space after the
+// other candidates, asked or not: x tiles of the bucket's rows rounded up to a power of two
+// (from 16 on wgmma; also 8 on mma.sync), 6 stages, split while the grid stays within about two
+// programs per SM; each one the int8 GEMM accepts, in shared memory, and unique.
+TEST_CASE("int8 weightsAsA candidates: 8-bit weights up to 64 rows") {
+  auto transposed = [](const KernelKey& k) {
+    std::vector<kernels::GemmConfig> out;
+    std::set<std::string> seen;
+    for (const auto& c : gemmConfigSpace(k, kSm)) {
+      CHECK(seen.insert(c.toString()).second);
+      if (!c.weightsAsA) continue;
+      INFO("key " << k.toString() << " config " << c.toString());
+      CHECK(kernels::gemmSupports(kernels::quantSpecOf(kernels::weightFormatOf(k)), c, true));
+      CHECK(gemmSharedBytes(k, c) <= 227 * 1024);
+      CHECK(c.stages == 6);
+      int rows = 8;
+      while (rows < k.m_bucket) rows *= 2;
+      CHECK((c.blockM == std::max(16, rows) || (rows == 8 && c.blockM == 8)));
+      int64_t programs = cdiv(k.N, c.blockN) * cdiv(k.m_bucket, c.blockM);
+      if (c.splitK > 1) CHECK(programs * c.splitK <= 2 * kSm);
+      out.push_back(c);
+    }
+    return out;
+  };
+  for (int bucket : {1, 2, 4, 8, 16, 32, 64}) {
+    CAPTURE(bucket);
+    auto t = transposed(makeKey("gemm_int8", 8, 8192, 8192, 8192, bucket));
+    CHECK(!t.empty());
+    bool mmaSync = false, split = false;
+    for (const auto& c : t) mmaSync |= c.blockM == 8, split |= c.splitK > 1;
+    CHECK(mmaSync == (bucket <= 8));
+    CHECK(split);
+  }
+  CHECK(transposed(makeKey("gemm_int8", 8, 8192, 8192, 8192, 128)).empty());
+  CHECK(transposed(makeKey("gemm_int8", 4, 128, 8192, 8192, 16)).empty());  // 4-bit weights
 }

@@ -57,21 +57,24 @@ std::vector<Half> randomActivations(int64_t M, int64_t K) {
   return x;
 }
 
-// The relative error of y = linear(x) against float64 on up to 16 sampled rows; infinite when
-// an output element was not written (poison left).
+// Whether the kernels multiply x quantized per row to int8: where the int8 GEMM serves the
+// call (small M may take the weight-only kernels: kernels::chooseFamily).
+bool quantizesActivations(const Layer& l, int64_t M, const LinearOptions& options) {
+  return options.int8Activations &&
+         kernels::chooseFamily(kernels::quantSpecOf(l.q.format()), M, true) == cache::KernelFamily::gemm_int8;
+}
+
+// The relative error of y = x w^T (x quantized per row to int8 first where `int8`) against
+// float64 on up to 16 sampled rows; infinite when an output element was not written (poison left).
 template <typename Half>
 double errorAgainstReference(const Layer& l, const std::vector<Half>& x, const std::vector<Half>& y, int64_t M,
-                             const LinearOptions& options) {
+                             bool int8) {
   const WeightFormat& f = l.q.format();
   for (const Half& v : y)
     if ((v.bits & 0x7FFF) > (std::is_same_v<Half, bf16> ? 0x7F80 : 0x7C00)) return INFINITY;  // NaN left
   std::vector<double> got, ref;
   int64_t step = std::max<int64_t>(1, M / 16);
   std::vector<double> xr(f.K);
-  // The activations the kernel multiplies: as given, or quantized per row to int8 where the
-  // int8 GEMM serves the call (one row takes the weight-only GEMV: kernels::chooseFamily).
-  const bool int8 = options.int8Activations &&
-                    kernels::chooseFamily(kernels::quantSpecOf(f), M, true) == cache::KernelFamily::gemm_int8;
   for (int64_t m = 0; m < M; m += step) {
     double amax = 0;
     for (int64_t k = 0; k < f.K; ++k) amax = std::max(amax, std::fabs(double(toFloat(x[m * f.K + k]))));
@@ -104,7 +107,7 @@ double checkLinear(const Layer& l, int64_t M, CUstream stream = nullptr, LinearO
   poison(dy);
   linear({(void*)dx.get(), M, f.K, dt}, *l.dev, {(void*)dy.get(), M, f.N, dt}, stream, options);
   runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
-  return errorAgainstReference(l, x, toHost<Half>(dy, size_t(M * f.N)), M, options);
+  return errorAgainstReference(l, x, toHost<Half>(dy, size_t(M * f.N)), M, quantizesActivations(l, M, options));
 }
 
 QuantizeOptions opts(int bits, int group, int packing) {
@@ -345,7 +348,7 @@ TEST_CASE("a chain of calls, each reading the output of the one before, on a str
         for (int i = 0; i < depth; ++i) {
           CAPTURE(i);
           auto x = toHost<bf16>(h[i], size_t(M * K)), y = toHost<bf16>(h[i + 1], size_t(M * K));
-          CHECK(errorAgainstReference(l, x, y, M, options) <= 1e-2);
+          CHECK(errorAgainstReference(l, x, y, M, quantizesActivations(l, M, options)) <= 1e-2);
         }
       };
       runtime::CudaStream s;
@@ -386,12 +389,13 @@ TEST_CASE("bad calls fail with clear messages") {
                        doctest::Contains("bf16 or fp16"), uintx::Error);
 }
 
-// Runs the weight-only GEMM with config `c` through its plan directly (no default selects the
-// configs below) on fresh activations of M rows, with the layer's bias; the error against the
-// float reference.
-static double gemmErrorThroughPlan(const Layer& l, const kernels::GemmConfig& c, int64_t M) {
+// Runs the weight-only GEMM (or, `int8`, the int8 GEMM) with config `c` through its plan
+// directly (no default need select it) on fresh activations of M rows, with the layer's bias;
+// the error against the float reference.
+static double gemmErrorThroughPlan(const Layer& l, const kernels::GemmConfig& c, int64_t M, bool int8 = false) {
   kernels::QuantSpec q = kernels::quantSpecOf(l.q.format());
-  auto plan = kernels::makePlan(cache::KernelFamily::gemm, q, dsl::DType::bf16, dsl::DType::bf16, true,
+  auto plan = kernels::makePlan(int8 ? cache::KernelFamily::gemm_int8 : cache::KernelFamily::gemm, q, dsl::DType::bf16,
+                                dsl::DType::bf16, l.q.hasBias(),
                                 kernels::toKernelConfig(c), dispatch::compiledKernel);
   auto x = randomActivations<bf16>(M, q.K);
   runtime::DeviceBuffer dx = toDevice(x), dy(size_t(M * q.N) * 2), ws(std::max<size_t>(16, plan->workspaceBytes(M)));
@@ -401,7 +405,7 @@ static double gemmErrorThroughPlan(const Layer& l, const kernels::GemmConfig& c,
   call.zeros = l.dev->zeros(), call.bias = l.dev->bias(), call.workspace = ws.get(), call.M = M;
   plan->launch(call, nullptr);
   runtime::checkCuda(runtime::cudaDriver().cuCtxSynchronize(), "cuCtxSynchronize");
-  return errorAgainstReference(l, x, toHost<bf16>(dy, size_t(M * q.N)), M, {});
+  return errorAgainstReference(l, x, toHost<bf16>(dy, size_t(M * q.N)), M, int8);
 }
 
 // The transposed GEMM (GemmConfig::weightsAsA: wgmma reads the dequantized weights from
@@ -449,6 +453,28 @@ TEST_CASE("weight-only GEMM with the weights as mma.sync's a operand run through
         if (K / split < c.blockK) continue;  // a K slice shorter than one step
         REQUIRE(!codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2));
         CHECK(gemmErrorThroughPlan(l, c, M) <= 1e-2);
+      }
+  }
+}
+
+// The transposed int8 GEMM (weightsAsA: the weight rows on the tensor cores' wide side, a few
+// rows of x on the narrow one) through its plan: wgmma (x tiles of 16 and 32 rows) and mma.sync
+// (8 rows), a partial block of weight rows (N = 2112), M below, at and past the tile, split and
+// not (3: uneven slices), with bias, K of two steps.
+TEST_CASE("int8 GEMM with the weights as the a operand run through its plan") {
+  for (int K : {4096, 256}) {
+    Layer l = makeLayer(2112, K, opts(8, 0, 32), /*bias=*/true);
+    for (auto [M, blockM, blockN, warps] : std::vector<std::array<int, 4>>{
+             {1, 8, 64, 4}, {7, 8, 32, 2}, {16, 16, 64, 4}, {13, 16, 128, 4}, {33, 32, 128, 8}, {64, 64, 64, 4}})
+      for (int split : {1, 3}) {
+        kernels::GemmConfig c;
+        c.weightsAsA = 1, c.blockN = blockN, c.blockM = blockM, c.blockK = 128, c.numWarps = warps, c.stages = 6,
+        c.splitK = split;
+        CAPTURE(K);
+        CAPTURE(M);
+        CAPTURE(c.toString());
+        if (K / split < c.blockK) continue;  // a K slice shorter than one step
+        CHECK(gemmErrorThroughPlan(l, c, M, /*int8=*/true) <= 1e-2);
       }
   }
 }

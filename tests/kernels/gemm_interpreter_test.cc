@@ -343,6 +343,29 @@ TEST_CASE("int8 dynamic activations: quantizeRows then int8 GEMM, with and witho
     }
 }
 
+// The transposed int8 GEMM (weightsAsA): acc[BN, BM] = w x^T, the weight rows on the tensor
+// core's wide side. Tiles for wgmma (64 or 128 weight rows per warpgroup) and for mma.sync
+// (8 rows of x), unsplit and split, M below, at and above the tile's rows; 4-bit weights refused.
+TEST_CASE("int8 GEMM with the weights as the a operand matches float64") {
+  std::mt19937 rng(23);
+  Weights w = makeWeights(136, 512, 8, 0, true, rng);
+  kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
+  for (auto [bn, bm, warps, split] : std::vector<std::array<int, 4>>{
+           {64, 16, 4, 1}, {64, 16, 4, 3}, {128, 32, 8, 1}, {64, 8, 4, 1}, {32, 8, 2, 2}, {64, 64, 4, 1}})
+    for (int M : {1, 5, bm, bm + 3}) {
+      kernels::GemmConfig c;
+      c.weightsAsA = 1, c.blockN = bn, c.blockM = bm, c.numWarps = warps, c.blockK = 128, c.stages = 3, c.splitK = split;
+      CAPTURE(c.toString());
+      CAPTURE(M);
+      REQUIRE(kernels::gemmSupports(q, c, true));
+      CHECK(int8LinearError(w, q, c, M, 0, rng) <= 1e-2);
+    }
+  Weights w4 = makeWeights(64, 256, 4, 128, false, rng);
+  kernels::GemmConfig c;
+  c.weightsAsA = 1, c.blockN = 64, c.blockM = 16, c.blockK = 128;
+  CHECK(!kernels::gemmSupports(kernels::quantSpecOf(w4.q.format()), c, true));
+}
+
 // K not a multiple of 128: the int8 defaults take 64- or 32-deep steps (and split where the
 // grid is small), with the one-pass quantization; 8-bit, so with a bias.
 TEST_CASE("int8 defaults where K is a multiple of 64 or 32 only match float64") {

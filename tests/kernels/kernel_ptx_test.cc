@@ -355,6 +355,39 @@ TEST_CASE("W8A8 GEMM K loop on wgmma: both operands by cp.async, one barrier, no
   }
 }
 
+// The transposed W8A8 GEMM (weightsAsA, few rows of x): the weight rows on wgmma's m64 side
+// and the rows of x on its n side (16 or 32), or on mma.sync's m16 and n8; both operands by
+// cp.async from their rings, nothing staged through registers.
+TEST_CASE("W8A8 GEMM with the weights as the a operand: x on the narrow side, both operands by cp.async") {
+  struct Spec { int blockN, blockM, warps; const char* mma; int perStep; };
+  for (Spec t : {Spec{64, 16, 4, "wgmma.mma_async.sync.aligned.m64n16k32.s32.s8.s8", 4},
+                 Spec{128, 32, 8, "wgmma.mma_async.sync.aligned.m64n32k32.s32.s8.s8", 4},
+                 Spec{64, 8, 4, "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32", 4},
+                 Spec{64, 16, 2, "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32", 16}}) {
+    kernels::QuantSpec q = spec4096(8);
+    kernels::GemmConfig c;
+    c.weightsAsA = 1, c.blockN = t.blockN, c.blockM = t.blockM, c.blockK = 128, c.numWarps = t.warps, c.stages = 6;
+    CAPTURE(c.toString());
+    REQUIRE(kernels::gemmSupports(q, c, true));
+    codegen::PtxKernel k = codegen::compileToPtx(kernels::buildInt8Gemm(q, dsl::DType::bf16, false, c));
+    std::string loop = mainLoop(k.ptx);
+    REQUIRE(!loop.empty());
+    int threads = 32 * c.numWarps;
+    // 16-byte copies, at least one per thread for each operand (an 8x128 tile of x takes half the threads).
+    CHECK(count(loop, "cp.async.cg.shared.global") ==
+          (c.blockM * c.blockK / 16 + threads - 1) / threads + c.blockN * c.blockK / 16 / threads);
+    CHECK(count(loop, t.mma) == t.perStep);
+    CHECK(count(loop, "bar.sync") == 1);
+    CHECK(count(loop, "st.shared") == 0);
+    CHECK(count(loop, "ld.global") == 0);
+    std::string log;
+    REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+    CAPTURE(log);
+    CHECK(log.find("0 bytes spill stores") != std::string::npos);
+    CHECK(log.find("C7515") == std::string::npos);
+  }
+}
+
 // W4A16 on wgmma: the activations come by cp.async, the weights are dequantized (one fma
 // each) and stored once per CTA in the swizzled form, then one wgmma per 32 bytes of k.
 // With 256-row tiles each warpgroup computes two m64 blocks: two wgmmas per 32 bytes of k,
