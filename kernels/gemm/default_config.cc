@@ -25,11 +25,17 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
     c.stages = 3;
     if (!int8) c.blockK = std::max(c.blockK, 4 * (32 / q.bits));  // whole words per thread (1-bit: 128)
   }
-  if (int8 && M < 128) {
+  if (int8 && q.symmetric && M <= kInt8WeightsAsAMaxM) {
+    // 8-bit weights stream from DRAM, a few rows of x: transposed (weightsAsA), 64 weight rows
+    // on one warpgroup's wgmma m64 side and x on its n side (16 or 32 rows), 128-byte K steps,
+    // 6 stages (5 tiles in flight per program); split while that fills more SMs.
+    c.weightsAsA = 1, c.blockN = 64, c.blockM = 16, c.blockK = 128, c.numWarps = 4, c.stages = 6;
+    while (c.blockM < M) c.blockM *= 2;
+  } else if (int8 && M < 128) {
     // 8-bit weights stream from DRAM: 128x128 byte tiles, 6 stages (5 tiles in flight per
-    // program), on one warpgroup's m64n128 wgmma whatever M (16 rows on mma.sync were slower
-    // than 64 rows of which 48 are masked). 4-bit weights take one group per step (below):
-    // 64-wide tiles for 16 rows.
+    // program), on one warpgroup's m64n128 wgmma (16 rows on mma.sync were slower than 64 rows
+    // of which 48 are masked). 4-bit weights take one group per step (below): 64-wide tiles
+    // for 16 rows.
     if (q.symmetric) c.blockM = 64;
     c.blockN = c.blockM == 64 ? 128 : 64, c.blockK = 128, c.stages = 6;
   }
@@ -51,7 +57,7 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
   // split into the slices that fill the most SMs (splitToFillSms): unsplit, a layer of few row
   // blocks would leave most SMs idle.
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
-  if (c.blockM >= 128 || (int8 && c.blockM == 64)) return splitToFillSms(q, c, programs, int8, smCount);
+  if (c.blockM >= 128 || (int8 && (c.blockM == 64 || c.weightsAsA))) return splitToFillSms(q, c, programs, int8, smCount);
   if (c.blockM <= 16 && !int8) {
     for (int split = 2; split <= 8 && 2 * programs * split <= 7 * int64_t(smCount); split *= 2) {
       GemmConfig t = c;
