@@ -27,9 +27,9 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
   }
   if (int8 && q.symmetric && M <= kInt8WeightsAsAMaxM) {
     // 8-bit weights stream from DRAM, a few rows of x: transposed (weightsAsA), 64 weight rows
-    // on one warpgroup's wgmma m64 side and x on its n side (16 or 32 rows), 128-byte K steps,
+    // on one warpgroup's wgmma m64 side and x on its n side (16 to 64 rows), 256-byte K steps,
     // 6 stages (5 tiles in flight per program); split while that fills more SMs.
-    c.weightsAsA = 1, c.blockN = 64, c.blockM = 16, c.blockK = 128, c.numWarps = 4, c.stages = 6;
+    c.weightsAsA = 1, c.blockN = 64, c.blockM = 16, c.blockK = 256, c.numWarps = 4, c.stages = 6;
     while (c.blockM < M) c.blockM *= 2;
   } else if (int8 && M < 128) {
     // 8-bit weights stream from DRAM: 128x128 byte tiles, 6 stages (5 tiles in flight per

@@ -9,7 +9,7 @@ namespace uintx::kernels {
 
 // Up to this many rows of x, int8 activations with 8-bit weights take the transposed GEMM
 // (GemmConfig::weightsAsA): x on the tensor cores' narrow side rather than padded to 64 rows.
-constexpr int64_t kInt8WeightsAsAMaxM = 32;
+constexpr int64_t kInt8WeightsAsAMaxM = 64;
 
 // For this format and M on a GPU of `smCount` SMs (0: unknown, no split-K).
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8Activations, int smCount);

@@ -47,25 +47,26 @@ TEST_CASE("128- and 256-row tiles split along K while every program keeps an SM 
   kernels::GemmConfig c = kernels::defaultGemmConfig(spec(4, 8192, 8192), 128, false, sms);
   CHECK(c.blockM == 128);
   CHECK(c.splitK == 2);
-  // int8 from 33 to 127 rows: one warpgroup's m64n128 tiles, 64 programs on 8192 rows, split 2;
-  // 28672 rows fill the SMs unsplit.
+  // int8 from 65 to 127 rows: one warpgroup's m64n128 tiles, 128 programs on 8192 rows (two
+  // row blocks), 64 on 4096 (split 2).
   kernels::QuantSpec w8 = spec(8, 8192, 8192);
   w8.symmetric = true, w8.groupSize = 8192;
-  for (int64_t M : {33, 64}) {
-    CAPTURE(M);
-    CHECK(kernels::defaultGemmConfig(w8, M, true, sms).toString() == "BM=64 BN=128 BK=128 warps=4 stages=6 splitK=2");
-  }
-  // Up to 32 rows, transposed: 64 weight rows by 16 or 32 rows of x, 128 programs on 8192
-  // rows (unsplit), 64 on 4096 (split 2).
-  for (int64_t M : {2, 16, 32}) {
+  CHECK(kernels::defaultGemmConfig(w8, 100, true, sms).toString() == "BM=64 BN=128 BK=128 warps=4 stages=6 splitK=1");
+  w8.N = 4096;
+  CHECK(kernels::defaultGemmConfig(w8, 100, true, sms).toString() == "BM=64 BN=128 BK=128 warps=4 stages=6 splitK=2");
+  w8.N = 8192;
+  // Up to 64 rows, transposed: 64 weight rows by 16, 32 or 64 rows of x in 256-byte K steps,
+  // 128 programs on 8192 rows (unsplit), 64 on 4096 (split 2).
+  for (int64_t M : {2, 16, 17, 32, 64}) {
     CAPTURE(M);
     c = kernels::defaultGemmConfig(w8, M, true, sms);
-    CHECK(c.toString() == "BM=" + std::to_string(M <= 16 ? 16 : 32) + " BN=64 BK=128 warps=4 stages=6 splitK=1 weightsAsA");
+    CHECK(c.toString() == "BM=" + std::to_string(M <= 16 ? 16 : M <= 32 ? 32 : 64) +
+                              " BN=64 BK=256 warps=4 stages=6 splitK=1 weightsAsA");
   }
   w8.N = 4096;
   CHECK(kernels::defaultGemmConfig(w8, 16, true, sms).splitK == 2);
   w8.N = 28672;
-  c = kernels::defaultGemmConfig(w8, 64, true, sms);
+  c = kernels::defaultGemmConfig(w8, 100, true, sms);
   CHECK(c.toString() == "BM=64 BN=128 BK=128 warps=4 stages=6 splitK=1");
 }
 

@@ -112,7 +112,7 @@ TEST_CASE("a GEMM with more than 48 KiB of shared memory is opted in once, at lo
 // call compiles nothing.
 TEST_CASE("an int8 split-K call runs its three kernels from one workspace") {
   uintx::setCacheSettings({"", ""});
-  const int64_t N = 256, K = 1024, M = 16;
+  const int64_t N = 256, K = 4096, M = 16;
   uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16, 8);
   REQUIRE(uintx::kernels::defaultGemmConfig(uintx::kernels::quantSpecOf(q.format()), M, true, 132).splitK > 1);
   uintx::DeviceWeight w(q);
@@ -135,7 +135,7 @@ TEST_CASE("an int8 split-K call runs its three kernels from one workspace") {
 // must not keep one buffer per stream it ever saw.
 TEST_CASE("workspaces of many short-lived streams stay bounded") {
   uintx::setCacheSettings({"", ""});
-  const int64_t N = 256, K = 1024, M = 16;
+  const int64_t N = 256, K = 4096, M = 16;
   uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16, 8);
   REQUIRE(uintx::kernels::defaultGemmConfig(uintx::kernels::quantSpecOf(q.format()), M, true, 132).splitK > 1);
   uintx::DeviceWeight w(q);
