@@ -65,7 +65,11 @@ TEST_CASE("128- and 256-row tiles split along K while every program keeps an SM 
   }
   w8.N = 4096;
   CHECK(kernels::defaultGemmConfig(w8, 16, true, sms).splitK == 2);
+  // Past a wave of 64-row tiles (28672 rows: 448), 128 weight rows and fewer stages.
   w8.N = 28672;
+  CHECK(kernels::defaultGemmConfig(w8, 16, true, sms).toString() == "BM=16 BN=128 BK=256 warps=4 stages=5 splitK=1 weightsAsA");
+  CHECK(kernels::defaultGemmConfig(w8, 64, true, sms).toString() == "BM=64 BN=128 BK=256 warps=4 stages=4 splitK=1 weightsAsA");
+  CHECK(kernels::defaultGemmConfig(w8, 64, true, 0).blockN == 64);  // SMs unknown
   c = kernels::defaultGemmConfig(w8, 100, true, sms);
   CHECK(c.toString() == "BM=64 BN=128 BK=128 warps=4 stages=6 splitK=1");
 }
