@@ -216,8 +216,8 @@ static void appendWeightsAsA(const cache::KernelKey& key, const QuantSpec& q, bo
 
 // The transposed int8 GEMM (8-bit weights, up to 64 rows of x): x tiles of the bucket's rows
 // rounded up to a power of two (from 16 on wgmma, also 8 on mma.sync), 64 or 128 weight rows,
-// BK 128 or 256, 6 stages (the int8 GEMM's best depth where timed), unsplit and split up to
-// about two programs per SM.
+// BK 128 or 256, 6 stages (the int8 GEMM's best depth where timed; 5 or 4 where 6 do not fit
+// in shared memory), unsplit and split up to about two programs per SM.
 static void appendInt8WeightsAsA(const cache::KernelKey& key, const QuantSpec& q, int smCount,
                                  std::vector<kernels::GemmConfig>& space) {
   if (q.bits != 8 || !q.symmetric || key.m_bucket > 64) return;
@@ -230,6 +230,7 @@ static void appendInt8WeightsAsA(const cache::KernelKey& key, const QuantSpec& q
     for (int bk : {128, 256}) {
       kernels::GemmConfig c;
       c.weightsAsA = 1, c.blockM = t.bm, c.blockN = t.bn, c.numWarps = t.warps, c.blockK = bk, c.stages = 6;
+      while (c.stages > 4 && gemmSharedBytes(key, c) > codegen::kMaxSharedBytes) --c.stages;
       int64_t programs = cdiv(key.N, t.bn) * cdiv(key.m_bucket, t.bm);
       for (int split = 1; split <= 8 && (split == 1 || programs * split <= 2 * smCount); split *= 2) {
         c.splitK = split;

@@ -408,6 +408,14 @@ static double gemmErrorThroughPlan(const Layer& l, const kernels::GemmConfig& c,
   return errorAgainstReference(l, x, toHost<bf16>(dy, size_t(M * q.N)), M, int8);
 }
 
+// A transposed GEMM config (GemmConfig::weightsAsA) of 128-deep K steps.
+static kernels::GemmConfig transposedConfig(int blockM, int blockN, int warps, int stages, int split) {
+  kernels::GemmConfig c;
+  c.weightsAsA = 1, c.blockM = blockM, c.blockN = blockN, c.blockK = 128, c.numWarps = warps, c.stages = stages;
+  c.splitK = split;
+  return c;
+}
+
 // The transposed GEMM (GemmConfig::weightsAsA: wgmma reads the dequantized weights from
 // registers) run through its plan directly (no default selects it): 1/2/4-bit codes, grouped
 // and per-row, a partial block of weight rows (N = 2112), odd M, split and not, with bias, and
@@ -442,9 +450,7 @@ TEST_CASE("weight-only GEMM with the weights as mma.sync's a operand run through
     for (auto [M, blockM, blockN, warps] : std::vector<std::array<int, 4>>{{1, 8, 64, 4}, {5, 8, 128, 4}, {13, 16, 64, 2},
                                                                            {32, 32, 128, 2}, {8, 8, 256, 4}})
       for (int split : {1, 4}) {
-        kernels::GemmConfig c;
-        c.weightsAsA = 1, c.blockN = blockN, c.blockM = blockM, c.blockK = 128, c.numWarps = warps, c.stages = 4,
-        c.splitK = split;
+        kernels::GemmConfig c = transposedConfig(blockM, blockN, warps, 4, split);
         CAPTURE(bits);
         CAPTURE(group);
         CAPTURE(K);
@@ -467,9 +473,7 @@ TEST_CASE("int8 GEMM with the weights as the a operand run through its plan") {
     for (auto [M, blockM, blockN, warps] : std::vector<std::array<int, 4>>{
              {1, 8, 64, 4}, {7, 8, 32, 2}, {16, 16, 64, 4}, {13, 16, 128, 4}, {33, 32, 128, 8}, {64, 64, 64, 4}})
       for (int split : {1, 3}) {
-        kernels::GemmConfig c;
-        c.weightsAsA = 1, c.blockN = blockN, c.blockM = blockM, c.blockK = 128, c.numWarps = warps, c.stages = 6,
-        c.splitK = split;
+        kernels::GemmConfig c = transposedConfig(blockM, blockN, warps, 6, split);
         CAPTURE(K);
         CAPTURE(M);
         CAPTURE(c.toString());
