@@ -90,6 +90,35 @@ TEST_CASE("GEMM configs whose tile is too large per thread are refused before co
   CHECK(compiles == 0);
 }
 
+// The transposed int8 GEMM (weights_as_a with int8 activations) takes 8-bit symmetric weights
+// and tiles the tensor cores can run; a file's entry for anything else fails before compiling.
+TEST_CASE("int8 configs with weights_as_a are refused for 4-bit weights and impossible tiles") {
+  int compiles = 0;
+  kernels::CompileFn counting = [&](const dsl::KernelProgram&) -> std::shared_ptr<codegen::JitKernel> {
+    ++compiles;
+    return nullptr;
+  };
+  kernels::QuantSpec w8 = spec();
+  w8.bits = 8, w8.symmetric = true, w8.groupSize = int(w8.K);
+  kernels::GemmConfig c;
+  c.weightsAsA = 1, c.blockM = 16, c.blockN = 64, c.blockK = 128, c.numWarps = 4, c.stages = 6;
+  CHECK(kernels::gemmSupports(w8, c, true));
+  auto refused = [&](const kernels::QuantSpec& q, const kernels::GemmConfig& t, const char* words) {
+    CAPTURE(t.toString());
+    CHECK_THROWS_WITH_AS(kernels::makePlan(cache::KernelFamily::gemm_int8, q, dsl::DType::bf16, dsl::DType::bf16, false,
+                                           kernels::toKernelConfig(t), counting),
+                         doctest::Contains(words), Error);
+  };
+  refused(spec(), c, "8-bit symmetric");  // 4-bit grouped weights
+  kernels::GemmConfig t = c;
+  t.blockN = 16;  // 16 weight rows cannot be split over 4 warps, nor make a wgmma m64 block
+  refused(w8, t, "weightsAsA with int8 activations");
+  t = c;
+  t.weightsAsA = 2;
+  refused(w8, t, "weightsAsA must be 0 or 1");
+  CHECK(compiles == 0);
+}
+
 TEST_CASE("the default configs pass the bounds") {
   const kernels::QuantSpec q = spec();
   for (int64_t M : {1, 2, 5, 16, 100, 256, 4096}) {
