@@ -25,7 +25,7 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
     c.stages = 3;
     if (!int8) c.blockK = std::max(c.blockK, 4 * (32 / q.bits));  // whole words per thread (1-bit: 128)
   }
-  if (int8 && q.symmetric && M <= kInt8WeightsAsAMaxM) {
+  if (int8 && q.bits == 8 && q.symmetric && M <= kInt8WeightsAsAMaxM) {
     // 8-bit weights stream from DRAM, a few rows of x: transposed (weightsAsA), 64 weight rows
     // on one warpgroup's wgmma m64 side and x on its n side (16 to 64 rows), 256-byte K steps,
     // 6 stages (5 tiles in flight per program); split while that fills more SMs.

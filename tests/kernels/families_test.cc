@@ -44,8 +44,9 @@ TEST_CASE("int8 activations: the int8 GEMM, but few rows run the weight-only ker
     CHECK(kernels::chooseFamily(q, 3, true) == KernelFamily::gemm_int8);
     CHECK(kernels::chooseFamily(q, 64, true) == KernelFamily::gemm_int8);
   }
-  // 4-bit weights: at every M, the weight-only GEMV or GEMM as without int8.
-  for (kernels::QuantSpec q : {spec(4, 128, false), spec(4, 128, false, 28672, 8192)})
+  // 4-bit weights (asymmetric or symmetric): at every M, the weight-only GEMV or GEMM as
+  // without int8.
+  for (kernels::QuantSpec q : {spec(4, 128, false), spec(4, 128, false, 28672, 8192), spec(4, 128, true)})
     for (int64_t M : {1, 2, 3, 16, 17, 64, 256, 4096}) {
       CAPTURE(q.N);
       CAPTURE(M);
