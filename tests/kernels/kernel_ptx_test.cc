@@ -362,6 +362,7 @@ TEST_CASE("W8A8 GEMM with the weights as the a operand: x on the narrow side, bo
   struct Spec { int blockN, blockM, warps; const char* mma; int perStep; };
   for (Spec t : {Spec{64, 16, 4, "wgmma.mma_async.sync.aligned.m64n16k32.s32.s8.s8", 4},
                  Spec{128, 32, 8, "wgmma.mma_async.sync.aligned.m64n32k32.s32.s8.s8", 4},
+                 Spec{128, 16, 4, "wgmma.mma_async.sync.aligned.m64n16k32.s32.s8.s8", 8},  // two m64 blocks
                  Spec{64, 8, 4, "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32", 4},
                  Spec{64, 16, 2, "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32", 16}}) {
     kernels::QuantSpec q = spec4096(8);
