@@ -32,8 +32,10 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
     c.weightsAsA = 1, c.blockN = 64, c.blockM = 16, c.blockK = 256, c.numWarps = 4, c.stages = 6;
     while (c.blockM < M) c.blockM *= 2;
     // Layers of more than a wave of such tiles take 128 weight rows (two m64 blocks), in fewer
-    // waves; 5 stages (4 for 64 rows of x) to fit shared memory.
-    if (smCount > 0 && (q.N + 63) / 64 > smCount) c.blockN = 128, c.stages = c.blockM == 64 ? 4 : 5;
+    // waves, with as many of the 6 stages as fit in shared memory.
+    if (smCount > 0 && (q.N + 63) / 64 > smCount) c.blockN = 128;
+    while (codegen::pipelinedDotBytes(c.blockM, c.blockN, c.blockK, 1, c.stages, true, true) > codegen::kMaxSharedBytes)
+      --c.stages;
   } else if (int8 && M < 128) {
     // 8-bit weights stream from DRAM: 128x128 byte tiles, 6 stages (5 tiles in flight per
     // program), on one warpgroup's m64n128 wgmma (16 rows on mma.sync were slower than 64 rows
