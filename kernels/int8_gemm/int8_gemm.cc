@@ -35,11 +35,11 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   const Value &rm = b.rm, &rmMask2 = b.rmMask2, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask,
               &numGroups = b.numGroups;
   // With weightsAsA the problem is transposed, acc[BN, BM] = w x^T: the weight rows take the
-  // tensor core's 64-row side and a few rows of x its narrow side (n 8 or 16), where x w^T
+  // tensor core's 64-row side and a few rows of x its narrow side (n 8 to 64), where x w^T
   // would pad x to 64 rows. Both operands still come int8 from their cp.async rings.
   const bool wA = c.weightsAsA;
-  Value accInit = q.symmetric ? (wA ? kb.zeros({BN, BM}, DType::i32) : kb.zeros({BM, BN}, DType::i32))
-                              : kb.zeros({BM, BN}, DType::f32);
+  const DType accType = q.symmetric ? DType::i32 : DType::f32;
+  Value accInit = wA ? kb.zeros({BN, BM}, accType) : kb.zeros({BM, BN}, accType);
   auto loadStep = [&](Value k0) {
     Value w = byteCodes ? load(qweight + (rn2 * int(q.rowBytes()) + expandDims(k0 + kb.arange(0, BK), 0)), rnMask2, 0.0)
                         : loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0);
