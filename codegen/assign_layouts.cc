@@ -19,6 +19,18 @@ using namespace mlir;
 
 static bool isTile(Value v) { return isa<RankedTensorType>(v.getType()); }
 
+// A tile the program loads rather than computes: a load's result, or a loop-carried value
+// whose initial and next values are loads (a step's tile loaded one step ahead, in registers).
+static bool isLoaded(Value v) {
+  if (v.getDefiningOp<ux::LoadOp>()) return true;
+  auto arg = dyn_cast<BlockArgument>(v);
+  auto loop = arg ? dyn_cast<scf::ForOp>(arg.getOwner()->getParentOp()) : scf::ForOp();
+  if (!loop || arg.getArgNumber() == 0) return false;  // argument 0 is the induction variable
+  unsigned i = arg.getArgNumber() - 1;
+  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+  return loop.getInitArgs()[i].getDefiningOp<ux::LoadOp>() && yield.getOperand(i).getDefiningOp<ux::LoadOp>();
+}
+
 // Ops whose tile operands and results must share a layout.
 static bool isElementwise(Operation* op) {
   return (op->getDialect() && (op->getDialect()->getNamespace() == "arith" || op->getDialect()->getNamespace() == "math")) ||
@@ -156,14 +168,14 @@ static LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
       groupLayout.emplace(leaderOf(dot.getAcc()), accLayout);
       auto w = ux::shapeOf(trans.getSrc().getType());
       int aVec = std::min(vec, std::max(1, 16 / aBytes));
-      // An a the program computes (not a load) feeds the tensor cores from registers (layout.h:
+      // An a the program computes (not loaded) feeds the tensor cores from registers (layout.h:
       // wgmmaRegisterOperandParams, and on mma.sync mmaRegisterOperandAParams when w is loaded);
-      // a loaded a goes through shared memory, where cp.async puts it.
+      // a loaded a goes through shared memory, where cp.async puts it or it is staged.
       std::optional<BlockedParams> aInRegisters;
-      if (!dot.getA().getDefiningOp<ux::LoadOp>()) {
+      if (!isLoaded(dot.getA())) {
         if (wgmma)
           aInRegisters = wgmmaRegisterOperandParams(acc[0], acc[1], a[1], numWarps, aBytes);
-        else if (trans.getSrc().getDefiningOp<ux::LoadOp>())
+        else if (isLoaded(trans.getSrc()))
           aInRegisters = mmaRegisterOperandAParams(acc[0], acc[1], a[1], numWarps, aBytes, vec);
       }
       groupLayout.emplace(leaderOf(dot.getA()), Layout::blocked(aInRegisters ? *aInRegisters
@@ -172,9 +184,11 @@ static LayoutMap assignLayouts(Operation* func, int numWarps, int vec) {
       std::optional<BlockedParams> inRegisters;
       if (!wgmma && !aInRegisters)
         inRegisters = mmaRegisterOperandParams(acc[0], acc[1], a[1], numWarps, aBytes, vec);
+      // A loaded w in shared memory is only moved, as a loaded a: 16-byte vectors.
+      int wVec = isLoaded(trans.getSrc()) ? aVec : vec;
       groupLayout.emplace(leaderOf(trans.getSrc()),
                           inRegisters ? withForm(Layout::blocked(*inRegisters), Layout::Form::mmaOperandB)
-                                      : Layout::blocked(defaultParams({w.begin(), w.end()}, numWarps, vec)));
+                                      : Layout::blocked(defaultParams({w.begin(), w.end()}, numWarps, wVec)));
     });
     derive();
     for (Value v : tiles)

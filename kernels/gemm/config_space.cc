@@ -166,6 +166,26 @@ std::string gemmPruneReason(const cache::KernelKey& key, const kernels::GemmConf
   return "";
 }
 
+// The transposed GEMM with one stage (no ring: each thread loads the next step's words and
+// activations into registers), up to 8 rows of x: 16 or 32 weight rows per warp on 2 or 4
+// warps, BK 256 or 512, unsplit and split until about 4 programs per SM, so that an SM holds
+// enough programs to keep a step of weight loads in flight each.
+static void appendWeightsAsAInRegisters(const cache::KernelKey& key, const QuantSpec& q, int smCount,
+                                        std::vector<kernels::GemmConfig>& space) {
+  for (int warps : {2, 4})
+    for (int rowsPerWarp : {16, 32})
+      for (int bk : {256, 512}) {
+        kernels::GemmConfig c;
+        c.weightsAsA = 1, c.blockN = rowsPerWarp * warps, c.blockM = 8, c.blockK = bk, c.numWarps = warps, c.stages = 1;
+        if (!gemmSupports(q, c, false)) continue;
+        space.push_back(c);
+        int64_t programs = cdiv(key.N, c.blockN);
+        int split = 1;
+        while (split < 8 && programs * split < 4 * smCount && key.K / (int64_t(bk) * split * 2) >= 2) split *= 2;
+        if (split > 1) c.splitK = split, space.push_back(c);
+      }
+}
+
 // The transposed GEMM (GemmConfig::weightsAsA). Weight-only 1/2/4-bit keys; the tuner rejects
 // a candidate whose output differs from the reference. Up to 32 rows, on mma.sync: 8 to 32
 // activation rows, 64 to 256 weight rows on 2 or 4 warps (16 to 64 per warp), BK 128 or 256,
@@ -201,6 +221,7 @@ static void appendWeightsAsA(const cache::KernelKey& key, const QuantSpec& q, bo
           if (split > 1) c.splitK = split, add(c, shared);
         }
   }
+  if (key.m_bucket <= 8) appendWeightsAsAInRegisters(key, q, smCount, space);
   if (key.m_bucket < 64) return;
   for (int bn : {256, 128})
     for (int bm : {64, 128, 256})

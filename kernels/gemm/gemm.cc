@@ -192,8 +192,7 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   // The weight tile of step k0, dequantized to the activation dtype, in two parts: the codes
   // unpacked with the zero taken out (partialWeights), then the last operation
   // (finishWeights), which the transposed GEMM runs a step later (below).
-  auto partialWeights = [&](Value k0, const std::vector<Value>& fs) {
-    Value words = loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0);
+  auto partialFromWords = [&](Value words, const std::vector<Value>& fs) {
     if (q.symmetric) words = signedFieldsToUnsigned(words, q.bits);
     if (halfDecode) {
       Value v = unpackBits(words, q.bits, act);  // magic + q
@@ -203,6 +202,9 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
     Value f = codesToUnitFloat(unpackBits(words, q.bits), q.bits);
     if (perRow) return cast(q.symmetric ? f * unit - 1.5 * unit : f * unit - rowZero[0] * unit, act);
     return cast(f * fs[0] - fs[1], act);
+  };
+  auto partialWeights = [&](Value k0, const std::vector<Value>& fs) {
+    return partialFromWords(loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0), fs);
   };
   auto finishWeights = [&](Value p, const std::vector<Value>& fs) {
     if (!halfDecode) return p;
@@ -256,6 +258,20 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
       for (Value v : factorsOf(minimum(k0 + 2 * BK, last))) next.push_back(v);
       return next;
     }, c.stages)[0];
+  } else if (c.stages == 1) {  // carried: acc, then step k0's words, activation tile and factors
+    // One stage: no ring. Each thread loads the next step's words, activations and factors
+    // into registers before this step's math (as the GEMV does), so a program keeps a step of
+    // loads in flight without shared memory, and more programs fit on an SM.
+    auto loadStep = [&](Value k0) {
+      std::vector<Value> v{loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0), loadActivationTile(kb, q, c, b, x, k0)};
+      for (Value f : factorsOf(k0)) v.push_back(f);
+      return v;
+    };
+    acc = pipelinedLoop(kb, kLo, kHi, BK, {acc0}, loadStep, [&](Value, const std::vector<Value>& raw,
+                                                                const std::vector<Value>& a) {
+      std::vector<Value> fs = factorsFrom(raw, 2);
+      return std::vector<Value>{mma(raw[1], finishWeights(partialFromWords(raw[0], fs), fs), a[0])};
+    }, /*prefetch=*/true, /*sharedStages=*/1)[0];
   } else {  // carried: acc, the factors of step k0
     std::vector<Value> init{acc0};
     for (Value v : factorsOf(kLo)) init.push_back(v);

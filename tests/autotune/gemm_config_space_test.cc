@@ -249,6 +249,7 @@ TEST_CASE("GEMM configs round-trip through the cache's form; entries without spl
 // faster where measured); each candidate is one the GEMM accepts.
 TEST_CASE("weightsAsA candidates join the space for few rows, and elsewhere when asked") {
   KernelKey key = makeKey("gemm", 4, 128, 8192, 8192, 512);
+  int oneStage = 0;
   auto count = [&](const KernelKey& k) {
     int n = 0;
     for (const auto& c : gemmConfigSpace(k, kSm)) {
@@ -259,15 +260,24 @@ TEST_CASE("weightsAsA candidates join the space for few rows, and elsewhere when
       // Few rows take the mma.sync form, whose activation tile is the bucket's rows, from 8.
       if (k.m_bucket <= 32) CHECK(c.blockM == std::max(8, k.m_bucket));
       if (k.m_bucket <= 32) CHECK(!codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2));
+      if (c.stages == 1) {  // the register-prefetch form: few rows, 16 or 32 weight rows per warp
+        ++oneStage;
+        CHECK(k.m_bucket <= 8);
+        CHECK((c.blockN / c.numWarps == 16 || c.blockN / c.numWarps == 32));
+        int64_t programs = (k.N + c.blockN - 1) / c.blockN;
+        if (c.splitK > 1) CHECK(programs * c.splitK / 2 < 4 * kSm);  // split until about 4 programs per SM
+      }
     }
     return n;
   };
   unsetenv("UINTX_TUNE_WEIGHTS_AS_A");
   CHECK(count(key) == 0);
   CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 16)) == 0);
-  // 64/2, 64/4, 128/2, 128/4, 256/4 weight rows/warps, two K steps, each unsplit and split.
-  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 4)) == 20);
-  CHECK(gemmConfigSpace(makeKey("gemm", 4, 128, 8192, 8192, 4), kSm).size() == size_t(kMaxGemmConfigs) + 20);  // after the cut
+  // 64/2, 64/4, 128/2, 128/4, 256/4 weight rows/warps, two K steps, each unsplit and split;
+  // one stage: 32/2, 64/2, 64/4, 128/4 weight rows/warps, BK 256 and 512, unsplit and split.
+  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 4)) == 20 + 16);
+  CHECK(oneStage == 16);
+  CHECK(gemmConfigSpace(makeKey("gemm", 4, 128, 8192, 8192, 4), kSm).size() == size_t(kMaxGemmConfigs) + 36);  // after the cut
   CHECK(count(makeKey("gemm", 8, 8192, 8192, 8192, 4)) == 0);  // 8-bit codes (weight-only)
   setenv("UINTX_TUNE_WEIGHTS_AS_A", "1", 1);
   CHECK(count(key) == 12);                                        // 2 x 3 x 2, all fit at M = 512
@@ -278,7 +288,9 @@ TEST_CASE("weightsAsA candidates join the space for few rows, and elsewhere when
   // mma.sync: 64/2, 128/2, 256/4 weight rows/warps at 16 rows (64 and 128 on 4 warps are
   // wgmma tiles), two K steps, each unsplit and split; at 1 row 64/4 and 128/4 join them.
   CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 16)) == 12);
-  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 1)) == 20);
+  oneStage = 0;
+  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 1)) == 20 + 16);
+  CHECK(oneStage == 16);
   unsetenv("UINTX_TUNE_WEIGHTS_AS_A");
 }
 

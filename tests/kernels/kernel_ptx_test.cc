@@ -2,6 +2,7 @@
 // shape the kernels were written for (vector loads, in-thread sums, staged tensor-core operands).
 #include <doctest/doctest.h>
 
+#include <regex>
 #include <set>
 
 #include "codegen/layout.h"
@@ -215,7 +216,8 @@ static void checkDequantizedOnceNoSpills(const std::string& loop, const std::str
     int pairs = weights / 2;
     CHECK(count(loop, "prmt.b32") == pairs);
     CHECK(count(loop, "lop3.b32") == pairs);
-    CHECK(count(loop, "or.b32") <= 8);  // the magic number comes with the mask, not in an or
+    // The magic number comes with the mask, not in an or (ors of registers build addresses).
+    CHECK(!std::regex_search(loop, std::regex(R"(or\.b32\s+%r\d+, %r\d+, -?\d+;)")));
     CHECK(count(loop, "sub.rn.bf16x2") == pairs);
     CHECK(count(loop, "fma.rn.bf16x2") + count(loop, "mul.rn.bf16x2") == pairs);
     CHECK(count(loop, "and.b32") <= 8);  // a few for addresses
@@ -488,6 +490,37 @@ TEST_CASE("W4A16 GEMM with the weights as mma.sync's a operand: fragments from r
     CHECK(count(loop, "ld.shared.v4.b32") + count(loop, "ld.shared.v4.u32") ==
           c.blockM * c.blockK * 2 / 16 / 32 + c.blockN * c.blockK / 2 / 16 / threads);
     checkDequantizedOnceNoSpills(loop, k.ptx, c.blockN * c.blockK / (32 * c.numWarps), 4);
+  }
+}
+
+// With one stage the transposed mma.sync GEMM keeps no ring: each thread loads the next
+// step's weight words (16-byte global loads), factors and activations into registers before
+// this step's math, and the activations alone are staged to shared memory for the B fragments
+// (two barriers). Each weight is still dequantized once, in the registers the A fragments take.
+TEST_CASE("W4A16 transposed mma.sync GEMM with one stage: next step's words loaded into registers") {
+  struct Spec { int blockN, blockM, blockK, warps; };
+  for (Spec t : {Spec{64, 8, 256, 4}, Spec{32, 8, 512, 2}, Spec{32, 8, 256, 1}, Spec{64, 16, 256, 2}}) {
+    kernels::QuantSpec q = spec4096(4);
+    kernels::GemmConfig c;
+    c.weightsAsA = 1, c.blockN = t.blockN, c.blockM = t.blockM, c.blockK = t.blockK, c.numWarps = t.warps, c.stages = 1;
+    CAPTURE(c.toString());
+    REQUIRE(kernels::gemmSupports(q, c, false));
+    codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
+    std::string loop = mainLoop(k.ptx);
+    REQUIRE(!loop.empty());
+    if (std::getenv("UINTX_PRINT_LOOP")) std::printf("%s\n", loop.c_str());
+    int threads = 32 * c.numWarps;
+    CHECK(count(loop, "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32") ==
+          c.blockN / (16 * c.numWarps) * (c.blockM / 8) * (c.blockK / 16));
+    CHECK(count(loop, "cp.async") == 0);
+    CHECK(count(loop, "ldmatrix") == 0);
+    // 16-byte loads: the thread's own words, and its share of the activation tile (every warp
+    // loads the whole tile: the B fragments of all its columns).
+    int wordLoads = c.blockN * c.blockK / 2 / 16 / threads, activationLoads = c.blockM * c.blockK * 2 / 16 / threads;
+    CHECK(count(loop, "ld.global.v4.b32") == wordLoads + activationLoads);
+    CHECK(count(loop, "st.shared.v4.b32") == activationLoads);
+    CHECK(count(loop, "bar.sync") == 2);
+    checkDequantizedOnceNoSpills(loop, k.ptx, c.blockN * c.blockK / threads, 4);
   }
 }
 
