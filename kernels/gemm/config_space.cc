@@ -178,11 +178,11 @@ static void appendWeightsAsAInRegisters(const cache::KernelKey& key, const Quant
         kernels::GemmConfig c;
         c.weightsAsA = 1, c.blockN = rowsPerWarp * warps, c.blockM = 8, c.blockK = bk, c.numWarps = warps, c.stages = 1;
         if (!gemmSupports(q, c, false)) continue;
-        space.push_back(c);
+        if (!sameConfig(c, space[0])) space.push_back(c);
         int64_t programs = cdiv(key.N, c.blockN);
         int split = 1;
         while (split < 8 && programs * split < 4 * smCount && key.K / (int64_t(bk) * split * 2) >= 2) split *= 2;
-        if (split > 1) c.splitK = split, space.push_back(c);
+        if (split > 1 && (c.splitK = split, !sameConfig(c, space[0]))) space.push_back(c);
       }
 }
 

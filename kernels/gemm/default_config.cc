@@ -1,13 +1,30 @@
 #include "kernels/gemm/default_config.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "codegen/layout.h"
 
 namespace uintx::kernels {
 
 // The measurements behind each rule: docs/PERFORMANCE.md, "Why the GEMM defaults".
+// Up to kRegisterTransposedMaxM rows, weight-only codes of up to 4 bits: the transposed GEMM
+// on mma.sync with one stage (each thread loads the next step's words and activations into
+// registers), 16 weight rows per warp on 2 warps, 256-deep K steps, split until the grid holds
+// about 8 programs per SM; nullopt where the format cannot take it.
+static std::optional<GemmConfig> registerTransposedConfig(const QuantSpec& q, int smCount) {
+  GemmConfig c;
+  c.weightsAsA = 1, c.blockM = 8, c.blockN = 32, c.numWarps = 2, c.stages = 1, c.blockK = 256;
+  while (c.blockK > 64 && !gemmSupports(q, c, false)) c.blockK /= 2;
+  if (!gemmSupports(q, c, false)) return std::nullopt;
+  const int64_t programs = (q.N + c.blockN - 1) / c.blockN, steps = q.K / c.blockK;
+  while (c.splitK < 8 && programs * c.splitK * 2 <= 8 * int64_t(smCount) && steps >= 4 * c.splitK) c.splitK *= 2;
+  return c;
+}
+
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCount) {
+  if (!int8 && M <= kRegisterTransposedMaxM)
+    if (auto c = registerTransposedConfig(q, smCount)) return *c;
   GemmConfig c;
   if (!int8 && M >= 256) {
     // Weight-only: 256x128, two m64 wgmma blocks per warpgroup, so that each dequantized weight

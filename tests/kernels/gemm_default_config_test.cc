@@ -98,7 +98,7 @@ TEST_CASE("16-row tiles split K up to 3.5 programs per SM, at most 8 ways") {
   const int sms = 132;
   for (int64_t N : {1024, 4096, 8192, 14336, 28672})
     for (int64_t K : {4096, 8192, 14336})
-      for (int64_t M : {2, 5, 16}) {
+      for (int64_t M : {9, 12, 16}) {
         kernels::QuantSpec q = spec(4, N, K);
         kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, false, sms);
         CAPTURE(N);
@@ -115,6 +115,43 @@ TEST_CASE("16-row tiles split K up to 3.5 programs per SM, at most 8 ways") {
       }
   CHECK(kernels::defaultGemmConfig(spec(4, 4096, 14336), 16, false, sms).splitK == 8);
   CHECK(kernels::defaultGemmConfig(spec(4, 8192, 8192), 16, false, sms).splitK == 4);
-  CHECK(kernels::defaultGemmConfig(spec(4, 28672, 8192), 4, false, sms).splitK == 2);
+  CHECK(kernels::defaultGemmConfig(spec(4, 28672, 8192), 16, false, sms).splitK == 2);
   CHECK(kernels::defaultGemmConfig(spec(4, 4096, 4096), 16, false, 0).splitK == 1);  // SMs unknown
+}
+
+// Up to 8 rows, codes of up to 4 bits: the transposed GEMM with one stage, 16 weight rows per
+// warp on 2 warps, BK 256 (shorter where K is not a multiple), split while the grid stays
+// within 8 programs per SM and each slice keeps 4 steps (docs/PERFORMANCE.md, run 18: H100,
+// 8192x8192 split 4 19.3 us, 28672x8192 unsplit 58.3, 4096x14336 split 8 16.1, against 22.7,
+// 74.2 and 20.5 for the 16-row GEMM at M = 4). 8-bit codes keep the 16-row tiles.
+TEST_CASE("up to 8 rows, 1- to 4-bit codes take the one-stage transposed GEMM") {
+  const int sms = 132;
+  for (int bits : {1, 2, 4})
+    for (int64_t N : {1024, 4096, 8192, 28672})
+      for (int64_t K : {4096, 8192, 14336, 4224})
+        for (int64_t M : {1, 2, 5, 8}) {
+          kernels::QuantSpec q = spec(bits, N, K);
+          kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, false, sms);
+          CAPTURE(bits);
+          CAPTURE(N);
+          CAPTURE(K);
+          CAPTURE(M);
+          CAPTURE(c.toString());
+          CHECK(kernels::gemmSupports(q, c, false));
+          CHECK(c.weightsAsA == 1);
+          CHECK(c.stages == 1);
+          CHECK(c.blockM == 8);
+          CHECK(c.blockN == 32);
+          CHECK(c.blockK == (K % 256 == 0 ? 256 : K % 128 == 0 ? 128 : 64));
+          int64_t programs = (N + 31) / 32;
+          CHECK(programs * c.splitK <= 8 * sms);
+          CHECK(K / c.blockK >= 2 * c.splitK);  // each slice keeps 2 steps or more
+          if (c.splitK < 8 && K / c.blockK >= 4 * c.splitK) CHECK(programs * c.splitK * 2 > 8 * sms);
+        }
+  CHECK(kernels::defaultGemmConfig(spec(4, 8192, 8192), 4, false, sms).splitK == 4);
+  CHECK(kernels::defaultGemmConfig(spec(4, 28672, 8192), 4, false, sms).splitK == 1);
+  CHECK(kernels::defaultGemmConfig(spec(4, 4096, 14336), 4, false, sms).splitK == 8);
+  CHECK(kernels::defaultGemmConfig(spec(4, 4096, 4096), 4, false, 0).splitK == 1);  // SMs unknown
+  CHECK(kernels::defaultGemmConfig(spec(8, 4096, 4096), 4, false, sms).blockM == 16);
+  CHECK(kernels::defaultGemmConfig(spec(4, 4096, 4096), 9, false, sms).blockM == 16);
 }
