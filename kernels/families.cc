@@ -18,19 +18,20 @@ using cache::KernelFamily;
 namespace {
 
 // Layers of at most 2^24 weights have too few tiles for a few rows to fill the GPU: their
-// GEMV keeps up to two rows, where larger layers hand them to tensor cores.
+// 8-bit GEMV keeps up to two rows, and so does their int8 path (below).
 bool smallLayer(const QuantSpec& q) { return q.N * q.K <= (int64_t(1) << 24); }
 
 // The GEMV's one-row decode wins at M = 1; from M = 2 the tensor-core GEMM does for codes it
-// decodes to 16-bit pairs (up to 4 bits) on layers of more than 2^24 weights, from M = 3 for
-// wider codes and smaller layers, whose 16-row GEMM has too few programs (docs/PERFORMANCE.md,
-// run 14: 4096x4096 W4 at M = 2, 8.5 us on the GEMV against 9.2; 8192x8192, 28.3 against 22.0).
+// decodes to 16-bit pairs (up to 4 bits: the transposed one-stage GEMM up to 8 rows, on every
+// layer size timed), from M = 3 for 8-bit codes, whose 16-row GEMM has too few programs on
+// small layers (docs/PERFORMANCE.md, run 14: 4096x4096 at M = 2; run 18: 4608x3584 W4 at M = 2,
+// 13.6 us on the GEMV against 8.1 at M = 3 on the transposed GEMM).
 int64_t gemmMinM(const QuantSpec& q) {
   static const int64_t forced = [] {
     const char* e = std::getenv("UINTX_GEMM_MIN_M");
     return e && std::atoll(e) > 0 ? std::atoll(e) : 0;
   }();
-  return forced ? forced : q.bits <= 4 && !smallLayer(q) ? 2 : 3;
+  return forced ? forced : q.bits <= 4 ? 2 : 3;
 }
 
 // Whether int8 activations are served by the weight-only kernels on the same weights, x not

@@ -19,13 +19,13 @@ static kernels::QuantSpec spec(int bits, int group, bool symmetric, int64_t N = 
   return q;
 }
 
-TEST_CASE("weight-only: the GEMV for one row (two for codes over 4 bits or layers of 2^24 weights or fewer), then the GEMM, CUDA cores where it cannot") {
+TEST_CASE("weight-only: the GEMV for one row (two for codes over 4 bits), then the GEMM, CUDA cores where it cannot") {
   CHECK(kernels::chooseFamily(spec(4, 128, false), 1, false) == KernelFamily::gemv);
-  // Two rows: the GEMM for codes up to 4 bits on layers of more than 2^24 weights.
+  // Two rows: the GEMM for codes up to 4 bits, on layers of any size.
   CHECK(kernels::chooseFamily(spec(4, 128, false, 8192, 8192), 2, false) == KernelFamily::gemm);
   CHECK(kernels::chooseFamily(spec(2, 64, false, 4096, 4224), 2, false) == KernelFamily::gemm);
-  CHECK(kernels::chooseFamily(spec(4, 128, false), 2, false) == KernelFamily::gemv);
-  CHECK(kernels::chooseFamily(spec(2, 64, false, 1024, 4160), 2, false) == KernelFamily::gemv);
+  CHECK(kernels::chooseFamily(spec(4, 128, false), 2, false) == KernelFamily::gemm);
+  CHECK(kernels::chooseFamily(spec(2, 64, false, 1024, 4160), 2, false) == KernelFamily::gemm);
   CHECK(kernels::chooseFamily(spec(4, 128, false), 3, false) == KernelFamily::gemm);
   CHECK(kernels::chooseFamily(spec(8, 0, true), 2, false) == KernelFamily::gemv);
   CHECK(kernels::chooseFamily(spec(8, 0, true), 3, false) == KernelFamily::gemm);
