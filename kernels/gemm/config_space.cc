@@ -167,17 +167,21 @@ std::string gemmPruneReason(const cache::KernelKey& key, const kernels::GemmConf
 }
 
 // The transposed GEMM with one stage (no ring: each thread loads the next step's words and
-// activations into registers), up to 8 rows of x: 16 or 32 weight rows per warp on 2 or 4
-// warps, BK 256 or 512, unsplit and split until about 4 programs per SM, so that an SM holds
-// enough programs to keep a step of weight loads in flight each.
+// activations into registers), up to 32 rows of x: an activation tile of the bucket's rows
+// (from 8) and 2048 or 4096 elements (BK 256 or 512 for 8 rows, 128 or 256 for 16, 64 or 128
+// for 32: every warp holds the whole tile), 16 or 32 weight rows per warp on 2 or 4 warps,
+// unsplit and split until about 4 programs per SM, so that an SM holds enough programs to keep
+// a step of weight loads in flight each.
 static void appendWeightsAsAInRegisters(const cache::KernelKey& key, const QuantSpec& q, int smCount,
                                         std::vector<kernels::GemmConfig>& space) {
+  int bm = 8;
+  while (bm < key.m_bucket) bm *= 2;
   for (int warps : {2, 4})
     for (int rowsPerWarp : {16, 32})
-      for (int bk : {256, 512}) {
+      for (int bk : {2048 / bm, 4096 / bm}) {
         kernels::GemmConfig c;
-        c.weightsAsA = 1, c.blockN = rowsPerWarp * warps, c.blockM = 8, c.blockK = bk, c.numWarps = warps, c.stages = 1;
-        if (!gemmSupports(q, c, false)) continue;
+        c.weightsAsA = 1, c.blockN = rowsPerWarp * warps, c.blockM = bm, c.blockK = bk, c.numWarps = warps, c.stages = 1;
+        if (!gemmSupports(q, c, false) || codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2)) continue;
         if (!sameConfig(c, space[0])) space.push_back(c);
         int64_t programs = cdiv(key.N, c.blockN);
         int split = 1;
@@ -199,7 +203,9 @@ static void appendWeightsAsA(const cache::KernelKey& key, const QuantSpec& q, bo
                              std::vector<kernels::GemmConfig>& space) {
   const char* on = std::getenv("UINTX_TUNE_WEIGHTS_AS_A");
   const bool asked = on && std::string(on) == "1";
-  if (int8 || q.bits > 4 || (key.m_bucket > 8 && !asked)) return;
+  if (int8 || q.bits > 4) return;
+  if (key.m_bucket <= 32) appendWeightsAsAInRegisters(key, q, smCount, space);
+  if (key.m_bucket > 8 && !asked) return;
   auto add = [&](const kernels::GemmConfig& c, int64_t shared) {
     if (gemmSupports(q, c, false) && shared <= codegen::kMaxSharedBytes) space.push_back(c);
   };
@@ -221,7 +227,6 @@ static void appendWeightsAsA(const cache::KernelKey& key, const QuantSpec& q, bo
           if (split > 1) c.splitK = split, add(c, shared);
         }
   }
-  if (key.m_bucket <= 8) appendWeightsAsAInRegisters(key, q, smCount, space);
   if (key.m_bucket < 64) return;
   for (int bn : {256, 128})
     for (int bm : {64, 128, 256})

@@ -260,9 +260,10 @@ TEST_CASE("weightsAsA candidates join the space for few rows, and elsewhere when
       // Few rows take the mma.sync form, whose activation tile is the bucket's rows, from 8.
       if (k.m_bucket <= 32) CHECK(c.blockM == std::max(8, k.m_bucket));
       if (k.m_bucket <= 32) CHECK(!codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2));
-      if (c.stages == 1) {  // the register-prefetch form: few rows, 16 or 32 weight rows per warp
+      if (c.stages == 1) {  // the register-prefetch form: up to 32 rows, 16 or 32 weight rows per warp
         ++oneStage;
-        CHECK(k.m_bucket <= 8);
+        CHECK(k.m_bucket <= 32);
+        CHECK((c.blockM * c.blockK == 2048 || c.blockM * c.blockK == 4096));  // the activation tile each warp holds
         CHECK((c.blockN / c.numWarps == 16 || c.blockN / c.numWarps == 32));
         int64_t programs = (k.N + c.blockN - 1) / c.blockN;
         if (c.splitK > 1) CHECK(programs * c.splitK / 2 < 4 * kSm);  // split until about 4 programs per SM
@@ -272,10 +273,14 @@ TEST_CASE("weightsAsA candidates join the space for few rows, and elsewhere when
   };
   unsetenv("UINTX_TUNE_WEIGHTS_AS_A");
   CHECK(count(key) == 0);
-  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 16)) == 0);
+  // 16 rows: one stage only, 32/2 and 64/2 weight rows/warps (on 4 warps they are wgmma tiles),
+  // BK 128 and 256, unsplit and split.
+  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 16)) == 8);
+  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 64)) == 0);
   // 64/2, 64/4, 128/2, 128/4, 256/4 weight rows/warps, two K steps, each unsplit and split;
   // one stage: 32/2, 64/2, 64/4, 128/4 weight rows/warps, BK 256 and 512, unsplit and split.
   // (The default, one of the one-stage configs up to 8 rows, leads the space and is counted once.)
+  oneStage = 0;
   CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 4)) == 20 + 16);
   CHECK(oneStage == 16);
   CHECK(gemmConfigSpace(makeKey("gemm", 4, 128, 8192, 8192, 4), kSm).size() == size_t(kMaxGemmConfigs) + 35);  // after the cut
@@ -288,7 +293,7 @@ TEST_CASE("weightsAsA candidates join the space for few rows, and elsewhere when
   CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 128)) == 8);    // 64- and 128-row tiles
   // mma.sync: 64/2, 128/2, 256/4 weight rows/warps at 16 rows (64 and 128 on 4 warps are
   // wgmma tiles), two K steps, each unsplit and split; at 1 row 64/4 and 128/4 join them.
-  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 16)) == 12);
+  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 16)) == 12 + 8);
   oneStage = 0;
   CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 1)) == 20 + 16);
   CHECK(oneStage == 16);

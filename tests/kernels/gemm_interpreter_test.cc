@@ -125,7 +125,7 @@ TEST_CASE("weight-only GEMM with the weights as the a operand matches float64") 
     kernels::GemmConfig c;
     c.weightsAsA = 1, c.blockN = 64, c.blockM = blockM, c.blockK = blockK, c.numWarps = 4, c.splitK = splitK;
     // One stage on the mma.sync tiles: the next step's words and activations carried in registers.
-    c.stages = blockM <= 16 && blockK >= 128 ? 1 : 3;
+    c.stages = blockM <= 32 && blockK >= 128 ? 1 : 3;
     CAPTURE(bits);
     CAPTURE(group);
     CAPTURE(M);

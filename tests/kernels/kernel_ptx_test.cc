@@ -499,7 +499,7 @@ TEST_CASE("W4A16 GEMM with the weights as mma.sync's a operand: fragments from r
 // (two barriers). Each weight is still dequantized once, in the registers the A fragments take.
 TEST_CASE("W4A16 transposed mma.sync GEMM with one stage: next step's words loaded into registers") {
   struct Spec { int blockN, blockM, blockK, warps; };
-  for (Spec t : {Spec{64, 8, 256, 4}, Spec{32, 8, 512, 2}, Spec{32, 8, 256, 1}, Spec{64, 16, 256, 2}}) {
+  for (Spec t : {Spec{64, 8, 256, 4}, Spec{32, 8, 512, 2}, Spec{32, 8, 256, 1}, Spec{64, 16, 256, 2}, Spec{64, 32, 128, 2}}) {
     kernels::QuantSpec q = spec4096(4);
     kernels::GemmConfig c;
     c.weightsAsA = 1, c.blockN = t.blockN, c.blockM = t.blockM, c.blockK = t.blockK, c.numWarps = t.warps, c.stages = 1;
