@@ -4,6 +4,7 @@
 
 #include <regex>
 #include <set>
+#include <tuple>
 
 #include "codegen/layout.h"
 #include "codegen/ptx_compiler.h"
@@ -467,20 +468,30 @@ TEST_CASE("W4A16 GEMM with the weights as wgmma's a operand: no staging, registe
 // fragments from their cp.async ring with 16-byte loads. The loop stores nothing to shared
 // memory, has one barrier (the ring's), one mma per 16 weight rows, 16 k and 8 rows of x, and
 // dequantizes each weight once (two decode instructions per weight, 16-bit form).
+struct TransposedTile { int blockN, blockM, blockK, warps; };
+
+// The W4A16 transposed mma.sync GEMM of `t` with `stages`, compiled: its config, PTX and K loop,
+// after checking that the loop runs one mma per 16 weight rows, 16 k and 8 rows of x.
+static std::tuple<kernels::GemmConfig, codegen::PtxKernel, std::string> transposedMmaLoop(TransposedTile t, int stages) {
+  kernels::QuantSpec q = spec4096(4);
+  kernels::GemmConfig c;
+  c.weightsAsA = 1, c.blockN = t.blockN, c.blockM = t.blockM, c.blockK = t.blockK, c.numWarps = t.warps, c.stages = stages;
+  CAPTURE(c.toString());
+  REQUIRE(kernels::gemmSupports(q, c, false));
+  REQUIRE(!codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2));
+  codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
+  std::string loop = mainLoop(k.ptx);
+  REQUIRE(!loop.empty());
+  CHECK(count(loop, "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32") ==
+        c.blockN / (16 * c.numWarps) * (c.blockM / 8) * (c.blockK / 16));
+  return {c, k, loop};
+}
+
 TEST_CASE("W4A16 GEMM with the weights as mma.sync's a operand: fragments from registers, no staging") {
-  struct Spec { int blockN, blockM, blockK, warps; };
-  for (Spec t : {Spec{64, 8, 128, 4}, Spec{128, 8, 128, 4}, Spec{64, 16, 128, 2}, Spec{64, 32, 128, 2}, Spec{32, 8, 256, 2}}) {
-    kernels::QuantSpec q = spec4096(4);
-    kernels::GemmConfig c;
-    c.weightsAsA = 1, c.blockN = t.blockN, c.blockM = t.blockM, c.blockK = t.blockK, c.numWarps = t.warps, c.stages = 4;
+  for (TransposedTile t : {TransposedTile{64, 8, 128, 4}, TransposedTile{128, 8, 128, 4}, TransposedTile{64, 16, 128, 2},
+                           TransposedTile{64, 32, 128, 2}, TransposedTile{32, 8, 256, 2}}) {
+    auto [c, k, loop] = transposedMmaLoop(t, 4);
     CAPTURE(c.toString());
-    REQUIRE(kernels::gemmSupports(q, c, false));
-    REQUIRE(!codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2));
-    codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
-    std::string loop = mainLoop(k.ptx);
-    REQUIRE(!loop.empty());
-    CHECK(count(loop, "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32") ==
-          c.blockN / (16 * c.numWarps) * (c.blockM / 8) * (c.blockK / 16));
     CHECK(count(loop, "st.shared") == 0);
     CHECK(count(loop, "ldmatrix") == 0);
     CHECK(count(loop, "bar.sync") == 1);
@@ -498,20 +509,11 @@ TEST_CASE("W4A16 GEMM with the weights as mma.sync's a operand: fragments from r
 // this step's math, and the activations alone are staged to shared memory for the B fragments
 // (two barriers). Each weight is still dequantized once, in the registers the A fragments take.
 TEST_CASE("W4A16 transposed mma.sync GEMM with one stage: next step's words loaded into registers") {
-  struct Spec { int blockN, blockM, blockK, warps; };
-  for (Spec t : {Spec{64, 8, 256, 4}, Spec{32, 8, 512, 2}, Spec{32, 8, 256, 1}, Spec{64, 16, 256, 2}, Spec{64, 32, 128, 2}}) {
-    kernels::QuantSpec q = spec4096(4);
-    kernels::GemmConfig c;
-    c.weightsAsA = 1, c.blockN = t.blockN, c.blockM = t.blockM, c.blockK = t.blockK, c.numWarps = t.warps, c.stages = 1;
+  for (TransposedTile t : {TransposedTile{64, 8, 256, 4}, TransposedTile{32, 8, 512, 2}, TransposedTile{32, 8, 256, 1},
+                           TransposedTile{64, 16, 256, 2}, TransposedTile{64, 32, 128, 2}}) {
+    auto [c, k, loop] = transposedMmaLoop(t, 1);
     CAPTURE(c.toString());
-    REQUIRE(kernels::gemmSupports(q, c, false));
-    codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
-    std::string loop = mainLoop(k.ptx);
-    REQUIRE(!loop.empty());
-    if (std::getenv("UINTX_PRINT_LOOP")) std::printf("%s\n", loop.c_str());
     int threads = 32 * c.numWarps;
-    CHECK(count(loop, "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32") ==
-          c.blockN / (16 * c.numWarps) * (c.blockM / 8) * (c.blockK / 16));
     CHECK(count(loop, "cp.async") == 0);
     CHECK(count(loop, "ldmatrix") == 0);
     // 16-byte loads: the thread's own words, and its share of the activation tile (every warp
