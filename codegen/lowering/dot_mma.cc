@@ -1,8 +1,5 @@
 // ux.dot on mma.sync (sm_80+): operands through ldmatrix, or a or w from registers.
 
-#include <cstdlib>
-#include <string>
-
 #include "codegen/lowering/lowering_context.h"
 
 namespace uintx::codegen {
@@ -187,16 +184,6 @@ void Lowering::lowerRegisterDot(ux::DotOp op) {
 }
 
 // acc[BM, BN] += a[BM, BK] @ trans(w)[BK, BN] on mma.sync with a in registers, in the form of
-// UINTX_MMA_CHAINS=1 keeps one chain of mmas per accumulator block (lowerRegisterADot), for
-// comparisons.
-static bool secondMmaChainEnabled() {
-  static const bool on = [] {
-    const char* e = std::getenv("UINTX_MMA_CHAINS");
-    return !(e && std::string(e) == "1");
-  }();
-  return on;
-}
-
 // mmaRegisterOperandAParams (a the program computed: dequantized weights, the activations
 // being w here). Thread (g, c) holds a rows rep*8*numWarps + 8v + g and runs of S consecutive
 // k; reps 2i and 2i + 1 make the A fragment of m16 block i, with the same permuted k order as
@@ -225,33 +212,22 @@ void Lowering::lowerRegisterADot(ux::DotOp op) {
   Elements out = get(op.getAcc(), lc);
   ThreadElements tc = threadElements(lc, accShape);
   const int mBlocks = ta.countPerDim[0] / 2, nBlocks = int(BN / 8);
-  // A warp with one or two accumulator blocks would run its mmas as one or two dependent
-  // chains, each mma waiting for the one before: the k steps alternate between the
-  // accumulators and a second set started at zero, added after the last step (f32 only).
-  const int64_t kSteps = kBlocks * (runBytes / 8);
-  const bool twoChains = !elem.isInteger(8) && mBlocks * nBlocks <= 2 && kSteps >= 4 && secondMmaChainEnabled();
-  Elements odd;
-  if (twoChains) odd.assign(out.size(), arith::ConstantOp::create(b_, loc_, b_.getF32FloatAttr(0.0f)));
-  int64_t step = 0;
   for (int64_t kb = 0; kb < kBlocks; ++kb) {
     std::vector<SmallVector<Value>> wrows;
     for (int j = 0; j < nBlocks; ++j)
       wrows.push_back(sharedRegisters(add(wLane, c32(8 * j * stride + kb * 4 * runBytes)), runBytes));
-    for (int s = 0; s < runBytes / 8; ++s, ++step) {
-      Elements& acc = twoChains && step % 2 ? odd : out;
+    for (int s = 0; s < runBytes / 8; ++s) {
       for (int i = 0; i < mBlocks; ++i) {
         int k = int(kb * runBytes / eb + s * 8 / eb);
         int g0 = ta.flatten({2 * i, k}), g8 = ta.flatten({2 * i + 1, k});
         SmallVector<Value> af{packRegister(av, g0), packRegister(av, g8), packRegister(av, g0 + perReg),
                               packRegister(av, g8 + perReg)};
         for (int j = 0; j < nBlocks; ++j) {
-          mmaIntoBlock(elem, af, {wrows[j][2 * s], wrows[j][2 * s + 1]}, acc, tc, i, j);
+          mmaIntoBlock(elem, af, {wrows[j][2 * s], wrows[j][2 * s + 1]}, out, tc, i, j);
         }
       }
     }
   }
-  if (twoChains)
-    for (size_t e = 0; e < out.size(); ++e) out[e] = arith::AddFOp::create(b_, loc_, out[e], odd[e]);
   set(op, out);
 }
 
