@@ -171,31 +171,35 @@ TEST_CASE("16-bit decode GEMM over K = 28672 matches float64 within 1e-2") {
     Weights w = makeWeights(N, K, t.bits, t.group, false, rng, f16 ? ScalarType::f16 : ScalarType::bf16);
     kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
     REQUIRE(dsl::unpacksToHalf(q.bits, t.act));
-    kernels::GemmConfig c;
-    c.blockM = 16, c.blockN = 32, c.blockK = std::max(64, 4 * (32 / t.bits)), c.numWarps = 4;
-    std::vector<float> xf(M * K);
-    for (auto& v : xf) v = normal(rng);
-    std::vector<uint16_t> x(M * K), y(M * N, 0xFFFF);
-    for (size_t i = 0; i < xf.size(); ++i) {
-      x[i] = f16 ? toFp16(xf[i]).bits : toBf16(xf[i]).bits;
-      xf[i] = f16 ? toFloat(fp16{x[i]}) : toFloat(bf16{x[i]});
-    }
-    std::vector<dsl::KernelArg> args{dsl::KernelArg::buffer(x), dsl::KernelArg::buffer(w.packed),
-                                     dsl::KernelArg::buffer(w.scales)};
-    if (!q.symmetric) args.push_back(dsl::KernelArg::buffer(w.zeros));
-    args.push_back(dsl::KernelArg::buffer(y));
-    args.push_back(dsl::KernelArg::i32(M));
-    dsl::interpret(kernels::buildGemm(q, t.act, false, c), {int(N / c.blockN), 1}, args);
-    std::vector<double> got, ref;
-    for (int m = 0; m < M; ++m)
-      for (int64_t n = 0; n < N; ++n) {
-        double r = 0;
-        for (int64_t k = 0; k < K; ++k) r += double(xf[m * K + k]) * w.dq[n * K + k];
-        ref.push_back(r);
-        got.push_back(f16 ? toFloat(fp16{y[m * N + n]}) : toFloat(bf16{y[m * N + n]}));
+    kernels::GemmConfig tile16;
+    tile16.blockM = 16, tile16.blockN = 32, tile16.blockK = std::max(64, 4 * (32 / t.bits)), tile16.numWarps = 4;
+    // And the default for M = 3 (unsplit: SMs unknown): the one-stage transposed tile up to 4 bits.
+    for (const kernels::GemmConfig& c : {tile16, kernels::defaultGemmConfig(q, M, false, 0)}) {
+      CAPTURE(c.toString());
+      std::vector<float> xf(M * K);
+      for (auto& v : xf) v = normal(rng);
+      std::vector<uint16_t> x(M * K), y(M * N, 0xFFFF);
+      for (size_t i = 0; i < xf.size(); ++i) {
+        x[i] = f16 ? toFp16(xf[i]).bits : toBf16(xf[i]).bits;
+        xf[i] = f16 ? toFloat(fp16{x[i]}) : toFloat(bf16{x[i]});
       }
-    CAPTURE(t.bits);
-    CHECK(relErr(got, ref) <= 1e-2);
+      std::vector<dsl::KernelArg> args{dsl::KernelArg::buffer(x), dsl::KernelArg::buffer(w.packed),
+                                       dsl::KernelArg::buffer(w.scales)};
+      if (!q.symmetric) args.push_back(dsl::KernelArg::buffer(w.zeros));
+      args.push_back(dsl::KernelArg::buffer(y));
+      args.push_back(dsl::KernelArg::i32(M));
+      dsl::interpret(kernels::buildGemm(q, t.act, false, c), {int((N + c.blockN - 1) / c.blockN), (M + c.blockM - 1) / c.blockM}, args);
+      std::vector<double> got, ref;
+      for (int m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          double r = 0;
+          for (int64_t k = 0; k < K; ++k) r += double(xf[m * K + k]) * w.dq[n * K + k];
+          ref.push_back(r);
+          got.push_back(f16 ? toFloat(fp16{y[m * N + n]}) : toFloat(bf16{y[m * N + n]}));
+        }
+      CAPTURE(t.bits);
+      CHECK(relErr(got, ref) <= 1e-2);
+    }
   }
 }
 
