@@ -17,8 +17,8 @@ using cache::KernelFamily;
 
 namespace {
 
-// Layers of at most 2^24 weights have too few tiles for a few rows to fill the GPU: their
-// 8-bit GEMV keeps up to two rows, and so does their int8 path (below).
+// Layers of at most 2^24 weights have too few tiles for a few rows to fill the GPU: with int8
+// activations and 8-bit weights, their weight-only GEMV keeps up to two rows (below).
 bool smallLayer(const QuantSpec& q) { return q.N * q.K <= (int64_t(1) << 24); }
 
 // The GEMV's one-row decode wins at M = 1; from M = 2 the tensor-core GEMM does for codes it

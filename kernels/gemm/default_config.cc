@@ -7,7 +7,6 @@
 
 namespace uintx::kernels {
 
-// The measurements behind each rule: docs/PERFORMANCE.md, "Why the GEMM defaults".
 // Up to kRegisterTransposedMaxM rows, weight-only codes of up to 4 bits: the transposed GEMM
 // on mma.sync with one stage (each thread loads the next step's words and activations into
 // registers), 16 weight rows per warp on 2 warps, 256-deep K steps, split until the grid holds
@@ -22,6 +21,7 @@ static std::optional<GemmConfig> registerTransposedConfig(const QuantSpec& q, in
   return c;
 }
 
+// The measurements behind each rule: docs/PERFORMANCE.md, "Why the GEMM defaults".
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCount) {
   if (!int8 && M <= kRegisterTransposedMaxM)
     if (auto c = registerTransposedConfig(q, smCount)) return *c;
