@@ -258,10 +258,11 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
       for (Value v : factorsOf(minimum(k0 + 2 * BK, last))) next.push_back(v);
       return next;
     }, c.stages)[0];
-  } else if (c.stages == 1) {  // carried: acc, then step k0's words, activation tile and factors
-    // One stage: no ring. Each thread loads the next step's words, activations and factors
-    // into registers before this step's math (as the GEMV does), so a program keeps a step of
-    // loads in flight without shared memory, and more programs fit on an SM.
+  } else if (c.stages == 1 && wA && !wgmmaA) {  // carried: acc, then step k0's words, activation tile and factors
+    // The transposed mma.sync tile with one stage: no ring. Each thread loads the next step's
+    // words, activations and factors into registers before this step's math (as the GEMV
+    // does), so a program keeps a step of loads in flight without shared memory, and more
+    // programs fit on an SM. (Other one-stage tiles load in their step, as before.)
     auto loadStep = [&](Value k0) {
       std::vector<Value> v{loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0), loadActivationTile(kb, q, c, b, x, k0)};
       for (Value f : factorsOf(k0)) v.push_back(f);
