@@ -1,13 +1,17 @@
 #include "autotune/gpu_tuner.h"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
 #include <cmath>
 #include <functional>
 #include <iostream>
 #include <optional>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include "cache/gpu_tables.h"
 #include "codegen/jit_kernel.h"
@@ -49,6 +53,10 @@ ScalarType actScalarType(const std::string& dtype) {
   throw Error("activation dtype '" + dtype + "' is not supported by the kernels (bf16 or fp16)");
 }
 
+// Candidates compiled at once: the machine's cores, at most 16 (each compile holds its own MLIR
+// context and LLVM module).
+int defaultCompileThreads() { return int(std::clamp(std::thread::hardware_concurrency(), 1u, 16u)); }
+
 float halfToFloat(uint16_t bits, ScalarType t) {
   return t == ScalarType::bf16 ? toFloat(bf16{bits}) : toFloat(fp16{bits});
 }
@@ -69,13 +77,12 @@ struct GpuTuner::Workload {
   runtime::CudaStream stream;
 };
 
-// One config of a key's space, compiled on demand: its record for the cache, and a launch of
-// y = x @ dequant(copy)^T on the workload's stream.
+// One config of a key's space: its record for the cache, and how to compile its plan (kernels
+// compiled and loaded into the current context; safe on any thread that has the context current).
 struct GpuTuner::Candidate {
   std::string name;  // the config's toString(), for notes
   cache::KernelConfig record;
-  using Launch = std::function<void(const DeviceWeight& copy, CUdeviceptr y)>;
-  std::function<Launch()> compile;  // throws when the config cannot compile
+  std::function<std::shared_ptr<const kernels::KernelPlan>()> compile;  // throws when the config cannot compile
 };
 
 GpuTuner::GpuTuner(GpuTunerOptions options) : options_(std::move(options)) {
@@ -149,32 +156,79 @@ GpuTuner::Workload& GpuTuner::workloadFor(const cache::KernelKey& key) {
 std::vector<GpuTuner::Candidate> GpuTuner::candidates(const cache::KernelKey& key, Workload& w) {
   const kernels::QuantSpec q = kernels::quantSpecOf(w.host->format());
   const dsl::DType act = kernels::dslType(w.act);
+  // The driver's PTX compile happens here too (load), not at the first launch, so that it runs
+  // on the compiling thread.
+  const kernels::CompileFn compileAndLoad = [](const dsl::KernelProgram& program) {
+    std::shared_ptr<codegen::JitKernel> kernel = dispatch::compiledKernel(program);
+    kernel->load();
+    return kernel;
+  };
   std::vector<Candidate> out;
   for (const cache::KernelConfig& config : kernels::configSpace(key, gpuModel_)) {
     out.push_back({kernels::describeConfig(key.family, config), config,
-                   [&w, q, act, config, family = key.family]() -> Candidate::Launch {
-                     std::shared_ptr<const kernels::KernelPlan> plan =
-                         kernels::makePlan(family, q, act, act, /*hasBias=*/false, config, dispatch::compiledKernel);
-                     size_t bytes = plan->workspaceBytes(w.M);
-                     if (w.workspace.size() < bytes) {
-                       w.stream.synchronize();  // earlier candidates may still use the old buffer
-                       w.workspace = runtime::DeviceBuffer(bytes);
-                     }
-                     return [plan, &w](const DeviceWeight& copy, CUdeviceptr y) {
-                       kernels::LinearCall call;
-                       call.x = w.x.get();
-                       call.y = y;
-                       call.packed = copy.packed();
-                       call.scales = copy.scales();
-                       call.zeros = copy.zeros();
-                       call.workspace = w.workspace.get();
-                       call.M = w.M;
-                       plan->launch(call, w.stream.get());
-                     };
+                   [q, act, config, family = key.family, compileAndLoad]() -> std::shared_ptr<const kernels::KernelPlan> {
+                     return kernels::makePlan(family, q, act, act, /*hasBias=*/false, config, compileAndLoad);
                    }});
   }
   return out;
 }
+
+namespace {
+
+// Compiles the candidates' plans on worker threads, in the order of the space, ahead of the
+// timing loop that takes them one by one (compiling, not timing, is most of a key's time).
+class PlanCompiler {
+ public:
+  using Compile = std::function<std::shared_ptr<const kernels::KernelPlan>(size_t)>;
+  PlanCompiler(size_t count, int threads, Compile compile) : results_(count), compile_(std::move(compile)) {
+    CUcontext context = runtime::ensureCudaContext();
+    for (int t = 0; t < std::max(1, threads); ++t)
+      workers_.emplace_back([this, context] {
+        (void)runtime::cudaDriver().cuCtxSetCurrent(context);  // modules load into the tuner's context (else the primary one)
+        for (size_t i; (i = next_.fetch_add(1)) < results_.size();) {
+          Result r;
+          try {
+            r.plan = compile_(i);
+          } catch (const std::exception& e) {
+            r.error = e.what();
+          } catch (...) {
+            r.error = "unknown exception";
+          }
+          std::lock_guard<std::mutex> lock(mutex_);
+          results_[i] = std::move(r);
+          results_[i].done = true;
+          ready_.notify_all();
+        }
+      });
+  }
+  // Stops handing out work and waits for the plans being compiled.
+  ~PlanCompiler() {
+    next_ = results_.size();
+    for (std::thread& t : workers_) t.join();
+  }
+  // The plan of candidate i, waiting for it; throws its compile error.
+  std::shared_ptr<const kernels::KernelPlan> take(size_t i) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ready_.wait(lock, [&] { return results_[i].done; });
+    if (!results_[i].plan) throw Error(results_[i].error);
+    return std::move(results_[i].plan);
+  }
+
+ private:
+  struct Result {
+    bool done = false;
+    std::shared_ptr<const kernels::KernelPlan> plan;
+    std::string error;
+  };
+  std::vector<Result> results_;
+  Compile compile_;
+  std::atomic<size_t> next_{0};
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace
 
 // $UINTX_TUNE_TIMINGS names a CSV that every timed candidate is appended to (key, the
 // candidate's place in the space (0: the default), config, microseconds): the data the cost
@@ -202,21 +256,43 @@ TuneResult GpuTuner::tuneOrThrow(const cache::KernelKey& key, const ProgressFn& 
   // Every sample replays the same number of launches, a multiple of the copies (>= 8).
   const int perSample = copies * ((8 + copies - 1) / copies);
 
-  auto launchOn = [&](const Candidate::Launch& launch, int i, CUdeviceptr y) {
+  // y = x @ dequant(copy)^T through a candidate's plan, on the workload's stream.
+  using Launch = std::function<void(const DeviceWeight& copy, CUdeviceptr y)>;
+  auto launchOf = [&w](std::shared_ptr<const kernels::KernelPlan> plan) -> Launch {
+    size_t bytes = plan->workspaceBytes(w.M);
+    if (w.workspace.size() < bytes) {
+      w.stream.synchronize();  // earlier candidates may still use the old buffer
+      w.workspace = runtime::DeviceBuffer(bytes);
+    }
+    return [plan, &w](const DeviceWeight& copy, CUdeviceptr y) {
+      kernels::LinearCall call;
+      call.x = w.x.get();
+      call.y = y;
+      call.packed = copy.packed();
+      call.scales = copy.scales();
+      call.zeros = copy.zeros();
+      call.workspace = w.workspace.get();
+      call.M = w.M;
+      plan->launch(call, w.stream.get());
+    };
+  };
+  auto launchOn = [&](const Launch& launch, int i, CUdeviceptr y) {
     launch(*w.copies[size_t(i % copies)], y);
   };
 
   struct Timed {
     int index;  // in `space`
-    Candidate::Launch launch;
+    Launch launch;
     double us;
   };
   std::vector<Timed> timed;
   std::string firstFailure;
+  PlanCompiler compiler(space.size(), options_.compileThreads > 0 ? options_.compileThreads : defaultCompileThreads(),
+                        [&space](size_t i) { return space[i].compile(); });
   for (int i = 0; i < total; ++i) {
     const Candidate& c = space[size_t(i)];
     try {
-      Candidate::Launch l = c.compile();
+      Launch l = launchOf(compiler.take(size_t(i)));
       for (int r = 0; r < options_.warmup; ++r) launchOn(l, r, w.yTest.get());
       w.stream.synchronize();
       auto graph = runtime::LaunchGraph::capture(stream, [&] {
@@ -255,7 +331,7 @@ TuneResult GpuTuner::tuneOrThrow(const cache::KernelKey& key, const ProgressFn& 
   // Correctness: the reference is the default config's output (space[0]), itself checked
   // on sampled rows against a CPU float64 reference, so a broken config cannot win.
   const size_t yCount = size_t(w.M) * size_t(key.N);
-  auto run = [&](const Candidate::Launch& l, runtime::DeviceBuffer& y) {
+  auto run = [&](const Launch& l, runtime::DeviceBuffer& y) {
     runtime::checkCuda(runtime::cudaDriver().cuMemsetD8_v2(y.get(), 0xFF, y.size()), "cuMemsetD8");  // NaN: unwritten shows
     launchOn(l, 0, y.get());
     w.stream.synchronize();

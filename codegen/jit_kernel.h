@@ -50,6 +50,9 @@ class JitKernel {
   std::vector<LaunchArg> bind(const NamedArgs& args) const;
   // Checks arguments only (what launch checks first); throws uintx::Error.
   void checkArgs(const std::vector<LaunchArg>& args) const;
+  // Loads the module in the caller's current context now rather than at the first launch, so
+  // that the driver's PTX compile can run on a thread of its own (the tuner compiles ahead).
+  void load() const { loadedInCurrentContext(); }
 
   const PtxKernel& ptx() const { return ptx_; }
   const std::vector<dsl::KernelParam>& params() const { return params_; }
