@@ -175,8 +175,8 @@ std::vector<GpuTuner::Candidate> GpuTuner::candidates(const cache::KernelKey& ke
 
 namespace {
 
-// Compiles the candidates' plans on worker threads, in the order of the space, ahead of the
-// timing loop that takes them one by one (compiling, not timing, is most of a key's time).
+// Compiles the candidates' plans on worker threads, in the order of the space (compiling, not
+// timing, is most of a key's time); take(i) waits for plan i.
 class PlanCompiler {
  public:
   using Compile = std::function<std::shared_ptr<const kernels::KernelPlan>(size_t)>;
@@ -287,12 +287,27 @@ TuneResult GpuTuner::tuneOrThrow(const cache::KernelKey& key, const ProgressFn& 
   };
   std::vector<Timed> timed;
   std::string firstFailure;
-  PlanCompiler compiler(space.size(), options_.compileThreads > 0 ? options_.compileThreads : defaultCompileThreads(),
-                        [&space](size_t i) { return space[i].compile(); });
+  // Every plan is compiled before any is timed: compile threads running beside the timing
+  // could delay its launches and inflate the times.
+  std::vector<std::shared_ptr<const kernels::KernelPlan>> plans(space.size());
+  std::vector<std::string> compileErrors(space.size());
+  {
+    PlanCompiler compiler(space.size(), options_.compileThreads > 0 ? options_.compileThreads : defaultCompileThreads(),
+                          [&space](size_t i) { return space[i].compile(); });
+    for (int i = 0; i < total; ++i) {
+      try {
+        plans[size_t(i)] = compiler.take(size_t(i));
+      } catch (const std::exception& e) {
+        compileErrors[size_t(i)] = e.what();
+      }
+      if (progress) progress(i + 1, 2 * total);
+    }
+  }
   for (int i = 0; i < total; ++i) {
     const Candidate& c = space[size_t(i)];
     try {
-      Launch l = launchOf(compiler.take(size_t(i)));
+      if (!plans[size_t(i)]) throw Error(compileErrors[size_t(i)]);
+      Launch l = launchOf(std::move(plans[size_t(i)]));
       for (int r = 0; r < options_.warmup; ++r) launchOn(l, r, w.yTest.get());
       w.stream.synchronize();
       auto graph = runtime::LaunchGraph::capture(stream, [&] {
@@ -322,7 +337,7 @@ TuneResult GpuTuner::tuneOrThrow(const cache::KernelKey& key, const ProgressFn& 
       } catch (const std::exception&) {
       }
     }
-    if (progress) progress(i + 1, total);
+    if (progress) progress(total + i + 1, 2 * total);
   }
   if (timed.empty())
     throw Error("none of the " + std::to_string(total) + " configs could run; first failure: " + firstFailure);

@@ -23,7 +23,7 @@ struct GpuTunerOptions {
   size_t rotatedBytes = size_t(100) << 20;  // weight copies until the rotation exceeds this
   int maxCopies = 8;
   double maxRelativeError = 1e-3;  // of a candidate's output against the default config's
-  int compileThreads = 0;          // candidates compiled at once, ahead of timing (0: the cores, up to 16)
+  int compileThreads = 0;          // candidates compiled at once, before timing (0: the cores, up to 16)
   uint64_t seed = 0x5eed;
   // Notes about skipped configs and rejected winners (default: stderr, "uintx-tune: note: ").
   std::function<void(const std::string&)> note;

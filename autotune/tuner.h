@@ -10,8 +10,9 @@
 
 namespace uintx::autotune {
 
-// Reported as candidate configs are timed: done of total for the key being tuned.
-using ProgressFn = std::function<void(int configsDone, int configsTotal)>;
+// Reported as the key's work goes on: steps done of total (GpuTuner: each candidate config
+// compiled, then each timed, so total is twice the candidates).
+using ProgressFn = std::function<void(int stepsDone, int stepsTotal)>;
 
 struct TuneResult {
   bool ok = false;
