@@ -7,13 +7,19 @@
 
 namespace uintx::kernels {
 
-// Up to kRegisterTransposedMaxM rows, weight-only codes of up to 4 bits: the transposed GEMM
-// on mma.sync with one stage (each thread loads the next step's words and activations into
-// registers), 16 weight rows per warp on 2 warps, 256-deep K steps, split until the grid holds
-// about 8 programs per SM; nullopt where the format cannot take it.
-static std::optional<GemmConfig> registerTransposedConfig(const QuantSpec& q, int smCount) {
+// Weight-only codes of up to 4 bits, up to 8 rows and from 17 to kRegisterTransposedMaxM rows:
+// the transposed GEMM on mma.sync with one stage (each thread loads the next step's words and
+// activations into registers), 2 warps, split until the grid holds about 8 programs per SM.
+// Up to 8 rows: 16 weight rows per warp, 256-deep K steps; 17-32 rows: 32 weight rows per warp,
+// 128-deep steps (an activation tile of 4096 elements either way). 9-16 rows keep the 16-row
+// ring GEMM, which the one-stage tiles matched there but did not beat (docs/PERFORMANCE.md,
+// run 19). nullopt where the format cannot take it.
+static std::optional<GemmConfig> registerTransposedConfig(const QuantSpec& q, int64_t M, int smCount) {
+  if (M > kRegisterTransposedMaxM || (M > 8 && M <= 16)) return std::nullopt;
   GemmConfig c;
-  c.weightsAsA = 1, c.blockM = 8, c.blockN = 32, c.numWarps = 2, c.stages = 1, c.blockK = 256;
+  c.weightsAsA = 1, c.numWarps = 2, c.stages = 1;
+  if (M <= 8) c.blockM = 8, c.blockN = 32, c.blockK = 256;
+  else c.blockM = 32, c.blockN = 64, c.blockK = 128;
   while (c.blockK > 64 && !gemmSupports(q, c, false)) c.blockK /= 2;
   if (!gemmSupports(q, c, false)) return std::nullopt;
   const int64_t programs = (q.N + c.blockN - 1) / c.blockN, steps = q.K / c.blockK;
@@ -23,8 +29,8 @@ static std::optional<GemmConfig> registerTransposedConfig(const QuantSpec& q, in
 
 // The measurements behind each rule: docs/PERFORMANCE.md, "Why the GEMM defaults".
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCount) {
-  if (!int8 && M <= kRegisterTransposedMaxM)
-    if (auto c = registerTransposedConfig(q, smCount)) return *c;
+  if (!int8)
+    if (auto c = registerTransposedConfig(q, M, smCount)) return *c;
   GemmConfig c;
   if (!int8 && M >= 256) {
     // Weight-only: 256x128, two m64 wgmma blocks per warpgroup, so that each dequantized weight
@@ -34,7 +40,16 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCou
   } else if (M >= 128) {
     // Three stages or more let a step's wgmmas run while the next weights are dequantized.
     c.blockM = 128, c.blockN = 256, c.blockK = int8 ? 128 : 64, c.numWarps = 8, c.stages = int8 ? 4 : 3;
-    if ((q.N + 255) / 256 * ((M + 127) / 128) < smCount) c.blockN = 128;  // too few programs for the SMs
+    // Too few programs for the SMs: 128 columns. int8 from 512 rows keeps 256 and splits
+    // K instead (wider tiles read less of x and w per product).
+    if ((q.N + 255) / 256 * ((M + 127) / 128) < smCount && !(int8 && M >= 512)) c.blockN = 128;
+    // 8-bit int8 up to 255 rows: 128x128 tiles on one warpgroup, 6 stages (as many as fit in
+    // shared memory).
+    if (int8 && q.symmetric && M < 256) {
+      c.blockN = 128, c.numWarps = 4, c.stages = 6;
+      while (codegen::pipelinedDotBytes(c.blockM, c.blockN, c.blockK, 1, c.stages, true, true) > codegen::kMaxSharedBytes)
+        --c.stages;
+    }
   } else {
     // Small M streams the weights: 16- and 32-row tiles (64 above 32 rows), the dot taking the
     // weights from registers (codegen/layout.h, mmaRegisterOperandParams).

@@ -11,10 +11,10 @@ namespace uintx::kernels {
 // (GemmConfig::weightsAsA): x on the tensor cores' narrow side rather than padded to 64 rows.
 constexpr int64_t kInt8WeightsAsAMaxM = 64;
 
-// Up to this many rows of x, weight-only codes of up to 4 bits take the transposed GEMM with
-// one stage (GemmConfig::weightsAsA, stages 1): x on mma.sync's n8 side, the next step's words
-// and activations loaded into registers.
-constexpr int64_t kRegisterTransposedMaxM = 8;
+// Up to this many rows of x (but for 9-16 rows), weight-only codes of up to 4 bits take the
+// transposed GEMM with one stage (GemmConfig::weightsAsA, stages 1): x on mma.sync's n side,
+// the next step's words and activations loaded into registers.
+constexpr int64_t kRegisterTransposedMaxM = 32;
 
 // For this format and M on a GPU of `smCount` SMs (0: unknown, no split-K).
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8Activations, int smCount);

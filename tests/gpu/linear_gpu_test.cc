@@ -442,14 +442,15 @@ TEST_CASE("weight-only GEMM with the weights as wgmma's a operand run through it
 // The transposed GEMM on mma.sync (few rows of x: the A fragments built from the registers the
 // weights were dequantized in) run through its plan directly: 1/2/4-bit codes, grouped and
 // per-row, a partial block of weight rows (N = 2112), M from 1 to 32 with partial activation
-// tiles, split and not, with bias, K at the group size, 2 and 4 warps; with a ring of 4
+// tiles (M = 24 on the 17-32 row default's tile), split and not, with bias, K at the group
+// size, 2 and 4 warps; with a ring of 4
 // stages and with one stage (the next step's words and activations carried in registers).
 TEST_CASE("weight-only GEMM with the weights as mma.sync's a operand run through its plan") {
   for (auto [bits, group, K] : std::vector<std::array<int, 3>>{{4, 128, 4096}, {2, 64, 4096}, {1, 128, 4096},
                                                                 {4, 0, 4096}, {4, 128, 256}}) {
     Layer l = makeLayer(2112, K, opts(bits, group, 32), /*bias=*/true);
     for (auto [M, blockM, blockN, warps] : std::vector<std::array<int, 4>>{{1, 8, 64, 4}, {5, 8, 128, 4}, {13, 16, 64, 2},
-                                                                           {32, 32, 128, 2}, {8, 8, 256, 4}})
+                                                                           {32, 32, 128, 2}, {24, 32, 64, 2}, {8, 8, 256, 4}})
       for (auto [split, stages] : std::vector<std::array<int, 2>>{{1, 4}, {4, 4}, {1, 1}, {4, 1}}) {
         kernels::GemmConfig c = transposedConfig(blockM, blockN, warps, stages, split);
         CAPTURE(bits);

@@ -155,3 +155,68 @@ TEST_CASE("up to 8 rows, 1- to 4-bit codes take the one-stage transposed GEMM") 
   CHECK(kernels::defaultGemmConfig(spec(8, 4096, 4096), 4, false, sms).blockM == 16);
   CHECK(kernels::defaultGemmConfig(spec(4, 4096, 4096), 9, false, sms).blockM == 16);
 }
+
+// From 17 to 32 rows, codes of up to 4 bits: the one-stage transposed GEMM with 32 weight rows
+// per warp on 2 warps, BK 128 (shorter where K is not a multiple), split as up to 8 rows
+// (docs/PERFORMANCE.md, run 19: H200, 8192x8192 31.8 us against 36.4 for the 32-row ring
+// GEMM, 4096x14336 25.7 against 33.2). 9-16 rows keep the 16-row ring GEMM.
+TEST_CASE("from 17 to 32 rows, 1- to 4-bit codes take the one-stage transposed GEMM of 32 rows") {
+  const int sms = 132;
+  for (int bits : {1, 2, 4})
+    for (int64_t N : {1024, 4096, 8192, 28672})
+      for (int64_t K : {4096, 8192, 14336, 4224})
+        for (int64_t M : {17, 24, 32}) {
+          kernels::QuantSpec q = spec(bits, N, K);
+          kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, false, sms);
+          CAPTURE(bits);
+          CAPTURE(N);
+          CAPTURE(K);
+          CAPTURE(M);
+          CAPTURE(c.toString());
+          CHECK(kernels::gemmSupports(q, c, false));
+          CHECK(c.weightsAsA == 1);
+          CHECK(c.stages == 1);
+          CHECK(c.blockM == 32);
+          CHECK(c.blockN == 64);
+          CHECK(c.numWarps == 2);
+          CHECK(c.blockK == (K % 128 == 0 ? 128 : 64));
+          int64_t programs = (N + 63) / 64;
+          CHECK(programs * c.splitK <= 8 * sms);
+          CHECK(K / c.blockK >= 2 * c.splitK);
+          if (c.splitK < 8 && K / c.blockK >= 4 * c.splitK) CHECK(programs * c.splitK * 2 > 8 * sms);
+        }
+  CHECK(kernels::defaultGemmConfig(spec(4, 8192, 8192), 32, false, sms).splitK == 8);
+  CHECK(kernels::defaultGemmConfig(spec(4, 4096, 14336), 32, false, sms).splitK == 8);
+  CHECK(kernels::defaultGemmConfig(spec(8, 4096, 4096), 32, false, sms).weightsAsA == 0);  // 8-bit codes
+  for (int64_t M : {9, 12, 16}) CHECK(kernels::defaultGemmConfig(spec(4, 8192, 8192), M, false, sms).weightsAsA == 0);
+}
+
+// int8 activations with 8-bit weights from 128 rows (run 19, H200): up to 255 rows 128x128
+// tiles on one warpgroup with 6 stages (8192x8192 M = 128: 30.8 us against 33.9 for 8 warps
+// and 4 stages); from 512 rows 128x256 tiles even where they leave SMs idle unsplit, split
+// along K instead (8192x8192 M = 512: 57.5 against 75.1 for 128x128; 4096x14336: 66.1 against
+// 72.6).
+TEST_CASE("int8 GEMM tiles from 128 rows") {
+  const int sms = 132;
+  kernels::QuantSpec w8 = spec(8, 8192, 8192);
+  w8.symmetric = true, w8.groupSize = 8192;
+  CHECK(kernels::defaultGemmConfig(w8, 128, true, sms).toString() == "BM=128 BN=128 BK=128 warps=4 stages=6 splitK=2");
+  CHECK(kernels::defaultGemmConfig(w8, 256, true, sms).toString() == "BM=128 BN=128 BK=128 warps=8 stages=4 splitK=1");
+  CHECK(kernels::defaultGemmConfig(w8, 512, true, sms).toString() == "BM=128 BN=256 BK=128 warps=8 stages=4 splitK=1");
+  kernels::QuantSpec tall = spec(8, 4096, 14336);
+  tall.symmetric = true, tall.groupSize = 14336;
+  CHECK(kernels::defaultGemmConfig(tall, 512, true, sms).toString() == "BM=128 BN=256 BK=128 warps=8 stages=4 splitK=2");
+  for (int64_t N : {1024, 4096, 28672, 57344})
+    for (int64_t M : {128, 200}) {
+      kernels::QuantSpec q = spec(8, N, 8192);
+      q.symmetric = true, q.groupSize = 8192;
+      kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, true, sms);
+      CAPTURE(N);
+      CAPTURE(M);
+      CAPTURE(c.toString());
+      CHECK(kernels::gemmSupports(q, c, true));
+      CHECK(c.blockN == 128);
+      CHECK(c.numWarps == 4);
+      CHECK(c.stages == 6);
+    }
+}
