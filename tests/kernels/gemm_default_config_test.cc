@@ -3,6 +3,8 @@
 // past one program per SM.
 #include <doctest/doctest.h>
 
+#include <initializer_list>
+
 #include "kernels/gemm/default_config.h"
 
 using namespace uintx;
@@ -119,17 +121,15 @@ TEST_CASE("16-row tiles split K up to 3.5 programs per SM, at most 8 ways") {
   CHECK(kernels::defaultGemmConfig(spec(4, 4096, 4096), 16, false, 0).splitK == 1);  // SMs unknown
 }
 
-// Up to 8 rows, codes of up to 4 bits: the transposed GEMM with one stage, 16 weight rows per
-// warp on 2 warps, BK 256 (shorter where K is not a multiple), split while the grid stays
-// within 8 programs per SM and each slice keeps 4 steps (docs/PERFORMANCE.md, run 18: H100,
-// 8192x8192 split 4 19.3 us, 28672x8192 unsplit 58.3, 4096x14336 split 8 16.1, against 22.7,
-// 74.2 and 20.5 for the 16-row GEMM at M = 4). 8-bit codes keep the 16-row tiles.
-TEST_CASE("up to 8 rows, 1- to 4-bit codes take the one-stage transposed GEMM") {
+// The one-stage transposed default for 1/2/4-bit codes at these M: a tile of blockM rows of x by
+// blockN weight rows on 2 warps, K steps of fullStep (shorter where K is not a multiple), split
+// while the grid stays within 8 programs per SM and each slice keeps 4 steps.
+static void checkOneStageDefaults(std::initializer_list<int64_t> ms, int blockM, int blockN, int fullStep) {
   const int sms = 132;
   for (int bits : {1, 2, 4})
     for (int64_t N : {1024, 4096, 8192, 28672})
       for (int64_t K : {4096, 8192, 14336, 4224})
-        for (int64_t M : {1, 2, 5, 8}) {
+        for (int64_t M : ms) {
           kernels::QuantSpec q = spec(bits, N, K);
           kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, false, sms);
           CAPTURE(bits);
@@ -140,14 +140,26 @@ TEST_CASE("up to 8 rows, 1- to 4-bit codes take the one-stage transposed GEMM") 
           CHECK(kernels::gemmSupports(q, c, false));
           CHECK(c.weightsAsA == 1);
           CHECK(c.stages == 1);
-          CHECK(c.blockM == 8);
-          CHECK(c.blockN == 32);
-          CHECK(c.blockK == (K % 256 == 0 ? 256 : K % 128 == 0 ? 128 : 64));
-          int64_t programs = (N + 31) / 32;
+          CHECK(c.blockM == blockM);
+          CHECK(c.blockN == blockN);
+          CHECK(c.numWarps == 2);
+          int step = fullStep;
+          while (K % step != 0) step /= 2;
+          CHECK(c.blockK == step);
+          int64_t programs = (N + blockN - 1) / blockN;
           CHECK(programs * c.splitK <= 8 * sms);
           CHECK(K / c.blockK >= 2 * c.splitK);  // each slice keeps 2 steps or more
           if (c.splitK < 8 && K / c.blockK >= 4 * c.splitK) CHECK(programs * c.splitK * 2 > 8 * sms);
         }
+}
+
+// Up to 8 rows, codes of up to 4 bits: 8 rows of x by 32 weight rows (16 per warp), BK 256
+// (docs/PERFORMANCE.md, run 18: H100, 8192x8192 split 4 19.3 us, 28672x8192 unsplit 58.3,
+// 4096x14336 split 8 16.1, against 22.7, 74.2 and 20.5 for the 16-row GEMM at M = 4). 8-bit
+// codes keep the 16-row tiles.
+TEST_CASE("up to 8 rows, 1- to 4-bit codes take the one-stage transposed GEMM") {
+  const int sms = 132;
+  checkOneStageDefaults({1, 2, 5, 8}, 8, 32, 256);
   CHECK(kernels::defaultGemmConfig(spec(4, 8192, 8192), 4, false, sms).splitK == 4);
   CHECK(kernels::defaultGemmConfig(spec(4, 28672, 8192), 4, false, sms).splitK == 1);
   CHECK(kernels::defaultGemmConfig(spec(4, 4096, 14336), 4, false, sms).splitK == 8);
@@ -156,35 +168,12 @@ TEST_CASE("up to 8 rows, 1- to 4-bit codes take the one-stage transposed GEMM") 
   CHECK(kernels::defaultGemmConfig(spec(4, 4096, 4096), 9, false, sms).blockM == 16);
 }
 
-// From 17 to 32 rows, codes of up to 4 bits: the one-stage transposed GEMM with 32 weight rows
-// per warp on 2 warps, BK 128 (shorter where K is not a multiple), split as up to 8 rows
-// (docs/PERFORMANCE.md, run 19: H200, 8192x8192 31.8 us against 36.4 for the 32-row ring
+// From 17 to 32 rows, codes of up to 4 bits: 32 rows of x by 64 weight rows (32 per warp), BK
+// 128 (docs/PERFORMANCE.md, run 19: H200, 8192x8192 31.8 us against 36.4 for the 32-row ring
 // GEMM, 4096x14336 25.7 against 33.2). 9-16 rows keep the 16-row ring GEMM.
 TEST_CASE("from 17 to 32 rows, 1- to 4-bit codes take the one-stage transposed GEMM of 32 rows") {
   const int sms = 132;
-  for (int bits : {1, 2, 4})
-    for (int64_t N : {1024, 4096, 8192, 28672})
-      for (int64_t K : {4096, 8192, 14336, 4224})
-        for (int64_t M : {17, 24, 32}) {
-          kernels::QuantSpec q = spec(bits, N, K);
-          kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, false, sms);
-          CAPTURE(bits);
-          CAPTURE(N);
-          CAPTURE(K);
-          CAPTURE(M);
-          CAPTURE(c.toString());
-          CHECK(kernels::gemmSupports(q, c, false));
-          CHECK(c.weightsAsA == 1);
-          CHECK(c.stages == 1);
-          CHECK(c.blockM == 32);
-          CHECK(c.blockN == 64);
-          CHECK(c.numWarps == 2);
-          CHECK(c.blockK == (K % 128 == 0 ? 128 : 64));
-          int64_t programs = (N + 63) / 64;
-          CHECK(programs * c.splitK <= 8 * sms);
-          CHECK(K / c.blockK >= 2 * c.splitK);
-          if (c.splitK < 8 && K / c.blockK >= 4 * c.splitK) CHECK(programs * c.splitK * 2 > 8 * sms);
-        }
+  checkOneStageDefaults({17, 24, 32}, 32, 64, 128);
   CHECK(kernels::defaultGemmConfig(spec(4, 8192, 8192), 32, false, sms).splitK == 8);
   CHECK(kernels::defaultGemmConfig(spec(4, 4096, 14336), 32, false, sms).splitK == 8);
   CHECK(kernels::defaultGemmConfig(spec(8, 4096, 4096), 32, false, sms).weightsAsA == 0);  // 8-bit codes
