@@ -227,7 +227,7 @@ TEST_CASE("odd shape 1024x1025 (per-row groups), bias, fp16 activations") {
     }
   }
   Layer l = makeLayer(4096, 4096, opts(4, 128, 32), true);
-  for (int64_t M : {1, 4, 16, 33}) {  // GEMV, one-stage transposed GEMM, 16-row and 64-row tiles
+  for (int64_t M : {1, 4, 16, 24, 33}) {  // GEMV, one-stage GEMMs of 8 and 32 rows, 16- and 64-row tiles
     CAPTURE(M);
     CHECK(checkLinear<fp16>(l, M) <= 1e-2);
   }
