@@ -11,7 +11,7 @@ namespace uintx::kernels {
 // the transposed GEMM on mma.sync with one stage (each thread loads the next step's words and
 // activations into registers), 2 warps, split until the grid holds about 8 programs per SM.
 // Up to 8 rows: 16 weight rows per warp, 256-deep K steps; 17-32 rows: 32 weight rows per warp,
-// 128-deep steps (an activation tile of 4096 elements either way). 9-16 rows keep the 16-row
+// 128-deep steps (activation tiles of 2048 and 4096 elements). 9-16 rows keep the 16-row
 // ring GEMM, which the one-stage tiles matched there but did not beat (docs/PERFORMANCE.md,
 // run 19). nullopt where the format cannot take it.
 static std::optional<GemmConfig> registerTransposedConfig(const QuantSpec& q, int64_t M, int smCount) {
