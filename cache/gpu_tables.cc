@@ -52,6 +52,16 @@ ShippedTable parseShippedTable(const std::string& file, const std::string& text)
   table.model.stepUs = number(m, "step_us", 0, file);
   table.model.threadStepUs = number(m, "thread_step_us", 0, file);
   table.model.registersPerElement = number(m, "registers_per_element", 0, file);
+  // The GEMM's constants come together or not at all (without them the GEMM keeps its rules).
+  if (m.contains("tensor_tflops")) {
+    table.model.tensorFlopsPerUs = number(m, "tensor_tflops", 1, file) * 1e6;
+    table.model.mmaSyncShare = number(m, "mma_sync_share", 0.01, file);
+    table.model.decodeUsPerWeight = number(m, "decode_us_per_weight", 0, file);
+    table.model.gemmStepUs = number(m, "gemm_step_us", 0, file);
+    table.model.gemmChainUsPerWeight = number(m, "gemm_chain_us_per_weight", 0, file);
+    table.model.gemmLatencyUs = number(m, "gemm_latency_us", 1e-3, file);
+    table.model.l2BytesPerUs = number(m, "l2_tb_per_s", 1e-3, file) * 1e6;
+  }
   return table;
 }
 

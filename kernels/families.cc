@@ -1,5 +1,6 @@
 #include "kernels/families.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "kernels/gemm/config_space.h"
@@ -54,12 +55,12 @@ std::vector<cache::KernelConfig> toCacheForm(const std::vector<Config>& configs)
 KernelFamily chooseFamily(const QuantSpec& q, int64_t M, bool int8) {
   if (int8) {
     // Formats the int8 GEMM refuses go to it at every M, for its error.
-    if (int8RunsWeightOnly(q, M) && gemmSupports(q, defaultGemmConfig(q, 16, true, 0), true))
+    if (int8RunsWeightOnly(q, M) && gemmSupports(q, ruleGemmConfig(q, 16, true, 0), true))
       return chooseFamily(q, M, false);
     return KernelFamily::gemm_int8;
   }
   if (M < gemmMinM(q)) return KernelFamily::gemv;
-  return gemmSupports(q, defaultGemmConfig(q, M, false, 0), false) ? KernelFamily::gemm : KernelFamily::gemv_tiled;
+  return gemmSupports(q, ruleGemmConfig(q, M, false, 0), false) ? KernelFamily::gemm : KernelFamily::gemv_tiled;
 }
 
 cache::KernelConfig defaultConfig(KernelFamily family, const QuantSpec& q, int64_t M, int smCount) {
@@ -67,12 +68,11 @@ cache::KernelConfig defaultConfig(KernelFamily family, const QuantSpec& q, int64
 }
 
 cache::KernelConfig defaultConfig(KernelFamily family, const QuantSpec& q, int64_t M, const cache::GpuModel& gpu) {
-  const int smCount = gpu.smCount;
   switch (family) {
     case KernelFamily::gemv:
     case KernelFamily::gemv_tiled: return toKernelConfig(defaultGemvConfig(q, M, gpu));
-    case KernelFamily::gemm: return toKernelConfig(defaultGemmConfig(q, M, false, smCount));
-    case KernelFamily::gemm_int8: return toKernelConfig(defaultGemmConfig(q, M, true, smCount));
+    case KernelFamily::gemm: return toKernelConfig(defaultGemmConfig(q, M, false, gpu));
+    case KernelFamily::gemm_int8: return toKernelConfig(defaultGemmConfig(q, M, true, gpu));
   }
   throw Error("unknown kernel family");
 }
@@ -83,7 +83,15 @@ std::vector<cache::KernelConfig> configSpace(const cache::KernelKey& key, int sm
 
 std::vector<cache::KernelConfig> configSpace(const cache::KernelKey& key, const cache::GpuModel& gpu) {
   if (isGemvFamily(key.family)) return toCacheForm(gemvConfigSpace(key, gpu));
-  return toCacheForm(gemmConfigSpace(key, gpu.smCount));
+  // The default leads (the tuner times it first and checks the others against it): the cost
+  // model's pick where it is not the rule that heads the space.
+  std::vector<GemmConfig> space = gemmConfigSpace(key, gpu.smCount);
+  const GemmConfig chosen = defaultGemmConfig(quantSpecOf(weightFormatOf(key)), key.m_bucket,
+                                              key.family == KernelFamily::gemm_int8, gpu);
+  auto same = [&](const GemmConfig& c) { return c.toString() == chosen.toString(); };
+  space.erase(std::remove_if(space.begin(), space.end(), same), space.end());
+  space.insert(space.begin(), chosen);
+  return toCacheForm(space);
 }
 
 std::string describeConfig(KernelFamily family, const cache::KernelConfig& config) {
@@ -97,7 +105,7 @@ void validate(KernelFamily family, const QuantSpec& q, const cache::KernelConfig
   if (isGemvFamily(family)) return validateGemvConfig(q, gemvConfigFrom(config));
   const bool int8 = family == KernelFamily::gemm_int8;
   GemmConfig c = gemmConfigFrom(config);
-  if (int8 && !gemmSupports(q, c, true) && !gemmSupports(q, defaultGemmConfig(q, 16, true, 0), true))
+  if (int8 && !gemmSupports(q, c, true) && !gemmSupports(q, ruleGemmConfig(q, 16, true, 0), true))
     throw Error("int8 activations need 8-bit symmetric weights or 4-bit weights with a group size of 32, 64, 128 or 256, "
                 "rows of whole 16-byte multiples and K a multiple of 32 (bits=" + std::to_string(q.bits) + ", group_size=" +
                 std::to_string(q.groupSize) + ", K=" + std::to_string(q.K) + ")");

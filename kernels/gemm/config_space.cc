@@ -86,6 +86,15 @@ bool sameConfig(const kernels::GemmConfig& a, const kernels::GemmConfig& b) {
 
 }  // namespace
 
+cache::KernelKey gemmKeyOf(const kernels::QuantSpec& q, int64_t M, bool int8) {
+  cache::KernelKey key;
+  key.family = int8 ? cache::KernelFamily::gemm_int8 : cache::KernelFamily::gemm;
+  key.bit_width = q.bits, key.group_size = q.groupSize, key.packing_bitwidth = q.packingBits;
+  key.act_dtype = key.out_dtype = "bf16";
+  key.N = q.N, key.K = q.K, key.m_bucket = cache::KernelKey::mBucket(M);
+  return key;
+}
+
 bool isGemmFamily(cache::KernelFamily family) { return family == cache::KernelFamily::gemm || family == cache::KernelFamily::gemm_int8; }
 
 int gemmRegisterEstimate(const kernels::GemmConfig& c, bool int8) {
@@ -241,7 +250,7 @@ static void appendWeightsAsA(const cache::KernelKey& key, const QuantSpec& q, bo
 }
 
 // The transposed int8 GEMM (8-bit weights, up to 64 rows of x): x tiles of the bucket's rows
-// rounded up to a power of two (from 16 on wgmma, also 8 on mma.sync), 64 or 128 weight rows,
+// rounded up to a power of two (from 16 on wgmma, also 8 and 16 on mma.sync), 32 to 128 weight rows,
 // BK 128 or 256, 6 stages (the int8 GEMM's best depth where timed; 5 or 4 where 6 do not fit
 // in shared memory), unsplit and split up to about two programs per SM.
 static void appendInt8WeightsAsA(const cache::KernelKey& key, const QuantSpec& q, int smCount,
@@ -252,6 +261,9 @@ static void appendInt8WeightsAsA(const cache::KernelKey& key, const QuantSpec& q
   struct Shape { int bm, bn, warps; };
   std::vector<Shape> shapes{{std::max(rows, 16), 64, 4}, {std::max(rows, 16), 128, 4}, {std::max(rows, 16), 128, 8}};
   if (rows == 8) shapes.push_back({8, 64, 4}), shapes.push_back({8, 32, 2});
+  // 16 rows on mma.sync, 32 weight rows per program: twice wgmma's programs, each a quarter of the
+  // SM, unsplit on layers of 4096 rows (a second kernel fewer).
+  if (rows == 16) shapes.push_back({16, 32, 2});
   for (Shape t : shapes)
     for (int bk : {128, 256}) {
       kernels::GemmConfig c;
@@ -277,7 +289,7 @@ std::vector<kernels::GemmConfig> gemmConfigSpace(const cache::KernelKey& key, in
   const kernels::QuantSpec q = quantSpecOf(weightFormatOf(key));
   // The default leads: it is what runs without tuning, so the tuner times it first and
   // checks every other config's output against it.
-  const kernels::GemmConfig fallback = defaultGemmConfig(q, key.m_bucket, int8, smCount);
+  const kernels::GemmConfig fallback = ruleGemmConfig(q, key.m_bucket, int8, smCount);
   try {
     kernels::validateGemmConfig(q, fallback, int8);
   } catch (const Error& e) {

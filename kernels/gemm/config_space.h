@@ -14,6 +14,10 @@ namespace uintx::kernels {
 // The families this space serves: what uintx::kernelFamily names for tensor cores.
 bool isGemmFamily(cache::KernelFamily family);
 
+// The key of a GEMM call of this format and M (activations and output bf16: the spaces and the
+// cost model do not depend on them).
+cache::KernelKey gemmKeyOf(const kernels::QuantSpec& q, int64_t M, bool int8Activations);
+
 // Register budget, per thread: accumulators alone, and the estimate of gemmRegisterEstimate.
 constexpr int kMaxGemmAccumulatorsPerThread = 128;
 constexpr int kMaxGemmRegistersPerThread = 192;
@@ -37,7 +41,7 @@ int64_t gemmSharedBytes(const cache::KernelKey& key, const kernels::GemmConfig& 
 // it breaks (the rules of docs/CACHE.md, "GEMM search space").
 std::string gemmPruneReason(const cache::KernelKey& key, const kernels::GemmConfig& c, int smCount);
 
-// Candidates for `key`: the heuristic default (uintx::defaultGemmConfig at M = m_bucket,
+// Candidates for `key`: the heuristic default (uintx::ruleGemmConfig at M = m_bucket,
 // what a cache miss runs) first, then the configs of the grid that no rule prunes, most
 // plausible first, at most kMaxGemmConfigs. Every one passes kernels::gemmSupports and
 // codegen::mmaLayouts. Throws uintx::Error for a family other than "gemm"/"gemm_int8", an

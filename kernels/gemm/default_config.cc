@@ -1,9 +1,13 @@
 #include "kernels/gemm/default_config.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
+#include <string>
 
 #include "codegen/layout.h"
+#include "kernels/gemm/config_space.h"
+#include "kernels/gemm/cost_model.h"
 
 namespace uintx::kernels {
 
@@ -28,7 +32,7 @@ static std::optional<GemmConfig> registerTransposedConfig(const QuantSpec& q, in
 }
 
 // The measurements behind each rule: docs/PERFORMANCE.md, "Why the GEMM defaults".
-GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCount) {
+GemmConfig ruleGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCount) {
   if (!int8)
     if (auto c = registerTransposedConfig(q, M, smCount)) return *c;
   GemmConfig c;
@@ -127,6 +131,26 @@ GemmConfig splitToFillSms(const QuantSpec& q, GemmConfig c, int64_t programs, bo
     if (gemmSupports(q, t, int8) && filled(programs * split) > bestFilled + 0.1) best = t, bestFilled = filled(programs * split);
   }
   return best;
+}
+
+GemmConfig modelGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache::GpuModel& gpu) {
+  const GemmConfig rule = ruleGemmConfig(q, M, int8, gpu.smCount);
+  if (gpu.smCount <= 0 || gpu.tensorFlopsPerUs <= 0) return rule;
+  GemmConfig best = rule;
+  double bestUs = predictGemmUs(q, rule, M, int8, gpu) * (1 - kGemmModelMargin);
+  for (const GemmConfig& c : gemmConfigSpace(gemmKeyOf(q, M, int8), gpu.smCount)) {
+    const double us = predictGemmUs(q, c, M, int8, gpu);
+    if (us < bestUs) best = c, bestUs = us;
+  }
+  return best;
+}
+
+GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache::GpuModel& gpu) {
+  static const bool modelOn = [] {
+    const char* v = std::getenv("UINTX_GEMM_COST_MODEL");
+    return v && std::string(v) == "1";
+  }();
+  return modelOn ? modelGemmConfig(q, M, int8, gpu) : ruleGemmConfig(q, M, int8, gpu.smCount);
 }
 
 }  // namespace uintx::kernels

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "cache/gpu_model.h"
 #include "kernels/gemm/gemm.h"
 
 namespace uintx::kernels {
@@ -16,8 +17,22 @@ constexpr int64_t kInt8WeightsAsAMaxM = 64;
 // the next step's words and activations loaded into registers.
 constexpr int64_t kRegisterTransposedMaxM = 32;
 
-// For this format and M on a GPU of `smCount` SMs (0: unknown, no split-K).
-GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8Activations, int smCount);
+// The config where no tuned one exists: the rule (ruleGemmConfig), or with
+// $UINTX_GEMM_COST_MODEL=1 the cost model's choice (modelGemmConfig). The model is not the
+// default yet: its constants are fitted on the keys of two shapes only (docs/PERFORMANCE.md,
+// "The cost model (GEMM)").
+GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8Activations, const cache::GpuModel& gpu);
+
+// The candidate of the tuner's space (kernels/gemm/config_space.h) of least predicted time
+// (kernels/gemm/cost_model.h) on this GPU; the rule's config is kept unless a candidate is
+// predicted kGemmModelMargin faster. A GPU whose table has no fitted GEMM constants
+// (tensorFlopsPerUs 0) keeps the rule.
+GemmConfig modelGemmConfig(const QuantSpec& q, int64_t M, bool int8Activations, const cache::GpuModel& gpu);
+constexpr double kGemmModelMargin = 0.05;
+
+// Rules from measurements (docs/PERFORMANCE.md, "Why the GEMM defaults") for this format and M
+// on a GPU of `smCount` SMs (0: unknown, no split-K): what the cost model starts from.
+GemmConfig ruleGemmConfig(const QuantSpec& q, int64_t M, bool int8Activations, int smCount);
 
 // `c` (of `programs` unsplit programs) split along K into the 2..8 slices that fill the most
 // SMs in at most two waves of one program per SM (86 programs on 132 SMs: 3 slices, 258

@@ -98,7 +98,7 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
   const size_t transposed = size_t(std::count_if(space.begin(), space.end(), [](const auto& c) { return c.weightsAsA; }));
   CHECK(space.size() - transposed <= 40);
   kernels::QuantSpec q = kernels::quantSpecOf(kernels::weightFormatOf(key));
-  CHECK(space[0].toString() == kernels::defaultGemmConfig(q, key.m_bucket, int8, kSm).toString());
+  CHECK(space[0].toString() == kernels::ruleGemmConfig(q, key.m_bucket, int8, kSm).toString());
   // The widest grid of the grid: BM 16, BN 32, the largest split that divides K in whole
   // groups with two K steps of 32 per slice (of one group for 4-bit weights with int8).
   int maxSplit = 1;

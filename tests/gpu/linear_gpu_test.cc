@@ -160,7 +160,7 @@ TEST_CASE("weight-only linear on 256-row wgmma tiles: 4- and 8-bit, whole and pa
     for (int64_t M : {1024, 1000, 1030}) {  // 1030: four row blocks, then 6 rows as a call of their own
       CAPTURE(o.bit_width);
       CAPTURE(M);
-      REQUIRE(kernels::defaultGemmConfig(kernels::quantSpecOf(l.q.format()), M, false, smCount).blockM == 256);
+      REQUIRE(kernels::ruleGemmConfig(kernels::quantSpecOf(l.q.format()), M, false, smCount).blockM == 256);
       CHECK(checkLinear(l, M) <= 1e-2);
     }
   }
@@ -168,7 +168,7 @@ TEST_CASE("weight-only linear on 256-row wgmma tiles: 4- and 8-bit, whole and pa
   Layer narrow = makeLayer(4096, 4096, opts(4, 128, 32), /*bias=*/true);
   for (int64_t M : {256, 300}) {
     CAPTURE(M);
-    kernels::GemmConfig c = kernels::defaultGemmConfig(kernels::quantSpecOf(narrow.q.format()), M, false, smCount);
+    kernels::GemmConfig c = kernels::ruleGemmConfig(kernels::quantSpecOf(narrow.q.format()), M, false, smCount);
     REQUIRE(c.blockM == 256);
     REQUIRE(c.splitK > 1);
     CHECK(checkLinear(narrow, M) <= 1e-2);
@@ -473,7 +473,7 @@ TEST_CASE("int8 GEMM with the weights as the a operand run through its plan") {
   for (int K : {4096, 256}) {
     Layer l = makeLayer(2112, K, opts(8, 0, 32), /*bias=*/true);
     for (auto [M, blockM, blockN, warps] : std::vector<std::array<int, 4>>{
-             {1, 8, 64, 4}, {7, 8, 32, 2}, {16, 16, 64, 4}, {13, 16, 128, 4}, {33, 32, 128, 8}, {64, 64, 64, 4}})
+             {1, 8, 64, 4}, {7, 8, 32, 2}, {16, 16, 64, 4}, {13, 16, 32, 2}, {13, 16, 128, 4}, {33, 32, 128, 8}, {64, 64, 64, 4}})
       for (int split : {1, 3}) {
         kernels::GemmConfig c = transposedConfig(blockM, blockN, warps, 6, split);
         CAPTURE(K);

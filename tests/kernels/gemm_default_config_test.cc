@@ -1,4 +1,4 @@
-// The GEMM's default tiles (kernels::defaultGemmConfig): large-M tiles (and the int8 GEMM's
+// The GEMM's default tiles (kernels::ruleGemmConfig): large-M tiles (and the int8 GEMM's
 // small-M tiles) split along K only while the layer's row blocks leave SMs idle, and never
 // past one program per SM.
 #include <doctest/doctest.h>
@@ -29,7 +29,7 @@ TEST_CASE("128- and 256-row tiles split along K while every program keeps an SM 
       for (int64_t M : {128, 200, 256, 300, 1024, 4096, 64}) {
         kernels::QuantSpec q = spec(int8 ? 8 : 4, N, 8192);
         if (int8) q.symmetric = true, q.groupSize = int(q.K);
-        kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, int8, sms);
+        kernels::GemmConfig c = kernels::ruleGemmConfig(q, M, int8, sms);
         CAPTURE(int8);
         CAPTURE(N);
         CAPTURE(M);
@@ -46,33 +46,33 @@ TEST_CASE("128- and 256-row tiles split along K while every program keeps an SM 
         }
       }
   // 8192x8192 at M = 128: 64 row blocks of 128 x 128 alone would leave half the SMs idle.
-  kernels::GemmConfig c = kernels::defaultGemmConfig(spec(4, 8192, 8192), 128, false, sms);
+  kernels::GemmConfig c = kernels::ruleGemmConfig(spec(4, 8192, 8192), 128, false, sms);
   CHECK(c.blockM == 128);
   CHECK(c.splitK == 2);
   // int8 from 65 to 127 rows: one warpgroup's m64n128 tiles, 128 programs on 8192 rows (two
   // row blocks), 64 on 4096 (split 2).
   kernels::QuantSpec w8 = spec(8, 8192, 8192);
   w8.symmetric = true, w8.groupSize = 8192;
-  CHECK(kernels::defaultGemmConfig(w8, 100, true, sms).toString() == "BM=64 BN=128 BK=128 warps=4 stages=6 splitK=1");
+  CHECK(kernels::ruleGemmConfig(w8, 100, true, sms).toString() == "BM=64 BN=128 BK=128 warps=4 stages=6 splitK=1");
   w8.N = 4096;
-  CHECK(kernels::defaultGemmConfig(w8, 100, true, sms).toString() == "BM=64 BN=128 BK=128 warps=4 stages=6 splitK=2");
+  CHECK(kernels::ruleGemmConfig(w8, 100, true, sms).toString() == "BM=64 BN=128 BK=128 warps=4 stages=6 splitK=2");
   w8.N = 8192;
   // Up to 64 rows, transposed: 64 weight rows by 16, 32 or 64 rows of x in 256-byte K steps,
   // 128 programs on 8192 rows (unsplit), 64 on 4096 (split 2).
   for (int64_t M : {2, 16, 17, 32, 64}) {
     CAPTURE(M);
-    c = kernels::defaultGemmConfig(w8, M, true, sms);
+    c = kernels::ruleGemmConfig(w8, M, true, sms);
     CHECK(c.toString() == "BM=" + std::to_string(M <= 16 ? 16 : M <= 32 ? 32 : 64) +
                               " BN=64 BK=256 warps=4 stages=6 splitK=1 weightsAsA");
   }
   w8.N = 4096;
-  CHECK(kernels::defaultGemmConfig(w8, 16, true, sms).splitK == 2);
+  CHECK(kernels::ruleGemmConfig(w8, 16, true, sms).splitK == 2);
   // Past a wave of 64-row tiles (28672 rows: 448), 128 weight rows and fewer stages.
   w8.N = 28672;
-  CHECK(kernels::defaultGemmConfig(w8, 16, true, sms).toString() == "BM=16 BN=128 BK=256 warps=4 stages=5 splitK=1 weightsAsA");
-  CHECK(kernels::defaultGemmConfig(w8, 64, true, sms).toString() == "BM=64 BN=128 BK=256 warps=4 stages=4 splitK=1 weightsAsA");
-  CHECK(kernels::defaultGemmConfig(w8, 64, true, 0).blockN == 64);  // SMs unknown
-  c = kernels::defaultGemmConfig(w8, 100, true, sms);
+  CHECK(kernels::ruleGemmConfig(w8, 16, true, sms).toString() == "BM=16 BN=128 BK=256 warps=4 stages=5 splitK=1 weightsAsA");
+  CHECK(kernels::ruleGemmConfig(w8, 64, true, sms).toString() == "BM=64 BN=128 BK=256 warps=4 stages=4 splitK=1 weightsAsA");
+  CHECK(kernels::ruleGemmConfig(w8, 64, true, 0).blockN == 64);  // SMs unknown
+  c = kernels::ruleGemmConfig(w8, 100, true, sms);
   CHECK(c.toString() == "BM=64 BN=128 BK=128 warps=4 stages=6 splitK=1");
 }
 
@@ -81,7 +81,7 @@ TEST_CASE("int8 defaults take shorter K steps where K is not a multiple of 128")
     for (int64_t M : {1, 16, 64, 128, 256, 4096}) {
       kernels::QuantSpec q = spec(8, 4096, K);
       q.symmetric = true, q.groupSize = int(K);
-      kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, true, 132);
+      kernels::GemmConfig c = kernels::ruleGemmConfig(q, M, true, 132);
       CAPTURE(K);
       CAPTURE(M);
       CAPTURE(c.toString());
@@ -102,7 +102,7 @@ TEST_CASE("16-row tiles split K up to 3.5 programs per SM, at most 8 ways") {
     for (int64_t K : {4096, 8192, 14336})
       for (int64_t M : {9, 12, 16}) {
         kernels::QuantSpec q = spec(4, N, K);
-        kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, false, sms);
+        kernels::GemmConfig c = kernels::ruleGemmConfig(q, M, false, sms);
         CAPTURE(N);
         CAPTURE(K);
         CAPTURE(M);
@@ -115,10 +115,10 @@ TEST_CASE("16-row tiles split K up to 3.5 programs per SM, at most 8 ways") {
         twice.splitK *= 2;
         if (c.splitK < 8 && kernels::gemmSupports(q, twice, false)) CHECK(2 * programs(q, M, twice) > 7 * sms);
       }
-  CHECK(kernels::defaultGemmConfig(spec(4, 4096, 14336), 16, false, sms).splitK == 8);
-  CHECK(kernels::defaultGemmConfig(spec(4, 8192, 8192), 16, false, sms).splitK == 4);
-  CHECK(kernels::defaultGemmConfig(spec(4, 28672, 8192), 16, false, sms).splitK == 2);
-  CHECK(kernels::defaultGemmConfig(spec(4, 4096, 4096), 16, false, 0).splitK == 1);  // SMs unknown
+  CHECK(kernels::ruleGemmConfig(spec(4, 4096, 14336), 16, false, sms).splitK == 8);
+  CHECK(kernels::ruleGemmConfig(spec(4, 8192, 8192), 16, false, sms).splitK == 4);
+  CHECK(kernels::ruleGemmConfig(spec(4, 28672, 8192), 16, false, sms).splitK == 2);
+  CHECK(kernels::ruleGemmConfig(spec(4, 4096, 4096), 16, false, 0).splitK == 1);  // SMs unknown
 }
 
 // The one-stage transposed default for 1/2/4-bit codes at these M: a tile of blockM rows of x by
@@ -131,7 +131,7 @@ static void checkOneStageDefaults(std::initializer_list<int64_t> ms, int blockM,
       for (int64_t K : {4096, 8192, 14336, 4224})
         for (int64_t M : ms) {
           kernels::QuantSpec q = spec(bits, N, K);
-          kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, false, sms);
+          kernels::GemmConfig c = kernels::ruleGemmConfig(q, M, false, sms);
           CAPTURE(bits);
           CAPTURE(N);
           CAPTURE(K);
@@ -160,12 +160,12 @@ static void checkOneStageDefaults(std::initializer_list<int64_t> ms, int blockM,
 TEST_CASE("up to 8 rows, 1- to 4-bit codes take the one-stage transposed GEMM") {
   const int sms = 132;
   checkOneStageDefaults({1, 2, 5, 8}, 8, 32, 256);
-  CHECK(kernels::defaultGemmConfig(spec(4, 8192, 8192), 4, false, sms).splitK == 4);
-  CHECK(kernels::defaultGemmConfig(spec(4, 28672, 8192), 4, false, sms).splitK == 1);
-  CHECK(kernels::defaultGemmConfig(spec(4, 4096, 14336), 4, false, sms).splitK == 8);
-  CHECK(kernels::defaultGemmConfig(spec(4, 4096, 4096), 4, false, 0).splitK == 1);  // SMs unknown
-  CHECK(kernels::defaultGemmConfig(spec(8, 4096, 4096), 4, false, sms).blockM == 16);
-  CHECK(kernels::defaultGemmConfig(spec(4, 4096, 4096), 9, false, sms).blockM == 16);
+  CHECK(kernels::ruleGemmConfig(spec(4, 8192, 8192), 4, false, sms).splitK == 4);
+  CHECK(kernels::ruleGemmConfig(spec(4, 28672, 8192), 4, false, sms).splitK == 1);
+  CHECK(kernels::ruleGemmConfig(spec(4, 4096, 14336), 4, false, sms).splitK == 8);
+  CHECK(kernels::ruleGemmConfig(spec(4, 4096, 4096), 4, false, 0).splitK == 1);  // SMs unknown
+  CHECK(kernels::ruleGemmConfig(spec(8, 4096, 4096), 4, false, sms).blockM == 16);
+  CHECK(kernels::ruleGemmConfig(spec(4, 4096, 4096), 9, false, sms).blockM == 16);
 }
 
 // From 17 to 32 rows, codes of up to 4 bits: 32 rows of x by 64 weight rows (32 per warp), BK
@@ -174,10 +174,10 @@ TEST_CASE("up to 8 rows, 1- to 4-bit codes take the one-stage transposed GEMM") 
 TEST_CASE("from 17 to 32 rows, 1- to 4-bit codes take the one-stage transposed GEMM of 32 rows") {
   const int sms = 132;
   checkOneStageDefaults({17, 24, 32}, 32, 64, 128);
-  CHECK(kernels::defaultGemmConfig(spec(4, 8192, 8192), 32, false, sms).splitK == 8);
-  CHECK(kernels::defaultGemmConfig(spec(4, 4096, 14336), 32, false, sms).splitK == 8);
-  CHECK(kernels::defaultGemmConfig(spec(8, 4096, 4096), 32, false, sms).weightsAsA == 0);  // 8-bit codes
-  for (int64_t M : {9, 12, 16}) CHECK(kernels::defaultGemmConfig(spec(4, 8192, 8192), M, false, sms).weightsAsA == 0);
+  CHECK(kernels::ruleGemmConfig(spec(4, 8192, 8192), 32, false, sms).splitK == 8);
+  CHECK(kernels::ruleGemmConfig(spec(4, 4096, 14336), 32, false, sms).splitK == 8);
+  CHECK(kernels::ruleGemmConfig(spec(8, 4096, 4096), 32, false, sms).weightsAsA == 0);  // 8-bit codes
+  for (int64_t M : {9, 12, 16}) CHECK(kernels::ruleGemmConfig(spec(4, 8192, 8192), M, false, sms).weightsAsA == 0);
 }
 
 // int8 activations with 8-bit weights from 128 rows (run 19, H200): up to 255 rows 128x128
@@ -189,17 +189,17 @@ TEST_CASE("int8 GEMM tiles from 128 rows") {
   const int sms = 132;
   kernels::QuantSpec w8 = spec(8, 8192, 8192);
   w8.symmetric = true, w8.groupSize = 8192;
-  CHECK(kernels::defaultGemmConfig(w8, 128, true, sms).toString() == "BM=128 BN=128 BK=128 warps=4 stages=6 splitK=2");
-  CHECK(kernels::defaultGemmConfig(w8, 256, true, sms).toString() == "BM=128 BN=128 BK=128 warps=8 stages=4 splitK=1");
-  CHECK(kernels::defaultGemmConfig(w8, 512, true, sms).toString() == "BM=128 BN=256 BK=128 warps=8 stages=4 splitK=1");
+  CHECK(kernels::ruleGemmConfig(w8, 128, true, sms).toString() == "BM=128 BN=128 BK=128 warps=4 stages=6 splitK=2");
+  CHECK(kernels::ruleGemmConfig(w8, 256, true, sms).toString() == "BM=128 BN=128 BK=128 warps=8 stages=4 splitK=1");
+  CHECK(kernels::ruleGemmConfig(w8, 512, true, sms).toString() == "BM=128 BN=256 BK=128 warps=8 stages=4 splitK=1");
   kernels::QuantSpec tall = spec(8, 4096, 14336);
   tall.symmetric = true, tall.groupSize = 14336;
-  CHECK(kernels::defaultGemmConfig(tall, 512, true, sms).toString() == "BM=128 BN=256 BK=128 warps=8 stages=4 splitK=2");
+  CHECK(kernels::ruleGemmConfig(tall, 512, true, sms).toString() == "BM=128 BN=256 BK=128 warps=8 stages=4 splitK=2");
   for (int64_t N : {1024, 4096, 28672, 57344})
     for (int64_t M : {128, 200}) {
       kernels::QuantSpec q = spec(8, N, 8192);
       q.symmetric = true, q.groupSize = 8192;
-      kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, true, sms);
+      kernels::GemmConfig c = kernels::ruleGemmConfig(q, M, true, sms);
       CAPTURE(N);
       CAPTURE(M);
       CAPTURE(c.toString());

@@ -174,7 +174,7 @@ TEST_CASE("16-bit decode GEMM over K = 28672 matches float64 within 1e-2") {
     kernels::GemmConfig tile16;
     tile16.blockM = 16, tile16.blockN = 32, tile16.blockK = std::max(64, 4 * (32 / t.bits)), tile16.numWarps = 4;
     // And the default for M = 3 (unsplit: SMs unknown): the one-stage transposed tile up to 4 bits.
-    for (const kernels::GemmConfig& c : {tile16, kernels::defaultGemmConfig(q, M, false, 0)}) {
+    for (const kernels::GemmConfig& c : {tile16, kernels::ruleGemmConfig(q, M, false, 0)}) {
       CAPTURE(c.toString());
       std::vector<float> xf(M * K);
       for (auto& v : xf) v = normal(rng);
@@ -350,13 +350,13 @@ TEST_CASE("int8 dynamic activations: quantizeRows then int8 GEMM, with and witho
 
 // The transposed int8 GEMM (weightsAsA): acc[BN, BM] = w x^T, the weight rows on the tensor
 // core's wide side. Tiles for wgmma (64 or 128 weight rows per warpgroup) and for mma.sync
-// (8 rows of x), unsplit and split, M below, at and above the tile's rows; 4-bit weights refused.
+// (8 and 16 rows of x), unsplit and split, M below, at and above the tile's rows; 4-bit weights refused.
 TEST_CASE("int8 GEMM with the weights as the a operand matches float64") {
   std::mt19937 rng(23);
   Weights w = makeWeights(136, 512, 8, 0, true, rng);
   kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
   for (auto [bn, bm, warps, split] : std::vector<std::array<int, 4>>{
-           {64, 16, 4, 1}, {64, 16, 4, 3}, {128, 32, 8, 1}, {64, 8, 4, 1}, {32, 8, 2, 2}, {64, 64, 4, 1}})
+           {64, 16, 4, 1}, {64, 16, 4, 3}, {128, 32, 8, 1}, {64, 8, 4, 1}, {32, 8, 2, 2}, {32, 16, 2, 1}, {64, 64, 4, 1}})
     for (int M : {1, 5, bm, bm + 3}) {
       kernels::GemmConfig c;
       c.weightsAsA = 1, c.blockN = bn, c.blockM = bm, c.numWarps = warps, c.blockK = 128, c.stages = 3, c.splitK = split;
@@ -379,7 +379,7 @@ TEST_CASE("int8 defaults where K is a multiple of 64 or 32 only match float64") 
     for (int M : {3, 20}) {
       Weights w = makeWeights(40, K, 8, 0, true, rng);
       kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
-      kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, true, 132);
+      kernels::GemmConfig c = kernels::ruleGemmConfig(q, M, true, 132);
       CAPTURE(K);
       CAPTURE(M);
       CAPTURE(c.toString());
@@ -493,7 +493,7 @@ TEST_CASE("split-K GEMM takes slices of whole K steps, at most one per step; the
       w.symmetric = false;
       w.groupSize = 128;
       CAPTURE(bits);
-      CHECK(kernels::gemmSupports(w, kernels::defaultGemmConfig(w, M, false, 132), false));
+      CHECK(kernels::gemmSupports(w, kernels::ruleGemmConfig(w, M, false, 132), false));
     }
   }
   // Per-channel 8-bit: any slice of whole K tiles.

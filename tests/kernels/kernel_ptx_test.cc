@@ -192,7 +192,7 @@ TEST_CASE("int8 GEMM defaults assemble where K is a multiple of 64 or 32, not 12
     for (int M : {16, 64, 256}) {
       kernels::QuantSpec q = spec4096(8);
       q.K = K, q.groupSize = int(K);
-      kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, true, 132);
+      kernels::GemmConfig c = kernels::ruleGemmConfig(q, M, true, 132);
       CAPTURE(K);
       CAPTURE(c.toString());
       codegen::PtxKernel k = codegen::compileToPtx(kernels::buildInt8Gemm(q, dsl::DType::bf16, false, c));
@@ -552,7 +552,7 @@ TEST_CASE("default GEMM configs compile for 1-, 2-, 4- and 8-bit codes at every 
   for (int bits : {1, 2, 4, 8})
     for (int64_t M : {2, 16, 24, 48, 128, 256}) {
       kernels::QuantSpec q = spec4096(bits);
-      kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, false, 132);
+      kernels::GemmConfig c = kernels::ruleGemmConfig(q, M, false, 132);
       CAPTURE(bits);
       CAPTURE(M);
       CAPTURE(c.toString());
@@ -568,7 +568,7 @@ TEST_CASE("default GEMM configs compile for 1-, 2-, 4- and 8-bit codes at every 
   for (int64_t M : {16, 64}) {
     kernels::QuantSpec q = spec4096(8);
     q.symmetric = true, q.groupSize = int(q.K);
-    kernels::GemmConfig c = kernels::defaultGemmConfig(q, M, true, 132);
+    kernels::GemmConfig c = kernels::ruleGemmConfig(q, M, true, 132);
     CAPTURE(M);
     CAPTURE(c.toString());
     codegen::PtxKernel k = codegen::compileToPtx(kernels::buildInt8Gemm(q, dsl::DType::bf16, false, c));

@@ -94,7 +94,7 @@ TEST_CASE("a GEMM with more than 48 KiB of shared memory is opted in once, at lo
   // 128 programs of 128 x 128: unsplit, so the GEMM is the last launch.
   const int64_t N = 16384, K = 128, M = 128;
   uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16);
-  REQUIRE(uintx::kernels::defaultGemmConfig(uintx::kernels::quantSpecOf(q.format()), M, false, 132).splitK == 1);
+  REQUIRE(uintx::kernels::ruleGemmConfig(uintx::kernels::quantSpecOf(q.format()), M, false, 132).splitK == 1);
   uintx::DeviceWeight w(q);
   uintx::runtime::DeviceBuffer x(M * K * 2), y(M * N * 2);
   uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
@@ -114,7 +114,7 @@ TEST_CASE("an int8 split-K call runs its three kernels from one workspace") {
   uintx::setCacheSettings({"", ""});
   const int64_t N = 256, K = 4096, M = 16;
   uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16, 8);
-  REQUIRE(uintx::kernels::defaultGemmConfig(uintx::kernels::quantSpecOf(q.format()), M, true, 132).splitK > 1);
+  REQUIRE(uintx::kernels::ruleGemmConfig(uintx::kernels::quantSpecOf(q.format()), M, true, 132).splitK > 1);
   uintx::DeviceWeight w(q);
   uintx::runtime::DeviceBuffer x(M * K * 2), y(M * N * 2);
   uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
@@ -137,7 +137,7 @@ TEST_CASE("workspaces of many short-lived streams stay bounded") {
   uintx::setCacheSettings({"", ""});
   const int64_t N = 256, K = 4096, M = 16;
   uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16, 8);
-  REQUIRE(uintx::kernels::defaultGemmConfig(uintx::kernels::quantSpecOf(q.format()), M, true, 132).splitK > 1);
+  REQUIRE(uintx::kernels::ruleGemmConfig(uintx::kernels::quantSpecOf(q.format()), M, true, 132).splitK > 1);
   uintx::DeviceWeight w(q);
   uintx::runtime::DeviceBuffer x(M * K * 2), y(M * N * 2);
   uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
@@ -204,7 +204,7 @@ TEST_CASE("rows past the last whole 256-row block run as a call of their own whe
   uintx::setCacheSettings({"", ""});
   const int64_t N = 256, K = 256;
   uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16);
-  REQUIRE(uintx::kernels::defaultGemmConfig(uintx::kernels::quantSpecOf(q.format()), 512, false, 132).blockM == 256);
+  REQUIRE(uintx::kernels::ruleGemmConfig(uintx::kernels::quantSpecOf(q.format()), 512, false, 132).blockM == 256);
   uintx::DeviceWeight w(q);
   auto firstGridRows = [&](int64_t M) {
     uintx::runtime::DeviceBuffer x(M * K * 2), y(M * N * 2);

@@ -1,0 +1,149 @@
+// The GEMM cost model (kernels/gemm/cost_model.h) and the configs it chooses
+// (modelGemmConfig): on the H200's measured GEMM keys (tests/kernels/data/
+// h200_gemm_tune_timings.csv, every candidate of each key timed by uintx-tune, the keys its
+// constants were fitted on) its choice is near the measured best; on every zoo shape and format
+// it is a config the kernel accepts, predicted no slower than the rule; and the prediction moves
+// the way its physics says. The defaults stay the rules unless $UINTX_GEMM_COST_MODEL=1.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <tuple>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "autotune/model_zoo.h"
+#include "cache/gpu_tables.h"
+#include "kernels/common/quant_spec.h"
+#include "kernels/gemm/config_space.h"
+#include "kernels/gemm/cost_model.h"
+#include "kernels/gemm/default_config.h"
+#include "packing/weight_format.h"
+
+using namespace uintx;
+
+namespace {
+
+struct Timed {
+  std::string config;
+  double us = 0;
+};
+
+// Key text -> every timed candidate: lines `"key",index,"config",us`.
+std::map<std::string, std::vector<Timed>> readTimings(const std::string& path) {
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::map<std::string, std::vector<Timed>> out;
+  for (std::string line; std::getline(in, line);) {
+    const size_t keyEnd = line.find('"', 1), cfgStart = line.find('"', keyEnd + 1), cfgEnd = line.find('"', cfgStart + 1);
+    REQUIRE(cfgEnd != std::string::npos);
+    out[line.substr(1, keyEnd - 1)].push_back({line.substr(cfgStart + 1, cfgEnd - cfgStart - 1), std::stod(line.substr(cfgEnd + 2))});
+  }
+  return out;
+}
+
+const cache::GpuModel& h200() {
+  const cache::ShippedTable* t = cache::shippedTableFor("NVIDIA H200", "9.0");
+  REQUIRE(t != nullptr);
+  REQUIRE(t->model.tensorFlopsPerUs > 0);
+  return t->model;
+}
+
+kernels::QuantSpec specOf(int bits, int group, int64_t N, int64_t K) {
+  WeightFormat f;
+  f.bit_width = bits, f.group_size = group ? group : int(K), f.packing_bitwidth = 32, f.N = N, f.K = K;
+  f.validate();
+  kernels::QuantSpec q = kernels::quantSpecOf(f);
+  if (group == 0) q.symmetric = true;  // the int8 path's 8-bit weights: one scale per row
+  return q;
+}
+
+}  // namespace
+
+TEST_CASE("on the H200's measured GEMM keys, the model's choice is near the measured best") {
+  int keys = 0, within10 = 0;
+  double logRatio = 0;
+  for (const auto& [keyText, timed] : readTimings("tests/kernels/data/h200_gemm_tune_timings.csv")) {
+    const cache::KernelKey key = cache::KernelKey::parse(keyText);
+    const bool int8 = key.family == cache::KernelFamily::gemm_int8;
+    const kernels::QuantSpec q = kernels::quantSpecOf(kernels::weightFormatOf(key));
+    const std::string chosen = kernels::modelGemmConfig(q, key.m_bucket, int8, h200()).toString();
+    double best = INFINITY, chosenUs = NAN;
+    for (const Timed& t : timed) {
+      best = std::min(best, t.us);
+      if (t.config == chosen) chosenUs = t.us;
+    }
+    INFO(keyText << ": chose " << chosen << " at " << chosenUs << " us, best " << best << " us");
+    REQUIRE(std::isfinite(chosenUs));  // the choice is one of the space's candidates, all timed
+    ++keys;
+    within10 += chosenUs <= 1.10 * best;
+    logRatio += std::log(chosenUs / best);
+    CHECK(chosenUs <= 1.5 * best);
+  }
+  CHECK(keys >= 12);
+  MESSAGE(within10 << " of " << keys << " keys within 10%, geometric mean " << std::exp(logRatio / keys));
+  CHECK(within10 >= keys * 8 / 10);
+}
+
+TEST_CASE("the model's GEMM configs: runnable on every zoo shape and format, never predicted slower than the rule") {
+  const cache::GpuModel& gpu = h200();
+  int changed = 0, cases = 0;
+  for (const autotune::ZooShape& shape : autotune::distinctShapes(autotune::modelZoo()))
+    for (auto [bits, group, int8] : {std::tuple{4, 128, false}, {2, 64, false}, {8, 0, true}})
+      for (int64_t M : {16, 64, 256, 4096}) {
+        const kernels::QuantSpec q = specOf(bits, group, shape.N, shape.K);
+        const kernels::GemmConfig rule = kernels::ruleGemmConfig(q, M, int8, gpu.smCount);
+        const kernels::GemmConfig chosen = kernels::modelGemmConfig(q, M, int8, gpu);
+        INFO(shape.N << "x" << shape.K << " bits " << bits << (int8 ? " int8" : "") << " M " << M << ": "
+                     << chosen.toString() << " (rule " << rule.toString() << ")");
+        CHECK_NOTHROW(kernels::validateGemmConfig(q, chosen, int8));
+        const double predicted = kernels::predictGemmUs(q, chosen, M, int8, gpu);
+        CHECK(std::isfinite(predicted));
+        CHECK(predicted > 0);
+        const double rulePredicted = kernels::predictGemmUs(q, rule, M, int8, gpu);
+        if (chosen.toString() != rule.toString()) {
+          ++changed;
+          CHECK(predicted <= (1 - kernels::kGemmModelMargin) * rulePredicted);
+        }
+        ++cases;
+      }
+  MESSAGE("the model changed " << changed << " of " << cases << " rule configs");
+  CHECK(changed > 0);
+}
+
+TEST_CASE("the GEMM defaults are the rules; a GPU without fitted GEMM constants keeps them under the model too") {
+  const kernels::QuantSpec q = specOf(4, 128, 8192, 8192);
+  const cache::GpuModel generic = cache::genericGpuModel(132);
+  for (int64_t M : {16, 64, 256}) {
+    const std::string rule = kernels::ruleGemmConfig(q, M, false, 132).toString();
+    CHECK(kernels::modelGemmConfig(q, M, false, generic).toString() == rule);
+    CHECK(kernels::defaultGemmConfig(q, M, false, h200()).toString() == rule);  // $UINTX_GEMM_COST_MODEL unset
+  }
+}
+
+TEST_CASE("the GEMM prediction follows the physics it models") {
+  const cache::GpuModel& gpu = h200();
+  const kernels::QuantSpec q = specOf(4, 128, 8192, 8192);
+  kernels::GemmConfig c;
+  c.blockM = 64, c.blockN = 128, c.blockK = 64, c.numWarps = 4, c.stages = 3, c.splitK = 2;
+  // Never faster than the weight bytes at the copy ceiling, plus the launch; nor than the
+  // tensor cores' peak.
+  const double us = kernels::predictGemmUs(q, c, 64, false, gpu);
+  CHECK(us >= 8192.0 * 8192 * 0.5 / gpu.copyBytesPerUs + gpu.launchUs);
+  const double flops = 2.0 * 4096 * 8192 * 8192;
+  CHECK(kernels::predictGemmUs(q, c, 4096, false, gpu) >= flops / gpu.tensorFlopsPerUs);
+  // Slower memory, slower GEMM at few rows; slower tensor cores, slower GEMM at many.
+  cache::GpuModel slow = gpu;
+  slow.copyBytesPerUs /= 2;
+  CHECK(kernels::predictGemmUs(q, c, 16, false, slow) > kernels::predictGemmUs(q, c, 16, false, gpu));
+  slow = gpu;
+  slow.tensorFlopsPerUs /= 4;
+  kernels::GemmConfig big;
+  big.blockM = 256, big.blockN = 128, big.blockK = 64, big.numWarps = 8, big.stages = 4;
+  CHECK(kernels::predictGemmUs(q, big, 4096, false, slow) > kernels::predictGemmUs(q, big, 4096, false, gpu));
+  // More rows never cost less; twice the layer costs more.
+  CHECK(kernels::predictGemmUs(q, c, 64, false, gpu) >= kernels::predictGemmUs(q, c, 16, false, gpu));
+  CHECK(kernels::predictGemmUs(specOf(4, 128, 16384, 8192), c, 64, false, gpu) > us);
+}
