@@ -4,7 +4,10 @@
 // table's) keeps the set under which the most keys' predicted-fastest candidate is within 10%
 // of the measured best, ties broken by the geometric mean of picked / best. Prints each key's
 // pick. Runs on the CPU:
-//   fit_gemm_cost_model [--gpu "NVIDIA H200"] [--show KEY_PART] TIMINGS.csv...
+//   fit_gemm_cost_model [--show KEY_PART] [--gpu NAME [--tensor-tflops T]] TIMINGS.csv... [--gpu ...]
+// Timings follow the GPU they were measured on (`--gpu`, default "NVIDIA H200"), whose table
+// gives the physical constants (copy ceiling, SMs, launch; `--tensor-tflops` where the table has
+// no GEMM constants); the fitted constants are shared by every GPU, starting from the H200's.
 // --show prints, for the keys whose text contains KEY_PART, every candidate's measured and
 // predicted time under the table's constants.
 // Then, leave-one-family-out: for each model family of the zoo (bench/model_zoo.csv; a shape
@@ -43,7 +46,16 @@ struct Key {
   std::vector<Timed> timed;
   double best = INFINITY;
   std::string family;  // of the zoo, or "other"
+  cache::GpuModel physical;  // the GPU it was measured on
 };
+
+// The GPU's physical constants with the fitted ones.
+cache::GpuModel withFitted(cache::GpuModel m, const cache::GpuModel& fitted) {
+  m.mmaSyncShare = fitted.mmaSyncShare, m.decodeUsPerWeight = fitted.decodeUsPerWeight;
+  m.gemmStepUs = fitted.gemmStepUs, m.gemmChainUsPerWeight = fitted.gemmChainUsPerWeight;
+  m.gemmLatencyUs = fitted.gemmLatencyUs, m.l2BytesPerUs = fitted.l2BytesPerUs;
+  return m;
+}
 
 // "BM=128 BN=128 BK=128 warps=8 stages=4 splitK=2[ weightsAsA]"
 kernels::GemmConfig parseGemmConfig(const std::string& text) {
@@ -60,7 +72,7 @@ kernels::GemmConfig parseGemmConfig(const std::string& text) {
 }
 
 // Lines `"key",index,"config",us`; GEMM families only.
-void readTimings(const std::string& path, std::map<std::string, Key>& keys) {
+void readTimings(const std::string& path, const cache::GpuModel& physical, std::map<std::string, Key>& keys) {
   std::ifstream in(path);
   if (!in) throw Error("cannot read " + path);
   for (std::string line; std::getline(in, line);) {
@@ -69,9 +81,9 @@ void readTimings(const std::string& path, std::map<std::string, Key>& keys) {
     const std::string text = line.substr(1, keyEnd - 1);
     const cache::KernelKey key = cache::KernelKey::parse(text);
     if (key.family != cache::KernelFamily::gemm && key.family != cache::KernelFamily::gemm_int8) continue;
-    Key& k = keys[text];
+    Key& k = keys[text + "@" + std::to_string(physical.copyBytesPerUs)];
     if (k.text.empty()) {
-      k.text = text, k.key = key, k.q = kernels::quantSpecOf(kernels::weightFormatOf(key));
+      k.text = text, k.key = key, k.q = kernels::quantSpecOf(kernels::weightFormatOf(key)), k.physical = physical;
       k.family = "other";
       for (const autotune::ZooLayer& l : autotune::modelZoo())
         if (l.N == key.N && l.K == key.K) {
@@ -85,15 +97,18 @@ void readTimings(const std::string& path, std::map<std::string, Key>& keys) {
   }
 }
 
+double gMargin = kernels::kGemmModelMargin;  // --margin: what a rule's config must lose by to be replaced
+
 // The candidate defaultGemmConfig would take: the model's fastest, unless the rule's config
 // (when it was timed) is predicted within kGemmModelMargin of it.
-const Timed& pick(const Key& k, const cache::GpuModel& gpu) {
+const Timed& pick(const Key& k, const cache::GpuModel& fitted) {
+  const cache::GpuModel gpu = withFitted(k.physical, fitted);
   const bool int8 = k.key.family == cache::KernelFamily::gemm_int8;
   const std::string rule = kernels::ruleGemmConfig(k.q, k.key.m_bucket, int8, gpu.smCount).toString();
   const Timed* best = nullptr;
   double bestUs = INFINITY;
   for (const Timed& t : k.timed)
-    if (t.config.toString() == rule) best = &t, bestUs = (1 - kernels::kGemmModelMargin) *
+    if (t.config.toString() == rule) best = &t, bestUs = (1 - gMargin) *
                                                      kernels::predictGemmUs(k.q, t.config, k.key.m_bucket, int8, gpu);
   for (const Timed& t : k.timed) {
     const double us = kernels::predictGemmUs(k.q, t.config, k.key.m_bucket, int8, gpu);
@@ -149,15 +164,15 @@ void report(const std::vector<const Key*>& keys, const cache::GpuModel& gpu) {
   const Score s = score(keys, gpu);
   for (const Key* k : keys) {
     const Timed& t = pick(*k, gpu);
-    const Timed* rule = ruleTimed(*k, gpu.smCount);
+    const Timed* rule = ruleTimed(*k, k->physical.smCount);
     std::printf("%-80s picked/best %.3f  rule/best %s  %s\n", k->text.c_str(), t.us / k->best,
                 rule ? std::to_string(rule->us / k->best).substr(0, 5).c_str() : "(not timed)", t.config.toString().c_str());
   }
   std::printf("keys %zu, picked within 10%% of the best: %d, geometric mean picked / best %.3f\n", keys.size(),
               s.within10, std::exp(s.logRatio / double(keys.size())));
   std::printf("mma_sync_share %g decode_us_per_weight %g gemm_step_us %g gemm_chain_us_per_weight %g gemm_latency_us %g "
-              "l2_tb_per_s %g\n", gpu.mmaSyncShare, gpu.decodeUsPerWeight, gpu.gemmStepUs, gpu.gemmChainUsPerWeight,
-              gpu.gemmLatencyUs, gpu.l2BytesPerUs / 1e6);
+              "l2_tb_per_s %g\n", gpu.mmaSyncShare, gpu.decodeUsPerWeight, gpu.gemmStepUs,
+              gpu.gemmChainUsPerWeight, gpu.gemmLatencyUs, gpu.l2BytesPerUs / 1e6);
 }
 
 }  // namespace
@@ -165,34 +180,46 @@ void report(const std::vector<const Key*>& keys, const cache::GpuModel& gpu) {
 int main(int argc, char** argv) {
   try {
     std::string gpuName = "NVIDIA H200", show;
-    std::vector<std::string> files;
+    double tensorTflops = 0;
+    std::map<std::string, Key> keys;
+    const cache::ShippedTable* h200 = cache::shippedTableFor("NVIDIA H200", "9.0");
+    if (!h200) throw Error("no shipped table for the NVIDIA H200");
+    int files = 0;
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
-      if (a == "--gpu" && i + 1 < argc) gpuName = argv[++i];
+      if (a == "--gpu" && i + 1 < argc) gpuName = argv[++i], tensorTflops = 0;
       else if (a == "--show" && i + 1 < argc) show = argv[++i];
-      else files.push_back(a);
+      else if (a == "--margin" && i + 1 < argc) gMargin = std::stod(argv[++i]);
+      else if (a == "--tensor-tflops" && i + 1 < argc) tensorTflops = std::stod(argv[++i]);
+      else {
+        const cache::ShippedTable* table = cache::shippedTableFor(gpuName, "9.0");
+        if (!table) throw Error("no shipped table for " + gpuName);
+        cache::GpuModel physical = table->model;
+        if (tensorTflops > 0) physical.tensorFlopsPerUs = tensorTflops * 1e6;
+        if (physical.tensorFlopsPerUs <= 0) throw Error(gpuName + "'s table has no GEMM constants: give --tensor-tflops");
+        readTimings(a, physical, keys);
+        ++files;
+      }
     }
-    if (files.empty()) throw Error("usage: fit_gemm_cost_model [--gpu NAME] TIMINGS.csv...");
-    const cache::ShippedTable* table = cache::shippedTableFor(gpuName, "9.0");
-    if (!table) throw Error("no shipped table for " + gpuName);
-    std::map<std::string, Key> keys;
-    for (const std::string& f : files) readTimings(f, keys);
+    if (!files) throw Error("usage: fit_gemm_cost_model [--show KEY_PART] [--gpu NAME [--tensor-tflops T]] TIMINGS.csv...");
     std::vector<const Key*> all;
     for (const auto& [text, k] : keys) all.push_back(&k);
+    const cache::GpuModel& start = h200->model;
     if (!show.empty()) {
       for (const Key* k : all) {
         if (k->text.find(show) == std::string::npos) continue;
         const bool int8 = k->key.family == cache::KernelFamily::gemm_int8;
+        const cache::GpuModel gpu = withFitted(k->physical, start);
         std::printf("%s\n", k->text.c_str());
         for (const Timed& t : k->timed)
-          std::printf("  measured %8.2f  predicted %8.2f  %s\n", t.us,
-                      kernels::predictGemmUs(k->q, t.config, k->key.m_bucket, int8, table->model), t.config.toString().c_str());
+          std::printf("  measured %8.2f  predicted %8.2f  %s\n", t.us, kernels::predictGemmUs(k->q, t.config, k->key.m_bucket, int8, gpu),
+                      t.config.toString().c_str());
       }
       return 0;
     }
-    std::printf("the table's constants:\n");
-    report(all, table->model);
-    const cache::GpuModel fitted = fit(all, table->model);
+    std::printf("the H200 table's constants:\n");
+    report(all, start);
+    const cache::GpuModel fitted = fit(all, start);
     std::printf("\nfitted on all keys:\n");
     report(all, fitted);
     std::map<std::string, std::vector<const Key*>> byFamily;
@@ -205,7 +232,7 @@ int main(int argc, char** argv) {
         if (k->family != family) rest.push_back(k);
       if (rest.empty()) continue;
       std::printf("\nleave out %s (%zu keys): fitted on the other %zu\n", family.c_str(), held.size(), rest.size());
-      const cache::GpuModel model = fit(rest, table->model);
+      const cache::GpuModel model = fit(rest, start);
       report(held, model);
       const Score s = score(held, model);
       within10 += s.within10, logRatio += s.logRatio;

@@ -146,11 +146,9 @@ GemmConfig modelGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache
 }
 
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache::GpuModel& gpu) {
-  static const bool modelOn = [] {
-    const char* v = std::getenv("UINTX_GEMM_COST_MODEL");
-    return v && std::string(v) == "1";
-  }();
-  return modelOn ? modelGemmConfig(q, M, int8, gpu) : ruleGemmConfig(q, M, int8, gpu.smCount);
+  static const char* const choice = std::getenv("UINTX_GEMM_COST_MODEL");
+  const bool model = choice && std::string(choice) == "1" ? true : choice && std::string(choice) == "0" ? false : int8;
+  return model ? modelGemmConfig(q, M, int8, gpu) : ruleGemmConfig(q, M, int8, gpu.smCount);
 }
 
 }  // namespace uintx::kernels

@@ -1,9 +1,9 @@
 // The GEMM cost model (kernels/gemm/cost_model.h) and the configs it chooses
-// (modelGemmConfig): on the H200's measured GEMM keys (tests/kernels/data/
-// h200_gemm_tune_timings.csv, every candidate of each key timed by uintx-tune, the keys its
-// constants were fitted on) its choice is near the measured best; on every zoo shape and format
-// it is a config the kernel accepts, predicted no slower than the rule; and the prediction moves
-// the way its physics says. The defaults stay the rules unless $UINTX_GEMM_COST_MODEL=1.
+// (modelGemmConfig): on measured GEMM keys (tests/kernels/data/*_gemm_tune_timings.csv, every
+// candidate of each key timed by uintx-tune: the H200 keys its constants were fitted on, and H100
+// keys of other shapes they were not) its choice is near the measured best; on every zoo shape
+// and format it is a config the kernel accepts, predicted no slower than the rule; the int8
+// defaults are its choices; and the prediction moves the way its physics says.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -60,16 +60,21 @@ kernels::QuantSpec specOf(int bits, int group, int64_t N, int64_t K) {
   return q;
 }
 
-}  // namespace
-
-TEST_CASE("on the H200's measured GEMM keys, the model's choice is near the measured best") {
+// Every key of a timings file: the model's choice (from the GPU's table) against the best.
+struct Judged {
   int keys = 0, within10 = 0;
+  double geomean = 0;
+};
+Judged judge(const std::string& path, const char* gpuName) {
+  const cache::ShippedTable* table = cache::shippedTableFor(gpuName, "9.0");
+  REQUIRE(table != nullptr);
+  Judged j;
   double logRatio = 0;
-  for (const auto& [keyText, timed] : readTimings("tests/kernels/data/h200_gemm_tune_timings.csv")) {
+  for (const auto& [keyText, timed] : readTimings(path)) {
     const cache::KernelKey key = cache::KernelKey::parse(keyText);
     const bool int8 = key.family == cache::KernelFamily::gemm_int8;
     const kernels::QuantSpec q = kernels::quantSpecOf(kernels::weightFormatOf(key));
-    const std::string chosen = kernels::modelGemmConfig(q, key.m_bucket, int8, h200()).toString();
+    const std::string chosen = kernels::modelGemmConfig(q, key.m_bucket, int8, table->model).toString();
     double best = INFINITY, chosenUs = NAN;
     for (const Timed& t : timed) {
       best = std::min(best, t.us);
@@ -77,14 +82,34 @@ TEST_CASE("on the H200's measured GEMM keys, the model's choice is near the meas
     }
     INFO(keyText << ": chose " << chosen << " at " << chosenUs << " us, best " << best << " us");
     REQUIRE(std::isfinite(chosenUs));  // the choice is one of the space's candidates, all timed
-    ++keys;
-    within10 += chosenUs <= 1.10 * best;
+    ++j.keys;
+    j.within10 += chosenUs <= 1.10 * best;
     logRatio += std::log(chosenUs / best);
     CHECK(chosenUs <= 1.5 * best);
   }
-  CHECK(keys >= 12);
-  MESSAGE(within10 << " of " << keys << " keys within 10%, geometric mean " << std::exp(logRatio / keys));
-  CHECK(within10 >= keys * 8 / 10);
+  j.geomean = std::exp(logRatio / j.keys);
+  MESSAGE(path << ": " << j.within10 << " of " << j.keys << " keys within 10%, geometric mean " << j.geomean);
+  return j;
+}
+
+}  // namespace
+
+// The keys the constants were fitted on (run 19, Llama's 8192x8192 and 4096x14336): one miss,
+// 8192x8192 W4A16 M = 16 (docs/PERFORMANCE.md).
+TEST_CASE("on the H200's measured GEMM keys, the model's choice is near the measured best") {
+  const Judged j = judge("tests/kernels/data/h200_gemm_tune_timings.csv", "NVIDIA H200");
+  CHECK(j.keys >= 12);
+  CHECK(j.within10 >= j.keys - 1);
+  CHECK(j.geomean <= 1.06);
+}
+
+// Keys the constants were not fitted on (run 20d: Qwen's and Phi's shapes, timed on an H100;
+// the H100's table holds the H200's fitted constants with its own copy ceiling and tensor peak).
+TEST_CASE("on shapes and a GPU it was not fitted on, the model's choice is within 10% of the best") {
+  const Judged j = judge("tests/kernels/data/h100_gemm_tune_timings.csv", "NVIDIA H100 80GB HBM3");
+  CHECK(j.keys >= 12);
+  CHECK(j.within10 == j.keys);
+  CHECK(j.geomean <= 1.03);
 }
 
 TEST_CASE("the model's GEMM configs: runnable on every zoo shape and format, never predicted slower than the rule") {
@@ -113,13 +138,15 @@ TEST_CASE("the model's GEMM configs: runnable on every zoo shape and format, nev
   CHECK(changed > 0);
 }
 
-TEST_CASE("the GEMM defaults are the rules; a GPU without fitted GEMM constants keeps them under the model too") {
-  const kernels::QuantSpec q = specOf(4, 128, 8192, 8192);
+TEST_CASE("defaults: the model's choice with int8 activations, the rule weight-only and without fitted constants") {
+  const kernels::QuantSpec q = specOf(4, 128, 8192, 8192), w8 = specOf(8, 0, 4608, 3584);
   const cache::GpuModel generic = cache::genericGpuModel(132);
-  for (int64_t M : {16, 64, 256}) {
+  for (int64_t M : {16, 64, 256}) {  // $UINTX_GEMM_COST_MODEL unset
     const std::string rule = kernels::ruleGemmConfig(q, M, false, 132).toString();
     CHECK(kernels::modelGemmConfig(q, M, false, generic).toString() == rule);
-    CHECK(kernels::defaultGemmConfig(q, M, false, h200()).toString() == rule);  // $UINTX_GEMM_COST_MODEL unset
+    CHECK(kernels::defaultGemmConfig(q, M, false, h200()).toString() == rule);
+    CHECK(kernels::defaultGemmConfig(w8, M, true, h200()).toString() == kernels::modelGemmConfig(w8, M, true, h200()).toString());
+    CHECK(kernels::defaultGemmConfig(w8, M, true, generic).toString() == kernels::ruleGemmConfig(w8, M, true, 132).toString());
   }
 }
 
