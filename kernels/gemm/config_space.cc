@@ -287,8 +287,8 @@ std::vector<kernels::GemmConfig> gemmConfigSpace(const cache::KernelKey& key, in
   key.validate();
   const bool int8 = key.family == cache::KernelFamily::gemm_int8;
   const kernels::QuantSpec q = quantSpecOf(weightFormatOf(key));
-  // The default leads: it is what runs without tuning, so the tuner times it first and
-  // checks every other config's output against it.
+  // The rule leads: the config the float64-checked defaults were measured on, and what the cost
+  // model starts from.
   const kernels::GemmConfig fallback = ruleGemmConfig(q, key.m_bucket, int8, smCount);
   try {
     kernels::validateGemmConfig(q, fallback, int8);

@@ -41,8 +41,8 @@ int64_t gemmSharedBytes(const cache::KernelKey& key, const kernels::GemmConfig& 
 // it breaks (the rules of docs/CACHE.md, "GEMM search space").
 std::string gemmPruneReason(const cache::KernelKey& key, const kernels::GemmConfig& c, int smCount);
 
-// Candidates for `key`: the heuristic default (uintx::ruleGemmConfig at M = m_bucket,
-// what a cache miss runs) first, then the configs of the grid that no rule prunes, most
+// Candidates for `key`: the rule's config (ruleGemmConfig at M = m_bucket; the tuner's space,
+// kernels::configSpace, puts the default first where the cost model chose another) first, then the configs of the grid that no rule prunes, most
 // plausible first, at most kMaxGemmConfigs. Every one passes kernels::gemmSupports and
 // codegen::mmaLayouts. Throws uintx::Error for a family other than "gemm"/"gemm_int8", an
 // invalid format, or a format the GEMM programs cannot run.
