@@ -7,10 +7,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <tuple>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -21,28 +19,11 @@
 #include "kernels/gemm/cost_model.h"
 #include "kernels/gemm/default_config.h"
 #include "packing/weight_format.h"
+#include "tests/kernels/tune_timings.h"
 
 using namespace uintx;
 
 namespace {
-
-struct Timed {
-  std::string config;
-  double us = 0;
-};
-
-// Key text -> every timed candidate: lines `"key",index,"config",us`.
-std::map<std::string, std::vector<Timed>> readTimings(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  std::map<std::string, std::vector<Timed>> out;
-  for (std::string line; std::getline(in, line);) {
-    const size_t keyEnd = line.find('"', 1), cfgStart = line.find('"', keyEnd + 1), cfgEnd = line.find('"', cfgStart + 1);
-    REQUIRE(cfgEnd != std::string::npos);
-    out[line.substr(1, keyEnd - 1)].push_back({line.substr(cfgStart + 1, cfgEnd - cfgStart - 1), std::stod(line.substr(cfgEnd + 2))});
-  }
-  return out;
-}
 
 const cache::GpuModel& h200() {
   const cache::ShippedTable* t = cache::shippedTableFor("NVIDIA H200", "9.0");
@@ -70,13 +51,13 @@ Judged judge(const std::string& path, const char* gpuName) {
   REQUIRE(table != nullptr);
   Judged j;
   double logRatio = 0;
-  for (const auto& [keyText, timed] : readTimings(path)) {
+  for (const auto& [keyText, timed] : testing::readTuneTimings(path)) {
     const cache::KernelKey key = cache::KernelKey::parse(keyText);
     const bool int8 = key.family == cache::KernelFamily::gemm_int8;
     const kernels::QuantSpec q = kernels::quantSpecOf(kernels::weightFormatOf(key));
     const std::string chosen = kernels::modelGemmConfig(q, key.m_bucket, int8, table->model).toString();
     double best = INFINITY, chosenUs = NAN;
-    for (const Timed& t : timed) {
+    for (const testing::TimedCandidate& t : timed) {
       best = std::min(best, t.us);
       if (t.config == chosen) chosenUs = t.us;
     }

@@ -6,7 +6,6 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -19,6 +18,7 @@
 #include "kernels/gemv/default_config.h"
 #include "kernels/gemv/gemv.h"
 #include "packing/weight_format.h"
+#include "tests/kernels/tune_timings.h"
 
 using namespace uintx;
 
@@ -40,17 +40,11 @@ kernels::GemvConfig parseDescription(const std::string& text) {
   return c;
 }
 
-// Key text -> every timed candidate: lines `"key",index,"config",us`.
+// Key text -> every timed candidate, parsed.
 std::map<std::string, std::vector<Timed>> readTimings(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in.good());
   std::map<std::string, std::vector<Timed>> out;
-  for (std::string line; std::getline(in, line);) {
-    const size_t keyEnd = line.find('"', 1), cfgStart = line.find('"', keyEnd + 1), cfgEnd = line.find('"', cfgStart + 1);
-    REQUIRE(cfgEnd != std::string::npos);
-    out[line.substr(1, keyEnd - 1)].push_back(
-        {parseDescription(line.substr(cfgStart + 1, cfgEnd - cfgStart - 1)), std::stod(line.substr(cfgEnd + 2))});
-  }
+  for (const auto& [key, candidates] : testing::readTuneTimings(path))
+    for (const testing::TimedCandidate& t : candidates) out[key].push_back({parseDescription(t.config), t.us});
   return out;
 }
 
