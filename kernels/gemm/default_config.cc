@@ -147,7 +147,10 @@ GemmConfig modelGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache
 
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache::GpuModel& gpu) {
   static const char* const choice = std::getenv("UINTX_GEMM_COST_MODEL");
-  const bool model = choice && std::string(choice) == "1" ? true : choice && std::string(choice) == "0" ? false : int8;
+  // Unset: the model for 8-bit weights with int8 activations, the keys it was judged on.
+  const bool model = choice && std::string(choice) == "1"   ? true
+                     : choice && std::string(choice) == "0" ? false
+                                                            : int8 && q.bits == 8;
   return model ? modelGemmConfig(q, M, int8, gpu) : ruleGemmConfig(q, M, int8, gpu.smCount);
 }
 

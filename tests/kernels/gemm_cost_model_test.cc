@@ -2,7 +2,7 @@
 // (modelGemmConfig): on measured GEMM keys (tests/kernels/data/*_gemm_tune_timings.csv, every
 // candidate of each key timed by uintx-tune: the H200 keys its constants were fitted on, and H100
 // keys of other shapes they were not) its choice is near the measured best; on every zoo shape
-// and format it is a config the kernel accepts, predicted no slower than the rule; the int8
+// and format it is a config the kernel accepts, predicted no slower than the rule; the W8A8
 // defaults are its choices; and the prediction moves the way its physics says.
 #include <doctest/doctest.h>
 
@@ -119,7 +119,7 @@ TEST_CASE("the model's GEMM configs: runnable on every zoo shape and format, nev
   CHECK(changed > 0);
 }
 
-TEST_CASE("defaults: the model's choice with int8 activations, the rule weight-only and without fitted constants") {
+TEST_CASE("defaults: the model's choice for W8A8, the rule for weight-only, W4A8 and without fitted constants") {
   const kernels::QuantSpec q = specOf(4, 128, 8192, 8192), w8 = specOf(8, 0, 4608, 3584);
   const cache::GpuModel generic = cache::genericGpuModel(132);
   for (int64_t M : {16, 64, 256}) {  // $UINTX_GEMM_COST_MODEL unset
@@ -128,6 +128,7 @@ TEST_CASE("defaults: the model's choice with int8 activations, the rule weight-o
     CHECK(kernels::defaultGemmConfig(q, M, false, h200()).toString() == rule);
     CHECK(kernels::defaultGemmConfig(w8, M, true, h200()).toString() == kernels::modelGemmConfig(w8, M, true, h200()).toString());
     CHECK(kernels::defaultGemmConfig(w8, M, true, generic).toString() == kernels::ruleGemmConfig(w8, M, true, 132).toString());
+    CHECK(kernels::defaultGemmConfig(q, M, true, h200()).toString() == kernels::ruleGemmConfig(q, M, true, 132).toString());
   }
 }
 
