@@ -74,16 +74,26 @@ const std::vector<ShippedTable>& shippedTables() {
   return tables;
 }
 
-const ShippedTable* shippedTableFor(const std::string& gpuName, const std::string& computeCapability) {
-  const char* off = std::getenv("UINTX_SHIPPED_TABLES");
-  if (off && std::string(off) == "0") return nullptr;
+namespace {
+
+const ShippedTable* tableOf(const std::string& gpuName, const std::string& computeCapability) {
   for (const ShippedTable& t : shippedTables())
     if (t.gpu.name == gpuName && t.gpu.compute_capability == computeCapability) return &t;
   return nullptr;
 }
 
+}  // namespace
+
+const ShippedTable* shippedTableFor(const std::string& gpuName, const std::string& computeCapability) {
+  const char* off = std::getenv("UINTX_SHIPPED_TABLES");
+  if (off && std::string(off) == "0") return nullptr;
+  return tableOf(gpuName, computeCapability);
+}
+
 GpuModel gpuModelFor(const std::string& gpuName, const std::string& computeCapability, int smCount) {
-  const ShippedTable* table = shippedTableFor(gpuName, computeCapability);
+  // Not switched off with the tables' entries: those constants are what the cost model, the
+  // tables' stand-in, is measured with.
+  const ShippedTable* table = tableOf(gpuName, computeCapability);
   GpuModel m = table ? table->model : genericGpuModel(smCount);
   m.smCount = smCount;
   return m;

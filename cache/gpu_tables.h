@@ -30,8 +30,8 @@ const std::vector<ShippedTable>& shippedTables();
 // $UINTX_SHIPPED_TABLES is "0" (the tables switched off, e.g. to measure the cost model).
 const ShippedTable* shippedTableFor(const std::string& gpuName, const std::string& computeCapability);
 
-// The cost-model constants for a device: its table's (shippedTableFor), else generic ones,
-// with the device's own SM count either way (a partitioned GPU has fewer).
+// The cost-model constants for a device: its table's, else generic ones, with the device's own
+// SM count either way (a partitioned GPU has fewer). $UINTX_SHIPPED_TABLES=0 leaves them on.
 GpuModel gpuModelFor(const std::string& gpuName, const std::string& computeCapability, int smCount);
 
 }  // namespace uintx::cache

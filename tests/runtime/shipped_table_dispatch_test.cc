@@ -1,7 +1,8 @@
 // Which config a call runs, posing (through the fake driver) as a GPU that has a shipped
 // table: the user's config cache first, then the table, then the cost model's default; and
-// $UINTX_SHIPPED_TABLES=0 switches the table off. The config is read from the launch grid of
-// the GEMV (N / BLOCK_N programs along x, split_k along y).
+// $UINTX_SHIPPED_TABLES=0 switches the table's entries off (the model keeps its constants).
+// The config is read from the launch grid of the GEMV (N / BLOCK_N programs along x, split_k
+// along y).
 #include <doctest/doctest.h>
 
 #include <cstdlib>
