@@ -94,11 +94,24 @@ GemmConfig ruleGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCount)
   // latency: 16-row tiles split while the grid stays within 3.5 programs per SM (beyond it the
   // partial sums cost more than the programs gain), 32-row tiles up to 6 programs per SM and a
   // split of 8; 64-row weight-only tiles are content with ~1.5 programs per SM;
-  // 128- and 256-row tiles (one CTA per SM), and the int8 GEMM's deep-pipelined small-M tiles,
-  // split into the slices that fill the most SMs (splitToFillSms): unsplit, a layer of few row
-  // blocks would leave most SMs idle.
+  // 128- and 256-row tiles (one CTA per SM), and the int8 GEMM's 64-row tiles, split into the
+  // slices that fill the most SMs (splitToFillSms): unsplit, a layer of few row blocks would
+  // leave most SMs idle. The transposed int8 tiles keep 5 steps of weights in flight each: half
+  // the SMs so busy nearly draw the copy ceiling, and the partial sums cost more than the other
+  // half adds unless the slices stay long; they split within one program per SM, into slices
+  // of at least 24 steps.
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
-  if (c.blockM >= 128 || (int8 && (c.blockM == 64 || c.weightsAsA))) return splitToFillSms(q, c, programs, int8, smCount);
+  if (int8 && c.weightsAsA) {
+    const int64_t steps = q.K / c.blockK;
+    for (int split = 2; split <= 8 && programs * split <= int64_t(smCount) && steps / split >= 24; split *= 2) {
+      GemmConfig t = c;
+      t.splitK = split;
+      if (!gemmSupports(q, t, int8)) break;
+      c = t;
+    }
+    return c;
+  }
+  if (c.blockM >= 128 || (int8 && c.blockM == 64)) return splitToFillSms(q, c, programs, int8, smCount);
   if (c.blockM <= 16 && !int8) {
     for (int split = 2; split <= 8 && 2 * programs * split <= 7 * int64_t(smCount); split *= 2) {
       GemmConfig t = c;
@@ -147,10 +160,7 @@ GemmConfig modelGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache
 
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache::GpuModel& gpu) {
   static const char* const choice = std::getenv("UINTX_GEMM_COST_MODEL");
-  // Unset: the model for 8-bit weights with int8 activations, the keys it was judged on.
-  const bool model = choice && std::string(choice) == "1"   ? true
-                     : choice && std::string(choice) == "0" ? false
-                                                            : int8 && q.bits == 8;
+  const bool model = choice && std::string(choice) == "1";
   return model ? modelGemmConfig(q, M, int8, gpu) : ruleGemmConfig(q, M, int8, gpu.smCount);
 }
 

@@ -17,11 +17,9 @@ constexpr int64_t kInt8WeightsAsAMaxM = 64;
 // the next step's words and activations loaded into registers.
 constexpr int64_t kRegisterTransposedMaxM = 32;
 
-// The config where no tuned one exists. 8-bit weights with int8 activations: the cost model's
-// choice (modelGemmConfig); weight-only: the rule (ruleGemmConfig), whose 16-row ring GEMM's
-// timings the model does not follow yet; 4-bit weights with int8 activations, never timed for
-// the model: the rule (docs/PERFORMANCE.md, "The cost model (GEMM)").
-// $UINTX_GEMM_COST_MODEL=0 takes the rules for both, =1 the model for both.
+// The config where no tuned one exists: the rule (ruleGemmConfig). The cost model's choice
+// (modelGemmConfig) with $UINTX_GEMM_COST_MODEL=1: on layers it was not fitted on it lost to the
+// rules (docs/PERFORMANCE.md, "The cost model (GEMM)", run 21).
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8Activations, const cache::GpuModel& gpu);
 
 // The candidate of the tuner's space (kernels/gemm/config_space.h) of least predicted time

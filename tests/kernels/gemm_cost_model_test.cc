@@ -2,8 +2,9 @@
 // (modelGemmConfig): on measured GEMM keys (tests/kernels/data/*_gemm_tune_timings.csv, every
 // candidate of each key timed by uintx-tune: the H200 keys its constants were fitted on, and H100
 // keys of other shapes they were not) its choice is near the measured best; on every zoo shape
-// and format it is a config the kernel accepts, predicted no slower than the rule; the W8A8
-// defaults are its choices; and the prediction moves the way its physics says.
+// and format it is a config the kernel accepts, predicted no slower than the rule; it is the
+// default only on request ($UINTX_GEMM_COST_MODEL=1); and the prediction moves the way its
+// physics says.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -44,7 +45,7 @@ kernels::QuantSpec specOf(int bits, int group, int64_t N, int64_t K) {
 // Every key of a timings file: the model's choice (from the GPU's table) against the best.
 struct Judged {
   int keys = 0, within10 = 0;
-  double geomean = 0;
+  double geomean = 0, worst = 0;
 };
 Judged judge(const std::string& path, const char* gpuName) {
   const cache::ShippedTable* table = cache::shippedTableFor(gpuName, "9.0");
@@ -66,10 +67,11 @@ Judged judge(const std::string& path, const char* gpuName) {
     ++j.keys;
     j.within10 += chosenUs <= 1.10 * best;
     logRatio += std::log(chosenUs / best);
-    CHECK(chosenUs <= 1.5 * best);
+    j.worst = std::max(j.worst, chosenUs / best);
   }
   j.geomean = std::exp(logRatio / j.keys);
-  MESSAGE(path << ": " << j.within10 << " of " << j.keys << " keys within 10%, geometric mean " << j.geomean);
+  MESSAGE(path << ": " << j.within10 << " of " << j.keys << " keys within 10%, geometric mean " << j.geomean
+               << ", worst " << j.worst);
   return j;
 }
 
@@ -82,6 +84,7 @@ TEST_CASE("on the H200's measured GEMM keys, the model's choice is near the meas
   CHECK(j.keys >= 12);
   CHECK(j.within10 >= j.keys - 1);
   CHECK(j.geomean <= 1.06);
+  CHECK(j.worst <= 1.5);
 }
 
 // Keys the constants were not fitted on (run 20d: Qwen's and Phi's shapes, timed on an H100;
@@ -91,6 +94,16 @@ TEST_CASE("on shapes and a GPU it was not fitted on, the model's choice is withi
   CHECK(j.keys >= 12);
   CHECK(j.within10 == j.keys);
   CHECK(j.geomean <= 1.03);
+  CHECK(j.worst <= 1.1);
+}
+
+// Run 21's keys (Gemma's and Llama-70B's shapes, 16 to 512 rows, H100): the model does not
+// carry over (W8A8 from 256 rows: 256-row tiles 1.26-1.33x slower than the rule's 128), which
+// is why the defaults are the rules. The bound below is where it stands, not a goal.
+TEST_CASE("on run 21's held-out keys the model trails the rules") {
+  const Judged j = judge("tests/kernels/data/h100_held_out_gemm_tune_timings.csv", "NVIDIA H100 80GB HBM3");
+  CHECK(j.keys == 32);
+  CHECK(j.within10 <= j.keys - 4);
 }
 
 TEST_CASE("the model's GEMM configs: runnable on every zoo shape and format, never predicted slower than the rule") {
@@ -119,17 +132,20 @@ TEST_CASE("the model's GEMM configs: runnable on every zoo shape and format, nev
   CHECK(changed > 0);
 }
 
-TEST_CASE("defaults: the model's choice for W8A8, the rule for weight-only, W4A8 and without fitted constants") {
+TEST_CASE("defaults: the rules, for every format; the model without fitted constants keeps them too") {
   const kernels::QuantSpec q = specOf(4, 128, 8192, 8192), w8 = specOf(8, 0, 4608, 3584);
   const cache::GpuModel generic = cache::genericGpuModel(132);
   for (int64_t M : {16, 64, 256}) {  // $UINTX_GEMM_COST_MODEL unset
-    const std::string rule = kernels::ruleGemmConfig(q, M, false, 132).toString();
-    CHECK(kernels::modelGemmConfig(q, M, false, generic).toString() == rule);
-    CHECK(kernels::defaultGemmConfig(q, M, false, h200()).toString() == rule);
-    CHECK(kernels::defaultGemmConfig(w8, M, true, h200()).toString() == kernels::modelGemmConfig(w8, M, true, h200()).toString());
-    CHECK(kernels::defaultGemmConfig(w8, M, true, generic).toString() == kernels::ruleGemmConfig(w8, M, true, 132).toString());
+    CHECK(kernels::modelGemmConfig(q, M, false, generic).toString() == kernels::ruleGemmConfig(q, M, false, 132).toString());
+    CHECK(kernels::defaultGemmConfig(q, M, false, h200()).toString() == kernels::ruleGemmConfig(q, M, false, 132).toString());
+    CHECK(kernels::defaultGemmConfig(w8, M, true, h200()).toString() == kernels::ruleGemmConfig(w8, M, true, 132).toString());
     CHECK(kernels::defaultGemmConfig(q, M, true, h200()).toString() == kernels::ruleGemmConfig(q, M, true, 132).toString());
   }
+  // The test can tell them apart: the model would have chosen otherwise on some of these.
+  int differs = 0;
+  for (int64_t M : {16, 64, 256})
+    differs += kernels::modelGemmConfig(w8, M, true, h200()).toString() != kernels::ruleGemmConfig(w8, M, true, 132).toString();
+  CHECK(differs > 0);
 }
 
 TEST_CASE("the GEMM prediction follows the physics it models") {

@@ -42,7 +42,9 @@ TEST_CASE("128- and 256-row tiles split along K while every program keeps an SM 
         } else {
           kernels::GemmConfig twice = c;
           twice.splitK = 2;
-          CHECK(programs(q, M, twice) > sms);  // splitting would have given some program no SM
+          // Splitting would have given some program no SM (or, transposed int8 tiles, cut the
+          // slices below 24 steps).
+          CHECK((programs(q, M, twice) > sms || (c.weightsAsA && q.K / c.blockK / 2 < 24)));
         }
       }
   // 8192x8192 at M = 128: 64 row blocks of 128 x 128 alone would leave half the SMs idle.
@@ -58,15 +60,19 @@ TEST_CASE("128- and 256-row tiles split along K while every program keeps an SM 
   CHECK(kernels::ruleGemmConfig(w8, 100, true, sms).toString() == "BM=64 BN=128 BK=128 warps=4 stages=6 splitK=2");
   w8.N = 8192;
   // Up to 64 rows, transposed: 64 weight rows by 16, 32 or 64 rows of x in 256-byte K steps,
-  // 128 programs on 8192 rows (unsplit), 64 on 4096 (split 2).
+  // 128 programs on 8192 rows (unsplit).
   for (int64_t M : {2, 16, 17, 32, 64}) {
     CAPTURE(M);
     c = kernels::ruleGemmConfig(w8, M, true, sms);
     CHECK(c.toString() == "BM=" + std::to_string(M <= 16 ? 16 : M <= 32 ? 32 : 64) +
                               " BN=64 BK=256 warps=4 stages=6 splitK=1 weightsAsA");
   }
+  // 64 programs: split only where the slices stay 24 steps long (14336 deep: 56 steps).
   w8.N = 4096;
+  CHECK(kernels::ruleGemmConfig(w8, 16, true, sms).splitK == 1);
+  w8.K = 14336, w8.groupSize = 14336;
   CHECK(kernels::ruleGemmConfig(w8, 16, true, sms).splitK == 2);
+  w8.K = 8192, w8.groupSize = 8192;
   // Past a wave of 64-row tiles (28672 rows: 448), 128 weight rows and fewer stages.
   w8.N = 28672;
   CHECK(kernels::ruleGemmConfig(w8, 16, true, sms).toString() == "BM=16 BN=128 BK=256 warps=4 stages=5 splitK=1 weightsAsA");
