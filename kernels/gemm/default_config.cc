@@ -96,14 +96,17 @@ GemmConfig ruleGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCount)
   // split of 8; 64-row weight-only tiles are content with ~1.5 programs per SM;
   // 128- and 256-row tiles (one CTA per SM), and the int8 GEMM's 64-row tiles, split into the
   // slices that fill the most SMs (splitToFillSms): unsplit, a layer of few row blocks would
-  // leave most SMs idle. The transposed int8 tiles keep 5 steps of weights in flight each: half
-  // the SMs so busy nearly draw the copy ceiling, and the partial sums cost more than the other
-  // half adds unless the slices stay long; they split within one program per SM, into slices
-  // of at least 24 steps.
+  // leave most SMs idle. The transposed int8 tiles keep 5 steps of weights in flight each: a
+  // third of the SMs so busy nearly draw the copy ceiling, and beyond that the partial sums
+  // cost more than the other SMs add unless the slices stay long. They split up to a third of
+  // the SMs, then within one program per SM into slices of at least 24 steps.
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
   if (int8 && c.weightsAsA) {
     const int64_t steps = q.K / c.blockK;
-    for (int split = 2; split <= 8 && programs * split <= int64_t(smCount) && steps / split >= 24; split *= 2) {
+    auto worthSplitting = [&](int split) {
+      return programs * c.splitK < int64_t(smCount) / 3 || (programs * split <= int64_t(smCount) && steps / split >= 24);
+    };
+    for (int split = 2; split <= 8 && worthSplitting(split); split *= 2) {
       GemmConfig t = c;
       t.splitK = split;
       if (!gemmSupports(q, t, int8)) break;
@@ -111,7 +114,18 @@ GemmConfig ruleGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCount)
     }
     return c;
   }
-  if (c.blockM >= 128 || (int8 && c.blockM == 64)) return splitToFillSms(q, c, programs, int8, smCount);
+  if (c.blockM >= 128 || (int8 && c.blockM == 64)) {
+    const GemmConfig split = splitToFillSms(q, c, programs, int8, smCount);
+    // The int8 128-row tiles' 6 stages hold one program per SM: where splitting K makes a
+    // second wave, 3 stages (two programs per SM) and the least split that reaches every SM
+    // run it in one.
+    if (int8 && q.symmetric && c.blockM == 128 && c.blockN == 128 && M < 256 && split.splitK > 1 &&
+        programs * split.splitK > smCount && c.stages > 3) {
+      c.stages = 3;
+      return splitToReach(q, c, programs, int8, smCount);
+    }
+    return split;
+  }
   if (c.blockM <= 16 && !int8) {
     for (int split = 2; split <= 8 && 2 * programs * split <= 7 * int64_t(smCount); split *= 2) {
       GemmConfig t = c;
@@ -144,6 +158,15 @@ GemmConfig splitToFillSms(const QuantSpec& q, GemmConfig c, int64_t programs, bo
     if (gemmSupports(q, t, int8) && filled(programs * split) > bestFilled + 0.1) best = t, bestFilled = filled(programs * split);
   }
   return best;
+}
+
+GemmConfig splitToReach(const QuantSpec& q, GemmConfig c, int64_t programs, bool int8, int smCount) {
+  for (int split = 2; split <= 8 && programs * c.splitK < smCount; ++split) {
+    GemmConfig t = c;
+    t.splitK = split;
+    if (gemmSupports(q, t, int8)) c = t;
+  }
+  return c;
 }
 
 GemmConfig modelGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache::GpuModel& gpu) {

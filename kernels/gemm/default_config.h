@@ -39,4 +39,8 @@ GemmConfig ruleGemmConfig(const QuantSpec& q, int64_t M, bool int8Activations, i
 // that fill an SM.
 GemmConfig splitToFillSms(const QuantSpec& q, GemmConfig c, int64_t programs, bool int8Activations, int smCount);
 
+// `c` split along K into the fewest slices (up to 8) that give every one of `smCount` SMs a
+// program, where the format allows it.
+GemmConfig splitToReach(const QuantSpec& q, GemmConfig c, int64_t programs, bool int8Activations, int smCount);
+
 }  // namespace uintx::kernels
