@@ -11,19 +11,18 @@
 
 namespace uintx::kernels {
 
-// Weight-only codes of up to 4 bits, up to 8 rows and from 17 to kRegisterTransposedMaxM rows:
-// the transposed GEMM on mma.sync with one stage (each thread loads the next step's words and
-// activations into registers), 2 warps, split until the grid holds about 8 programs per SM.
-// Up to 8 rows: 16 weight rows per warp, 256-deep K steps; 17-32 rows: 32 weight rows per warp,
-// 128-deep steps (activation tiles of 2048 and 4096 elements). 9-16 rows keep the 16-row
-// ring GEMM, which the one-stage tiles matched there but did not beat (docs/PERFORMANCE.md,
-// run 19). nullopt where the format cannot take it.
+// Weight-only codes of up to 4 bits, up to kRegisterTransposedMaxM rows: the transposed GEMM
+// on mma.sync with one stage (each thread loads the next step's words and activations into
+// registers), 2 warps, split until the grid holds about 8 programs per SM. Up to 8 rows: 16
+// weight rows per warp, 256-deep K steps; 9-32 rows: 32 weight rows per warp, 128-deep steps
+// (activation tiles of 2048 to 4096 elements). At 16 rows it beat the 16-row ring GEMM on 8 of
+// 9 measured layers (docs/PERFORMANCE.md, run 21). nullopt where the format cannot take it.
 static std::optional<GemmConfig> registerTransposedConfig(const QuantSpec& q, int64_t M, int smCount) {
-  if (M > kRegisterTransposedMaxM || (M > 8 && M <= 16)) return std::nullopt;
+  if (M > kRegisterTransposedMaxM) return std::nullopt;
   GemmConfig c;
   c.weightsAsA = 1, c.numWarps = 2, c.stages = 1;
   if (M <= 8) c.blockM = 8, c.blockN = 32, c.blockK = 256;
-  else c.blockM = 32, c.blockN = 64, c.blockK = 128;
+  else c.blockM = M <= 16 ? 16 : 32, c.blockN = 64, c.blockK = 128;
   while (c.blockK > 64 && !gemmSupports(q, c, false)) c.blockK /= 2;
   if (!gemmSupports(q, c, false)) return std::nullopt;
   const int64_t programs = (q.N + c.blockN - 1) / c.blockN, steps = q.K / c.blockK;

@@ -12,8 +12,8 @@ namespace uintx::kernels {
 // (GemmConfig::weightsAsA): x on the tensor cores' narrow side rather than padded to 64 rows.
 constexpr int64_t kInt8WeightsAsAMaxM = 64;
 
-// Up to this many rows of x (but for 9-16 rows), weight-only codes of up to 4 bits take the
-// transposed GEMM with one stage (GemmConfig::weightsAsA, stages 1): x on mma.sync's n side,
+// Up to this many rows of x, weight-only codes of up to 4 bits take the transposed GEMM with
+// one stage (GemmConfig::weightsAsA, stages 1): x on mma.sync's n side,
 // the next step's words and activations loaded into registers.
 constexpr int64_t kRegisterTransposedMaxM = 32;
 

@@ -99,15 +99,16 @@ TEST_CASE("int8 defaults take shorter K steps where K is not a multiple of 128")
     }
 }
 
-// Weight-only 16-row tiles split along K while the grid stays within 3.5 programs per SM
-// (docs/PERFORMANCE.md, run 16: 4096x14336 at M = 16, 32 tiles, split 8 20.4 us against 24.1
-// split 4; 28672x8192 at M = 4, 224 tiles, split 2 72.4 against 76.2 split 4).
-TEST_CASE("16-row tiles split K up to 3.5 programs per SM, at most 8 ways") {
+// Weight-only 16-row ring tiles (8-bit codes; narrower ones take the one-stage transposed
+// tiles) split along K while the grid stays within 3.5 programs per SM (docs/PERFORMANCE.md,
+// run 16: 4-bit 4096x14336 at M = 16, 32 tiles, split 8 20.4 us against 24.1 split 4;
+// 28672x8192 at M = 4, 224 tiles, split 2 72.4 against 76.2 split 4).
+TEST_CASE("16-row ring tiles split K up to 3.5 programs per SM, at most 8 ways") {
   const int sms = 132;
   for (int64_t N : {1024, 4096, 8192, 14336, 28672})
     for (int64_t K : {4096, 8192, 14336})
       for (int64_t M : {9, 12, 16}) {
-        kernels::QuantSpec q = spec(4, N, K);
+        kernels::QuantSpec q = spec(8, N, K);
         kernels::GemmConfig c = kernels::ruleGemmConfig(q, M, false, sms);
         CAPTURE(N);
         CAPTURE(K);
@@ -121,10 +122,10 @@ TEST_CASE("16-row tiles split K up to 3.5 programs per SM, at most 8 ways") {
         twice.splitK *= 2;
         if (c.splitK < 8 && kernels::gemmSupports(q, twice, false)) CHECK(2 * programs(q, M, twice) > 7 * sms);
       }
-  CHECK(kernels::ruleGemmConfig(spec(4, 4096, 14336), 16, false, sms).splitK == 8);
-  CHECK(kernels::ruleGemmConfig(spec(4, 8192, 8192), 16, false, sms).splitK == 4);
-  CHECK(kernels::ruleGemmConfig(spec(4, 28672, 8192), 16, false, sms).splitK == 2);
-  CHECK(kernels::ruleGemmConfig(spec(4, 4096, 4096), 16, false, 0).splitK == 1);  // SMs unknown
+  CHECK(kernels::ruleGemmConfig(spec(8, 4096, 14336), 16, false, sms).splitK == 8);
+  CHECK(kernels::ruleGemmConfig(spec(8, 8192, 8192), 16, false, sms).splitK == 4);
+  CHECK(kernels::ruleGemmConfig(spec(8, 28672, 8192), 16, false, sms).splitK == 2);
+  CHECK(kernels::ruleGemmConfig(spec(8, 4096, 4096), 16, false, 0).splitK == 1);  // SMs unknown
 }
 
 // The one-stage transposed default for 1/2/4-bit codes at these M: a tile of blockM rows of x by
@@ -176,14 +177,24 @@ TEST_CASE("up to 8 rows, 1- to 4-bit codes take the one-stage transposed GEMM") 
 
 // From 17 to 32 rows, codes of up to 4 bits: 32 rows of x by 64 weight rows (32 per warp), BK
 // 128 (docs/PERFORMANCE.md, run 19: H200, 8192x8192 31.8 us against 36.4 for the 32-row ring
-// GEMM, 4096x14336 25.7 against 33.2). 9-16 rows keep the 16-row ring GEMM.
+// GEMM, 4096x14336 25.7 against 33.2).
 TEST_CASE("from 17 to 32 rows, 1- to 4-bit codes take the one-stage transposed GEMM of 32 rows") {
   const int sms = 132;
   checkOneStageDefaults({17, 24, 32}, 32, 64, 128);
   CHECK(kernels::ruleGemmConfig(spec(4, 8192, 8192), 32, false, sms).splitK == 8);
   CHECK(kernels::ruleGemmConfig(spec(4, 4096, 14336), 32, false, sms).splitK == 8);
   CHECK(kernels::ruleGemmConfig(spec(8, 4096, 4096), 32, false, sms).weightsAsA == 0);  // 8-bit codes
-  for (int64_t M : {9, 12, 16}) CHECK(kernels::ruleGemmConfig(spec(4, 8192, 8192), M, false, sms).weightsAsA == 0);
+}
+
+// From 9 to 16 rows, codes of up to 4 bits: 16 rows of x by 64 weight rows, BK 128
+// (docs/PERFORMANCE.md, run 21: the best candidate on 8 of 9 measured layers, 1.00-1.10x of
+// the best on all 9, where the 16-row ring GEMM was 1.02-1.21x).
+TEST_CASE("from 9 to 16 rows, 1- to 4-bit codes take the one-stage transposed GEMM of 16 rows") {
+  const int sms = 132;
+  checkOneStageDefaults({9, 12, 16}, 16, 64, 128);
+  CHECK(kernels::ruleGemmConfig(spec(4, 8192, 8192), 16, false, sms).splitK == 8);
+  CHECK(kernels::ruleGemmConfig(spec(4, 10240, 8192), 16, false, sms).splitK == 4);
+  CHECK(kernels::ruleGemmConfig(spec(8, 8192, 8192), 16, false, sms).weightsAsA == 0);  // 8-bit codes
 }
 
 // int8 activations with 8-bit weights from 128 rows (run 19, H200): up to 255 rows 128x128

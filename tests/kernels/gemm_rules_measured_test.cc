@@ -59,13 +59,13 @@ TEST_CASE("the GEMM rules on the H200's measured keys") {
   CHECK(j.worst <= 1.1);
 }
 
-// The misses, where the rules stand today (docs/PERFORMANCE.md, run 21): W4A16 at 16 rows on
-// 4608x3584 and 9216x3072 (1.21x, 1.13x) and 32 rows on 10240x8192 (1.17x).
+// The one miss, where the rules stand today (docs/PERFORMANCE.md, run 21): W4A16 at 32 rows on
+// 10240x8192 (128-deep K steps, 1.17x the 64-deep ones).
 TEST_CASE("the GEMM rules on the H100's measured keys") {
   const Judged a = judgeRules("tests/kernels/data/h100_gemm_tune_timings.csv");
   const Judged b = judgeRules("tests/kernels/data/h100_held_out_gemm_tune_timings.csv");
   const Judged c = judgeRules("tests/kernels/data/h100_short_k_int8_tune_timings.csv");
   CHECK(a.keys + b.keys + c.keys >= 53);  // 6144x4096 at 128 rows: the rule's split 3 untimed
-  CHECK(a.within10 + b.within10 + c.within10 >= 50);
-  CHECK(std::max({a.worst, b.worst, c.worst}) <= 1.22);
+  CHECK(a.within10 + b.within10 + c.within10 >= 52);
+  CHECK(std::max({a.worst, b.worst, c.worst}) <= 1.17);
 }
