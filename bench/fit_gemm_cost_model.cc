@@ -99,7 +99,7 @@ void readTimings(const std::string& path, const cache::GpuModel& physical, std::
 
 double gMargin = kernels::kGemmModelMargin;  // --margin: what a rule's config must lose by to be replaced
 
-// The candidate defaultGemmConfig would take: the model's fastest, unless the rule's config
+// The candidate modelGemmConfig would take: the model's fastest, unless the rule's config
 // (when it was timed) is predicted within kGemmModelMargin of it.
 const Timed& pick(const Key& k, const cache::GpuModel& fitted) {
   const cache::GpuModel gpu = withFitted(k.physical, fitted);

@@ -13,8 +13,8 @@ namespace uintx::kernels {
 constexpr int64_t kInt8WeightsAsAMaxM = 64;
 
 // Up to this many rows of x, weight-only codes of up to 4 bits take the transposed GEMM with
-// one stage (GemmConfig::weightsAsA, stages 1): x on mma.sync's n side,
-// the next step's words and activations loaded into registers.
+// one stage (GemmConfig::weightsAsA, stages 1): x on mma.sync's n side, the next step's words
+// and activations loaded into registers.
 constexpr int64_t kRegisterTransposedMaxM = 32;
 
 // The config where no tuned one exists: the rule (ruleGemmConfig). The cost model's choice
