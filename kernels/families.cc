@@ -84,7 +84,8 @@ std::vector<cache::KernelConfig> configSpace(const cache::KernelKey& key, int sm
 std::vector<cache::KernelConfig> configSpace(const cache::KernelKey& key, const cache::GpuModel& gpu) {
   if (isGemvFamily(key.family)) return toCacheForm(gemvConfigSpace(key, gpu));
   // The default leads (the tuner times it first and checks the others against it); the space
-  // starts from the rule, which the cost model's choice replaces where it is the default (W8A8).
+  // starts from the rule, which the cost model's choice replaces where it is the default
+  // ($UINTX_GEMM_COST_MODEL=1).
   std::vector<GemmConfig> space = gemmConfigSpace(key, gpu.smCount);
   const GemmConfig chosen = defaultGemmConfig(quantSpecOf(weightFormatOf(key)), key.m_bucket,
                                               key.family == KernelFamily::gemm_int8, gpu);

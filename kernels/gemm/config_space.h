@@ -42,10 +42,11 @@ int64_t gemmSharedBytes(const cache::KernelKey& key, const kernels::GemmConfig& 
 std::string gemmPruneReason(const cache::KernelKey& key, const kernels::GemmConfig& c, int smCount);
 
 // Candidates for `key`: the rule's config (ruleGemmConfig at M = m_bucket; the tuner's space,
-// kernels::configSpace, puts the default first where the cost model chose another) first, then the configs of the grid that no rule prunes, most
-// plausible first, at most kMaxGemmConfigs. Every one passes kernels::gemmSupports and
-// codegen::mmaLayouts. Throws uintx::Error for a family other than "gemm"/"gemm_int8", an
-// invalid format, or a format the GEMM programs cannot run.
+// kernels::configSpace, puts the default first where the cost model chose another) first, then
+// the configs of the grid that no rule prunes, most plausible first, at most kMaxGemmConfigs.
+// Every one passes kernels::gemmSupports and codegen::mmaLayouts. Throws uintx::Error for a
+// family other than "gemm"/"gemm_int8", an invalid format, or a format the GEMM programs
+// cannot run.
 std::vector<kernels::GemmConfig> gemmConfigSpace(const cache::KernelKey& key, int smCount);
 
 }  // namespace uintx::kernels

@@ -30,6 +30,19 @@ static std::optional<GemmConfig> registerTransposedConfig(const QuantSpec& q, in
   return c;
 }
 
+// `c` with its split-K doubled, up to 8 ways, while `worth(the doubled split)` holds and the
+// format allows it.
+template <class Worth>
+static GemmConfig doubleSplitWhile(const QuantSpec& q, GemmConfig c, bool int8, Worth worth) {
+  for (int split = 2 * c.splitK; split <= 8 && worth(split); split *= 2) {
+    GemmConfig t = c;
+    t.splitK = split;
+    if (!gemmSupports(q, t, int8)) break;
+    c = t;
+  }
+  return c;
+}
+
 // The measurements behind each rule: docs/PERFORMANCE.md, "Why the GEMM defaults".
 GemmConfig ruleGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCount) {
   if (!int8)
@@ -102,16 +115,9 @@ GemmConfig ruleGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCount)
   int64_t programs = (q.N + c.blockN - 1) / c.blockN * ((M + c.blockM - 1) / c.blockM);
   if (int8 && c.weightsAsA) {
     const int64_t steps = q.K / c.blockK;
-    auto worthSplitting = [&](int split) {
-      return programs * c.splitK < int64_t(smCount) / 3 || (programs * split <= int64_t(smCount) && steps / split >= 24);
-    };
-    for (int split = 2; split <= 8 && worthSplitting(split); split *= 2) {
-      GemmConfig t = c;
-      t.splitK = split;
-      if (!gemmSupports(q, t, int8)) break;
-      c = t;
-    }
-    return c;
+    return doubleSplitWhile(q, c, int8, [&](int split) {
+      return programs * (split / 2) < int64_t(smCount) / 3 || (programs * split <= int64_t(smCount) && steps / split >= 24);
+    });
   }
   if (c.blockM >= 128 || (int8 && c.blockM == 64)) {
     const GemmConfig split = splitToFillSms(q, c, programs, int8, smCount);
@@ -125,23 +131,11 @@ GemmConfig ruleGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCount)
     }
     return split;
   }
-  if (c.blockM <= 16 && !int8) {
-    for (int split = 2; split <= 8 && 2 * programs * split <= 7 * int64_t(smCount); split *= 2) {
-      GemmConfig t = c;
-      t.splitK = split;
-      if (!gemmSupports(q, t, int8)) break;
-      c = t;
-    }
-    return c;
-  }
-  int64_t target = c.blockM <= 32 && !int8 ? 6 * int64_t(smCount) : 3 * int64_t(smCount) / 2;
-  for (int split = 2; split <= 8 && M < 128 && programs * c.splitK < target; split *= 2) {
-    GemmConfig t = c;
-    t.splitK = split;
-    if (!gemmSupports(q, t, int8)) break;
-    c = t;
-  }
-  return c;
+  if (c.blockM <= 16 && !int8)
+    return doubleSplitWhile(q, c, int8, [&](int split) { return 2 * programs * split <= 7 * int64_t(smCount); });
+  if (M >= 128) return c;
+  const int64_t target = c.blockM <= 32 && !int8 ? 6 * int64_t(smCount) : 3 * int64_t(smCount) / 2;
+  return doubleSplitWhile(q, c, int8, [&](int split) { return programs * (split / 2) < target; });
 }
 
 GemmConfig splitToFillSms(const QuantSpec& q, GemmConfig c, int64_t programs, bool int8, int smCount) {

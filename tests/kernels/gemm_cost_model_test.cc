@@ -42,36 +42,17 @@ kernels::QuantSpec specOf(int bits, int group, int64_t N, int64_t K) {
   return q;
 }
 
-// Every key of a timings file: the model's choice (from the GPU's table) against the best.
-struct Judged {
-  int keys = 0, within10 = 0;
-  double geomean = 0, worst = 0;
-};
-Judged judge(const std::string& path, const char* gpuName) {
+// Every key of a timings file: the model's choice (from the GPU's table) against the best;
+// every choice is one of the space's candidates, all timed.
+testing::Judged judge(const std::string& path, const char* gpuName) {
   const cache::ShippedTable* table = cache::shippedTableFor(gpuName, "9.0");
   REQUIRE(table != nullptr);
-  Judged j;
-  double logRatio = 0;
-  for (const auto& [keyText, timed] : testing::readTuneTimings(path)) {
+  const testing::Judged j = testing::judgeChoices(path, [&](const std::string& keyText) {
     const cache::KernelKey key = cache::KernelKey::parse(keyText);
-    const bool int8 = key.family == cache::KernelFamily::gemm_int8;
     const kernels::QuantSpec q = kernels::quantSpecOf(kernels::weightFormatOf(key));
-    const std::string chosen = kernels::modelGemmConfig(q, key.m_bucket, int8, table->model).toString();
-    double best = INFINITY, chosenUs = NAN;
-    for (const testing::TimedCandidate& t : timed) {
-      best = std::min(best, t.us);
-      if (t.config == chosen) chosenUs = t.us;
-    }
-    INFO(keyText << ": chose " << chosen << " at " << chosenUs << " us, best " << best << " us");
-    REQUIRE(std::isfinite(chosenUs));  // the choice is one of the space's candidates, all timed
-    ++j.keys;
-    j.within10 += chosenUs <= 1.10 * best;
-    logRatio += std::log(chosenUs / best);
-    j.worst = std::max(j.worst, chosenUs / best);
-  }
-  j.geomean = std::exp(logRatio / j.keys);
-  MESSAGE(path << ": " << j.within10 << " of " << j.keys << " keys within 10%, geometric mean " << j.geomean
-               << ", worst " << j.worst);
+    return kernels::modelGemmConfig(q, key.m_bucket, key.family == cache::KernelFamily::gemm_int8, table->model).toString();
+  });
+  CHECK(j.untimed == 0);
   return j;
 }
 
@@ -80,7 +61,7 @@ Judged judge(const std::string& path, const char* gpuName) {
 // The keys the constants were fitted on (run 19, Llama's 8192x8192 and 4096x14336): one miss,
 // 8192x8192 W4A16 M = 16 (docs/PERFORMANCE.md).
 TEST_CASE("on the H200's measured GEMM keys, the model's choice is near the measured best") {
-  const Judged j = judge("tests/kernels/data/h200_gemm_tune_timings.csv", "NVIDIA H200");
+  const testing::Judged j = judge("tests/kernels/data/h200_gemm_tune_timings.csv", "NVIDIA H200");
   CHECK(j.keys >= 12);
   CHECK(j.within10 >= j.keys - 1);
   CHECK(j.geomean <= 1.06);
@@ -90,7 +71,7 @@ TEST_CASE("on the H200's measured GEMM keys, the model's choice is near the meas
 // Keys the constants were not fitted on (run 20d: Qwen's and Phi's shapes, timed on an H100;
 // the H100's table holds the H200's fitted constants with its own copy ceiling and tensor peak).
 TEST_CASE("on shapes and a GPU it was not fitted on, the model's choice is within 10% of the best") {
-  const Judged j = judge("tests/kernels/data/h100_gemm_tune_timings.csv", "NVIDIA H100 80GB HBM3");
+  const testing::Judged j = judge("tests/kernels/data/h100_gemm_tune_timings.csv", "NVIDIA H100 80GB HBM3");
   CHECK(j.keys >= 12);
   CHECK(j.within10 == j.keys);
   CHECK(j.geomean <= 1.03);
@@ -101,7 +82,7 @@ TEST_CASE("on shapes and a GPU it was not fitted on, the model's choice is withi
 // carry over (W8A8 from 256 rows: 256-row tiles 1.26-1.33x slower than the rule's 128), which
 // is why the defaults are the rules. The bound below is where it stands, not a goal.
 TEST_CASE("on run 21's held-out keys the model trails the rules") {
-  const Judged j = judge("tests/kernels/data/h100_held_out_gemm_tune_timings.csv", "NVIDIA H100 80GB HBM3");
+  const testing::Judged j = judge("tests/kernels/data/h100_held_out_gemm_tune_timings.csv", "NVIDIA H100 80GB HBM3");
   CHECK(j.keys == 32);
   CHECK(j.within10 <= j.keys - 4);
 }
