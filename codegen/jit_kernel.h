@@ -63,8 +63,9 @@ class JitKernel {
     runtime::CudaModule module;
     CUfunction function;
     // Kernels that launch the next at entry: the programs that fill all but one resident slot
-    // per SM (occupancy x SMs - SMs), the least a launch needs to overlap the kernel before.
+    // per SM (occupancy x SMs - SMs), and the SMs (orderFor).
     uint64_t fillingGrid;
+    uint64_t smCount;
   };
   const Loaded& loadedInCurrentContext() const;
   // How a launch of `programs` programs is ordered after the kernel before it (runtime::launchKernel).

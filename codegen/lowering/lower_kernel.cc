@@ -38,11 +38,11 @@ GpuKernelModule Lowering::run() {
   warp_ = arith::ShRUIOp::create(b_, loc_, tid, c32(5));
   entryMarker_ = c32(0).getDefiningOp();  // thread-coordinate math is inserted before this
 
-  // The kernel's own ops, with the wait for earlier kernels before the first that needs it.
+  // The kernel's own ops, with the wait for earlier kernels before the first that needs it (a
+  // loop places it itself, inside the prologue of its copies: lowerFor).
   if (facts_.launchOverlap == dsl::LaunchOverlap::early) emitLaunchDependents();
-  else emitWaitForPriorGrids();
   for (Operation& op : src.getBody().front().getOperations()) {
-    if (!waitedForPriorGrids_ && touchesStreamOrderedMemory(&op)) emitWaitForPriorGrids();
+    if (!waitedForPriorGrids_ && !isa<scf::ForOp>(op) && touchesStreamOrderedMemory(&op)) emitWaitForPriorGrids();
     lowerOp(&op);
   }
 
@@ -76,10 +76,13 @@ void Lowering::readLayouts() {
 // attribute (codegen/runtime/cuda_module.h, LaunchOrder), a kernel may start before the kernel
 // before it on the stream has finished. Two instructions place it among its neighbours:
 // - griddepcontrol.wait: wait until the kernels before have finished and their writes are
-//   visible. Emitted once, at top level (so it runs exactly once, whatever loops follow): at
-//   entry, or with dsl::LaunchOverlap::early just before the first top-level op that loads
-//   through a stream-ordered pointer argument or stores at all, so that the loads of constant
-//   data before it (dsl::PointerAccess) are already on their way.
+//   visible. Emitted once, at top level (so it runs exactly once, whatever loops follow), just
+//   before the first top-level op that loads through a stream-ordered pointer argument or stores
+//   at all, so that the loads of constant data before it (dsl::PointerAccess: weights, scales)
+//   are already on their way; a pipelined loop issues its prologue's copies of constant data
+//   first, then waits, then copies the rest (lowerFor). A kernel after a short one that lets it
+//   launch early (the row quantization before the int8 GEMM) so streams its first weight tiles
+//   while that one runs.
 // - griddepcontrol.launch_dependents: the next kernel may launch once every program has passed
 //   it. Only LaunchOverlap::early emits it, at entry; other kernels let the next one launch when
 //   their programs have exited (implicitly), which still hides its launch behind their final
@@ -112,14 +115,16 @@ static int pointerArgumentOf(Value ptr) {
   }
 }
 
+bool Lowering::readsConstantMemory(ux::LoadOp load) {
+  int arg = pointerArgumentOf(load.getPtr());
+  return arg >= 0 && facts_.isConstantPointer(arg);
+}
+
 bool Lowering::touchesStreamOrderedMemory(Operation* top) {
   bool touches = false;
   top->walk([&](Operation* op) {
     if (isa<ux::StoreOp, ux::AtomicAddOp>(op)) touches = true;
-    if (auto load = dyn_cast<ux::LoadOp>(op)) {
-      int arg = pointerArgumentOf(load.getPtr());
-      touches |= arg < 0 || !facts_.isConstantPointer(arg);
-    }
+    if (auto load = dyn_cast<ux::LoadOp>(op)) touches |= !readsConstantMemory(load);
   });
   return touches;
 }

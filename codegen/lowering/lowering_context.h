@@ -145,6 +145,7 @@ class Lowering {
   // ---- ops ----
   void emitWaitForPriorGrids();
   bool touchesStreamOrderedMemory(Operation* top);
+  bool readsConstantMemory(ux::LoadOp load);  // through a PointerAccess::constant argument
   void emitLaunchDependents();
   void lowerOp(Operation* op);
   void lowerElementwise(Operation* op);

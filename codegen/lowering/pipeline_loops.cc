@@ -14,6 +14,9 @@ namespace uintx::codegen {
 // one barrier per step suffices. Copies for steps past the end are masked (zero-filled, no
 // global read). The loop carries the index of the buffer it reads.
 void Lowering::lowerFor(scf::ForOp op) {
+  // A top-level loop that is the kernel's first access to stream-ordered memory waits for the
+  // kernels before it (lower_kernel.cc) here: at its start, or within its prologue.
+  const bool waitHere = !waitedForPriorGrids_ && touchesStreamOrderedMemory(op);
   Value lo = get(op.getLowerBound())[0], hi = get(op.getUpperBound())[0], step = get(op.getStep())[0];
   SmallVector<Value> inits;
   std::vector<size_t> counts;
@@ -57,14 +60,32 @@ void Lowering::lowerFor(scf::ForOp op) {
       }
     useShared(0, op);
     barrier();  // earlier users of this shared memory are done before the prologue writes it
-    for (int j = 0; j < ahead; ++j) {
-      Value iv = add(lo, arith::MulIOp::create(b_, loc_, step, c32(j)));
-      Value valid = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::slt, iv, hi);
-      for (auto& [a, r] : async)
-        issueAsyncCopies(a, r, op.getInductionVar(), iv, valid, c32(r.offset + j * r.stageBytes));
-      asyncCommit();
+    // One group per step. Where the loop waits for the kernels before it, the copies of
+    // constant data (weights) go first, a group per step, then the wait, then the others': the
+    // steps' groups complete in order, so step t still waits for its own copies only (and for
+    // the constant copies of the prologue, issued before them).
+    auto prologue = [&](std::optional<bool> constant) {
+      for (int j = 0; j < ahead; ++j) {
+        Value iv = add(lo, arith::MulIOp::create(b_, loc_, step, c32(j)));
+        Value valid = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::slt, iv, hi);
+        for (auto& [a, r] : async)
+          if (!constant || readsConstantMemory(a.load) == *constant)
+            issueAsyncCopies(a, r, op.getInductionVar(), iv, valid, c32(r.offset + j * r.stageBytes));
+        asyncCommit();
+      }
+    };
+    size_t constantRings = llvm::count_if(async, [&](const auto& a) { return readsConstantMemory(a.first.load); });
+    if (waitHere && constantRings > 0 && constantRings < async.size()) {
+      prologue(true);
+      emitWaitForPriorGrids();
+      prologue(false);
+    } else {
+      if (waitHere) emitWaitForPriorGrids();
+      prologue(std::nullopt);
     }
     inits.push_back(c32(0));  // the buffer step 0 reads
+  } else if (waitHere) {
+    emitWaitForPriorGrids();
   }
   auto loop = scf::ForOp::create(b_, loc_, lo, hi, step, inits);
   Block* body = loop.getBody();

@@ -25,6 +25,10 @@ KernelProgram buildQuantizeRows(int64_t K, DType act, int block) {
   Value M = kb.scalarArg("M", DType::i32);
   (void)M;
   kb.setNumWarps(kQuantizeRowsWarps);
+  // The int8 GEMM after it may launch at once: its programs take the SMs these few leave free
+  // and copy their first weight tiles while the rows are quantized (they wait for this kernel
+  // before they read xq: codegen/lowering/lower_kernel.cc).
+  kb.setLaunchOverlap(LaunchOverlap::early);
   Value m = kb.programId(0);
   Value row = m * int(K);
   auto scaleOf = [&](Value amax) {

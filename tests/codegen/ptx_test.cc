@@ -83,8 +83,9 @@ TEST_CASE("kernels wait for the kernels before them before their first memory ac
   CHECK_FALSE(codegen::chipHasGridDependencyControl("sm_89"));
 }
 
-// dsl::LaunchOverlap::early: the next kernel may launch at entry, and the loads of constant data
-// that come first are issued before the wait; the first stream-ordered access comes after it.
+// Every kernel issues the loads of constant data that come first before the wait; the first
+// stream-ordered access comes after it. dsl::LaunchOverlap::early also lets the next kernel
+// launch at entry.
 static dsl::KernelProgram constantThenStreamOrdered(dsl::LaunchOverlap overlap) {
   using namespace dsl;
   KernelBuilder kb("constant_then_stream_ordered");
@@ -98,7 +99,7 @@ static dsl::KernelProgram constantThenStreamOrdered(dsl::LaunchOverlap overlap) 
   return kb.finish();
 }
 
-TEST_CASE("an early-overlap kernel requests constant data before it waits, activations after") {
+TEST_CASE("kernels request constant data before they wait, activations after; early ones trigger at entry") {
   std::string ptx = codegen::compileToPtx(constantThenStreamOrdered(dsl::LaunchOverlap::early)).ptx;
   size_t trigger = ptx.find("griddepcontrol.launch_dependents;"), wait = ptx.find("griddepcontrol.wait;");
   size_t weightLoad = ptx.find("ld.global.b32"), activationLoad = ptx.find("ld.global.v4.b32");
@@ -111,12 +112,47 @@ TEST_CASE("an early-overlap kernel requests constant data before it waits, activ
   CHECK(weightLoad < wait);
   CHECK(wait < activationLoad);
   CHECK(wait < ptx.find("st.global"));
-  // The standard overlap waits at entry, before any load, and has no explicit trigger.
+  // The standard overlap places the wait alike and has no explicit trigger.
   std::string standard = codegen::compileToPtx(constantThenStreamOrdered(dsl::LaunchOverlap::standard)).ptx;
   size_t standardWait = standard.find("griddepcontrol.wait;");
   REQUIRE(standardWait != std::string::npos);
-  CHECK(standardWait < standard.find("ld.global"));
+  CHECK(standard.find("ld.global.b32") < standardWait);
+  CHECK(standardWait < standard.find("ld.global.v4.b32"));
   CHECK(standard.find("griddepcontrol.launch_dependents;") == std::string::npos);
+}
+
+// A pipelined loop that is the kernel's first stream-ordered access copies the constant tiles of
+// its prologue's steps first, then waits, then copies the others (codegen/lowering/pipeline_loops.cc).
+TEST_CASE("a pipelined loop's prologue copies constant tiles before the wait, the others after") {
+  using namespace dsl;
+  KernelBuilder kb("ring_after_wait");
+  Value w = kb.pointerArg("w", DType::f32, PointerAccess::constant);
+  Value x = kb.pointerArg("x", DType::f32);
+  Value y = kb.pointerArg("y", DType::f32);
+  Value rows = kb.arange(0, 16);
+  Value acc = kb.forLoop(0, kb.constant(1024, DType::i32), 32, {kb.zeros({16}, DType::f32)},
+                         [&](Value k0, const std::vector<Value>& c) {
+                           Value offs = expandDims(rows, 1) * 1024 + expandDims(k0 + kb.arange(0, 32), 0);
+                           return std::vector<Value>{c[0] + sum(load(w + offs) * load(x + offs), 1)};
+                         }, /*stages=*/3)[0];
+  kb.store(y + rows, acc);
+  std::string ptx = codegen::compileToPtx(kb.finish()).ptx;
+  CAPTURE(ptx);
+  size_t wait = ptx.find("griddepcontrol.wait;"), loop = ptx.find("cp.async.wait_group");
+  REQUIRE(wait != std::string::npos);
+  REQUIRE(loop != std::string::npos);
+  // Two steps ahead: the constant tile's two copies and commits, the wait, then the others'.
+  std::string before = ptx.substr(0, wait), after = ptx.substr(wait, loop - wait);
+  auto count = [](const std::string& text, const std::string& what) {
+    int n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  auto copies = [&](const std::string& text) { return count(text, "cp.async.ca.") + count(text, "cp.async.cg."); };
+  CHECK(count(before, "cp.async.commit_group") == 2);
+  CHECK(count(after, "cp.async.commit_group") == 2);
+  CHECK(copies(before) > 0);
+  CHECK(copies(before) == copies(after));  // w and x: tiles of the same shape
 }
 
 // The on-disk kernel caches key on this: it must change with the lowering's sources, which

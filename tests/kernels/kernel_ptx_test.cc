@@ -112,10 +112,10 @@ TEST_CASE("GEMV inner loop: segment sums stay in the thread, 16-byte word loads,
 }
 
 
-// Programmatic dependent launch (codegen/lowering/lower_kernel.cc): an unsplit GEMV lets the next kernel
-// launch at entry and requests its first weight tile before it waits for the kernel before it;
-// a split GEMV (followed by its reduce) waits at entry and has no explicit trigger.
-TEST_CASE("GEMV overlap with its neighbours: unsplit requests weights before waiting, split waits at entry") {
+// Programmatic dependent launch (codegen/lowering/lower_kernel.cc): a GEMV requests its first
+// weight tile before it waits for the kernel before it; an unsplit one lets the next kernel
+// launch at entry, a split one (followed by its reduce) has no explicit trigger.
+TEST_CASE("GEMV overlap with its neighbours: weights requested before waiting, unsplit triggers at entry") {
   kernels::QuantSpec q = spec4096(4);
   kernels::GemvConfig c;
   c.blockN = 32, c.blockK = 1024, c.numWarps = 8, c.stages = 2;
@@ -130,9 +130,33 @@ TEST_CASE("GEMV overlap with its neighbours: unsplit requests weights before wai
 
   c.splitK = 2;
   std::string split = codegen::compileToPtx(kernels::buildGemv(q, dsl::DType::bf16, false, c)).ptx;
-  REQUIRE(split.find("griddepcontrol.wait;") != std::string::npos);
-  CHECK(split.find("griddepcontrol.wait;") < split.find("ld.global"));
+  size_t splitWait = split.find("griddepcontrol.wait;");
+  REQUIRE(splitWait != std::string::npos);
+  CHECK(split.find("ld.global.v4.b32") < splitWait);
+  CHECK(splitWait < split.find("st.global"));
   CHECK(split.find("griddepcontrol.launch_dependents;") == std::string::npos);
+}
+
+// W8A8: the row quantization lets the int8 GEMM launch at entry, and the GEMM copies its first
+// weight tiles before it waits for the quantized rows (xq), which it copies after.
+TEST_CASE("int8 GEMM after the row quantization: weight tiles copied before the wait, xq after") {
+  std::string quantize = codegen::compileToPtx(kernels::buildQuantizeRows(4096, dsl::DType::bf16)).ptx;
+  size_t trigger = quantize.find("griddepcontrol.launch_dependents;");
+  REQUIRE(trigger != std::string::npos);
+  CHECK(trigger < quantize.find("ld.global"));
+  CHECK(quantize.find("griddepcontrol.wait;") < quantize.find("ld.global"));
+
+  kernels::QuantSpec q = spec4096(8);  // symmetric: int8 bytes
+  kernels::GemmConfig c;
+  c.blockM = 16, c.blockN = 64, c.blockK = 256, c.numWarps = 4, c.stages = 6, c.weightsAsA = true;
+  std::string ptx = codegen::compileToPtx(kernels::buildInt8Gemm(q, dsl::DType::bf16, false, c)).ptx;
+  CAPTURE(c.toString());
+  size_t wait = ptx.find("griddepcontrol.wait;"), firstCopy = ptx.find("cp.async.cg");
+  REQUIRE(wait != std::string::npos);
+  REQUIRE(firstCopy != std::string::npos);
+  CHECK(firstCopy < wait);                                                  // weights
+  CHECK(ptx.find("cp.async.cg", wait) < ptx.find("cp.async.wait_group"));   // xq, in the prologue
+  CHECK(ptx.find("griddepcontrol.launch_dependents;") == std::string::npos);
 }
 
 TEST_CASE("GEMM specializations assemble and use mma.sync") {
