@@ -212,12 +212,16 @@ void Lowering::lowerRegisterADot(ux::DotOp op) {
   Elements out = get(op.getAcc(), lc);
   ThreadElements tc = threadElements(lc, accShape);
   const int mBlocks = ta.countPerDim[0] / 2, nBlocks = int(BN / 8);
+  // An a and an accumulator of equal elements (constants: the sums of x over k that the
+  // transposed GEMM takes with a = 1) give every m16 block the same result: block 0's
+  // products are computed, and copied to the others.
+  const bool sameBlocks = isSplatConstant(op.getA()) && isSplatConstant(op.getAcc());
   for (int64_t kb = 0; kb < kBlocks; ++kb) {
     std::vector<SmallVector<Value>> wrows;
     for (int j = 0; j < nBlocks; ++j)
       wrows.push_back(sharedRegisters(add(wLane, c32(8 * j * stride + kb * 4 * runBytes)), runBytes));
     for (int s = 0; s < runBytes / 8; ++s) {
-      for (int i = 0; i < mBlocks; ++i) {
+      for (int i = 0; i < (sameBlocks ? 1 : mBlocks); ++i) {
         int k = int(kb * runBytes / eb + s * 8 / eb);
         int g0 = ta.flatten({2 * i, k}), g8 = ta.flatten({2 * i + 1, k});
         SmallVector<Value> af{packRegister(av, g0), packRegister(av, g8), packRegister(av, g0 + perReg),
@@ -228,7 +232,19 @@ void Lowering::lowerRegisterADot(ux::DotOp op) {
       }
     }
   }
+  if (sameBlocks)
+    for (int i = 1; i < mBlocks; ++i)
+      for (int r = 0; r < 2; ++r)
+        for (int j = 0; j < tc.countPerDim[1]; ++j) out[tc.flatten({2 * i + r, j})] = out[tc.flatten({r, j})];
   set(op, out);
+}
+
+// A tile of one value: a splat of a scalar constant (KernelBuilder::full), or a dense splat.
+bool Lowering::isSplatConstant(Value v) {
+  if (auto s = v.getDefiningOp<ux::SplatOp>()) return bool(s.getSrc().getDefiningOp<arith::ConstantOp>());
+  auto c = v.getDefiningOp<arith::ConstantOp>();
+  auto dense = c ? dyn_cast<DenseElementsAttr>(c.getValue()) : DenseElementsAttr();
+  return dense && dense.isSplat();
 }
 
 }  // namespace uintx::codegen

@@ -92,6 +92,9 @@ std::pair<Value, Value> Lowering::dotOperandsInShared(ux::DotOp op) {
   const Ring *ra = aInRegisters ? nullptr : ringOf(a, ta), *rw = wInRegisters ? nullptr : ringOf(w, tw);
   int64_t aBytes = ra || aInRegisters ? 0 : shapeVec(op.getAcc())[0] * ta.rowBytes;
   int64_t wBytes = rw || wInRegisters ? 0 : shapeVec(op.getAcc())[1] * tw.rowBytes;
+  // w staged alone by a dot before (the transposed GEMM's products and sums of one activation
+  // tile) and not overwritten since: read there, with no second staging and barrier.
+  if (aBytes == 0 && wBytes && stagedW_.w == w && stagedW_.rowBytes == tw.rowBytes) return {c32(0), stagedW_.base};
   // Staged in the scratch area, or in this step's buffer of a wgmma chain (stagingBuffers_):
   // that one's last readers, two steps back, finished before the loop's barrier of this step.
   Value base = c32(scratchBase_);
@@ -109,6 +112,7 @@ std::pair<Value, Value> Lowering::dotOperandsInShared(ux::DotOp op) {
     if (!rw && !wInRegisters) stageOperand(w, add(base, c32(aBytes)), tw);
     if (ta.swizzled) proxyFence();  // generic-proxy stores, read by wgmma through the async proxy
     barrier();
+    if (aBytes == 0 && buffers == stagingBuffers_.end()) stagedW_ = {w, base, tw.rowBytes};
   }
   return {ra ? ra->readOffset : base, rw ? rw->readOffset : add(base, c32(aBytes))};
 }

@@ -146,6 +146,7 @@ class Lowering {
   void emitWaitForPriorGrids();
   bool touchesStreamOrderedMemory(Operation* top);
   bool readsConstantMemory(ux::LoadOp load);  // through a PointerAccess::constant argument
+  static bool isSplatConstant(Value v);
   void emitLaunchDependents();
   void lowerOp(Operation* op);
   void lowerElementwise(Operation* op);
@@ -247,6 +248,13 @@ class Lowering {
   DenseMap<Operation*, std::pair<int64_t, int64_t>> stagingBuffers_;
   Value stagingParity_;
   DenseMap<Value, Ring> rings_;  // async load result -> its ring, while its loop is lowered
+  // The w operand a dot staged in the scratch area alone (its a in registers), while nothing
+  // else has written there since, in the same block: a second dot on the same w reads it
+  // where it is (dotOperandsInShared). Cleared by useShared and at loop bodies' bounds.
+  struct StagedW {
+    Value w, base;
+    int64_t rowBytes = 0;
+  } stagedW_;
   int numThreads_ = 128;
   bool waitedForPriorGrids_ = false;  // griddepcontrol.wait emitted (at top level)
 };

@@ -17,6 +17,7 @@ void Lowering::lowerFor(scf::ForOp op) {
   // A top-level loop that is the kernel's first access to stream-ordered memory waits for the
   // kernels before it (lower_kernel.cc) here: at its start, or within its prologue.
   const bool waitHere = !waitedForPriorGrids_ && touchesStreamOrderedMemory(op);
+  stagedW_ = {};  // a staging before the loop is not there in its second step
   Value lo = get(op.getLowerBound())[0], hi = get(op.getUpperBound())[0], step = get(op.getStep())[0];
   SmallVector<Value> inits;
   std::vector<size_t> counts;
@@ -130,6 +131,7 @@ void Lowering::lowerFor(scf::ForOp op) {
       nextBuffer = arith::SelectOp::create(b_, loc_, isLast, c32(0), add(buffer, c32(1)));
     }
     for (Operation& inner : op.getBody()->without_terminator()) lowerOp(&inner);
+    stagedW_ = {};
     auto yield = cast<scf::YieldOp>(op.getBody()->getTerminator());
     SmallVector<Value> yields;
     for (unsigned i = 0; i < yield.getNumOperands(); ++i) {

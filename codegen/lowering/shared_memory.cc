@@ -22,6 +22,7 @@ Value Lowering::sharedAddress(Value offset) {
 }
 
 void Lowering::useShared(int64_t bytes, Operation* op) {
+  stagedW_ = {};  // the caller writes the scratch area
   bytes += scratchBase_;
   if (bytes > kMaxSharedBytes)
     fail(op, "needs " + std::to_string(bytes) + " bytes of shared memory (limit " +

@@ -258,6 +258,33 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
       for (Value v : factorsOf(minimum(k0 + 2 * BK, last))) next.push_back(v);
       return next;
     }, c.stages)[0];
+  } else if (c.stages == 1 && wA && !wgmmaA && halfDecode && (perRow || q.groupSize % BK == 0)) {
+    // The transposed mma.sync tile with one stage (below), its steps within one group: the
+    // scale and zero are applied to the step's products instead of to each weight. The codes
+    // go to the tensor cores as unpacked, v = magic + u (exact), and a second dot with a = 1
+    // (one mma per n8 block and k step: codegen, lowerRegisterADot) sums x over the step:
+    //   sum_k (u - z) s x = s (sum_k v x - (magic + z) sum_k x),
+    // in f32 for every row and column; a lop3 (and a byte permute) per two weights is left.
+    auto loadStep = [&](Value k0) {
+      std::vector<Value> v{loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0), loadActivationTile(kb, q, c, b, x, k0)};
+      if (!perRow) {
+        Value g = rn2 * numGroups + k0 / q.groupSize;
+        v.push_back(load(scales + g, rnMask2, 0.0));
+        if (!q.symmetric) v.push_back(load(zeros + g, rnMask2, 0.0));
+      }
+      return v;
+    };
+    Value rowZero32 = perRow && !q.symmetric ? cast(load(zeros + rn2, rnMask2, 0.0), DType::f32) : Value();
+    Value ones = kb.full({BN, BK}, 1.0, act), none = kb.zeros({BN, BM}, DType::f32);
+    acc = pipelinedLoop(kb, kLo, kHi, BK, {acc0}, loadStep, [&](Value, const std::vector<Value>& raw,
+                                                                const std::vector<Value>& a) {
+      Value words = q.symmetric ? signedFieldsToUnsigned(raw[0], q.bits) : raw[0];
+      Value xT = trans(raw[1]);
+      Value products = dot(unpackBits(words, q.bits, act), xT, none), sums = dot(ones, xT, none);
+      Value z = q.symmetric ? kb.constant(half, DType::f32) : perRow ? rowZero32 : cast(raw[3], DType::f32);
+      Value t = products - (z + magic) * sums;
+      return std::vector<Value>{perRow ? a[0] + t : a[0] + cast(raw[2], DType::f32) * t};
+    }, /*prefetch=*/true, /*sharedStages=*/1)[0];
   } else if (c.stages == 1 && wA && !wgmmaA) {  // carried: acc, then step k0's words, activation tile and factors
     // The transposed mma.sync tile with one stage: no ring. Each thread loads the next step's
     // words, activations and factors into registers before this step's math (as the GEMV

@@ -118,7 +118,9 @@ TEST_CASE("weight-only GEMM with the weights as the a operand matches float64") 
                                                                         {4, 128, 13, 1, 256, 16, 64},
                                                                         {2, 64, 30, 2, 256, 32, 128},
                                                                         {1, 128, 3, 1, 256, 8, 128},
-                                                                        {4, 0, 9, 1, 256, 8, 64}}) {
+                                                                        {4, 0, 9, 1, 256, 8, 64},
+                                                                        {4, 0, 9, 1, 256, 8, 128},
+                                                                        {2, 128, 4, 2, 512, 16, 128}}) {
     const int64_t N = 160;
     Weights w = makeWeights(N, K, bits, group, true, rng);
     kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
@@ -221,22 +223,29 @@ TEST_CASE("16-bit decode with zeros far outside the code range matches float64")
   QuantizedWeight qw(base.q.format(), base.packed, base.scales, zeros, {});
   const std::vector<float> dq = qw.dequantize();
   kernels::QuantSpec q = kernels::quantSpecOf(qw.format());
-  kernels::GemmConfig c;
-  c.blockM = 16, c.blockN = 32, c.blockK = 64;
-  std::vector<bf16> x(M * K), y(M * N, toBf16(NAN));
-  for (auto& v : x) v = toBf16(normal(rng));
-  dsl::interpret(kernels::buildGemm(q, dsl::DType::bf16, false, c), {int(N / c.blockN), 1},
-                 {dsl::KernelArg::buffer(x), dsl::KernelArg::buffer(base.packed), dsl::KernelArg::buffer(base.scales),
-                  dsl::KernelArg::buffer(zeros), dsl::KernelArg::buffer(y), dsl::KernelArg::i32(M)});
-  std::vector<double> got, ref;
-  for (int m = 0; m < M; ++m)
-    for (int64_t n = 0; n < N; ++n) {
-      double r = 0;
-      for (int64_t k = 0; k < K; ++k) r += double(toFloat(x[m * K + k])) * dq[n * K + k];
-      ref.push_back(r);
-      got.push_back(toFloat(y[m * N + n]));
-    }
-  CHECK(relErr(got, ref) <= 1e-2);
+  // The 16-row tile (each weight dequantized), and the transposed one-stage tile whose steps lie
+  // in one group (the step's products corrected by the zero and scale).
+  kernels::GemmConfig tile16, transposed;
+  tile16.blockM = 16, tile16.blockN = 32, tile16.blockK = 64;
+  transposed.blockM = 8, transposed.blockN = 64, transposed.blockK = 64, transposed.numWarps = 4;
+  transposed.stages = 1, transposed.weightsAsA = 1;
+  for (const kernels::GemmConfig& c : {tile16, transposed}) {
+    CAPTURE(c.toString());
+    std::vector<bf16> x(M * K), y(M * N, toBf16(NAN));
+    for (auto& v : x) v = toBf16(normal(rng));
+    dsl::interpret(kernels::buildGemm(q, dsl::DType::bf16, false, c), {int(N / c.blockN), (M + c.blockM - 1) / c.blockM},
+                   {dsl::KernelArg::buffer(x), dsl::KernelArg::buffer(base.packed), dsl::KernelArg::buffer(base.scales),
+                    dsl::KernelArg::buffer(zeros), dsl::KernelArg::buffer(y), dsl::KernelArg::i32(M)});
+    std::vector<double> got, ref;
+    for (int m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        double r = 0;
+        for (int64_t k = 0; k < K; ++k) r += double(toFloat(x[m * K + k])) * dq[n * K + k];
+        ref.push_back(r);
+        got.push_back(toFloat(y[m * N + n]));
+      }
+    CHECK(relErr(got, ref) <= 1e-2);
+  }
 }
 
 // With split-K (splitK 2) the int8 GEMM writes f32 partials of the scaled sums and the reduce

@@ -494,8 +494,14 @@ TEST_CASE("W4A16 GEMM with the weights as wgmma's a operand: no staging, registe
 // dequantizes each weight once (two decode instructions per weight, 16-bit form).
 struct TransposedTile { int blockN, blockM, blockK, warps; };
 
+// One-stage tiles whose K step lies in one group of 128 correct the step's products by the
+// scale and zero rather than dequantize each weight (kernels/gemm/gemm.cc): one more mma per 8
+// rows of x and 16 k, whose a operand is 1, sums x.
+static bool correctsProducts(const kernels::GemmConfig& c) { return c.stages == 1 && 128 % c.blockK == 0; }
+
 // The W4A16 transposed mma.sync GEMM of `t` with `stages`, compiled: its config, PTX and K loop,
-// after checking that the loop runs one mma per 16 weight rows, 16 k and 8 rows of x.
+// after checking that the loop runs one mma per 16 weight rows, 16 k and 8 rows of x (and the
+// sums of x, where the tile corrects its products).
 static std::tuple<kernels::GemmConfig, codegen::PtxKernel, std::string> transposedMmaLoop(TransposedTile t, int stages) {
   kernels::QuantSpec q = spec4096(4);
   kernels::GemmConfig c;
@@ -506,8 +512,9 @@ static std::tuple<kernels::GemmConfig, codegen::PtxKernel, std::string> transpos
   codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
   std::string loop = mainLoop(k.ptx);
   REQUIRE(!loop.empty());
+  int sums = correctsProducts(c) ? (c.blockM / 8) * (c.blockK / 16) : 0;
   CHECK(count(loop, "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32") ==
-        c.blockN / (16 * c.numWarps) * (c.blockM / 8) * (c.blockK / 16));
+        c.blockN / (16 * c.numWarps) * (c.blockM / 8) * (c.blockK / 16) + sums);
   return {c, k, loop};
 }
 
@@ -531,10 +538,12 @@ TEST_CASE("W4A16 GEMM with the weights as mma.sync's a operand: fragments from r
 // With one stage the transposed mma.sync GEMM keeps no ring: each thread loads the next
 // step's weight words (16-byte global loads), factors and activations into registers before
 // this step's math, and the activations alone are staged to shared memory for the B fragments
-// (two barriers). Each weight is still dequantized once, in the registers the A fragments take.
+// (two barriers). Each weight is dequantized once, in the registers the A fragments take, or,
+// where the step lies in one group, only unpacked (correctsProducts).
 TEST_CASE("W4A16 transposed mma.sync GEMM with one stage: next step's words loaded into registers") {
   for (TransposedTile t : {TransposedTile{64, 8, 256, 4}, TransposedTile{32, 8, 512, 2}, TransposedTile{32, 8, 256, 1},
-                           TransposedTile{64, 16, 256, 2}, TransposedTile{64, 32, 128, 2}}) {
+                           TransposedTile{64, 16, 256, 2}, TransposedTile{64, 32, 128, 2}, TransposedTile{32, 8, 128, 2},
+                           TransposedTile{64, 16, 128, 2}}) {
     auto [c, k, loop] = transposedMmaLoop(t, 1);
     CAPTURE(c.toString());
     int threads = 32 * c.numWarps;
@@ -544,9 +553,23 @@ TEST_CASE("W4A16 transposed mma.sync GEMM with one stage: next step's words load
     // loads the whole tile: the B fragments of all its columns).
     int wordLoads = c.blockN * c.blockK / 2 / 16 / threads, activationLoads = c.blockM * c.blockK * 2 / 16 / threads;
     CHECK(count(loop, "ld.global.v4.b32") == wordLoads + activationLoads);
-    CHECK(count(loop, "st.shared.v4.b32") == activationLoads);
+    CHECK(count(loop, "st.shared.v4.b32") == activationLoads);  // staged once for both dots
     CHECK(count(loop, "bar.sync") == 2);
-    checkDequantizedOnceNoSpills(loop, k.ptx, c.blockN * c.blockK / threads, 4);
+    int weights = c.blockN * c.blockK / threads;
+    if (!correctsProducts(c)) {
+      checkDequantizedOnceNoSpills(loop, k.ptx, weights, 4);
+      continue;
+    }
+    // The codes unpacked to magic + u and nothing more per weight; per accumulator and step
+    // two f32 fmas (the zero's term, then the scale).
+    CHECK(count(loop, "prmt.b32") == weights / 2);
+    CHECK(count(loop, "lop3.b32") == weights / 2);
+    CHECK(count(loop, "sub.rn.bf16x2") + count(loop, "fma.rn.bf16x2") + count(loop, "mul.rn.bf16x2") == 0);
+    CHECK(count(loop, "fma.rn.f32") == 2 * c.blockN * c.blockM / threads);
+    std::string log;
+    REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+    CAPTURE(log);
+    CHECK(log.find("0 bytes spill stores") != std::string::npos);
   }
 }
 
