@@ -29,7 +29,8 @@ static bool overlapLaunchesAllowed() {
 JitKernel::JitKernel(PtxKernel ptx, std::vector<dsl::KernelParam> params)
     : ptx_(std::move(ptx)), params_(std::move(params)),
       waitsForPriorKernels_(overlapLaunchesAllowed() && ptx_.ptx.find("griddepcontrol.wait;") != std::string::npos),
-      launchesNextAtEntry_(ptx_.ptx.find("griddepcontrol.launch_dependents;") != std::string::npos) {}
+      launchesNextAtEntry_(ptx_.ptx.find("griddepcontrol.launch_dependents;") != std::string::npos),
+      loadsBeforeWait_(std::min(ptx_.ptx.find("ld.global"), ptx_.ptx.find("cp.async")) < ptx_.ptx.find("griddepcontrol.wait;")) {}
 
 std::vector<LaunchArg> JitKernel::bind(const NamedArgs& args) const {
   std::vector<LaunchArg> ordered;
@@ -85,31 +86,29 @@ const JitKernel::Loaded& JitKernel::loadedInCurrentContext() const {
   CUfunction f = module.function(ptx_.name);
   // Once per loaded function, not per launch: the setting stays with it.
   if (unsigned(ptx_.sharedBytes) > runtime::kDefaultDynamicSharedBytes) runtime::reserveDynamicShared(f, unsigned(ptx_.sharedBytes));
-  uint64_t fillingGrid = 0, smCount = 0;  // only a kernel that launches the next at entry needs them (orderFor)
+  uint64_t fillingGrid = 0;  // only a kernel that launches the next at entry needs it (orderFor)
   if (launchesNextAtEntry_) {
     int perSm = 0;
     runtime::checkCuda(runtime::cudaDriver().cuOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, f, ptx_.numThreads,
                                                                        size_t(ptx_.sharedBytes)),
               "cuOccupancyMaxActiveBlocksPerMultiprocessor");
-    smCount = uint64_t(runtime::currentCudaDevice().smCount);
-    fillingGrid = uint64_t(std::max(perSm, 1) - 1) * smCount;
+    fillingGrid = uint64_t(std::max(perSm, 1) - 1) * uint64_t(runtime::currentCudaDevice().smCount);
   }
-  return loaded_.emplace(ctx, Loaded{std::move(module), f, fillingGrid, smCount}).first->second;
+  return loaded_.emplace(ctx, Loaded{std::move(module), f, fillingGrid}).first->second;
 }
 
-// A kernel that lets the next one launch at entry overlaps the kernel before it when its grid
-// fills the device, all but one program slot per SM: the next kernel's programs, launched
-// early, then take the slots its programs leave as they finish, one for one. A grid that leaves
-// SMs room got its successors' early programs piled onto a few SMs, and ran slower (4096x4096
-// W4 M=1, 256 programs of 16 rows: 7.3 -> 8.2 us graph-timed). A grid of at most one program
-// per SM (the row quantization before an int8 GEMM) overlaps too: it fits the slot per SM that
-// filling grids leave, and leaves the rest to its successor. Other kernels let the next launch
-// only when their programs have exited, and always overlap.
+// A kernel that streams data from entry and lets the next one launch there (the GEMV) overlaps
+// the kernel before it only when its grid fills the device, all but one program slot per SM:
+// the next kernel's programs, launched early, then take the slots its programs leave as they
+// finish, one for one. A grid that leaves SMs room got its successors' early programs piled
+// onto a few SMs, and ran slower (4096x4096 W4 M=1, 256 programs of 16 rows: 7.3 -> 8.2 us
+// graph-timed). One that requests nothing before it waits (the row quantization before an int8
+// GEMM, a few programs) and other kernels, which let the next launch only when their programs
+// have exited, always overlap.
 runtime::LaunchOrder JitKernel::orderFor(const Loaded& l, uint64_t programs) const {
   if (!waitsForPriorKernels_) return runtime::LaunchOrder::afterCompletion;
-  if (!launchesNextAtEntry_) return runtime::LaunchOrder::overlapPrevious;
-  return programs >= l.fillingGrid || programs <= l.smCount ? runtime::LaunchOrder::overlapPrevious
-                                                            : runtime::LaunchOrder::afterCompletion;
+  if (!launchesNextAtEntry_ || !loadsBeforeWait_) return runtime::LaunchOrder::overlapPrevious;
+  return programs >= l.fillingGrid ? runtime::LaunchOrder::overlapPrevious : runtime::LaunchOrder::afterCompletion;
 }
 
 void JitKernel::launch(runtime::Dim3 grid, CUstream stream, const std::vector<LaunchArg>& args) const {

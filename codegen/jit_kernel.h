@@ -63,9 +63,8 @@ class JitKernel {
     runtime::CudaModule module;
     CUfunction function;
     // Kernels that launch the next at entry: the programs that fill all but one resident slot
-    // per SM (occupancy x SMs - SMs), and the SMs (orderFor).
+    // per SM (occupancy x SMs - SMs), the least a launch needs to overlap the kernel before.
     uint64_t fillingGrid;
-    uint64_t smCount;
   };
   const Loaded& loadedInCurrentContext() const;
   // How a launch of `programs` programs is ordered after the kernel before it (runtime::launchKernel).
@@ -74,6 +73,7 @@ class JitKernel {
   std::vector<dsl::KernelParam> params_;
   bool waitsForPriorKernels_;    // griddepcontrol.wait: may be launched to overlap the kernel before
   bool launchesNextAtEntry_;     // griddepcontrol.launch_dependents at entry (dsl::LaunchOverlap::early)
+  bool loadsBeforeWait_;         // requests (constant) data before griddepcontrol.wait
   mutable std::mutex mutex_;
   mutable std::map<CUcontext, Loaded> loaded_;
 };

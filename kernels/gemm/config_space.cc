@@ -81,7 +81,8 @@ double implausibility(const cache::KernelKey& key, const kernels::GemmConfig& c,
 
 bool sameConfig(const kernels::GemmConfig& a, const kernels::GemmConfig& b) {
   return a.blockM == b.blockM && a.blockN == b.blockN && a.blockK == b.blockK && a.numWarps == b.numWarps &&
-         a.stages == b.stages && a.splitK == b.splitK && a.weightsAsA == b.weightsAsA;
+         a.stages == b.stages && a.splitK == b.splitK && a.weightsAsA == b.weightsAsA &&
+         a.correctProducts == b.correctProducts;
 }
 
 }  // namespace
@@ -185,18 +186,29 @@ static void appendWeightsAsAInRegisters(const cache::KernelKey& key, const Quant
                                         std::vector<kernels::GemmConfig>& space) {
   int bm = 8;
   while (bm < key.m_bucket) bm *= 2;
+  auto append = [&](kernels::GemmConfig c) {
+    if (!gemmSupports(q, c, false) || codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2)) return;
+    if (!sameConfig(c, space[0])) space.push_back(c);
+    int64_t programs = cdiv(key.N, c.blockN);
+    int split = 1;
+    while (split < 8 && programs * split < 4 * smCount && key.K / (int64_t(c.blockK) * split * 2) >= 2) split *= 2;
+    if (split > 1 && (c.splitK = split, !sameConfig(c, space[0]))) space.push_back(c);
+  };
   for (int warps : {2, 4})
-    for (int rowsPerWarp : {16, 32})
+    for (int rowsPerWarp : {16, 32}) {
+      kernels::GemmConfig c;
+      c.weightsAsA = 1, c.blockN = rowsPerWarp * warps, c.blockM = bm, c.numWarps = warps, c.stages = 1;
       for (int bk : {2048 / bm, 4096 / bm}) {
-        kernels::GemmConfig c;
-        c.weightsAsA = 1, c.blockN = rowsPerWarp * warps, c.blockM = bm, c.blockK = bk, c.numWarps = warps, c.stages = 1;
-        if (!gemmSupports(q, c, false) || codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2)) continue;
-        if (!sameConfig(c, space[0])) space.push_back(c);
-        int64_t programs = cdiv(key.N, c.blockN);
-        int split = 1;
-        while (split < 8 && programs * split < 4 * smCount && key.K / (int64_t(bk) * split * 2) >= 2) split *= 2;
-        if (split > 1 && (c.splitK = split, !sameConfig(c, space[0]))) space.push_back(c);
+        c.blockK = bk;
+        append(c);
       }
+      // Up to 16 rows, 128-deep steps whose products take the group's zero and scale
+      // (correctProducts), where the steps lie within one group.
+      if (bm <= 16) {
+        c.blockK = 128, c.correctProducts = 1;
+        append(c);
+      }
+    }
 }
 
 // The transposed GEMM (GemmConfig::weightsAsA). Weight-only 1/2/4-bit keys; the tuner rejects

@@ -16,7 +16,8 @@ namespace uintx::kernels {
 // registers), 2 warps, split until the grid holds about 8 programs per SM. Up to 8 rows: 16
 // weight rows per warp, 256-deep K steps; 9-32 rows: 32 weight rows per warp, 128-deep steps
 // (activation tiles of 2048 to 4096 elements). At 16 rows it beat the 16-row ring GEMM on 8 of
-// 9 measured layers (docs/PERFORMANCE.md, run 21). nullopt where the format cannot take it.
+// 9 measured layers (docs/PERFORMANCE.md, run 21); the corrected products on layers of at most
+// 2^25 weights, run 22. nullopt where the format cannot take it.
 static std::optional<GemmConfig> registerTransposedConfig(const QuantSpec& q, int64_t M, int smCount) {
   if (M > kRegisterTransposedMaxM) return std::nullopt;
   GemmConfig c;
@@ -25,6 +26,15 @@ static std::optional<GemmConfig> registerTransposedConfig(const QuantSpec& q, in
   else c.blockM = M <= 16 ? 16 : 32, c.blockN = 64, c.blockK = 128;
   while (c.blockK > 64 && !gemmSupports(q, c, false)) c.blockK /= 2;
   if (!gemmSupports(q, c, false)) return std::nullopt;
+  // Up to 16 rows on layers of at most 2^25 weights: 128-deep steps whose products take the
+  // group's zero and scale (correctProducts), where the steps lie within one group. On larger
+  // layers the halved bytes in flight of 128-deep steps (and more registers) cost more than
+  // the instructions saved.
+  if (M <= 16 && q.N * q.K <= (int64_t(1) << 25)) {
+    GemmConfig t = c;
+    t.blockK = 128, t.correctProducts = 1;
+    if (gemmSupports(q, t, false)) c = t;
+  }
   const int64_t programs = (q.N + c.blockN - 1) / c.blockN, steps = q.K / c.blockK;
   while (c.splitK < 8 && programs * c.splitK * 2 <= 8 * int64_t(smCount) && steps >= 4 * c.splitK) c.splitK *= 2;
   return c;
@@ -163,11 +173,15 @@ GemmConfig splitToReach(const QuantSpec& q, GemmConfig c, int64_t programs, bool
 }
 
 GemmConfig modelGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache::GpuModel& gpu) {
-  const GemmConfig rule = ruleGemmConfig(q, M, int8, gpu.smCount);
+  GemmConfig rule = ruleGemmConfig(q, M, int8, gpu.smCount);
   if (gpu.smCount <= 0 || gpu.tensorFlopsPerUs <= 0) return rule;
+  // The model has no term for corrected products (GemmConfig::correctProducts): it ranks the
+  // tiles that dequantize each weight, the rule's among them.
+  rule.correctProducts = 0;
   GemmConfig best = rule;
   double bestUs = predictGemmUs(q, rule, M, int8, gpu) * (1 - kGemmModelMargin);
   for (const GemmConfig& c : gemmConfigSpace(gemmKeyOf(q, M, int8), gpu.smCount)) {
+    if (c.correctProducts) continue;
     const double us = predictGemmUs(q, c, M, int8, gpu);
     if (us < bestUs) best = c, bestUs = us;
   }

@@ -17,13 +17,14 @@ using namespace uintx::dsl;
 std::string GemmConfig::toString() const {
   return "BM=" + std::to_string(blockM) + " BN=" + std::to_string(blockN) + " BK=" + std::to_string(blockK) +
          " warps=" + std::to_string(numWarps) + " stages=" + std::to_string(stages) +
-         " splitK=" + std::to_string(splitK) + (weightsAsA ? " weightsAsA" : "");
+         " splitK=" + std::to_string(splitK) + (weightsAsA ? " weightsAsA" : "") +
+         (correctProducts ? " correctProducts" : "");
 }
 
 static const ConfigFields<GemmConfig> kGemmFields = {
     {"BLOCK_M", &GemmConfig::blockM},     {"BLOCK_N", &GemmConfig::blockN},   {"BLOCK_K", &GemmConfig::blockK},
     {"num_warps", &GemmConfig::numWarps}, {"num_stages", &GemmConfig::stages}, {"split_k", &GemmConfig::splitK},
-    {"weights_as_a", &GemmConfig::weightsAsA}};
+    {"weights_as_a", &GemmConfig::weightsAsA}, {"correct_products", &GemmConfig::correctProducts}};
 
 GemmConfig gemmConfigFrom(const cache::KernelConfig& k) { return configFromFields(k, kGemmFields); }
 cache::KernelConfig toKernelConfig(const GemmConfig& c) { return configToFields(c, kGemmFields); }
@@ -49,6 +50,14 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   if (q.K / c.blockK < c.splitK)
     return "splitK " + n(c.splitK) + " is more than the " + n(q.K / c.blockK) + " K steps of " + n(c.blockK);
   if (c.weightsAsA != 0 && c.weightsAsA != 1) return "weightsAsA must be 0 or 1";
+  if (c.correctProducts != 0 && c.correctProducts != 1) return "correctProducts must be 0 or 1";
+  if (c.correctProducts) {
+    if (int8Activations || !c.weightsAsA || c.stages != 1 || codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2))
+      return "correctProducts is for the weight-only transposed mma.sync tile with one stage";
+    if (q.groupSize < q.K && q.groupSize % c.blockK != 0)
+      return "correctProducts needs K steps within one group: blockK " + n(c.blockK) + " does not divide the group size " +
+             n(q.groupSize);
+  }
   if (c.weightsAsA && int8Activations) {
     // Both operands come from shared memory: only the tensor cores' shapes bound the tile.
     if (q.bits != 8 || !q.symmetric) return "weightsAsA with int8 activations takes 8-bit symmetric weights";
@@ -258,9 +267,10 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
       for (Value v : factorsOf(minimum(k0 + 2 * BK, last))) next.push_back(v);
       return next;
     }, c.stages)[0];
-  } else if (c.stages == 1 && wA && !wgmmaA && halfDecode && (perRow || q.groupSize % BK == 0)) {
-    // The transposed mma.sync tile with one stage (below), its steps within one group: the
-    // scale and zero are applied to the step's products instead of to each weight. The codes
+  } else if (c.correctProducts && halfDecode) {
+    // The transposed mma.sync tile with one stage (below), its steps within one group
+    // (GemmConfig::correctProducts): the scale and zero are applied to the step's products
+    // instead of to each weight. The codes
     // go to the tensor cores as unpacked, v = magic + u (exact), and a second dot with a = 1
     // (one mma per n8 block and k step: codegen, lowerRegisterADot) sums x over the step:
     //   sum_k (u - z) s x = s (sum_k v x - (magic + z) sum_k x),

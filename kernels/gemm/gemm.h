@@ -25,6 +25,12 @@ struct GemmConfig {
   // 32 weight rows per warp), else on mma.sync (blockM from 8: few rows of x pad the mma's n8
   // side, not its m16). Weight-only, 1/2/4-bit codes.
   int weightsAsA = 0;
+  // 1: the transposed mma.sync tile with one stage, its K steps within one group (blockK
+  // dividing the group size, or per-row scales), does not dequantize: the codes go to the mma
+  // as unpacked, a second mma sums x, and each step's products take the zero and scale in f32
+  // (buildGemm). Fewer instructions per weight, more registers and, at blockK 128, half the
+  // bytes in flight of blockK 256. Where the 16-bit decode does not apply it is ignored.
+  int correctProducts = 0;
   std::string toString() const;
 };
 
@@ -34,7 +40,7 @@ struct GemmConfig {
 constexpr int kMaxGemmTileElementsPerThread = 1024;
 
 // The config cache's form of a GemmConfig (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages,
-// split_k, weights_as_a), both ways.
+// split_k, weights_as_a, correct_products), both ways.
 GemmConfig gemmConfigFrom(const cache::KernelConfig& config);
 cache::KernelConfig toKernelConfig(const GemmConfig& config);
 

@@ -409,10 +409,10 @@ static double gemmErrorThroughPlan(const Layer& l, const kernels::GemmConfig& c,
 }
 
 // A transposed GEMM config (GemmConfig::weightsAsA) of 128-deep K steps.
-static kernels::GemmConfig transposedConfig(int blockM, int blockN, int warps, int stages, int split) {
+static kernels::GemmConfig transposedConfig(int blockM, int blockN, int warps, int stages, int split, int correct = 0) {
   kernels::GemmConfig c;
   c.weightsAsA = 1, c.blockM = blockM, c.blockN = blockN, c.blockK = 128, c.numWarps = warps, c.stages = stages;
-  c.splitK = split;
+  c.splitK = split, c.correctProducts = correct;
   return c;
 }
 
@@ -444,15 +444,17 @@ TEST_CASE("weight-only GEMM with the weights as wgmma's a operand run through it
 // per-row, a partial block of weight rows (N = 2112), M from 1 to 32 with partial activation
 // tiles (M = 24 on the 17-32 row default's tile), split and not, with bias, K at the group
 // size, 2 and 4 warps; with a ring of 4
-// stages and with one stage (the next step's words and activations carried in registers).
+// stages and with one stage (the next step's words and activations carried in registers), the
+// latter also with its products corrected where its steps lie within one group.
 TEST_CASE("weight-only GEMM with the weights as mma.sync's a operand run through its plan") {
   for (auto [bits, group, K] : std::vector<std::array<int, 3>>{{4, 128, 4096}, {2, 64, 4096}, {1, 128, 4096},
                                                                 {4, 0, 4096}, {4, 128, 256}}) {
     Layer l = makeLayer(2112, K, opts(bits, group, 32), /*bias=*/true);
     for (auto [M, blockM, blockN, warps] : std::vector<std::array<int, 4>>{{1, 8, 64, 4}, {5, 8, 128, 4}, {13, 16, 64, 2},
                                                                            {32, 32, 128, 2}, {24, 32, 64, 2}, {8, 8, 256, 4}})
-      for (auto [split, stages] : std::vector<std::array<int, 2>>{{1, 4}, {4, 4}, {1, 1}, {4, 1}}) {
-        kernels::GemmConfig c = transposedConfig(blockM, blockN, warps, stages, split);
+      for (auto [split, stages, correct] : std::vector<std::array<int, 3>>{{1, 4, 0}, {4, 4, 0}, {1, 1, 0}, {4, 1, 0}, {1, 1, 1}, {4, 1, 1}}) {
+        kernels::GemmConfig c = transposedConfig(blockM, blockN, warps, stages, split, correct);
+        if (!kernels::gemmSupports(kernels::quantSpecOf(l.q.format()), c, false)) continue;  // correctProducts across groups
         CAPTURE(bits);
         CAPTURE(group);
         CAPTURE(K);

@@ -94,7 +94,8 @@ TEST_CASE("the model's GEMM configs: runnable on every zoo shape and format, nev
     for (auto [bits, group, int8] : {std::tuple{4, 128, false}, {2, 64, false}, {8, 0, true}})
       for (int64_t M : {16, 64, 256, 4096}) {
         const kernels::QuantSpec q = specOf(bits, group, shape.N, shape.K);
-        const kernels::GemmConfig rule = kernels::ruleGemmConfig(q, M, int8, gpu.smCount);
+        kernels::GemmConfig rule = kernels::ruleGemmConfig(q, M, int8, gpu.smCount);
+        rule.correctProducts = 0;  // the model ranks the tiles that dequantize (modelGemmConfig)
         const kernels::GemmConfig chosen = kernels::modelGemmConfig(q, M, int8, gpu);
         INFO(shape.N << "x" << shape.K << " bits " << bits << (int8 ? " int8" : "") << " M " << M << ": "
                      << chosen.toString() << " (rule " << rule.toString() << ")");

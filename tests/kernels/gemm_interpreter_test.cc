@@ -120,14 +120,19 @@ TEST_CASE("weight-only GEMM with the weights as the a operand matches float64") 
                                                                         {1, 128, 3, 1, 256, 8, 128},
                                                                         {4, 0, 9, 1, 256, 8, 64},
                                                                         {4, 0, 9, 1, 256, 8, 128},
-                                                                        {2, 128, 4, 2, 512, 16, 128}}) {
+                                                                        {2, 128, 4, 2, 512, 16, 128},
+                                                                        {4, 256, 6, 2, 512, 8, 128}}) {
     const int64_t N = 160;
     Weights w = makeWeights(N, K, bits, group, true, rng);
     kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
     kernels::GemmConfig c;
     c.weightsAsA = 1, c.blockN = 64, c.blockM = blockM, c.blockK = blockK, c.numWarps = 4, c.splitK = splitK;
-    // One stage on the mma.sync tiles: the next step's words and activations carried in registers.
+    // One stage on the mma.sync tiles: the next step's words and activations carried in
+    // registers; where the steps lie within one group, the products corrected.
     c.stages = blockM <= 32 && blockK >= 128 ? 1 : 3;
+    kernels::GemmConfig corrected = c;
+    corrected.correctProducts = 1;
+    if (kernels::gemmSupports(q, corrected, false)) c = corrected;
     CAPTURE(bits);
     CAPTURE(group);
     CAPTURE(M);
@@ -228,7 +233,7 @@ TEST_CASE("16-bit decode with zeros far outside the code range matches float64")
   kernels::GemmConfig tile16, transposed;
   tile16.blockM = 16, tile16.blockN = 32, tile16.blockK = 64;
   transposed.blockM = 8, transposed.blockN = 64, transposed.blockK = 64, transposed.numWarps = 4;
-  transposed.stages = 1, transposed.weightsAsA = 1;
+  transposed.stages = 1, transposed.weightsAsA = 1, transposed.correctProducts = 1;
   for (const kernels::GemmConfig& c : {tile16, transposed}) {
     CAPTURE(c.toString());
     std::vector<bf16> x(M * K), y(M * N, toBf16(NAN));

@@ -492,12 +492,9 @@ TEST_CASE("W4A16 GEMM with the weights as wgmma's a operand: no staging, registe
 // fragments from their cp.async ring with 16-byte loads. The loop stores nothing to shared
 // memory, has one barrier (the ring's), one mma per 16 weight rows, 16 k and 8 rows of x, and
 // dequantizes each weight once (two decode instructions per weight, 16-bit form).
-struct TransposedTile { int blockN, blockM, blockK, warps; };
-
-// One-stage tiles whose K step lies in one group of 128 correct the step's products by the
-// scale and zero rather than dequantize each weight (kernels/gemm/gemm.cc): one more mma per 8
-// rows of x and 16 k, whose a operand is 1, sums x.
-static bool correctsProducts(const kernels::GemmConfig& c) { return c.stages == 1 && 128 % c.blockK == 0; }
+// correctProducts: the step's products take the zero and scale rather than each weight
+// (kernels/gemm/gemm.cc); one more mma per 8 rows of x and 16 k, whose a operand is 1, sums x.
+struct TransposedTile { int blockN, blockM, blockK, warps, correctProducts = 0; };
 
 // The W4A16 transposed mma.sync GEMM of `t` with `stages`, compiled: its config, PTX and K loop,
 // after checking that the loop runs one mma per 16 weight rows, 16 k and 8 rows of x (and the
@@ -506,13 +503,14 @@ static std::tuple<kernels::GemmConfig, codegen::PtxKernel, std::string> transpos
   kernels::QuantSpec q = spec4096(4);
   kernels::GemmConfig c;
   c.weightsAsA = 1, c.blockN = t.blockN, c.blockM = t.blockM, c.blockK = t.blockK, c.numWarps = t.warps, c.stages = stages;
+  c.correctProducts = t.correctProducts;
   CAPTURE(c.toString());
   REQUIRE(kernels::gemmSupports(q, c, false));
   REQUIRE(!codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2));
   codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
   std::string loop = mainLoop(k.ptx);
   REQUIRE(!loop.empty());
-  int sums = correctsProducts(c) ? (c.blockM / 8) * (c.blockK / 16) : 0;
+  int sums = c.correctProducts ? (c.blockM / 8) * (c.blockK / 16) : 0;
   CHECK(count(loop, "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32") ==
         c.blockN / (16 * c.numWarps) * (c.blockM / 8) * (c.blockK / 16) + sums);
   return {c, k, loop};
@@ -539,11 +537,11 @@ TEST_CASE("W4A16 GEMM with the weights as mma.sync's a operand: fragments from r
 // step's weight words (16-byte global loads), factors and activations into registers before
 // this step's math, and the activations alone are staged to shared memory for the B fragments
 // (two barriers). Each weight is dequantized once, in the registers the A fragments take, or,
-// where the step lies in one group, only unpacked (correctsProducts).
+// with correctProducts, only unpacked.
 TEST_CASE("W4A16 transposed mma.sync GEMM with one stage: next step's words loaded into registers") {
   for (TransposedTile t : {TransposedTile{64, 8, 256, 4}, TransposedTile{32, 8, 512, 2}, TransposedTile{32, 8, 256, 1},
-                           TransposedTile{64, 16, 256, 2}, TransposedTile{64, 32, 128, 2}, TransposedTile{32, 8, 128, 2},
-                           TransposedTile{64, 16, 128, 2}}) {
+                           TransposedTile{64, 16, 256, 2}, TransposedTile{64, 32, 128, 2}, TransposedTile{32, 8, 128, 2, 1},
+                           TransposedTile{64, 16, 128, 2, 1}, TransposedTile{128, 8, 128, 4, 1}}) {
     auto [c, k, loop] = transposedMmaLoop(t, 1);
     CAPTURE(c.toString());
     int threads = 32 * c.numWarps;
@@ -556,7 +554,7 @@ TEST_CASE("W4A16 transposed mma.sync GEMM with one stage: next step's words load
     CHECK(count(loop, "st.shared.v4.b32") == activationLoads);  // staged once for both dots
     CHECK(count(loop, "bar.sync") == 2);
     int weights = c.blockN * c.blockK / threads;
-    if (!correctsProducts(c)) {
+    if (!c.correctProducts) {
       checkDequantizedOnceNoSpills(loop, k.ptx, weights, 4);
       continue;
     }
