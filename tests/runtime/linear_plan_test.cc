@@ -225,3 +225,26 @@ TEST_CASE("rows past the last whole 256-row block run as a call of their own whe
   CHECK(rows400 == 2);
   CHECK(launches400 == launches256);
 }
+
+// With int8 activations the rows past the last whole 128-row block stay in the call, as a
+// second row block: a call of their own would stream the 8-bit weights again.
+TEST_CASE("with int8 activations, rows past the last whole row block stay in the call") {
+  uintx::setCacheSettings({"", ""});
+  const int64_t N = 256, K = 256, M = 160;  // 128 + 32
+  uintx::QuantizedWeight q = randomWeight(N, K, uintx::ScalarType::bf16, 8);
+  REQUIRE(uintx::kernels::ruleGemmConfig(uintx::kernels::quantSpecOf(q.format()), 256, true, 132).blockM == 128);
+  uintx::DeviceWeight w(q);
+  uintx::runtime::DeviceBuffer x(M * K * 2), y(M * N * 2);
+  uintx::DeviceMatrix xm{reinterpret_cast<void*>(x.get()), M, K, uintx::ScalarType::bf16};
+  uintx::DeviceMatrix ym{reinterpret_cast<void*>(y.get()), M, N, uintx::ScalarType::bf16};
+  uintx::LinearOptions int8;
+  int8.int8Activations = true;
+  uintx::linear(xm, w, ym, nullptr, int8);  // compiles
+  queryFake<int>("fakeResetFirstGrid");
+  int launches = queryFake<int>("fakeOtherLaunches");
+  uintx::linear(xm, w, ym, nullptr, int8);
+  // The row quantization (one program per row) first, then the GEMM over both row blocks: no
+  // second quantization and GEMM for the 32 rows.
+  CHECK(queryFake<int>("fakeFirstGridX") == M);                // all rows quantized at once
+  CHECK(queryFake<int>("fakeOtherLaunches") - launches <= 3);  // quantize, GEMM, and a split-K reduce at most
+}
