@@ -16,8 +16,8 @@ namespace uintx::kernels {
 // registers), 2 warps, split until the grid holds about 8 programs per SM. Up to 8 rows: 16
 // weight rows per warp, 256-deep K steps; 9-32 rows: 32 weight rows per warp, 128-deep steps
 // (activation tiles of 2048 to 4096 elements). At 16 rows it beat the 16-row ring GEMM on 8 of
-// 9 measured layers (docs/PERFORMANCE.md, run 21); the corrected products on layers of at most
-// 2^25 weights, run 22. nullopt where the format cannot take it.
+// 9 measured layers (docs/PERFORMANCE.md, run 21); from 9 rows the corrected products on layers
+// of at most 2^25 weights, run 22. nullopt where the format cannot take it.
 static std::optional<GemmConfig> registerTransposedConfig(const QuantSpec& q, int64_t M, int smCount) {
   if (M > kRegisterTransposedMaxM) return std::nullopt;
   GemmConfig c;
@@ -26,13 +26,13 @@ static std::optional<GemmConfig> registerTransposedConfig(const QuantSpec& q, in
   else c.blockM = M <= 16 ? 16 : 32, c.blockN = 64, c.blockK = 128;
   while (c.blockK > 64 && !gemmSupports(q, c, false)) c.blockK /= 2;
   if (!gemmSupports(q, c, false)) return std::nullopt;
-  // Up to 16 rows on layers of at most 2^25 weights: 128-deep steps whose products take the
-  // group's zero and scale (correctProducts), where the steps lie within one group. On larger
-  // layers the halved bytes in flight of 128-deep steps (and more registers) cost more than
-  // the instructions saved.
-  if (M <= 16 && q.N * q.K <= (int64_t(1) << 25)) {
+  // 9-16 rows on layers of at most 2^25 weights: the products take the group's zero and scale
+  // (correctProducts) where the 128-deep steps lie within one group. On larger layers its
+  // registers leave fewer programs per SM than the split deals out; up to 8 rows its 128-deep
+  // steps (256 dequantizing) halve the bytes in flight.
+  if (M > 8 && M <= 16 && q.N * q.K <= (int64_t(1) << 25)) {
     GemmConfig t = c;
-    t.blockK = 128, t.correctProducts = 1;
+    t.correctProducts = 1;
     if (gemmSupports(q, t, false)) c = t;
   }
   const int64_t programs = (q.N + c.blockN - 1) / c.blockN, steps = q.K / c.blockK;

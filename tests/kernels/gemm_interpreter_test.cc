@@ -164,9 +164,10 @@ TEST_CASE("weight-only GEMM with the weights as the a operand matches float64") 
 }
 
 // The 16-bit decode (bf16 and f16 activations, scales in the same dtype: magic + u, the zero's
-// integer part subtracted exactly, one packed fma) keeps the dot accumulated in f32 by the
-// tensor cores: over K = 28672 (a down projection's K) the output stays within 1e-2 of float64,
-// with the quantizer's fractional zeros.
+// integer part subtracted exactly, one packed fma; or, with corrected products, magic + u to
+// the mma and the zero and scale on the step's f32 products) keeps the dot accumulated in f32
+// by the tensor cores: over K = 28672 (a down projection's K) the output stays within 1e-2 of
+// float64, with the quantizer's fractional zeros.
 TEST_CASE("16-bit decode GEMM over K = 28672 matches float64 within 1e-2") {
   std::mt19937 rng(11);
   std::normal_distribution<float> normal(0, 1);
@@ -180,8 +181,14 @@ TEST_CASE("16-bit decode GEMM over K = 28672 matches float64 within 1e-2") {
     REQUIRE(dsl::unpacksToHalf(q.bits, t.act));
     kernels::GemmConfig tile16;
     tile16.blockM = 16, tile16.blockN = 32, tile16.blockK = std::max(64, 4 * (32 / t.bits)), tile16.numWarps = 4;
-    // And the default for M = 3 (unsplit: SMs unknown): the one-stage transposed tile up to 4 bits.
-    for (const kernels::GemmConfig& c : {tile16, kernels::ruleGemmConfig(q, M, false, 0)}) {
+    // And the default for M = 3 (unsplit: SMs unknown): the one-stage transposed tile up to 4
+    // bits; and that tile with corrected products where its steps lie within one group.
+    kernels::GemmConfig corrected;
+    corrected.weightsAsA = 1, corrected.blockM = 8, corrected.blockN = 32, corrected.blockK = 128;
+    corrected.numWarps = 2, corrected.stages = 1, corrected.correctProducts = 1;
+    std::vector<kernels::GemmConfig> configs{tile16, kernels::ruleGemmConfig(q, M, false, 0)};
+    if (kernels::gemmSupports(q, corrected, false)) configs.push_back(corrected);
+    for (const kernels::GemmConfig& c : configs) {
       CAPTURE(c.toString());
       std::vector<float> xf(M * K);
       for (auto& v : xf) v = normal(rng);
