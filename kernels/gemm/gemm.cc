@@ -270,9 +270,9 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   } else if (c.correctProducts && halfDecode) {
     // The transposed mma.sync tile with one stage (below), its steps within one group
     // (GemmConfig::correctProducts): the scale and zero are applied to the step's products
-    // instead of to each weight. The codes
-    // go to the tensor cores as unpacked, v = magic + u (exact), and a second dot with a = 1
-    // (one mma per n8 block and k step: codegen, lowerRegisterADot) sums x over the step:
+    // instead of to each weight. The codes go to the tensor cores as unpacked, v = magic + u
+    // (exact), and a second dot with a = 1 (one mma per n8 block and k step: codegen,
+    // lowerRegisterADot) sums x over the step:
     //   sum_k (u - z) s x = s (sum_k v x - (magic + z) sum_k x),
     // in f32 for every row and column; a lop3 (and a byte permute) per two weights is left.
     auto loadStep = [&](Value k0) {
