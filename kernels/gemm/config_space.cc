@@ -179,7 +179,8 @@ std::string gemmPruneReason(const cache::KernelKey& key, const kernels::GemmConf
 // The transposed GEMM with one stage (no ring: each thread loads the next step's words and
 // activations into registers), up to 32 rows of x: an activation tile of the bucket's rows
 // (from 8) and 2048 or 4096 elements (BK 256 or 512 for 8 rows, 128 or 256 for 16, 64 or 128
-// for 32: every warp holds the whole tile), 16 or 32 weight rows per warp on 2 or 4 warps,
+// for 32: every warp holds the whole tile; up to 16 rows also BK 128 and 256 with corrected
+// products), 16 or 32 weight rows per warp on 2 or 4 warps,
 // unsplit and split until about 4 programs per SM, so that an SM holds enough programs to keep
 // a step of weight loads in flight each.
 static void appendWeightsAsAInRegisters(const cache::KernelKey& key, const QuantSpec& q, int smCount,
@@ -202,12 +203,14 @@ static void appendWeightsAsAInRegisters(const cache::KernelKey& key, const Quant
         c.blockK = bk;
         append(c);
       }
-      // Up to 16 rows, 128-deep steps whose products take the group's zero and scale
-      // (correctProducts), where the steps lie within one group.
-      if (bm <= 16) {
-        c.blockK = 128, c.correctProducts = 1;
-        append(c);
-      }
+      // Up to 16 rows, 128- and 256-deep steps whose products take each group's zero and scale
+      // (correctProducts), where the steps lie within one group or span whole groups.
+      if (bm <= 16)
+        for (int bk : {128, 256}) {
+          kernels::GemmConfig t = c;
+          t.blockK = bk, t.correctProducts = 1;
+          append(t);
+        }
     }
 }
 

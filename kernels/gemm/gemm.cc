@@ -54,9 +54,14 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   if (c.correctProducts) {
     if (int8Activations || !c.weightsAsA || c.stages != 1 || codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2))
       return "correctProducts is for the weight-only transposed mma.sync tile with one stage";
-    if (q.groupSize < q.K && q.groupSize % c.blockK != 0)
-      return "correctProducts needs K steps within one group: blockK " + n(c.blockK) + " does not divide the group size " +
-             n(q.groupSize);
+    if (q.groupSize < q.K && q.groupSize % c.blockK != 0 && c.blockK % q.groupSize != 0)
+      return "correctProducts needs K steps within one group or of whole groups: blockK " + n(c.blockK) +
+             " and the group size " + n(q.groupSize) + " do not divide one another";
+    // A step of several groups takes a pair of dots per group: each a tile of its own.
+    const int sub = correctedSubStep(q, c), per = 32 / q.bits;
+    auto p = codegen::mmaRegisterOperandAParams(c.blockN, c.blockM, sub, c.numWarps, 2, gemmVectorWidth(q, c));
+    if (sub < c.blockK && (sub % gemmVectorWidth(q, c) != 0 || !p || p->sizePerThread[1] % per != 0))
+      return "correctProducts over groups of " + n(q.groupSize) + " gives each group's tile runs of partial words";
   }
   if (c.weightsAsA && int8Activations) {
     // Both operands come from shared memory: only the tensor cores' shapes bound the tile.
@@ -101,6 +106,10 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   bool grouped = q.groupSize < q.K;
   if (grouped && q.groupSize % 32 != 0) return "group size " + n(q.groupSize) + " is not a multiple of 32";
   return "";
+}
+
+int correctedSubStep(const QuantSpec& q, const GemmConfig& c) {
+  return q.groupSize < q.K ? std::min(c.blockK, q.groupSize) : c.blockK;
 }
 
 bool gemmSupports(const QuantSpec& q, const GemmConfig& c, bool int8Activations) {
@@ -268,32 +277,46 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
       return next;
     }, c.stages)[0];
   } else if (c.correctProducts && halfDecode) {
-    // The transposed mma.sync tile with one stage (below), its steps within one group
-    // (GemmConfig::correctProducts): the scale and zero are applied to the step's products
-    // instead of to each weight. The codes go to the tensor cores as unpacked, v = magic + u
-    // (exact), and a second dot with a = 1 (one mma per n8 block and k step: codegen,
-    // lowerRegisterADot) sums x over the step:
+    // The transposed mma.sync tile with one stage (below), its steps within one group or of
+    // whole groups (GemmConfig::correctProducts): the scale and zero are applied to the
+    // products of a group's part of the step instead of to each weight. The codes go to the
+    // tensor cores as unpacked, v = magic + u (exact), and a second dot with a = 1 (one mma per
+    // n8 block and k step: codegen, lowerRegisterADot) sums x over that part:
     //   sum_k (u - z) s x = s (sum_k v x - (magic + z) sum_k x),
     // in f32 for every row and column; a lop3 (and a byte permute) per two weights is left.
+    // A step of several groups loads each group's words and activations as a tile of its own
+    // (all before the previous step's math: the bytes in flight of the whole step).
+    const int sub = correctedSubStep(q, c), subs = BK / sub;
+    const size_t perSub = perRow ? 2 : q.symmetric ? 3 : 4;
     auto loadStep = [&](Value k0) {
-      std::vector<Value> v{loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0), loadActivationTile(kb, q, c, b, x, k0)};
-      if (!perRow) {
-        Value g = rn2 * numGroups + k0 / q.groupSize;
-        v.push_back(load(scales + g, rnMask2, 0.0));
-        if (!q.symmetric) v.push_back(load(zeros + g, rnMask2, 0.0));
+      std::vector<Value> v;
+      for (int j = 0; j < subs; ++j) {
+        Value kj = k0 + j * sub;
+        v.push_back(loadWordTile(kb, q, sub, qweight, rn2, rnMask2, kj));
+        v.push_back(loadActivationTile(kb, q, b, x, kj, sub));
+        if (!perRow) {
+          Value g = rn2 * numGroups + kj / q.groupSize;
+          v.push_back(load(scales + g, rnMask2, 0.0));
+          if (!q.symmetric) v.push_back(load(zeros + g, rnMask2, 0.0));
+        }
       }
       return v;
     };
     Value rowZero32 = perRow && !q.symmetric ? cast(load(zeros + rn2, rnMask2, 0.0), DType::f32) : Value();
-    Value ones = kb.full({BN, BK}, 1.0, act), none = kb.zeros({BN, BM}, DType::f32);
+    Value ones = kb.full({BN, sub}, 1.0, act), none = kb.zeros({BN, BM}, DType::f32);
     acc = pipelinedLoop(kb, kLo, kHi, BK, {acc0}, loadStep, [&](Value, const std::vector<Value>& raw,
                                                                 const std::vector<Value>& a) {
-      Value words = q.symmetric ? signedFieldsToUnsigned(raw[0], q.bits) : raw[0];
-      Value xT = trans(raw[1]);
-      Value products = dot(unpackBits(words, q.bits, act), xT, none), sums = dot(ones, xT, none);
-      Value z = q.symmetric ? kb.constant(half, DType::f32) : perRow ? rowZero32 : cast(raw[3], DType::f32);
-      Value t = products - (z + magic) * sums;
-      return std::vector<Value>{perRow ? a[0] + t : a[0] + cast(raw[2], DType::f32) * t};
+      Value sum = a[0];
+      for (int j = 0; j < subs; ++j) {
+        const Value* r = &raw[j * perSub];
+        Value words = q.symmetric ? signedFieldsToUnsigned(r[0], q.bits) : r[0];
+        Value xT = trans(r[1]);
+        Value products = dot(unpackBits(words, q.bits, act), xT, none), sums = dot(ones, xT, none);
+        Value z = q.symmetric ? kb.constant(half, DType::f32) : perRow ? rowZero32 : cast(r[3], DType::f32);
+        Value t = products - (z + magic) * sums;
+        sum = perRow ? sum + t : sum + cast(r[2], DType::f32) * t;
+      }
+      return std::vector<Value>{sum};
     }, /*prefetch=*/true, /*sharedStages=*/1)[0];
   } else if (c.stages == 1 && wA && !wgmmaA) {  // carried: acc, then step k0's words, activation tile and factors
     // The transposed mma.sync tile with one stage: no ring. Each thread loads the next step's

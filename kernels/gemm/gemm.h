@@ -25,11 +25,11 @@ struct GemmConfig {
   // 32 weight rows per warp), else on mma.sync (blockM from 8: few rows of x pad the mma's n8
   // side, not its m16). Weight-only, 1/2/4-bit codes.
   int weightsAsA = 0;
-  // 1: the transposed mma.sync tile with one stage, its K steps within one group (blockK
-  // dividing the group size, or per-row scales), does not dequantize: the codes go to the mma
-  // as unpacked, a second mma sums x, and each step's products take the zero and scale in f32
-  // (buildGemm). Fewer instructions per weight, more registers and, at blockK 128, half the
-  // bytes in flight of blockK 256. Where the 16-bit decode does not apply it is ignored.
+  // 1: the transposed mma.sync tile with one stage, its K steps within one group or of whole
+  // groups (blockK dividing the group size or a multiple of it, or per-row scales), does not
+  // dequantize: the codes go to the mma as unpacked, a second mma sums x, and each group's
+  // products take its zero and scale in f32 (buildGemm). Fewer instructions per weight, more
+  // registers. Where the 16-bit decode does not apply it is ignored.
   int correctProducts = 0;
   std::string toString() const;
 };
@@ -43,6 +43,10 @@ constexpr int kMaxGemmTileElementsPerThread = 1024;
 // split_k, weights_as_a, correct_products), both ways.
 GemmConfig gemmConfigFrom(const cache::KernelConfig& config);
 cache::KernelConfig toKernelConfig(const GemmConfig& config);
+
+// The K extent of one pair of dots of a correctProducts step: the step, or its group's part of
+// it when the step spans several groups.
+int correctedSubStep(const QuantSpec& q, const GemmConfig& c);
 
 // True when this format and config can use the GEMM programs (else: the GEMV family).
 bool gemmSupports(const QuantSpec& q, const GemmConfig& c, bool int8Activations);

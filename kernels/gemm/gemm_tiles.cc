@@ -70,7 +70,11 @@ Value kLoop(KernelBuilder& kb, const GemmConfig& c, Value lo, Value hi, Value ac
 // The activation tile [BM, BK] at columns k0 .. k0 + BK.
 Value loadActivationTile(KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, const BlockIndices& b,
                                 Value x, Value k0) {
-  return load(x + (expandDims(b.rm, 1) * int(q.K) + expandDims(k0 + kb.arange(0, c.blockK), 0)), b.rmMask2, 0.0);
+  return loadActivationTile(kb, q, b, x, k0, c.blockK);
+}
+
+Value loadActivationTile(KernelBuilder& kb, const QuantSpec& q, const BlockIndices& b, Value x, Value k0, int width) {
+  return load(x + (expandDims(b.rm, 1) * int(q.K) + expandDims(k0 + kb.arange(0, width), 0)), b.rmMask2, 0.0);
 }
 
 }  // namespace uintx::kernels

@@ -46,8 +46,10 @@ dsl::Value loadWordTile(dsl::KernelBuilder& kb, const QuantSpec& q, int blockK, 
 dsl::Value kLoop(dsl::KernelBuilder& kb, const GemmConfig& c, dsl::Value lo, dsl::Value hi, dsl::Value acc,
                  const LoadStep& load, const ComputeStep& step);
 
-// The activation tile [BM, BK] at columns k0 .. k0 + BK.
+// The activation tile [BM, BK] at columns k0 .. k0 + BK, or [BM, width] at k0 .. k0 + width.
 dsl::Value loadActivationTile(dsl::KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c,
                               const BlockIndices& b, dsl::Value x, dsl::Value k0);
+dsl::Value loadActivationTile(dsl::KernelBuilder& kb, const QuantSpec& q, const BlockIndices& b, dsl::Value x,
+                              dsl::Value k0, int width);
 
 }  // namespace uintx::kernels

@@ -263,8 +263,9 @@ TEST_CASE("weightsAsA candidates join the space for few rows, and elsewhere when
       if (c.stages == 1) {  // the register-prefetch form: up to 32 rows, 16 or 32 weight rows per warp
         ++oneStage;
         CHECK(k.m_bucket <= 32);
-        // The activation tile each warp holds; 128-deep steps where the products are corrected.
-        CHECK((c.blockM * c.blockK == 2048 || c.blockM * c.blockK == 4096 || (c.correctProducts && c.blockK == 128)));
+        // The activation tile each warp holds; 128- and 256-deep steps where the products are corrected.
+        CHECK((c.blockM * c.blockK == 2048 || c.blockM * c.blockK == 4096 ||
+               (c.correctProducts && (c.blockK == 128 || c.blockK == 256))));
         if (c.correctProducts) ++corrected;
         CHECK((c.blockN / c.numWarps == 16 || c.blockN / c.numWarps == 32));
         int64_t programs = (k.N + c.blockN - 1) / c.blockN;
@@ -276,19 +277,19 @@ TEST_CASE("weightsAsA candidates join the space for few rows, and elsewhere when
   unsetenv("UINTX_TUNE_WEIGHTS_AS_A");
   CHECK(count(key) == 0);
   // 16 rows: one stage only, 32/2 and 64/2 weight rows/warps (on 4 warps they are wgmma tiles),
-  // BK 128 and 256, and BK 128 with corrected products, unsplit and split.
-  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 16)) == 12);
-  CHECK(corrected == 4);
+  // BK 128 and 256, each also with corrected products, unsplit and split.
+  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 16)) == 16);
+  CHECK(corrected == 8);
   CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 64)) == 0);
   // 64/2, 64/4, 128/2, 128/4, 256/4 weight rows/warps, two K steps, each unsplit and split;
-  // one stage: 32/2, 64/2, 64/4, 128/4 weight rows/warps, BK 256 and 512, and BK 128 with
-  // corrected products, unsplit and split. (The default, one of the one-stage configs up to 8
-  // rows, leads the space and is counted once.)
+  // one stage: 32/2, 64/2, 64/4, 128/4 weight rows/warps, BK 256 and 512, and BK 128 and 256
+  // with corrected products, unsplit and split. (The default, one of the one-stage configs up to
+  // 8 rows, leads the space and is counted once.)
   oneStage = 0, corrected = 0;
-  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 4)) == 20 + 24);
-  CHECK(oneStage == 24);
-  CHECK(corrected == 8);
-  CHECK(gemmConfigSpace(makeKey("gemm", 4, 128, 8192, 8192, 4), kSm).size() == size_t(kMaxGemmConfigs) + 43);  // after the cut
+  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 4)) == 20 + 32);
+  CHECK(oneStage == 32);
+  CHECK(corrected == 16);
+  CHECK(gemmConfigSpace(makeKey("gemm", 4, 128, 8192, 8192, 4), kSm).size() == size_t(kMaxGemmConfigs) + 51);  // after the cut
   CHECK(count(makeKey("gemm", 8, 8192, 8192, 8192, 4)) == 0);  // 8-bit codes (weight-only)
   setenv("UINTX_TUNE_WEIGHTS_AS_A", "1", 1);
   CHECK(count(key) == 12);                                        // 2 x 3 x 2, all fit at M = 512
@@ -299,10 +300,10 @@ TEST_CASE("weightsAsA candidates join the space for few rows, and elsewhere when
   // mma.sync: 64/2, 128/2, 256/4 weight rows/warps at 16 rows (64 and 128 on 4 warps are
   // wgmma tiles), two K steps, each unsplit and split; at 1 row 64/4 and 128/4 join them (and
   // the one-stage candidates above, corrected products among them).
-  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 16)) == 12 + 12);
+  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 16)) == 12 + 16);
   oneStage = 0;
-  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 1)) == 20 + 24);
-  CHECK(oneStage == 24);
+  CHECK(count(makeKey("gemm", 4, 128, 8192, 8192, 1)) == 20 + 32);
+  CHECK(oneStage == 32);
   unsetenv("UINTX_TUNE_WEIGHTS_AS_A");
 }
 

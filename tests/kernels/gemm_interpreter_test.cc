@@ -121,7 +121,9 @@ TEST_CASE("weight-only GEMM with the weights as the a operand matches float64") 
                                                                         {4, 0, 9, 1, 256, 8, 64},
                                                                         {4, 0, 9, 1, 256, 8, 128},
                                                                         {2, 128, 4, 2, 512, 16, 128},
-                                                                        {4, 256, 6, 2, 512, 8, 128}}) {
+                                                                        {4, 256, 6, 2, 512, 8, 128},
+                                                                        {4, 64, 11, 1, 512, 8, 256},
+                                                                        {2, 32, 6, 2, 1024, 16, 128}}) {
     const int64_t N = 160;
     Weights w = makeWeights(N, K, bits, group, true, rng);
     kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());

@@ -536,12 +536,13 @@ TEST_CASE("W4A16 GEMM with the weights as mma.sync's a operand: fragments from r
 // With one stage the transposed mma.sync GEMM keeps no ring: each thread loads the next
 // step's weight words (16-byte global loads), factors and activations into registers before
 // this step's math, and the activations alone are staged to shared memory for the B fragments
-// (two barriers). Each weight is dequantized once, in the registers the A fragments take, or,
+// (two barriers, per group with correctProducts). Each weight is dequantized once, in the registers the A fragments take, or,
 // with correctProducts, only unpacked.
 TEST_CASE("W4A16 transposed mma.sync GEMM with one stage: next step's words loaded into registers") {
   for (TransposedTile t : {TransposedTile{64, 8, 256, 4}, TransposedTile{32, 8, 512, 2}, TransposedTile{32, 8, 256, 1},
                            TransposedTile{64, 16, 256, 2}, TransposedTile{64, 32, 128, 2}, TransposedTile{32, 8, 128, 2, 1},
-                           TransposedTile{64, 16, 128, 2, 1}, TransposedTile{128, 8, 128, 4, 1}}) {
+                           TransposedTile{64, 16, 128, 2, 1}, TransposedTile{128, 8, 128, 4, 1},
+                           TransposedTile{32, 8, 256, 2, 1}, TransposedTile{64, 16, 256, 2, 1}}) {
     auto [c, k, loop] = transposedMmaLoop(t, 1);
     CAPTURE(c.toString());
     int threads = 32 * c.numWarps;
@@ -552,18 +553,20 @@ TEST_CASE("W4A16 transposed mma.sync GEMM with one stage: next step's words load
     int wordLoads = c.blockN * c.blockK / 2 / 16 / threads, activationLoads = c.blockM * c.blockK * 2 / 16 / threads;
     CHECK(count(loop, "ld.global.v4.b32") == wordLoads + activationLoads);
     CHECK(count(loop, "st.shared.v4.b32") == activationLoads);  // staged once for both dots
-    CHECK(count(loop, "bar.sync") == 2);
+    // Two barriers per staging: one per group's part of a corrected step (group 128 here).
+    const int parts = c.correctProducts ? c.blockK / std::min(c.blockK, 128) : 1;
+    CHECK(count(loop, "bar.sync") == 2 * parts);
     int weights = c.blockN * c.blockK / threads;
     if (!c.correctProducts) {
       checkDequantizedOnceNoSpills(loop, k.ptx, weights, 4);
       continue;
     }
-    // The codes unpacked to magic + u and nothing more per weight; per accumulator and step
-    // two f32 fmas (the zero's term, then the scale).
+    // The codes unpacked to magic + u and nothing more per weight; per accumulator, step and
+    // group's part of the step two f32 fmas (the zero's term, then the scale).
     CHECK(count(loop, "prmt.b32") == weights / 2);
     CHECK(count(loop, "lop3.b32") == weights / 2);
     CHECK(count(loop, "sub.rn.bf16x2") + count(loop, "fma.rn.bf16x2") + count(loop, "mul.rn.bf16x2") == 0);
-    CHECK(count(loop, "fma.rn.f32") == 2 * c.blockN * c.blockM / threads);
+    CHECK(count(loop, "fma.rn.f32") == 2 * parts * c.blockN * c.blockM / threads);
     std::string log;
     REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
     CAPTURE(log);
