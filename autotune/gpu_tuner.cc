@@ -36,17 +36,6 @@ std::string firstLine(const std::string& text, size_t max = 300) {
   return line.size() > max ? line.substr(0, max) + "..." : line;
 }
 
-// sqrt(sum (a - b)^2 / sum b^2); NaN anywhere gives NaN (so a comparison with it fails).
-double relativeError(const std::vector<float>& a, const std::vector<float>& b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    double d = double(a[i]) - b[i];
-    num += d * d;
-    den += double(b[i]) * b[i];
-  }
-  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-}
-
 ScalarType actScalarType(const std::string& dtype) {
   if (dtype == "bf16") return ScalarType::bf16;
   if (dtype == "fp16") return ScalarType::f16;
@@ -389,10 +378,10 @@ TuneResult GpuTuner::tuneOrThrow(const cache::KernelKey& key, const ProgressFn& 
   std::stable_sort(byTime.begin(), byTime.end(), [](const Timed* a, const Timed* b) { return a->us < b->us; });
   for (const Timed* t : byTime) {
     if (t != &reference) {
-      double err = relativeError(run(t->launch, w.yTest), yRef);
-      if (!(err < options_.maxRelativeError)) {
+      std::string why = disagreement(run(t->launch, w.yTest), yRef, options_.agreement);
+      if (!why.empty()) {
         options_.note(key.toString() + ": rejected config " + space[size_t(t->index)].name +
-                      ": its output differs from the default config's (relative error " + std::to_string(err) + ")");
+                      ": its output differs from the default config's: " + why);
         continue;
       }
     }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "autotune/output_agreement.h"
 #include "autotune/tune_cli.h"
 #include "autotune/tuner.h"
 
@@ -22,7 +23,7 @@ struct GpuTunerOptions {
   int repeats = 15;                         // timed samples per config; the median is kept
   size_t rotatedBytes = size_t(100) << 20;  // weight copies until the rotation exceeds this
   int maxCopies = 8;
-  double maxRelativeError = 1e-3;  // of a candidate's output against the default config's
+  OutputAgreement agreement;       // of a candidate's output with the default config's
   int compileThreads = 0;          // candidates compiled at once, before timing (0: the cores, up to 16)
   uint64_t seed = 0x5eed;
   // Notes about skipped configs and rejected winners (default: stderr, "uintx-tune: note: ").
