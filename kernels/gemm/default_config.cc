@@ -27,9 +27,9 @@ static std::optional<GemmConfig> registerTransposedConfig(const QuantSpec& q, in
   while (c.blockK > 64 && !gemmSupports(q, c, false)) c.blockK /= 2;
   if (!gemmSupports(q, c, false)) return std::nullopt;
   // 9-16 rows on layers of at most 2^25 weights: the products take the group's zero and scale
-  // (correctProducts) where the 128-deep steps lie within one group. On larger layers its
-  // registers leave fewer programs per SM than the split deals out; up to 8 rows its 128-deep
-  // steps (256 dequantizing) halve the bytes in flight.
+  // (correctProducts). On larger layers its registers leave fewer programs per SM than the
+  // split deals out (run 22). Up to 8 rows its 256-deep steps over whole groups were 0-5%
+  // faster than the dequantizing tile in run 23, timed only in a form not kept: not yet the rule.
   if (M > 8 && M <= 16 && q.N * q.K <= (int64_t(1) << 25)) {
     GemmConfig t = c;
     t.correctProducts = 1;

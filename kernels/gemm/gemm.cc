@@ -58,10 +58,11 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
       return "correctProducts needs K steps within one group or of whole groups: blockK " + n(c.blockK) +
              " and the group size " + n(q.groupSize) + " do not divide one another";
     // A step of several groups takes a pair of dots per group: each a tile of its own.
-    const int sub = correctedSubStep(q, c), per = 32 / q.bits;
-    auto p = codegen::mmaRegisterOperandAParams(c.blockN, c.blockM, sub, c.numWarps, 2, gemmVectorWidth(q, c));
-    if (sub < c.blockK && (sub % gemmVectorWidth(q, c) != 0 || !p || p->sizePerThread[1] % per != 0))
-      return "correctProducts over groups of " + n(q.groupSize) + " gives each group's tile runs of partial words";
+    if (const int sub = correctedSubStep(q, c), vec = gemmVectorWidth(q, c); sub < c.blockK) {
+      auto p = codegen::mmaRegisterOperandAParams(c.blockN, c.blockM, sub, c.numWarps, 2, vec);
+      if (sub % vec != 0 || !p || p->sizePerThread[1] % (32 / q.bits) != 0)
+        return "correctProducts over groups of " + n(q.groupSize) + " gives each group's tile runs of partial words";
+    }
   }
   if (c.weightsAsA && int8Activations) {
     // Both operands come from shared memory: only the tensor cores' shapes bound the tile.
