@@ -155,7 +155,14 @@ void AxisAnalysis::visit(Operation* op) {
     if (b.constancy >= lastDim(op->getOperand(0).getType()))
       r.constancy = std::max(r.constancy, std::min(a.contiguity, std::gcd(a.divisibility, b.divisibility)));
     set(r);
-  } else if (isa<arith::AndIOp, arith::OrIOp, arith::XOrIOp, arith::SelectOp, arith::CmpFOp,
+  } else if (isa<arith::SelectOp>(op)) {
+    // Either operand, element by element: what holds for both, in runs where the choice is one.
+    AxisInfo c = in(0), a = in(1), b = in(2);
+    r.divisibility = std::gcd(a.divisibility, b.divisibility);
+    r.contiguity = std::min({a.contiguity, b.contiguity, c.constancy});
+    r.constancy = std::gcd(std::gcd(a.constancy, b.constancy), c.constancy);
+    set(r);
+  } else if (isa<arith::AndIOp, arith::OrIOp, arith::XOrIOp, arith::CmpFOp,
                  arith::ExtSIOp, arith::ExtUIOp, arith::TruncIOp, ux::LoadOp>(op)) {
     r.constancy = kMax;
     for (Value v : op->getOperands()) r.constancy = std::gcd(r.constancy, get(v).constancy);

@@ -9,6 +9,7 @@
 #include "codegen/layout.h"
 #include "kernels/common/quant_spec.h"
 #include "kernels/gemm/default_config.h"
+#include "kernels/gemm/tail_reduce.h"
 #include "uintx/error.h"
 
 namespace uintx::kernels {
@@ -82,7 +83,26 @@ double implausibility(const cache::KernelKey& key, const kernels::GemmConfig& c,
 bool sameConfig(const kernels::GemmConfig& a, const kernels::GemmConfig& b) {
   return a.blockM == b.blockM && a.blockN == b.blockN && a.blockK == b.blockK && a.numWarps == b.numWarps &&
          a.stages == b.stages && a.splitK == b.splitK && a.weightsAsA == b.weightsAsA &&
-         a.correctProducts == b.correctProducts;
+         a.correctProducts == b.correctProducts && a.tailSplit == b.tailSplit;
+}
+
+// Unsplit candidates of 128 rows and more whose last wave of tiles (one program per SM) at the
+// key's M is at most half full: each also with its tail split (GemmConfig::tailSplit), at most
+// kMaxTailSplitCandidates of them.
+constexpr int kTailSplit = 4, kMaxTailSplitCandidates = 8;
+void appendTailSplits(const cache::KernelKey& key, const kernels::QuantSpec& q, bool int8, int smCount,
+                      std::vector<kernels::GemmConfig>& space) {
+  const size_t n = space.size();
+  int added = 0;
+  for (size_t i = 0; i < n && added < kMaxTailSplitCandidates; ++i) {
+    kernels::GemmConfig c = space[i];
+    if (c.splitK != 1 || c.tailSplit != 1 || c.blockM < 128 || c.weightsAsA) continue;
+    c.tailSplit = kTailSplit;
+    if (!gemmSupports(q, c, int8) || tailSplitOf(q, c, key.m_bucket, uint64_t(smCount)).tailTiles() == 0) continue;
+    if (std::any_of(space.begin(), space.end(), [&](const kernels::GemmConfig& s) { return sameConfig(s, c); })) continue;
+    space.push_back(c);
+    ++added;
+  }
 }
 
 }  // namespace
@@ -333,6 +353,7 @@ std::vector<kernels::GemmConfig> gemmConfigSpace(const cache::KernelKey& key, in
     if (int(space.size()) >= kMaxGemmConfigs) break;
     if (!sameConfig(c, fallback)) space.push_back(c);
   }
+  appendTailSplits(key, q, int8, smCount, space);
   if (int8) appendInt8WeightsAsA(key, q, smCount, space);
   else appendWeightsAsA(key, q, int8, smCount, space);
   return space;

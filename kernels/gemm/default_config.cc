@@ -130,7 +130,14 @@ GemmConfig ruleGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCount)
     });
   }
   if (c.blockM >= 128 || (int8 && c.blockM == 64)) {
-    const GemmConfig split = splitToFillSms(q, c, programs, int8, smCount);
+    GemmConfig split = splitToFillSms(q, c, programs, int8, smCount);
+    // Unsplit 128- and 256-row tiles split the tiles of a last wave that is at most half full
+    // (decided per call: GemmConfig::tailSplit).
+    if (c.blockM >= 128 && split.splitK == 1) {
+      GemmConfig t = split;
+      t.tailSplit = 4;
+      if (gemmSupports(q, t, int8)) split = t;
+    }
     // The int8 128-row tiles' 6 stages hold one program per SM: where splitting K makes a
     // second wave, 3 stages (two programs per SM) and the least split that reaches every SM
     // run it in one.

@@ -18,13 +18,14 @@ std::string GemmConfig::toString() const {
   return "BM=" + std::to_string(blockM) + " BN=" + std::to_string(blockN) + " BK=" + std::to_string(blockK) +
          " warps=" + std::to_string(numWarps) + " stages=" + std::to_string(stages) +
          " splitK=" + std::to_string(splitK) + (weightsAsA ? " weightsAsA" : "") +
-         (correctProducts ? " correctProducts" : "");
+         (correctProducts ? " correctProducts" : "") + (tailSplit > 1 ? " tailSplit=" + std::to_string(tailSplit) : "");
 }
 
 static const ConfigFields<GemmConfig> kGemmFields = {
     {"BLOCK_M", &GemmConfig::blockM},     {"BLOCK_N", &GemmConfig::blockN},   {"BLOCK_K", &GemmConfig::blockK},
     {"num_warps", &GemmConfig::numWarps}, {"num_stages", &GemmConfig::stages}, {"split_k", &GemmConfig::splitK},
-    {"weights_as_a", &GemmConfig::weightsAsA}, {"correct_products", &GemmConfig::correctProducts}};
+    {"weights_as_a", &GemmConfig::weightsAsA}, {"correct_products", &GemmConfig::correctProducts},
+    {"tail_split", &GemmConfig::tailSplit}};
 
 GemmConfig gemmConfigFrom(const cache::KernelConfig& k) { return configFromFields(k, kGemmFields); }
 cache::KernelConfig toKernelConfig(const GemmConfig& c) { return configToFields(c, kGemmFields); }
@@ -49,6 +50,10 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   if (q.K % c.blockK != 0) return "K (" + n(q.K) + ") must be a multiple of blockK (" + n(c.blockK) + ")";
   if (q.K / c.blockK < c.splitK)
     return "splitK " + n(c.splitK) + " is more than the " + n(q.K / c.blockK) + " K steps of " + n(c.blockK);
+  if (c.tailSplit < 1 || c.tailSplit > 8) return "tailSplit must be in [1, 8]";
+  if (c.tailSplit > 1 && c.splitK > 1) return "tailSplit is for unsplit configs (splitK 1)";
+  if (q.K / c.blockK < c.tailSplit)
+    return "tailSplit " + n(c.tailSplit) + " is more than the " + n(q.K / c.blockK) + " K steps of " + n(c.blockK);
   if (c.weightsAsA != 0 && c.weightsAsA != 1) return "weightsAsA must be 0 or 1";
   if (c.correctProducts != 0 && c.correctProducts != 1) return "correctProducts must be 0 or 1";
   if (c.correctProducts) {
@@ -137,20 +142,19 @@ static bool halfDecodeEnabled() {
 KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmConfig& c, std::optional<DType> outDtype) {
   DType yType = outDtype.value_or(act);
   validateGemmConfig(q, c, false);
-  const bool split = c.splitK > 1;
   KernelBuilder kb("gemm_w" + std::to_string(q.bits) + "_" + dtypeName(act));
   Value x = kb.pointerArg("x", act);
   Value qweight = kb.pointerArg("qweight", DType::u32, kWeightData);
   Value scales = kb.pointerArg("scales", q.scaleDtype, kWeightData);
   Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype, kWeightData);
-  Value bias = hasBias && !split ? kb.pointerArg("bias", q.scaleDtype, kWeightData) : Value();
-  Value out = kb.pointerArg(split ? "partial" : "y", split ? DType::f32 : yType);
+  GemmOutputs outputs = gemmOutputs(kb, q, c, yType, hasBias);
   Value M = kb.scalarArg("M", DType::i32);
+  ProgramWork work = programWork(kb, c, M, q.N, q.K);
   kb.setNumWarps(c.numWarps);
   kb.setVectorWidth(gemmVectorWidth(q, c));
-  const int BM = c.blockM, BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K);
+  const int BM = c.blockM, BN = c.blockN, BK = c.blockK;
   bool perRow = q.groupSize >= q.K;
-  BlockIndices b = blockIndices(kb, q, c, M);
+  BlockIndices b = blockIndices(kb, q, c, M, work);
   const Value &rm = b.rm, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask, &numGroups = b.numGroups;
   // Dequantization, in the activation dtype where the codes fit it (unpacksToHalf) and the
   // scales have that dtype: codes unpack to magic + q (a byte permute and a lop3 per two
@@ -234,8 +238,8 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   // Dequantization runs one step ahead, in registers: step k0 multiplies the tile dequantized
   // by the step before, then dequantizes the next one. Nothing orders the two, so each warp's
   // integer and fma work for the next step fills the gaps of its tensor-core work for this
-  // one. program_id(2) takes the K slice kSliceOfProgram gives it.
-  auto [kLo, kHi] = kSliceOfProgram(kb, c, K);
+  // one. Each program takes its K slice (programWork).
+  const Value &kLo = work.kLo, &kHi = work.kHi;
   Value last = kHi - BK;
   // Tiles of 16 rows dequantize in the step instead: their dot takes the weights straight
   // from registers (codegen/layout.h, mmaRegisterOperandParams) and the cp.async ring already
@@ -349,14 +353,8 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   const int mAxis = wA ? 0 : 1, nAxis = wA ? 1 : 0;
   auto outputMask = [&] { return (wA ? expandDims(rm < M, 0) : b.rmMask2) & expandDims(rnMask, nAxis); };
   if (perRow) acc = acc * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), nAxis);
-  if (split) {  // f32 partials; the reduce adds the bias once
-    Value rmOut = expandDims(rm, mAxis);
-    kb.store(out + ((kb.programId(2) * M + rmOut) * N + expandDims(rn, nAxis)), acc, outputMask());
-    return kb.finish();
-  }
-  if (hasBias) acc = acc + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), nAxis);
-  Value rmOut = expandDims(rm, mAxis);
-  kb.store(out + (rmOut * N + expandDims(rn, nAxis)), cast(acc, yType), outputMask());
+  Value biasTile = outputs.bias.builder() ? expandDims(cast(load(outputs.bias + rn, rnMask, 0.0), DType::f32), nAxis) : Value();
+  storeOutput(kb, c, work, outputs, acc, expandDims(rm, mAxis), expandDims(rn, nAxis), outputMask(), biasTile, M, q.N, yType);
   return kb.finish();
 }
 

@@ -31,6 +31,11 @@ struct GemmConfig {
   // products take its zero and scale in f32 (buildGemm). Fewer instructions per weight, more
   // registers. Where the 16-bit decode does not apply it is ignored.
   int correctProducts = 0;
+  // > 1 (unsplit configs): the tiles past the last whole wave of programs (a wave: one program
+  // per SM) are split along K into up to tailSplit slices whose f32 partials a second kernel
+  // sums (buildTailReduce), so that a last wave of few tiles does not run as long as a full
+  // one. How many tiles and slices is decided per call from M and the SM count (tailSplitOf).
+  int tailSplit = 1;
   std::string toString() const;
 };
 
@@ -40,7 +45,7 @@ struct GemmConfig {
 constexpr int kMaxGemmTileElementsPerThread = 1024;
 
 // The config cache's form of a GemmConfig (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages,
-// split_k, weights_as_a, correct_products), both ways.
+// split_k, weights_as_a, correct_products, tail_split), both ways.
 GemmConfig gemmConfigFrom(const cache::KernelConfig& config);
 cache::KernelConfig toKernelConfig(const GemmConfig& config);
 

@@ -1,5 +1,7 @@
 #include "kernels/gemm/gemm_tiles.h"
 
+#include <tuple>
+
 #include "kernels/common/pipelined_loop.h"
 
 namespace uintx::kernels {
@@ -13,36 +15,74 @@ int gemmVectorWidth(const QuantSpec& q, const GemmConfig& c) { return std::min(c
 // Programs start in launch order, x fastest. Mapped directly, a wave of programs would sweep
 // all of N for one or two row blocks of M, and every row block would read all the weights
 // again from memory. Taken in groups of kGroupRows row blocks (Triton's GROUP_M), a wave
-// shares its weight tiles and activation rows in L2. Returns the (row block, column block)
-// of this program; the grid is unchanged, (ceil(N / blockN), ceil(M / blockM)).
+// shares its weight tiles and activation rows in L2.
 constexpr int kGroupRows = 8;
-std::pair<Value, Value> tileOfProgram(KernelBuilder& kb, const GemmConfig& c, Value M, int64_t N) {
+std::pair<Value, Value> tileOfIndex(KernelBuilder& kb, const GemmConfig& c, Value M, int64_t N, Value t) {
   int columns = int((N + c.blockN - 1) / c.blockN), perGroup = kGroupRows * columns;
   Value rows = (M + (c.blockM - 1)) / c.blockM;
-  Value linear = kb.programId(1) * columns + kb.programId(0);
-  Value first = linear / perGroup * kGroupRows;
+  Value first = t / perGroup * kGroupRows;
   Value groupRows = minimum(rows - first, kGroupRows);
-  Value inGroup = linear % perGroup;
+  Value inGroup = t % perGroup;
   return {first + inGroup % groupRows, inGroup / groupRows};
 }
 
-std::pair<Value, Value> kSliceOfProgram(KernelBuilder& kb, const GemmConfig& c, int64_t K) {
-  if (c.splitK == 1) return {kb.constant(0, DType::i32), kb.constant(double(K), DType::i32)};
+std::pair<Value, Value> kSlice(const GemmConfig& c, int64_t K, Value slice, Value slices) {
   const int steps = int(K / c.blockK);
-  Value pid = kb.programId(2);
-  return {pid * steps / c.splitK * c.blockK, (pid + 1) * steps / c.splitK * c.blockK};
+  return {slice * steps / slices * c.blockK, (slice + 1) * steps / slices * c.blockK};
 }
 
-BlockIndices blockIndices(KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, Value M) {
+ProgramWork programWork(KernelBuilder& kb, const GemmConfig& c, Value M, int64_t N, int64_t K) {
+  ProgramWork w;
+  if (c.tailSplit > 1) {
+    Value full = kb.scalarArg("full_tiles", DType::i32), slices = kb.scalarArg("tail_split", DType::i32);
+    Value p = kb.programId(0);
+    w.tail = p >= full, w.whole = p < full;
+    Value inTail = maximum(p - full, kb.constant(0, DType::i32));
+    w.slice = inTail % slices;
+    std::tie(w.row, w.column) = tileOfIndex(kb, c, M, N, where(w.tail, full + inTail / slices, p));
+    auto [lo, hi] = kSlice(c, K, w.slice, slices);
+    w.kLo = where(w.tail, lo, kb.constant(0, DType::i32));
+    w.kHi = where(w.tail, hi, kb.constant(double(K), DType::i32));
+    return w;
+  }
+  int columns = int((N + c.blockN - 1) / c.blockN);
+  std::tie(w.row, w.column) = tileOfIndex(kb, c, M, N, kb.programId(1) * columns + kb.programId(0));
+  if (c.splitK == 1) {
+    w.slice = kb.constant(0, DType::i32);
+    w.kLo = kb.constant(0, DType::i32), w.kHi = kb.constant(double(K), DType::i32);
+  } else {
+    w.slice = kb.programId(2);
+    std::tie(w.kLo, w.kHi) = kSlice(c, K, w.slice, kb.constant(c.splitK, DType::i32));
+  }
+  return w;
+}
+
+GemmOutputs gemmOutputs(KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, DType yType, bool hasBias) {
+  GemmOutputs o;
+  if (hasBias && c.splitK == 1) o.bias = kb.pointerArg("bias", q.scaleDtype, kWeightData);
+  if (c.splitK == 1) o.y = kb.pointerArg("y", yType);
+  if (c.splitK > 1 || c.tailSplit > 1) o.partial = kb.pointerArg("partial", DType::f32);
+  return o;
+}
+
+void storeOutput(KernelBuilder& kb, const GemmConfig& c, const ProgramWork& w, const GemmOutputs& o, Value r, Value rmOut,
+                 Value rnOut, Value mask, Value bias, Value M, int64_t N, DType yType) {
+  const int n = int(N);
+  if (o.partial.builder()) kb.store(o.partial + ((w.slice * M + rmOut) * n + rnOut), r, c.splitK > 1 ? mask : mask & w.tail);
+  if (!o.y.builder()) return;
+  if (bias.builder()) r = r + bias;
+  kb.store(o.y + (rmOut * n + rnOut), cast(r, yType), c.tailSplit > 1 ? mask & w.whole : mask);
+}
+
+BlockIndices blockIndices(KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, Value M, const ProgramWork& w) {
   BlockIndices b;
   const int N = int(q.N);
-  auto [row, column] = tileOfProgram(kb, c, M, q.N);
-  b.rm = row * c.blockM + kb.arange(0, c.blockM);
+  b.rm = w.row * c.blockM + kb.arange(0, c.blockM);
   b.rmMask2 = expandDims(b.rm < M, 1);
-  Value rnW = column * c.blockN + kb.arange(0, c.blockN);
+  Value rnW = w.column * c.blockN + kb.arange(0, c.blockN);
   b.rn2 = expandDims(rnW, 1);
   b.rnMask2 = expandDims(rnW < N, 1);
-  b.rn = column * c.blockN + kb.arange(0, c.blockN);
+  b.rn = w.column * c.blockN + kb.arange(0, c.blockN);
   b.rnMask = b.rn < N;
   b.numGroups = kb.constant(double(q.K / q.groupSize), DType::i32);
   return b;

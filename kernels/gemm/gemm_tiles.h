@@ -25,16 +25,44 @@ struct BlockIndices {
 // thread unpacks whole words; the dot stages the tiles through shared memory from there.
 int gemmVectorWidth(const QuantSpec& q, const GemmConfig& c);
 
-// The (row block, column block) of this program, taken in groups of row blocks so that a wave
-// of programs shares weight tiles and activation rows in L2; the grid is (ceil(N / blockN),
-// ceil(M / blockM)).
-std::pair<dsl::Value, dsl::Value> tileOfProgram(dsl::KernelBuilder& kb, const GemmConfig& c, dsl::Value M, int64_t N);
-BlockIndices blockIndices(dsl::KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, dsl::Value M);
+// The output tile and the K slice [kLo, kHi) one program computes.
+struct ProgramWork {
+  dsl::Value row, column;  // row block of x and y, column block of y
+  dsl::Value kLo, kHi;
+  dsl::Value slice;  // the f32 partial it writes: split-K program_id(2), or its tail tile's slice
+  dsl::Value tail, whole;  // tailSplit > 1 only: the program computes a slice of a tail tile / a whole tile
+};
 
-// This program's K slice [lo, hi) under split-K (program_id(2) of c.splitK): the K / blockK
-// steps dealt out as evenly as whole steps allow, so that K need only be a multiple of blockK
-// (K = 4160 in 64-deep steps splits 16 + 16 + 16 + 17). Unsplit: [0, K).
-std::pair<dsl::Value, dsl::Value> kSliceOfProgram(dsl::KernelBuilder& kb, const GemmConfig& c, int64_t K);
+// Where a program's output goes: y (bf16/f16/f32), f32 partials [slices, M, N] (split-K, and
+// the tail tiles of a tail split), the bias (added to y; the reduce adds it to partials).
+struct GemmOutputs {
+  dsl::Value y, partial, bias;
+};
+// Declares the output parameters a config writes ("bias", "y", "partial", in that order).
+GemmOutputs gemmOutputs(dsl::KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, dsl::DType yType, bool hasBias);
+// Stores the f32 tile r, rows rmOut and columns rnOut (broadcastable to r) under mask: as a
+// partial at the program's slice, or (+ bias, a [BN] tile broadcastable as rnOut) into y.
+void storeOutput(dsl::KernelBuilder& kb, const GemmConfig& c, const ProgramWork& w, const GemmOutputs& o, dsl::Value r,
+                 dsl::Value rmOut, dsl::Value rnOut, dsl::Value mask, dsl::Value bias, dsl::Value M, int64_t N,
+                 dsl::DType yType);
+
+// Programs over tiles, and tiles over (row block, column block). A tile index t is taken in
+// groups of row blocks so that a wave of programs shares weight tiles and activation rows in
+// L2. Unsplit or split-K: the grid is (ceil(N / blockN), ceil(M / blockM), splitK), one tile per
+// (x, y) program, its K slice program_id(2)'s (kSliceOfProgram). With c.tailSplit > 1 the grid
+// is one-dimensional: programs below the scalar argument `full_tiles` compute tiles 0 ..
+// full_tiles - 1 whole; each later tile is computed by `tail_split` (a scalar argument, at most
+// c.tailSplit) programs in a row, one K slice each (TailSplit in kernels/gemm/launch.h).
+std::pair<dsl::Value, dsl::Value> tileOfIndex(dsl::KernelBuilder& kb, const GemmConfig& c, dsl::Value M, int64_t N,
+                                              dsl::Value t);
+ProgramWork programWork(dsl::KernelBuilder& kb, const GemmConfig& c, dsl::Value M, int64_t N, int64_t K);
+BlockIndices blockIndices(dsl::KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, dsl::Value M,
+                          const ProgramWork& w);
+
+// The K slice [lo, hi) of slice `slice` of `slices`: the K / blockK steps dealt out as evenly
+// as whole steps allow, so that K need only be a multiple of blockK (K = 4160 in 64-deep steps
+// splits 16 + 16 + 16 + 17).
+std::pair<dsl::Value, dsl::Value> kSlice(const GemmConfig& c, int64_t K, dsl::Value slice, dsl::Value slices);
 
 // The packed 32-bit words of the weight tile: rows rn2 [BN, 1] masked by rnMask2, columns
 // k0 .. k0 + blockK; [BN, blockK / (32 / bits)] of u32.

@@ -1,5 +1,6 @@
 #include "kernels/gemm/launch.h"
 
+#include "kernels/gemm/tail_reduce.h"
 #include "kernels/split_k_reduce/split_k_reduce.h"
 
 namespace uintx::kernels {
@@ -17,15 +18,17 @@ class GemmPlan : public KernelPlan {
       : q_(q), c_(c), hasBias_(hasBias) {
     main_ = compile(buildGemm(q, act, hasBias, c, out));
     if (c.splitK > 1) reduce_ = compile(buildSplitKReduce(q.N, c.splitK, out, hasBias, q.scaleDtype));
+    if (c.tailSplit > 1) reduce_ = compile(buildTailReduce(q, c, out, hasBias));
   }
 
-  size_t workspaceBytes(int64_t M) const override { return splitKPartialBytes(q_, c_, M); }
+  size_t workspaceBytes(int64_t M) const override { return splitKPartialBytes(q_, c_, M) + tailPartialBytes(q_, c_, M); }
   int64_t rowsPerProgram() const override { return c_.blockM; }
 
   void launch(const LinearCall& call, CUstream stream) const override {
     NamedArgs args = weightArgs(call);
     args.push_back({"x", LaunchArg::ptr(call.x)});
     args.push_back({"M", LaunchArg::i32(int32_t(call.M))});
+    if (c_.tailSplit > 1) return launchTailSplit(*main_, *reduce_, q_, c_, args, call, call.workspace, hasBias_, stream);
     addOutputArgs(args, call, c_.splitK, hasBias_, call.workspace);
     main_->launch({ceilDiv(q_.N, c_.blockN), ceilDiv(call.M, c_.blockM), unsigned(c_.splitK)}, stream, args);
     if (c_.splitK > 1) launchSplitKReduce(*reduce_, call, q_.N, call.workspace, stream);

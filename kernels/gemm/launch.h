@@ -8,7 +8,8 @@
 
 namespace uintx::kernels {
 
-// Grid (ceil(N / blockN), ceil(M / blockM), splitK); split-K partials in the workspace.
+// Grid (ceil(N / blockN), ceil(M / blockM), splitK), or a tail split's (tail_reduce.h); split
+// partials in the workspace.
 std::unique_ptr<KernelPlan> makeGemmPlan(const QuantSpec& q, dsl::DType act, dsl::DType out, bool hasBias,
                                          const GemmConfig& config, const CompileFn& compile);
 

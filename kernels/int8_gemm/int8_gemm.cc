@@ -13,7 +13,6 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
                             std::optional<DType> outDtype) {
   DType yType = outDtype.value_or(act);
   validateGemmConfig(q, c, true);
-  const bool split = c.splitK > 1;
   KernelBuilder kb("gemm_w" + std::to_string(q.bits) + "a8_" + dtypeName(act));
   // 8-bit codes are int8 bytes in K order whatever the word size (docs/FORMATS.md): the
   // symmetric 8-bit weights are read as an int8 tile, which goes to the dot untouched (and,
@@ -24,14 +23,14 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   Value qweight = kb.pointerArg("qweight", byteCodes ? DType::i8 : DType::u32, kWeightData);
   Value scales = kb.pointerArg("scales", q.scaleDtype, kWeightData);
   Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype, kWeightData);
-  Value bias = hasBias && !split ? kb.pointerArg("bias", q.scaleDtype, kWeightData) : Value();
-  Value y = kb.pointerArg(split ? "partial" : "y", split ? DType::f32 : yType);
+  GemmOutputs outputs = gemmOutputs(kb, q, c, yType, hasBias);
   Value M = kb.scalarArg("M", DType::i32);
+  ProgramWork work = programWork(kb, c, M, q.N, q.K);
   kb.setNumWarps(c.numWarps);
   kb.setVectorWidth(gemmVectorWidth(q, c));
-  const int BM = c.blockM, BN = c.blockN, BK = c.blockK, N = int(q.N), K = int(q.K);
-  BlockIndices b = blockIndices(kb, q, c, M);
-  auto [kLo, kHi] = kSliceOfProgram(kb, c, K);
+  const int BM = c.blockM, BN = c.blockN, BK = c.blockK;
+  BlockIndices b = blockIndices(kb, q, c, M, work);
+  const Value &kLo = work.kLo, &kHi = work.kHi;
   const Value &rm = b.rm, &rmMask2 = b.rmMask2, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask,
               &numGroups = b.numGroups;
   // With weightsAsA the problem is transposed, acc[BN, BM] = w x^T: the weight rows take the
@@ -65,12 +64,10 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   Value mask = (wA ? expandDims(rm < M, 0) : rmMask2) & expandDims(rnMask, nAxis);
   Value r = cast(acc, DType::f32) * expandDims(load(xscale + rm, rm < M, 0.0), mAxis);
   if (q.symmetric) r = r * expandDims(cast(load(scales + rn, rnMask, 0.0), DType::f32), nAxis);
-  if (split) {  // f32 partials (every factor above is linear in the K slice); the reduce adds the bias
-    kb.store(y + ((kb.programId(2) * M + rmOut) * N + rnOut), r, mask);
-    return kb.finish();
-  }
-  if (hasBias) r = r + expandDims(cast(load(bias + rn, rnMask, 0.0), DType::f32), nAxis);
-  kb.store(y + (rmOut * N + rnOut), cast(r, yType), mask);
+  // Split, the programs store f32 partials (every factor above is linear in the K slice) and
+  // the reduce adds the bias.
+  Value biasTile = outputs.bias.builder() ? expandDims(cast(load(outputs.bias + rn, rnMask, 0.0), DType::f32), nAxis) : Value();
+  storeOutput(kb, c, work, outputs, r, rmOut, rnOut, mask, biasTile, M, q.N, yType);
   return kb.finish();
 }
 

@@ -1,6 +1,7 @@
 #include "kernels/int8_gemm/launch.h"
 
 #include "kernels/gemm/launch.h"
+#include "kernels/gemm/tail_reduce.h"
 #include "kernels/int8_gemm/int8_gemm.h"
 #include "kernels/quantize_rows/quantize_rows.h"
 #include "kernels/split_k_reduce/split_k_reduce.h"
@@ -17,16 +18,17 @@ class Int8GemmPlan : public KernelPlan {
     main_ = compile(buildInt8Gemm(q, act, hasBias, c, out));
     quantize_ = compile(buildQuantizeRows(q.K, act));
     if (c.splitK > 1) reduce_ = compile(buildSplitKReduce(q.N, c.splitK, out, hasBias, q.scaleDtype));
+    if (c.tailSplit > 1) reduce_ = compile(buildTailReduce(q, c, out, hasBias));
   }
 
   int64_t rowsPerProgram() const override { return c_.blockM; }
   size_t workspaceBytes(int64_t M) const override {
-    return splitKPartialBytes(q_, c_, M) + rowsBytes(M) + size_t(M) * 4;
+    return partialBytes(M) + rowsBytes(M) + size_t(M) * 4;
   }
 
   void launch(const LinearCall& call, CUstream stream) const override {
     const CUdeviceptr partial = call.workspace;
-    const CUdeviceptr xq = partial + splitKPartialBytes(q_, c_, call.M);
+    const CUdeviceptr xq = partial + partialBytes(call.M);
     const CUdeviceptr xscale = xq + rowsBytes(call.M);
     const LaunchArg M = LaunchArg::i32(int32_t(call.M));
     quantize_->launch({unsigned(call.M)}, stream,
@@ -36,12 +38,14 @@ class Int8GemmPlan : public KernelPlan {
     args.push_back({"xq", LaunchArg::ptr(xq)});
     args.push_back({"xscale", LaunchArg::ptr(xscale)});
     args.push_back({"M", M});
+    if (c_.tailSplit > 1) return launchTailSplit(*main_, *reduce_, q_, c_, args, call, partial, hasBias_, stream);
     addOutputArgs(args, call, c_.splitK, hasBias_, partial);
     main_->launch({ceilDiv(q_.N, c_.blockN), ceilDiv(call.M, c_.blockM), unsigned(c_.splitK)}, stream, args);
     if (c_.splitK > 1) launchSplitKReduce(*reduce_, call, q_.N, partial, stream);
   }
 
  private:
+  size_t partialBytes(int64_t M) const { return splitKPartialBytes(q_, c_, M) + tailPartialBytes(q_, c_, M); }
   // The int8 rows of x, padded to 16 bytes so that the scales after them stay aligned.
   size_t rowsBytes(int64_t M) const { return (size_t(M) * size_t(q_.K) + 15) / 16 * 16; }
 

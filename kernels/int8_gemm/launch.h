@@ -9,7 +9,7 @@
 
 namespace uintx::kernels {
 
-// Workspace: split-K partials, then the int8 rows of x, then their f32 scales.
+// Workspace: split-K or tail-split partials, then the int8 rows of x, then their f32 scales.
 std::unique_ptr<KernelPlan> makeInt8GemmPlan(const QuantSpec& q, dsl::DType act, dsl::DType out, bool hasBias,
                                              const GemmConfig& config, const CompileFn& compile);
 

@@ -10,6 +10,7 @@
 
 #include "kernels/gemv/config_space.h"
 #include "kernels/gemm/config_space.h"
+#include "kernels/gemm/tail_reduce.h"
 #include "codegen/layout.h"
 #include "dispatch/kernel_store.h"
 #include "kernels/families.h"
@@ -94,9 +95,12 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
   const bool int8 = key.family == uintx::cache::KernelFamily::gemm_int8;
   std::vector<kernels::GemmConfig> space = gemmConfigSpace(key, kSm);
   REQUIRE(!space.empty());
-  // The transposed candidates follow the other rules' cut (their own test below).
+  // The transposed candidates (their own test below) and the tail-split copies of candidates
+  // follow the other rules' cut.
   const size_t transposed = size_t(std::count_if(space.begin(), space.end(), [](const auto& c) { return c.weightsAsA; }));
-  CHECK(space.size() - transposed <= 40);
+  const size_t tailSplits = size_t(std::count_if(space.begin() + 1, space.end(), [](const auto& c) { return c.tailSplit > 1; }));
+  CHECK(tailSplits <= 8);
+  CHECK(space.size() - transposed - tailSplits <= 40);
   kernels::QuantSpec q = kernels::quantSpecOf(kernels::weightFormatOf(key));
   CHECK(space[0].toString() == kernels::ruleGemmConfig(q, key.m_bucket, int8, kSm).toString());
   // The widest grid of the grid: BM 16, BN 32, the largest split that divides K in whole
@@ -117,6 +121,13 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
     CHECK(kernels::gemmSupports(q, c, int8));
     CHECK_NOTHROW(codegen::mmaLayouts(c.blockM, c.blockN, c.blockK, c.numWarps));
     if (i == 0 || c.weightsAsA) continue;  // the default is kept whatever the rules say
+    if (c.tailSplit > 1) {  // a copy of an unsplit candidate of 128 rows or more, whose tail split acts at this M
+      kernels::GemmConfig whole = c;
+      whole.tailSplit = 1;
+      CHECK(seen.count(whole.toString()) == 1);
+      CHECK((c.splitK == 1 && c.blockM >= 128));
+      CHECK(kernels::tailSplitOf(q, c, key.m_bucket, kSm).tailTiles() > 0);
+    }
     CHECK(gemmPruneReason(key, c, kSm).empty());
     CHECK(std::set<int>{16, 32, 64, 128, 256}.count(c.blockM) == 1);
     CHECK(std::set<int>{32, 64, 128, 256}.count(c.blockN) == 1);

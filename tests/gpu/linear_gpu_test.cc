@@ -467,6 +467,48 @@ TEST_CASE("weight-only GEMM with the weights as mma.sync's a operand run through
   }
 }
 
+// Corrected products over steps of whole groups (a one-stage transposed step spanning 2 or 4
+// groups, each group's part its own pair of dots behind its own barriers): 4-bit g128 and g64
+// at BK 256, 2-bit g64 at BK 256, M within and at the tile, split and not. Short, so that it
+// also runs under compute-sanitizer racecheck.
+TEST_CASE("weight-only GEMM with corrected products over steps of whole groups") {
+  for (auto [bits, group, blockK] : std::vector<std::array<int, 3>>{{4, 128, 256}, {4, 64, 256}, {2, 64, 256}}) {
+    Layer l = makeLayer(2112, 2048, opts(bits, group, 32), /*bias=*/true);
+    for (auto [M, blockM, blockN] : std::vector<std::array<int, 3>>{{1, 8, 32}, {7, 8, 64}, {16, 16, 64}})
+      for (int split : {1, 4}) {
+        kernels::GemmConfig c = transposedConfig(blockM, blockN, 2, 1, split, /*correct=*/1);
+        c.blockK = blockK;
+        CAPTURE(bits);
+        CAPTURE(group);
+        CAPTURE(M);
+        CAPTURE(c.toString());
+        REQUIRE(kernels::gemmSupports(kernels::quantSpecOf(l.q.format()), c, false));
+        CHECK(gemmErrorThroughPlan(l, c, M) <= 1e-2);
+      }
+  }
+}
+
+// A tail split (GemmConfig::tailSplit) through the plan: 17 column blocks of 128, row blocks
+// such that the tiles past the last whole wave are split (1030 and 2100 rows: 153 tiles), or all
+// of them (fewer tiles than half the SMs), or none; int8 on 128x128 tiles and weight-only on
+// 256x128 wgmma tiles, with bias.
+TEST_CASE("GEMMs with a tail split run through their plan") {
+  Layer w8 = makeLayer(2176, 4096, opts(8, 0, 32), /*bias=*/true);
+  Layer w4 = makeLayer(2176, 4096, opts(4, 128, 32), /*bias=*/true);
+  for (int M : {1030, 300, 128, 600}) {
+    kernels::GemmConfig c;
+    c.blockM = 128, c.blockN = 128, c.blockK = 128, c.numWarps = 8, c.stages = 4, c.tailSplit = 4;
+    CAPTURE(M);
+    CHECK(gemmErrorThroughPlan(w8, c, M, /*int8=*/true) <= 1e-2);
+  }
+  for (int M : {2100, 300, 512}) {
+    kernels::GemmConfig c;
+    c.blockM = 256, c.blockN = 128, c.blockK = 64, c.numWarps = 8, c.stages = 4, c.tailSplit = 4;
+    CAPTURE(M);
+    CHECK(gemmErrorThroughPlan(w4, c, M) <= 1e-2);
+  }
+}
+
 // The transposed int8 GEMM (weightsAsA: the weight rows on the tensor cores' wide side, a few
 // rows of x on the narrow one) through its plan: wgmma (x tiles of 16 and 32 rows) and mma.sync
 // (8 rows), a partial block of weight rows (N = 2112), M below, at and past the tile, split and

@@ -19,6 +19,7 @@
 #include "kernels/gemm/config_space.h"
 #include "kernels/gemm/cost_model.h"
 #include "kernels/gemm/default_config.h"
+#include "kernels/gemm/tail_reduce.h"
 #include "packing/weight_format.h"
 #include "tests/kernels/tune_timings.h"
 
@@ -50,7 +51,9 @@ testing::Judged judge(const std::string& path, const char* gpuName) {
   const testing::Judged j = testing::judgeChoices(path, [&](const std::string& keyText) {
     const cache::KernelKey key = cache::KernelKey::parse(keyText);
     const kernels::QuantSpec q = kernels::quantSpecOf(kernels::weightFormatOf(key));
-    return kernels::modelGemmConfig(q, key.m_bucket, key.family == cache::KernelFamily::gemm_int8, table->model).toString();
+    const kernels::GemmConfig c =
+        kernels::modelGemmConfig(q, key.m_bucket, key.family == cache::KernelFamily::gemm_int8, table->model);
+    return kernels::asRun(q, c, key.m_bucket, uint64_t(table->model.smCount)).toString();
   });
   CHECK(j.untimed == 0);
   return j;

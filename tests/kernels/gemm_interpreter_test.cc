@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <random>
 
 #include "dsl/interpreter.h"
@@ -14,6 +15,7 @@
 #include "kernels/split_k_reduce/split_k_reduce.h"
 #include "kernels/gemm/default_config.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/gemm/tail_reduce.h"
 #include "kernels/common/quant_spec.h"
 #include "packing/quantize.h"
 #include "uintx/error.h"
@@ -529,4 +531,108 @@ TEST_CASE("split-K GEMM takes slices of whole K steps, at most one per step; the
   // The int8 GEMM splits the same way.
   CHECK(kernels::gemmSupports(q, c, true));
   CHECK_NOTHROW(kernels::buildInt8Gemm(q, dsl::DType::bf16, false, c));
+}
+
+// Arguments in a program's parameter order, given by name: a tail split's programs take their
+// output and grid parameters in an order of their own.
+static std::vector<dsl::KernelArg> argsByName(const dsl::KernelProgram& p, const std::map<std::string, dsl::KernelArg>& named) {
+  std::vector<dsl::KernelArg> args;
+  for (const dsl::KernelParam& param : p.params) {
+    auto it = named.find(param.name);
+    REQUIRE_MESSAGE(it != named.end(), "no argument for " << param.name);
+    args.push_back(it->second);
+  }
+  return args;
+}
+
+// The wave arithmetic of a tail split: 10 tiles (2 column blocks x 5 row blocks).
+TEST_CASE("tail split: the tiles past the last whole wave, and into how many slices") {
+  kernels::QuantSpec q;
+  q.bits = 8, q.symmetric = true, q.N = 136, q.K = 1024, q.groupSize = 1024;
+  kernels::GemmConfig c;  // 64 x 128 tiles, 32-deep steps: 32 steps
+  c.tailSplit = 4;
+  auto t = kernels::tailSplitOf(q, c, 300, 8);  // 2 tiles past one wave of 8: 4 slices each
+  CHECK(t.tiles == 10);
+  CHECK(t.fullTiles == 8);
+  CHECK(t.slices == 4);
+  CHECK(t.programs() == 16);
+  t = kernels::tailSplitOf(q, c, 300, 3);  // 1 tile past three waves: at most 3 slices fit a wave
+  CHECK((t.fullTiles == 9 && t.slices == 3));
+  t = kernels::tailSplitOf(q, c, 300, 24);  // one wave, under half full: every tile split, 2 slices fill it
+  CHECK((t.fullTiles == 0 && t.slices == 2 && t.programs() == 20));
+  t = kernels::tailSplitOf(q, c, 300, 6);  // the last wave 4 of 6: more than half full, left whole
+  CHECK((t.fullTiles == 10 && t.slices == 1));
+  t = kernels::tailSplitOf(q, c, 300, 5);  // whole waves
+  CHECK((t.fullTiles == 10 && t.slices == 1));
+  t = kernels::tailSplitOf(q, c, 300, 132);  // under half of 132: all 10 in 4 slices
+  CHECK((t.fullTiles == 0 && t.slices == 4));
+  t = kernels::tailSplitOf(q, c, 100, 132);  // 4 tiles in 4 slices fill less than a tenth more of 132
+  CHECK((t.tiles == 4 && t.fullTiles == 4 && t.slices == 1));
+  q.K = 256;  // 8 steps: slices of at least 4
+  CHECK(kernels::tailSplitOf(q, c, 300, 8).slices == 2);
+  q.K = 96;  // 3 steps: none
+  CHECK(kernels::tailSplitOf(q, c, 300, 8).slices == 1);
+  q.K = 1024;
+  c.tailSplit = 1;
+  CHECK(kernels::tailSplitOf(q, c, 300, 8).programs() == 10);
+  CHECK(kernels::asRun(q, c, 300, 8).tailSplit == 1);
+  c.tailSplit = 4;
+  CHECK(kernels::asRun(q, c, 300, 8).tailSplit == 4);
+  CHECK(kernels::asRun(q, c, 300, 6).tailSplit == 1);  // splits nothing: runs as unsplit
+  c.tailSplit = 2, c.splitK = 2;
+  CHECK(!kernels::gemmSupports(q, c, true));  // a tail split is for unsplit configs
+}
+
+// A tail split run as the plan launches it, on the interpreter: whole tiles store y, the tail
+// tiles' slices f32 partials, the tail reduce sums them (+ bias); int8 (8-bit, and 4-bit with a
+// group per step) and weight-only, against float64, for device sizes that split 1, 2 and all
+// of the tiles.
+TEST_CASE("tail split: whole tiles, tail tiles in slices and their reduce match float64") {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0, 1);
+  const int M = 150;  // 6 tiles of 64 x 128
+  for (auto [bits, group, int8] : std::vector<std::array<int, 3>>{{8, 0, 1}, {4, 64, 1}, {4, 128, 0}})
+    for (uint64_t slots : {4, 5, 16}) {  // 2 tiles in 2 slices, 1 in 4, all 6 in 2
+      Weights w = makeWeights(136, 1024, bits, group, /*bias=*/true, rng);
+      kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
+      kernels::GemmConfig c;
+      c.blockK = 64, c.tailSplit = 4;
+      const kernels::TailSplit t = kernels::tailSplitOf(q, c, M, slots);
+      CAPTURE(bits);
+      CAPTURE(int8);
+      CAPTURE(slots);
+      REQUIRE(t.tailTiles() > 0);
+      std::vector<bf16> x(M * q.K), y(M * q.N, toBf16(NAN));
+      std::vector<float> partial(size_t(c.tailSplit) * M * q.N, NAN), xs(M, NAN);
+      std::vector<int8_t> xq(M * q.K);
+      for (auto& v : x) v = toBf16(normal(rng));
+      std::map<std::string, dsl::KernelArg> named{
+          {"x", dsl::KernelArg::buffer(x)},          {"xq", dsl::KernelArg::buffer(xq)},
+          {"xscale", dsl::KernelArg::buffer(xs)},    {"qweight", dsl::KernelArg::buffer(w.packed)},
+          {"scales", dsl::KernelArg::buffer(w.scales)}, {"zeros", dsl::KernelArg::buffer(w.zeros)},
+          {"bias", dsl::KernelArg::buffer(w.bias)},  {"y", dsl::KernelArg::buffer(y)},
+          {"partial", dsl::KernelArg::buffer(partial)}, {"M", dsl::KernelArg::i32(M)},
+          {"full_tiles", dsl::KernelArg::i32(int32_t(t.fullTiles))}, {"tail_split", dsl::KernelArg::i32(t.slices)}};
+      if (int8) {
+        dsl::KernelProgram quantize = kernels::buildQuantizeRows(q.K, dsl::DType::bf16);
+        dsl::interpret(quantize, {M}, argsByName(quantize, named));
+        if (!q.symmetric) c.blockK = group;
+      }
+      REQUIRE(kernels::gemmSupports(q, c, int8));
+      dsl::KernelProgram gemm = int8 ? kernels::buildInt8Gemm(q, dsl::DType::bf16, true, c)
+                                     : kernels::buildGemm(q, dsl::DType::bf16, true, c);
+      dsl::interpret(gemm, {int(t.programs())}, argsByName(gemm, named));
+      dsl::KernelProgram reduce = kernels::buildTailReduce(q, c, dsl::DType::bf16, true);
+      dsl::interpret(reduce, {int(t.tailTiles())}, argsByName(reduce, named));
+      std::vector<double> got, ref;
+      for (int m = 0; m < M; ++m)
+        for (int64_t n = 0; n < q.N; ++n) {
+          double r = w.q.bias(n);
+          for (int64_t k = 0; k < q.K; ++k)
+            r += (int8 ? double(xq[m * q.K + k]) * xs[m] : double(toFloat(x[m * q.K + k]))) * w.dq[n * q.K + k];
+          ref.push_back(r);
+          got.push_back(toFloat(y[m * q.N + n]));
+        }
+      CHECK(relErr(got, ref) <= 1e-2);
+    }
 }

@@ -214,7 +214,10 @@ TEST_CASE("rows past the last whole 256-row block run as a call of their own whe
     queryFake<int>("fakeResetFirstGrid");
     int launches = queryFake<int>("fakeOtherLaunches");
     uintx::linear(xm, w, ym);
-    return std::make_pair(queryFake<int>("fakeFirstGridY"), queryFake<int>("fakeOtherLaunches") - launches);
+    // Row blocks: the programs of the first grid over the 2 column blocks (its config's tail
+    // split gives it a one-dimensional grid, which splits no tile here).
+    return std::make_pair(queryFake<int>("fakeFirstGridX") * queryFake<int>("fakeFirstGridY") / 2,
+                          queryFake<int>("fakeOtherLaunches") - launches);
   };
   auto [rows256, launches256] = firstGridRows(256);
   CHECK(rows256 == 1);

@@ -1,0 +1,47 @@
+// The second kernel of a tail split (GemmConfig::tailSplit): sums the f32 partials of each tail
+// tile's slices (+ bias) into y. Both GEMM families (weight-only and int8) end with it.
+#pragma once
+
+#include <cstdint>
+
+#include "dsl/kernel_builder.h"
+#include "kernels/common/launch.h"
+#include "kernels/gemm/gemm.h"
+
+namespace uintx::kernels {
+
+// How a call of M rows runs under a tail split: `tiles` output tiles, of which the first
+// `fullTiles` are computed whole, one program each, and every later one by `slices` programs,
+// one K slice each. On a device that runs `slots` programs at once, the tiles past the last
+// whole wave are split when they fill at most half a wave, into as many slices (up to
+// c.tailSplit, of at least 4 K steps each) as keep them within one wave, where that fills at
+// least a tenth more of the slots; otherwise nothing is.
+struct TailSplit {
+  int64_t tiles = 0, fullTiles = 0;
+  int slices = 1;
+  int64_t tailTiles() const { return tiles - fullTiles; }
+  int64_t programs() const { return fullTiles + tailTiles() * slices; }
+};
+TailSplit tailSplitOf(const QuantSpec& q, const GemmConfig& c, int64_t M, uint64_t slots);
+
+// `c` as a call of M rows on `slots` program slots runs: without its tail split where that splits
+// no tile (the same programs, the same work).
+GemmConfig asRun(const QuantSpec& q, GemmConfig c, int64_t M, uint64_t slots);
+
+// Bytes of the f32 partials [c.tailSplit, M, N] a tail split of M rows writes (0 without one),
+// rounded up to 256 so that what follows them in a workspace stays aligned. Only the tail
+// tiles' parts are written and read.
+size_t tailPartialBytes(const QuantSpec& q, const GemmConfig& c, int64_t M);
+
+// y[tile] = sum over the slices of partial[s, tile] (+ bias), program t summing tile
+// full_tiles + t. Parameters: partial, bias (if hasBias), y, M, full_tiles, tail_split.
+// Grid: (tail tiles). The bias has the weight's scale dtype.
+dsl::KernelProgram buildTailReduce(const QuantSpec& q, const GemmConfig& c, dsl::DType yType, bool hasBias);
+
+// Launches the GEMM program `main` (built with c.tailSplit > 1) on `args` (weights, activations,
+// M), then `reduce` (buildTailReduce) where the call has tail tiles.
+void launchTailSplit(const codegen::JitKernel& main, const codegen::JitKernel& reduce, const QuantSpec& q,
+                     const GemmConfig& c, NamedArgs args, const LinearCall& call, CUdeviceptr partial, bool hasBias,
+                     CUstream stream);
+
+}  // namespace uintx::kernels
