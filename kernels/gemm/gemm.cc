@@ -52,8 +52,8 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
     return "splitK " + n(c.splitK) + " is more than the " + n(q.K / c.blockK) + " K steps of " + n(c.blockK);
   if (c.tailSplit < 1 || c.tailSplit > 8) return "tailSplit must be in [1, 8]";
   if (c.tailSplit > 1 && c.splitK > 1) return "tailSplit is for unsplit configs (splitK 1)";
-  if (q.K / c.blockK < c.tailSplit)
-    return "tailSplit " + n(c.tailSplit) + " is more than the " + n(q.K / c.blockK) + " K steps of " + n(c.blockK);
+  if ((q.K / c.blockK) % c.tailSplit != 0)
+    return "tailSplit " + n(c.tailSplit) + " does not divide the " + n(q.K / c.blockK) + " K steps of " + n(c.blockK);
   if (c.weightsAsA != 0 && c.weightsAsA != 1) return "weightsAsA must be 0 or 1";
   if (c.correctProducts != 0 && c.correctProducts != 1) return "correctProducts must be 0 or 1";
   if (c.correctProducts) {
@@ -69,6 +69,10 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
         return "correctProducts over groups of " + n(q.groupSize) + " gives each group's tile runs of partial words";
     }
   }
+  // Its programs store y or partials: both in the epilogue, which spills past 64 int8
+  // accumulators per thread (128x256 on 8 warps: 260 bytes with a bias).
+  if (c.tailSplit > 1 && int8Activations && c.blockM * c.blockN > 64 * 32 * c.numWarps)
+    return "tailSplit with int8 activations takes tiles of at most 64 accumulators per thread";
   if (c.weightsAsA && int8Activations) {
     // Both operands come from shared memory: only the tensor cores' shapes bound the tile.
     if (q.bits != 8 || !q.symmetric) return "weightsAsA with int8 activations takes 8-bit symmetric weights";

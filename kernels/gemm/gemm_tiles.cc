@@ -34,15 +34,19 @@ std::pair<Value, Value> kSlice(const GemmConfig& c, int64_t K, Value slice, Valu
 ProgramWork programWork(KernelBuilder& kb, const GemmConfig& c, Value M, int64_t N, int64_t K) {
   ProgramWork w;
   if (c.tailSplit > 1) {
-    Value full = kb.scalarArg("full_tiles", DType::i32), slices = kb.scalarArg("tail_split", DType::i32);
+    // Slices of a constant length L (c.tailSplit divides the K steps): each program's loop
+    // length is one of two constants, so the code generator knows it runs at least once.
+    const int S = c.tailSplit;
+    const int64_t L = K / c.blockK / S * c.blockK;
+    Value full = kb.scalarArg("full_tiles", DType::i32);
     Value p = kb.programId(0);
     w.tail = p >= full, w.whole = p < full;
     Value inTail = maximum(p - full, kb.constant(0, DType::i32));
-    w.slice = inTail % slices;
-    std::tie(w.row, w.column) = tileOfIndex(kb, c, M, N, where(w.tail, full + inTail / slices, p));
-    auto [lo, hi] = kSlice(c, K, w.slice, slices);
-    w.kLo = where(w.tail, lo, kb.constant(0, DType::i32));
-    w.kHi = where(w.tail, hi, kb.constant(double(K), DType::i32));
+    w.slice = where(w.tail, inTail % S, kb.constant(0, DType::i32));
+    std::tie(w.row, w.column) = tileOfIndex(kb, c, M, N, where(w.tail, full + inTail / S, p));
+    w.kLo = w.slice * int(L);
+    w.kLength = where(w.tail, kb.constant(double(L), DType::i32), kb.constant(double(K), DType::i32));
+    w.kHi = w.kLo + w.kLength;
     return w;
   }
   int columns = int((N + c.blockN - 1) / c.blockN);

@@ -29,6 +29,7 @@ int gemmVectorWidth(const QuantSpec& q, const GemmConfig& c);
 struct ProgramWork {
   dsl::Value row, column;  // row block of x and y, column block of y
   dsl::Value kLo, kHi;
+  dsl::Value kLength;  // tailSplit > 1 only: kHi - kLo, a choice of two constants
   dsl::Value slice;  // the f32 partial it writes: split-K program_id(2), or its tail tile's slice
   dsl::Value tail, whole;  // tailSplit > 1 only: the program computes a slice of a tail tile / a whole tile
 };
@@ -51,8 +52,8 @@ void storeOutput(dsl::KernelBuilder& kb, const GemmConfig& c, const ProgramWork&
 // L2. Unsplit or split-K: the grid is (ceil(N / blockN), ceil(M / blockM), splitK), one tile per
 // (x, y) program, its K slice program_id(2)'s (kSliceOfProgram). With c.tailSplit > 1 the grid
 // is one-dimensional: programs below the scalar argument `full_tiles` compute tiles 0 ..
-// full_tiles - 1 whole; each later tile is computed by `tail_split` (a scalar argument, at most
-// c.tailSplit) programs in a row, one K slice each (TailSplit in kernels/gemm/launch.h).
+// full_tiles - 1 whole; each later tile is computed by c.tailSplit programs in a row, one K
+// slice of equal length each (TailSplit, kernels/gemm/tail_reduce.h).
 std::pair<dsl::Value, dsl::Value> tileOfIndex(dsl::KernelBuilder& kb, const GemmConfig& c, dsl::Value M, int64_t N,
                                               dsl::Value t);
 ProgramWork programWork(dsl::KernelBuilder& kb, const GemmConfig& c, dsl::Value M, int64_t N, int64_t K);

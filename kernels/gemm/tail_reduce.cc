@@ -15,12 +15,13 @@ TailSplit tailSplitOf(const QuantSpec& q, const GemmConfig& c, int64_t M, uint64
   t.tiles = int64_t(ceilDiv(q.N, c.blockN)) * int64_t(ceilDiv(M, c.blockM));
   t.fullTiles = t.tiles;
   if (c.tailSplit <= 1 || slots == 0) return t;
-  const int64_t tail = t.tiles % int64_t(slots);
-  if (tail == 0 || 2 * tail > int64_t(slots)) return t;
-  const int slices = int(std::min<int64_t>({c.tailSplit, int64_t(slots) / tail, q.K / c.blockK / kMinStepsPerSlice}));
+  const int64_t tail = t.tiles % int64_t(slots), steps = q.K / c.blockK;
+  if (tail == 0 || 2 * tail > int64_t(slots) || steps % c.tailSplit != 0 || steps / c.tailSplit < kMinStepsPerSlice)
+    return t;
   // As for split-K (splitToFillSms): a split that does not fill a tenth more of the slots is
   // not worth its partial sums and second launch.
-  if (slices <= 1 || 10 * tail * (slices - 1) < int64_t(slots)) return t;
+  const int slices = c.tailSplit;
+  if (10 * tail * (slices - 1) < int64_t(slots)) return t;
   t.fullTiles = t.tiles - tail, t.slices = slices;
   return t;
 }
@@ -40,7 +41,7 @@ KernelProgram buildTailReduce(const QuantSpec& q, const GemmConfig& c, DType yTy
   Value bias = hasBias ? kb.pointerArg("bias", q.scaleDtype, kWeightData) : Value();
   Value y = kb.pointerArg("y", yType);
   Value M = kb.scalarArg("M", DType::i32);
-  Value full = kb.scalarArg("full_tiles", DType::i32), slices = kb.scalarArg("tail_split", DType::i32);
+  Value full = kb.scalarArg("full_tiles", DType::i32);
   kb.setNumWarps(4);
   const int N = int(q.N);
   auto [row, column] = tileOfIndex(kb, c, M, q.N, full + kb.programId(0));
@@ -49,7 +50,7 @@ KernelProgram buildTailReduce(const QuantSpec& q, const GemmConfig& c, DType yTy
   Value rn = expandDims(rn1, 0);
   Value mask = (rm < M) & (rn < N);
   Value r = kb.zeros({c.blockM, c.blockN}, DType::f32);
-  for (int s = 0; s < c.tailSplit; ++s) r = r + load(partial + ((M * s + rm) * N + rn), mask & (s < slices), 0.0);
+  for (int s = 0; s < c.tailSplit; ++s) r = r + load(partial + ((M * s + rm) * N + rn), mask, 0.0);
   if (bias.builder()) r = r + expandDims(cast(load(bias + rn1, rn1 < N, 0.0), DType::f32), 0);
   kb.store(y + (rm * N + rn), cast(r, yType), mask);
   return kb.finish();
@@ -59,16 +60,15 @@ void launchTailSplit(const codegen::JitKernel& main, const codegen::JitKernel& r
                      const GemmConfig& c, NamedArgs args, const LinearCall& call, CUdeviceptr partial, bool hasBias,
                      CUstream stream) {
   const TailSplit t = tailSplitOf(q, c, call.M, main.programSlots());
-  const LaunchArg full = LaunchArg::i32(int32_t(t.fullTiles)), slices = LaunchArg::i32(t.slices);
+  const LaunchArg full = LaunchArg::i32(int32_t(t.fullTiles));
   args.push_back({"full_tiles", full});
-  args.push_back({"tail_split", slices});
   args.push_back({"partial", LaunchArg::ptr(partial)});
   args.push_back({"y", LaunchArg::ptr(call.y)});
   if (hasBias) args.push_back({"bias", LaunchArg::ptr(call.bias)});
   main.launch({unsigned(t.programs())}, stream, args);
   if (t.tailTiles() == 0) return;
   NamedArgs r{{"partial", LaunchArg::ptr(partial)}, {"y", LaunchArg::ptr(call.y)},
-              {"M", LaunchArg::i32(int32_t(call.M))}, {"full_tiles", full}, {"tail_split", slices}};
+              {"M", LaunchArg::i32(int32_t(call.M))}, {"full_tiles", full}};
   if (hasBias) r.push_back({"bias", LaunchArg::ptr(call.bias)});
   reduce.launch({unsigned(t.tailTiles())}, stream, r);
 }

@@ -13,9 +13,8 @@ namespace uintx::kernels {
 // How a call of M rows runs under a tail split: `tiles` output tiles, of which the first
 // `fullTiles` are computed whole, one program each, and every later one by `slices` programs,
 // one K slice each. On a device that runs `slots` programs at once, the tiles past the last
-// whole wave are split when they fill at most half a wave, into as many slices (up to
-// c.tailSplit, of at least 4 K steps each) as keep them within one wave, where that fills at
-// least a tenth more of the slots; otherwise nothing is.
+// whole wave are split into c.tailSplit slices (of at least 4 K steps each) when they fill at
+// most half a wave and the slices fill at least a tenth more of the slots; otherwise none is.
 struct TailSplit {
   int64_t tiles = 0, fullTiles = 0;
   int slices = 1;
@@ -34,7 +33,7 @@ GemmConfig asRun(const QuantSpec& q, GemmConfig c, int64_t M, uint64_t slots);
 size_t tailPartialBytes(const QuantSpec& q, const GemmConfig& c, int64_t M);
 
 // y[tile] = sum over the slices of partial[s, tile] (+ bias), program t summing tile
-// full_tiles + t. Parameters: partial, bias (if hasBias), y, M, full_tiles, tail_split.
+// full_tiles + t. Parameters: partial, bias (if hasBias), y, M, full_tiles.
 // Grid: (tail tiles). The bias has the weight's scale dtype.
 dsl::KernelProgram buildTailReduce(const QuantSpec& q, const GemmConfig& c, dsl::DType yType, bool hasBias);
 

@@ -556,10 +556,10 @@ TEST_CASE("tail split: the tiles past the last whole wave, and into how many sli
   CHECK(t.fullTiles == 8);
   CHECK(t.slices == 4);
   CHECK(t.programs() == 16);
-  t = kernels::tailSplitOf(q, c, 300, 3);  // 1 tile past three waves: at most 3 slices fit a wave
-  CHECK((t.fullTiles == 9 && t.slices == 3));
-  t = kernels::tailSplitOf(q, c, 300, 24);  // one wave, under half full: every tile split, 2 slices fill it
-  CHECK((t.fullTiles == 0 && t.slices == 2 && t.programs() == 20));
+  t = kernels::tailSplitOf(q, c, 300, 3);  // 1 tile past three waves
+  CHECK((t.fullTiles == 9 && t.slices == 4));
+  t = kernels::tailSplitOf(q, c, 300, 24);  // one wave, under half full: every tile split
+  CHECK((t.fullTiles == 0 && t.slices == 4 && t.programs() == 40));
   t = kernels::tailSplitOf(q, c, 300, 6);  // the last wave 4 of 6: more than half full, left whole
   CHECK((t.fullTiles == 10 && t.slices == 1));
   t = kernels::tailSplitOf(q, c, 300, 5);  // whole waves
@@ -568,10 +568,11 @@ TEST_CASE("tail split: the tiles past the last whole wave, and into how many sli
   CHECK((t.fullTiles == 0 && t.slices == 4));
   t = kernels::tailSplitOf(q, c, 100, 132);  // 4 tiles in 4 slices fill less than a tenth more of 132
   CHECK((t.tiles == 4 && t.fullTiles == 4 && t.slices == 1));
-  q.K = 256;  // 8 steps: slices of at least 4
-  CHECK(kernels::tailSplitOf(q, c, 300, 8).slices == 2);
-  q.K = 96;  // 3 steps: none
+  q.K = 256;  // 8 steps: slices of fewer than 4 steps are not worth it
   CHECK(kernels::tailSplitOf(q, c, 300, 8).slices == 1);
+  q.K = 96;  // 3 steps: 4 slices do not divide them
+  CHECK(kernels::tailSplitOf(q, c, 300, 8).slices == 1);
+  CHECK(!kernels::gemmSupports(q, c, true));
   q.K = 1024;
   c.tailSplit = 1;
   CHECK(kernels::tailSplitOf(q, c, 300, 8).programs() == 10);
@@ -592,7 +593,7 @@ TEST_CASE("tail split: whole tiles, tail tiles in slices and their reduce match 
   std::normal_distribution<float> normal(0, 1);
   const int M = 150;  // 6 tiles of 64 x 128
   for (auto [bits, group, int8] : std::vector<std::array<int, 3>>{{8, 0, 1}, {4, 64, 1}, {4, 128, 0}})
-    for (uint64_t slots : {4, 5, 16}) {  // 2 tiles in 2 slices, 1 in 4, all 6 in 2
+    for (uint64_t slots : {4, 5, 16}) {  // split: 2 of the 6 tiles, 1, all 6
       Weights w = makeWeights(136, 1024, bits, group, /*bias=*/true, rng);
       kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
       kernels::GemmConfig c;
@@ -612,7 +613,7 @@ TEST_CASE("tail split: whole tiles, tail tiles in slices and their reduce match 
           {"scales", dsl::KernelArg::buffer(w.scales)}, {"zeros", dsl::KernelArg::buffer(w.zeros)},
           {"bias", dsl::KernelArg::buffer(w.bias)},  {"y", dsl::KernelArg::buffer(y)},
           {"partial", dsl::KernelArg::buffer(partial)}, {"M", dsl::KernelArg::i32(M)},
-          {"full_tiles", dsl::KernelArg::i32(int32_t(t.fullTiles))}, {"tail_split", dsl::KernelArg::i32(t.slices)}};
+          {"full_tiles", dsl::KernelArg::i32(int32_t(t.fullTiles))}};
       if (int8) {
         dsl::KernelProgram quantize = kernels::buildQuantizeRows(q.K, dsl::DType::bf16);
         dsl::interpret(quantize, {M}, argsByName(quantize, named));

@@ -378,7 +378,7 @@ TEST_CASE("W8A8 GEMM K loop on wgmma: both operands by cp.async, one barrier, no
     REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
     CAPTURE(log);
     CHECK(log.find("0 bytes spill stores") != std::string::npos);
-    CHECK(log.find("C7515") == std::string::npos);  // ptxas did not serialize the wgmmas
+    CHECK(log.find("C751") == std::string::npos);  // ptxas did not serialize the wgmmas
   }
 }
 
@@ -666,4 +666,29 @@ TEST_CASE("the default plans of awkward formats and shapes compile and assemble"
           }
       }
   CHECK(kernels > 20);
+}
+
+// A tail split (GemmConfig::tailSplit) keeps the wgmma chains: its programs' K loops run a
+// length that is one of two constants (no zero-trip path, whose merge read the int8 GEMM's
+// accumulators before their wait and made ptxas serialize the wgmmas, C7514).
+TEST_CASE("GEMMs with a tail split: ptxas keeps the wgmmas in flight") {
+  kernels::QuantSpec w8;
+  w8.bits = 8, w8.symmetric = true, w8.N = 8192, w8.K = 8192, w8.groupSize = 8192;
+  kernels::QuantSpec w4;
+  w4.bits = 4, w4.N = 8192, w4.K = 8192, w4.groupSize = 128;
+  for (auto [int8, bm, bn, bk] : std::vector<std::array<int, 4>>{{1, 128, 128, 128}, {0, 256, 128, 64}, {0, 128, 256, 64}}) {
+    kernels::GemmConfig c;
+    c.blockM = bm, c.blockN = bn, c.blockK = bk, c.numWarps = 8, c.stages = 4, c.tailSplit = 4;
+    CAPTURE(c.toString());
+    codegen::PtxKernel k = codegen::compileToPtx(int8 ? kernels::buildInt8Gemm(w8, dsl::DType::bf16, true, c)
+                                                      : kernels::buildGemm(w4, dsl::DType::bf16, true, c));
+    std::string log;
+    REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+    CAPTURE(log);
+    CHECK(log.find("0 bytes spill stores") != std::string::npos);
+    CHECK(log.find("C751") == std::string::npos);  // no wgmma serialized
+  }
+  kernels::GemmConfig wide;  // int8 128x256: the epilogue would spill
+  wide.blockM = 128, wide.blockN = 256, wide.blockK = 128, wide.numWarps = 8, wide.stages = 4, wide.tailSplit = 4;
+  CHECK(!kernels::gemmSupports(w8, wide, true));
 }
