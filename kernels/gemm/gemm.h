@@ -62,8 +62,9 @@ void validateGemmConfig(const QuantSpec& q, const GemmConfig& c, bool int8Activa
 // Weight-only. Parameters: x [M, K], qweight (u32 words), scales, zeros (asymmetric only),
 // bias (if hasBias; splitK == 1 only), out, M. Grid: (ceil(N / blockN), ceil(M / blockM), splitK).
 // out is y [M, N] when splitK == 1, else f32 partials [splitK, M, N] that buildSplitKReduce
-// sums (+ bias) into y. K must be a multiple of blockK; split-K deals the K / blockK steps out
-// to the slices (kSliceOfProgram), at least one each.
+// sums (+ bias) into y; with a tail split (c.tailSplit > 1) y, partial and full_tiles on a
+// one-dimensional grid (kernels/gemm/tail_reduce.h). K must be a multiple of blockK; split-K
+// deals the K / blockK steps out to the slices (programWork), at least one each.
 dsl::KernelProgram buildGemm(const QuantSpec& q, dsl::DType act, bool hasBias, const GemmConfig& c,
                              std::optional<dsl::DType> out = std::nullopt);
 

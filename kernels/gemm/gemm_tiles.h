@@ -50,7 +50,7 @@ void storeOutput(dsl::KernelBuilder& kb, const GemmConfig& c, const ProgramWork&
 // Programs over tiles, and tiles over (row block, column block). A tile index t is taken in
 // groups of row blocks so that a wave of programs shares weight tiles and activation rows in
 // L2. Unsplit or split-K: the grid is (ceil(N / blockN), ceil(M / blockM), splitK), one tile per
-// (x, y) program, its K slice program_id(2)'s (kSliceOfProgram). With c.tailSplit > 1 the grid
+// (x, y) program, its K slice program_id(2)'s (kSlice). With c.tailSplit > 1 the grid
 // is one-dimensional: programs below the scalar argument `full_tiles` compute tiles 0 ..
 // full_tiles - 1 whole; each later tile is computed by c.tailSplit programs in a row, one K
 // slice of equal length each (TailSplit, kernels/gemm/tail_reduce.h).

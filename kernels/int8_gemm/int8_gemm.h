@@ -15,7 +15,9 @@ namespace uintx::kernels {
 // for 8-bit weights, the same bytes), scales, zeros (asymmetric only), bias (if hasBias;
 // splitK == 1 only), out, M. Grid: (ceil(N / blockN), ceil(M / blockM), splitK). out is y
 // [M, N] (act) when splitK == 1, else f32 partials [splitK, M, N] that buildSplitKReduce sums
-// (+ bias) into y, as for buildGemm. For 4-bit weights blockK must equal the group size.
+// (+ bias) into y, as for buildGemm; with a tail split (c.tailSplit > 1) y, partial and
+// full_tiles on a one-dimensional grid (kernels/gemm/tail_reduce.h). For 4-bit weights blockK
+// must equal the group size.
 dsl::KernelProgram buildInt8Gemm(const QuantSpec& q, dsl::DType act, bool hasBias, const GemmConfig& c,
                                  std::optional<dsl::DType> out = std::nullopt);
 
