@@ -73,6 +73,10 @@ GemmConfig ruleGemmConfig(const QuantSpec& q, int64_t M, bool int8, int smCount)
     // shared memory).
     if (int8 && q.symmetric && M < 256) {
       c.blockN = 128, c.numWarps = 4, c.stages = 6;
+      // Layers of so few column blocks that 128-row tiles split 8 ways leave SMs idle take
+      // 64-row tiles (twice the tiles to split; 1024x8192 at M = 128: 11.1 us against 16.6,
+      // docs/PERFORMANCE.md, run 24).
+      if ((q.N + 127) / 128 * ((M + 127) / 128) * 8 < smCount) c.blockM = 64;
       while (codegen::pipelinedDotBytes(c.blockM, c.blockN, c.blockK, 1, c.stages, true, true) > codegen::kMaxSharedBytes)
         --c.stages;
     }

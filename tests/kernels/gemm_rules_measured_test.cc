@@ -78,3 +78,16 @@ TEST_CASE("the GEMM rules on the H100's measured keys") {
   CHECK(a.within10 + b.within10 + c.within10 >= 52 - corrected - tails);
   CHECK(std::max({a.worst, b.worst, c.worst}) <= 1.17);
 }
+
+// W8A8 at 128 and 256 rows on layers of few and many column blocks (run 24a, H100): 1024x8192
+// at 128 rows takes 64-row tiles (11.1 us against 16.6 for the 128-row tiles split 7 ways);
+// 10240x8192 at 256 rows splits its tail tiles (not among these timings).
+TEST_CASE("the GEMM rules on W8A8 layers of few column blocks") {
+  const std::string path = "tests/kernels/data/h100_few_column_blocks_int8_tune_timings.csv";
+  const testing::Judged j = judgeRules(path);
+  CHECK(tailSplitKeys(path) == 1);
+  CHECK(j.untimed == 1);
+  CHECK(j.keys == 5);
+  CHECK(j.within10 == 5);
+  CHECK(j.worst <= 1.06);
+}
