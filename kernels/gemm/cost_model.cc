@@ -5,6 +5,7 @@
 
 #include "codegen/layout.h"
 #include "kernels/gemm/config_space.h"
+#include "kernels/gemm/tail_reduce.h"
 
 namespace uintx::kernels {
 
@@ -48,6 +49,15 @@ double predictGemmUs(const QuantSpec& q, const GemmConfig& c, int64_t M, bool in
   const double stepUs = std::max({chainUs, memoryUs, tensorUs + decodeUs});
 
   double us = gpu.launchUs + waves * steps * stepUs;
+  // A tail split: the whole waves, then the tail tiles' slices (a fraction of the steps each),
+  // their partials and the reduce.
+  const TailSplit tail = tailSplitOf(q, c, M, uint64_t(sms * fit));
+  if (tail.tailTiles() > 0) {
+    const double slots = sms * fit, tailPrograms = double(tail.tailTiles() * tail.slices);
+    us = gpu.launchUs + std::ceil(double(tail.fullTiles) / slots) * steps * stepUs +
+         std::ceil(tailPrograms / slots) * steps / tail.slices * stepUs + gpu.splitReduceUs +
+         tailPrograms * c.blockM * c.blockN * 8.0 / gpu.copyBytesPerUs;
+  }
   if (c.splitK > 1)  // f32 partials written and read back, and the reduce kernel
     us += gpu.splitReduceUs + double(c.splitK) * double(M) * double(q.N) * 8.0 / gpu.copyBytesPerUs;
   return us;

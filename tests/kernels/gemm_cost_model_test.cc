@@ -44,18 +44,22 @@ kernels::QuantSpec specOf(int bits, int group, int64_t N, int64_t K) {
 }
 
 // Every key of a timings file: the model's choice (from the GPU's table) against the best;
-// every choice is one of the space's candidates, all timed.
+// every choice is one of the space's candidates, all timed but those that split their tail
+// tiles at the key's M (GemmConfig::tailSplit: no file times them yet), which are not judged.
 testing::Judged judge(const std::string& path, const char* gpuName) {
   const cache::ShippedTable* table = cache::shippedTableFor(gpuName, "9.0");
   REQUIRE(table != nullptr);
+  int tails = 0;
   const testing::Judged j = testing::judgeChoices(path, [&](const std::string& keyText) {
     const cache::KernelKey key = cache::KernelKey::parse(keyText);
     const kernels::QuantSpec q = kernels::quantSpecOf(kernels::weightFormatOf(key));
-    const kernels::GemmConfig c =
-        kernels::modelGemmConfig(q, key.m_bucket, key.family == cache::KernelFamily::gemm_int8, table->model);
-    return kernels::asRun(q, c, key.m_bucket, uint64_t(table->model.smCount)).toString();
+    const kernels::GemmConfig c = kernels::asRun(
+        q, kernels::modelGemmConfig(q, key.m_bucket, key.family == cache::KernelFamily::gemm_int8, table->model),
+        key.m_bucket, uint64_t(table->model.smCount));
+    tails += c.tailSplit > 1;
+    return c.toString();
   });
-  CHECK(j.untimed == 0);
+  CHECK(j.untimed == tails);
   return j;
 }
 
@@ -86,7 +90,7 @@ TEST_CASE("on shapes and a GPU it was not fitted on, the model's choice is withi
 // is why the defaults are the rules. The bound below is where it stands, not a goal.
 TEST_CASE("on run 21's held-out keys the model trails the rules") {
   const testing::Judged j = judge("tests/kernels/data/h100_held_out_gemm_tune_timings.csv", "NVIDIA H100 80GB HBM3");
-  CHECK(j.keys == 32);
+  CHECK(j.keys + j.untimed == 32);
   CHECK(j.within10 <= j.keys - 4);
 }
 
