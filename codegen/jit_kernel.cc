@@ -86,14 +86,16 @@ const JitKernel::Loaded& JitKernel::loadedInCurrentContext() const {
   CUfunction f = module.function(ptx_.name);
   // Once per loaded function, not per launch: the setting stays with it.
   if (unsigned(ptx_.sharedBytes) > runtime::kDefaultDynamicSharedBytes) runtime::reserveDynamicShared(f, unsigned(ptx_.sharedBytes));
-  int perSm = 0;
-  runtime::checkCuda(runtime::cudaDriver().cuOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, f, ptx_.numThreads,
-                                                                                     size_t(ptx_.sharedBytes)),
-                     "cuOccupancyMaxActiveBlocksPerMultiprocessor");
   const uint64_t sms = uint64_t(runtime::currentCudaDevice().smCount);
-  // Only a kernel that launches the next at entry needs fillingGrid (orderFor).
-  const uint64_t fillingGrid = launchesNextAtEntry_ ? uint64_t(std::max(perSm, 1) - 1) * sms : 0;
-  return loaded_.emplace(ctx, Loaded{std::move(module), f, fillingGrid, uint64_t(std::max(perSm, 1)) * sms}).first->second;
+  uint64_t fillingGrid = 0;  // only a kernel that launches the next at entry needs it (orderFor)
+  if (launchesNextAtEntry_) {
+    int perSm = 0;
+    runtime::checkCuda(runtime::cudaDriver().cuOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, f, ptx_.numThreads,
+                                                                       size_t(ptx_.sharedBytes)),
+              "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+    fillingGrid = uint64_t(std::max(perSm, 1) - 1) * sms;
+  }
+  return loaded_.emplace(ctx, Loaded{std::move(module), f, fillingGrid, sms}).first->second;
 }
 
 // A kernel that streams data from entry and lets the next one launch there (the GEMV) overlaps

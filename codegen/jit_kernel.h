@@ -54,9 +54,8 @@ class JitKernel {
   // that the driver's PTX compile can run on a thread of its own (the tuner compiles ahead).
   void load() const { loadedInCurrentContext(); }
 
-  // Programs of this kernel that run at once on the current context's device: resident per SM
-  // (its registers, shared memory and threads) times SMs. A grid of more runs in waves.
-  uint64_t programSlots() const { return loadedInCurrentContext().slots; }
+  // SMs of the current context's device.
+  uint64_t smCount() const { return loadedInCurrentContext().sms; }
 
   const PtxKernel& ptx() const { return ptx_; }
   const std::vector<dsl::KernelParam>& params() const { return params_; }
@@ -69,7 +68,7 @@ class JitKernel {
     // Kernels that launch the next at entry: the programs that fill all but one resident slot
     // per SM (occupancy x SMs - SMs), the least a launch needs to overlap the kernel before.
     uint64_t fillingGrid;
-    uint64_t slots;  // programSlots()
+    uint64_t sms;
   };
   const Loaded& loadedInCurrentContext() const;
   // How a launch of `programs` programs is ordered after the kernel before it (runtime::launchKernel).

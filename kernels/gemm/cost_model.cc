@@ -51,11 +51,11 @@ double predictGemmUs(const QuantSpec& q, const GemmConfig& c, int64_t M, bool in
   double us = gpu.launchUs + waves * steps * stepUs;
   // A tail split: the whole waves, then the tail tiles' slices (a fraction of the steps each),
   // their partials and the reduce.
-  const TailSplit tail = tailSplitOf(q, c, M, uint64_t(sms * fit));
+  const TailSplit tail = tailSplitOf(q, c, M, uint64_t(sms));
   if (tail.tailTiles() > 0) {
-    const double slots = sms * fit, tailPrograms = double(tail.tailTiles() * tail.slices);
-    us = gpu.launchUs + std::ceil(double(tail.fullTiles) / slots) * steps * stepUs +
-         std::ceil(tailPrograms / slots) * steps / tail.slices * stepUs + gpu.splitReduceUs +
+    const double tailPrograms = double(tail.tailTiles() * tail.slices);
+    us = gpu.launchUs + std::ceil(double(tail.fullTiles) / sms) * steps * stepUs +
+         std::ceil(tailPrograms / sms) * steps / tail.slices * stepUs + gpu.splitReduceUs +
          tailPrograms * c.blockM * c.blockN * 8.0 / gpu.copyBytesPerUs;
   }
   if (c.splitK > 1)  // f32 partials written and read back, and the reduce kernel

@@ -10,24 +10,24 @@ using namespace uintx::dsl;
 
 constexpr int64_t kMinStepsPerSlice = 4;
 
-TailSplit tailSplitOf(const QuantSpec& q, const GemmConfig& c, int64_t M, uint64_t slots) {
+TailSplit tailSplitOf(const QuantSpec& q, const GemmConfig& c, int64_t M, uint64_t sms) {
   TailSplit t;
   t.tiles = int64_t(ceilDiv(q.N, c.blockN)) * int64_t(ceilDiv(M, c.blockM));
   t.fullTiles = t.tiles;
-  if (c.tailSplit <= 1 || slots == 0) return t;
-  const int64_t tail = t.tiles % int64_t(slots), steps = q.K / c.blockK;
-  if (tail == 0 || 2 * tail > int64_t(slots) || steps % c.tailSplit != 0 || steps / c.tailSplit < kMinStepsPerSlice)
+  if (c.tailSplit <= 1 || sms == 0) return t;
+  const int64_t tail = t.tiles % int64_t(sms), steps = q.K / c.blockK;
+  if (tail == 0 || 2 * tail > int64_t(sms) || steps % c.tailSplit != 0 || steps / c.tailSplit < kMinStepsPerSlice)
     return t;
-  // As for split-K (splitToFillSms): a split that does not fill a tenth more of the slots is
-  // not worth its partial sums and second launch.
+  // As for split-K (splitToFillSms): a split that does not fill a tenth more of the SMs is not
+  // worth its partial sums and second launch.
   const int slices = c.tailSplit;
-  if (10 * tail * (slices - 1) < int64_t(slots)) return t;
+  if (10 * tail * (slices - 1) < int64_t(sms)) return t;
   t.fullTiles = t.tiles - tail, t.slices = slices;
   return t;
 }
 
-GemmConfig asRun(const QuantSpec& q, GemmConfig c, int64_t M, uint64_t slots) {
-  if (c.tailSplit > 1 && tailSplitOf(q, c, M, slots).tailTiles() == 0) c.tailSplit = 1;
+GemmConfig asRun(const QuantSpec& q, GemmConfig c, int64_t M, uint64_t sms) {
+  if (c.tailSplit > 1 && tailSplitOf(q, c, M, sms).tailTiles() == 0) c.tailSplit = 1;
   return c;
 }
 
@@ -59,7 +59,7 @@ KernelProgram buildTailReduce(const QuantSpec& q, const GemmConfig& c, DType yTy
 void launchTailSplit(const codegen::JitKernel& main, const codegen::JitKernel& reduce, const QuantSpec& q,
                      const GemmConfig& c, NamedArgs args, const LinearCall& call, CUdeviceptr partial, bool hasBias,
                      CUstream stream) {
-  const TailSplit t = tailSplitOf(q, c, call.M, main.programSlots());
+  const TailSplit t = tailSplitOf(q, c, call.M, main.smCount());
   const LaunchArg full = LaunchArg::i32(int32_t(t.fullTiles));
   args.push_back({"full_tiles", full});
   args.push_back({"partial", LaunchArg::ptr(partial)});

@@ -12,20 +12,21 @@ namespace uintx::kernels {
 
 // How a call of M rows runs under a tail split: `tiles` output tiles, of which the first
 // `fullTiles` are computed whole, one program each, and every later one by `slices` programs,
-// one K slice each. On a device that runs `slots` programs at once, the tiles past the last
-// whole wave are split into c.tailSplit slices (of at least 4 K steps each) when they fill at
-// most half a wave and the slices fill at least a tenth more of the slots; otherwise none is.
+// one K slice each. With waves of one program per SM (`sms` of them: a second resident program
+// shares its SM's bandwidth and tensor cores rather than adding to them), the tiles past the
+// last whole wave are split into c.tailSplit slices (of at least 4 K steps each) when they fill
+// at most half a wave and the slices fill at least a tenth more of the SMs; otherwise none is.
 struct TailSplit {
   int64_t tiles = 0, fullTiles = 0;
   int slices = 1;
   int64_t tailTiles() const { return tiles - fullTiles; }
   int64_t programs() const { return fullTiles + tailTiles() * slices; }
 };
-TailSplit tailSplitOf(const QuantSpec& q, const GemmConfig& c, int64_t M, uint64_t slots);
+TailSplit tailSplitOf(const QuantSpec& q, const GemmConfig& c, int64_t M, uint64_t sms);
 
-// `c` as a call of M rows on `slots` program slots runs: without its tail split where that splits
-// no tile (the same programs, the same work).
-GemmConfig asRun(const QuantSpec& q, GemmConfig c, int64_t M, uint64_t slots);
+// `c` as a call of M rows on `sms` SMs runs: without its tail split where that splits no tile
+// (the same programs, the same work).
+GemmConfig asRun(const QuantSpec& q, GemmConfig c, int64_t M, uint64_t sms);
 
 // Bytes of the f32 partials [c.tailSplit, M, N] a tail split of M rows writes (0 without one),
 // rounded up to 256 so that what follows them in a workspace stays aligned. Only the tail
