@@ -41,9 +41,9 @@ ProgramWork programWork(KernelBuilder& kb, const GemmConfig& c, Value M, int64_t
     Value full = kb.scalarArg("full_tiles", DType::i32);
     Value p = kb.programId(0);
     w.tail = p >= full, w.whole = p < full;
-    Value inTail = maximum(p - full, kb.constant(0, DType::i32));
-    w.slice = where(w.tail, inTail % S, kb.constant(0, DType::i32));
-    std::tie(w.row, w.column) = tileOfIndex(kb, c, M, N, where(w.tail, full + inTail / S, p));
+    w.tailIndex = maximum(p - full, kb.constant(0, DType::i32));
+    w.slice = where(w.tail, w.tailIndex % S, kb.constant(0, DType::i32));
+    std::tie(w.row, w.column) = tileOfIndex(kb, c, M, N, where(w.tail, full + w.tailIndex / S, p));
     w.kLo = w.slice * int(L);
     w.kLength = where(w.tail, kb.constant(double(L), DType::i32), kb.constant(double(K), DType::i32));
     w.kHi = w.kLo + w.kLength;
@@ -72,7 +72,11 @@ GemmOutputs gemmOutputs(KernelBuilder& kb, const QuantSpec& q, const GemmConfig&
 void storeOutput(KernelBuilder& kb, const GemmConfig& c, const ProgramWork& w, const GemmOutputs& o, Value r, Value rmOut,
                  Value rnOut, Value mask, Value bias, Value M, int64_t N, DType yType) {
   const int n = int(N);
-  if (o.partial.builder()) kb.store(o.partial + ((w.slice * M + rmOut) * n + rnOut), r, c.splitK > 1 ? mask : mask & w.tail);
+  if (c.splitK > 1) kb.store(o.partial + ((w.slice * M + rmOut) * n + rnOut), r, mask);
+  if (c.tailSplit > 1) {
+    Value local = (rmOut - w.row * c.blockM) * c.blockN + (rnOut - w.column * c.blockN);
+    kb.store(o.partial + (w.tailIndex * (c.blockM * c.blockN) + local), r, mask & w.tail);
+  }
   if (!o.y.builder()) return;
   if (bias.builder()) r = r + bias;
   kb.store(o.y + (rmOut * n + rnOut), cast(r, yType), c.tailSplit > 1 ? mask & w.whole : mask);

@@ -32,10 +32,12 @@ struct ProgramWork {
   dsl::Value kLength;  // tailSplit > 1 only: kHi - kLo, a choice of two constants
   dsl::Value slice;  // the f32 partial it writes: split-K program_id(2), or its tail tile's slice
   dsl::Value tail, whole;  // tailSplit > 1 only: the program computes a slice of a tail tile / a whole tile
+  dsl::Value tailIndex;    // tailSplit > 1 only: among the tail programs, tail tile * tailSplit + slice
 };
 
-// Where a program's output goes: y (bf16/f16/f32), f32 partials [slices, M, N] (split-K, and
-// the tail tiles of a tail split), the bias (added to y; the reduce adds it to partials).
+// Where a program's output goes: y (bf16/f16/f32), f32 partials (split-K: [splitK, M, N]; a
+// tail split: one [blockM, blockN] tile per tail program, in tailIndex order), the bias (added
+// to y; the reduce adds it to partials).
 struct GemmOutputs {
   dsl::Value y, partial, bias;
 };

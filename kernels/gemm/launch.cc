@@ -21,7 +21,9 @@ class GemmPlan : public KernelPlan {
     if (c.tailSplit > 1) reduce_ = compile(buildTailReduce(q, c, out, hasBias));
   }
 
-  size_t workspaceBytes(int64_t M) const override { return splitKPartialBytes(q_, c_, M) + tailPartialBytes(q_, c_, M); }
+  size_t workspaceBytes(int64_t M) const override {
+    return splitKPartialBytes(q_, c_, M) + (c_.tailSplit > 1 ? tailPartialBytes(q_, c_, M, main_->smCount()) : 0);
+  }
   int64_t rowsPerProgram() const override { return c_.blockM; }
 
   void launch(const LinearCall& call, CUstream stream) const override {

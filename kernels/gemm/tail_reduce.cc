@@ -31,8 +31,9 @@ GemmConfig asRun(const QuantSpec& q, GemmConfig c, int64_t M, uint64_t sms) {
   return c;
 }
 
-size_t tailPartialBytes(const QuantSpec& q, const GemmConfig& c, int64_t M) {
-  return c.tailSplit > 1 ? (size_t(c.tailSplit) * size_t(M) * size_t(q.N) * 4 + 255) / 256 * 256 : 0;
+size_t tailPartialBytes(const QuantSpec& q, const GemmConfig& c, int64_t M, uint64_t sms) {
+  const TailSplit t = tailSplitOf(q, c, M, sms);
+  return (size_t(t.tailTiles()) * size_t(t.slices) * size_t(c.blockM) * size_t(c.blockN) * 4 + 255) / 256 * 256;
 }
 
 KernelProgram buildTailReduce(const QuantSpec& q, const GemmConfig& c, DType yType, bool hasBias) {
@@ -44,13 +45,17 @@ KernelProgram buildTailReduce(const QuantSpec& q, const GemmConfig& c, DType yTy
   Value full = kb.scalarArg("full_tiles", DType::i32);
   kb.setNumWarps(4);
   const int N = int(q.N);
-  auto [row, column] = tileOfIndex(kb, c, M, q.N, full + kb.programId(0));
-  Value rm = expandDims(row * c.blockM + kb.arange(0, c.blockM), 1);
+  Value t = kb.programId(0);
+  auto [row, column] = tileOfIndex(kb, c, M, q.N, full + t);
+  Value localRow = expandDims(kb.arange(0, c.blockM), 1), localColumn = expandDims(kb.arange(0, c.blockN), 0);
+  Value rm = row * c.blockM + localRow;
   Value rn1 = column * c.blockN + kb.arange(0, c.blockN);
   Value rn = expandDims(rn1, 0);
   Value mask = (rm < M) & (rn < N);
+  Value local = localRow * c.blockN + localColumn;
   Value r = kb.zeros({c.blockM, c.blockN}, DType::f32);
-  for (int s = 0; s < c.tailSplit; ++s) r = r + load(partial + ((M * s + rm) * N + rn), mask, 0.0);
+  for (int s = 0; s < c.tailSplit; ++s)
+    r = r + load(partial + ((t * c.tailSplit + s) * (c.blockM * c.blockN) + local), mask, 0.0);
   if (bias.builder()) r = r + expandDims(cast(load(bias + rn1, rn1 < N, 0.0), DType::f32), 0);
   kb.store(y + (rm * N + rn), cast(r, yType), mask);
   return kb.finish();

@@ -28,13 +28,14 @@ TailSplit tailSplitOf(const QuantSpec& q, const GemmConfig& c, int64_t M, uint64
 // (the same programs, the same work).
 GemmConfig asRun(const QuantSpec& q, GemmConfig c, int64_t M, uint64_t sms);
 
-// Bytes of the f32 partials [c.tailSplit, M, N] a tail split of M rows writes (0 without one),
-// rounded up to 256 so that what follows them in a workspace stays aligned. Only the tail
-// tiles' parts are written and read.
-size_t tailPartialBytes(const QuantSpec& q, const GemmConfig& c, int64_t M);
+// Bytes of the f32 partials a tail split of M rows on `sms` SMs writes (0 where it splits no
+// tile): a [blockM, blockN] tile per tail program, rounded up to 256 so that what follows them
+// in a workspace stays aligned.
+size_t tailPartialBytes(const QuantSpec& q, const GemmConfig& c, int64_t M, uint64_t sms);
 
-// y[tile] = sum over the slices of partial[s, tile] (+ bias), program t summing tile
-// full_tiles + t. Parameters: partial, bias (if hasBias), y, M, full_tiles.
+// y[tile] = the sum of its slices' partial tiles (+ bias), program t summing tile full_tiles + t
+// from partial tiles t * c.tailSplit .. t * c.tailSplit + c.tailSplit - 1. Parameters: partial,
+// bias (if hasBias), y, M, full_tiles.
 // Grid: (tail tiles). The bias has the weight's scale dtype.
 dsl::KernelProgram buildTailReduce(const QuantSpec& q, const GemmConfig& c, dsl::DType yType, bool hasBias);
 

@@ -45,7 +45,9 @@ class Int8GemmPlan : public KernelPlan {
   }
 
  private:
-  size_t partialBytes(int64_t M) const { return splitKPartialBytes(q_, c_, M) + tailPartialBytes(q_, c_, M); }
+  size_t partialBytes(int64_t M) const {
+    return splitKPartialBytes(q_, c_, M) + (c_.tailSplit > 1 ? tailPartialBytes(q_, c_, M, main_->smCount()) : 0);
+  }
   // The int8 rows of x, padded to 16 bytes so that the scales after them stay aligned.
   size_t rowsBytes(int64_t M) const { return (size_t(M) * size_t(q_.K) + 15) / 16 * 16; }
 

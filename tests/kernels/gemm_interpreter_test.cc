@@ -582,6 +582,15 @@ TEST_CASE("tail split: the tiles past the last whole wave, and into how many sli
   CHECK(kernels::asRun(q, c, 300, 6).tailSplit == 1);  // splits nothing: runs as unsplit
   c.tailSplit = 2, c.splitK = 2;
   CHECK(!kernels::gemmSupports(q, c, true));  // a tail split is for unsplit configs
+  // The partials hold the tail tiles' slices only: 28672x8192 in 256x128 tiles at 4100 rows
+  // (3808 tiles, 112 past the last whole wave of 132: no split) and at 4096 rows (3584 tiles, 20
+  // past it: 80 slices of 128 KiB), never [M, N] per slice.
+  kernels::QuantSpec big;
+  big.bits = 4, big.N = 28672, big.K = 8192, big.groupSize = 128;
+  kernels::GemmConfig large;
+  large.blockM = 256, large.blockN = 128, large.blockK = 64, large.numWarps = 8, large.stages = 4, large.tailSplit = 4;
+  CHECK(kernels::tailPartialBytes(big, large, 4100, 132) == 0);
+  CHECK(kernels::tailPartialBytes(big, large, 4096, 132) == size_t(20 * 4) * 256 * 128 * 4);
 }
 
 // A tail split run as the plan launches it, on the interpreter: whole tiles store y, the tail
@@ -604,7 +613,10 @@ TEST_CASE("tail split: whole tiles, tail tiles in slices and their reduce match 
       CAPTURE(slots);
       REQUIRE(t.tailTiles() > 0);
       std::vector<bf16> x(M * q.K), y(M * q.N, toBf16(NAN));
-      std::vector<float> partial(size_t(c.tailSplit) * M * q.N, NAN), xs(M, NAN);
+      // One [64, 128] tile per tail program.
+      const size_t partialBytes = kernels::tailPartialBytes(q, c, M, slots);
+      CHECK(partialBytes == size_t(t.tailTiles() * t.slices) * 64 * 128 * 4);
+      std::vector<float> partial(partialBytes / 4, NAN), xs(M, NAN);
       std::vector<int8_t> xq(M * q.K);
       for (auto& v : x) v = toBf16(normal(rng));
       std::map<std::string, dsl::KernelArg> named{
