@@ -67,7 +67,9 @@ void launchTailSplit(const codegen::JitKernel& main, const codegen::JitKernel& r
   const TailSplit t = tailSplitOf(q, c, call.M, main.smCount());
   const LaunchArg full = LaunchArg::i32(int32_t(t.fullTiles));
   args.push_back({"full_tiles", full});
-  args.push_back({"partial", LaunchArg::ptr(partial)});
+  // Without tail tiles the workspace is empty and no program stores a partial: the parameter
+  // still needs a valid address (launches reject null pointers), y's.
+  args.push_back({"partial", LaunchArg::ptr(t.tailTiles() ? partial : call.y)});
   args.push_back({"y", LaunchArg::ptr(call.y)});
   if (hasBias) args.push_back({"bias", LaunchArg::ptr(call.bias)});
   main.launch({unsigned(t.programs())}, stream, args);
