@@ -26,11 +26,6 @@ std::pair<Value, Value> tileOfIndex(KernelBuilder& kb, const GemmConfig& c, Valu
   return {first + inGroup % groupRows, inGroup / groupRows};
 }
 
-std::pair<Value, Value> kSlice(const GemmConfig& c, int64_t K, Value slice, Value slices) {
-  const int steps = int(K / c.blockK);
-  return {slice * steps / slices * c.blockK, (slice + 1) * steps / slices * c.blockK};
-}
-
 ProgramWork programWork(KernelBuilder& kb, const GemmConfig& c, Value M, int64_t N, int64_t K) {
   ProgramWork w;
   if (c.tailSplit > 1) {
@@ -55,8 +50,11 @@ ProgramWork programWork(KernelBuilder& kb, const GemmConfig& c, Value M, int64_t
     w.slice = kb.constant(0, DType::i32);
     w.kLo = kb.constant(0, DType::i32), w.kHi = kb.constant(double(K), DType::i32);
   } else {
+    // The K / blockK steps dealt out as evenly as whole steps allow, so that K need only be a
+    // multiple of blockK (K = 4160 in 64-deep steps splits 16 + 16 + 16 + 17).
+    const int steps = int(K / c.blockK);
     w.slice = kb.programId(2);
-    std::tie(w.kLo, w.kHi) = kSlice(c, K, w.slice, kb.constant(c.splitK, DType::i32));
+    w.kLo = w.slice * steps / c.splitK * c.blockK, w.kHi = (w.slice + 1) * steps / c.splitK * c.blockK;
   }
   return w;
 }
@@ -110,9 +108,13 @@ Value loadWordTile(KernelBuilder& kb, const QuantSpec& q, int blockK, Value qwei
 // loads allow it (activations, weight codes or words) coming through a shared-memory ring
 // `stages` deep (cp.async, see codegen/async_loads.h); the rest is loaded in the step. (The
 // weight-only GEMM writes its loop by hand: it carries its dequantized weights.)
-Value kLoop(KernelBuilder& kb, const GemmConfig& c, Value lo, Value hi, Value acc, const LoadStep& load,
-                   const ComputeStep& step) {
-  return pipelinedLoop(kb, lo, hi, c.blockK, {acc}, load, step, /*prefetch=*/false, c.stages)[0];
+Value kLoop(KernelBuilder& kb, const GemmConfig& c, const ProgramWork& w, Value acc, const LoadStep& load,
+            const ComputeStep& step) {
+  if (!w.kLength.builder()) return pipelinedLoop(kb, w.kLo, w.kHi, c.blockK, {acc}, load, step, /*prefetch=*/false, c.stages)[0];
+  return pipelinedLoop(kb, kb.constant(0, DType::i32), w.kLength, c.blockK, {acc},
+                       [&](Value j) { return load(w.kLo + j); },
+                       [&](Value j, const std::vector<Value>& t, const std::vector<Value>& a) { return step(w.kLo + j, t, a); },
+                       /*prefetch=*/false, c.stages)[0];
 }
 
 // The activation tile [BM, BK] at columns k0 .. k0 + BK.

@@ -52,7 +52,7 @@ void storeOutput(dsl::KernelBuilder& kb, const GemmConfig& c, const ProgramWork&
 // Programs over tiles, and tiles over (row block, column block). A tile index t is taken in
 // groups of row blocks so that a wave of programs shares weight tiles and activation rows in
 // L2. Unsplit or split-K: the grid is (ceil(N / blockN), ceil(M / blockM), splitK), one tile per
-// (x, y) program, its K slice program_id(2)'s (kSlice). With c.tailSplit > 1 the grid
+// (x, y) program, its K slice program_id(2)'s. With c.tailSplit > 1 the grid
 // is one-dimensional: programs below the scalar argument `full_tiles` compute tiles 0 ..
 // full_tiles - 1 whole; each later tile is computed by c.tailSplit programs in a row, one K
 // slice of equal length each (TailSplit, kernels/gemm/tail_reduce.h).
@@ -62,11 +62,6 @@ ProgramWork programWork(dsl::KernelBuilder& kb, const GemmConfig& c, dsl::Value 
 BlockIndices blockIndices(dsl::KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, dsl::Value M,
                           const ProgramWork& w);
 
-// The K slice [lo, hi) of slice `slice` of `slices`: the K / blockK steps dealt out as evenly
-// as whole steps allow, so that K need only be a multiple of blockK (K = 4160 in 64-deep steps
-// splits 16 + 16 + 16 + 17).
-std::pair<dsl::Value, dsl::Value> kSlice(const GemmConfig& c, int64_t K, dsl::Value slice, dsl::Value slices);
-
 // The packed 32-bit words of the weight tile: rows rn2 [BN, 1] masked by rnMask2, columns
 // k0 .. k0 + blockK; [BN, blockK / (32 / bits)] of u32.
 dsl::Value loadWordTile(dsl::KernelBuilder& kb, const QuantSpec& q, int blockK, dsl::Value qweight, dsl::Value rn2,
@@ -74,7 +69,10 @@ dsl::Value loadWordTile(dsl::KernelBuilder& kb, const QuantSpec& q, int blockK, 
 
 // The int8 GEMM's K loop, pipelined through `stages` shared-memory buffers by the code
 // generator (the weight-only GEMM writes its loop by hand: it carries dequantized weights).
-dsl::Value kLoop(dsl::KernelBuilder& kb, const GemmConfig& c, dsl::Value lo, dsl::Value hi, dsl::Value acc,
+// Over a tail split's slices the loop runs j over [0, kLength) at k = kLo + j: its length is
+// one of two constants, so that it has no zero-trip path, whose merge would convert the wgmma
+// accumulators before their wait (ptxas then serializes the wgmmas, C7514).
+dsl::Value kLoop(dsl::KernelBuilder& kb, const GemmConfig& c, const ProgramWork& w, dsl::Value acc,
                  const LoadStep& load, const ComputeStep& step);
 
 // The activation tile [BM, BK] at columns k0 .. k0 + BK, or [BM, width] at k0 .. k0 + width.

@@ -5,7 +5,8 @@
 
 namespace uintx::kernels {
 
-size_t splitKPartialBytes(const QuantSpec& q, const GemmConfig& c, int64_t M) {
+size_t partialBytes(const QuantSpec& q, const GemmConfig& c, int64_t M, const codegen::JitKernel& main) {
+  if (c.tailSplit > 1) return tailPartialBytes(q, c, M, main.smCount());
   return c.splitK > 1 ? (size_t(c.splitK) * size_t(M) * size_t(q.N) * 4 + 255) / 256 * 256 : 0;
 }
 
@@ -21,9 +22,7 @@ class GemmPlan : public KernelPlan {
     if (c.tailSplit > 1) reduce_ = compile(buildTailReduce(q, c, out, hasBias));
   }
 
-  size_t workspaceBytes(int64_t M) const override {
-    return splitKPartialBytes(q_, c_, M) + (c_.tailSplit > 1 ? tailPartialBytes(q_, c_, M, main_->smCount()) : 0);
-  }
+  size_t workspaceBytes(int64_t M) const override { return partialBytes(q_, c_, M, *main_); }
   int64_t rowsPerProgram() const override { return c_.blockM; }
 
   void launch(const LinearCall& call, CUstream stream) const override {

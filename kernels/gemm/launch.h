@@ -13,8 +13,9 @@ namespace uintx::kernels {
 std::unique_ptr<KernelPlan> makeGemmPlan(const QuantSpec& q, dsl::DType act, dsl::DType out, bool hasBias,
                                          const GemmConfig& config, const CompileFn& compile);
 
-// Bytes of the f32 split-K partials of M rows (0 unsplit), rounded up to 256 so that what
-// follows them in a workspace stays aligned.
-size_t splitKPartialBytes(const QuantSpec& q, const GemmConfig& c, int64_t M);
+// Bytes of the f32 partials of a call of M rows with config c (split-K's, or a tail split's on
+// the SMs of `main`'s device; 0 where nothing is split), rounded up to 256 so that what follows
+// them in a workspace stays aligned.
+size_t partialBytes(const QuantSpec& q, const GemmConfig& c, int64_t M, const codegen::JitKernel& main);
 
 }  // namespace uintx::kernels

@@ -30,7 +30,6 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   kb.setVectorWidth(gemmVectorWidth(q, c));
   const int BM = c.blockM, BN = c.blockN, BK = c.blockK;
   BlockIndices b = blockIndices(kb, q, c, M, work);
-  const Value &kLo = work.kLo, &kHi = work.kHi;
   const Value &rm = b.rm, &rmMask2 = b.rmMask2, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask,
               &numGroups = b.numGroups;
   // With weightsAsA the problem is transposed, acc[BN, BM] = w x^T: the weight rows take the
@@ -44,11 +43,6 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
                         : loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0);
     return std::vector<Value>{loadActivationTile(kb, q, c, b, xq, k0), w};
   };
-  // Under a tail split the loop runs over j in [0, kLength) at k = kLo + j: its length is one of
-  // two constants, so that it needs no zero-trip guard (whose merge would convert the wgmma
-  // accumulators before their wait: ptxas then serializes the wgmmas, C7514).
-  const bool offsetLoop = c.tailSplit > 1;
-  auto kOf = [&](Value j) { return offsetLoop ? kLo + j : j; };
   auto compute = [&](Value k0, const std::vector<Value>& t, const std::vector<Value>& carried) {
     Value a = t[0];
     if (byteCodes) return std::vector<Value>{wA ? dot(t[1], trans(a), carried[0]) : dot(a, trans(t[1]), carried[0])};
@@ -61,12 +55,7 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
     Value z = expandDims(cast(load(zeros + g, rnMask, 0.0), DType::f32), 0);
     return std::vector<Value>{carried[0] + s * (cast(qx, DType::f32) - z * xsum)};
   };
-  Value acc = offsetLoop ? kLoop(kb, c, kb.constant(0, DType::i32), work.kLength, accInit,
-                                 [&](Value j) { return loadStep(kOf(j)); },
-                                 [&](Value j, const std::vector<Value>& t, const std::vector<Value>& carried) {
-                                   return compute(kOf(j), t, carried);
-                                 })
-                         : kLoop(kb, c, kLo, kHi, accInit, loadStep, compute);
+  Value acc = kLoop(kb, c, work, accInit, loadStep, compute);
   // Output tiles index (row of x, column of y) as [BM, 1] x [1, BN], or [1, BM] x [BN, 1] for
   // the transposed accumulator.
   const int mAxis = wA ? 0 : 1, nAxis = wA ? 1 : 0;

@@ -23,12 +23,12 @@ class Int8GemmPlan : public KernelPlan {
 
   int64_t rowsPerProgram() const override { return c_.blockM; }
   size_t workspaceBytes(int64_t M) const override {
-    return partialBytes(M) + rowsBytes(M) + size_t(M) * 4;
+    return partialBytes(q_, c_, M, *main_) + rowsBytes(M) + size_t(M) * 4;
   }
 
   void launch(const LinearCall& call, CUstream stream) const override {
     const CUdeviceptr partial = call.workspace;
-    const CUdeviceptr xq = partial + partialBytes(call.M);
+    const CUdeviceptr xq = partial + partialBytes(q_, c_, call.M, *main_);
     const CUdeviceptr xscale = xq + rowsBytes(call.M);
     const LaunchArg M = LaunchArg::i32(int32_t(call.M));
     quantize_->launch({unsigned(call.M)}, stream,
@@ -45,9 +45,6 @@ class Int8GemmPlan : public KernelPlan {
   }
 
  private:
-  size_t partialBytes(int64_t M) const {
-    return splitKPartialBytes(q_, c_, M) + (c_.tailSplit > 1 ? tailPartialBytes(q_, c_, M, main_->smCount()) : 0);
-  }
   // The int8 rows of x, padded to 16 bytes so that the scales after them stay aligned.
   size_t rowsBytes(int64_t M) const { return (size_t(M) * size_t(q_.K) + 15) / 16 * 16; }
 
