@@ -22,7 +22,7 @@ static bool isTile(Value v) { return isa<RankedTensorType>(v.getType()); }
 // A tile the program loads rather than computes: a load's result, or a loop-carried value
 // whose initial and next values are loads (a step's tile loaded one step ahead, in registers).
 static bool isLoaded(Value v) {
-  if (v.getDefiningOp<ux::LoadOp>()) return true;
+  if (v.getDefiningOp<ux::LoadOp>() || v.getDefiningOp<ux::LoadBlockOp>()) return true;
   auto arg = dyn_cast<BlockArgument>(v);
   auto loop = arg ? dyn_cast<scf::ForOp>(arg.getOwner()->getParentOp()) : scf::ForOp();
   if (!loop || arg.getArgNumber() == 0) return false;  // argument 0 is the induction variable

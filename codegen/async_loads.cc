@@ -53,13 +53,22 @@ std::vector<AsyncLoad> findAsyncLoads(scf::ForOp loop) {
   std::vector<AsyncLoad> out;
   if (loopStages(loop) < 2) return out;
   for (Operation& op : loop.getBody()->without_terminator()) {
+    if (auto block = dyn_cast<ux::LoadBlockOp>(op)) {
+      std::set<Operation*> ops;
+      if (!addressSlice(loop, block.getRow(), ops) || !addressSlice(loop, block.getCol(), ops)) continue;
+      AsyncLoad a{{}, block, {}};
+      for (Operation& o : loop.getBody()->without_terminator())
+        if (ops.count(&o)) a.addressOps.push_back(&o);
+      out.push_back(std::move(a));
+      continue;
+    }
     auto load = dyn_cast<ux::LoadOp>(op);
     if (!load || !isa<RankedTensorType>(load.getType())) continue;
     if (load.getOther() && !isZero(load.getOther())) continue;
     std::set<Operation*> ops;
     if (!addressSlice(loop, load.getPtr(), ops)) continue;
     if (load.getMask() && !addressSlice(loop, load.getMask(), ops)) continue;
-    AsyncLoad a{load, {}};
+    AsyncLoad a{load, {}, {}};
     for (Operation& o : loop.getBody()->without_terminator())
       if (ops.count(&o)) a.addressOps.push_back(&o);
     out.push_back(std::move(a));

@@ -10,6 +10,8 @@
 //    before the loop only (no carried value, no other load): the lowering re-evaluates
 //    that computation for a later step's induction variable;
 //  - masked-off elements read as 0 (no `other`, or a splat zero): cp.async zero-fills them.
+// A load_block is a candidate when its coordinates are computed that way (the TMA fills what
+// lies outside the tensor with zeros).
 // The lowering still checks what depends on layouts (each thread's accesses of 4, 8 or 16
 // bytes) and keeps a load that fails it as an ordinary load.
 #pragma once
@@ -22,9 +24,13 @@
 namespace uintx::codegen {
 
 struct AsyncLoad {
-  ux::LoadOp load;
-  // The body's ops that compute the load's pointers and mask, in program order.
+  ux::LoadOp load;         // a load through pointers (cp.async), or
+  ux::LoadBlockOp block;   // a block of a tensor descriptor (a TMA copy)
+  // The body's ops that compute the load's pointers and mask (the block's coordinates), in
+  // program order.
   std::vector<mlir::Operation*> addressOps;
+  mlir::Operation* op() const { return load ? ux::LoadOp(load).getOperation() : ux::LoadBlockOp(block).getOperation(); }
+  mlir::Value result() const { return op()->getResult(0); }
 };
 
 // The loop's `stages` (1 when it is not marked for pipelining).

@@ -4,7 +4,9 @@
 #include <cstdlib>
 #include <string>
 
+#include "dsl/tensor_block.h"
 #include "runtime/cuda_driver.h"
+#include "runtime/tensor_map.h"
 #include "uintx/error.h"
 
 namespace uintx::codegen {
@@ -60,7 +62,15 @@ void JitKernel::checkArgs(const std::vector<LaunchArg>& args) const {
   for (size_t i = 0; i < args.size(); ++i) {
     const dsl::KernelParam& p = params_[i];
     const LaunchArg& a = args[i];
-    if (p.isPointer) {
+    if (p.isTensor() != (a.kind == LaunchArg::Kind::tensor))
+      throw Error(where(i) + (p.isTensor() ? ": expected a tensor (LaunchArg::tensor)" : ": got a tensor"));
+    if (p.isTensor()) {
+      try {
+        runtime::checkTiledTensor(tiledTensorOf(p, a));
+      } catch (const Error& e) {
+        throw Error(where(i) + ": " + e.what());
+      }
+    } else if (p.isPointer) {
       if (a.kind != LaunchArg::Kind::pointer) throw Error(where(i) + ": expected a device pointer");
       if (a.pointer == 0) throw Error(where(i) + ": null pointer");
       if (a.pointer % p.divisibility)
@@ -75,6 +85,30 @@ void JitKernel::checkArgs(const std::vector<LaunchArg>& args) const {
                     std::to_string(p.divisibility) + " for this specialization");
     }
   }
+}
+
+// A tensor argument as the TMA reads it: its box and swizzle follow the block's form, which the
+// code generator laid out shared memory for (dsl/tensor_block.h).
+runtime::TiledTensor JitKernel::tiledTensorOf(const dsl::KernelParam& p, const LaunchArg& a) {
+  dsl::TensorBlockForm f = dsl::tensorBlockForm(p.dtype, p.block);
+  runtime::TiledTensor t;
+  t.base = CUdeviceptr(a.pointer);
+  switch (p.dtype) {
+    case dsl::DType::f32: t.dtype = CU_TENSOR_MAP_DATA_TYPE_FLOAT32; break;
+    case dsl::DType::bf16: t.dtype = CU_TENSOR_MAP_DATA_TYPE_BFLOAT16; break;
+    case dsl::DType::f16: t.dtype = CU_TENSOR_MAP_DATA_TYPE_FLOAT16; break;
+    case dsl::DType::i32: t.dtype = CU_TENSOR_MAP_DATA_TYPE_INT32; break;
+    case dsl::DType::u32: t.dtype = CU_TENSOR_MAP_DATA_TYPE_UINT32; break;
+    default: t.dtype = CU_TENSOR_MAP_DATA_TYPE_UINT8; break;  // i8, u8: copied as bytes
+  }
+  t.elemBytes = f.elemBytes;
+  t.rows = a.rows;
+  t.cols = a.cols;
+  t.rowStride = a.rowStride;
+  t.boxRows = f.boxRows;
+  t.boxCols = f.boxCols;
+  t.swizzle128 = f.swizzled;
+  return t;
 }
 
 const JitKernel::Loaded& JitKernel::loadedInCurrentContext() const {
@@ -118,8 +152,15 @@ void JitKernel::launch(runtime::Dim3 grid, CUstream stream, const std::vector<La
   std::vector<void*> ptrs(args.size());
   // cuLaunchKernel reads each parameter through a pointer to its storage.
   std::vector<LaunchArg> storage(args);
+  std::vector<CUtensorMap> maps;  // CUtensorMap is 64-byte aligned, as the parameter
+  maps.reserve(args.size());
   for (size_t i = 0; i < storage.size(); ++i) {
     LaunchArg& a = storage[i];
+    if (a.kind == LaunchArg::Kind::tensor) {
+      maps.push_back(runtime::encodeTensorMap(tiledTensorOf(params_[i], a)));
+      ptrs[i] = &maps.back();
+      continue;
+    }
     ptrs[i] = a.kind == LaunchArg::Kind::pointer ? (void*)&a.pointer
               : a.kind == LaunchArg::Kind::i32   ? (void*)&a.i
                                                  : (void*)&a.f;

@@ -15,21 +15,28 @@
 
 #include "codegen/ptx_compiler.h"
 #include "runtime/cuda_module.h"
+#include "runtime/tensor_map.h"
 #include "dsl/kernel_builder.h"
 
 namespace uintx::codegen {
 
-// One kernel argument: a device pointer or a 32-bit scalar.
+// One kernel argument: a device pointer, a 32-bit scalar, or a tensor (KernelBuilder::tensorArg:
+// a row-major [rows, cols] tensor at `pointer`, rowStride elements between rows; the launch
+// encodes its tensor map).
 struct LaunchArg {
-  enum class Kind { pointer, i32, f32 } kind;
+  enum class Kind { pointer, i32, f32, tensor } kind;
   uint64_t pointer = 0;
   int32_t i = 0;
   float f = 0;
+  int64_t rows = 0, cols = 0, rowStride = 0;
   static LaunchArg ptr(CUdeviceptr p) { return {Kind::pointer, uint64_t(p)}; }
   static LaunchArg ptr(const void* p) { return {Kind::pointer, uint64_t(uintptr_t(p))}; }
   static LaunchArg i32(int32_t v) { return {Kind::i32, 0, v}; }
   static LaunchArg u32(uint32_t v) { return {Kind::i32, 0, int32_t(v)}; }
   static LaunchArg f32(float v) { return {Kind::f32, 0, 0, v}; }
+  static LaunchArg tensor(CUdeviceptr base, int64_t rows, int64_t cols, int64_t rowStride) {
+    return {Kind::tensor, uint64_t(base), 0, 0, rows, cols, rowStride};
+  }
 };
 
 // Arguments by parameter name (KernelBuilder::pointerArg / scalarArg), in any order: a
@@ -71,6 +78,7 @@ class JitKernel {
     uint64_t sms;
   };
   const Loaded& loadedInCurrentContext() const;
+  static runtime::TiledTensor tiledTensorOf(const dsl::KernelParam& p, const LaunchArg& a);
   // How a launch of `programs` programs is ordered after the kernel before it (runtime::launchKernel).
   runtime::LaunchOrder orderFor(const Loaded& loaded, uint64_t programs) const;
   PtxKernel ptx_;

@@ -17,6 +17,11 @@
 
 namespace uintx::codegen {
 
+// The gpu.func attribute listing (array<i32>) the arguments that are tensor descriptors: their
+// tensor maps are passed by value (128 bytes) and the kernel takes their address; compileToPtx
+// gives them the attributes that say so once the function is an llvm.func.
+inline constexpr const char* kTensorMapArgsAttr = "ux.tensor_maps";
+
 struct GpuKernelModule {
   mlir::OwningOpRef<mlir::ModuleOp> module;  // module { gpu.module @uintx { gpu.func @name } }
   int numThreads = 128;

@@ -12,26 +12,36 @@
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/xxhash.h"
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/GPUCommon/GPUCommonPass.h"
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/Conversion/GPUCommon/GPUToLLVM.h"
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
 #include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVM.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Index/IR/IndexDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/LLVMIR/Transforms/OptimizeForNVVM.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -39,6 +49,7 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
 #include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
@@ -127,6 +138,72 @@ static void dumpStages(const PtxKernel& k, const std::string& fileName, const ch
   }
 }
 
+// Tensor-map parameters (kTensorMapArgsAttr) become `.param .align 64 .b8 [128]` whose
+// address the kernel takes (__grid_constant__): byval, 64-byte aligned, nvvm.grid_constant.
+// MLIR's gpu.func lowering keeps function attributes but not these argument attributes, so
+// they are set on the llvm.func it produced.
+static void passTensorMapsByValue(ModuleOp module) {
+  module.walk([](LLVM::LLVMFuncOp f) {
+    auto args = f->getAttrOfType<DenseI32ArrayAttr>(kTensorMapArgsAttr);
+    if (!args) return;
+    MLIRContext* ctx = f.getContext();
+    Builder b(ctx);
+    for (int32_t i : args.asArrayRef()) {
+      f.setArgAttr(i, LLVM::LLVMDialect::getByValAttrName(), TypeAttr::get(LLVM::LLVMArrayType::get(b.getI8Type(), 128)));
+      f.setArgAttr(i, LLVM::LLVMDialect::getAlignAttrName(), b.getI64IntegerAttr(64));
+      f.setArgAttr(i, NVVM::NVVMDialect::getGridConstantAttrName(), b.getUnitAttr());
+    }
+    f->removeAttr(kTensorMapArgsAttr);
+  });
+}
+
+// MLIR's GPU-to-NVVM pipeline (gpu::buildLowerToNVVMPassPipeline, the same passes in the same
+// order), cut in two where the kernel has become an llvm.func, for passTensorMapsByValue.
+static LogicalResult runNvvmPipeline(ModuleOp module, const PtxOptions& options) {
+  MLIRContext* ctx = module.getContext();
+  PassManager toLlvm(ctx);
+  toLlvm.addPass(createConvertNVGPUToNVVMPass());
+  toLlvm.addPass(createGpuKernelOutliningPass());
+  toLlvm.addPass(createConvertVectorToSCFPass());
+  toLlvm.addPass(createSCFToControlFlowPass());
+  toLlvm.addPass(createConvertNVVMToLLVMPass());
+  toLlvm.addPass(createConvertFuncToLLVMPass());
+  toLlvm.addPass(memref::createExpandStridedMetadataPass());
+  GpuNVVMAttachTargetOptions target;
+  target.triple = "nvptx64-nvidia-cuda";
+  target.chip = options.chip;
+  target.features = options.features;
+  target.optLevel = 3;
+  toLlvm.addPass(createGpuNVVMAttachTarget(target));
+  toLlvm.addPass(createLowerAffinePass());
+  toLlvm.addPass(createArithToLLVMConversionPass());
+  ConvertIndexToLLVMPassOptions index;
+  index.indexBitwidth = 64;
+  toLlvm.addPass(createConvertIndexToLLVMPass(index));
+  toLlvm.addPass(createCanonicalizerPass());
+  toLlvm.addPass(createCSEPass());
+  toLlvm.addNestedPass<gpu::GPUModuleOp>(createStripDebugInfoPass());
+  ConvertGpuOpsToNVVMOpsOptions gpuOps;
+  gpuOps.indexBitwidth = 64;
+  toLlvm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps(gpuOps));
+  toLlvm.addNestedPass<gpu::GPUModuleOp>(LLVM::createNVVMOptimizeForTargetPass());
+  toLlvm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
+  toLlvm.addNestedPass<gpu::GPUModuleOp>(createCSEPass());
+  toLlvm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
+  if (failed(toLlvm.run(module))) return failure();
+  passTensorMapsByValue(module);
+  PassManager toPtx(ctx);
+  toPtx.addPass(createGpuToLLVMConversionPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa";
+  toPtx.addPass(createGpuModuleToBinaryPass(binary));
+  toPtx.addPass(createConvertMathToLLVMPass());
+  toPtx.addPass(createCanonicalizerPass());
+  toPtx.addPass(createCSEPass());
+  toPtx.addPass(createReconcileUnrealizedCastsPass());
+  return toPtx.run(module);
+}
+
 // Runs the layout assignment on the program (the compile's own copy). Its errors (a dot tile
 // the tensor cores cannot split) are thrown as they are worded.
 static void assignLayouts(const dsl::KernelProgram& program, const PtxOptions& options) {
@@ -182,18 +259,7 @@ PtxKernel compileToPtx(const dsl::KernelProgram& program, const PtxOptions& opti
     os << d.getLocation() << ": " << d.str() << "\n";
     return success();
   });
-  auto runPipeline = [&](bool toBinary) {
-    PassManager pm(ctx.get());
-    gpu::GPUToNVVMPipelineOptions po;
-    po.cubinChip = options.chip;
-    po.cubinFeatures = options.features;
-    po.cubinFormat = "isa";
-    po.optLevel = 3;
-    gpu::buildLowerToNVVMPassPipeline(pm, po);
-    (void)toBinary;
-    return pm.run(*gpuModule.module);
-  };
-  if (failed(mlir::verify(*gpuModule.module)) || failed(runPipeline(true)))
+  if (failed(mlir::verify(*gpuModule.module)) || failed(runNvvmPipeline(*gpuModule.module, options)))
     throw Error("codegen of kernel '" + program.name + "' failed in the NVVM pipeline:\n" + diagnostics);
 
   // The PTX sits in the gpu.binary op's object as text (format isa).

@@ -53,7 +53,7 @@ struct TestAsyncLoadsPass : PassWrapper<TestAsyncLoadsPass, OperationPass<func::
       std::vector<AsyncLoad> loads = findAsyncLoads(loop);
       loop->emitRemark() << "pipelined: " << stages << " stages, " << loads.size() << " async loads";
       for (const AsyncLoad& a : loads)
-        ux::LoadOp(a.load)->emitRemark() << "async load, address from " << a.addressOps.size() << " ops";
+        a.op()->emitRemark() << "async load, address from " << a.addressOps.size() << " ops";
     });
   }
 };

@@ -139,6 +139,15 @@ LogicalResult LoadOp::verify() {
   return success();
 }
 
+LogicalResult LoadBlockOp::verify() {
+  auto desc = getDesc().getType();
+  if (desc.getBlockShape().size() != 2) return emitOpError("tensor descriptors are 2-D");
+  if (getType().getShape() != desc.getBlockShape() || getType().getElementType() != desc.getElementType())
+    return emitOpError() << "result must be the descriptor's block, tensor<" << desc.getBlockShape()[0] << "x"
+                         << desc.getBlockShape()[1] << "x" << desc.getElementType() << ">";
+  return verifyTileShape(*this, getType());
+}
+
 LogicalResult StoreOp::verify() {
   return verifyAccess(*this, getPtr().getType(), getValue().getType(), getMask());
 }

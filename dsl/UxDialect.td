@@ -31,6 +31,18 @@ def Ux_PointerType : Ux_Type<"Pointer", "ptr"> {
   let assemblyFormat = "`<` $pointeeType `>`";
 }
 
+def Ux_TensorDescType : Ux_Type<"TensorDesc", "tensordesc"> {
+  let summary = "a 2-D tensor in global memory, read in blocks of one static shape (TMA)";
+  let description = [{
+    A kernel parameter that describes a row-major [rows, cols] tensor (base, sizes and row
+    stride are given at launch) and the shape of the blocks `ux.load_block` reads from it.
+    On the GPU it is a CUDA tensor map passed by value; blocks are copied by the tensor
+    memory accelerator (dsl/tensor_block.h).
+  }];
+  let parameters = (ins "::mlir::Type":$elementType, ArrayRefParameter<"int64_t">:$blockShape);
+  let assemblyFormat = "`<` $elementType `,` `[` $blockShape `]` `>`";
+}
+
 def Ux_Ptr : Type<CPred<"::mlir::isa<::uintx::ux::PointerType>($_self)">, "ux pointer">;
 def Ux_PtrLike : AnyTypeOf<[Ux_Ptr, RankedTensorOf<[Ux_Ptr]>]>;
 def Ux_IntLike : AnyTypeOf<[AnySignlessInteger, RankedTensorOf<[AnySignlessInteger]>]>;

@@ -85,6 +85,14 @@ def Ux_LoadOp : Ux_Op<"load", [AttrSizedOperandSegments, MemoryEffects<[MemRead]
   let hasVerifier = 1;
 }
 
+def Ux_LoadBlockOp : Ux_Op<"load_block", [MemoryEffects<[MemRead]>]> {
+  let summary = "the block of a tensor descriptor at element coordinates [row, col]; outside the tensor: 0";
+  let arguments = (ins Ux_TensorDescType:$desc, I32:$row, I32:$col);
+  let results = (outs RankedTensorOf<[AnyType]>:$result);
+  let assemblyFormat = "$desc `[` $row `,` $col `]` attr-dict `:` type($desc) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 def Ux_StoreOp : Ux_Op<"store", [MemoryEffects<[MemWrite]>]> {
   let summary = "store to pointer(s) where the mask is true";
   let arguments = (ins Ux_PtrLike:$ptr, AnyType:$value, Optional<Ux_BoolLike>:$mask);

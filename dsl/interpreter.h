@@ -24,6 +24,8 @@
 //    as a signed integer of its width. load/store/atomic_add lanes whose mask is false never
 //    touch memory (load gives `other` there, or 0). An enabled lane outside its buffer throws
 //    uintx::Error naming the op, the parameter, the element offset and the buffer size.
+//  - load_block reads the [rows, cols] block at (row, col) of a tensor argument (row-major,
+//    rowStride elements apart); elements outside [0, rows) x [0, cols) read as 0 (TMA's fill).
 //  - atomic_add: lanes applied in row-major order; f32 adds in float, i32 wraps.
 //  - reduce sum: along the axis in element order, accumulating in the element type (f32 in
 //    float, integers wrap); bf16/f16 accumulate in f32 and round once at the end.
@@ -43,10 +45,13 @@
 
 namespace uintx::dsl {
 
-// A kernel argument: a host buffer (for pointer params) or a scalar. The kind must match
-// the parameter's exactly (a u32 param takes KernelArg::u32).
+// A kernel argument: a host buffer (for pointer params), a tensor (a buffer holding a
+// row-major [rows, cols] tensor, rowStride elements between rows: for tensorArg params) or a
+// scalar. The kind must match the parameter's exactly (a u32 param takes KernelArg::u32).
 struct KernelArg {
   bool isBuffer = false;
+  bool isTensor = false;     // also isBuffer
+  int64_t rows = 0, cols = 0, rowStride = 0;
   DType dtype = DType::i32;  // scalar kind (unused for buffers)
   void* data = nullptr;      // buffer
   size_t bytes = 0;          // buffer size in bytes
@@ -56,6 +61,11 @@ struct KernelArg {
   template <class T>
   static KernelArg buffer(std::vector<T>& v) {
     return buffer(v.data(), v.size() * sizeof(T));
+  }
+  static KernelArg tensor(void* data, size_t bytes, int64_t rows, int64_t cols, int64_t rowStride);
+  template <class T>
+  static KernelArg tensor(std::vector<T>& v, int64_t rows, int64_t cols, int64_t rowStride) {
+    return tensor(v.data(), v.size() * sizeof(T), rows, cols, rowStride);
   }
   static KernelArg i32(int32_t v);
   static KernelArg u32(uint32_t v);

@@ -1,8 +1,11 @@
 #include "dsl/kernel_builder.h"
 
+#include "dsl/tensor_block.h"
+
 #include <sstream>
 
 #include "dsl/UxDialect.h"
+#include "dsl/tensor_block.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -64,6 +67,7 @@ static Type withShape(Type element, const std::vector<int64_t>& shape) {
 }
 
 bool Value::isTile() const { return mlir::isa<RankedTensorType>(v_.getType()); }
+bool Value::isTensorDesc() const { return mlir::isa<ux::TensorDescType>(v_.getType()); }
 
 std::vector<int64_t> Value::shape() const {
   auto s = ux::shapeOf(v_.getType());
@@ -77,6 +81,9 @@ static std::string shapeString(const std::vector<int64_t>& shape) {
 }
 
 std::string Value::typeString() const {
+  if (auto desc = mlir::dyn_cast<ux::TensorDescType>(v_.getType()))
+    return std::string("tensor of ") + dtypeName(dtype_) + " in blocks of " +
+           shapeString(std::vector<int64_t>(desc.getBlockShape().begin(), desc.getBlockShape().end()));
   std::string base = isPointer_ ? std::string("ptr<") + dtypeName(dtype_) + ">" : dtypeName(dtype_);
   return isTile() ? "tile" + shapeString(shape()) + " of " + base : base;
 }
@@ -127,6 +134,20 @@ Value KernelBuilder::pointerArg(const std::string& name, DType pointee, PointerA
   return Value(this, asFunc(func_).getBody().front().addArgument(t, loc_), pointee, true);
 }
 
+Value KernelBuilder::tensorArg(const std::string& name, DType dtype, const std::vector<int64_t>& block,
+                               PointerAccess access) {
+  if (bodyStarted_) fail("tensorArg", "parameter '" + name + "' declared after the body began");
+  try {
+    (void)tensorBlockForm(dtype, block);
+  } catch (const Error& e) {
+    fail("tensorArg", "'" + name + "': " + e.what());
+  }
+  params_.push_back({name, dtype, false, 16, access, block});
+  divisibility_.push_back(1);
+  Type t = ux::TensorDescType::get(ctx_.get(), scalarType(ctx_.get(), dtype), block);
+  return Value(this, asFunc(func_).getBody().front().addArgument(t, loc_), dtype, false);
+}
+
 Value KernelBuilder::scalarArg(const std::string& name, DType dtype, int divisibility) {
   if (bodyStarted_) fail("scalarArg", "parameter '" + name + "' declared after the body began");
   if (dtype == DType::i1) fail("scalarArg", "i1 parameters are not supported");
@@ -154,6 +175,9 @@ namespace uintx::dsl {
 // ---- helpers -------------------------------------------------------------------------
 
 static KernelBuilder* builderOf(std::initializer_list<Value> values) {
+  for (const Value& v : values)
+    if (v.builder() && v.isTensorDesc())
+      v.builder()->fail("kernel DSL", "a tensor descriptor is read only through loadBlock, got " + v.typeString());
   for (const Value& v : values)
     if (v.builder()) return v.builder();
   throw Error("kernel DSL: an operation got only empty values (declare them with a KernelBuilder)");
@@ -558,6 +582,16 @@ Value KernelBuilder::load(Value ptr, Value mask, Value other) {
     o = broadcastTo(other, ptr.shape()).ir();
   }
   return makeValue(this, ux::LoadOp::create(builder_, loc_, result, ptr.ir(), m, o), ptr.dtype());
+}
+
+Value KernelBuilder::loadBlock(Value desc, Value row, Value col) {
+  if (!desc.builder() || !desc.isTensorDesc()) fail("loadBlock", "needs a tensorArg, got " + desc.typeString());
+  for (const Value& c : {row, col})
+    if (!c.builder() || c.isTile() || c.isPointer() || c.isTensorDesc() || c.dtype() != DType::i32)
+      fail("loadBlock", "coordinates must be i32 scalars, got " + (c.builder() ? c.typeString() : std::string("nothing")));
+  auto descType = mlir::cast<ux::TensorDescType>(desc.ir().getType());
+  Type result = RankedTensorType::get(descType.getBlockShape(), descType.getElementType());
+  return makeValue(this, ux::LoadBlockOp::create(builder_, loc_, result, desc.ir(), row.ir(), col.ir()), desc.dtype());
 }
 
 Value KernelBuilder::load(Value ptr, Value mask, double other) {

@@ -49,6 +49,7 @@ class Value {
   DType dtype() const { return dtype_; }  // element type, or the pointee for pointers
   bool isPointer() const { return isPointer_; }
   bool isTile() const;
+  bool isTensorDesc() const;  // a tensorArg: only loadBlock takes it
   std::vector<int64_t> shape() const;  // empty for scalars
   KernelBuilder* builder() const { return kb_; }
   std::string typeString() const;  // "tensor<128xf32>", "ptr<bf16>", "i32", ...
@@ -88,7 +89,9 @@ struct KernelParam {
   DType dtype;
   bool isPointer;
   int divisibility = 1;  // integer scalars: promised divisor; pointers: required byte alignment
-  PointerAccess access = PointerAccess::streamOrdered;  // pointers only
+  PointerAccess access = PointerAccess::streamOrdered;  // pointers and tensors
+  std::vector<int64_t> block;  // tensors (tensorArg): the block shape; empty otherwise
+  bool isTensor() const { return !block.empty(); }
 };
 
 // A finished program: the ux-dialect module plus what codegen and launchers need to know.
@@ -118,6 +121,12 @@ class KernelBuilder {
   // as Triton's tt.divisibility does: masks like `offs < n` then stay uniform over vectors.
   // Launchers check the promise.
   Value scalarArg(const std::string& name, DType dtype, int divisibility = 1);
+  // A row-major 2-D tensor of `dtype` read in blocks of `block` = {rows, cols} (loadBlock);
+  // its base, sizes and row stride come at launch. Copied by the GPU's tensor memory
+  // accelerator: each row of the tensor must start 16-byte aligned, and the block follow
+  // dsl/tensor_block.h's rules.
+  Value tensorArg(const std::string& name, DType dtype, const std::vector<int64_t>& block,
+                  PointerAccess access = PointerAccess::streamOrdered);
   // Warps per program (CTA); codegen spreads tiles over numWarps * 32 threads.
   void setNumWarps(int numWarps);
   // Elements each thread holds along the last dimension of 2-D tiles (a power of two;
@@ -136,6 +145,10 @@ class KernelBuilder {
   Value load(Value ptr, Value mask = {}, Value other = {});
   Value load(Value ptr, Value mask, double other);
   void store(Value ptr, Value value, Value mask = {});
+  // The block of `desc` whose first element is (row, col) (i32 scalars); elements outside
+  // the tensor, including negative coordinates, read as 0. In a pipelined loop it is copied
+  // ahead like a load (forLoop's `stages`).
+  Value loadBlock(Value desc, Value row, Value col);
   void atomicAdd(Value ptr, Value value, Value mask = {});
 
   // for (i = lo; i < hi; i += step) with carried values; the body returns the next values.

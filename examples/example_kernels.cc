@@ -91,4 +91,56 @@ KernelProgram unpackToHalf(int bits, DType half, int block, int group, int numWa
   return kb.finish();
 }
 
+KernelProgram blockCopy(DType dtype, int rows, int cols, int numWarps) {
+  KernelBuilder kb(std::string("block_copy_") + dtypeName(dtype));
+  Value x = kb.tensorArg("x", dtype, {rows, cols});
+  Value out = kb.pointerArg("out", dtype);
+  Value ldo = kb.scalarArg("ldo", DType::i32);
+  Value dr = kb.scalarArg("dr", DType::i32);
+  Value dc = kb.scalarArg("dc", DType::i32);
+  kb.setNumWarps(numWarps);
+  Value row = kb.programId(1) * rows, col = kb.programId(0) * cols;
+  Value block = kb.loadBlock(x, row + dr, col + dc);
+  Value r = expandDims(row + kb.arange(0, rows), 1), c = expandDims(col + kb.arange(0, cols), 0);
+  kb.store(out + (r * ldo + c), block);
+  return kb.finish();
+}
+
+KernelProgram blockRowSum(int blockRows, int blockCols, int stages, int numWarps) {
+  KernelBuilder kb("block_row_sum");
+  Value x = kb.tensorArg("x", DType::f32, {blockRows, blockCols});
+  Value rowSum = kb.pointerArg("row_sum", DType::f32);
+  Value rows = kb.scalarArg("rows", DType::i32);
+  Value cols = kb.scalarArg("cols", DType::i32);
+  kb.setNumWarps(numWarps);
+  Value row = kb.programId(0) * blockRows;
+  auto out = kb.forLoop(0, cols, blockCols, {kb.zeros({blockRows}, DType::f32)},
+                        [&](Value c, const std::vector<Value>& acc) -> std::vector<Value> {
+                          return {acc[0] + sum(kb.loadBlock(x, row, c), 1)};
+                        }, stages);
+  Value r = row + kb.arange(0, blockRows);
+  kb.store(rowSum + r, out[0], r < rows);
+  return kb.finish();
+}
+
+KernelProgram blockMatmul(DType dtype, int BM, int BN, int BK, int stages, int numWarps) {
+  KernelBuilder kb(std::string("block_matmul_") + dtypeName(dtype));
+  const DType accType = dtype == DType::i8 ? DType::i32 : DType::f32;
+  Value x = kb.tensorArg("x", dtype, {BM, BK});
+  Value w = kb.tensorArg("w", dtype, {BN, BK}, PointerAccess::constant);
+  Value y = kb.pointerArg("y", accType);
+  Value M = kb.scalarArg("M", DType::i32);
+  Value N = kb.scalarArg("N", DType::i32);
+  Value K = kb.scalarArg("K", DType::i32);
+  kb.setNumWarps(numWarps);
+  Value m0 = kb.programId(1) * BM, n0 = kb.programId(0) * BN;
+  auto acc = kb.forLoop(0, K, BK, {kb.zeros({BM, BN}, accType)},
+                        [&](Value k, const std::vector<Value>& a) -> std::vector<Value> {
+                          return {dot(kb.loadBlock(x, m0, k), trans(kb.loadBlock(w, n0, k)), a[0])};
+                        }, stages);
+  Value rm = expandDims(m0 + kb.arange(0, BM), 1), rn = expandDims(n0 + kb.arange(0, BN), 0);
+  kb.store(y + (rm * N + rn), acc[0], (rm < M) & (rn < N));
+  return kb.finish();
+}
+
 }  // namespace uintx::examples

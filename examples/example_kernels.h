@@ -26,4 +26,17 @@ dsl::KernelProgram unpackInt4(int block = 1024, int group = 128, int numWarps = 
 // magic + u, then (u - z) s in packed two-lane arithmetic, with scales and zeros in `half`.
 dsl::KernelProgram unpackToHalf(int bits, dsl::DType half, int block = 1024, int group = 128, int numWarps = 4);
 
+// Tensor descriptors (TMA copies). Each program copies one [rows, cols] block of the tensor x
+// at (row + dr, col + dc), where (row, col) is the program's block of out ([grid.y * rows,
+// grid.x * cols], row-major, ldo elements between rows): elements outside x read as 0.
+dsl::KernelProgram blockCopy(dsl::DType dtype, int rows, int cols, int numWarps = 4);
+// rowSum[r] = sum of row r of the f32 tensor x over its `cols` columns, read in blocks of
+// [rows, blockCols] in a loop pipelined over `stages` (copied ahead into a ring).
+// Grid: ceil(rows / blockRows).
+dsl::KernelProgram blockRowSum(int blockRows, int blockCols, int stages, int numWarps = 4);
+// y[M, N] = x[M, K] @ w[N, K]^T on the tensor cores, both operands tensor descriptors read in
+// blocks (BM x BK, BN x BK) by a loop pipelined over `stages`: bf16 or f16 in, f32 out; i8 in,
+// i32 out. Grid: (ceil(N / BN), ceil(M / BM)).
+dsl::KernelProgram blockMatmul(dsl::DType dtype, int BM, int BN, int BK, int stages, int numWarps = 4);
+
 }  // namespace uintx::examples

@@ -60,6 +60,7 @@ LoadedDriver loadDriver() {
       symbol = dlsym(handle, "cuEventElapsedTime");  // drivers before CUDA 12.8
     // Optional (CUDA 12.0+): without it every launch keeps the stream's usual order.
     if (!symbol && std::string(name) == "cuLaunchKernelEx") return nullptr;
+    if (!symbol && std::string(name) == "cuTensorMapEncodeTiled") return nullptr;  // runtime/tensor_map.cc
     if (!symbol) missing += std::string(missing.empty() ? "" : ", ") + name;
     return symbol;
   };

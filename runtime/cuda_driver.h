@@ -25,7 +25,9 @@ namespace uintx::runtime {
   /* cuEventElapsedTime_v2 (CUDA 12.8+); the loader falls back to cuEventElapsedTime */  \
   X(cuEventElapsedTime_v2)                                                               \
   X(cuStreamBeginCapture_v2) X(cuStreamEndCapture) X(cuGraphInstantiateWithFlags)         \
-  X(cuGraphLaunch) X(cuGraphExecDestroy) X(cuGraphDestroy)
+  X(cuGraphLaunch) X(cuGraphExecDestroy) X(cuGraphDestroy)                               \
+  /* cuTensorMapEncodeTiled (CUDA 12.0+) may be missing: tensor arguments then fail */    \
+  X(cuTensorMapEncodeTiled)
 
 struct CudaDriverApi {
 #define UINTX_CUDA_ENTRY_MEMBER(name) decltype(&::name) name = nullptr;

@@ -134,7 +134,7 @@ bool Lowering::dotWInRegisters(ux::DotOp dot) {
 // layout pass gives it: lowerWgmmaDot or lowerRegisterADot then take the A fragments from
 // registers.
 bool Lowering::dotAInRegisters(ux::DotOp dot) {
-  if (dot.getA().getDefiningOp<ux::LoadOp>()) return false;
+  if (dot.getA().getDefiningOp<ux::LoadOp>() || dot.getA().getDefiningOp<ux::LoadBlockOp>()) return false;
   auto acc = shapeVec(dot.getAcc()), a = shapeVec(dot.getA());
   int eb = elemBytes(ux::elementType(dot.getA().getType()));
   auto p = dotUsesWgmma(dot) ? wgmmaRegisterOperandParams(acc[0], acc[1], a[1], facts_.numWarps, eb)

@@ -145,7 +145,7 @@ void Lowering::lowerWgmmaDot(ux::DotOp op) {
 bool Lowering::wgmmaChains(scf::ForOp loop, const std::vector<std::pair<AsyncLoad, Ring>>& async,
                            std::vector<std::pair<ux::DotOp, int64_t>>& staged) {
   auto inRing = [&](Value v) {
-    return llvm::any_of(async, [&](const auto& a) { return ux::LoadOp(a.first.load).getResult() == v && a.second.feedsWgmma; });
+    return llvm::any_of(async, [&](const auto& a) { return a.first.result() == v && a.second.tile.swizzled; });
   };
   auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
   bool any = false;

@@ -29,6 +29,10 @@ GpuKernelModule Lowering::run() {
   auto gfunc = gpu::GPUFuncOp::create(b_, loc_, src.getName(), b_.getFunctionType(argTypes, {}));
   gfunc->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b_.getUnitAttr());
   gfunc.setKnownBlockSizeAttr(b_.getDenseI32ArrayAttr({numThreads_, 1, 1}));
+  SmallVector<int32_t> tensorMaps;
+  for (unsigned i = 0; i < src.getNumArguments(); ++i)
+    if (isa<ux::TensorDescType>(src.getArgument(i).getType())) tensorMaps.push_back(int32_t(i));
+  if (!tensorMaps.empty()) gfunc->setAttr(kTensorMapArgsAttr, b_.getDenseI32ArrayAttr(tensorMaps));
   Block& entry = gfunc.getBody().front();
   for (unsigned i = 0; i < src.getNumArguments(); ++i) set(src.getArgument(i), {entry.getArgument(i)});
 
@@ -115,8 +119,10 @@ static int pointerArgumentOf(Value ptr) {
   }
 }
 
-bool Lowering::readsConstantMemory(ux::LoadOp load) {
-  int arg = pointerArgumentOf(load.getPtr());
+bool Lowering::readsConstantMemory(Operation* load) {
+  int arg = -1;
+  if (auto l = dyn_cast<ux::LoadOp>(load)) arg = pointerArgumentOf(l.getPtr());
+  if (auto b = dyn_cast<ux::LoadBlockOp>(load)) arg = pointerArgumentOf(b.getDesc());
   return arg >= 0 && facts_.isConstantPointer(arg);
 }
 
@@ -124,7 +130,7 @@ bool Lowering::touchesStreamOrderedMemory(Operation* top) {
   bool touches = false;
   top->walk([&](Operation* op) {
     if (isa<ux::StoreOp, ux::AtomicAddOp>(op)) touches = true;
-    if (auto load = dyn_cast<ux::LoadOp>(op)) touches |= !readsConstantMemory(load);
+    if (isa<ux::LoadOp, ux::LoadBlockOp>(op)) touches |= !readsConstantMemory(op);
   });
   return touches;
 }
@@ -191,6 +197,7 @@ void Lowering::lowerOp(Operation* op) {
     return set(p, out);
   }
   if (auto l = dyn_cast<ux::LoadOp>(op)) return lowerLoad(l);
+  if (auto l = dyn_cast<ux::LoadBlockOp>(op)) return lowerLoadBlock(l);
   if (auto s = dyn_cast<ux::StoreOp>(op)) return lowerStore(op, s.getPtr(), s.getValue(), s.getMask(), false);
   if (auto s = dyn_cast<ux::AtomicAddOp>(op))
     return lowerStore(op, s.getPtr(), s.getValue(), s.getMask(), true);

@@ -12,7 +12,8 @@
 //   dot_operands.cc     dot operands in shared memory (padding, swizzle, staging)
 //   dot_mma.cc          dot on mma.sync
 //   dot_wgmma.cc        dot on wgmma
-//   pipeline_loops.cc   scf.for and its cp.async rings (software pipelining)
+//   pipeline_loops.cc   scf.for and its rings of copies (software pipelining)
+//   tensor_copies.cc    load_block: TMA copies and the mbarriers that wait for them
 // Internal to codegen: the public entry point is lower_to_gpu.h.
 #pragma once
 
@@ -33,6 +34,7 @@
 #include "codegen/layout_attr.h"
 #include "codegen/lower_to_gpu.h"
 #include "dsl/UxDialect.h"
+#include "dsl/tensor_block.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -102,6 +104,8 @@ class Lowering {
   // ---- types and constants ----
   Type scalarType(Type uxElement) {
     if (isa<ux::PointerType>(uxElement)) return LLVM::LLVMPointerType::get(ctx_, 1);
+    // The address of the tensor map (a kernel parameter passed by value: ptx_compiler.cc).
+    if (isa<ux::TensorDescType>(uxElement)) return LLVM::LLVMPointerType::get(ctx_);
     return uxElement;
   }
   Value c32(int64_t v) { return arith::ConstantOp::create(b_, loc_, b_.getI32IntegerAttr(int32_t(v))); }
@@ -145,7 +149,7 @@ class Lowering {
   // ---- ops ----
   void emitWaitForPriorGrids();
   bool touchesStreamOrderedMemory(Operation* top);
-  bool readsConstantMemory(ux::LoadOp load);  // through a PointerAccess::constant argument
+  bool readsConstantMemory(Operation* load);  // a load or load_block of a PointerAccess::constant argument
   static bool isSplatConstant(Value v);
   void emitLaunchDependents();
   void lowerOp(Operation* op);
@@ -193,18 +197,35 @@ class Lowering {
 
   // ---- software pipelining (async_loads.h) ----
   // Where an async load's tiles live: `stages` buffers of `stageBytes` from `offset`, each
-  // laid out as `tile`. `width` elements per cp.async.
+  // laid out as `tile`. `width` elements per cp.async (per shared-memory read of a TMA ring).
   struct Ring {
     int64_t offset = 0, stageBytes = 0;
     SharedTile tile;
     int width = 1;
-    bool feedsWgmma = false;  // read by the async proxy: needs a proxy fence before the barrier
+    bool tma = false;         // filled by TMA copies (a load_block), completing on mbarriers
+    bool feedsWgmma = false;  // written by cp.async, read by the async proxy: needs a proxy fence
     Value readOffset;         // absolute byte offset of the buffer this step reads
   };
   std::optional<Ring> planRing(const AsyncLoad& a);
-  Value ringElementOffset(const Ring& r, ux::LoadOp load, const ThreadElements& te, int k);
-  void issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv, Value iv, Value valid, Value stageOffset);
-  void lowerRingLoad(ux::LoadOp op, const Ring& r);
+  Value ringElementOffset(const SharedTile& t, Value loaded, const ThreadElements& te, int k);
+  // `barrier`: the stage's mbarrier (absolute byte offset), for TMA rings.
+  void issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv, Value iv, Value valid, Value stageOffset,
+                        Value barrier);
+  void lowerRingLoad(Operation* op, const Ring& r);
+  Elements readTile(Value loaded, const SharedTile& t, Value base, int width);  // each thread's elements
+
+  // ---- tensor copies (tensor_copies.cc) ----
+  dsl::TensorBlockForm blockForm(ux::LoadBlockOp op);
+  SharedTile blockTile(const dsl::TensorBlockForm& f);  // the form a load_block's block lands in
+  Value isThread(int tid);  // i32: 1 in thread `tid` of the program, else 0
+  void mbarrierInit(int64_t offset, int count);  // `count` of them, 8 bytes apart; then fence and barrier
+  void mbarrierInval(int64_t offset, int count);  // by thread 0
+  void mbarrierWait(Value offset, Value parity);
+  void expectBytes(Value barrier, int64_t bytes, Value valid);  // by thread 0: this phase's arrival
+  // The copies of block (row, col) of `op`'s descriptor into the tile `t` at absolute byte `dst`,
+  // completing on `barrier`; spread over the lanes of warp 0, none where `valid` is 0.
+  void copyBlock(ux::LoadBlockOp op, const SharedTile& t, Value row, Value col, Value dst, Value barrier, Value valid);
+  void lowerLoadBlock(ux::LoadBlockOp op);
   void asyncCommit() { inlineAsm(b_, loc_, Type(), ValueRange{}, "cp.async.commit_group;", "~{memory}"); }
   void wgmmaWait(int pending) {
     inlineAsm(b_, loc_, Type(), ValueRange{}, "wgmma.wait_group.sync.aligned " + std::to_string(pending) + ";",

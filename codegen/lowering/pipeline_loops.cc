@@ -10,6 +10,10 @@ namespace uintx::codegen {
 //              cp.async step t+S-1's tiles into the buffer step t-1 read; commit;
 //              the body, reading step t's tiles from buffer t % S
 //   epilogue:  wait for all groups; barrier
+// Blocks of tensor descriptors (load_block) take TMA copies instead, issued by warp 0: each
+// buffer has an mbarrier whose phase completes when its step's bytes have landed (one arrival
+// with the bytes expected, then the copies); step t waits for phase t / S of buffer t % S (the
+// loop carries that parity), and the epilogue invalidates the mbarriers.
 // The barrier of step t also orders step t-1's reads of the buffer before its overwrite, so
 // one barrier per step suffices. Copies for steps past the end are masked (zero-filled, no
 // global read). The loop carries the index of the buffer it reads.
@@ -43,9 +47,15 @@ void Lowering::lowerFor(scf::ForOp op) {
     int64_t bytes = atoms(scratchBase_);
     for (auto& [a, r] : async) bytes += stages * r.stageBytes;
     for (auto& [dot, b] : staged) bytes += 2 * b;
+    if (llvm::any_of(async, [](const auto& a) { return a.second.tma; })) bytes += 8 * stages;  // mbarriers
     if (bytes > kMaxSharedBytes) chains = false, staged.clear();
   }
   const int ahead = chains ? stages - 2 : stages - 1;
+  const bool cpAsync = llvm::any_of(async, [](const auto& a) { return !a.second.tma; });
+  int64_t tmaBytes = 0;  // per step, over all TMA rings
+  for (auto& [a, r] : async)
+    if (r.tma) tmaBytes += blockForm(a.block).bytes();
+  int64_t barriers = 0;  // absolute byte offset of the first mbarrier (8 bytes each), if any
   bool savedChains = wgmmaInFlight_;
   wgmmaInFlight_ = chains;
   if (!async.empty()) {
@@ -59,8 +69,13 @@ void Lowering::lowerFor(scf::ForOp op) {
         stagingBuffers_[dot.getOperation()] = {scratchBase_, bytes};
         scratchBase_ += 2 * bytes;
       }
+    if (tmaBytes) {
+      barriers = scratchBase_;
+      scratchBase_ += 8 * stages;
+    }
     useShared(0, op);
     barrier();  // earlier users of this shared memory are done before the prologue writes it
+    if (tmaBytes) mbarrierInit(barriers, stages);
     // One group per step. Where the loop waits for the kernels before it, the copies of
     // constant data (weights) go first, a group per step, then the wait, then the others': the
     // steps' groups complete in order, so step t still waits for its own copies only (and for
@@ -69,13 +84,17 @@ void Lowering::lowerFor(scf::ForOp op) {
       for (int j = 0; j < ahead; ++j) {
         Value iv = add(lo, arith::MulIOp::create(b_, loc_, step, c32(j)));
         Value valid = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::slt, iv, hi);
+        // The step's one arrival on its mbarrier comes with the first of its copies.
+        if (tmaBytes && constant != false)
+          expectBytes(c32(barriers + 8 * j), tmaBytes, arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), valid));
         for (auto& [a, r] : async)
-          if (!constant || readsConstantMemory(a.load) == *constant)
-            issueAsyncCopies(a, r, op.getInductionVar(), iv, valid, c32(r.offset + j * r.stageBytes));
-        asyncCommit();
+          if (!constant || readsConstantMemory(a.op()) == *constant)
+            issueAsyncCopies(a, r, op.getInductionVar(), iv, valid, c32(r.offset + j * r.stageBytes),
+                             c32(barriers + 8 * j));
+        if (cpAsync) asyncCommit();
       }
     };
-    size_t constantRings = llvm::count_if(async, [&](const auto& a) { return readsConstantMemory(a.first.load); });
+    size_t constantRings = llvm::count_if(async, [&](const auto& a) { return readsConstantMemory(a.first.op()); });
     if (waitHere && constantRings > 0 && constantRings < async.size()) {
       prologue(true);
       emitWaitForPriorGrids();
@@ -85,6 +104,7 @@ void Lowering::lowerFor(scf::ForOp op) {
       prologue(std::nullopt);
     }
     inits.push_back(c32(0));  // the buffer step 0 reads
+    if (tmaBytes) inits.push_back(c32(0));  // the parity of its mbarrier's phase
   } else if (waitHere) {
     emitWaitForPriorGrids();
   }
@@ -103,16 +123,18 @@ void Lowering::lowerFor(scf::ForOp op) {
     if (!body->empty() && body->back().hasTrait<OpTrait::IsTerminator>()) body->back().erase();
     b_.setInsertionPointToEnd(body);
     sharedReadSinceBarrier_ = true;  // by the previous iteration
-    Value nextBuffer;
+    Value nextBuffer, nextPhase;
     Value savedParity = stagingParity_;
     if (chains && !staged.empty()) {  // step number mod 2
       Value n = arith::DivSIOp::create(b_, loc_, arith::SubIOp::create(b_, loc_, loop.getInductionVar(), lo), step);
       stagingParity_ = arith::AndIOp::create(b_, loc_, n, c32(1));
     }
     if (!async.empty()) {
-      Value buffer = loop.getRegionIterArgs().back();
-      asyncWait(ahead - 1);
-      // wgmma reads shared memory through the async proxy: order the copies before it.
+      auto args = loop.getRegionIterArgs();
+      Value buffer = args[args.size() - (tmaBytes ? 2 : 1)], phase = tmaBytes ? args.back() : Value();
+      if (cpAsync) asyncWait(ahead - 1);
+      if (tmaBytes) mbarrierWait(add(c32(barriers), mul(buffer, 8)), phase);
+      // wgmma reads shared memory through the async proxy: order the cp.async copies before it.
       if (llvm::any_of(async, [](const auto& a) { return a.second.feedsWgmma; })) proxyFence();
       barrier();
       Value iv = add(loop.getInductionVar(), arith::MulIOp::create(b_, loc_, step, c32(ahead)));
@@ -121,14 +143,19 @@ void Lowering::lowerFor(scf::ForOp op) {
       Value sum = add(buffer, c32(ahead));
       Value wraps = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::sge, sum, c32(stages));
       Value target = arith::SelectOp::create(b_, loc_, wraps, arith::SubIOp::create(b_, loc_, sum, c32(stages)), sum);
+      Value targetBarrier = add(c32(barriers), mul(target, 8));
+      if (tmaBytes) expectBytes(targetBarrier, tmaBytes, arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), valid));
       for (auto& [a, r] : async) {
-        issueAsyncCopies(a, r, op.getInductionVar(), iv, valid, add(c32(r.offset), mul(target, r.stageBytes)));
+        issueAsyncCopies(a, r, op.getInductionVar(), iv, valid, add(c32(r.offset), mul(target, r.stageBytes)),
+                         targetBarrier);
         r.readOffset = add(c32(r.offset), mul(buffer, r.stageBytes));
-        rings_[a.load.getResult()] = r;
+        rings_[a.result()] = r;
       }
-      asyncCommit();
+      if (cpAsync) asyncCommit();
       Value isLast = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq, buffer, c32(stages - 1));
       nextBuffer = arith::SelectOp::create(b_, loc_, isLast, c32(0), add(buffer, c32(1)));
+      if (tmaBytes)
+        nextPhase = arith::SelectOp::create(b_, loc_, isLast, arith::XOrIOp::create(b_, loc_, phase, c32(1)), phase);
     }
     for (Operation& inner : op.getBody()->without_terminator()) lowerOp(&inner);
     stagedW_ = {};
@@ -140,6 +167,7 @@ void Lowering::lowerFor(scf::ForOp op) {
       yields.append(e.begin(), e.end());
     }
     if (nextBuffer) yields.push_back(nextBuffer);
+    if (nextPhase) yields.push_back(nextPhase);
     if (waitBeforeYield_) wgmmaWait(0), waitBeforeYield_ = false;  // lowerWgmmaDot
     scf::YieldOp::create(b_, loc_, yields);
     stagingParity_ = savedParity;
@@ -149,9 +177,10 @@ void Lowering::lowerFor(scf::ForOp op) {
   if (chains) wgmmaWait(0);  // the last step's wgmmas, before anyone reads the accumulators
   wgmmaInFlight_ = savedChains;
   if (!async.empty()) {
-    asyncWait(0);  // copies for steps past the end may still be writing
+    if (cpAsync) asyncWait(0);  // copies for steps past the end may still be writing
     barrier();
-    for (auto& [a, r] : async) rings_.erase(a.load.getResult());
+    if (tmaBytes) mbarrierInval(barriers, stages);  // TMA copies are never issued past the end
+    for (auto& [a, r] : async) rings_.erase(a.result());
     scratchBase_ = savedScratch;
   }
   pos = 0;
@@ -164,8 +193,25 @@ void Lowering::lowerFor(scf::ForOp op) {
 }
 
 // The ring of an async load, or nullopt when its accesses are not 4, 8 or 16 bytes per
-// thread (then it stays an ordinary load). Tiles a dot reads have the dot's padded rows.
+// thread (then it stays an ordinary load). Tiles a dot reads have the dot's padded rows. A
+// block's ring has its block's form (a dot's wgmma form: the same, with rows permuted for a).
 std::optional<Lowering::Ring> Lowering::planRing(const AsyncLoad& a) {
+  Ring r;
+  if (a.block) {
+    dsl::TensorBlockForm f = blockForm(a.block);
+    r.tma = true;
+    r.tile = blockTile(f);
+    ThreadElements te = threadElements(layoutOf(a.result()), shapeVec(a.result()));
+    r.width = std::min<int64_t>(te.runPerDim.back(), std::max(1, 16 / f.elemBytes));
+    if (auto use = dotUseOf(a.result())) {
+      SharedTile want = dotOperandTile(use->first, use->second);
+      if (!want.swizzled || want.rowBytes != r.tile.rowBytes)
+        fail(a.op(), "a block a dot reads must be in wgmma's form (rows of a multiple of 128 bytes)");
+      r.tile = want;
+    }
+    r.stageBytes = (f.bytes() + 1023) / 1024 * 1024;
+    return r;
+  }
   ux::LoadOp op = a.load;
   auto shape = shapeVec(op);
   ThreadElements te = threadElements(layoutOf(op), shape);
@@ -175,7 +221,6 @@ std::optional<Lowering::Ring> Lowering::planRing(const AsyncLoad& a) {
   if (w * eb < 4) return std::nullopt;
   int64_t rows = 1;
   for (size_t d = 0; d + 1 < shape.size(); ++d) rows *= shape[d];
-  Ring r;
   r.width = w;
   r.tile.rowBytes = shape.back() * eb;
   if (auto use = dotUseOf(op.getResult())) {  // the dot's layout
@@ -188,8 +233,8 @@ std::optional<Lowering::Ring> Lowering::planRing(const AsyncLoad& a) {
   return r;
 }
 
-Value Lowering::ringElementOffset(const Ring& r, ux::LoadOp load, const ThreadElements& te, int k) {
-  const Layout& l = layoutOf(load);
+Value Lowering::ringElementOffset(const SharedTile& t, Value loaded, const ThreadElements& te, int k) {
+  const Layout& l = layoutOf(loaded);
   auto idx = te.split(k);
   int last = int(te.shape.size()) - 1;
   Value row = c32(0);
@@ -198,17 +243,29 @@ Value Lowering::ringElementOffset(const Ring& r, ux::LoadOp load, const ThreadEl
     row = add(row, mul(coordinate(l, te, idx, d), stride));
     stride *= te.shape[d];
   }
-  return tileOffset(r.tile, row, mul(coordinate(l, te, idx, last), elemBytes(ux::elementType(load.getType()))));
+  return tileOffset(t, row, mul(coordinate(l, te, idx, last), elemBytes(ux::elementType(loaded.getType()))));
 }
 
 // Issues the cp.async copies of `a` for the step whose induction variable is `iv`, into the
 // buffer at absolute byte `stageOffset`; `valid` masks the whole step. The address
 // computation is lowered again with the loop's induction variable standing for `iv`.
 void Lowering::issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv, Value iv, Value valid,
-                                Value stageOffset) {
+                                Value stageOffset, Value barrier) {
   Elements savedIv = vals_.count(loopIv) ? get(loopIv) : Elements();
   set(loopIv, {iv});
   for (Operation* o : a.addressOps) lowerOp(o);
+  auto restore = [&] {
+    for (Operation* o : a.addressOps)
+      for (Value res : o->getResults()) vals_.erase(res);
+    if (savedIv.empty()) vals_.erase(loopIv);
+    else set(loopIv, savedIv);
+  };
+  if (a.block) {
+    Value valid32 = arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), valid);
+    ux::LoadBlockOp block = a.block;
+    copyBlock(block, r.tile, get(block.getRow())[0], get(block.getCol())[0], stageOffset, barrier, valid32);
+    return restore();
+  }
   ux::LoadOp op = a.load;
   const Layout& l = layoutOf(op);
   ThreadElements te = threadElements(l, shapeVec(op));
@@ -228,33 +285,34 @@ void Lowering::issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv,
   for (int k = 0; k < te.count(); k += r.width) {
     Value pred = mask.empty() ? valid : (Value)arith::AndIOp::create(b_, loc_, mask[k], valid);
     Value srcBytes = arith::SelectOp::create(b_, loc_, pred, c32(bytes), c32(0));  // 0: zero-fill, no read
-    SmallVector<Value, 4> operands{sharedAddress(add(stageOffset, ringElementOffset(r, op, te, k))), ptrs[k], srcBytes};
+    SmallVector<Value, 4> operands{sharedAddress(add(stageOffset, ringElementOffset(r.tile, op, te, k))), ptrs[k], srcBytes};
     if (owns) operands.push_back(owns);
     inlineAsm(b_, loc_, Type(), operands, text, owns ? "r,l,r,r,~{memory}" : "r,l,r,~{memory}");
   }
-  for (Operation* o : a.addressOps)
-    for (Value res : o->getResults()) vals_.erase(res);
-  if (savedIv.empty()) vals_.erase(loopIv);
-  else set(loopIv, savedIv);
+  restore();
 }
 
 // An async load in the body: its tile is in this step's buffer. Dots read it from there;
 // any other user gets it in registers, each thread reading back what it (or, for elements
 // several threads hold, the one that copied them: the step's barrier orders them) copied.
-void Lowering::lowerRingLoad(ux::LoadOp op, const Ring& r) {
-  if (feedsOnlyDots(op.getResult())) return;
-  Type t = ux::elementType(op.getType());
-  ThreadElements te = threadElements(layoutOf(op), shapeVec(op));
-  int eb = elemBytes(t);
-  auto vecT = VectorType::get({r.width}, t);
+void Lowering::lowerRingLoad(Operation* op, const Ring& r) {
+  Value loaded = op->getResult(0);
+  if (feedsOnlyDots(loaded)) return;
+  set(loaded, readTile(loaded, r.tile, r.readOffset, r.width));
+}
+
+Elements Lowering::readTile(Value loaded, const SharedTile& t, Value base, int width) {
+  Type elem = ux::elementType(loaded.getType());
+  ThreadElements te = threadElements(layoutOf(loaded), shapeVec(loaded));
+  auto vecT = VectorType::get({width}, elem);
   Elements out;
-  for (int k = 0; k < te.count(); k += r.width) {
-    Value ptr = sharedPtrAt(add(r.readOffset, ringElementOffset(r, op, te, k)));
-    Value v = LLVM::LoadOp::create(b_, loc_, vecT, ptr, /*alignment=*/r.width * eb);
-    sharedReadSinceBarrier_ = true;
-    for (int i = 0; i < r.width; ++i) out.push_back(LLVM::ExtractElementOp::create(b_, loc_, v, c32(i)));
+  for (int k = 0; k < te.count(); k += width) {
+    Value ptr = sharedPtrAt(add(base, ringElementOffset(t, loaded, te, k)));
+    Value v = LLVM::LoadOp::create(b_, loc_, vecT, ptr, /*alignment=*/width * elemBytes(elem));
+    for (int i = 0; i < width; ++i) out.push_back(LLVM::ExtractElementOp::create(b_, loc_, v, c32(i)));
   }
-  set(op, out);
+  sharedReadSinceBarrier_ = true;
+  return out;
 }
 
 }  // namespace uintx::codegen

@@ -16,6 +16,15 @@ KernelArg KernelArg::buffer(void* data, size_t bytes) {
   a.bytes = bytes;
   return a;
 }
+KernelArg KernelArg::tensor(void* data, size_t bytes, int64_t rows, int64_t cols, int64_t rowStride) {
+  KernelArg a = buffer(data, bytes);
+  a.isTensor = true;
+  a.rows = rows;
+  a.cols = cols;
+  a.rowStride = rowStride;
+  return a;
+}
+
 static KernelArg scalarArg(DType t, uint64_t bits) {
   KernelArg a;
   a.dtype = t;
@@ -71,6 +80,7 @@ void Machine::exec(Operation* op) {
     return execShape(op);
   if (auto a = mlir::dyn_cast<ux::AddPtrOp>(op)) return execAddPtr(a);
   if (auto l = mlir::dyn_cast<ux::LoadOp>(op)) return execLoad(l);
+  if (auto l = mlir::dyn_cast<ux::LoadBlockOp>(op)) return execLoadBlock(l);
   if (mlir::isa<ux::StoreOp>(op)) return execStore(op, false);
   if (mlir::isa<ux::AtomicAddOp>(op)) return execStore(op, true);
   if (auto r = mlir::dyn_cast<ux::ReduceOp>(op)) return execReduce(r);
@@ -140,7 +150,20 @@ void interpret(const KernelProgram& program, Grid grid, const std::vector<Kernel
   for (size_t i = 0; i < args.size(); ++i) {
     const KernelParam& p = program.params[i];
     const KernelArg& a = args[i];
-    std::string kind = std::string(p.isPointer ? "pointer to " : "scalar ") + dtypeName(p.dtype);
+    std::string kind = std::string(p.isTensor() ? "tensor of " : p.isPointer ? "pointer to " : "scalar ") + dtypeName(p.dtype);
+    if (p.isTensor() != a.isTensor)
+      throw Error(where + "parameter '" + p.name + "' is a " + kind + " but got " +
+                  (a.isTensor ? "a tensor" : a.isBuffer ? "a buffer" : std::string("a scalar ") + dtypeName(a.dtype)));
+    if (p.isTensor()) {
+      const int64_t eb = dtypeBits(p.dtype) / 8;
+      if (a.rows < 1 || a.cols < 1 || a.rowStride < a.cols)
+        throw Error(where + "tensor '" + p.name + "': " + std::to_string(a.rows) + " x " + std::to_string(a.cols) +
+                    " with row stride " + std::to_string(a.rowStride) + " (needs rows, cols >= 1 and stride >= cols)");
+      if (!a.data || uint64_t((a.rows - 1) * a.rowStride + a.cols) * eb > a.bytes)
+        throw Error(where + "tensor '" + p.name + "' does not fit its buffer of " + std::to_string(a.bytes) + " bytes");
+      buffers[i] = Buffer{static_cast<char*>(a.data), a.bytes, p.name, a.rows, a.cols, a.rowStride};
+      continue;
+    }
     if (p.isPointer != a.isBuffer)
       throw Error(where + "parameter '" + p.name + "' is a " + kind + " but got a " +
                   (a.isBuffer ? "buffer" : std::string("scalar ") + dtypeName(a.dtype)));

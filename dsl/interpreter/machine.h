@@ -119,6 +119,7 @@ struct Buffer {
   char* data = nullptr;
   size_t bytes = 0;
   std::string param;
+  int64_t rows = 0, cols = 0, rowStride = 0;  // tensor arguments
 };
 
 class Machine {
@@ -145,6 +146,10 @@ class Machine {
     for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
       mlir::BlockArgument a = entry.getArgument(i);
       Tile& t = at(a);
+      if (mlir::isa<ux::TensorDescType>(a.getType())) {
+        t.p.assign(1, Ptr{int32_t(i), 0});
+        continue;
+      }
       Elem e = elemOf(a.getType(), "func.func");
       if (e.cls == Elem::kPtr) {
         t.p.assign(1, Ptr{int32_t(i), 0});
@@ -216,6 +221,7 @@ class Machine {
   void execShape(Operation* op);
   void execAddPtr(ux::AddPtrOp op);
   void execLoad(ux::LoadOp op);
+  void execLoadBlock(ux::LoadBlockOp op);
   void execStore(Operation* op, bool atomic);
   void execReduce(ux::ReduceOp op);
   void execDot(ux::DotOp op);

@@ -1,4 +1,4 @@
-// Memory ops: addptr, load, store, atomic_add (masked lanes never touch memory).
+// Memory ops: addptr, load, load_block, store, atomic_add (masked lanes never touch memory).
 
 #include "dsl/interpreter/machine.h"
 
@@ -49,6 +49,27 @@ void Machine::execLoad(ux::LoadOp op) {
       r.i[k] = bits & e.mask();
     }
   }
+}
+
+void Machine::execLoadBlock(ux::LoadBlockOp op) {
+  Elem e = elemOf(op.getType(), "ux.load_block");
+  const Buffer& b = buffers_[at(op.getDesc()).p[0].buffer];
+  const int64_t r0 = int32_t(at(op.getRow()).i[0]), c0 = int32_t(at(op.getCol()).i[0]);  // i32 coordinates
+  auto shape = op.getType().getShape();
+  Tile& r = at(op.getResult());
+  const size_t n = size_t(shape[0] * shape[1]), bytes = e.bytes();
+  if (e.cls == Elem::kFloat) r.f.assign(n, 0.0f);
+  else r.i.assign(n, 0);
+  for (int64_t i = 0; i < shape[0]; ++i)
+    for (int64_t j = 0; j < shape[1]; ++j) {
+      const int64_t gr = r0 + i, gc = c0 + j;
+      if (gr < 0 || gr >= b.rows || gc < 0 || gc >= b.cols) continue;
+      uint64_t bits = 0;
+      std::memcpy(&bits, b.data + (gr * b.rowStride + gc) * int64_t(bytes), bytes);  // little-endian host
+      const size_t k = size_t(i * shape[1] + j);
+      if (e.cls == Elem::kFloat) r.f[k] = bitsToFloatFmt(e.fmt, bits);
+      else r.i[k] = bits & e.mask();
+    }
 }
 
 void Machine::execStore(Operation* op, bool atomic) {

@@ -168,3 +168,36 @@ TEST_CASE("the compiler version names the codegen sources' hash and LLVM's versi
   CHECK(hash.find_first_not_of("0123456789abcdef") == std::string::npos);
   CHECK(v.size() > plus + 6);
 }
+
+// load_block: the block arrives by TMA copies issued by warp 0, whose mbarrier the program waits
+// on; the tensor map is a 64-byte aligned parameter of 128 bytes whose address the kernel takes.
+// In a pipelined loop the copies fill a ring with no cp.async, and wgmma reads the blocks where
+// they landed (no staging, no serialized wgmmas).
+TEST_CASE("tensor blocks are TMA copies completing on mbarriers") {
+  REQUIRE_MESSAGE(!testing::findPtxas().empty(), "ptxas is needed (set UINTX_CUDA_PATH)");
+  auto assemble = [](const dsl::KernelProgram& p) {
+    codegen::PtxKernel k = codegen::compileToPtx(p);
+    CAPTURE(k.name);
+    CHECK(k.ptx.find(".param .align 64 .b8 " + p.name + "_param_0[128]") != std::string::npos);
+    CHECK(k.ptx.find("cvta.param.u64") != std::string::npos);
+    CHECK(k.ptx.find("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes") != std::string::npos);
+    CHECK(k.ptx.find("mbarrier.arrive.expect_tx.shared::cta.b64") != std::string::npos);
+    CHECK(k.ptx.find("mbarrier.try_wait.parity.shared::cta.b64") != std::string::npos);
+    CHECK(k.ptx.find("mbarrier.inval.shared::cta.b64") != std::string::npos);
+    CHECK(k.ptx.find("cp.async.commit_group") == std::string::npos);
+    std::string log;
+    int rc = testing::runPtxas(k.ptx, "sm_90a", &log);
+    CAPTURE(log);
+    CHECK(rc == 0);
+    CHECK(log.find("C751") == std::string::npos);  // ptxas did not serialize wgmmas
+    return k;
+  };
+  assemble(examples::blockCopy(dsl::DType::i8, 16, 64));
+  assemble(examples::blockCopy(dsl::DType::bf16, 64, 64));
+  assemble(examples::blockRowSum(16, 32, 3));
+  for (auto dtype : {dsl::DType::bf16, dsl::DType::i8}) {
+    codegen::PtxKernel k = assemble(examples::blockMatmul(dtype, 128, 128, dtype == dsl::DType::i8 ? 128 : 64, 4));
+    CHECK(k.ptx.find("wgmma.mma_async") != std::string::npos);
+    CHECK(k.ptx.find("st.shared") == std::string::npos);  // operands are not staged
+  }
+}

@@ -204,3 +204,105 @@ TEST_CASE("split-K row sums with atomic_add, with and without a pipelined (cp.as
     for (int i = rows; i < rows + 8; ++i) CHECK(out[i] == 0.0f);  // masked rows untouched
   }
 }
+
+// Tensor descriptors: blocks copied by the TMA, hanging over every edge of a tensor whose rows
+// are further apart than they are long, standalone, in a pipelined ring read into registers,
+// and as wgmma operands over more steps than the ring has buffers (its mbarriers' phases wrap).
+TEST_CASE("tensor blocks by TMA copies match the interpreter") {
+  const int R = 37, C = 100, stride = 112;
+  SUBCASE("blocks over the edges, rows of 64 and 128 bytes") {
+    std::vector<int8_t> x8(size_t(R) * stride);
+    std::vector<bf16> x16(size_t(R) * stride);
+    for (size_t i = 0; i < x8.size(); ++i) x8[i] = int8_t(int(randomFloats(1, -128, 127)[0]));
+    for (auto& v : x16) v = toBf16(randomFloats(1, -4, 4)[0]);
+    runtime::DeviceBuffer d8 = toDevice(x8), d16 = toDevice(x16);
+    for (auto [dr, dc] : {std::pair{0, 0}, std::pair{-3, 5}, std::pair{9, -70}}) {
+      for (bool wide : {false, true}) {
+        const int rows = wide ? 64 : 16, cols = 64, eb = wide ? 2 : 1, ldo = 3 * cols;
+        auto program = examples::blockCopy(wide ? dsl::DType::bf16 : dsl::DType::i8, rows, cols);
+        std::vector<uint8_t> want(size_t(3 * rows) * ldo * eb, 0x5a);
+        dsl::interpret(program, {3, 3, 1},
+                       {wide ? dsl::KernelArg::tensor(x16, R, C, stride) : dsl::KernelArg::tensor(x8, R, C, stride),
+                        dsl::KernelArg::buffer(want), dsl::KernelArg::i32(ldo), dsl::KernelArg::i32(dr),
+                        dsl::KernelArg::i32(dc)});
+        runtime::DeviceBuffer out(want.size());
+        poison(out);
+        JitKernel::compile(program)->launch(
+            {3, 3, 1}, nullptr,
+            {LaunchArg::tensor(wide ? d16.get() : d8.get(), R, C, stride), LaunchArg::ptr(out.get()),
+             LaunchArg::i32(ldo), LaunchArg::i32(dr), LaunchArg::i32(dc)});
+        CAPTURE(dr);
+        CAPTURE(dc);
+        CAPTURE(wide);
+        CHECK(toHost<uint8_t>(out, want.size()) == want);
+      }
+    }
+  }
+  SUBCASE("row sums over a ring of blocks read into registers") {
+    const int rows = 37, cols = 1000;
+    auto x = randomFloats(size_t(rows) * cols);
+    auto program = examples::blockRowSum(16, 32, 3);
+    std::vector<float> want(rows);
+    dsl::interpret(program, {int(cdiv(rows, 16))},
+                   {dsl::KernelArg::tensor(x, rows, cols, cols), dsl::KernelArg::buffer(want), dsl::KernelArg::i32(rows),
+                    dsl::KernelArg::i32(cols)});
+    runtime::DeviceBuffer dx = toDevice(x), out(rows * 4);
+    poison(out);
+    JitKernel::compile(program)->launch({cdiv(rows, 16)}, nullptr,
+                                        {LaunchArg::tensor(dx.get(), rows, cols, cols), LaunchArg::ptr(out.get()),
+                                         LaunchArg::i32(rows), LaunchArg::i32(cols)});
+    auto got = toHost<float>(out, rows);
+    for (int r = 0; r < rows; ++r) CHECK(std::fabs(got[r] - want[r]) <= 1e-4f * (1 + std::fabs(want[r])));
+  }
+  SUBCASE("y = x w^T on wgmma, operands in a TMA ring") {
+    const int M = 300, N = 520, K = 1000;
+    for (auto dtype : {dsl::DType::bf16, dsl::DType::i8}) {
+      const bool i8 = dtype == dsl::DType::i8;
+      auto xf = randomFloats(size_t(M) * K, i8 ? -128 : -2, i8 ? 127 : 2), wf = randomFloats(size_t(N) * K, i8 ? -128 : -2, i8 ? 127 : 2);
+      std::vector<int8_t> x8(xf.size()), w8(wf.size());
+      std::vector<bf16> x16(xf.size()), w16(wf.size());
+      for (size_t i = 0; i < xf.size(); ++i) x8[i] = int8_t(int(xf[i])), x16[i] = toBf16(xf[i]);
+      for (size_t i = 0; i < wf.size(); ++i) w8[i] = int8_t(int(wf[i])), w16[i] = toBf16(wf[i]);
+      std::vector<double> want(size_t(M) * N, 0.0);
+      for (int m = 0; m < M; ++m)
+        for (int n = 0; n < N; ++n) {
+          double acc = 0;
+          for (int k = 0; k < K; ++k)
+            acc += i8 ? double(x8[size_t(m) * K + k]) * w8[size_t(n) * K + k]
+                      : double(toFloat(x16[size_t(m) * K + k])) * toFloat(w16[size_t(n) * K + k]);
+          want[size_t(m) * N + n] = acc;
+        }
+      runtime::DeviceBuffer dx = i8 ? toDevice(x8) : toDevice(x16), dw = i8 ? toDevice(w8) : toDevice(w16);
+      runtime::DeviceBuffer y(size_t(M) * N * 4);
+      poison(y);
+      auto k = JitKernel::compile(examples::blockMatmul(dtype, 128, 128, i8 ? 128 : 64, 4));
+      k->launch({cdiv(N, 128), cdiv(M, 128), 1}, nullptr,
+                {LaunchArg::tensor(dx.get(), M, K, K), LaunchArg::tensor(dw.get(), N, K, K), LaunchArg::ptr(y.get()),
+                 LaunchArg::i32(M), LaunchArg::i32(N), LaunchArg::i32(K)});
+      std::vector<double> got(want.size());
+      if (i8) {
+        auto yi = toHost<int32_t>(y, want.size());
+        for (size_t i = 0; i < got.size(); ++i) got[i] = yi[i];
+        CHECK(got == want);  // exact in i32
+      } else {
+        auto yf = toHost<float>(y, want.size());
+        for (size_t i = 0; i < got.size(); ++i) got[i] = yf[i];
+        CHECK(relativeError(got, want) < 1e-5);
+      }
+    }
+  }
+  SUBCASE("a tensor argument the TMA cannot take fails with a message") {
+    std::vector<float> x(64 * 64);
+    runtime::DeviceBuffer dx = toDevice(x), out(64 * 4);
+    auto k = JitKernel::compile(examples::blockRowSum(16, 32, 2));
+    auto launch = [&](CUdeviceptr base, int64_t stride) {
+      k->launch({1}, nullptr, {LaunchArg::tensor(base, 16, 60, stride), LaunchArg::ptr(out.get()), LaunchArg::i32(16),
+                               LaunchArg::i32(60)});
+    };
+    CHECK_THROWS_WITH(launch(dx.get() + 4, 64), doctest::Contains("not 16-byte aligned"));
+    CHECK_THROWS_WITH(launch(dx.get(), 61), doctest::Contains("multiple of 16"));
+    CHECK_THROWS_WITH(k->launch({1}, nullptr, {LaunchArg::ptr(dx.get()), LaunchArg::ptr(out.get()), LaunchArg::i32(16),
+                                               LaunchArg::i32(60)}),
+                      doctest::Contains("expected a tensor"));
+  }
+}

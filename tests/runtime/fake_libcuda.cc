@@ -25,6 +25,9 @@ int overlappingLaunches = 0;  // launches with programmatic stream serialization
 int lastMaxDynamicShared = -1;
 CUstream lastStream = nullptr;
 int firstGrid[2] = {0, 0};  // x and y of the first launch since fakeResetFirstGrid
+// The last cuTensorMapEncodeTiled: data type, rank, dims (cols, rows), row stride in bytes,
+// box (cols, rows), swizzle, and how many were encoded.
+long long lastTensorMap[9] = {};
 struct FakeModule { std::string image; };
 struct FakeFunction {
   std::string name;
@@ -48,6 +51,7 @@ int fakeFirstGridX() { return firstGrid[0]; }
 int fakeFirstGridY() { return firstGrid[1]; }
 int fakeResetFirstGrid() { return firstGrid[0] = firstGrid[1] = 0; }
 int fakeOverlappingLaunches() { return overlappingLaunches; }
+const long long* fakeLastTensorMap() { return lastTensorMap; }
 
 CUresult cuInit(unsigned) { return CUDA_SUCCESS; }
 CUresult cuGetErrorName(CUresult e, const char** s) {
@@ -172,6 +176,19 @@ CUresult cuLaunchKernelEx(const CUlaunchConfig* c, CUfunction f, void** args, vo
       ++overlappingLaunches;
   return cuLaunchKernel(f, c->gridDimX, c->gridDimY, c->gridDimZ, c->blockDimX, c->blockDimY, c->blockDimZ,
                         c->sharedMemBytes, c->hStream, args, extra);
+}
+CUresult cuTensorMapEncodeTiled(CUtensorMap* map, CUtensorMapDataType dtype, cuuint32_t rank, void* base,
+                                const cuuint64_t* dims, const cuuint64_t* strides, const cuuint32_t* box,
+                                const cuuint32_t*, CUtensorMapInterleave, CUtensorMapSwizzle swizzle,
+                                CUtensorMapL2promotion, CUtensorMapFloatOOBfill) {
+  if (rank != 2 || !base) return CUDA_ERROR_INVALID_VALUE;
+  const long long count = lastTensorMap[8] + 1;
+  const long long fields[9] = {dtype, rank, (long long)dims[0], (long long)dims[1], (long long)strides[0],
+                               box[0], box[1], swizzle, count};
+  std::memcpy(lastTensorMap, fields, sizeof fields);
+  std::memset(map, 0, sizeof *map);
+  std::memcpy(map, &base, sizeof base);
+  return CUDA_SUCCESS;
 }
 CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, CUfunction, int, size_t) {
   *blocks = 2;

@@ -1,0 +1,123 @@
+// ux.load_block: blocks of a tensor descriptor copied by the tensor memory accelerator (TMA,
+// sm_90) into shared memory, in the form dsl/tensor_block.h fixes, and the mbarriers that
+// tell the program the bytes have landed. In a pipelined loop the copies fill a ring like
+// cp.async (pipeline_loops.cc); elsewhere a block is copied, waited for and read into
+// registers in place.
+
+#include "codegen/lowering/lowering_context.h"
+
+namespace uintx::codegen {
+
+dsl::TensorBlockForm Lowering::blockForm(ux::LoadBlockOp op) {
+  auto t = op.getDesc().getType();
+  Type elem = t.getElementType();
+  dsl::DType dtype = elem.isF32() ? dsl::DType::f32 : elem.isBF16() ? dsl::DType::bf16 : elem.isF16() ? dsl::DType::f16
+                     : elem.isInteger(8) ? dsl::DType::i8 : elem.isInteger(32) ? dsl::DType::i32 : dsl::DType::i1;
+  try {
+    return dsl::tensorBlockForm(dtype, std::vector<int64_t>(t.getBlockShape().begin(), t.getBlockShape().end()));
+  } catch (const Error& e) {
+    fail(op, e.what());
+  }
+}
+
+Lowering::SharedTile Lowering::blockTile(const dsl::TensorBlockForm& f) {
+  SharedTile t;
+  t.rows = f.rows;
+  t.rowBytes = f.rowBytes();
+  t.swizzled = f.swizzled;
+  return t;
+}
+
+Value Lowering::isThread(int tid) {
+  Value t = NVVM::ThreadIdXOp::create(b_, loc_, b_.getI32Type());
+  Value is = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq, t, c32(tid));
+  return arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), is);
+}
+
+// Each for one arrival per phase, initialized by thread 0; the fence makes the initialization
+// visible to the TMA unit (the async proxy) and the barrier to the other threads before anyone
+// waits or copies.
+void Lowering::mbarrierInit(int64_t offset, int count) {
+  Value first = isThread(0);
+  for (int i = 0; i < count; ++i)
+    inlineAsm(b_, loc_, Type(), ValueRange{sharedAddress(c32(offset + 8 * i)), first},
+              "{ .reg .pred p; setp.ne.b32 p, $1, 0; @p mbarrier.init.shared::cta.b64 [$0], 1; }", "r,r,~{memory}");
+  inlineAsm(b_, loc_, Type(), ValueRange{}, "fence.mbarrier_init.release.cluster;", "~{memory}");
+  barrier();
+}
+
+// Before its memory serves anything else (PTX requires it); every thread must be done with it.
+void Lowering::mbarrierInval(int64_t offset, int count) {
+  Value first = isThread(0);
+  for (int i = 0; i < count; ++i)
+    inlineAsm(b_, loc_, Type(), ValueRange{sharedAddress(c32(offset + 8 * i)), first},
+              "{ .reg .pred p; setp.ne.b32 p, $1, 0; @p mbarrier.inval.shared::cta.b64 [$0]; }", "r,r,~{memory}");
+  sharedReadSinceBarrier_ = true;  // the next writer of this memory waits at a barrier first
+}
+
+// Until the phase of parity `parity` has completed (try_wait suspends the thread for a while
+// in hardware before it answers false).
+void Lowering::mbarrierWait(Value offset, Value parity) {
+  inlineAsm(b_, loc_, Type(), ValueRange{sharedAddress(offset), parity},
+            "{ .reg .pred p; WAIT_${:uid}: mbarrier.try_wait.parity.shared::cta.b64 p, [$0], $1; "
+            "@!p bra WAIT_${:uid}; }",
+            "r,r,~{memory}");
+}
+
+// The phase's one arrival, with the bytes its copies will bring (they may land before or
+// after it: the phase completes when both have happened).
+void Lowering::expectBytes(Value barrier, int64_t bytes, Value valid) {
+  Value pred = arith::AndIOp::create(b_, loc_, valid, isThread(0));
+  inlineAsm(b_, loc_, Type(), ValueRange{sharedAddress(barrier), pred},
+            "{ .reg .pred p; setp.ne.b32 p, $1, 0; @p mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], " +
+                std::to_string(bytes) + "; }",
+            "r,r,~{memory}");
+}
+
+void Lowering::copyBlock(ux::LoadBlockOp op, const SharedTile& t, Value row, Value col, Value dst, Value barrier,
+                         Value valid) {
+  dsl::TensorBlockForm f = blockForm(op);
+  Value desc = get(op.getDesc())[0];
+  Value bar = sharedAddress(barrier);
+  Value tid = NVVM::ThreadIdXOp::create(b_, loc_, b_.getI32Type());
+  const std::string text =
+      "{ .reg .pred p; setp.ne.b32 p, $5, 0; @p cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes "
+      "[$0], [$1, {$2, $3}], [$4]; }";
+  int64_t i = 0;
+  for (int64_t cb = 0; cb < f.copiesAlongCols(); ++cb)
+    for (int64_t rc = 0; rc < f.copiesAlongRows(); ++rc, ++i) {
+      // Copy i by thread i % 32: the lanes of warp 0 issue a step's copies side by side.
+      Value mine = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq, tid, c32(i % 32));
+      Value pred = arith::AndIOp::create(b_, loc_, valid, arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), mine));
+      Value at = add(dst, tileOffset(t, c32(rc * f.boxRows), c32(cb * 128)));
+      Value c = add(col, c32(cb * f.boxCols)), r = add(row, c32(rc * f.boxRows));
+      inlineAsm(b_, loc_, Type(), ValueRange{sharedAddress(at), desc, c, r, bar, pred}, text, "r,l,r,r,r,r,~{memory}");
+    }
+}
+
+// A block outside a pipelined loop: copied into the scratch area, waited for, read into
+// registers; the mbarrier is invalidated when every thread has read.
+void Lowering::lowerLoadBlock(ux::LoadBlockOp op) {
+  if (auto it = rings_.find(op.getResult()); it != rings_.end()) return lowerRingLoad(op, it->second);
+  dsl::TensorBlockForm f = blockForm(op);
+  SharedTile t = blockTile(f);
+  const int64_t tileBytes = (f.bytes() + 1023) / 1024 * 1024;
+  // The scratch area starts on a swizzle atom when rings sit below it (lowerFor).
+  const int64_t base = (scratchBase_ + 1023) / 1024 * 1024 - scratchBase_;
+  useShared(base + tileBytes + 8, op);
+  const int64_t barOffset = scratchBase_ + base + tileBytes;
+  Value tile = c32(scratchBase_ + base), bar = c32(barOffset);
+  if (sharedReadSinceBarrier_) barrier();
+  mbarrierInit(barOffset, 1);
+  Value one = c32(1);
+  expectBytes(bar, f.bytes(), one);
+  copyBlock(op, t, get(op.getRow())[0], get(op.getCol())[0], tile, bar, one);
+  mbarrierWait(bar, c32(0));
+  ThreadElements te = threadElements(layoutOf(op), shapeVec(op));
+  int width = std::min<int64_t>(te.runPerDim.back(), std::max(1, 16 / f.elemBytes));
+  set(op, readTile(op.getResult(), t, tile, width));
+  barrier();
+  mbarrierInval(barOffset, 1);
+}
+
+}  // namespace uintx::codegen
