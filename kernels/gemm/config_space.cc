@@ -83,7 +83,7 @@ double implausibility(const cache::KernelKey& key, const kernels::GemmConfig& c,
 bool sameConfig(const kernels::GemmConfig& a, const kernels::GemmConfig& b) {
   return a.blockM == b.blockM && a.blockN == b.blockN && a.blockK == b.blockK && a.numWarps == b.numWarps &&
          a.stages == b.stages && a.splitK == b.splitK && a.weightsAsA == b.weightsAsA &&
-         a.correctProducts == b.correctProducts && a.tailSplit == b.tailSplit;
+         a.correctProducts == b.correctProducts && a.tailSplit == b.tailSplit && a.tmaCopies == b.tmaCopies;
 }
 
 // Unsplit candidates of 128 rows and more whose last wave of tiles (one program per SM) at the
@@ -102,6 +102,23 @@ void appendTailSplits(const cache::KernelKey& key, const kernels::QuantSpec& q, 
     if (std::any_of(space.begin(), space.end(), [&](const kernels::GemmConfig& s) { return sameConfig(s, c); })) continue;
     space.push_back(c);
     ++added;
+  }
+}
+
+// The first int8 candidates on wgmma, the rule's first: each also with TMA copies
+// (GemmConfig::tmaCopies), at most kMaxTmaCandidates of them, so that the tuner times the two
+// ways of filling the same rings side by side.
+constexpr int kMaxTmaCandidates = 8;
+void appendTmaCopies(const cache::KernelKey& key, const kernels::QuantSpec& q, bool int8,
+                     std::vector<kernels::GemmConfig>& space) {
+  if (!int8) return;
+  const size_t n = space.size();
+  int added = 0;
+  for (size_t i = 0; i < n && added < kMaxTmaCandidates; ++i) {
+    kernels::GemmConfig c = space[i];
+    c.tmaCopies = 1;
+    if (space[i].tmaCopies == 0 && gemmSupports(q, c, int8) && gemmSharedBytes(key, c) <= codegen::kMaxSharedBytes)
+      space.push_back(c), ++added;
   }
 }
 
@@ -152,6 +169,7 @@ int64_t gemmSharedBytes(const cache::KernelKey& key, const kernels::GemmConfig& 
   if (c.stages >= 3 && !weightCodesInRing && codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, eb) &&
       bytes + second <= codegen::kMaxSharedBytes)
     bytes += second;
+  if (c.tmaCopies) bytes += 8 * c.stages;  // the rings' mbarriers
   return bytes;
 }
 
@@ -356,6 +374,7 @@ std::vector<kernels::GemmConfig> gemmConfigSpace(const cache::KernelKey& key, in
   appendTailSplits(key, q, int8, smCount, space);
   if (int8) appendInt8WeightsAsA(key, q, smCount, space);
   else appendWeightsAsA(key, q, int8, smCount, space);
+  appendTmaCopies(key, q, int8, space);
   return space;
 }
 

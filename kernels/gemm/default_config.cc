@@ -199,10 +199,16 @@ GemmConfig modelGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache
   return best;
 }
 
+GemmConfig withTmaCopies(const QuantSpec& q, GemmConfig c, bool int8) {
+  GemmConfig t = c;
+  t.tmaCopies = 1;
+  return int8 && gemmSupports(q, t, true) ? t : c;
+}
+
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache::GpuModel& gpu) {
   static const char* const choice = std::getenv("UINTX_GEMM_COST_MODEL");
   const bool model = choice && std::string(choice) == "1";
-  return model ? modelGemmConfig(q, M, int8, gpu) : ruleGemmConfig(q, M, int8, gpu.smCount);
+  return withTmaCopies(q, model ? modelGemmConfig(q, M, int8, gpu) : ruleGemmConfig(q, M, int8, gpu.smCount), int8);
 }
 
 }  // namespace uintx::kernels

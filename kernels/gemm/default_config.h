@@ -19,8 +19,13 @@ constexpr int64_t kRegisterTransposedMaxM = 32;
 
 // The config where no tuned one exists: the rule (ruleGemmConfig). The cost model's choice
 // (modelGemmConfig) with $UINTX_GEMM_COST_MODEL=1: on layers it was not fitted on it lost to the
-// rules (docs/PERFORMANCE.md, "The cost model (GEMM)", run 21).
+// rules (docs/PERFORMANCE.md, "The cost model (GEMM)", run 21). Either with TMA copies where
+// they apply (withTmaCopies).
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8Activations, const cache::GpuModel& gpu);
+
+// `c` taking its K loop's blocks by TMA copies (GemmConfig::tmaCopies) where it can: int8
+// activations, 8-bit symmetric weights, a tile on wgmma (docs/PERFORMANCE.md, run 25).
+GemmConfig withTmaCopies(const QuantSpec& q, GemmConfig c, bool int8Activations);
 
 // The candidate of the tuner's space (kernels/gemm/config_space.h) of least predicted time
 // (kernels/gemm/cost_model.h) on this GPU; the rule's config is kept unless a candidate is

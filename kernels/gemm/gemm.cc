@@ -18,14 +18,14 @@ std::string GemmConfig::toString() const {
   return "BM=" + std::to_string(blockM) + " BN=" + std::to_string(blockN) + " BK=" + std::to_string(blockK) +
          " warps=" + std::to_string(numWarps) + " stages=" + std::to_string(stages) +
          " splitK=" + std::to_string(splitK) + (weightsAsA ? " weightsAsA" : "") +
-         (correctProducts ? " correctProducts" : "") + (tailSplit > 1 ? " tailSplit=" + std::to_string(tailSplit) : "");
+         (correctProducts ? " correctProducts" : "") + (tailSplit > 1 ? " tailSplit=" + std::to_string(tailSplit) : "") + (tmaCopies ? " tma" : "");
 }
 
 static const ConfigFields<GemmConfig> kGemmFields = {
     {"BLOCK_M", &GemmConfig::blockM},     {"BLOCK_N", &GemmConfig::blockN},   {"BLOCK_K", &GemmConfig::blockK},
     {"num_warps", &GemmConfig::numWarps}, {"num_stages", &GemmConfig::stages}, {"split_k", &GemmConfig::splitK},
     {"weights_as_a", &GemmConfig::weightsAsA}, {"correct_products", &GemmConfig::correctProducts},
-    {"tail_split", &GemmConfig::tailSplit}};
+    {"tail_split", &GemmConfig::tailSplit}, {"tma_copies", &GemmConfig::tmaCopies}};
 
 GemmConfig gemmConfigFrom(const cache::KernelConfig& k) { return configFromFields(k, kGemmFields); }
 cache::KernelConfig toKernelConfig(const GemmConfig& c) { return configToFields(c, kGemmFields); }
@@ -55,6 +55,14 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   if ((q.K / c.blockK) % c.tailSplit != 0)
     return "tailSplit " + n(c.tailSplit) + " does not divide the " + n(q.K / c.blockK) + " K steps of " + n(c.blockK);
   if (c.weightsAsA != 0 && c.weightsAsA != 1) return "weightsAsA must be 0 or 1";
+  if (c.tmaCopies != 0 && c.tmaCopies != 1) return "tmaCopies must be 0 or 1";
+  if (c.tmaCopies) {
+    // Both blocks go to wgmma untouched, in its swizzled form (rows of blockK bytes).
+    if (!int8Activations || q.bits != 8 || !q.symmetric) return "tmaCopies is for int8 activations with 8-bit symmetric weights";
+    if (!(c.weightsAsA ? codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 1)
+                       : codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, 1)))
+      return "tmaCopies needs a tile on wgmma";
+  }
   if (c.correctProducts != 0 && c.correctProducts != 1) return "correctProducts must be 0 or 1";
   if (c.correctProducts) {
     if (int8Activations || !c.weightsAsA || c.stages != 1 || codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2))

@@ -36,6 +36,10 @@ struct GemmConfig {
   // sums (buildTailReduce), so that a last wave of few tiles does not run as long as a full
   // one. How many tiles and slices is decided per call from M and the SM count (tailSplitOf).
   int tailSplit = 1;
+  // 1 (int8 activations, 8-bit symmetric weights, wgmma tiles): the K loop's activation and
+  // weight blocks come by TMA copies (tensor descriptors, dsl/tensor_block.h) completing on
+  // mbarriers, not by cp.async from every thread.
+  int tmaCopies = 0;
   std::string toString() const;
 };
 
@@ -45,7 +49,7 @@ struct GemmConfig {
 constexpr int kMaxGemmTileElementsPerThread = 1024;
 
 // The config cache's form of a GemmConfig (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages,
-// split_k, weights_as_a, correct_products, tail_split), both ways.
+// split_k, weights_as_a, correct_products, tail_split, tma_copies), both ways.
 GemmConfig gemmConfigFrom(const cache::KernelConfig& config);
 cache::KernelConfig toKernelConfig(const GemmConfig& config);
 

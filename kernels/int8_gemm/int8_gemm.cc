@@ -18,9 +18,13 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   // symmetric 8-bit weights are read as an int8 tile, which goes to the dot untouched (and,
   // pipelined, global -> shared memory by cp.async, never through registers).
   const bool byteCodes = q.symmetric;
-  Value xq = kb.pointerArg("xq", DType::i8);
+  // With tmaCopies both int8 operands are tensors ([M, K] and [N, K]) read in blocks by the TMA.
+  const bool tma = c.tmaCopies;
+  const int BM = c.blockM, BN = c.blockN, BK = c.blockK;
+  Value xq = tma ? kb.tensorArg("xq", DType::i8, {BM, BK}) : kb.pointerArg("xq", DType::i8);
   Value xscale = kb.pointerArg("xscale", DType::f32);
-  Value qweight = kb.pointerArg("qweight", byteCodes ? DType::i8 : DType::u32, kWeightData);
+  Value qweight = tma ? kb.tensorArg("qweight", DType::i8, {BN, BK}, kWeightData)
+                      : kb.pointerArg("qweight", byteCodes ? DType::i8 : DType::u32, kWeightData);
   Value scales = kb.pointerArg("scales", q.scaleDtype, kWeightData);
   Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype, kWeightData);
   GemmOutputs outputs = gemmOutputs(kb, q, c, yType, hasBias);
@@ -28,7 +32,6 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   ProgramWork work = programWork(kb, c, M, q.N, q.K);
   kb.setNumWarps(c.numWarps);
   kb.setVectorWidth(gemmVectorWidth(q, c));
-  const int BM = c.blockM, BN = c.blockN, BK = c.blockK;
   BlockIndices b = blockIndices(kb, q, c, M, work);
   const Value &rm = b.rm, &rmMask2 = b.rmMask2, &rn2 = b.rn2, &rnMask2 = b.rnMask2, &rn = b.rn, &rnMask = b.rnMask,
               &numGroups = b.numGroups;
@@ -39,6 +42,7 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   const DType accType = q.symmetric ? DType::i32 : DType::f32;
   Value accInit = wA ? kb.zeros({BN, BM}, accType) : kb.zeros({BM, BN}, accType);
   auto loadStep = [&](Value k0) {
+    if (tma) return std::vector<Value>{kb.loadBlock(xq, work.row * BM, k0), kb.loadBlock(qweight, work.column * BN, k0)};
     Value w = byteCodes ? load(qweight + (rn2 * int(q.rowBytes()) + expandDims(k0 + kb.arange(0, BK), 0)), rnMask2, 0.0)
                         : loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0);
     return std::vector<Value>{loadActivationTile(kb, q, c, b, xq, k0), w};

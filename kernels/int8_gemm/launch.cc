@@ -22,20 +22,24 @@ class Int8GemmPlan : public KernelPlan {
   }
 
   int64_t rowsPerProgram() const override { return c_.blockM; }
-  size_t workspaceBytes(int64_t M) const override {
-    return partialBytes(q_, c_, M, *main_) + rowsBytes(M) + size_t(M) * 4;
-  }
+  size_t workspaceBytes(int64_t M) const override { return rowsOffset(M) + rowsBytes(M) + size_t(M) * 4; }
 
   void launch(const LinearCall& call, CUstream stream) const override {
     const CUdeviceptr partial = call.workspace;
-    const CUdeviceptr xq = partial + partialBytes(q_, c_, call.M, *main_);
+    const CUdeviceptr xq = partial + rowsOffset(call.M);
     const CUdeviceptr xscale = xq + rowsBytes(call.M);
     const LaunchArg M = LaunchArg::i32(int32_t(call.M));
     quantize_->launch({unsigned(call.M)}, stream,
                       NamedArgs{{"x", LaunchArg::ptr(call.x)}, {"xq", LaunchArg::ptr(xq)},
                                 {"xscale", LaunchArg::ptr(xscale)}, {"M", M}});
     NamedArgs args = weightArgs(call);
-    args.push_back({"xq", LaunchArg::ptr(xq)});
+    if (c_.tmaCopies) {  // the int8 rows of x and of the weights, as tensors
+      for (auto& [name, arg] : args)
+        if (name == "qweight") arg = LaunchArg::tensor(call.packed, q_.N, q_.K, q_.rowBytes());
+      args.push_back({"xq", LaunchArg::tensor(xq, call.M, q_.K, q_.K)});
+    } else {
+      args.push_back({"xq", LaunchArg::ptr(xq)});
+    }
     args.push_back({"xscale", LaunchArg::ptr(xscale)});
     args.push_back({"M", M});
     if (c_.tailSplit > 1) return launchTailSplit(*main_, *reduce_, q_, c_, args, call, partial, hasBias_, stream);
@@ -45,7 +49,9 @@ class Int8GemmPlan : public KernelPlan {
   }
 
  private:
-  // The int8 rows of x, padded to 16 bytes so that the scales after them stay aligned.
+  // The int8 rows of x after the partials, both padded to 16 bytes so that the rows and the
+  // scales after them stay aligned (the TMA reads the rows from a 16-byte aligned base).
+  size_t rowsOffset(int64_t M) const { return (partialBytes(q_, c_, M, *main_) + 15) / 16 * 16; }
   size_t rowsBytes(int64_t M) const { return (size_t(M) * size_t(q_.K) + 15) / 16 * 16; }
 
   QuantSpec q_;

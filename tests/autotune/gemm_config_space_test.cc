@@ -95,12 +95,15 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
   const bool int8 = key.family == uintx::cache::KernelFamily::gemm_int8;
   std::vector<kernels::GemmConfig> space = gemmConfigSpace(key, kSm);
   REQUIRE(!space.empty());
-  // The transposed candidates (their own test below) and the tail-split copies of candidates
-  // follow the other rules' cut.
-  const size_t transposed = size_t(std::count_if(space.begin(), space.end(), [](const auto& c) { return c.weightsAsA; }));
-  const size_t tailSplits = size_t(std::count_if(space.begin() + 1, space.end(), [](const auto& c) { return c.tailSplit > 1; }));
+  // The transposed candidates (their own test below), the tail-split and the TMA copies of
+  // candidates follow the other rules' cut.
+  auto tma = [](const kernels::GemmConfig& c) { return c.tmaCopies == 1; };
+  const size_t transposed = size_t(std::count_if(space.begin(), space.end(), [&](const auto& c) { return c.weightsAsA && !tma(c); }));
+  const size_t tailSplits = size_t(std::count_if(space.begin() + 1, space.end(), [&](const auto& c) { return c.tailSplit > 1 && !tma(c); }));
+  const size_t tmaCopies = size_t(std::count_if(space.begin(), space.end(), tma));
   CHECK(tailSplits <= 8);
-  CHECK(space.size() - transposed - tailSplits <= 40);
+  CHECK(tmaCopies <= (int8 ? 8 : 0));
+  CHECK(space.size() - transposed - tailSplits - tmaCopies <= 40);
   kernels::QuantSpec q = kernels::quantSpecOf(kernels::weightFormatOf(key));
   CHECK(space[0].toString() == kernels::ruleGemmConfig(q, key.m_bucket, int8, kSm).toString());
   // The widest grid of the grid: BM 16, BN 32, the largest split that divides K in whole
@@ -120,6 +123,12 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
     CHECK(seen.insert(c.toString()).second);
     CHECK(kernels::gemmSupports(q, c, int8));
     CHECK_NOTHROW(codegen::mmaLayouts(c.blockM, c.blockN, c.blockK, c.numWarps));
+    if (c.tmaCopies) {  // a copy of a candidate before it, its blocks by TMA
+      kernels::GemmConfig twin = c;
+      twin.tmaCopies = 0;
+      CHECK(seen.count(twin.toString()) == 1);
+      continue;
+    }
     if (i == 0 || c.weightsAsA) continue;  // the default is kept whatever the rules say
     if (c.tailSplit > 1) {  // a copy of an unsplit candidate of 128 rows or more, whose tail split acts at this M
       kernels::GemmConfig whole = c;

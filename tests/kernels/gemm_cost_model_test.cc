@@ -127,7 +127,10 @@ TEST_CASE("defaults: the rules, for every format; the model without fitted const
   for (int64_t M : {16, 64, 256}) {  // $UINTX_GEMM_COST_MODEL unset
     CHECK(kernels::modelGemmConfig(q, M, false, generic).toString() == kernels::ruleGemmConfig(q, M, false, 132).toString());
     CHECK(kernels::defaultGemmConfig(q, M, false, h200()).toString() == kernels::ruleGemmConfig(q, M, false, 132).toString());
-    CHECK(kernels::defaultGemmConfig(w8, M, true, h200()).toString() == kernels::ruleGemmConfig(w8, M, true, 132).toString());
+    // int8 with 8-bit weights on wgmma: by TMA copies.
+    const kernels::GemmConfig rule8 = kernels::ruleGemmConfig(w8, M, true, 132);
+    CHECK(kernels::defaultGemmConfig(w8, M, true, h200()).toString() == kernels::withTmaCopies(w8, rule8, true).toString());
+    CHECK(kernels::withTmaCopies(w8, rule8, true).tmaCopies == 1);
     CHECK(kernels::defaultGemmConfig(q, M, true, h200()).toString() == kernels::ruleGemmConfig(q, M, true, 132).toString());
   }
   // The test can tell them apart: the model would have chosen otherwise on some of these.

@@ -320,8 +320,11 @@ double int8LinearError(Weights& w, const kernels::QuantSpec& q, const kernels::G
     CHECK(amax == 127);
   }
   const bool bias = !w.bias.empty();
-  std::vector<dsl::KernelArg> args{dsl::KernelArg::buffer(xq), dsl::KernelArg::buffer(xs),
-                                   dsl::KernelArg::buffer(w.packed), dsl::KernelArg::buffer(w.scales)};
+  // With TMA copies both int8 operands are tensors: [M, K] and [N, K] of rowBytes.
+  std::vector<dsl::KernelArg> args{
+      c.tmaCopies ? dsl::KernelArg::tensor(xq, M, K, K) : dsl::KernelArg::buffer(xq), dsl::KernelArg::buffer(xs),
+      c.tmaCopies ? dsl::KernelArg::tensor(w.packed, N, K, q.rowBytes()) : dsl::KernelArg::buffer(w.packed),
+      dsl::KernelArg::buffer(w.scales)};
   if (!q.symmetric) args.push_back(dsl::KernelArg::buffer(w.zeros));
   std::vector<float> partial(size_t(splitK) * M * N, NAN);
   if (splitK == 1) {
@@ -393,6 +396,33 @@ TEST_CASE("int8 GEMM with the weights as the a operand matches float64") {
   Weights w4 = makeWeights(64, 256, 4, 128, false, rng);
   kernels::GemmConfig c;
   c.weightsAsA = 1, c.blockN = 64, c.blockM = 16, c.blockK = 128;
+  CHECK(!kernels::gemmSupports(kernels::quantSpecOf(w4.q.format()), c, true));
+}
+
+// TMA copies (GemmConfig::tmaCopies): both operands' blocks from tensor descriptors, zero past
+// the last row of x, of the weights (N = 136) and past K's last step, on the tiles of wgmma:
+// 64 and 128 rows of x, split and unsplit, and the transposed tile.
+TEST_CASE("int8 GEMM with TMA copies matches float64") {
+  std::mt19937 rng(29);
+  Weights w = makeWeights(136, 512, 8, 0, true, rng);
+  kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
+  for (auto [bm, bn, warps, split, wA] : std::vector<std::array<int, 5>>{
+           {64, 128, 4, 1, 0}, {64, 128, 4, 2, 0}, {128, 128, 8, 1, 0}, {16, 64, 4, 1, 1}, {32, 128, 8, 2, 1}})
+    for (int M : {5, bm + 3}) {
+      kernels::GemmConfig c;
+      c.blockM = bm, c.blockN = bn, c.numWarps = warps, c.blockK = 128, c.stages = 3, c.splitK = split;
+      c.weightsAsA = wA, c.tmaCopies = 1;
+      CAPTURE(c.toString());
+      CAPTURE(M);
+      REQUIRE(kernels::gemmSupports(q, c, true));
+      CHECK(int8LinearError(w, q, c, M, 0, rng) <= 1e-2);
+    }
+  // Where it cannot: a tile on mma.sync, 4-bit weights.
+  kernels::GemmConfig c;
+  c.blockM = 64, c.blockN = 128, c.blockK = 32, c.tmaCopies = 1;
+  CHECK(!kernels::gemmSupports(q, c, true));
+  Weights w4 = makeWeights(64, 256, 4, 128, false, rng);
+  c.blockK = 128;
   CHECK(!kernels::gemmSupports(kernels::quantSpecOf(w4.q.format()), c, true));
 }
 

@@ -382,6 +382,41 @@ TEST_CASE("W8A8 GEMM K loop on wgmma: both operands by cp.async, one barrier, no
   }
 }
 
+// W8A8 with TMA copies (GemmConfig::tmaCopies): per step one mbarrier wait, one barrier, one
+// arrival with the step's bytes and a TMA copy per 8-row atom of each block (issued by the
+// lanes of warp 0); no cp.async, no proxy fence (the TMA writes through the async proxy that
+// wgmma reads through); the tiles of the rule, the transposed one and a tail split, without
+// spills or serialized wgmmas.
+TEST_CASE("W8A8 GEMM K loop with TMA copies: mbarrier waits, no cp.async") {
+  kernels::QuantSpec q = spec4096(8);
+  for (auto [bm, bn, warps, stages, wA, tail] : std::vector<std::array<int, 6>>{
+           {128, 128, 8, 4, 0, 1}, {128, 128, 8, 4, 0, 4}, {64, 128, 4, 6, 0, 1}, {16, 64, 4, 6, 1, 1}}) {
+    kernels::GemmConfig c;
+    c.blockM = bm, c.blockN = bn, c.blockK = 128, c.numWarps = warps, c.stages = stages, c.weightsAsA = wA;
+    c.tailSplit = tail, c.tmaCopies = 1;
+    CAPTURE(c.toString());
+    REQUIRE(kernels::gemmSupports(q, c, true));
+    codegen::PtxKernel k = codegen::compileToPtx(kernels::buildInt8Gemm(q, dsl::DType::bf16, false, c));
+    std::string loop = mainLoop(k.ptx);
+    REQUIRE(!loop.empty());
+    CHECK(count(loop, "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes") == (bm + bn) / 8);
+    CHECK(count(loop, "mbarrier.arrive.expect_tx.shared::cta.b64") == 1);
+    CHECK(count(loop, "], " + std::to_string((bm + bn) * 128) + "; }") == 1);  // the step's bytes
+    CHECK(count(loop, "mbarrier.try_wait.parity") == 1);
+    CHECK(count(loop, "bar.sync") == 1);
+    CHECK(count(loop, "cp.async.cg") == 0);
+    CHECK(count(loop, "cp.async.wait_group") == 0);
+    CHECK(count(loop, "fence.proxy.async") == 0);
+    CHECK(count(loop, "st.shared") == 0);
+    CHECK(count(loop, "ld.global") == 0);
+    std::string log;
+    REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+    CAPTURE(log);
+    CHECK(log.find("0 bytes spill stores") != std::string::npos);
+    CHECK(log.find("C751") == std::string::npos);  // ptxas did not serialize the wgmmas
+  }
+}
+
 // The transposed W8A8 GEMM (weightsAsA, few rows of x): the weight rows on wgmma's m64 side
 // and the rows of x on its n side (16 or 32), or on mma.sync's m16 and n8; both operands by
 // cp.async from their rings, nothing staged through registers.
