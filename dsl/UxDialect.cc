@@ -143,8 +143,8 @@ LogicalResult LoadBlockOp::verify() {
   auto desc = getDesc().getType();
   if (desc.getBlockShape().size() != 2) return emitOpError("tensor descriptors are 2-D");
   if (getType().getShape() != desc.getBlockShape() || getType().getElementType() != desc.getElementType())
-    return emitOpError() << "result must be the descriptor's block, tensor<" << desc.getBlockShape()[0] << "x"
-                         << desc.getBlockShape()[1] << "x" << desc.getElementType() << ">";
+    return emitOpError() << "result must be the descriptor's block, "
+                         << RankedTensorType::get(desc.getBlockShape(), desc.getElementType());
   return verifyTileShape(*this, getType());
 }
 
