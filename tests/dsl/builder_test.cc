@@ -89,3 +89,28 @@ TEST_CASE("unpackBits to 16-bit floats and fma: the widths and types they take")
   Value i = kb.arange(0, 128);
   CHECK_THROWS_WITH_AS(fma(i, i, i), doctest::Contains("needs float operands"), uintx::Error);
 }
+
+TEST_CASE("tensor descriptors: blocks the TMA can copy, read only by loadBlock") {
+  KernelBuilder kb("tensors");
+  CHECK_THROWS_WITH_AS(kb.tensorArg("a", DType::f32, {16}), doctest::Contains("blocks are 2-D"), uintx::Error);
+  CHECK_THROWS_WITH_AS(kb.tensorArg("b", DType::f32, {16, 24}), doctest::Contains("not a power of two"), uintx::Error);
+  CHECK_THROWS_WITH_AS(kb.tensorArg("c", DType::i8, {16, 8}), doctest::Contains("not a multiple of 16"), uintx::Error);
+  CHECK_THROWS_WITH_AS(kb.tensorArg("d", DType::bf16, {4, 64}), doctest::Contains("needs 8 rows or more"), uintx::Error);
+  CHECK_THROWS_WITH_AS(kb.tensorArg("e", DType::i1, {16, 64}), doctest::Contains("use u8"), uintx::Error);
+  Value x = kb.tensorArg("x", DType::bf16, {64, 64});
+  Value p = kb.pointerArg("p", DType::bf16);
+  Value r = kb.programId(0);
+  Value block = kb.loadBlock(x, r, r * 64);
+  CHECK(block.shape() == std::vector<int64_t>{64, 64});
+  CHECK(block.dtype() == DType::bf16);
+  CHECK_THROWS_WITH_AS(kb.loadBlock(p, r, r), doctest::Contains("needs a tensorArg"), uintx::Error);
+  CHECK_THROWS_WITH_AS(kb.loadBlock(x, kb.arange(0, 16), r), doctest::Contains("i32 scalars"), uintx::Error);
+  CHECK_THROWS_WITH_AS(kb.loadBlock(x, r, kb.constant(1, DType::f32)), doctest::Contains("i32 scalars"), uintx::Error);
+  CHECK_THROWS_WITH_AS(x + 1.0, doctest::Contains("read only through loadBlock"), uintx::Error);
+  CHECK_THROWS_WITH_AS(kb.tensorArg("late", DType::i8, {16, 64}), doctest::Contains("after the body began"), uintx::Error);
+  kb.store(p + kb.arange(0, 64), sum(block, 1));
+  KernelProgram program = kb.finish();
+  CHECK(program.params[0].isTensor());
+  CHECK(program.params[0].block == std::vector<int64_t>{64, 64});
+  CHECK(!program.params[1].isTensor());
+}
