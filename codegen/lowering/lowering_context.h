@@ -218,9 +218,13 @@ class Lowering {
   dsl::TensorBlockForm blockForm(ux::LoadBlockOp op);
   SharedTile blockTile(const dsl::TensorBlockForm& f);  // the form a load_block's block lands in
   Value isThread(int tid);  // i32: 1 in thread `tid` of the program, else 0
-  void mbarrierInit(int64_t offset, int count);  // `count` of them, 8 bytes apart; then fence and barrier
+  // `count` of them, 8 bytes apart, each completing a phase on `arrivals` arrivals; then fence
+  // and barrier.
+  void mbarrierInit(int64_t offset, int count, int arrivals);
   void mbarrierInval(int64_t offset, int count);  // by thread 0
   void mbarrierWait(Value offset, Value parity);
+  void mbarrierWaitIf(Value offset, Value parity, Value pred);
+  void mbarrierArrivePerWarp(Value offset, Value pred);
   void expectBytes(Value barrier, int64_t bytes, Value valid);  // by thread 0: this phase's arrival
   // The copies of block (row, col) of `op`'s descriptor into the tile `t` at absolute byte `dst`,
   // completing on `barrier`; spread over the lanes of warp 0, none where `valid` is 0.

@@ -13,7 +13,12 @@ namespace uintx::codegen {
 // Blocks of tensor descriptors (load_block) take TMA copies instead, issued by warp 0: each
 // buffer has an mbarrier whose phase completes when its step's bytes have landed (one arrival
 // with the bytes expected, then the copies); step t waits for phase t / S of buffer t % S (the
-// loop carries that parity), and the epilogue invalidates the mbarriers.
+// loop carries that parity), and the epilogue invalidates the mbarriers. Where every ring is
+// TMA-filled and no operand is staged, the step has no barrier: a second mbarrier per buffer
+// completes when every warp has released it (one arrival per warp when its reads of the
+// buffer are done: at the end of its step, or of the next step for a wgmma chain), and warp 0,
+// which copies, waits for it before it refills the buffer; the other warps never wait for one
+// another.
 // The barrier of step t also orders step t-1's reads of the buffer before its overwrite, so
 // one barrier per step suffices. Copies for steps past the end are masked (zero-filled, no
 // global read). The loop carries the index of the buffer it reads.
@@ -56,6 +61,8 @@ void Lowering::lowerFor(scf::ForOp op) {
   for (auto& [a, r] : async)
     if (r.tma) tmaBytes += blockForm(a.block).bytes();
   int64_t barriers = 0;  // absolute byte offset of the first mbarrier (8 bytes each), if any
+  const bool barrierFree = tmaBytes && !cpAsync && staged.empty();
+  int64_t released = 0;  // barrierFree: the buffers' "released" mbarriers, after the others
   bool savedChains = wgmmaInFlight_;
   wgmmaInFlight_ = chains;
   if (!async.empty()) {
@@ -73,9 +80,14 @@ void Lowering::lowerFor(scf::ForOp op) {
       barriers = scratchBase_;
       scratchBase_ += 8 * stages;
     }
+    if (barrierFree) {
+      released = scratchBase_;
+      scratchBase_ += 8 * stages;
+    }
     useShared(0, op);
     barrier();  // earlier users of this shared memory are done before the prologue writes it
-    if (tmaBytes) mbarrierInit(barriers, stages);
+    if (tmaBytes) mbarrierInit(barriers, stages, 1);
+    if (barrierFree) mbarrierInit(released, stages, facts_.numWarps);
     // One group per step. Where the loop waits for the kernels before it, the copies of
     // constant data (weights) go first, a group per step, then the wait, then the others': the
     // steps' groups complete in order, so step t still waits for its own copies only (and for
@@ -123,7 +135,7 @@ void Lowering::lowerFor(scf::ForOp op) {
     if (!body->empty() && body->back().hasTrait<OpTrait::IsTerminator>()) body->back().erase();
     b_.setInsertionPointToEnd(body);
     sharedReadSinceBarrier_ = true;  // by the previous iteration
-    Value nextBuffer, nextPhase;
+    Value nextBuffer, nextPhase, releaseBuffer, releaseNow;
     Value savedParity = stagingParity_;
     if (chains && !staged.empty()) {  // step number mod 2
       Value n = arith::DivSIOp::create(b_, loc_, arith::SubIOp::create(b_, loc_, loop.getInductionVar(), lo), step);
@@ -136,7 +148,7 @@ void Lowering::lowerFor(scf::ForOp op) {
       if (tmaBytes) mbarrierWait(add(c32(barriers), mul(buffer, 8)), phase);
       // wgmma reads shared memory through the async proxy: order the cp.async copies before it.
       if (llvm::any_of(async, [](const auto& a) { return a.second.feedsWgmma; })) proxyFence();
-      barrier();
+      if (!barrierFree) barrier();
       Value iv = add(loop.getInductionVar(), arith::MulIOp::create(b_, loc_, step, c32(ahead)));
       Value valid = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::slt, iv, hi);
       // The buffer of step t + ahead: (buffer + ahead) mod stages.
@@ -144,6 +156,29 @@ void Lowering::lowerFor(scf::ForOp op) {
       Value wraps = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::sge, sum, c32(stages));
       Value target = arith::SelectOp::create(b_, loc_, wraps, arith::SubIOp::create(b_, loc_, sum, c32(stages)), sum);
       Value targetBarrier = add(c32(barriers), mul(target, 8));
+      if (barrierFree) {
+        // Step n + ahead's copies are fill (n + ahead) / S of their buffer: from the second one
+        // on, its previous use must have been released (phase fill - 1).
+        Value n = arith::DivSIOp::create(b_, loc_, arith::SubIOp::create(b_, loc_, loop.getInductionVar(), lo), step);
+        Value fill = arith::DivSIOp::create(b_, loc_, add(n, c32(ahead)), c32(stages));
+        Value refill = arith::ExtUIOp::create(b_, loc_, b_.getI32Type(),
+                                              arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::sge, fill, c32(1)));
+        Value parity = arith::AndIOp::create(b_, loc_, add(fill, c32(1)), c32(1));
+        // Every lane of warp 0 waits: each issues copies, and lanes need not reconverge after
+        // a wait that only one of them made.
+        Value warp0 = arith::ExtUIOp::create(b_, loc_, b_.getI32Type(),
+                                             arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq, warp_, c32(0)));
+        mbarrierWaitIf(add(c32(released), mul(target, 8)), parity, arith::AndIOp::create(b_, loc_, warp0, refill));
+        // This step's release (at its end): the buffer it reads, or in a chain the previous
+        // step's (its wgmmas retired in this step's dot), from the second step on.
+        Value n1 = arith::ExtUIOp::create(b_, loc_, b_.getI32Type(),
+                                          arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::sge, n, c32(1)));
+        Value previous = arith::SelectOp::create(
+            b_, loc_, arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq, buffer, c32(0)), c32(stages - 1),
+            arith::SubIOp::create(b_, loc_, buffer, c32(1)));
+        releaseBuffer = chains ? previous : buffer;
+        releaseNow = chains ? n1 : c32(1);
+      }
       if (tmaBytes) expectBytes(targetBarrier, tmaBytes, arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), valid));
       for (auto& [a, r] : async) {
         issueAsyncCopies(a, r, op.getInductionVar(), iv, valid, add(c32(r.offset), mul(target, r.stageBytes)),
@@ -169,6 +204,7 @@ void Lowering::lowerFor(scf::ForOp op) {
     if (nextBuffer) yields.push_back(nextBuffer);
     if (nextPhase) yields.push_back(nextPhase);
     if (waitBeforeYield_) wgmmaWait(0), waitBeforeYield_ = false;  // lowerWgmmaDot
+    if (releaseBuffer) mbarrierArrivePerWarp(add(c32(released), mul(releaseBuffer, 8)), releaseNow);
     scf::YieldOp::create(b_, loc_, yields);
     stagingParity_ = savedParity;
   }
@@ -180,6 +216,7 @@ void Lowering::lowerFor(scf::ForOp op) {
     if (cpAsync) asyncWait(0);  // copies for steps past the end may still be writing
     barrier();
     if (tmaBytes) mbarrierInval(barriers, stages);  // TMA copies are never issued past the end
+    if (barrierFree) mbarrierInval(released, stages);
     for (auto& [a, r] : async) rings_.erase(a.result());
     scratchBase_ = savedScratch;
   }

@@ -37,11 +37,13 @@ Value Lowering::isThread(int tid) {
 // Each for one arrival per phase, initialized by thread 0; the fence makes the initialization
 // visible to the TMA unit (the async proxy) and the barrier to the other threads before anyone
 // waits or copies.
-void Lowering::mbarrierInit(int64_t offset, int count) {
+void Lowering::mbarrierInit(int64_t offset, int count, int arrivals) {
   Value first = isThread(0);
   for (int i = 0; i < count; ++i)
     inlineAsm(b_, loc_, Type(), ValueRange{sharedAddress(c32(offset + 8 * i)), first},
-              "{ .reg .pred p; setp.ne.b32 p, $1, 0; @p mbarrier.init.shared::cta.b64 [$0], 1; }", "r,r,~{memory}");
+              "{ .reg .pred p; setp.ne.b32 p, $1, 0; @p mbarrier.init.shared::cta.b64 [$0], " + std::to_string(arrivals) +
+                  "; }",
+              "r,r,~{memory}");
   inlineAsm(b_, loc_, Type(), ValueRange{}, "fence.mbarrier_init.release.cluster;", "~{memory}");
   barrier();
 }
@@ -62,6 +64,22 @@ void Lowering::mbarrierWait(Value offset, Value parity) {
             "{ .reg .pred p; WAIT_${:uid}: mbarrier.try_wait.parity.shared::cta.b64 p, [$0], $1; "
             "@!p bra WAIT_${:uid}; }",
             "r,r,~{memory}");
+}
+
+// Where `pred` (i32) is nonzero only: a wait that other threads skip.
+void Lowering::mbarrierWaitIf(Value offset, Value parity, Value pred) {
+  inlineAsm(b_, loc_, Type(), ValueRange{sharedAddress(offset), parity, pred},
+            "{ .reg .pred p, q; setp.ne.b32 q, $2, 0; @!q bra SKIP_${:uid}; WAIT_${:uid}: "
+            "mbarrier.try_wait.parity.shared::cta.b64 p, [$0], $1; @!p bra WAIT_${:uid}; SKIP_${:uid}: }",
+            "r,r,r,~{memory}");
+}
+
+// One arrival per warp (its lane 0), where `pred` (i32) is nonzero.
+void Lowering::mbarrierArrivePerWarp(Value offset, Value pred) {
+  Value lane0 = arith::ExtUIOp::create(b_, loc_, b_.getI32Type(),
+                                       arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq, lane_, c32(0)));
+  inlineAsm(b_, loc_, Type(), ValueRange{sharedAddress(offset), arith::AndIOp::create(b_, loc_, lane0, pred)},
+            "{ .reg .pred p; setp.ne.b32 p, $1, 0; @p mbarrier.arrive.shared::cta.b64 _, [$0]; }", "r,r,~{memory}");
 }
 
 // The phase's one arrival, with the bytes its copies will bring (they may land before or
@@ -108,7 +126,7 @@ void Lowering::lowerLoadBlock(ux::LoadBlockOp op) {
   const int64_t barOffset = scratchBase_ + base + tileBytes;
   Value tile = c32(scratchBase_ + base), bar = c32(barOffset);
   if (sharedReadSinceBarrier_) barrier();
-  mbarrierInit(barOffset, 1);
+  mbarrierInit(barOffset, 1, 1);
   Value one = c32(1);
   expectBytes(bar, f.bytes(), one);
   copyBlock(op, t, get(op.getRow())[0], get(op.getCol())[0], tile, bar, one);

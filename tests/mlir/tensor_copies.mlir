@@ -1,18 +1,23 @@
 // A block of a tensor descriptor in a loop pipelined over 3 stages: its ring of 3 buffers
 // (16 rows x 128 bytes, swizzled) is filled by TMA copies, one per 8-row atom, issued two
-// steps ahead; each buffer has an mbarrier (initialized once, 8 bytes after the rings), whose
-// phase the step waits for before the loop's one barrier; the epilogue invalidates them. The
-// tensor map is an argument the kernel takes the address of (ux.tensor_maps).
+// steps ahead. Each buffer has two mbarriers after the rings (initialized once, invalidated
+// after the loop): one whose phase completes with the step's bytes, which the step waits for,
+// and one the 4 warps arrive on when they have read the buffer, which warp 0 waits for before
+// it refills it. No barrier in the loop. The tensor map is an argument the kernel takes the
+// address of (ux.tensor_maps).
 // RUN: uintx-opt %s -ux-test-async-loads 2>&1 | FileCheck %s --check-prefix=CANDIDATES
 // RUN: uintx-opt %s -ux-assign-layouts -ux-lower-to-gpu | FileCheck %s
 
 // CANDIDATES: remark: pipelined: 3 stages, 1 async loads
-// Three buffers of 2048 bytes, then three mbarriers.
-// CHECK: ux.shared_bytes = 6168
+// Three buffers of 2048 bytes, then 2 x 3 mbarriers.
+// CHECK: ux.shared_bytes = 6192
 // CHECK-LABEL: gpu.func @block_row_sum(%arg0: !llvm.ptr,
 // CHECK-SAME: ux.tensor_maps = array<i32: 0>
 // CHECK: gpu.barrier
 // CHECK-COUNT-3: mbarrier.init.shared::cta.b64 [$0], 1;
+// CHECK: fence.mbarrier_init.release.cluster;
+// CHECK: gpu.barrier
+// CHECK-COUNT-3: mbarrier.init.shared::cta.b64 [$0], 4;
 // CHECK: fence.mbarrier_init.release.cluster;
 // CHECK: gpu.barrier
 // The prologue: steps 0 and 1, each an arrival with 2048 bytes and two copies.
@@ -20,18 +25,23 @@
 // CHECK-COUNT-2: cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [$0], [$1, {$2, $3}], [$4];
 // CHECK: mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], 2048;
 // CHECK-COUNT-2: cp.async.bulk.tensor.2d
-// Step t: wait for its buffer's phase (the parity is the loop's last carried value), barrier,
-// copy step t + 2, read the block from shared memory.
+// Step t: wait for its buffer's phase (the parity is the loop's last carried value); warp 0
+// waits for the release of the buffer step t + 2 refills (from its second fill on), copies
+// step t + 2; the block is read from shared memory; each warp releases the buffer.
 // CHECK: scf.for {{.*}} -> (f32, i32, i32)
+// CHECK-NOT: gpu.barrier
 // CHECK: mbarrier.try_wait.parity.shared::cta.b64 p, [$0], $1;
-// CHECK-NEXT: gpu.barrier
+// CHECK-NOT: gpu.barrier
+// CHECK: @!q bra SKIP_${:uid}; WAIT_${:uid}: mbarrier.try_wait.parity.shared::cta.b64 p, [$0], $1;
 // CHECK: mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], 2048;
 // CHECK-COUNT-2: cp.async.bulk.tensor.2d
 // CHECK-NOT: cp.async.commit_group
 // CHECK: llvm.load {{.*}} !llvm.ptr<3> -> vector<4xf32>
+// CHECK-NOT: gpu.barrier
+// CHECK: mbarrier.arrive.shared::cta.b64 _, [$0];
 // CHECK: scf.yield
 // CHECK: gpu.barrier
-// CHECK-COUNT-3: mbarrier.inval.shared::cta.b64 [$0];
+// CHECK-COUNT-6: mbarrier.inval.shared::cta.b64 [$0];
 func.func @block_row_sum(%arg0: !ux.tensordesc<f32, [16, 32]>, %arg1: !ux.ptr<f32>, %arg2: i32, %arg3: i32) attributes {ux.kernel, ux.num_warps = 4 : i32, ux.vec = 4 : i32} {
   %0 = ux.program_id 0 : i32
   %c16_i32 = arith.constant 16 : i32
