@@ -1,4 +1,5 @@
-// scf.for, and the software pipelining of its loads into cp.async rings (async_loads.h).
+// scf.for, and the software pipelining of its loads into rings of cp.async or TMA copies
+// (async_loads.h).
 
 #include "codegen/lowering/lowering_context.h"
 
@@ -10,6 +11,9 @@ namespace uintx::codegen {
 //              cp.async step t+S-1's tiles into the buffer step t-1 read; commit;
 //              the body, reading step t's tiles from buffer t % S
 //   epilogue:  wait for all groups; barrier
+// The barrier of step t also orders step t-1's reads of the buffer before its overwrite, so
+// one barrier per step suffices. Copies for steps past the end are masked (zero-filled, no
+// global read). The loop carries the index of the buffer it reads.
 // Blocks of tensor descriptors (load_block) take TMA copies instead, issued by warp 0: each
 // buffer has an mbarrier whose phase completes when its step's bytes have landed (one arrival
 // with the bytes expected, then the copies); step t waits for phase t / S of buffer t % S (the
@@ -19,9 +23,6 @@ namespace uintx::codegen {
 // buffer are done: at the end of its step, or of the next step for a wgmma chain), and warp 0,
 // which copies, waits for it before it refills the buffer; the other warps never wait for one
 // another.
-// The barrier of step t also orders step t-1's reads of the buffer before its overwrite, so
-// one barrier per step suffices. Copies for steps past the end are masked (zero-filled, no
-// global read). The loop carries the index of the buffer it reads.
 void Lowering::lowerFor(scf::ForOp op) {
   // A top-level loop that is the kernel's first access to stream-ordered memory waits for the
   // kernels before it (lower_kernel.cc) here: at its start, or within its prologue.
