@@ -110,6 +110,9 @@ class Lowering {
   }
   Value c32(int64_t v) { return arith::ConstantOp::create(b_, loc_, b_.getI32IntegerAttr(int32_t(v))); }
   Value add(Value a, Value b) { return arith::AddIOp::create(b_, loc_, a, b); }
+  // An i1 as the i32 0 or 1 that inline PTX takes for a predicate.
+  Value asI32(Value flag) { return arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), flag); }
+  Value cmp(arith::CmpIPredicate p, Value a, Value b) { return arith::CmpIOp::create(b_, loc_, p, a, b); }
   Value mul(Value a, int64_t c) { return c == 1 ? a : (Value)arith::MulIOp::create(b_, loc_, a, c32(c)); }
   int elemBytes(Type t) {
     if (isa<ux::PointerType>(t) || isa<LLVM::LLVMPointerType>(t)) return 8;

@@ -99,7 +99,7 @@ void Lowering::lowerFor(scf::ForOp op) {
         Value valid = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::slt, iv, hi);
         // The step's one arrival on its mbarrier comes with the first of its copies.
         if (tmaBytes && constant != false)
-          expectBytes(c32(barriers + 8 * j), tmaBytes, arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), valid));
+          expectBytes(c32(barriers + 8 * j), tmaBytes, asI32(valid));
         for (auto& [a, r] : async)
           if (!constant || readsConstantMemory(a.op()) == *constant)
             issueAsyncCopies(a, r, op.getInductionVar(), iv, valid, c32(r.offset + j * r.stageBytes),
@@ -162,25 +162,21 @@ void Lowering::lowerFor(scf::ForOp op) {
         // on, its previous use must have been released (phase fill - 1).
         Value n = arith::DivSIOp::create(b_, loc_, arith::SubIOp::create(b_, loc_, loop.getInductionVar(), lo), step);
         Value fill = arith::DivSIOp::create(b_, loc_, add(n, c32(ahead)), c32(stages));
-        Value refill = arith::ExtUIOp::create(b_, loc_, b_.getI32Type(),
-                                              arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::sge, fill, c32(1)));
+        Value refill = asI32(cmp(arith::CmpIPredicate::sge, fill, c32(1)));
         Value parity = arith::AndIOp::create(b_, loc_, add(fill, c32(1)), c32(1));
         // Every lane of warp 0 waits: each issues copies, and lanes need not reconverge after
         // a wait that only one of them made.
-        Value warp0 = arith::ExtUIOp::create(b_, loc_, b_.getI32Type(),
-                                             arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq, warp_, c32(0)));
+        Value warp0 = asI32(cmp(arith::CmpIPredicate::eq, warp_, c32(0)));
         mbarrierWaitIf(add(c32(released), mul(target, 8)), parity, arith::AndIOp::create(b_, loc_, warp0, refill));
         // This step's release (at its end): the buffer it reads, or in a chain the previous
         // step's (its wgmmas retired in this step's dot), from the second step on.
-        Value n1 = arith::ExtUIOp::create(b_, loc_, b_.getI32Type(),
-                                          arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::sge, n, c32(1)));
-        Value previous = arith::SelectOp::create(
-            b_, loc_, arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq, buffer, c32(0)), c32(stages - 1),
-            arith::SubIOp::create(b_, loc_, buffer, c32(1)));
+        Value n1 = asI32(cmp(arith::CmpIPredicate::sge, n, c32(1)));
+        Value previous = arith::SelectOp::create(b_, loc_, cmp(arith::CmpIPredicate::eq, buffer, c32(0)), c32(stages - 1),
+                                                 arith::SubIOp::create(b_, loc_, buffer, c32(1)));
         releaseBuffer = chains ? previous : buffer;
         releaseNow = chains ? n1 : c32(1);
       }
-      if (tmaBytes) expectBytes(targetBarrier, tmaBytes, arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), valid));
+      if (tmaBytes) expectBytes(targetBarrier, tmaBytes, asI32(valid));
       for (auto& [a, r] : async) {
         issueAsyncCopies(a, r, op.getInductionVar(), iv, valid, add(c32(r.offset), mul(target, r.stageBytes)),
                          targetBarrier);
@@ -299,7 +295,7 @@ void Lowering::issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv,
     else set(loopIv, savedIv);
   };
   if (a.block) {
-    Value valid32 = arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), valid);
+    Value valid32 = asI32(valid);
     ux::LoadBlockOp block = a.block;
     copyBlock(block, r.tile, get(block.getRow())[0], get(block.getCol())[0], stageOffset, barrier, valid32);
     return restore();
@@ -318,7 +314,7 @@ void Lowering::issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv,
   Value owns = ownsElements(l, shapeVec(op));
   if (owns) {
     text = "{ .reg .pred q; setp.ne.b32 q, $3, 0; @q " + text + " }";
-    owns = arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), owns);
+    owns = asI32(owns);
   }
   for (int k = 0; k < te.count(); k += r.width) {
     Value pred = mask.empty() ? valid : (Value)arith::AndIOp::create(b_, loc_, mask[k], valid);

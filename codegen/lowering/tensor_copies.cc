@@ -29,9 +29,7 @@ Lowering::SharedTile Lowering::blockTile(const dsl::TensorBlockForm& f) {
 }
 
 Value Lowering::isThread(int tid) {
-  Value t = NVVM::ThreadIdXOp::create(b_, loc_, b_.getI32Type());
-  Value is = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq, t, c32(tid));
-  return arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), is);
+  return asI32(cmp(arith::CmpIPredicate::eq, NVVM::ThreadIdXOp::create(b_, loc_, b_.getI32Type()), c32(tid)));
 }
 
 // Each for one arrival per phase, initialized by thread 0; the fence makes the initialization
@@ -76,8 +74,7 @@ void Lowering::mbarrierWaitIf(Value offset, Value parity, Value pred) {
 
 // One arrival per warp (its lane 0), where `pred` (i32) is nonzero.
 void Lowering::mbarrierArrivePerWarp(Value offset, Value pred) {
-  Value lane0 = arith::ExtUIOp::create(b_, loc_, b_.getI32Type(),
-                                       arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq, lane_, c32(0)));
+  Value lane0 = asI32(cmp(arith::CmpIPredicate::eq, lane_, c32(0)));
   inlineAsm(b_, loc_, Type(), ValueRange{sharedAddress(offset), arith::AndIOp::create(b_, loc_, lane0, pred)},
             "{ .reg .pred p; setp.ne.b32 p, $1, 0; @p mbarrier.arrive.shared::cta.b64 _, [$0]; }", "r,r,~{memory}");
 }
@@ -105,8 +102,7 @@ void Lowering::copyBlock(ux::LoadBlockOp op, const SharedTile& t, Value row, Val
   for (int64_t cb = 0; cb < f.copiesAlongCols(); ++cb)
     for (int64_t rc = 0; rc < f.copiesAlongRows(); ++rc, ++i) {
       // Copy i by thread i % 32: the lanes of warp 0 issue a step's copies side by side.
-      Value mine = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::eq, tid, c32(i % 32));
-      Value pred = arith::AndIOp::create(b_, loc_, valid, arith::ExtUIOp::create(b_, loc_, b_.getI32Type(), mine));
+      Value pred = arith::AndIOp::create(b_, loc_, valid, asI32(cmp(arith::CmpIPredicate::eq, tid, c32(i % 32))));
       Value at = add(dst, tileOffset(t, c32(rc * f.boxRows), c32(cb * 128)));
       Value c = add(col, c32(cb * f.boxCols)), r = add(row, c32(rc * f.boxRows));
       inlineAsm(b_, loc_, Type(), ValueRange{sharedAddress(at), desc, c, r, bar, pred}, text, "r,l,r,r,r,r,~{memory}");
