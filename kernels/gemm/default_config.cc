@@ -199,10 +199,15 @@ GemmConfig modelGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache
   return best;
 }
 
+bool tmaCopiesEnabled() {
+  const char* v = std::getenv("UINTX_TMA_COPIES");
+  return v && std::string(v) == "1";
+}
+
 GemmConfig withTmaCopies(const QuantSpec& q, GemmConfig c, bool int8) {
   GemmConfig t = c;
   t.tmaCopies = 1;
-  return int8 && gemmSupports(q, t, true) ? t : c;
+  return int8 && tmaCopiesEnabled() && gemmSupports(q, t, true) ? t : c;
 }
 
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache::GpuModel& gpu) {

@@ -23,8 +23,13 @@ constexpr int64_t kRegisterTransposedMaxM = 32;
 // they apply (withTmaCopies).
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8Activations, const cache::GpuModel& gpu);
 
-// `c` taking its K loop's blocks by TMA copies (GemmConfig::tmaCopies) where it can: int8
-// activations, 8-bit symmetric weights, a tile on wgmma (docs/PERFORMANCE.md, run 25).
+// TMA copies (GemmConfig::tmaCopies) are in the defaults and the tuner's space only with
+// $UINTX_TMA_COPIES=1: they have not yet run on a GPU (docs/PERFORMANCE.md, run 25), and one
+// binary then times both ways.
+bool tmaCopiesEnabled();
+
+// `c` taking its K loop's blocks by TMA copies where it can (int8 activations, 8-bit symmetric
+// weights, a tile on wgmma) and tmaCopiesEnabled(); else `c`.
 GemmConfig withTmaCopies(const QuantSpec& q, GemmConfig c, bool int8Activations);
 
 // The candidate of the tuner's space (kernels/gemm/config_space.h) of least predicted time

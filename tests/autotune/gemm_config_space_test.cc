@@ -102,7 +102,7 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
   const size_t tailSplits = size_t(std::count_if(space.begin() + 1, space.end(), [&](const auto& c) { return c.tailSplit > 1 && !tma(c); }));
   const size_t tmaCopies = size_t(std::count_if(space.begin(), space.end(), tma));
   CHECK(tailSplits <= 8);
-  CHECK(tmaCopies <= (int8 ? 8 : 0));
+  CHECK(tmaCopies <= (int8 && kernels::tmaCopiesEnabled() ? 8 : 0));
   CHECK(space.size() - transposed - tailSplits - tmaCopies <= 40);
   kernels::QuantSpec q = kernels::quantSpecOf(kernels::weightFormatOf(key));
   CHECK(space[0].toString() == kernels::ruleGemmConfig(q, key.m_bucket, int8, kSm).toString());
@@ -172,6 +172,25 @@ TEST_CASE("the GEMM space of common shapes: default first, every rule holds, at 
         checkSpace(makeKey("gemm_int8", 8, int(K), N, K, bucket));
         checkSpace(makeKey("gemm_int8", 4, 128, N, K, bucket));
       }
+}
+
+// With $UINTX_TMA_COPIES=1 the int8 spaces end with TMA copies of their first candidates that
+// take them (each one's twin is earlier in the space: checkSpace), the rule's first.
+TEST_CASE("the int8 GEMM space with TMA copies, when they are enabled") {
+  setenv("UINTX_TMA_COPIES", "1", 1);
+  for (int bucket : {16, 64, 256, 4096}) {
+    auto space = checkSpace(makeKey("gemm_int8", 8, 4096, 4096, 4096, bucket));
+    const auto first = std::find_if(space.begin(), space.end(), [](const auto& c) { return c.tmaCopies == 1; });
+    REQUIRE(first != space.end());
+    CHECK(std::all_of(first, space.end(), [](const auto& c) { return c.tmaCopies == 1; }));
+    kernels::GemmConfig twin = *first;
+    twin.tmaCopies = 0;
+    CHECK(twin.toString() == space[0].toString());  // the rule's, first
+    CHECK(std::none_of(space.begin(), space.end(), [](const auto& c) { return c.tmaCopies && c.blockK * 1 % 128 != 0; }));
+    for (const auto& c : checkSpace(makeKey("gemm_int8", 4, 128, 4096, 4096, bucket))) CHECK(c.tmaCopies == 0);
+  }
+  unsetenv("UINTX_TMA_COPIES");
+  for (const auto& c : gemmConfigSpace(makeKey("gemm_int8", 8, 4096, 4096, 4096, 256), kSm)) CHECK(c.tmaCopies == 0);
 }
 
 TEST_CASE("the GEMM space over random formats and shapes") {

@@ -127,10 +127,7 @@ TEST_CASE("defaults: the rules, for every format; the model without fitted const
   for (int64_t M : {16, 64, 256}) {  // $UINTX_GEMM_COST_MODEL unset
     CHECK(kernels::modelGemmConfig(q, M, false, generic).toString() == kernels::ruleGemmConfig(q, M, false, 132).toString());
     CHECK(kernels::defaultGemmConfig(q, M, false, h200()).toString() == kernels::ruleGemmConfig(q, M, false, 132).toString());
-    // int8 with 8-bit weights on wgmma: by TMA copies.
-    const kernels::GemmConfig rule8 = kernels::ruleGemmConfig(w8, M, true, 132);
-    CHECK(kernels::defaultGemmConfig(w8, M, true, h200()).toString() == kernels::withTmaCopies(w8, rule8, true).toString());
-    CHECK(kernels::withTmaCopies(w8, rule8, true).tmaCopies == 1);
+    CHECK(kernels::defaultGemmConfig(w8, M, true, h200()).toString() == kernels::ruleGemmConfig(w8, M, true, 132).toString());
     CHECK(kernels::defaultGemmConfig(q, M, true, h200()).toString() == kernels::ruleGemmConfig(q, M, true, 132).toString());
   }
   // The test can tell them apart: the model would have chosen otherwise on some of these.
@@ -163,4 +160,24 @@ TEST_CASE("the GEMM prediction follows the physics it models") {
   // More rows never cost less; twice the layer costs more.
   CHECK(kernels::predictGemmUs(q, c, 64, false, gpu) >= kernels::predictGemmUs(q, c, 16, false, gpu));
   CHECK(kernels::predictGemmUs(specOf(4, 128, 16384, 8192), c, 64, false, gpu) > us);
+}
+
+// TMA copies join the defaults only with $UINTX_TMA_COPIES=1, and only where they apply: int8
+// activations with 8-bit weights on wgmma tiles (not 4-bit weights, not weight-only).
+TEST_CASE("defaults take TMA copies where they apply, with UINTX_TMA_COPIES=1") {
+  const kernels::QuantSpec q = specOf(4, 128, 8192, 8192), w8 = specOf(8, 0, 4608, 3584);
+  CHECK(!kernels::tmaCopiesEnabled());
+  CHECK(kernels::defaultGemmConfig(w8, 256, true, h200()).tmaCopies == 0);
+  setenv("UINTX_TMA_COPIES", "1", 1);
+  for (int64_t M : {16, 64, 256, 4096}) {
+    CAPTURE(M);
+    kernels::GemmConfig c = kernels::defaultGemmConfig(w8, M, true, h200());
+    CHECK(c.tmaCopies == 1);
+    c.tmaCopies = 0;
+    CHECK(c.toString() == kernels::ruleGemmConfig(w8, M, true, 132).toString());
+    CHECK(kernels::defaultGemmConfig(q, M, true, h200()).tmaCopies == 0);
+    CHECK(kernels::defaultGemmConfig(q, M, false, h200()).tmaCopies == 0);
+  }
+  unsetenv("UINTX_TMA_COPIES");
+  CHECK(kernels::defaultGemmConfig(w8, 256, true, h200()).tmaCopies == 0);
 }
