@@ -624,22 +624,24 @@ TEST_CASE("tail split: the tiles past the last whole wave, and into how many sli
 }
 
 // A tail split run as the plan launches it, on the interpreter: whole tiles store y, the tail
-// tiles' slices f32 partials, the tail reduce sums them (+ bias); int8 (8-bit, and 4-bit with a
-// group per step) and weight-only, against float64, for device sizes that split 1, 2 and all
-// of the tiles.
+// tiles' slices f32 partials, the tail reduce sums them (+ bias); int8 (8-bit, with cp.async or
+// TMA copies, and 4-bit with a group per step) and weight-only, against float64, for device
+// sizes that split 1, 2 and all of the tiles.
 TEST_CASE("tail split: whole tiles, tail tiles in slices and their reduce match float64") {
   std::mt19937 rng(5);
   std::normal_distribution<float> normal(0, 1);
   const int M = 150;  // 6 tiles of 64 x 128
-  for (auto [bits, group, int8] : std::vector<std::array<int, 3>>{{8, 0, 1}, {4, 64, 1}, {4, 128, 0}})
+  for (auto [bits, group, int8, tma] : std::vector<std::array<int, 4>>{{8, 0, 1, 0}, {8, 0, 1, 1}, {4, 64, 1, 0}, {4, 128, 0, 0}})
     for (uint64_t slots : {4, 5, 16}) {  // split: 2 of the 6 tiles, 1, all 6
-      Weights w = makeWeights(136, 1024, bits, group, /*bias=*/true, rng);
+      // TMA copies take wgmma's 128-byte steps: 16 of them, 4 per slice.
+      Weights w = makeWeights(136, tma ? 2048 : 1024, bits, group, /*bias=*/true, rng);
       kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
       kernels::GemmConfig c;
-      c.blockK = 64, c.tailSplit = 4;
+      c.blockK = tma ? 128 : 64, c.tailSplit = 4, c.tmaCopies = tma;
       const kernels::TailSplit t = kernels::tailSplitOf(q, c, M, slots);
       CAPTURE(bits);
       CAPTURE(int8);
+      CAPTURE(tma);
       CAPTURE(slots);
       REQUIRE(t.tailTiles() > 0);
       std::vector<bf16> x(M * q.K), y(M * q.N, toBf16(NAN));
@@ -660,6 +662,10 @@ TEST_CASE("tail split: whole tiles, tail tiles in slices and their reduce match 
         dsl::KernelProgram quantize = kernels::buildQuantizeRows(q.K, dsl::DType::bf16);
         dsl::interpret(quantize, {M}, argsByName(quantize, named));
         if (!q.symmetric) c.blockK = group;
+        if (tma) {  // the quantized rows and the weights as tensors
+          named.at("xq") = dsl::KernelArg::tensor(xq, M, q.K, q.K);
+          named.at("qweight") = dsl::KernelArg::tensor(w.packed, q.N, q.K, q.rowBytes());
+        }
       }
       REQUIRE(kernels::gemmSupports(q, c, int8));
       dsl::KernelProgram gemm = int8 ? kernels::buildInt8Gemm(q, dsl::DType::bf16, true, c)

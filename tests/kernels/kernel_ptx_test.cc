@@ -391,7 +391,8 @@ TEST_CASE("W8A8 GEMM K loop on wgmma: both operands by cp.async, one barrier, no
 TEST_CASE("W8A8 GEMM K loop with TMA copies: mbarrier waits, no cp.async") {
   kernels::QuantSpec q = spec4096(8);
   for (auto [bm, bn, warps, stages, wA, tail] : std::vector<std::array<int, 6>>{
-           {128, 128, 8, 4, 0, 1}, {128, 128, 8, 4, 0, 4}, {64, 128, 4, 6, 0, 1}, {16, 64, 4, 6, 1, 1}}) {
+           {128, 128, 8, 4, 0, 1}, {128, 128, 8, 4, 0, 4}, {128, 128, 8, 2, 0, 1}, {64, 128, 4, 6, 0, 1},
+           {16, 64, 4, 6, 1, 1}}) {
     kernels::GemmConfig c;
     c.blockM = bm, c.blockN = bn, c.blockK = 128, c.numWarps = warps, c.stages = stages, c.weightsAsA = wA;
     c.tailSplit = tail, c.tmaCopies = 1;
