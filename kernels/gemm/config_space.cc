@@ -105,13 +105,13 @@ void appendTailSplits(const cache::KernelKey& key, const kernels::QuantSpec& q, 
   }
 }
 
-// With tmaCopiesEnabled(), the first int8 candidates on wgmma, the rule's first: each also
+// With tmaCopiesEnabled(), the first candidates that can take them, the rule's first: each also
 // with TMA copies (GemmConfig::tmaCopies), at most kMaxTmaCandidates of them, so that the
 // tuner times the two ways of filling the same rings side by side.
 constexpr int kMaxTmaCandidates = 8;
 void appendTmaCopies(const cache::KernelKey& key, const kernels::QuantSpec& q, bool int8,
                      std::vector<kernels::GemmConfig>& space) {
-  if (!int8 || !tmaCopiesEnabled()) return;
+  if (!tmaCopiesEnabled()) return;
   const size_t n = space.size();
   int added = 0;
   for (size_t i = 0; i < n && added < kMaxTmaCandidates; ++i) {

@@ -207,7 +207,7 @@ bool tmaCopiesEnabled() {
 GemmConfig withTmaCopies(const QuantSpec& q, GemmConfig c, bool int8) {
   GemmConfig t = c;
   t.tmaCopies = 1;
-  return int8 && tmaCopiesEnabled() && gemmSupports(q, t, true) ? t : c;
+  return tmaCopiesEnabled() && gemmSupports(q, t, int8) ? t : c;
 }
 
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache::GpuModel& gpu) {

@@ -28,8 +28,9 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8Activations
 // binary then times both ways.
 bool tmaCopiesEnabled();
 
-// `c` taking its K loop's blocks by TMA copies where it can (int8 activations, 8-bit symmetric
-// weights, a tile on wgmma) and tmaCopiesEnabled(); else `c`.
+// `c` taking its K loop's blocks by TMA copies where it can (tiles on wgmma: int8 activations
+// with 8-bit symmetric weights, or weight-only tiles of more than 16 rows) and
+// tmaCopiesEnabled(); else `c`.
 GemmConfig withTmaCopies(const QuantSpec& q, GemmConfig c, bool int8Activations);
 
 // The candidate of the tuner's space (kernels/gemm/config_space.h) of least predicted time

@@ -57,11 +57,14 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
   if (c.weightsAsA != 0 && c.weightsAsA != 1) return "weightsAsA must be 0 or 1";
   if (c.tmaCopies != 0 && c.tmaCopies != 1) return "tmaCopies must be 0 or 1";
   if (c.tmaCopies) {
-    // Both blocks go to wgmma untouched, in its swizzled form (rows of blockK bytes).
-    if (!int8Activations || q.bits != 8 || !q.symmetric) return "tmaCopies is for int8 activations with 8-bit symmetric weights";
-    if (!(c.weightsAsA ? codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 1)
-                       : codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, 1)))
+    // The blocks go to wgmma untouched, in its swizzled form: both int8 operands (8-bit
+    // weights), or the activations of the weight-only tiles that dequantize a step ahead.
+    if (int8Activations && (q.bits != 8 || !q.symmetric)) return "tmaCopies with int8 activations takes 8-bit symmetric weights";
+    if (!(c.weightsAsA ? codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, int8Activations ? 1 : 2)
+                       : codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, int8Activations ? 1 : 2)))
       return "tmaCopies needs a tile on wgmma";
+    if (!int8Activations && (c.blockM <= 16 || c.correctProducts))
+      return "tmaCopies (weight-only) is for tiles of more than 16 rows of x that dequantize a step ahead";
   }
   if (c.correctProducts != 0 && c.correctProducts != 1) return "correctProducts must be 0 or 1";
   if (c.correctProducts) {
@@ -155,7 +158,8 @@ KernelProgram buildGemm(const QuantSpec& q, DType act, bool hasBias, const GemmC
   DType yType = outDtype.value_or(act);
   validateGemmConfig(q, c, false);
   KernelBuilder kb("gemm_w" + std::to_string(q.bits) + "_" + dtypeName(act));
-  Value x = kb.pointerArg("x", act);
+  // With tmaCopies x is a tensor read in [blockM, blockK] blocks by the TMA.
+  Value x = c.tmaCopies ? kb.tensorArg("x", act, {c.blockM, c.blockK}) : kb.pointerArg("x", act);
   Value qweight = kb.pointerArg("qweight", DType::u32, kWeightData);
   Value scales = kb.pointerArg("scales", q.scaleDtype, kWeightData);
   Value zeros = q.symmetric ? Value() : kb.pointerArg("zeros", q.scaleDtype, kWeightData);

@@ -36,9 +36,10 @@ struct GemmConfig {
   // sums (buildTailReduce), so that a last wave of few tiles does not run as long as a full
   // one. How many tiles and slices is decided per call from M and the SM count (tailSplitOf).
   int tailSplit = 1;
-  // 1 (int8 activations, 8-bit symmetric weights, wgmma tiles): the K loop's activation and
-  // weight blocks come by TMA copies (tensor descriptors, dsl/tensor_block.h) completing on
-  // mbarriers, not by cp.async from every thread.
+  // 1 (tiles on wgmma): the K loop's blocks come by TMA copies (tensor descriptors,
+  // dsl/tensor_block.h) completing on mbarriers, not by cp.async from every thread: with int8
+  // activations and 8-bit symmetric weights both operands', weight-only (more than 16 rows of
+  // x, dequantized a step ahead) the activations'.
   int tmaCopies = 0;
   std::string toString() const;
 };

@@ -83,7 +83,8 @@ void storeOutput(KernelBuilder& kb, const GemmConfig& c, const ProgramWork& w, c
 BlockIndices blockIndices(KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c, Value M, const ProgramWork& w) {
   BlockIndices b;
   const int N = int(q.N);
-  b.rm = w.row * c.blockM + kb.arange(0, c.blockM);
+  b.rowStart = w.row * c.blockM;
+  b.rm = b.rowStart + kb.arange(0, c.blockM);
   b.rmMask2 = expandDims(b.rm < M, 1);
   Value rnW = w.column * c.blockN + kb.arange(0, c.blockN);
   b.rn2 = expandDims(rnW, 1);
@@ -124,6 +125,11 @@ Value loadActivationTile(KernelBuilder& kb, const QuantSpec& q, const GemmConfig
 }
 
 Value loadActivationTile(KernelBuilder& kb, const QuantSpec& q, const BlockIndices& b, Value x, Value k0, int width) {
+  if (x.isTensorDesc()) {
+    Value block = kb.loadBlock(x, b.rowStart, k0);
+    if (block.shape()[1] != width) kb.fail("loadActivationTile", "a tensor of x is read in whole blocks of its steps");
+    return block;
+  }
   return load(x + (expandDims(b.rm, 1) * int(q.K) + expandDims(k0 + kb.arange(0, width), 0)), b.rmMask2, 0.0);
 }
 

@@ -15,6 +15,7 @@ namespace uintx::kernels {
 // rows (rn2) and the output columns (rn): each side has its own tensor-core layout, and an
 // arange costs nothing to rebuild.
 struct BlockIndices {
+  dsl::Value rowStart;         // the block's first row of x
   dsl::Value rm, rmMask2;      // activation / output rows [BM], and their mask as [BM, 1]
   dsl::Value rn2, rnMask2;     // weight rows as [BN, 1]
   dsl::Value rn, rnMask;       // output columns [BN]
@@ -75,7 +76,8 @@ dsl::Value loadWordTile(dsl::KernelBuilder& kb, const QuantSpec& q, int blockK, 
 dsl::Value kLoop(dsl::KernelBuilder& kb, const GemmConfig& c, const ProgramWork& w, dsl::Value acc,
                  const LoadStep& load, const ComputeStep& step);
 
-// The activation tile [BM, BK] at columns k0 .. k0 + BK, or [BM, width] at k0 .. k0 + width.
+// The activation tile [BM, BK] at columns k0 .. k0 + BK, or [BM, width] at k0 .. k0 + width;
+// from x's pointer, or (GemmConfig::tmaCopies) its [BM, BK] block (the whole step only).
 dsl::Value loadActivationTile(dsl::KernelBuilder& kb, const QuantSpec& q, const GemmConfig& c,
                               const BlockIndices& b, dsl::Value x, dsl::Value k0);
 dsl::Value loadActivationTile(dsl::KernelBuilder& kb, const QuantSpec& q, const BlockIndices& b, dsl::Value x,

@@ -27,7 +27,7 @@ class GemmPlan : public KernelPlan {
 
   void launch(const LinearCall& call, CUstream stream) const override {
     NamedArgs args = weightArgs(call);
-    args.push_back({"x", LaunchArg::ptr(call.x)});
+    args.push_back({"x", c_.tmaCopies ? LaunchArg::tensor(call.x, call.M, q_.K, q_.K) : LaunchArg::ptr(call.x)});
     args.push_back({"M", LaunchArg::i32(int32_t(call.M))});
     if (c_.tailSplit > 1) return launchTailSplit(*main_, *reduce_, q_, c_, args, call, call.workspace, hasBias_, stream);
     addOutputArgs(args, call, c_.splitK, hasBias_, call.workspace);

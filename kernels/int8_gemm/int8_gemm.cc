@@ -42,7 +42,7 @@ KernelProgram buildInt8Gemm(const QuantSpec& q, DType act, bool hasBias, const G
   const DType accType = q.symmetric ? DType::i32 : DType::f32;
   Value accInit = wA ? kb.zeros({BN, BM}, accType) : kb.zeros({BM, BN}, accType);
   auto loadStep = [&](Value k0) {
-    if (tma) return std::vector<Value>{kb.loadBlock(xq, work.row * BM, k0), kb.loadBlock(qweight, work.column * BN, k0)};
+    if (tma) return std::vector<Value>{loadActivationTile(kb, q, c, b, xq, k0), kb.loadBlock(qweight, work.column * BN, k0)};
     Value w = byteCodes ? load(qweight + (rn2 * int(q.rowBytes()) + expandDims(k0 + kb.arange(0, BK), 0)), rnMask2, 0.0)
                         : loadWordTile(kb, q, BK, qweight, rn2, rnMask2, k0);
     return std::vector<Value>{loadActivationTile(kb, q, c, b, xq, k0), w};

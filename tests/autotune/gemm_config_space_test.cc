@@ -102,7 +102,7 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
   const size_t tailSplits = size_t(std::count_if(space.begin() + 1, space.end(), [&](const auto& c) { return c.tailSplit > 1 && !tma(c); }));
   const size_t tmaCopies = size_t(std::count_if(space.begin(), space.end(), tma));
   CHECK(tailSplits <= 8);
-  CHECK(tmaCopies <= (int8 && kernels::tmaCopiesEnabled() ? 8 : 0));
+  CHECK(tmaCopies <= (kernels::tmaCopiesEnabled() ? 8 : 0));
   CHECK(space.size() - transposed - tailSplits - tmaCopies <= 40);
   kernels::QuantSpec q = kernels::quantSpecOf(kernels::weightFormatOf(key));
   CHECK(space[0].toString() == kernels::ruleGemmConfig(q, key.m_bucket, int8, kSm).toString());
@@ -174,9 +174,9 @@ TEST_CASE("the GEMM space of common shapes: default first, every rule holds, at 
       }
 }
 
-// With $UINTX_TMA_COPIES=1 the int8 spaces end with TMA copies of their first candidates that
-// take them (each one's twin is earlier in the space: checkSpace), the rule's first.
-TEST_CASE("the int8 GEMM space with TMA copies, when they are enabled") {
+// With $UINTX_TMA_COPIES=1 the spaces end with TMA copies of their first candidates that take
+// them (each one's twin is earlier in the space: checkSpace), the rule's first.
+TEST_CASE("the GEMM spaces with TMA copies, when they are enabled") {
   setenv("UINTX_TMA_COPIES", "1", 1);
   for (int bucket : {16, 64, 256, 4096}) {
     auto space = checkSpace(makeKey("gemm_int8", 8, 4096, 4096, 4096, bucket));
@@ -188,6 +188,7 @@ TEST_CASE("the int8 GEMM space with TMA copies, when they are enabled") {
     CHECK(twin.toString() == space[0].toString());  // the rule's, first
     CHECK(std::none_of(space.begin(), space.end(), [](const auto& c) { return c.tmaCopies && c.blockK * 1 % 128 != 0; }));
     for (const auto& c : checkSpace(makeKey("gemm_int8", 4, 128, 4096, 4096, bucket))) CHECK(c.tmaCopies == 0);
+    checkSpace(makeKey("gemm", 4, 128, 4096, 4096, bucket));  // weight-only: x by TMA where it applies
   }
   unsetenv("UINTX_TMA_COPIES");
   for (const auto& c : gemmConfigSpace(makeKey("gemm_int8", 8, 4096, 4096, 4096, 256), kSm)) CHECK(c.tmaCopies == 0);

@@ -163,7 +163,8 @@ TEST_CASE("the GEMM prediction follows the physics it models") {
 }
 
 // TMA copies join the defaults only with $UINTX_TMA_COPIES=1, and only where they apply: int8
-// activations with 8-bit weights on wgmma tiles (not 4-bit weights, not weight-only).
+// activations with 8-bit weights on wgmma tiles (not 4-bit weights), weight-only wgmma tiles of
+// more than 16 rows.
 TEST_CASE("defaults take TMA copies where they apply, with UINTX_TMA_COPIES=1") {
   const kernels::QuantSpec q = specOf(4, 128, 8192, 8192), w8 = specOf(8, 0, 4608, 3584);
   CHECK(!kernels::tmaCopiesEnabled());
@@ -176,7 +177,11 @@ TEST_CASE("defaults take TMA copies where they apply, with UINTX_TMA_COPIES=1") 
     c.tmaCopies = 0;
     CHECK(c.toString() == kernels::ruleGemmConfig(w8, M, true, 132).toString());
     CHECK(kernels::defaultGemmConfig(q, M, true, h200()).tmaCopies == 0);
-    CHECK(kernels::defaultGemmConfig(q, M, false, h200()).tmaCopies == 0);
+    kernels::GemmConfig w4 = kernels::defaultGemmConfig(q, M, false, h200()), rule = kernels::ruleGemmConfig(q, M, false, 132);
+    rule.tmaCopies = 1;
+    CHECK(w4.tmaCopies == (kernels::gemmSupports(q, rule, false) ? 1 : 0));
+    if (M == 16) CHECK(w4.tmaCopies == 0);  // the transposed mma.sync tile
+    if (M == 4096) CHECK(w4.tmaCopies == 1);
   }
   unsetenv("UINTX_TMA_COPIES");
   CHECK(kernels::defaultGemmConfig(w8, 256, true, h200()).tmaCopies == 0);

@@ -100,6 +100,64 @@ TEST_CASE("weight-only tensor-core GEMM matches float64") {
   }
 }
 
+// TMA copies of the activations (GemmConfig::tmaCopies) on the weight-only tiles on wgmma that
+// dequantize a step ahead: x's blocks past its last row and the partial column blocks of the
+// weights, x w^T (4-bit grouped, 8-bit per-row) and w x^T (4-bit), split and unsplit.
+TEST_CASE("weight-only GEMM with TMA copies of x matches float64") {
+  std::mt19937 rng(13);
+  std::normal_distribution<float> normal(0, 1);
+  for (auto [bm, bn, warps, split, wA] : std::vector<std::array<int, 5>>{
+           {64, 128, 4, 1, 0}, {64, 128, 4, 2, 0}, {128, 64, 4, 1, 1}, {64, 128, 8, 2, 1}})
+    for (auto [bits, group, M] : std::vector<std::array<int, 3>>{{4, 128, 37}, {8, 0, 70}}) {
+      if (wA && bits == 8) continue;  // the transposed tile takes codes of up to 4 bits
+      const int64_t N = 160, K = 512;
+      Weights w = makeWeights(N, K, bits, group, true, rng);
+      kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
+      kernels::GemmConfig c;
+      c.blockM = bm, c.blockN = bn, c.blockK = 64, c.numWarps = warps, c.stages = 3, c.splitK = split;
+      c.weightsAsA = wA, c.tmaCopies = 1;
+      CAPTURE(c.toString());
+      CAPTURE(bits);
+      REQUIRE(kernels::gemmSupports(q, c, false));
+      std::vector<bf16> x(M * K), y(M * N, toBf16(NAN));
+      for (auto& v : x) v = toBf16(normal(rng));
+      std::vector<float> partial(size_t(split) * M * N, NAN);
+      std::vector<dsl::KernelArg> args{dsl::KernelArg::tensor(x, M, K, K), dsl::KernelArg::buffer(w.packed),
+                                       dsl::KernelArg::buffer(w.scales)};
+      if (!q.symmetric) args.push_back(dsl::KernelArg::buffer(w.zeros));
+      if (split == 1) {
+        args.push_back(dsl::KernelArg::buffer(w.bias));
+        args.push_back(dsl::KernelArg::buffer(y));
+      } else {
+        args.push_back(dsl::KernelArg::buffer(partial));
+      }
+      args.push_back(dsl::KernelArg::i32(M));
+      dsl::interpret(kernels::buildGemm(q, dsl::DType::bf16, true, c),
+                     {int((N + c.blockN - 1) / c.blockN), (M + c.blockM - 1) / c.blockM, split}, args);
+      if (split > 1)
+        dsl::interpret(kernels::buildSplitKReduce(N, split, dsl::DType::bf16, true, q.scaleDtype), {int((N + 255) / 256), M},
+                       {dsl::KernelArg::buffer(partial), dsl::KernelArg::buffer(w.bias), dsl::KernelArg::buffer(y),
+                        dsl::KernelArg::i32(M)});
+      std::vector<double> got, ref;
+      for (int m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          double r = w.q.bias(n);
+          for (int64_t k = 0; k < K; ++k) r += double(toFloat(x[m * K + k])) * w.dq[n * K + k];
+          ref.push_back(r);
+          got.push_back(toFloat(y[m * N + n]));
+        }
+      CHECK(relErr(got, ref) <= 1e-2);
+    }
+  // Where it cannot: 16 rows of x (dequantized in the step), corrected products, mma.sync tiles.
+  Weights w = makeWeights(64, 256, 4, 128, false, rng);
+  kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
+  kernels::GemmConfig c;
+  c.blockM = 16, c.blockK = 64, c.tmaCopies = 1;
+  CHECK(!kernels::gemmSupports(q, c, false));
+  c.blockM = 64, c.blockK = 32;
+  CHECK(!kernels::gemmSupports(q, c, false));
+}
+
 // The transposed GEMM (weightsAsA: acc[BN, BM] = w x^T, the dequantized weights as wgmma's a
 // operand): rows and columns of y, masks of partial blocks on both sides, per-row scales and
 // the bias along the accumulator's rows, split-K partials.

@@ -420,6 +420,31 @@ TEST_CASE("W8A8 GEMM K loop with TMA copies: mbarrier waits, no cp.async") {
   }
 }
 
+// W4A16 with TMA copies of x: the activations' block by TMA (a copy per 8-row atom, an mbarrier
+// wait), the packed words still by cp.async (with the step's barrier: a ring of each kind);
+// x w^T on 128-row tiles and w x^T, without spills or serialized wgmmas.
+TEST_CASE("W4A16 GEMM K loop with TMA copies of x") {
+  kernels::QuantSpec q = spec4096(4);
+  for (auto [bm, bn, warps, wA] : std::vector<std::array<int, 4>>{{128, 128, 8, 0}, {128, 128, 8, 1}}) {
+    kernels::GemmConfig c;
+    c.blockM = bm, c.blockN = bn, c.blockK = 64, c.numWarps = warps, c.stages = 4, c.weightsAsA = wA, c.tmaCopies = 1;
+    CAPTURE(c.toString());
+    REQUIRE(kernels::gemmSupports(q, c, false));
+    codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
+    std::string loop = mainLoop(k.ptx);
+    REQUIRE(!loop.empty());
+    CHECK(count(loop, "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes") == bm / 8);
+    CHECK(count(loop, "mbarrier.try_wait.parity") == 1);
+    CHECK(count(loop, "cp.async.cg.shared.global") >= 1);  // the words
+    CHECK(count(loop, "bar.sync") >= 1);
+    std::string log;
+    REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+    CAPTURE(log);
+    CHECK(log.find("0 bytes spill stores") != std::string::npos);
+    CHECK(log.find("C751") == std::string::npos);
+  }
+}
+
 // The transposed W8A8 GEMM (weightsAsA, few rows of x): the weight rows on wgmma's m64 side
 // and the rows of x on its n side (16 or 32), or on mma.sync's m16 and n8; both operands by
 // cp.async from their rings, nothing staged through registers.
