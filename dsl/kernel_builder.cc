@@ -626,9 +626,12 @@ void KernelBuilder::atomicAdd(Value ptr, Value value, Value mask) {
 // ---- control flow ----------------------------------------------------------------------
 
 std::vector<Value> KernelBuilder::forLoop(Value lo, Value hi, Value step, const std::vector<Value>& init,
-                                          const LoopBody& body, int stages) {
+                                          const LoopBody& body, int stages, bool warpSpecialized) {
   startBody();
   if (stages < 1 || stages > 8) fail("forLoop", "stages " + std::to_string(stages) + " must be in [1, 8]");
+  if (warpSpecialized && stages < 2) fail("forLoop", "a warp-specialized loop is pipelined: stages must be 2 or more");
+  if (warpSpecialized && builder_.getInsertionBlock()->getParentOp() != func_)
+    fail("forLoop", "a warp-specialized loop must be at the top level of the kernel");
   for (const Value* b : {&lo, &hi, &step})
     if (b->isTile() || b->isPointer() || b->dtype() != DType::i32)
       fail("forLoop", "bounds and step must be i32 scalars, got " + b->typeString());
@@ -636,6 +639,7 @@ std::vector<Value> KernelBuilder::forLoop(Value lo, Value hi, Value step, const 
   for (const Value& v : init) inits.push_back(v.ir());
   auto loop = mlir::scf::ForOp::create(builder_, loc_, lo.ir(), hi.ir(), step.ir(), inits);
   if (stages > 1) loop->setAttr(kNumStagesAttr, builder_.getI32IntegerAttr(stages));
+  if (warpSpecialized) loop->setAttr(kWarpSpecializedAttr, builder_.getUnitAttr());
   mlir::OpBuilder::InsertionGuard guard(builder_);
   // Without carried values the op comes with an empty scf.yield; the body writes its own.
   if (!loop.getBody()->empty()) loop.getBody()->back().erase();
@@ -662,8 +666,8 @@ std::vector<Value> KernelBuilder::forLoop(Value lo, Value hi, Value step, const 
 }
 
 std::vector<Value> KernelBuilder::forLoop(int lo, Value hi, int step, const std::vector<Value>& init,
-                                          const LoopBody& body, int stages) {
-  return forLoop(constant(lo, DType::i32), hi, constant(step, DType::i32), init, body, stages);
+                                          const LoopBody& body, int stages, bool warpSpecialized) {
+  return forLoop(constant(lo, DType::i32), hi, constant(step, DType::i32), init, body, stages, warpSpecialized);
 }
 
 void KernelBuilder::setVectorWidth(int vec) {

@@ -35,6 +35,8 @@ bool isUnsigned(DType t);
 
 // The scf.for attribute that carries forLoop's `stages` (absent when 1).
 constexpr const char* kNumStagesAttr = "ux.num_stages";
+// The scf.for attribute that asks for forLoop's `warpSpecialized` (absent when false).
+constexpr const char* kWarpSpecializedAttr = "ux.warp_specialized";
 
 class KernelBuilder;
 
@@ -155,11 +157,14 @@ class KernelBuilder {
   // `stages` >= 2 asks the code generator to pipeline the loop (Triton's num_stages): the
   // body's loads that feed a `dot` are copied into a ring of `stages` shared-memory buffers,
   // `stages - 1` steps ahead (cp.async). Results are the same; the interpreter ignores it.
+  // `warpSpecialized` (a top-level pipelined loop whose copied loads are all loadBlock) adds a
+  // warpgroup of producer warps that only copy, while the numWarps warps compute
+  // (codegen/lowering/pipeline_loops.cc); the program continues after the loop in those warps.
   using LoopBody = std::function<std::vector<Value>(Value i, const std::vector<Value>& carried)>;
   std::vector<Value> forLoop(Value lo, Value hi, Value step, const std::vector<Value>& init,
-                             const LoopBody& body, int stages = 1);
+                             const LoopBody& body, int stages = 1, bool warpSpecialized = false);
   std::vector<Value> forLoop(int lo, Value hi, int step, const std::vector<Value>& init,
-                             const LoopBody& body, int stages = 1);
+                             const LoopBody& body, int stages = 1, bool warpSpecialized = false);
 
   // Verifies and returns the program; the builder cannot be used afterwards.
   KernelProgram finish();

@@ -123,8 +123,8 @@ KernelProgram blockRowSum(int blockRows, int blockCols, int stages, int numWarps
   return kb.finish();
 }
 
-KernelProgram blockMatmul(DType dtype, int BM, int BN, int BK, int stages, int numWarps) {
-  KernelBuilder kb(std::string("block_matmul_") + dtypeName(dtype));
+KernelProgram blockMatmul(DType dtype, int BM, int BN, int BK, int stages, int numWarps, bool warpSpecialized) {
+  KernelBuilder kb(std::string("block_matmul_") + dtypeName(dtype) + (warpSpecialized ? "_ws" : ""));
   const DType accType = dtype == DType::i8 ? DType::i32 : DType::f32;
   Value x = kb.tensorArg("x", dtype, {BM, BK});
   Value w = kb.tensorArg("w", dtype, {BN, BK}, PointerAccess::constant);
@@ -137,7 +137,7 @@ KernelProgram blockMatmul(DType dtype, int BM, int BN, int BK, int stages, int n
   auto acc = kb.forLoop(0, K, BK, {kb.zeros({BM, BN}, accType)},
                         [&](Value k, const std::vector<Value>& a) -> std::vector<Value> {
                           return {dot(kb.loadBlock(x, m0, k), trans(kb.loadBlock(w, n0, k)), a[0])};
-                        }, stages);
+                        }, stages, warpSpecialized);
   Value rm = expandDims(m0 + kb.arange(0, BM), 1), rn = expandDims(n0 + kb.arange(0, BN), 0);
   kb.store(y + (rm * N + rn), acc[0], (rm < M) & (rn < N));
   return kb.finish();

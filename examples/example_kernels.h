@@ -37,6 +37,8 @@ dsl::KernelProgram blockRowSum(int blockRows, int blockCols, int stages, int num
 // y[M, N] = x[M, K] @ w[N, K]^T on the tensor cores, both operands tensor descriptors read in
 // blocks (BM x BK, BN x BK) by a loop pipelined over `stages`: bf16 or f16 in, f32 out; i8 in,
 // i32 out. Grid: (ceil(N / BN), ceil(M / BM)).
-dsl::KernelProgram blockMatmul(dsl::DType dtype, int BM, int BN, int BK, int stages, int numWarps = 4);
+// `warpSpecialized`: forLoop's (a producer warpgroup issues the copies).
+dsl::KernelProgram blockMatmul(dsl::DType dtype, int BM, int BN, int BK, int stages, int numWarps = 4,
+                               bool warpSpecialized = false);
 
 }  // namespace uintx::examples

@@ -9,7 +9,11 @@ GpuKernelModule Lowering::run() {
   ctx_->loadDialect<gpu::GPUDialect, LLVM::LLVMDialect, NVVM::NVVMDialect, arith::ArithDialect,
                     scf::SCFDialect>();
   func::FuncOp src = src_;
-  numThreads_ = facts_.numWarps * 32;
+  // A warp-specialized loop adds a producer warpgroup (lowerWarpSpecializedFor).
+  const bool specialized = llvm::any_of(src.getBody().front(), [](Operation& op) {
+    return op.hasAttr(dsl::kWarpSpecializedAttr);
+  });
+  numThreads_ = facts_.numWarps * 32 + (specialized ? 128 : 0);
   if (auto v = src->getAttrOfType<IntegerAttr>("ux.vec")) options_.vec = int(v.getInt());
   readLayouts();
   axis_ = std::make_unique<AxisAnalysis>(src);
@@ -40,6 +44,9 @@ GpuKernelModule Lowering::run() {
   Value tid = NVVM::ThreadIdXOp::create(b_, loc_, b_.getI32Type());
   lane_ = arith::AndIOp::create(b_, loc_, tid, c32(31));
   warp_ = arith::ShRUIOp::create(b_, loc_, tid, c32(5));
+  // The producer warps compute what the warps they alias compute, up to the loop they copy for
+  // (tiles are laid out over numWarps warps); then they leave.
+  if (specialized) warp_ = arith::AndIOp::create(b_, loc_, warp_, c32(facts_.numWarps - 1));
   entryMarker_ = c32(0).getDefiningOp();  // thread-coordinate math is inserted before this
 
   // The kernel's own ops, with the wait for earlier kernels before the first that needs it (a
@@ -143,6 +150,7 @@ bool chipHasGridDependencyControl(const std::string& chip) {
 void Lowering::lowerOp(Operation* op) {
   if (auto c = dyn_cast<arith::ConstantOp>(op)) return lowerConstant(c);
   if (isa<func::ReturnOp>(op)) {
+    if (consumerIf_) b_.setInsertionPointAfter(consumerIf_);  // the producers' way out too
     gpu::ReturnOp::create(b_, loc_);
     return;
   }
@@ -202,7 +210,7 @@ void Lowering::lowerOp(Operation* op) {
   if (auto s = dyn_cast<ux::AtomicAddOp>(op))
     return lowerStore(op, s.getPtr(), s.getValue(), s.getMask(), true);
   if (auto r = dyn_cast<ux::ReduceOp>(op)) return lowerReduce(r);
-  if (auto f = dyn_cast<scf::ForOp>(op)) return lowerFor(f);
+  if (auto f = dyn_cast<scf::ForOp>(op)) return f->hasAttr(dsl::kWarpSpecializedAttr) ? lowerWarpSpecializedFor(f) : lowerFor(f);
   if (auto u = dyn_cast<ux::UnpackBitsOp>(op)) return lowerUnpackBits(u);
   if (auto d = dyn_cast<ux::DotOp>(op)) return lowerDot(d);
   if (op->getDialect() && (op->getDialect()->getNamespace() == "arith" || op->getDialect()->getNamespace() == "math"))

@@ -13,6 +13,7 @@
 //   dot_mma.cc          dot on mma.sync
 //   dot_wgmma.cc        dot on wgmma
 //   pipeline_loops.cc   scf.for and its rings of copies (software pipelining)
+//   warp_specialized_loops.cc  the same with a producer warpgroup for its TMA copies
 //   tensor_copies.cc    load_block: TMA copies and the mbarriers that wait for them
 // Internal to codegen: the public entry point is lower_to_gpu.h.
 #pragma once
@@ -140,7 +141,11 @@ class Lowering {
   Value sharedPtrAt(Value absoluteOffset);    // anywhere
   Value sharedAddress(Value absoluteOffset);  // as the 32-bit address PTX shared accesses take
   void barrier() {
-    gpu::BarrierOp::create(b_, loc_);
+    // Past a warp-specialized loop only the numWarps computing warps go on: a named barrier.
+    if (consumersOnly_)
+      inlineAsm(b_, loc_, Type(), ValueRange{}, "bar.sync 1, " + std::to_string(32 * facts_.numWarps) + ";", "~{memory}");
+    else
+      gpu::BarrierOp::create(b_, loc_);
     sharedReadSinceBarrier_ = false;
   }
   void useShared(int64_t bytes, Operation* op);  // scratch bytes
@@ -165,6 +170,7 @@ class Lowering {
   void lowerExpandDims(ux::ExpandDimsOp op);
   void lowerReshapeOrTrans(Operation* op, bool transpose);
   void lowerFor(scf::ForOp op);
+  void lowerWarpSpecializedFor(scf::ForOp op);
   void lowerUnpackBits(ux::UnpackBitsOp op);
   void lowerUnpackSharedWords(ux::UnpackBitsOp op);
   void appendFields(Elements& out, Value word, int first, int count, int bits, Type elem);
@@ -213,7 +219,7 @@ class Lowering {
   Value ringElementOffset(const SharedTile& t, Value loaded, const ThreadElements& te, int k);
   // `barrier`: the stage's mbarrier (absolute byte offset), for TMA rings.
   void issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv, Value iv, Value valid, Value stageOffset,
-                        Value barrier);
+                        Value barrier, int firstThread = 0);
   void lowerRingLoad(Operation* op, const Ring& r);
   Elements readTile(Value loaded, const SharedTile& t, Value base, int width);  // each thread's elements
 
@@ -228,10 +234,13 @@ class Lowering {
   void mbarrierWait(Value offset, Value parity);
   void mbarrierWaitIf(Value offset, Value parity, Value pred);
   void mbarrierArrivePerWarp(Value offset, Value pred);
-  void expectBytes(Value barrier, int64_t bytes, Value valid);  // by thread 0: this phase's arrival
+  // By thread `thread`: this phase's arrival.
+  void expectBytes(Value barrier, int64_t bytes, Value valid, int thread = 0);
   // The copies of block (row, col) of `op`'s descriptor into the tile `t` at absolute byte `dst`,
-  // completing on `barrier`; spread over the lanes of warp 0, none where `valid` is 0.
-  void copyBlock(ux::LoadBlockOp op, const SharedTile& t, Value row, Value col, Value dst, Value barrier, Value valid);
+  // completing on `barrier`; spread over the 32 threads from `firstThread` (a warp), none where
+  // `valid` is 0.
+  void copyBlock(ux::LoadBlockOp op, const SharedTile& t, Value row, Value col, Value dst, Value barrier, Value valid,
+                 int firstThread = 0);
   void lowerLoadBlock(ux::LoadBlockOp op);
   void asyncCommit() { inlineAsm(b_, loc_, Type(), ValueRange{}, "cp.async.commit_group;", "~{memory}"); }
   void wgmmaWait(int pending) {
@@ -284,6 +293,10 @@ class Lowering {
     int64_t rowBytes = 0;
   } stagedW_;
   int numThreads_ = 128;
+  // A warp-specialized loop (lowerWarpSpecializedFor) adds a producer warpgroup; after it the
+  // kernel goes on in the computing warps only, inside consumerIf_'s else block.
+  bool consumersOnly_ = false;
+  Operation* consumerIf_ = nullptr;
   bool waitedForPriorGrids_ = false;  // griddepcontrol.wait emitted (at top level)
 };
 

@@ -284,7 +284,7 @@ Value Lowering::ringElementOffset(const SharedTile& t, Value loaded, const Threa
 // buffer at absolute byte `stageOffset`; `valid` masks the whole step. The address
 // computation is lowered again with the loop's induction variable standing for `iv`.
 void Lowering::issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv, Value iv, Value valid,
-                                Value stageOffset, Value barrier) {
+                                Value stageOffset, Value barrier, int firstThread) {
   Elements savedIv = vals_.count(loopIv) ? get(loopIv) : Elements();
   set(loopIv, {iv});
   for (Operation* o : a.addressOps) lowerOp(o);
@@ -297,7 +297,7 @@ void Lowering::issueAsyncCopies(const AsyncLoad& a, const Ring& r, Value loopIv,
   if (a.block) {
     Value valid32 = asI32(valid);
     ux::LoadBlockOp block = a.block;
-    copyBlock(block, r.tile, get(block.getRow())[0], get(block.getCol())[0], stageOffset, barrier, valid32);
+    copyBlock(block, r.tile, get(block.getRow())[0], get(block.getCol())[0], stageOffset, barrier, valid32, firstThread);
     return restore();
   }
   ux::LoadOp op = a.load;

@@ -81,8 +81,8 @@ void Lowering::mbarrierArrivePerWarp(Value offset, Value pred) {
 
 // The phase's one arrival, with the bytes its copies will bring (they may land before or
 // after it: the phase completes when both have happened).
-void Lowering::expectBytes(Value barrier, int64_t bytes, Value valid) {
-  Value pred = arith::AndIOp::create(b_, loc_, valid, isThread(0));
+void Lowering::expectBytes(Value barrier, int64_t bytes, Value valid, int thread) {
+  Value pred = arith::AndIOp::create(b_, loc_, valid, isThread(thread));
   inlineAsm(b_, loc_, Type(), ValueRange{sharedAddress(barrier), pred},
             "{ .reg .pred p; setp.ne.b32 p, $1, 0; @p mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], " +
                 std::to_string(bytes) + "; }",
@@ -90,7 +90,7 @@ void Lowering::expectBytes(Value barrier, int64_t bytes, Value valid) {
 }
 
 void Lowering::copyBlock(ux::LoadBlockOp op, const SharedTile& t, Value row, Value col, Value dst, Value barrier,
-                         Value valid) {
+                         Value valid, int firstThread) {
   dsl::TensorBlockForm f = blockForm(op);
   Value desc = get(op.getDesc())[0];
   Value bar = sharedAddress(barrier);
@@ -101,8 +101,9 @@ void Lowering::copyBlock(ux::LoadBlockOp op, const SharedTile& t, Value row, Val
   int64_t i = 0;
   for (int64_t cb = 0; cb < f.copiesAlongCols(); ++cb)
     for (int64_t rc = 0; rc < f.copiesAlongRows(); ++rc, ++i) {
-      // Copy i by thread i % 32: the lanes of warp 0 issue a step's copies side by side.
-      Value pred = arith::AndIOp::create(b_, loc_, valid, asI32(cmp(arith::CmpIPredicate::eq, tid, c32(i % 32))));
+      // Copy i by thread firstThread + i % 32: the lanes of one warp issue a step's copies side by side.
+      Value pred =
+          arith::AndIOp::create(b_, loc_, valid, asI32(cmp(arith::CmpIPredicate::eq, tid, c32(firstThread + i % 32))));
       Value at = add(dst, tileOffset(t, c32(rc * f.boxRows), c32(cb * 128)));
       Value c = add(col, c32(cb * f.boxCols)), r = add(row, c32(rc * f.boxRows));
       inlineAsm(b_, loc_, Type(), ValueRange{sharedAddress(at), desc, c, r, bar, pred}, text, "r,l,r,r,r,r,~{memory}");

@@ -5,7 +5,8 @@ namespace uintx::kernels {
 using namespace uintx::dsl;
 
 std::vector<Value> pipelinedLoop(KernelBuilder& kb, Value lo, Value hi, int step, const std::vector<Value>& acc,
-                                 const LoadStep& load, const ComputeStep& compute, bool prefetch, int sharedStages) {
+                                 const LoadStep& load, const ComputeStep& compute, bool prefetch, int sharedStages,
+                                 bool warpSpecialized) {
   size_t n = acc.size();
   std::vector<Value> init = acc;
   if (prefetch) {
@@ -24,7 +25,7 @@ std::vector<Value> pipelinedLoop(KernelBuilder& kb, Value lo, Value hi, int step
     std::vector<Value> out = compute(k0, loaded, a);
     out.insert(out.end(), next.begin(), next.end());
     return out;
-  }, sharedStages);
+  }, sharedStages, warpSpecialized);
   results.resize(n);
   return results;
 }

@@ -17,9 +17,11 @@ using ComputeStep = std::function<std::vector<dsl::Value>(dsl::Value k0, const s
 // for k0 in [lo, hi) step `step`: acc = compute(k0, load(k0), acc). With `prefetch`, each step
 // loads the next step's tiles (the last step re-reads its own instead of reading past the
 // end; a last step running past hi is the load's masks to handle). `sharedStages` is the loop's forLoop `stages`: the tiles `compute` itself loads
-// and feeds to a dot go through a shared-memory ring that deep (cp.async). Returns the final acc.
+// and feeds to a dot go through a shared-memory ring that deep (cp.async), and `warpSpecialized`
+// is forLoop's. Returns the final acc.
 std::vector<dsl::Value> pipelinedLoop(dsl::KernelBuilder& kb, dsl::Value lo, dsl::Value hi, int step,
                                       const std::vector<dsl::Value>& acc, const LoadStep& load,
-                                      const ComputeStep& compute, bool prefetch, int sharedStages = 1);
+                                      const ComputeStep& compute, bool prefetch, int sharedStages = 1,
+                                      bool warpSpecialized = false);
 
 }  // namespace uintx::kernels

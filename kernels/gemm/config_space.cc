@@ -83,7 +83,8 @@ double implausibility(const cache::KernelKey& key, const kernels::GemmConfig& c,
 bool sameConfig(const kernels::GemmConfig& a, const kernels::GemmConfig& b) {
   return a.blockM == b.blockM && a.blockN == b.blockN && a.blockK == b.blockK && a.numWarps == b.numWarps &&
          a.stages == b.stages && a.splitK == b.splitK && a.weightsAsA == b.weightsAsA &&
-         a.correctProducts == b.correctProducts && a.tailSplit == b.tailSplit && a.tmaCopies == b.tmaCopies;
+         a.correctProducts == b.correctProducts && a.tailSplit == b.tailSplit && a.tmaCopies == b.tmaCopies &&
+         a.warpSpecialized == b.warpSpecialized;
 }
 
 // Unsplit candidates of 128 rows and more whose last wave of tiles (one program per SM) at the
@@ -115,9 +116,8 @@ void appendTmaCopies(const cache::KernelKey& key, const kernels::QuantSpec& q, b
   const size_t n = space.size();
   int added = 0;
   for (size_t i = 0; i < n && added < kMaxTmaCandidates; ++i) {
-    kernels::GemmConfig c = space[i];
-    c.tmaCopies = 1;
-    if (space[i].tmaCopies == 0 && gemmSupports(q, c, int8) && gemmSharedBytes(key, c) <= codegen::kMaxSharedBytes)
+    kernels::GemmConfig c = withTmaCopies(q, space[i], int8);
+    if (space[i].tmaCopies == 0 && c.tmaCopies == 1 && gemmSharedBytes(key, c) <= codegen::kMaxSharedBytes)
       space.push_back(c), ++added;
   }
 }
@@ -169,7 +169,8 @@ int64_t gemmSharedBytes(const cache::KernelKey& key, const kernels::GemmConfig& 
   if (c.stages >= 3 && !weightCodesInRing && codegen::useWgmma(c.blockM, c.blockN, c.blockK, c.numWarps, eb) &&
       bytes + second <= codegen::kMaxSharedBytes)
     bytes += second;
-  if (c.tmaCopies) bytes += 8 * c.stages;  // the rings' mbarriers
+  // The rings' mbarriers: full, and (every ring TMA-filled: int8) released.
+  if (c.tmaCopies) bytes += (int8 ? 16 : 8) * c.stages;
   return bytes;
 }
 

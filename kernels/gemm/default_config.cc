@@ -201,13 +201,16 @@ GemmConfig modelGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache
 
 bool tmaCopiesEnabled() {
   const char* v = std::getenv("UINTX_TMA_COPIES");
-  return v && std::string(v) == "1";
+  return v && (std::string(v) == "1" || std::string(v) == "2");
 }
 
 GemmConfig withTmaCopies(const QuantSpec& q, GemmConfig c, bool int8) {
   GemmConfig t = c;
   t.tmaCopies = 1;
-  return tmaCopiesEnabled() && gemmSupports(q, t, int8) ? t : c;
+  if (!tmaCopiesEnabled() || !gemmSupports(q, t, int8)) return c;
+  GemmConfig w = t;
+  w.warpSpecialized = 1;
+  return std::string(std::getenv("UINTX_TMA_COPIES")) == "2" && gemmSupports(q, w, int8) ? w : t;
 }
 
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache::GpuModel& gpu) {

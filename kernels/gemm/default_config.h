@@ -24,13 +24,14 @@ constexpr int64_t kRegisterTransposedMaxM = 32;
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8Activations, const cache::GpuModel& gpu);
 
 // TMA copies (GemmConfig::tmaCopies) are in the defaults and the tuner's space only with
-// $UINTX_TMA_COPIES=1: they have not yet run on a GPU (docs/PERFORMANCE.md, run 25), and one
-// binary then times both ways.
+// $UINTX_TMA_COPIES=1, and warp-specialized with 2 (GemmConfig::warpSpecialized, where it
+// applies): they have not yet run on a GPU (docs/PERFORMANCE.md, run 25), and one binary then
+// times every way.
 bool tmaCopiesEnabled();
 
 // `c` taking its K loop's blocks by TMA copies where it can (tiles on wgmma: int8 activations
 // with 8-bit symmetric weights, or weight-only tiles of more than 16 rows) and
-// tmaCopiesEnabled(); else `c`.
+// tmaCopiesEnabled(), warp-specialized with $UINTX_TMA_COPIES=2 where that applies; else `c`.
 GemmConfig withTmaCopies(const QuantSpec& q, GemmConfig c, bool int8Activations);
 
 // The candidate of the tuner's space (kernels/gemm/config_space.h) of least predicted time

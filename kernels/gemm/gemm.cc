@@ -18,14 +18,16 @@ std::string GemmConfig::toString() const {
   return "BM=" + std::to_string(blockM) + " BN=" + std::to_string(blockN) + " BK=" + std::to_string(blockK) +
          " warps=" + std::to_string(numWarps) + " stages=" + std::to_string(stages) +
          " splitK=" + std::to_string(splitK) + (weightsAsA ? " weightsAsA" : "") +
-         (correctProducts ? " correctProducts" : "") + (tailSplit > 1 ? " tailSplit=" + std::to_string(tailSplit) : "") + (tmaCopies ? " tma" : "");
+         (correctProducts ? " correctProducts" : "") + (tailSplit > 1 ? " tailSplit=" + std::to_string(tailSplit) : "") + (tmaCopies ? " tma" : "") +
+         (warpSpecialized ? " warpSpecialized" : "");
 }
 
 static const ConfigFields<GemmConfig> kGemmFields = {
     {"BLOCK_M", &GemmConfig::blockM},     {"BLOCK_N", &GemmConfig::blockN},   {"BLOCK_K", &GemmConfig::blockK},
     {"num_warps", &GemmConfig::numWarps}, {"num_stages", &GemmConfig::stages}, {"split_k", &GemmConfig::splitK},
     {"weights_as_a", &GemmConfig::weightsAsA}, {"correct_products", &GemmConfig::correctProducts},
-    {"tail_split", &GemmConfig::tailSplit}, {"tma_copies", &GemmConfig::tmaCopies}};
+    {"tail_split", &GemmConfig::tailSplit}, {"tma_copies", &GemmConfig::tmaCopies},
+    {"warp_specialized", &GemmConfig::warpSpecialized}};
 
 GemmConfig gemmConfigFrom(const cache::KernelConfig& k) { return configFromFields(k, kGemmFields); }
 cache::KernelConfig toKernelConfig(const GemmConfig& c) { return configToFields(c, kGemmFields); }
@@ -66,6 +68,10 @@ static std::string unsupportedBecause(const QuantSpec& q, const GemmConfig& c, b
     if (!int8Activations && (c.blockM <= 16 || c.correctProducts))
       return "tmaCopies (weight-only) is for tiles of more than 16 rows of x that dequantize a step ahead";
   }
+  if (c.warpSpecialized != 0 && c.warpSpecialized != 1) return "warpSpecialized must be 0 or 1";
+  // Its loop copies nothing but tensor blocks: both int8 operands by TMA.
+  if (c.warpSpecialized && (!c.tmaCopies || !int8Activations || c.stages < 2))
+    return "warpSpecialized takes int8 activations with tmaCopies and 2 stages or more";
   if (c.correctProducts != 0 && c.correctProducts != 1) return "correctProducts must be 0 or 1";
   if (c.correctProducts) {
     if (int8Activations || !c.weightsAsA || c.stages != 1 || codegen::useWgmma(c.blockN, c.blockM, c.blockK, c.numWarps, 2))

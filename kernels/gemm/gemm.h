@@ -41,6 +41,9 @@ struct GemmConfig {
   // activations and 8-bit symmetric weights both operands', weight-only (more than 16 rows of
   // x, dequantized a step ahead) the activations'.
   int tmaCopies = 0;
+  // 1 (with tmaCopies, int8 activations): a producer warpgroup issues the K loop's copies while
+  // the numWarps warps compute, with no barrier between them (forLoop's warpSpecialized).
+  int warpSpecialized = 0;
   std::string toString() const;
 };
 
@@ -50,7 +53,7 @@ struct GemmConfig {
 constexpr int kMaxGemmTileElementsPerThread = 1024;
 
 // The config cache's form of a GemmConfig (BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages,
-// split_k, weights_as_a, correct_products, tail_split, tma_copies), both ways.
+// split_k, weights_as_a, correct_products, tail_split, tma_copies, warp_specialized), both ways.
 GemmConfig gemmConfigFrom(const cache::KernelConfig& config);
 cache::KernelConfig toKernelConfig(const GemmConfig& config);
 

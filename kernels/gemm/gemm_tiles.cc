@@ -111,11 +111,13 @@ Value loadWordTile(KernelBuilder& kb, const QuantSpec& q, int blockK, Value qwei
 // weight-only GEMM writes its loop by hand: it carries its dequantized weights.)
 Value kLoop(KernelBuilder& kb, const GemmConfig& c, const ProgramWork& w, Value acc, const LoadStep& load,
             const ComputeStep& step) {
-  if (!w.kLength.builder()) return pipelinedLoop(kb, w.kLo, w.kHi, c.blockK, {acc}, load, step, /*prefetch=*/false, c.stages)[0];
+  const bool specialized = c.warpSpecialized;
+  if (!w.kLength.builder())
+    return pipelinedLoop(kb, w.kLo, w.kHi, c.blockK, {acc}, load, step, /*prefetch=*/false, c.stages, specialized)[0];
   return pipelinedLoop(kb, kb.constant(0, DType::i32), w.kLength, c.blockK, {acc},
                        [&](Value j) { return load(w.kLo + j); },
                        [&](Value j, const std::vector<Value>& t, const std::vector<Value>& a) { return step(w.kLo + j, t, a); },
-                       /*prefetch=*/false, c.stages)[0];
+                       /*prefetch=*/false, c.stages, specialized)[0];
 }
 
 // The activation tile [BM, BK] at columns k0 .. k0 + BK.

@@ -125,7 +125,7 @@ std::vector<kernels::GemmConfig> checkSpace(const KernelKey& key) {
     CHECK_NOTHROW(codegen::mmaLayouts(c.blockM, c.blockN, c.blockK, c.numWarps));
     if (c.tmaCopies) {  // a copy of a candidate before it, its blocks by TMA
       kernels::GemmConfig twin = c;
-      twin.tmaCopies = 0;
+      twin.tmaCopies = 0, twin.warpSpecialized = 0;
       CHECK(seen.count(twin.toString()) == 1);
       continue;
     }
@@ -184,7 +184,7 @@ TEST_CASE("the GEMM spaces with TMA copies, when they are enabled") {
     REQUIRE(first != space.end());
     CHECK(std::all_of(first, space.end(), [](const auto& c) { return c.tmaCopies == 1; }));
     kernels::GemmConfig twin = *first;
-    twin.tmaCopies = 0;
+    twin.tmaCopies = 0, twin.warpSpecialized = 0;
     CHECK(twin.toString() == space[0].toString());  // the rule's, first
     CHECK(std::none_of(space.begin(), space.end(), [](const auto& c) { return c.tmaCopies && c.blockK * 1 % 128 != 0; }));
     for (const auto& c : checkSpace(makeKey("gemm_int8", 4, 128, 4096, 4096, bucket))) CHECK(c.tmaCopies == 0);

@@ -5,6 +5,7 @@
 #include "codegen/ptx_compiler.h"
 #include "examples/example_kernels.h"
 #include "tests/codegen/ptxas.h"
+#include "uintx/error.h"
 
 using namespace uintx;
 
@@ -200,4 +201,41 @@ TEST_CASE("tensor blocks are TMA copies completing on mbarriers") {
     CHECK(k.ptx.find("wgmma.mma_async") != std::string::npos);
     CHECK(k.ptx.find("st.shared") == std::string::npos);  // operands are not staged
   }
+}
+
+// A warp-specialized loop: one more warpgroup (the producers), which gives its registers to the
+// computing warps (setmaxnreg) and issues every copy; the computing warps meet only at named
+// barriers over themselves after the loop; no spills, no serialized wgmmas.
+TEST_CASE("a warp-specialized loop: a producer warpgroup for the TMA copies") {
+  for (auto [dtype, warps] : {std::pair{dsl::DType::i8, 8}, std::pair{dsl::DType::bf16, 4}}) {
+    const int BK = dtype == dsl::DType::i8 ? 128 : 64;
+    auto program = examples::blockMatmul(dtype, 128, 128, BK, 4, warps, /*warpSpecialized=*/true);
+    codegen::PtxKernel k = codegen::compileToPtx(program);
+    CAPTURE(k.name);
+    CHECK(k.numThreads == 32 * warps + 128);
+    CHECK(k.ptx.find(".maxntid " + std::to_string(32 * warps + 128) + ", 1, 1") != std::string::npos);
+    CHECK(k.ptx.find("setmaxnreg.dec.sync.aligned.u32 40;") != std::string::npos);
+    CHECK(k.ptx.find("setmaxnreg.inc.sync.aligned.u32") != std::string::npos);
+    CHECK(k.ptx.find("bar.sync 1, " + std::to_string(32 * warps) + ";") != std::string::npos);
+    // Every copy in the producers' loop: (128 + 128) rows in 8-row atoms per step, no prologue.
+    size_t copies = 0;
+    for (size_t at = k.ptx.find("cp.async.bulk.tensor"); at != std::string::npos; at = k.ptx.find("cp.async.bulk.tensor", at + 1)) ++copies;
+    CHECK(copies == 256 / 8);
+    CHECK(k.ptx.find("cp.async.commit_group") == std::string::npos);
+    std::string log;
+    int rc = testing::runPtxas(k.ptx, "sm_90a", &log);
+    CAPTURE(log);
+    CHECK(rc == 0);
+    CHECK(log.find("C751") == std::string::npos);
+  }
+  // What it cannot take: a pipelined load through pointers.
+  dsl::KernelBuilder kb("ws_pointer");
+  dsl::Value p = kb.pointerArg("p", dsl::DType::f32), out = kb.pointerArg("out", dsl::DType::f32);
+  dsl::Value n = kb.scalarArg("n", dsl::DType::i32);
+  auto sum = kb.forLoop(0, n, 128, {kb.zeros({128}, dsl::DType::f32)},
+                        [&](dsl::Value i, const std::vector<dsl::Value>& a) -> std::vector<dsl::Value> {
+                          return {a[0] + load(p + (i + kb.arange(0, 128)))};
+                        }, 2, true);
+  kb.store(out + kb.arange(0, 128), sum[0]);
+  CHECK_THROWS_WITH_AS(codegen::compileToPtx(kb.finish()), doctest::Contains("copies only blocks of tensor descriptors"), uintx::Error);
 }

@@ -275,19 +275,23 @@ TEST_CASE("tensor blocks by TMA copies match the interpreter") {
       runtime::DeviceBuffer dx = i8 ? toDevice(x8) : toDevice(x16), dw = i8 ? toDevice(w8) : toDevice(w16);
       runtime::DeviceBuffer y(size_t(M) * N * 4);
       poison(y);
-      auto k = JitKernel::compile(examples::blockMatmul(dtype, 128, 128, i8 ? 128 : 64, 4));
-      k->launch({cdiv(N, 128), cdiv(M, 128), 1}, nullptr,
-                {LaunchArg::tensor(dx.get(), M, K, K), LaunchArg::tensor(dw.get(), N, K, K), LaunchArg::ptr(y.get()),
-                 LaunchArg::i32(M), LaunchArg::i32(N), LaunchArg::i32(K)});
-      std::vector<double> got(want.size());
-      if (i8) {
-        auto yi = toHost<int32_t>(y, want.size());
-        for (size_t i = 0; i < got.size(); ++i) got[i] = yi[i];
-        CHECK(got == want);  // exact in i32
-      } else {
-        auto yf = toHost<float>(y, want.size());
-        for (size_t i = 0; i < got.size(); ++i) got[i] = yf[i];
-        CHECK(relativeError(got, want) < 1e-5);
+      for (bool specialized : {false, true}) {  // the copies by a producer warpgroup
+        poison(y);
+        auto k = JitKernel::compile(examples::blockMatmul(dtype, 128, 128, i8 ? 128 : 64, 4, i8 ? 8 : 4, specialized));
+        k->launch({cdiv(N, 128), cdiv(M, 128), 1}, nullptr,
+                  {LaunchArg::tensor(dx.get(), M, K, K), LaunchArg::tensor(dw.get(), N, K, K), LaunchArg::ptr(y.get()),
+                   LaunchArg::i32(M), LaunchArg::i32(N), LaunchArg::i32(K)});
+        CAPTURE(specialized);
+        std::vector<double> got(want.size());
+        if (i8) {
+          auto yi = toHost<int32_t>(y, want.size());
+          for (size_t i = 0; i < got.size(); ++i) got[i] = yi[i];
+          CHECK(got == want);  // exact in i32
+        } else {
+          auto yf = toHost<float>(y, want.size());
+          for (size_t i = 0; i < got.size(); ++i) got[i] = yf[i];
+          CHECK(relativeError(got, want) < 1e-5);
+        }
       }
     }
   }

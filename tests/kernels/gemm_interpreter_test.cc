@@ -464,20 +464,23 @@ TEST_CASE("int8 GEMM with TMA copies matches float64") {
   std::mt19937 rng(29);
   Weights w = makeWeights(136, 512, 8, 0, true, rng);
   kernels::QuantSpec q = kernels::quantSpecOf(w.q.format());
-  for (auto [bm, bn, warps, split, wA] : std::vector<std::array<int, 5>>{
-           {64, 128, 4, 1, 0}, {64, 128, 4, 2, 0}, {128, 128, 8, 1, 0}, {16, 64, 4, 1, 1}, {32, 128, 8, 2, 1}})
+  for (auto [bm, bn, warps, split, wA, ws] : std::vector<std::array<int, 6>>{
+           {64, 128, 4, 1, 0, 0}, {64, 128, 4, 2, 0, 0}, {128, 128, 8, 1, 0, 0}, {16, 64, 4, 1, 1, 0}, {32, 128, 8, 2, 1, 0},
+           {128, 128, 8, 1, 0, 1}, {16, 64, 4, 2, 1, 1}})  // the last two warp-specialized
     for (int M : {5, bm + 3}) {
       kernels::GemmConfig c;
       c.blockM = bm, c.blockN = bn, c.numWarps = warps, c.blockK = 128, c.stages = 3, c.splitK = split;
-      c.weightsAsA = wA, c.tmaCopies = 1;
+      c.weightsAsA = wA, c.tmaCopies = 1, c.warpSpecialized = ws;
       CAPTURE(c.toString());
       CAPTURE(M);
       REQUIRE(kernels::gemmSupports(q, c, true));
       CHECK(int8LinearError(w, q, c, M, 0, rng) <= 1e-2);
     }
-  // Where it cannot: a tile on mma.sync, 4-bit weights.
+  // Where it cannot: a tile on mma.sync, 4-bit weights; warp specialization without TMA copies.
   kernels::GemmConfig c;
   c.blockM = 64, c.blockN = 128, c.blockK = 32, c.tmaCopies = 1;
+  CHECK(!kernels::gemmSupports(q, c, true));
+  c.blockK = 128, c.tmaCopies = 0, c.warpSpecialized = 1;
   CHECK(!kernels::gemmSupports(q, c, true));
   Weights w4 = makeWeights(64, 256, 4, 128, false, rng);
   c.blockK = 128;

@@ -420,6 +420,30 @@ TEST_CASE("W8A8 GEMM K loop with TMA copies: mbarrier waits, no cp.async") {
   }
 }
 
+// W8A8 warp-specialized (GemmConfig::warpSpecialized): a producer warpgroup copies, the 8 warps
+// compute; no barrier in either loop, no spills, no serialized wgmmas; with a tail split too.
+TEST_CASE("W8A8 GEMM warp-specialized: a producer warpgroup issues the TMA copies") {
+  kernels::QuantSpec q = spec4096(8);
+  for (int tail : {1, 4}) {
+    kernels::GemmConfig c;
+    c.blockM = 128, c.blockN = 128, c.blockK = 128, c.numWarps = 8, c.stages = 4, c.tailSplit = tail;
+    c.tmaCopies = 1, c.warpSpecialized = 1;
+    CAPTURE(c.toString());
+    REQUIRE(kernels::gemmSupports(q, c, true));
+    codegen::PtxKernel k = codegen::compileToPtx(kernels::buildInt8Gemm(q, dsl::DType::bf16, true, c));
+    CHECK(k.numThreads == 384);
+    CHECK(count(k.ptx, "cp.async.bulk.tensor.2d") == 256 / 8);
+    CHECK(count(k.ptx, "setmaxnreg.") == 2);
+    CHECK(count(k.ptx, "bar.sync 1, 256;") >= 1);
+    CHECK(count(k.ptx, "cp.async.cg") == 0);
+    std::string log;
+    REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
+    CAPTURE(log);
+    CHECK(log.find("0 bytes spill stores") != std::string::npos);
+    CHECK(log.find("C751") == std::string::npos);
+  }
+}
+
 // W4A16 with TMA copies of x: the activations' block by TMA (a copy per 8-row atom, an mbarrier
 // wait), the packed words still by cp.async (with the step's barrier: a ring of each kind);
 // x w^T on 128-row tiles and w x^T, without spills or serialized wgmmas.
