@@ -171,6 +171,11 @@ class Lowering {
   void lowerReshapeOrTrans(Operation* op, bool transpose);
   void lowerFor(scf::ForOp op);
   void lowerWarpSpecializedFor(scf::ForOp op);
+  // A loop's carried values as per-thread scalars, in order: initial values (`counts` gets
+  // how many scalars each takes) or, without `counts`, the body's next values.
+  SmallVector<Value> carriedScalars(scf::ForOp op, ValueRange values, std::vector<size_t>* counts);
+  // Binds values[i] to the next counts[i] of `scalars` (the new loop's iter args or results).
+  void bindCarried(ValueRange values, ValueRange scalars, const std::vector<size_t>& counts);
   void lowerUnpackBits(ux::UnpackBitsOp op);
   void lowerUnpackSharedWords(ux::UnpackBitsOp op);
   void appendFields(Elements& out, Value word, int first, int count, int bits, Type elem);

@@ -29,13 +29,8 @@ void Lowering::lowerFor(scf::ForOp op) {
   const bool waitHere = !waitedForPriorGrids_ && touchesStreamOrderedMemory(op);
   stagedW_ = {};  // a staging before the loop is not there in its second step
   Value lo = get(op.getLowerBound())[0], hi = get(op.getUpperBound())[0], step = get(op.getStep())[0];
-  SmallVector<Value> inits;
-  std::vector<size_t> counts;
-  for (Value init : op.getInitArgs()) {
-    Elements e = isa<RankedTensorType>(init.getType()) ? get(init, layoutOf(init)) : get(init);
-    counts.push_back(e.size());
-    inits.append(e.begin(), e.end());
-  }
+  std::vector<size_t> counts;  // scalars per carried value
+  SmallVector<Value> inits = carriedScalars(op, op.getInitArgs(), &counts);
   const int stages = loopStages(op);
   std::vector<std::pair<AsyncLoad, Ring>> async;
   int64_t savedScratch = scratchBase_;
@@ -124,13 +119,7 @@ void Lowering::lowerFor(scf::ForOp op) {
   auto loop = scf::ForOp::create(b_, loc_, lo, hi, step, inits);
   Block* body = loop.getBody();
   set(op.getInductionVar(), {loop.getInductionVar()});
-  size_t pos = 0;
-  for (unsigned i = 0; i < op.getNumRegionIterArgs(); ++i) {
-    Elements e;
-    for (size_t j = 0; j < counts[i]; ++j) e.push_back(loop.getRegionIterArgs()[pos + j]);
-    set(op.getRegionIterArgs()[i], e);
-    pos += counts[i];
-  }
+  bindCarried(op.getRegionIterArgs(), loop.getRegionIterArgs(), counts);
   {
     OpBuilder::InsertionGuard guard(b_);
     if (!body->empty() && body->back().hasTrait<OpTrait::IsTerminator>()) body->back().erase();
@@ -191,13 +180,7 @@ void Lowering::lowerFor(scf::ForOp op) {
     }
     for (Operation& inner : op.getBody()->without_terminator()) lowerOp(&inner);
     stagedW_ = {};
-    auto yield = cast<scf::YieldOp>(op.getBody()->getTerminator());
-    SmallVector<Value> yields;
-    for (unsigned i = 0; i < yield.getNumOperands(); ++i) {
-      Value y = yield.getOperand(i);
-      Elements e = isa<RankedTensorType>(y.getType()) ? get(y, layoutOf(op.getRegionIterArgs()[i])) : get(y);
-      yields.append(e.begin(), e.end());
-    }
+    SmallVector<Value> yields = carriedScalars(op, op.getBody()->getTerminator()->getOperands(), nullptr);
     if (nextBuffer) yields.push_back(nextBuffer);
     if (nextPhase) yields.push_back(nextPhase);
     if (waitBeforeYield_) wgmmaWait(0), waitBeforeYield_ = false;  // lowerWgmmaDot
@@ -217,11 +200,28 @@ void Lowering::lowerFor(scf::ForOp op) {
     for (auto& [a, r] : async) rings_.erase(a.result());
     scratchBase_ = savedScratch;
   }
-  pos = 0;
-  for (unsigned i = 0; i < op.getNumResults(); ++i) {
-    Elements e;
-    for (size_t j = 0; j < counts[i]; ++j) e.push_back(loop.getResult(pos + j));
-    set(op.getResult(i), e);
+  bindCarried(op.getResults(), loop.getResults(), counts);
+}
+
+SmallVector<Value> Lowering::carriedScalars(scf::ForOp op, ValueRange values, std::vector<size_t>* counts) {
+  SmallVector<Value> out;
+  for (unsigned i = 0; i < values.size(); ++i) {
+    Value v = values[i];
+    // Initial values in their own layout, the body's next values in the carried one's.
+    const Layout* l = !isa<RankedTensorType>(v.getType()) ? nullptr
+                      : counts                             ? &layoutOf(v)
+                                                           : &layoutOf(op.getRegionIterArgs()[i]);
+    Elements e = l ? get(v, *l) : get(v);
+    if (counts) counts->push_back(e.size());
+    out.append(e.begin(), e.end());
+  }
+  return out;
+}
+
+void Lowering::bindCarried(ValueRange values, ValueRange scalars, const std::vector<size_t>& counts) {
+  size_t pos = 0;
+  for (unsigned i = 0; i < values.size(); ++i) {
+    set(values[i], Elements(scalars.begin() + pos, scalars.begin() + pos + counts[i]));
     pos += counts[i];
   }
 }

@@ -20,13 +20,8 @@ namespace uintx::codegen {
 void Lowering::lowerWarpSpecializedFor(scf::ForOp op) {
   if (consumerIf_) fail(op, "a kernel takes one warp-specialized loop");
   Value lo = get(op.getLowerBound())[0], hi = get(op.getUpperBound())[0], step = get(op.getStep())[0];
-  SmallVector<Value> inits;
-  std::vector<size_t> counts;
-  for (Value init : op.getInitArgs()) {
-    Elements e = isa<RankedTensorType>(init.getType()) ? get(init, layoutOf(init)) : get(init);
-    counts.push_back(e.size());
-    inits.append(e.begin(), e.end());
-  }
+  std::vector<size_t> counts;  // scalars per carried value
+  SmallVector<Value> inits = carriedScalars(op, op.getInitArgs(), &counts);
   const int stages = loopStages(op), nw = facts_.numWarps, firstProducer = 32 * nw;
   std::vector<std::pair<AsyncLoad, Ring>> async;
   for (AsyncLoad& a : findAsyncLoads(op))
@@ -91,13 +86,7 @@ void Lowering::lowerWarpSpecializedFor(scf::ForOp op) {
   inits.push_back(c32(0));  // the parity of its full mbarrier's phase
   auto loop = scf::ForOp::create(b_, loc_, lo, hi, step, inits);
   set(op.getInductionVar(), {loop.getInductionVar()});
-  size_t pos = 0;
-  for (unsigned i = 0; i < op.getNumRegionIterArgs(); ++i) {
-    Elements e;
-    for (size_t j = 0; j < counts[i]; ++j) e.push_back(loop.getRegionIterArgs()[pos + j]);
-    set(op.getRegionIterArgs()[i], e);
-    pos += counts[i];
-  }
+  bindCarried(op.getRegionIterArgs(), loop.getRegionIterArgs(), counts);
   const bool savedChains = wgmmaInFlight_;
   wgmmaInFlight_ = chains;
   {
@@ -120,13 +109,7 @@ void Lowering::lowerWarpSpecializedFor(scf::ForOp op) {
     Value previous = arith::SelectOp::create(b_, loc_, cmp(arith::CmpIPredicate::eq, buffer, c32(0)), c32(stages - 1),
                                              arith::SubIOp::create(b_, loc_, buffer, c32(1)));
     for (Operation& inner : op.getBody()->without_terminator()) lowerOp(&inner);
-    auto yield = cast<scf::YieldOp>(op.getBody()->getTerminator());
-    SmallVector<Value> yields;
-    for (unsigned i = 0; i < yield.getNumOperands(); ++i) {
-      Value y = yield.getOperand(i);
-      Elements e = isa<RankedTensorType>(y.getType()) ? get(y, layoutOf(op.getRegionIterArgs()[i])) : get(y);
-      yields.append(e.begin(), e.end());
-    }
+    SmallVector<Value> yields = carriedScalars(op, op.getBody()->getTerminator()->getOperands(), nullptr);
     yields.push_back(nextBuffer);
     yields.push_back(nextPhase);
     if (waitBeforeYield_) wgmmaWait(0), waitBeforeYield_ = false;  // lowerWgmmaDot
@@ -142,13 +125,7 @@ void Lowering::lowerWarpSpecializedFor(scf::ForOp op) {
   mbarrierInval(released, stages);
   for (auto& [a, r] : async) rings_.erase(a.result());
   scratchBase_ = savedScratch;
-  pos = 0;
-  for (unsigned i = 0; i < op.getNumResults(); ++i) {
-    Elements e;
-    for (size_t j = 0; j < counts[i]; ++j) e.push_back(loop.getResult(pos + j));
-    set(op.getResult(i), e);
-    pos += counts[i];
-  }
+  bindCarried(op.getResults(), loop.getResults(), counts);
 }
 
 }  // namespace uintx::codegen
