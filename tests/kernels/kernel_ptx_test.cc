@@ -382,6 +382,15 @@ TEST_CASE("W8A8 GEMM K loop on wgmma: both operands by cp.async, one barrier, no
   }
 }
 
+// ptxas takes the kernel with no spills and no serialized wgmmas (C751x).
+static void checkAssemblesCleanly(const std::string& ptx) {
+  std::string log;
+  REQUIRE(testing::runPtxas(ptx, "sm_90a", &log) == 0);
+  CAPTURE(log);
+  CHECK(log.find("0 bytes spill stores") != std::string::npos);
+  CHECK(log.find("C751") == std::string::npos);
+}
+
 // W8A8 with TMA copies (GemmConfig::tmaCopies): per step a wait for the step's blocks, warp 0's
 // wait for the buffer it refills to be released, one arrival with the step's bytes, a TMA copy
 // per 8-row atom of each block (issued by the lanes of warp 0) and each warp's release of the
@@ -412,11 +421,7 @@ TEST_CASE("W8A8 GEMM K loop with TMA copies: mbarrier waits, no cp.async") {
     CHECK(count(loop, "fence.proxy.async") == 0);
     CHECK(count(loop, "st.shared") == 0);
     CHECK(count(loop, "ld.global") == 0);
-    std::string log;
-    REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
-    CAPTURE(log);
-    CHECK(log.find("0 bytes spill stores") != std::string::npos);
-    CHECK(log.find("C751") == std::string::npos);  // ptxas did not serialize the wgmmas
+    checkAssemblesCleanly(k.ptx);
   }
 }
 
@@ -436,11 +441,7 @@ TEST_CASE("W8A8 GEMM warp-specialized: a producer warpgroup issues the TMA copie
     CHECK(count(k.ptx, "setmaxnreg.") == 2);
     CHECK(count(k.ptx, "bar.sync 1, 256;") >= 1);
     CHECK(count(k.ptx, "cp.async.cg") == 0);
-    std::string log;
-    REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
-    CAPTURE(log);
-    CHECK(log.find("0 bytes spill stores") != std::string::npos);
-    CHECK(log.find("C751") == std::string::npos);
+    checkAssemblesCleanly(k.ptx);
   }
 }
 
@@ -461,11 +462,7 @@ TEST_CASE("W4A16 GEMM K loop with TMA copies of x") {
     CHECK(count(loop, "mbarrier.try_wait.parity") == 1);
     CHECK(count(loop, "cp.async.cg.shared.global") >= 1);  // the words
     CHECK(count(loop, "bar.sync") >= 1);
-    std::string log;
-    REQUIRE(testing::runPtxas(k.ptx, "sm_90a", &log) == 0);
-    CAPTURE(log);
-    CHECK(log.find("0 bytes spill stores") != std::string::npos);
-    CHECK(log.find("C751") == std::string::npos);
+    checkAssemblesCleanly(k.ptx);
   }
 }
 
