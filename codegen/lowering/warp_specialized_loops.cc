@@ -52,12 +52,17 @@ void Lowering::lowerWarpSpecializedFor(scf::ForOp op) {
   Value tid = NVVM::ThreadIdXOp::create(b_, loc_, b_.getI32Type());
   auto split = scf::IfOp::create(b_, loc_, cmp(arith::CmpIPredicate::sge, tid, c32(firstProducer)), /*withElse=*/true);
   // Registers move from the producers, which need few, to the computing warps (setmaxnreg, per
-  // warpgroup): 40 each for the 128 producers, the rest of the SM's 64 K for the others.
+  // warpgroup): 40 each for the 128 producers, the rest of the SM's 64 K for the others. Only
+  // where the launch's share (64 K over all threads, which bounds ptxas's allocation) is below
+  // what the computing warps then get: with 8 warps and more.
   const int producerRegs = 40, computeRegs = std::min(240, (65536 - 128 * producerRegs) / (32 * nw) / 8 * 8);
+  const bool moveRegisters = 65536 / (32 * nw + 128) < computeRegs;
   {  // the producers
     OpBuilder::InsertionGuard guard(b_);
     b_.setInsertionPoint(split.thenBlock()->getTerminator());
-    inlineAsm(b_, loc_, Type(), ValueRange{}, "setmaxnreg.dec.sync.aligned.u32 " + std::to_string(producerRegs) + ";", "~{memory}");
+    if (moveRegisters)
+      inlineAsm(b_, loc_, Type(), ValueRange{}, "setmaxnreg.dec.sync.aligned.u32 " + std::to_string(producerRegs) + ";",
+                "~{memory}");
     auto loop = scf::ForOp::create(b_, loc_, lo, hi, step, ValueRange{});
     b_.setInsertionPoint(loop.getBody()->getTerminator());
     Value iv = loop.getInductionVar();
@@ -79,7 +84,9 @@ void Lowering::lowerWarpSpecializedFor(scf::ForOp op) {
   }
   // The computing warps: the loop, then the rest of the kernel (lowerOp's func.return leaves).
   b_.setInsertionPoint(split.elseBlock()->getTerminator());
-  inlineAsm(b_, loc_, Type(), ValueRange{}, "setmaxnreg.inc.sync.aligned.u32 " + std::to_string(computeRegs) + ";", "~{memory}");
+  if (moveRegisters)
+    inlineAsm(b_, loc_, Type(), ValueRange{}, "setmaxnreg.inc.sync.aligned.u32 " + std::to_string(computeRegs) + ";",
+              "~{memory}");
   consumerIf_ = split;
   consumersOnly_ = true;
   inits.push_back(c32(0));  // the buffer step 0 reads
