@@ -27,7 +27,7 @@
 // CHECK-COUNT-6: mbarrier.inval.shared::cta.b64 [$0];
 // The row sums' store, by the computing warps only, then the way out of both branches.
 // CHECK: st.global.b32
-// CHECK-NEXT: }
+// CHECK-NEXT: {{^ *}}}{{ *$}}
 // CHECK-NEXT: gpu.return
 func.func @block_row_sum(%arg0: !ux.tensordesc<f32, [16, 32]>, %arg1: !ux.ptr<f32>, %arg2: i32, %arg3: i32) attributes {ux.kernel, ux.num_warps = 4 : i32, ux.vec = 4 : i32} {
   %0 = ux.program_id 0 : i32
