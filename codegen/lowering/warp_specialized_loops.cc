@@ -19,6 +19,11 @@ namespace uintx::codegen {
 
 void Lowering::lowerWarpSpecializedFor(scf::ForOp op) {
   if (consumerIf_) fail(op, "a kernel takes one warp-specialized loop");
+  // The producers run what comes before the loop as the warps they alias: loads and stores
+  // again (the same values), but an atomic add would count twice.
+  for (Operation* before = op->getPrevNode(); before; before = before->getPrevNode())
+    if (before->walk([](ux::AtomicAddOp) { return WalkResult::interrupt(); }).wasInterrupted())
+      fail(op, "a warp-specialized loop cannot follow an atomic_add");
   Value lo = get(op.getLowerBound())[0], hi = get(op.getUpperBound())[0], step = get(op.getStep())[0];
   std::vector<size_t> counts;  // scalars per carried value
   SmallVector<Value> inits = carriedScalars(op, op.getInitArgs(), &counts);

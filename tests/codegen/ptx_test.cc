@@ -239,4 +239,16 @@ TEST_CASE("a warp-specialized loop: a producer warpgroup for the TMA copies") {
                         }, 2, true);
   kb.store(out + kb.arange(0, 128), sum[0]);
   CHECK_THROWS_WITH_AS(codegen::compileToPtx(kb.finish()), doctest::Contains("copies only blocks of tensor descriptors"), uintx::Error);
+  // Nor an atomic add before it (the producers would add it again).
+  dsl::KernelBuilder ka("ws_atomic");
+  dsl::Value x = ka.tensorArg("x", dsl::DType::f32, {16, 32});
+  dsl::Value o = ka.pointerArg("o", dsl::DType::f32);
+  dsl::Value m = ka.scalarArg("m", dsl::DType::i32);
+  ka.atomicAdd(o + ka.arange(0, 16), ka.full({16}, 1, dsl::DType::f32));
+  auto rows = ka.forLoop(0, m, 32, {ka.zeros({16}, dsl::DType::f32)},
+                         [&](dsl::Value c, const std::vector<dsl::Value>& a) -> std::vector<dsl::Value> {
+                           return {a[0] + dsl::sum(ka.loadBlock(x, ka.constant(0, dsl::DType::i32), c), 1)};
+                         }, 2, true);
+  ka.store(o + ka.arange(0, 16), rows[0]);
+  CHECK_THROWS_WITH_AS(codegen::compileToPtx(ka.finish()), doctest::Contains("cannot follow an atomic_add"), uintx::Error);
 }
