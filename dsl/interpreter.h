@@ -26,6 +26,7 @@
 //    uintx::Error naming the op, the parameter, the element offset and the buffer size.
 //  - load_block reads the [rows, cols] block at (row, col) of a tensor argument (row-major,
 //    rowStride elements apart); elements outside [0, rows) x [0, cols) read as 0 (TMA's fill).
+//    A column coordinate that is not a multiple of 16 bytes throws (the TMA faults on it).
 //  - atomic_add: lanes applied in row-major order; f32 adds in float, i32 wraps.
 //  - reduce sum: along the axis in element order, accumulating in the element type (f32 in
 //    float, integers wrap); bf16/f16 accumulate in f32 and round once at the end.

@@ -148,7 +148,8 @@ class KernelBuilder {
   Value load(Value ptr, Value mask, double other);
   void store(Value ptr, Value value, Value mask = {});
   // The block of `desc` whose first element is (row, col) (i32 scalars); elements outside
-  // the tensor, including negative coordinates, read as 0. In a pipelined loop it is copied
+  // the tensor, including negative coordinates, read as 0. col times the element size must be
+  // a multiple of 16 bytes (the TMA faults otherwise; the interpreter throws). In a pipelined loop it is copied
   // ahead like a load (forLoop's `stages`).
   Value loadBlock(Value desc, Value row, Value col);
   void atomicAdd(Value ptr, Value value, Value mask = {});

@@ -55,6 +55,8 @@ void Machine::execLoadBlock(ux::LoadBlockOp op) {
   Elem e = elemOf(op.getType(), "ux.load_block");
   const Buffer& b = buffers_[at(op.getDesc()).p[0].buffer];
   const int64_t r0 = int32_t(at(op.getRow()).i[0]), c0 = int32_t(at(op.getCol()).i[0]);  // i32 coordinates
+  if (c0 * int64_t(e.bytes()) % 16 != 0)
+    fail("ux.load_block", "column " + std::to_string(c0) + " of parameter '" + b.param + "' is not at a multiple of 16 bytes");
   auto shape = op.getType().getShape();
   Tile& r = at(op.getResult());
   const size_t n = size_t(shape[0] * shape[1]), bytes = e.bytes();

@@ -46,7 +46,7 @@ void checkBlockCopy(DType dtype, std::vector<T> x, int rows, int cols, int dr, i
 }  // namespace
 
 TEST_CASE("load_block reads its block and zeros outside the tensor, on every side") {
-  for (auto [dr, dc] : {std::pair{0, 0}, std::pair{-3, 5}, std::pair{9, -70}}) {
+  for (auto [dr, dc] : {std::pair{0, 0}, std::pair{-3, 16}, std::pair{9, -64}}) {
     checkBlockCopy(DType::i8, randomInt8(37 * 112, 1), 16, 64, dr, dc);                  // rows of 64 bytes
     checkBlockCopy(DType::bf16, randomFloats<bf16>(37 * 112, 2), 16, 64, dr, dc);       // rows of 128 bytes
   }
@@ -109,6 +109,11 @@ TEST_CASE("tensor arguments are checked against their parameters") {
   CHECK_THROWS_WITH(run(KernelArg::tensor(x, 37, 200, 199)), doctest::Contains("stride >= cols"));
   CHECK_THROWS_WITH(run(KernelArg::tensor(x, 38, 200, 200)), doctest::Contains("does not fit its buffer"));
   CHECK_THROWS_WITH(run(KernelArg::tensor(x, 0, 200, 200)), doctest::Contains("rows, cols >= 1"));
+  std::vector<int8_t> x8(37 * 112), out(48 * 192);
+  CHECK_THROWS_WITH(interpret(examples::blockCopy(DType::i8, 16, 64), Grid{1, 1, 1},
+                              {KernelArg::tensor(x8, 37, 100, 112), KernelArg::buffer(out), KernelArg::i32(192),
+                               KernelArg::i32(0), KernelArg::i32(5)}),
+                    doctest::Contains("not at a multiple of 16 bytes"));
   CHECK_THROWS_WITH(interpret(examples::vectorAdd(), Grid{1, 1, 1},
                               {KernelArg::tensor(x, 1, 16, 16), KernelArg::buffer(x), KernelArg::buffer(x), KernelArg::i32(16)}),
                     doctest::Contains("is a pointer to f32 but got a tensor"));
