@@ -1,10 +1,9 @@
 #include "dsl/kernel_builder.h"
 
-#include "dsl/tensor_block.h"
-
 #include <sstream>
 
 #include "dsl/UxDialect.h"
+#include "dsl/builder_internal.h"
 #include "dsl/tensor_block.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -48,7 +47,7 @@ int dtypeBits(DType t) {
 bool isFloat(DType t) { return t == DType::f32 || t == DType::bf16 || t == DType::f16; }
 bool isUnsigned(DType t) { return t == DType::u8 || t == DType::u32; }
 
-static Type scalarType(mlir::MLIRContext* ctx, DType t) {
+Type scalarType(mlir::MLIRContext* ctx, DType t) {
   mlir::Builder b(ctx);
   switch (t) {
     case DType::f32: return b.getF32Type();
@@ -61,7 +60,7 @@ static Type scalarType(mlir::MLIRContext* ctx, DType t) {
   return {};
 }
 
-static Type withShape(Type element, const std::vector<int64_t>& shape) {
+Type withShape(Type element, const std::vector<int64_t>& shape) {
   if (shape.empty()) return element;
   return RankedTensorType::get(shape, element);
 }
@@ -174,7 +173,7 @@ namespace uintx::dsl {
 
 // ---- helpers -------------------------------------------------------------------------
 
-static KernelBuilder* builderOf(std::initializer_list<Value> values) {
+KernelBuilder* builderOf(std::initializer_list<Value> values) {
   for (const Value& v : values)
     if (v.builder() && v.isTensorDesc())
       v.builder()->fail("kernel DSL", "a tensor descriptor is read only through loadBlock, got " + v.typeString());
@@ -183,7 +182,7 @@ static KernelBuilder* builderOf(std::initializer_list<Value> values) {
   throw Error("kernel DSL: an operation got only empty values (declare them with a KernelBuilder)");
 }
 
-static Value makeValue(KernelBuilder* kb, mlir::Value v, DType dtype, bool isPointer = false) {
+Value makeValue(KernelBuilder* kb, mlir::Value v, DType dtype, bool isPointer) {
   return Value(kb, v, dtype, isPointer);
 }
 
@@ -240,7 +239,7 @@ static Value literal(const Value& like, double v) {
 
 // Broadcast both operands to a common shape (Triton's rules: scalars splat, rank must match
 // for tiles, size-1 dimensions stretch).
-static std::vector<int64_t> commonShape(const std::string& op, const Value& a, const Value& b) {
+std::vector<int64_t> commonShape(const std::string& op, const Value& a, const Value& b) {
   auto sa = a.shape(), sb = b.shape();
   if (sa.empty()) return sb;
   if (sb.empty()) return sa;
@@ -553,74 +552,6 @@ Value dot(Value a, Value b, Value acc) {
              (a.dtype() == DType::i8 && acc.dtype() == DType::i32));
   if (!ok) kb->fail("dot", "supports bf16/f16 -> f32 and i8 -> i32, got " + a.typeString() + ", " + b.typeString() + ", " + acc.typeString());
   return makeValue(kb, ux::DotOp::create(kb->ir(), kb->loc(), acc.ir().getType(), a.ir(), b.ir(), acc.ir()), acc.dtype());
-}
-
-Value load(Value ptr, Value mask, Value other) { return builderOf({ptr})->load(ptr, mask, other); }
-Value load(Value ptr, Value mask, double other) { return builderOf({ptr})->load(ptr, mask, other); }
-
-// ---- memory ----------------------------------------------------------------------------
-
-static mlir::Value maskFor(KernelBuilder* kb, const std::string& op, const Value& ptr, const Value& mask) {
-  if (!mask.builder()) return {};
-  if (mask.dtype() != DType::i1 || mask.isPointer())
-    kb->fail(op, "mask must be a boolean, got " + mask.typeString());
-  auto shape = commonShape(op, ptr, mask);
-  if (shape != ptr.shape())
-    kb->fail(op, "mask " + mask.typeString() + " does not fit pointer " + ptr.typeString());
-  return broadcastTo(mask, shape).ir();
-}
-
-Value KernelBuilder::load(Value ptr, Value mask, Value other) {
-  if (!ptr.isPointer()) fail("load", "needs a pointer, got " + ptr.typeString());
-  mlir::Value m = maskFor(this, "load", ptr, mask);
-  Type result = withShape(scalarType(ctx_.get(), ptr.dtype()), ptr.shape());
-  mlir::Value o;
-  if (other.builder()) {
-    if (!m) fail("load", "`other` needs a mask");
-    if (other.dtype() != ptr.dtype() || other.isPointer())
-      fail("load", "`other` " + other.typeString() + " must match the pointee " + dtypeName(ptr.dtype()));
-    o = broadcastTo(other, ptr.shape()).ir();
-  }
-  return makeValue(this, ux::LoadOp::create(builder_, loc_, result, ptr.ir(), m, o), ptr.dtype());
-}
-
-Value KernelBuilder::loadBlock(Value desc, Value row, Value col) {
-  if (!desc.builder() || !desc.isTensorDesc()) fail("loadBlock", "needs a tensorArg, got " + desc.typeString());
-  for (const Value& c : {row, col})
-    if (!c.builder() || c.isTile() || c.isPointer() || c.isTensorDesc() || c.dtype() != DType::i32)
-      fail("loadBlock", "coordinates must be i32 scalars, got " + (c.builder() ? c.typeString() : std::string("nothing")));
-  auto descType = mlir::cast<ux::TensorDescType>(desc.ir().getType());
-  Type result = RankedTensorType::get(descType.getBlockShape(), descType.getElementType());
-  return makeValue(this, ux::LoadBlockOp::create(builder_, loc_, result, desc.ir(), row.ir(), col.ir()), desc.dtype());
-}
-
-Value KernelBuilder::load(Value ptr, Value mask, double other) {
-  if (!ptr.isPointer()) fail("load", "needs a pointer, got " + ptr.typeString());
-  return load(ptr, mask, constant(other, ptr.dtype()));
-}
-
-static void checkStoreValue(KernelBuilder* kb, const std::string& op, const Value& ptr, const Value& value) {
-  if (!ptr.isPointer()) kb->fail(op, "needs a pointer, got " + ptr.typeString());
-  if (value.isPointer() || value.dtype() != ptr.dtype())
-    kb->fail(op, "value " + value.typeString() + " does not match pointer " + ptr.typeString() +
-                     " (cast the value first)");
-  if (value.shape() != ptr.shape() && !value.shape().empty()) commonShape(op, ptr, value);
-}
-
-void KernelBuilder::store(Value ptr, Value value, Value mask) {
-  checkStoreValue(this, "store", ptr, value);
-  mlir::Value m = maskFor(this, "store", ptr, mask);
-  mlir::Value v = broadcastTo(value, ptr.shape()).ir();
-  ux::StoreOp::create(builder_, loc_, ptr.ir(), v, m);
-}
-
-void KernelBuilder::atomicAdd(Value ptr, Value value, Value mask) {
-  checkStoreValue(this, "atomicAdd", ptr, value);
-  if (ptr.dtype() != DType::f32 && ptr.dtype() != DType::i32 && ptr.dtype() != DType::u32)
-    fail("atomicAdd", std::string("supports f32 and i32, not ") + dtypeName(ptr.dtype()));
-  mlir::Value m = maskFor(this, "atomicAdd", ptr, mask);
-  mlir::Value v = broadcastTo(value, ptr.shape()).ir();
-  ux::AtomicAddOp::create(builder_, loc_, ptr.ir(), v, m);
 }
 
 // ---- control flow ----------------------------------------------------------------------
