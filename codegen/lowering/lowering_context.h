@@ -245,7 +245,7 @@ class Lowering {
   // completing on `barrier`; spread over the 32 threads from `firstThread` (a warp), none where
   // `valid` is 0.
   void copyBlock(ux::LoadBlockOp op, const SharedTile& t, Value row, Value col, Value dst, Value barrier, Value valid,
-                 int firstThread = 0);
+                 int thread = 0);
   void lowerLoadBlock(ux::LoadBlockOp op);
   void asyncCommit() { inlineAsm(b_, loc_, Type(), ValueRange{}, "cp.async.commit_group;", "~{memory}"); }
   void wgmmaWait(int pending) {

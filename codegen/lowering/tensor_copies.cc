@@ -89,24 +89,26 @@ void Lowering::expectBytes(Value barrier, int64_t bytes, Value valid, int thread
             "r,r,~{memory}");
 }
 
+// The block's copies, all issued by thread `thread` inside one branch: the copy instruction
+// takes its operands from the warp's uniform registers, which the coordinates and addresses
+// (functions of the program id and the step) can live in; a different predicate per copy
+// would make each one a loop over the lanes that issue it.
 void Lowering::copyBlock(ux::LoadBlockOp op, const SharedTile& t, Value row, Value col, Value dst, Value barrier,
-                         Value valid, int firstThread) {
+                         Value valid, int thread) {
   dsl::TensorBlockForm f = blockForm(op);
   Value desc = get(op.getDesc())[0];
   Value bar = sharedAddress(barrier);
-  Value tid = NVVM::ThreadIdXOp::create(b_, loc_, b_.getI32Type());
+  Value issues = arith::AndIOp::create(b_, loc_, valid, isThread(thread));
+  auto branch = scf::IfOp::create(b_, loc_, cmp(arith::CmpIPredicate::ne, issues, c32(0)), /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b_);
+  b_.setInsertionPointToStart(branch.thenBlock());
   const std::string text =
-      "{ .reg .pred p; setp.ne.b32 p, $5, 0; @p cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes "
-      "[$0], [$1, {$2, $3}], [$4]; }";
-  int64_t i = 0;
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [$0], [$1, {$2, $3}], [$4];";
   for (int64_t cb = 0; cb < f.copiesAlongCols(); ++cb)
-    for (int64_t rc = 0; rc < f.copiesAlongRows(); ++rc, ++i) {
-      // Copy i by thread firstThread + i % 32: the lanes of one warp issue a step's copies side by side.
-      Value pred =
-          arith::AndIOp::create(b_, loc_, valid, asI32(cmp(arith::CmpIPredicate::eq, tid, c32(firstThread + i % 32))));
+    for (int64_t rc = 0; rc < f.copiesAlongRows(); ++rc) {
       Value at = add(dst, tileOffset(t, c32(rc * f.boxRows), c32(cb * 128)));
       Value c = add(col, c32(cb * f.boxCols)), r = add(row, c32(rc * f.boxRows));
-      inlineAsm(b_, loc_, Type(), ValueRange{sharedAddress(at), desc, c, r, bar, pred}, text, "r,l,r,r,r,r,~{memory}");
+      inlineAsm(b_, loc_, Type(), ValueRange{sharedAddress(at), desc, c, r, bar}, text, "r,l,r,r,r,~{memory}");
     }
 }
 

@@ -52,17 +52,61 @@ TEST_CASE("GEMV specializations assemble for sm_90a") {
   }
 }
 
-// The K loop's body: the longest span from a label to a branch back to it.
+// The K loop's body: the blocks of the control-flow graph's largest cycle (its strongly
+// connected blocks, in the PTX's order), so that blocks LLVM placed out of line (a branch
+// taken by one thread, a rotated loop's header) count as the loop's.
 static std::string mainLoop(const std::string& ptx) {
-  std::string best;
+  struct Block { std::string label, text; std::vector<std::string> targets; bool fallsThrough = true; };
+  std::vector<Block> blocks(1);
+  static const std::regex labelLine(R"(^(\$L__\w+):)"), branch(R"(^\s*(@!?%p\d+\s+)?bra(\.uni)?\s+(\$L__\w+);)"),
+      returns(R"(^\s*(ret|exit);)");
   size_t pos = 0;
-  while ((pos = ptx.find("\n$L__BB", pos)) != std::string::npos) {
-    size_t end = ptx.find(':', pos);
-    std::string label = ptx.substr(pos + 1, end - pos - 1);
-    size_t back = ptx.rfind("bra \t" + label + ";");
-    if (back == std::string::npos) back = ptx.rfind("bra.uni \t" + label + ";");
-    if (back != std::string::npos && back > pos && back - pos > best.size()) best = ptx.substr(pos, back - pos);
-    pos = end;
+  while (pos < ptx.size()) {
+    size_t eol = ptx.find('\n', pos);
+    if (eol == std::string::npos) eol = ptx.size();
+    std::string line = ptx.substr(pos, eol - pos);
+    pos = eol + 1;
+    std::smatch m;
+    if (std::regex_search(line, m, labelLine)) blocks.push_back({m[1].str(), "", {}, true});
+    blocks.back().text += line + "\n";
+    bool ends = false;
+    if (std::regex_search(line, m, branch)) {
+      blocks.back().targets.push_back(m[3].str());
+      if (!m[1].matched) blocks.back().fallsThrough = false;
+      ends = true;
+    }
+    if (std::regex_search(line, returns)) blocks.back().fallsThrough = false, ends = true;
+    if (ends) blocks.push_back({});  // a branch ends its block; what follows starts one
+  }
+  const size_t n = blocks.size();
+  std::vector<std::vector<size_t>> next(n);
+  for (size_t i = 0; i < n; ++i) {
+    for (const std::string& t : blocks[i].targets)
+      for (size_t j = 0; j < n; ++j)
+        if (blocks[j].label == t) next[i].push_back(j);
+    if (blocks[i].fallsThrough && i + 1 < n) next[i].push_back(i + 1);
+  }
+  auto reach = [&](size_t from) {
+    std::vector<bool> seen(n);
+    std::vector<size_t> todo(next[from].begin(), next[from].end());
+    while (!todo.empty()) {
+      size_t b = todo.back();
+      todo.pop_back();
+      if (seen[b]) continue;
+      seen[b] = true;
+      todo.insert(todo.end(), next[b].begin(), next[b].end());
+    }
+    return seen;
+  };
+  std::vector<std::vector<bool>> reaches(n);
+  for (size_t i = 0; i < n; ++i) reaches[i] = reach(i);
+  std::string best;
+  for (size_t i = 0; i < n; ++i) {
+    if (!reaches[i][i]) continue;
+    std::string loop;
+    for (size_t j = 0; j < n; ++j)
+      if (reaches[i][j] && reaches[j][i]) loop += blocks[j].text;
+    if (loop.size() > best.size()) best = loop;
   }
   return best;
 }
