@@ -153,8 +153,8 @@ void Lowering::lowerFor(scf::ForOp op) {
         Value fill = arith::DivSIOp::create(b_, loc_, add(n, c32(ahead)), c32(stages));
         Value refill = asI32(cmp(arith::CmpIPredicate::sge, fill, c32(1)));
         Value parity = arith::AndIOp::create(b_, loc_, add(fill, c32(1)), c32(1));
-        // Every lane of warp 0 waits: each issues copies, and lanes need not reconverge after
-        // a wait that only one of them made.
+        // Every lane of warp 0 waits (thread 0 issues the copies), so that the lanes need not
+        // reconverge after a wait that only one of them made.
         Value warp0 = asI32(cmp(arith::CmpIPredicate::eq, warp_, c32(0)));
         mbarrierWaitIf(add(c32(released), mul(target, 8)), parity, arith::AndIOp::create(b_, loc_, warp0, refill));
         // This step's release (at its end): the buffer it reads, or in a chain the previous

@@ -74,8 +74,8 @@ void Lowering::lowerWarpSpecializedFor(scf::ForOp op) {
     Value n = arith::DivSIOp::create(b_, loc_, arith::SubIOp::create(b_, loc_, iv, lo), step);
     Value buffer = arith::RemSIOp::create(b_, loc_, n, c32(stages));
     Value fill = arith::DivSIOp::create(b_, loc_, n, c32(stages));
-    // Every lane of the first producer warp waits (each issues copies); from the buffer's
-    // second fill on, for the release of its previous use (phase fill - 1).
+    // Every lane of the first producer warp waits (its first thread issues the copies); from
+    // the buffer's second fill on, for the release of its previous use (phase fill - 1).
     Value copier = asI32(cmp(arith::CmpIPredicate::eq, arith::ShRUIOp::create(b_, loc_, tid, c32(5)), c32(nw)));
     Value refill = asI32(cmp(arith::CmpIPredicate::sge, fill, c32(1)));
     mbarrierWaitIf(add(c32(released), mul(buffer, 8)), arith::AndIOp::create(b_, loc_, add(fill, c32(1)), c32(1)),
