@@ -66,7 +66,7 @@ void JitKernel::checkArgs(const std::vector<LaunchArg>& args) const {
       throw Error(where(i) + (p.isTensor() ? ": expected a tensor (LaunchArg::tensor)" : ": got a tensor"));
     if (p.isTensor()) {
       try {
-        runtime::checkTiledTensor(tiledTensorOf(p, a));
+        runtime::checkTiledTensor(tiledTensorOf(p, a, false));
       } catch (const Error& e) {
         throw Error(where(i) + ": " + e.what());
       }
@@ -87,9 +87,10 @@ void JitKernel::checkArgs(const std::vector<LaunchArg>& args) const {
   }
 }
 
-// A tensor argument as the TMA reads it: its box and swizzle follow the block's form, which the
-// code generator laid out shared memory for (dsl/tensor_block.h).
-runtime::TiledTensor JitKernel::tiledTensorOf(const dsl::KernelParam& p, const LaunchArg& a) {
+// A tensor argument as the TMA reads it through map 0 (copies of rows in order) or map 1
+// (atoms): its box and swizzle follow the block's form, which the code generator laid shared
+// memory out for (dsl/tensor_block.h).
+runtime::TiledTensor JitKernel::tiledTensorOf(const dsl::KernelParam& p, const LaunchArg& a, bool atoms) {
   dsl::TensorBlockForm f = dsl::tensorBlockForm(p.dtype, p.block);
   runtime::TiledTensor t;
   t.base = CUdeviceptr(a.pointer);
@@ -105,7 +106,7 @@ runtime::TiledTensor JitKernel::tiledTensorOf(const dsl::KernelParam& p, const L
   t.rows = a.rows;
   t.cols = a.cols;
   t.rowStride = a.rowStride;
-  t.boxRows = f.boxRows;
+  t.boxRows = f.boxRows(atoms);
   t.boxCols = f.boxCols;
   t.swizzle128 = f.swizzled;
   return t;
@@ -152,12 +153,17 @@ void JitKernel::launch(runtime::Dim3 grid, CUstream stream, const std::vector<La
   std::vector<void*> ptrs(args.size());
   // cuLaunchKernel reads each parameter through a pointer to its storage.
   std::vector<LaunchArg> storage(args);
-  std::vector<CUtensorMap> maps;  // CUtensorMap is 64-byte aligned, as the parameter
+  // A tensor parameter's maps, in the order of dsl/tensor_block.h (CUtensorMap is 64-byte
+  // aligned, as the parameter).
+  struct TensorMaps { CUtensorMap inOrder, atoms; };
+  static_assert(sizeof(TensorMaps) == dsl::kTensorMapBytes * dsl::kTensorMapsPerBlock);
+  std::vector<TensorMaps> maps;
   maps.reserve(args.size());
   for (size_t i = 0; i < storage.size(); ++i) {
     LaunchArg& a = storage[i];
     if (a.kind == LaunchArg::Kind::tensor) {
-      maps.push_back(runtime::encodeTensorMap(tiledTensorOf(params_[i], a)));
+      maps.push_back({runtime::encodeTensorMap(tiledTensorOf(params_[i], a, false)),
+                      runtime::encodeTensorMap(tiledTensorOf(params_[i], a, true))});
       ptrs[i] = &maps.back();
       continue;
     }

@@ -78,7 +78,7 @@ class JitKernel {
     uint64_t sms;
   };
   const Loaded& loadedInCurrentContext() const;
-  static runtime::TiledTensor tiledTensorOf(const dsl::KernelParam& p, const LaunchArg& a);
+  static runtime::TiledTensor tiledTensorOf(const dsl::KernelParam& p, const LaunchArg& a, bool atoms);
   // How a launch of `programs` programs is ordered after the kernel before it (runtime::launchKernel).
   runtime::LaunchOrder orderFor(const Loaded& loaded, uint64_t programs) const;
   PtxKernel ptx_;

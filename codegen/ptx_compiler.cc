@@ -9,6 +9,7 @@
 
 #include "codegen/lower_to_gpu.h"
 #include "codegen/passes.h"
+#include "dsl/tensor_block.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/xxhash.h"
@@ -138,8 +139,9 @@ static void dumpStages(const PtxKernel& k, const std::string& fileName, const ch
   }
 }
 
-// Tensor-map parameters (kTensorMapArgsAttr) become `.param .align 64 .b8 [128]` whose
-// address the kernel takes (__grid_constant__): byval, 64-byte aligned, nvvm.grid_constant.
+// Tensor-map parameters (kTensorMapArgsAttr) become `.param .align 64 .b8 [256]` (a tensor
+// parameter's two maps, dsl/tensor_block.h) whose address the kernel takes
+// (__grid_constant__): byval, 64-byte aligned, nvvm.grid_constant.
 // MLIR's gpu.func lowering keeps function attributes but not these argument attributes, so
 // they are set on the llvm.func it produced.
 static void passTensorMapsByValue(ModuleOp module) {
@@ -149,7 +151,7 @@ static void passTensorMapsByValue(ModuleOp module) {
     MLIRContext* ctx = f.getContext();
     Builder b(ctx);
     for (int32_t i : args.asArrayRef()) {
-      f.setArgAttr(i, LLVM::LLVMDialect::getByValAttrName(), TypeAttr::get(LLVM::LLVMArrayType::get(b.getI8Type(), 128)));
+      f.setArgAttr(i, LLVM::LLVMDialect::getByValAttrName(), TypeAttr::get(LLVM::LLVMArrayType::get(b.getI8Type(), dsl::kTensorMapBytes * dsl::kTensorMapsPerBlock)));
       f.setArgAttr(i, LLVM::LLVMDialect::getAlignAttrName(), b.getI64IntegerAttr(64));
       f.setArgAttr(i, NVVM::NVVMDialect::getGridConstantAttrName(), b.getUnitAttr());
     }

@@ -20,10 +20,8 @@ TensorBlockForm tensorBlockForm(DType dtype, const std::vector<int64_t>& block) 
   if (rowBytes % 128 == 0) {
     if (f.rows < 8) fail("a block with rows of 128 bytes or more needs 8 rows or more (the swizzle's atom)");
     f.swizzled = true;
-    f.boxRows = 8;
     f.boxCols = 128 / f.elemBytes;
   } else {
-    f.boxRows = f.rows < 256 ? f.rows : 256;
     if (rowBytes % 16 != 0) fail("a row of " + std::to_string(rowBytes) + " bytes is not a multiple of 16");
     f.boxCols = f.cols;
   }

@@ -92,11 +92,17 @@ void Lowering::expectBytes(Value barrier, int64_t bytes, Value valid, int thread
 // The block's copies, all issued by thread `thread` inside one branch: the copy instruction
 // takes its operands from the warp's uniform registers, which the coordinates and addresses
 // (functions of the program id and the step) can live in; a different predicate per copy
-// would make each one a loop over the lanes that issue it.
+// would make each one a loop over the lanes that issue it. Rows in order take map 0's copies
+// of whole column blocks; a tile whose atoms are permuted (wgmma's a operand) takes map 1's,
+// one per atom (dsl/tensor_block.h).
 void Lowering::copyBlock(ux::LoadBlockOp op, const SharedTile& t, Value row, Value col, Value dst, Value barrier,
                          Value valid, int thread) {
   dsl::TensorBlockForm f = blockForm(op);
+  const bool atoms = t.permutedWarps != 0;
   Value desc = get(op.getDesc())[0];
+  if (atoms)
+    desc = LLVM::GEPOp::create(b_, loc_, desc.getType(), b_.getI8Type(), desc,
+                               ArrayRef<LLVM::GEPArg>{dsl::kTensorMapBytes});
   Value bar = sharedAddress(barrier);
   Value issues = arith::AndIOp::create(b_, loc_, valid, isThread(thread));
   auto branch = scf::IfOp::create(b_, loc_, cmp(arith::CmpIPredicate::ne, issues, c32(0)), /*withElseRegion=*/false);
@@ -104,10 +110,11 @@ void Lowering::copyBlock(ux::LoadBlockOp op, const SharedTile& t, Value row, Val
   b_.setInsertionPointToStart(branch.thenBlock());
   const std::string text =
       "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [$0], [$1, {$2, $3}], [$4];";
+  const int64_t boxRows = f.boxRows(atoms);
   for (int64_t cb = 0; cb < f.copiesAlongCols(); ++cb)
-    for (int64_t rc = 0; rc < f.copiesAlongRows(); ++rc) {
-      Value at = add(dst, tileOffset(t, c32(rc * f.boxRows), c32(cb * 128)));
-      Value c = add(col, c32(cb * f.boxCols)), r = add(row, c32(rc * f.boxRows));
+    for (int64_t rc = 0; rc < f.copiesAlongRows(atoms); ++rc) {
+      Value at = add(dst, tileOffset(t, c32(rc * boxRows), c32(cb * 128)));
+      Value c = add(col, c32(cb * f.boxCols)), r = add(row, c32(rc * boxRows));
       inlineAsm(b_, loc_, Type(), ValueRange{sharedAddress(at), desc, c, r, bar}, text, "r,l,r,r,r,~{memory}");
     }
 }

@@ -170,8 +170,9 @@ TEST_CASE("the compiler version names the codegen sources' hash and LLVM's versi
   CHECK(v.size() > plus + 6);
 }
 
-// load_block: the block arrives by TMA copies issued by warp 0, whose mbarrier the program waits
-// on; the tensor map is a 64-byte aligned parameter of 128 bytes whose address the kernel takes.
+// load_block: the block arrives by TMA copies issued by one thread, whose mbarrier the program
+// waits on; the two tensor maps are a 64-byte aligned parameter of 256 bytes whose address the
+// kernel takes.
 // In a pipelined loop the copies fill a ring with no cp.async, and wgmma reads the blocks where
 // they landed (no staging, no serialized wgmmas).
 TEST_CASE("tensor blocks are TMA copies completing on mbarriers") {
@@ -179,7 +180,7 @@ TEST_CASE("tensor blocks are TMA copies completing on mbarriers") {
   auto assemble = [](const dsl::KernelProgram& p) {
     codegen::PtxKernel k = codegen::compileToPtx(p);
     CAPTURE(k.name);
-    CHECK(k.ptx.find(".param .align 64 .b8 " + p.name + "_param_0[128]") != std::string::npos);
+    CHECK(k.ptx.find(".param .align 64 .b8 " + p.name + "_param_0[256]") != std::string::npos);
     CHECK(k.ptx.find("cvta.param.u64") != std::string::npos);
     CHECK(k.ptx.find("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes") != std::string::npos);
     CHECK(k.ptx.find("mbarrier.arrive.expect_tx.shared::cta.b64") != std::string::npos);
@@ -218,10 +219,11 @@ TEST_CASE("a warp-specialized loop: a producer warpgroup for the TMA copies") {
     CHECK((k.ptx.find("setmaxnreg.dec.sync.aligned.u32 40;") != std::string::npos) == (warps == 8));
     CHECK((k.ptx.find("setmaxnreg.inc.sync.aligned.u32 232;") != std::string::npos) == (warps == 8));
     CHECK(k.ptx.find("bar.sync 1, " + std::to_string(32 * warps) + ";") != std::string::npos);
-    // Every copy in the producers' loop: (128 + 128) rows in 8-row atoms per step, no prologue.
+    // Every copy in the producers' loop, no prologue: per step x (wgmma's a operand) in 16 atoms
+    // of 8 rows, w's 128 rows in one copy.
     size_t copies = 0;
     for (size_t at = k.ptx.find("cp.async.bulk.tensor"); at != std::string::npos; at = k.ptx.find("cp.async.bulk.tensor", at + 1)) ++copies;
-    CHECK(copies == 256 / 8);
+    CHECK(copies == 128 / 8 + 1);
     CHECK(k.ptx.find("cp.async.commit_group") == std::string::npos);
     std::string log;
     int rc = testing::runPtxas(k.ptx, "sm_90a", &log);

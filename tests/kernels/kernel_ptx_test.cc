@@ -436,8 +436,8 @@ static void checkAssemblesCleanly(const std::string& ptx) {
 }
 
 // W8A8 with TMA copies (GemmConfig::tmaCopies): per step a wait for the step's blocks, warp 0's
-// wait for the buffer it refills to be released, one arrival with the step's bytes, a TMA copy
-// per 8-row atom of each block (issued by the lanes of warp 0) and each warp's release of the
+// wait for the buffer it refills to be released, one arrival with the step's bytes, the TMA
+// copies (issued by one thread) and each warp's release of the
 // previous step's buffer; no barrier, no cp.async, no proxy fence (the TMA writes through the
 // async proxy that wgmma reads through); the tiles of the rule, the transposed one and a tail
 // split, without spills or serialized wgmmas.
@@ -454,7 +454,9 @@ TEST_CASE("W8A8 GEMM K loop with TMA copies: mbarrier waits, no cp.async") {
     codegen::PtxKernel k = codegen::compileToPtx(kernels::buildInt8Gemm(q, dsl::DType::bf16, false, c));
     std::string loop = mainLoop(k.ptx);
     REQUIRE(!loop.empty());
-    CHECK(count(loop, "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes") == (bm + bn) / 8);
+    // wgmma's a operand (x, or the weights when transposed) one copy per 8-row atom, the b
+    // operand its 128-byte column block in one copy.
+    CHECK(count(loop, "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes") == (wA ? bn : bm) / 8 + 1);
     CHECK(count(loop, "mbarrier.arrive.expect_tx.shared::cta.b64") == 1);
     CHECK(count(loop, "], " + std::to_string((bm + bn) * 128) + "; }") == 1);  // the step's bytes
     CHECK(count(loop, "mbarrier.try_wait.parity") == 2);
@@ -481,7 +483,7 @@ TEST_CASE("W8A8 GEMM warp-specialized: a producer warpgroup issues the TMA copie
     REQUIRE(kernels::gemmSupports(q, c, true));
     codegen::PtxKernel k = codegen::compileToPtx(kernels::buildInt8Gemm(q, dsl::DType::bf16, true, c));
     CHECK(k.numThreads == 384);
-    CHECK(count(k.ptx, "cp.async.bulk.tensor.2d") == 256 / 8);
+    CHECK(count(k.ptx, "cp.async.bulk.tensor.2d") == 128 / 8 + 1);  // x by atoms, w whole
     CHECK(count(k.ptx, "setmaxnreg.") == 2);
     CHECK(count(k.ptx, "bar.sync 1, 256;") >= 1);
     CHECK(count(k.ptx, "cp.async.cg") == 0);
@@ -489,8 +491,8 @@ TEST_CASE("W8A8 GEMM warp-specialized: a producer warpgroup issues the TMA copie
   }
 }
 
-// W4A16 with TMA copies of x: the activations' block by TMA (a copy per 8-row atom, an mbarrier
-// wait), the packed words still by cp.async (with the step's barrier: a ring of each kind);
+// W4A16 with TMA copies of x: the activations' block by TMA (as wgmma's a operand a copy per
+// 8-row atom, as its b operand one copy; an mbarrier wait), the packed words still by cp.async (with the step's barrier: a ring of each kind);
 // x w^T on 128-row tiles and w x^T, without spills or serialized wgmmas.
 TEST_CASE("W4A16 GEMM K loop with TMA copies of x") {
   kernels::QuantSpec q = spec4096(4);
@@ -502,7 +504,8 @@ TEST_CASE("W4A16 GEMM K loop with TMA copies of x") {
     codegen::PtxKernel k = codegen::compileToPtx(kernels::buildGemm(q, dsl::DType::bf16, false, c));
     std::string loop = mainLoop(k.ptx);
     REQUIRE(!loop.empty());
-    CHECK(count(loop, "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes") == bm / 8);
+    // x as wgmma's a operand by atoms, as its b operand (transposed) in one copy.
+    CHECK(count(loop, "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes") == (wA ? 1 : bm / 8));
     CHECK(count(loop, "mbarrier.try_wait.parity") == 1);
     CHECK(count(loop, "cp.async.cg.shared.global") >= 1);  // the words
     CHECK(count(loop, "bar.sync") >= 1);

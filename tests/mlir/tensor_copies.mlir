@@ -1,6 +1,6 @@
 // A block of a tensor descriptor in a loop pipelined over 3 stages: its ring of 3 buffers
-// (16 rows x 128 bytes, swizzled) is filled by TMA copies, one per 8-row atom, issued two
-// steps ahead. Each buffer has two mbarriers after the rings (initialized once, invalidated
+// (16 rows x 128 bytes, swizzled) is filled by TMA copies, one per block (its rows in order:
+// map 0 of the tensor parameter), issued two steps ahead by one thread. Each buffer has two mbarriers after the rings (initialized once, invalidated
 // after the loop): one whose phase completes with the step's bytes, which the step waits for,
 // and one the 4 warps arrive on when they have read the buffer, which warp 0 waits for before
 // it refills it. No barrier in the loop. The tensor map is an argument the kernel takes the
@@ -20,21 +20,27 @@
 // CHECK-COUNT-3: mbarrier.init.shared::cta.b64 [$0], 4;
 // CHECK: fence.mbarrier_init.release.cluster;
 // CHECK: gpu.barrier
-// The prologue: steps 0 and 1, each an arrival with 2048 bytes and two copies.
+// The prologue: steps 0 and 1, each an arrival with 2048 bytes and one copy, in a branch.
 // CHECK: mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], 2048;
-// CHECK-COUNT-2: cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [$0], [$1, {$2, $3}], [$4];
+// CHECK: scf.if
+// CHECK-NOT: llvm.getelementptr
+// CHECK: cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [$0], [$1, {$2, $3}], [$4];", "r,l,r,r,r,~{memory}" {{%[0-9]+}}, %arg0,
+// CHECK-NOT: cp.async.bulk.tensor.2d
 // CHECK: mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], 2048;
-// CHECK-COUNT-2: cp.async.bulk.tensor.2d
+// CHECK: cp.async.bulk.tensor.2d
+// CHECK-NOT: cp.async.bulk.tensor.2d
+// CHECK: scf.for
 // Step t: wait for its buffer's phase (the parity is the loop's last carried value); warp 0
 // waits for the release of the buffer step t + 2 refills (from its second fill on), copies
 // step t + 2; the block is read from shared memory; each warp releases the buffer.
-// CHECK: scf.for {{.*}} -> (f32, i32, i32)
+// CHECK-SAME: -> (f32, i32, i32)
 // CHECK-NOT: gpu.barrier
 // CHECK: mbarrier.try_wait.parity.shared::cta.b64 p, [$0], $1;
 // CHECK-NOT: gpu.barrier
 // CHECK: @!q bra SKIP_${:uid}; WAIT_${:uid}: mbarrier.try_wait.parity.shared::cta.b64 p, [$0], $1;
 // CHECK: mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], 2048;
-// CHECK-COUNT-2: cp.async.bulk.tensor.2d
+// CHECK: cp.async.bulk.tensor.2d
+// CHECK-NOT: cp.async.bulk.tensor.2d
 // CHECK-NOT: cp.async.commit_group
 // CHECK: llvm.load {{.*}} !llvm.ptr<3> -> vector<4xf32>
 // CHECK-NOT: gpu.barrier

@@ -25,9 +25,9 @@ int overlappingLaunches = 0;  // launches with programmatic stream serialization
 int lastMaxDynamicShared = -1;
 CUstream lastStream = nullptr;
 int firstGrid[2] = {0, 0};  // x and y of the first launch since fakeResetFirstGrid
-// The last cuTensorMapEncodeTiled: data type, rank, dims (cols, rows), row stride in bytes,
-// box (cols, rows), swizzle, and how many were encoded.
-long long lastTensorMap[9] = {};
+// The last cuTensorMapEncodeTiled (and the one before): data type, rank, dims (cols, rows), row
+// stride in bytes, box (cols, rows), swizzle, and how many were encoded.
+long long lastTensorMap[9] = {}, previousTensorMap[9] = {};
 struct FakeModule { std::string image; };
 struct FakeFunction {
   std::string name;
@@ -52,6 +52,7 @@ int fakeFirstGridY() { return firstGrid[1]; }
 int fakeResetFirstGrid() { return firstGrid[0] = firstGrid[1] = 0; }
 int fakeOverlappingLaunches() { return overlappingLaunches; }
 const long long* fakeLastTensorMap() { return lastTensorMap; }
+const long long* fakePreviousTensorMap() { return previousTensorMap; }
 
 CUresult cuInit(unsigned) { return CUDA_SUCCESS; }
 CUresult cuGetErrorName(CUresult e, const char** s) {
@@ -185,6 +186,7 @@ CUresult cuTensorMapEncodeTiled(CUtensorMap* map, CUtensorMapDataType dtype, cuu
   const long long count = lastTensorMap[8] + 1;
   const long long fields[9] = {dtype, rank, (long long)dims[0], (long long)dims[1], (long long)strides[0],
                                box[0], box[1], swizzle, count};
+  std::memcpy(previousTensorMap, lastTensorMap, sizeof fields);
   std::memcpy(lastTensorMap, fields, sizeof fields);
   std::memset(map, 0, sizeof *map);
   std::memcpy(map, &base, sizeof base);

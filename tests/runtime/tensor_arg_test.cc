@@ -20,10 +20,13 @@ const bool kDriverPathOverridden = uintx::testing::useFakeDriver();
 struct Map {
   long long dtype, rank, cols, rows, strideBytes, boxCols, boxRows, swizzle, count;
 };
-Map lastMap() {
-  const long long* f = queryFake<const long long*>("fakeLastTensorMap");
+Map mapOf(const char* query) {
+  const long long* f = queryFake<const long long*>(query);
   return Map{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]};
 }
+// A tensor argument's two maps (dsl/tensor_block.h), encoded one after the other.
+Map lastMap() { return mapOf("fakeLastTensorMap"); }          // map 1: atoms
+Map previousMap() { return mapOf("fakePreviousTensorMap"); }  // map 0: rows in order
 }  // namespace
 
 TEST_CASE("a launch encodes each tensor argument's map with its block's box and swizzle") {
@@ -34,8 +37,8 @@ TEST_CASE("a launch encodes each tensor argument's map with its block's box and 
   gemm->launch({5, 3, 1}, nullptr,
                {LaunchArg::tensor(x.get(), 300, 1000, 1024), LaunchArg::tensor(w.get(), 520, 1000, 1024),
                 LaunchArg::ptr(y.get()), LaunchArg::i32(300), LaunchArg::i32(520), LaunchArg::i32(1000)});
-  Map m = lastMap();  // w's, encoded last
-  CHECK(m.count == before + 2);
+  Map m = lastMap();  // w's atoms map, encoded last
+  CHECK(m.count == before + 4);  // two maps of each tensor
   CHECK(m.dtype == CU_TENSOR_MAP_DATA_TYPE_UINT8);
   CHECK(m.rank == 2);
   CHECK(m.cols == 1000);
@@ -44,6 +47,12 @@ TEST_CASE("a launch encodes each tensor argument's map with its block's box and 
   CHECK(m.boxCols == 128);  // one 128-byte column block
   CHECK(m.boxRows == 8);    // one swizzle atom per copy
   CHECK(m.swizzle == CU_TENSOR_MAP_SWIZZLE_128B);
+  Map inOrder = previousMap();  // w's map of whole column blocks
+  CHECK(inOrder.rows == 520);
+  CHECK(inOrder.strideBytes == 1024);
+  CHECK(inOrder.boxCols == 128);
+  CHECK(inOrder.boxRows == 128);  // the block's 128 rows in one copy
+  CHECK(inOrder.swizzle == CU_TENSOR_MAP_SWIZZLE_128B);
 
   runtime::DeviceBuffer out(48 * 192 * 2);
   JitKernel::compile(examples::blockCopy(dsl::DType::bf16, 16, 32))
@@ -53,9 +62,10 @@ TEST_CASE("a launch encodes each tensor argument's map with its block's box and 
   m = lastMap();
   CHECK(m.dtype == CU_TENSOR_MAP_DATA_TYPE_BFLOAT16);
   CHECK(m.strideBytes == 224);
-  CHECK(m.boxCols == 32);  // rows of 64 bytes: copied whole, unswizzled
+  CHECK(m.boxCols == 32);  // rows of 64 bytes: copied whole, unswizzled, by either map
   CHECK(m.boxRows == 16);
   CHECK(m.swizzle == CU_TENSOR_MAP_SWIZZLE_NONE);
+  CHECK(previousMap().boxRows == 16);
 }
 
 TEST_CASE("tensor arguments the TMA cannot take are rejected before the launch") {
