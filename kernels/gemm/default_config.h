@@ -25,8 +25,8 @@ GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8Activations
 
 // TMA copies (GemmConfig::tmaCopies) are in the defaults and the tuner's space only with
 // $UINTX_TMA_COPIES=1, and warp-specialized with 2 (GemmConfig::warpSpecialized, where it
-// applies): they have not yet run on a GPU (docs/PERFORMANCE.md, run 25), and one binary then
-// times every way.
+// applies): slower than cp.async where measured (docs/PERFORMANCE.md, runs 25 and 26), and one
+// binary then times every way.
 bool tmaCopiesEnabled();
 
 // `c` taking its K loop's blocks by TMA copies where it can (tiles on wgmma: int8 activations
