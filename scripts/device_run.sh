@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Runs the GPU work on a machine with an NVIDIA GPU, from a folder of statically linked
 # binaries built here with --config=static (compressed with xz). Logs go to $OUT (or ./out).
-# Usage: bash scripts/device_run.sh <binaries dir> [suite] [bench ARGS...] [tune] [latency]
+# Usage: bash scripts/device_run.sh <binaries dir> [suite] [bench ARGS...] [tune] [tma]
+# `tma`: the checks the TMA copies owe (docs/PERFORMANCE.md, run 26): the tensor-block GPU
+# case (also under memcheck and racecheck), W8A8 and W4A16 through linear() with and without
+# TMA copies, the warp-specialized int8 GEMM's suite cases, and the transposed W4A16 tile with
+# x by TMA (a config-cache entry per key).
 set -uo pipefail
 dir="$1"; shift
 out="${OUT:-./out}"; mkdir -p "$out"
@@ -10,7 +14,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv,noh
 while (($#)); do
   case "$1" in
     suite) "$dir/gpu_suite" 2>&1 | tail -25 | tee "$out/suite.txt"; shift ;;
-    bench) shift; args=(); while (($#)) && [[ "$1" != suite && "$1" != tune && "$1" != latency ]]; do args+=("$1"); shift; done
+    bench) shift; args=(); while (($#)) && [[ "$1" != suite && "$1" != tune && "$1" != tma ]]; do args+=("$1"); shift; done
            "$dir/linear_vs_cublas" "${args[@]}" 2>>"$out/bench.err" | tee -a "$out/bench.txt" ;;
     tune) shift; d=$(mktemp -d)
           "$dir/first_call_latency" --cache $d/cfg.json --kernels-dir $d/k --shape 4096x4096 --batch 1 \
@@ -21,6 +25,24 @@ while (($#)); do
           "$dir/first_call_latency" --cache $d/cfg.json --kernels-dir $d/k --shape 4096x4096 --batch 1 \
               --launched-at-ns $(date +%s%N) 2>&1 | tee "$out/latency_warm.txt"
           export UINTX_CONFIG_CACHE=$d/cfg.json ;;
+    tma) shift
+         "$dir/gpu_suite" '-tc=*tensor blocks*' > "$out/tma_suite.txt" 2>&1
+         UINTX_TMA_COPIES=2 "$dir/gpu_suite" '-tc=*int8 dynamic*' > "$out/tma_suite_int8_ws.txt" 2>&1
+         for tool in memcheck racecheck; do
+           compute-sanitizer --tool $tool "$dir/gpu_suite" '-tc=*tensor blocks*' > "$out/tma_$tool.txt" 2>&1
+         done
+         a=(--graph --large-m --variants w8a8,w4 --shapes 8192x8192,28672x8192 --batch 256,4096)
+         for t in 0 1 2; do UINTX_TMA_COPIES=$t "$dir/linear_vs_cublas" "${a[@]}" > "$out/tma_linear_$t.txt" 2>&1; done
+         name=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
+         cfg='{"BLOCK_N": 256, "BLOCK_M": 128, "BLOCK_K": 64, "num_warps": 8, "num_stages": 4, "split_k": 1, "weights_as_a": 1, "tma_copies": 1}'
+         d=$(mktemp -d); entries=""
+         for nk in 8192:8192 28672:8192; do for m in 256 4096; do
+           entries+="${entries:+,}\"family=gemm;bits=4;group=128;pack=32;act=bf16;out=bf16;N=${nk%:*};K=${nk#*:};M=$m\": {\"config\": $cfg, \"time_us\": 1.0, \"tuned_at\": \"2026-12-07T00:00:00Z\"}"
+         done; done
+         echo "{\"schema_version\": 1, \"gpu\": {\"name\": \"$name\", \"compute_capability\": \"9.0\"}, \"entries\": {$entries}}" > $d/wa.json
+         UINTX_CONFIG_CACHE=$d/wa.json "$dir/linear_vs_cublas" --graph --large-m --variants w4 --shapes 8192x8192,28672x8192 \
+             --batch 256,4096 > "$out/tma_weights_as_a.txt" 2>&1
+         tail -n 3 "$out"/tma_*.txt ;;
     *) echo "unknown step $1"; exit 2 ;;
   esac
 done
