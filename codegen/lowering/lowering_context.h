@@ -242,8 +242,7 @@ class Lowering {
   // By thread `thread`: this phase's arrival.
   void expectBytes(Value barrier, int64_t bytes, Value valid, int thread = 0);
   // The copies of block (row, col) of `op`'s descriptor into the tile `t` at absolute byte `dst`,
-  // completing on `barrier`; spread over the 32 threads from `firstThread` (a warp), none where
-  // `valid` is 0.
+  // completing on `barrier`, all issued by thread `thread`; none where `valid` is 0.
   void copyBlock(ux::LoadBlockOp op, const SharedTile& t, Value row, Value col, Value dst, Value barrier, Value valid,
                  int thread = 0);
   void lowerLoadBlock(ux::LoadBlockOp op);
