@@ -151,7 +151,8 @@ static void passTensorMapsByValue(ModuleOp module) {
     MLIRContext* ctx = f.getContext();
     Builder b(ctx);
     for (int32_t i : args.asArrayRef()) {
-      f.setArgAttr(i, LLVM::LLVMDialect::getByValAttrName(), TypeAttr::get(LLVM::LLVMArrayType::get(b.getI8Type(), dsl::kTensorMapBytes * dsl::kTensorMapsPerBlock)));
+      const int bytes = dsl::kTensorMapBytes * dsl::kTensorMapsPerBlock;
+      f.setArgAttr(i, LLVM::LLVMDialect::getByValAttrName(), TypeAttr::get(LLVM::LLVMArrayType::get(b.getI8Type(), bytes)));
       f.setArgAttr(i, LLVM::LLVMDialect::getAlignAttrName(), b.getI64IntegerAttr(64));
       f.setArgAttr(i, NVVM::NVVMDialect::getGridConstantAttrName(), b.getUnitAttr());
     }

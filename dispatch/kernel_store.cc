@@ -136,8 +136,7 @@ std::shared_ptr<codegen::JitKernel> compiledKernel(const dsl::KernelProgram& pro
         // The entry may only confirm what the program fixes (its threads) and stay within
         // what a launch can use: a file cannot choose a kernel's launch geometry.
         constexpr int kMaxSharedBytes = 227 * 1024;
-        // (A warp-specialized loop adds a producer warpgroup.)
-        if ((k.numThreads == program.numWarps * 32 || k.numThreads == program.numWarps * 32 + 128) && k.sharedBytes >= 0 && k.sharedBytes <= kMaxSharedBytes) {
+        if (k.numThreads == program.numThreads() && k.sharedBytes >= 0 && k.sharedBytes <= kMaxSharedBytes) {
           kernel = std::make_shared<codegen::JitKernel>(std::move(k), program.params);
           fromDisk = true;
         }

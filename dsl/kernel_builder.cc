@@ -94,6 +94,16 @@ std::shared_ptr<mlir::MLIRContext> makeDslContext() {
   return ctx;
 }
 
+int threadsPerProgram(mlir::Operation* op, int numWarps) {
+  const bool specialized = op->walk([](mlir::Operation* o) {
+                               return o->hasAttr(kWarpSpecializedAttr) ? mlir::WalkResult::interrupt()
+                                                                       : mlir::WalkResult::advance();
+                             }).wasInterrupted();
+  return numWarps * 32 + (specialized ? 128 : 0);
+}
+
+int KernelProgram::numThreads() const { return threadsPerProgram(moduleOp(), numWarps); }
+
 std::string KernelProgram::irText() const {
   std::string s;
   llvm::raw_string_ostream os(s);

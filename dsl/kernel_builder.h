@@ -107,7 +107,12 @@ struct KernelProgram {
   LaunchOverlap launchOverlap = LaunchOverlap::standard;
   std::string irText() const;  // the module printed in generic-free MLIR syntax
   mlir::ModuleOp moduleOp() const { return module->get(); }
+  int numThreads() const;  // threadsPerProgram of its kernel
 };
+
+// The threads a launch of the kernel `op` (or the module holding it) takes: numWarps * 32, and a
+// producer warpgroup (128) more when a loop is warp-specialized (forLoop's warpSpecialized).
+int threadsPerProgram(mlir::Operation* op, int numWarps);
 
 // Creates an MLIRContext with the dialects the language uses loaded.
 std::shared_ptr<mlir::MLIRContext> makeDslContext();

@@ -10,10 +10,8 @@ GpuKernelModule Lowering::run() {
                     scf::SCFDialect>();
   func::FuncOp src = src_;
   // A warp-specialized loop adds a producer warpgroup (lowerWarpSpecializedFor).
-  const bool specialized = llvm::any_of(src.getBody().front(), [](Operation& op) {
-    return op.hasAttr(dsl::kWarpSpecializedAttr);
-  });
-  numThreads_ = facts_.numWarps * 32 + (specialized ? 128 : 0);
+  numThreads_ = dsl::threadsPerProgram(src, facts_.numWarps);
+  const bool specialized = numThreads_ > facts_.numWarps * 32;
   if (auto v = src->getAttrOfType<IntegerAttr>("ux.vec")) options_.vec = int(v.getInt());
   readLayouts();
   axis_ = std::make_unique<AxisAnalysis>(src);

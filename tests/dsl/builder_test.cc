@@ -114,3 +114,13 @@ TEST_CASE("tensor descriptors: blocks the TMA can copy, read only by loadBlock")
   CHECK(program.params[0].block == std::vector<int64_t>{64, 64});
   CHECK(!program.params[1].isTensor());
 }
+
+// A program's launch takes numWarps * 32 threads, and a producer warpgroup more when a loop is
+// warp-specialized: what the compiled kernel and a disk-cached one must both say.
+TEST_CASE("a program's threads count the producer warpgroup of a warp-specialized loop") {
+  auto plain = uintx::examples::blockMatmul(DType::i8, 128, 128, 128, 4, 8);
+  CHECK(plain.numThreads() == 256);
+  auto specialized = uintx::examples::blockMatmul(DType::i8, 128, 128, 128, 4, 8, /*warpSpecialized=*/true);
+  CHECK(specialized.numThreads() == 256 + 128);
+  CHECK(threadsPerProgram(specialized.moduleOp(), 4) == 128 + 128);
+}
