@@ -154,8 +154,8 @@ class KernelBuilder {
   void store(Value ptr, Value value, Value mask = {});
   // The block of `desc` whose first element is (row, col) (i32 scalars); elements outside
   // the tensor, including negative coordinates, read as 0. col times the element size must be
-  // a multiple of 16 bytes (the TMA faults otherwise; the interpreter throws). In a pipelined loop it is copied
-  // ahead like a load (forLoop's `stages`).
+  // a multiple of 16 bytes (the TMA faults otherwise; the interpreter throws). In a pipelined
+  // loop it is copied ahead like a load (forLoop's `stages`).
   Value loadBlock(Value desc, Value row, Value col);
   void atomicAdd(Value ptr, Value value, Value mask = {});
 
@@ -165,7 +165,8 @@ class KernelBuilder {
   // `stages - 1` steps ahead (cp.async). Results are the same; the interpreter ignores it.
   // `warpSpecialized` (a top-level pipelined loop whose copied loads are all loadBlock) adds a
   // warpgroup of producer warps that only copy, while the numWarps warps compute
-  // (codegen/lowering/pipeline_loops.cc); the program continues after the loop in those warps.
+  // (codegen/lowering/warp_specialized_loops.cc); the program continues after the loop in
+  // those warps.
   using LoopBody = std::function<std::vector<Value>(Value i, const std::vector<Value>& carried)>;
   std::vector<Value> forLoop(Value lo, Value hi, Value step, const std::vector<Value>& init,
                              const LoopBody& body, int stages = 1, bool warpSpecialized = false);

@@ -199,18 +199,23 @@ GemmConfig modelGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache
   return best;
 }
 
-bool tmaCopiesEnabled() {
+// $UINTX_TMA_COPIES: 0 (unset or anything else), 1 or 2.
+static int tmaCopiesMode() {
   const char* v = std::getenv("UINTX_TMA_COPIES");
-  return v && (std::string(v) == "1" || std::string(v) == "2");
+  const std::string s = v ? v : "";
+  return s == "1" ? 1 : s == "2" ? 2 : 0;
 }
 
+bool tmaCopiesEnabled() { return tmaCopiesMode() > 0; }
+
 GemmConfig withTmaCopies(const QuantSpec& q, GemmConfig c, bool int8) {
+  const int mode = tmaCopiesMode();
   GemmConfig t = c;
   t.tmaCopies = 1;
-  if (!tmaCopiesEnabled() || !gemmSupports(q, t, int8)) return c;
+  if (mode == 0 || !gemmSupports(q, t, int8)) return c;
   GemmConfig w = t;
   w.warpSpecialized = 1;
-  return std::string(std::getenv("UINTX_TMA_COPIES")) == "2" && gemmSupports(q, w, int8) ? w : t;
+  return mode == 2 && gemmSupports(q, w, int8) ? w : t;
 }
 
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache::GpuModel& gpu) {

@@ -18,8 +18,8 @@ std::string GemmConfig::toString() const {
   return "BM=" + std::to_string(blockM) + " BN=" + std::to_string(blockN) + " BK=" + std::to_string(blockK) +
          " warps=" + std::to_string(numWarps) + " stages=" + std::to_string(stages) +
          " splitK=" + std::to_string(splitK) + (weightsAsA ? " weightsAsA" : "") +
-         (correctProducts ? " correctProducts" : "") + (tailSplit > 1 ? " tailSplit=" + std::to_string(tailSplit) : "") + (tmaCopies ? " tma" : "") +
-         (warpSpecialized ? " warpSpecialized" : "");
+         (correctProducts ? " correctProducts" : "") + (tailSplit > 1 ? " tailSplit=" + std::to_string(tailSplit) : "") +
+         (tmaCopies ? " tma" : "") + (warpSpecialized ? " warpSpecialized" : "");
 }
 
 static const ConfigFields<GemmConfig> kGemmFields = {
