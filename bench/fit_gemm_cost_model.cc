@@ -28,6 +28,7 @@
 #include "kernels/common/quant_spec.h"
 #include "kernels/gemm/cost_model.h"
 #include "kernels/gemm/default_config.h"
+#include "kernels/gemm/gemm.h"
 #include "uintx/error.h"
 
 using namespace uintx;
@@ -57,20 +58,6 @@ cache::GpuModel withFitted(cache::GpuModel m, const cache::GpuModel& fitted) {
   return m;
 }
 
-// "BM=128 BN=128 BK=128 warps=8 stages=4 splitK=2[ weightsAsA]"
-kernels::GemmConfig parseGemmConfig(const std::string& text) {
-  std::map<std::string, int> v;
-  std::istringstream in(text);
-  kernels::GemmConfig c;
-  for (std::string item; in >> item;) {
-    if (item == "weightsAsA") c.weightsAsA = 1;
-    else v[item.substr(0, item.find('='))] = std::stoi(item.substr(item.find('=') + 1));
-  }
-  c.blockM = v.at("BM"), c.blockN = v.at("BN"), c.blockK = v.at("BK"), c.numWarps = v.at("warps");
-  c.stages = v.at("stages"), c.splitK = v.at("splitK");
-  return c;
-}
-
 // Lines `"key",index,"config",us`; GEMM families only.
 void readTimings(const std::string& path, const cache::GpuModel& physical, std::map<std::string, Key>& keys) {
   std::ifstream in(path);
@@ -92,7 +79,7 @@ void readTimings(const std::string& path, const cache::GpuModel& physical, std::
         }
     }
     const double us = std::stod(line.substr(cfgEnd + 2));
-    k.timed.push_back({parseGemmConfig(line.substr(cfgStart + 1, cfgEnd - cfgStart - 1)), us});
+    k.timed.push_back({kernels::GemmConfig::fromString(line.substr(cfgStart + 1, cfgEnd - cfgStart - 1)), us});
     k.best = std::min(k.best, us);
   }
 }

@@ -1,6 +1,9 @@
 #include "kernels/gemm/gemm.h"
 
 #include <cstdlib>
+#include <map>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include "codegen/layout.h"
@@ -20,6 +23,36 @@ std::string GemmConfig::toString() const {
          " splitK=" + std::to_string(splitK) + (weightsAsA ? " weightsAsA" : "") +
          (correctProducts ? " correctProducts" : "") + (tailSplit > 1 ? " tailSplit=" + std::to_string(tailSplit) : "") +
          (tmaCopies ? " tma" : "") + (warpSpecialized ? " warpSpecialized" : "");
+}
+
+GemmConfig GemmConfig::fromString(const std::string& text) {
+  static const std::map<std::string, int GemmConfig::*> fields = {
+      {"BM", &GemmConfig::blockM},      {"BN", &GemmConfig::blockN},     {"BK", &GemmConfig::blockK},
+      {"warps", &GemmConfig::numWarps}, {"stages", &GemmConfig::stages}, {"splitK", &GemmConfig::splitK},
+      {"tailSplit", &GemmConfig::tailSplit}};
+  static const std::map<std::string, int GemmConfig::*> flags = {
+      {"weightsAsA", &GemmConfig::weightsAsA}, {"correctProducts", &GemmConfig::correctProducts},
+      {"tma", &GemmConfig::tmaCopies}, {"warpSpecialized", &GemmConfig::warpSpecialized}};
+  GemmConfig c;
+  std::set<std::string> seen;
+  std::istringstream in(text);
+  for (std::string item; in >> item;) {
+    const size_t eq = item.find('=');
+    const std::string name = item.substr(0, eq);
+    if (!seen.insert(name).second) throw Error("GEMM config \"" + text + "\": '" + name + "' twice");
+    if (eq == std::string::npos && flags.count(name)) {
+      c.*flags.at(name) = 1;
+      continue;
+    }
+    const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    if (!fields.count(name) || value.empty() || value.size() > 6 ||
+        value.find_first_not_of("0123456789") != std::string::npos)
+      throw Error("GEMM config \"" + text + "\": cannot read '" + item + "'");
+    c.*fields.at(name) = std::stoi(value);
+  }
+  for (const char* required : {"BM", "BN", "BK", "warps", "stages", "splitK"})
+    if (!seen.count(required)) throw Error("GEMM config \"" + text + "\" lacks " + required);
+  return c;
 }
 
 static const ConfigFields<GemmConfig> kGemmFields = {

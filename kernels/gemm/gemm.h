@@ -44,7 +44,11 @@ struct GemmConfig {
   // 1 (with tmaCopies, int8 activations): a producer warpgroup issues the K loop's copies while
   // the numWarps warps compute, with no barrier between them (forLoop's warpSpecialized).
   int warpSpecialized = 0;
+  // "BM=128 BN=128 BK=128 warps=8 stages=4 splitK=2", then the fields and flags set past
+  // their defaults ("weightsAsA", "tailSplit=4", ...); fromString reads it back (the tuner's
+  // timing logs), throwing uintx::Error on text it did not write.
   std::string toString() const;
+  static GemmConfig fromString(const std::string& text);
 };
 
 // The largest tiles a config may ask for, per thread: accumulators [BM, BN], weights [BN, BK]
