@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Runs the GPU work on a machine with an NVIDIA GPU, from a folder of statically linked
 # binaries built here with --config=static (compressed with xz). Logs go to $OUT (or ./out).
-# Usage: bash scripts/device_run.sh <binaries dir> [suite] [bench ARGS...] [tune] [tma]
+# Usage: bash scripts/device_run.sh <binaries dir> [suite] [bench ARGS...] [tune] [tma] [sass]
+#                                   [gemlite SHAPES MS]
+# (the folder as scripts/prepare_carry.sh assembles it)
 # `tma`: the checks the TMA copies owe (docs/PERFORMANCE.md, run 26): the tensor-block GPU
 # case (also under memcheck and racecheck), W8A8 and W4A16 through linear() with and without
 # TMA copies, the warp-specialized int8 GEMM's suite cases, and the transposed W4A16 tile with
 # x by TMA (a config-cache entry per key).
+# `sass`: each PTX file of <dir>/ptx assembled for sm_90a and disassembled (sass-NAME.txt).
+# `gemlite SHAPES MS` (e.g. 11008x4096,4096x11008 1,16,300): W4A16 and W8A8 through
+# linear_vs_cublas --graph and gemlite (../shared/bench/anchors.py, <dir>/gemlite) on the same
+# cells, then compare.py side by side (compare.txt).
 set -uo pipefail
 dir="$1"; shift
 out="${OUT:-./out}"; mkdir -p "$out"
@@ -14,7 +20,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv,noh
 while (($#)); do
   case "$1" in
     suite) "$dir/gpu_suite" 2>&1 | tail -25 | tee "$out/suite.txt"; shift ;;
-    bench) shift; args=(); while (($#)) && [[ "$1" != suite && "$1" != tune && "$1" != tma ]]; do args+=("$1"); shift; done
+    bench) shift; args=(); while (($#)) && [[ ! "$1" =~ ^(suite|tune|tma|sass|gemlite)$ ]]; do args+=("$1"); shift; done
            "$dir/linear_vs_cublas" "${args[@]}" 2>>"$out/bench.err" | tee -a "$out/bench.txt" ;;
     tune) shift; d=$(mktemp -d)
           "$dir/first_call_latency" --cache $d/cfg.json --kernels-dir $d/k --shape 4096x4096 --batch 1 \
@@ -43,6 +49,18 @@ while (($#)); do
          UINTX_CONFIG_CACHE=$d/wa.json "$dir/linear_vs_cublas" --graph --large-m --variants w4 --shapes 8192x8192,28672x8192 \
              --batch 256,4096 > "$out/tma_weights_as_a.txt" 2>&1
          tail -n 3 "$out"/tma_*.txt ;;
+    sass) shift
+          for p in "$dir"/ptx/*.ptx; do
+            n=$(basename "$p" .ptx); c=$(mktemp --suffix=.cubin)
+            ptxas -arch=sm_90a -O3 "$p" -o "$c" && cuobjdump -sass "$c" > "$out/sass-$n.txt"
+          done
+          grep -c UTMALDG "$out"/sass-*.txt ;;
+    gemlite) shapes="$2"; ms="$3"; shift 3
+             "$dir/linear_vs_cublas" --graph --large-m --variants w4,w8a8 --shapes "$shapes" --batch "$ms" \
+                 --csv "$out/uintx.csv" > "$out/uintx.txt" 2>&1
+             SHAPES_NK="$shapes" MS="$ms" VARIANTS=bf16,A16W4,A8W8i8 PYTHONPATH="$dir" \
+                 python3 "$dir/anchors.py" "$out/gemlite.json" > "$out/gemlite.txt" 2>&1
+             python3 "$dir/compare.py" "$out/uintx.csv" "$out/gemlite.json" | tee "$out/compare.txt" ;;
     *) echo "unknown step $1"; exit 2 ;;
   esac
 done
