@@ -60,8 +60,8 @@ bool isSupportedDtype(const std::string& dtype) { return dtype == "bf16" || dtyp
 std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 std::string formatTimeUs(double us) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.2f us", us);
+  char buffer[40];  // "%.6g" keeps any finite double short (a file's time may be 1e300)
+  std::snprintf(buffer, sizeof buffer, us < 1e9 ? "%.2f us" : "%.6g us", us);
   return buffer;
 }
 

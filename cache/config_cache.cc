@@ -97,6 +97,7 @@ CacheFileContents parseConfigCache(const std::string& bytes) {
     out.entries.clear();
     return out;
   };
+  if (hasNulByte(bytes)) return corrupt("contains a NUL byte (not JSON text)");
   if (jsonNestingDepth(bytes) > kMaxJsonDepth)
     return corrupt("nested deeper than " + std::to_string(kMaxJsonDepth) + " levels (not a config cache)");
   json doc = json::parse(bytes, nullptr, /*allow_exceptions=*/false);

@@ -130,6 +130,11 @@ KernelConfig KernelConfig::fromJson(const nlohmann::json& j) {
   KernelConfig config;
   for (const auto& [name, value] : j.items()) {
     const std::string param = "kernel config: parameter '" + printableText(name, 64) + "' = " + jsonExcerpt(value);
+    // Names are a kernel's field names (BLOCK_K, num_warps); they reach terminals and file names.
+    const bool nameOk = !name.empty() && name.size() <= 64 &&
+                        name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") ==
+                            std::string::npos;
+    if (!nameOk) throw Error(param + ": the name is not 1 to 64 of [A-Za-z0-9_]");
     if (!value.is_number_integer()) throw Error(param + " is not an integer");
     // An unsigned number above INT64_MAX read as int64 wraps negative: compare before narrowing.
     const bool inRange = value.is_number_unsigned() ? value.get<uint64_t>() <= uint64_t(INT32_MAX)

@@ -16,6 +16,10 @@ constexpr int kMaxJsonDepth = 32;
 // stops once it passes `limit`.
 int jsonNestingDepth(std::string_view text, int limit = kMaxJsonDepth);
 
+// nlohmann's lexer takes a NUL byte for the end of its input, so whatever follows one would be
+// ignored rather than refused: text from a file with a NUL in it is not JSON to us.
+inline bool hasNulByte(std::string_view text) { return text.find('\0') != std::string_view::npos; }
+
 // `value` as compact ASCII JSON (controls escaped), at most maxChars of it, then "...".
 // Call only on values of depth-checked documents.
 std::string jsonExcerpt(const nlohmann::json& value, size_t maxChars = 48);

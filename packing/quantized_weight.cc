@@ -93,6 +93,16 @@ QuantizedWeight::QuantizedWeight(WeightFormat format, std::vector<uint8_t> packe
   requireFinite("zeros", zeros_, f.scale_dtype);
   requireFinite("bias", bias_, f.scale_dtype);
   checkPackedWords(f, packed_);
+  // Finite scales and zeros can still give infinite weights ((q - zero) * scale overflows):
+  // the rule is monotonic in q, so its two ends bound every value of a group.
+  const BitWidthSpec& s = f.spec();
+  for (int64_t n = 0; n < f.N; ++n)
+    for (int64_t g = 0; g < f.numGroups(); ++g) {
+      const float sc = scale(n, g), z = zero(n, g);
+      if (!std::isfinite(s.dequantize(s.q_min, sc, z)) || !std::isfinite(s.dequantize(s.q_max, sc, z)))
+        throw Error("row " + str(n) + ", group " + str(g) + ": scale " + std::to_string(sc) + " and zero " +
+                    std::to_string(z) + " give weights that are not finite in float32");
+    }
 }
 
 float QuantizedWeight::scale(int64_t row, int64_t group) const {

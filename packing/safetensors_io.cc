@@ -107,7 +107,9 @@ QuantizedWeight parse(const uint8_t* data, size_t size) {
   const uint8_t* body = data + 8 + headerLen;
   const uint64_t bodySize = size - 8 - headerLen;
 
-  if (jsonNestingDepth(std::string_view(reinterpret_cast<const char*>(data + 8), size_t(body - (data + 8))), kMaxHeaderDepth) > kMaxHeaderDepth)
+  const std::string_view headerText(reinterpret_cast<const char*>(data + 8), size_t(headerLen));
+  if (hasNulByte(headerText)) throw Error("safetensors header contains a NUL byte (not JSON text)");
+  if (jsonNestingDepth(headerText, kMaxHeaderDepth) > kMaxHeaderDepth)
     throw Error("safetensors header is nested deeper than " + std::to_string(kMaxHeaderDepth) + " levels");
   json header;
   try {

@@ -210,6 +210,8 @@ TEST_CASE("corrupt and truncated files are reported once, ignored, and backed up
       {"no_version", R"({"gpu": {}, "entries": {}})", "schema_version"},
       {"no_entries", R"({"schema_version": 1, "gpu": {"name": "x", "compute_capability": "9.0"}})",
        "\"entries\""},
+      // nlohmann's parser stops at a NUL: what follows would be ignored, not refused.
+      {"nul", valid + std::string(1, '\0') + "not json {{{", "NUL byte"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.name);
@@ -278,12 +280,19 @@ TEST_CASE("a bad entry is skipped and reported; the good ones are kept") {
       "family=gemv;bits=4;group=128;pack=32;act=bf16;out=bf16;N=4096;K=4096;M=2":
         {"config": {"BLOCK_N": "big"}, "time_us": 1.0},
       "family=gemv;bits=4;group=128;pack=32;act=bf16;out=bf16;N=4096;K=4096;M=4":
-        {"config": {"BLOCK_N": 64}, "time_us": -1}
+        {"config": {"BLOCK_N": 64}, "time_us": -1},
+      "family=gemv;bits=4;group=128;pack=32;act=bf16;out=bf16;N=4096;K=4096;M=8":
+        {"config": {"\u001b]0;title\u0007": 1}, "time_us": 1.0}
     }})");
   Reports reports;
   cache::ConfigCache cache(path, "G", "9.0", reports.fn());
   CHECK(cache.entries().size() == 1);
-  REQUIRE(reports.messages.size() == 3);
+  REQUIRE(reports.messages.size() == 4);
+  // A parameter name is an identifier: one with a terminal escape is a bad entry, reported
+  // with the escape spelled out.
+  CHECK(reports.messages[3].find("M=8") != std::string::npos);
+  CHECK(reports.messages[3].find("[A-Za-z0-9_]") != std::string::npos);
+  CHECK(reports.messages[3].find('\x1b') == std::string::npos);
   CHECK(reports.messages[0].find("M=2") != std::string::npos);
   CHECK(reports.messages[0].find("BLOCK_N") != std::string::npos);
   CHECK(reports.messages[1].find("M=3") != std::string::npos);

@@ -287,6 +287,17 @@ TEST_CASE("--list errors: missing and corrupt files give exit code 5") {
   CHECK(run.err.find("not valid JSON") != std::string::npos);
 }
 
+TEST_CASE("--list prints a file's huge times whole") {
+  TempDir dir;
+  std::ofstream(dir.file("big.json"))
+      << R"({"schema_version": 1, "gpu": {"name": "G", "compute_capability": "9.0"}, "entries": {)"
+      << R"("family=gemv;bits=4;group=128;pack=32;act=bf16;out=bf16;N=64;K=128;M=1":)"
+      << R"( {"config": {"BLOCK_N": 8}, "time_us": 1e300}}})";
+  CliRun run = runCli("--list " + dir.file("big.json"), TuneCliEnvironment{});
+  CHECK(run.code == kExitOk);
+  CHECK(run.out.find("1e+300 us") != std::string::npos);
+}
+
 TEST_CASE("--help prints usage with the exit codes") {
   CliRun run = runCli("--help", TuneCliEnvironment{});
   CHECK(run.code == 0);

@@ -207,6 +207,14 @@ TEST_CASE("construction checks buffer sizes and finiteness") {
   std::vector<uint8_t> nanScales = scales;
   storeFloatAs(&nanScales[2], ScalarType::bf16, INFINITY);
   CHECK_THROWS_WITH_AS(QuantizedWeight(f, packed, nanScales, zeros), doctest::Contains("scales element 1 is not finite"), Error);
+  // Finite scale and zero whose weights overflow float32: (0 - (-3e38)) * 2.
+  std::vector<uint8_t> bigScales = scales, farZeros = zeros;
+  for (int i = 0; i < 4; ++i) storeFloatAs(&bigScales[2 * i], ScalarType::bf16, 1.0f);
+  CHECK_NOTHROW(QuantizedWeight(f, packed, bigScales, farZeros));
+  storeFloatAs(&bigScales[2 * 3], ScalarType::bf16, 2.0f);
+  storeFloatAs(&farZeros[2 * 3], ScalarType::bf16, -3e38f);
+  CHECK_THROWS_WITH_AS(QuantizedWeight(f, packed, bigScales, farZeros),
+                       doctest::Contains("row 1, group 1: scale 2.000000 and zero"), Error);
   WeightFormat f8{8, 128, 32, 2, 128, ScalarType::bf16};
   std::vector<uint8_t> packed8(f8.packedBytes()), scales8(f8.scaleBytes());
   CHECK_THROWS_WITH_AS(QuantizedWeight(f8, packed8, scales8, scales8), doctest::Contains("int8 is symmetric and has no zeros"), Error);

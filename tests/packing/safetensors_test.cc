@@ -203,6 +203,9 @@ TEST_CASE("a header nested 200k deep is an error, not a stack overflow") {
   text.replace(text.find("\"@deep@\""), 8, deep);
   CHECK_THROWS_WITH_AS(load(fileBytes(text, good.data)), doctest::Contains("nested deeper than"), Error);
   CHECK_THROWS_WITH_AS(load(fileBytes(deep, {})), doctest::Contains("nested deeper than"), Error);
+  // A NUL ends nlohmann's input: bytes after it would be hidden in an accepted header.
+  CHECK_THROWS_WITH_AS(load(fileBytes(good.header.dump() + std::string(1, '\0') + "{\"x\": 1}", good.data)),
+                       doctest::Contains("NUL byte"), Error);
   // Brackets inside strings are text, not nesting.
   CHECK_THROWS_WITH_AS(load(fileBytes(R"({"__metadata__": {"format": ")" + deep + R"("}})", {})),
                        doctest::Contains("not a uintx weight file"), Error);
