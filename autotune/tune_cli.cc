@@ -10,6 +10,7 @@
 #include "cache/printable_text.h"
 #include "autotune/cuda_driver_probe.h"
 #include "autotune/model_zoo.h"
+#include "packing/weight_format.h"
 #include "uintx/error.h"
 
 namespace uintx::autotune {
@@ -168,6 +169,24 @@ TuneOptions parseOrThrow(const std::vector<std::string>& args) {
   if (options.bits > options.packing)
     throw Error("--packing " + std::to_string(options.packing) + " is narrower than --bits " +
                 std::to_string(options.bits));
+  // Each shape's weight must be one the library can hold; otherwise every key would fail only
+  // after the GPU started (--bits 5 has no registered width, --group-size 16 is no group size,
+  // 8-bit weights take one scale per row).
+  for (const WeightShape& shape : options.shapes) {
+    WeightFormat format;
+    format.bit_width = options.bits;
+    format.group_size = options.group_size > 0 ? options.group_size : static_cast<int>(shape.K);
+    format.packing_bitwidth = options.packing;
+    format.N = shape.N;
+    format.K = shape.K;
+    try {
+      format.validate();
+    } catch (const Error& e) {
+      throw Error("--bits " + std::to_string(options.bits) + " --group-size " + std::to_string(format.group_size) +
+                  " --packing " + std::to_string(options.packing) + " on shape " + std::to_string(shape.N) + "x" +
+                  std::to_string(shape.K) + " is not a weight format uintx supports: " + e.what());
+    }
+  }
 
   if (values.count("--batch"))
     for (const std::string& item : splitCommas(values["--batch"])) {

@@ -119,6 +119,8 @@ TEST_CASE("the documented command line parses") {
   REQUIRE(int8.options);
   CHECK(int8.options->bits == 8);
   CHECK(int8.options->group_size == 0);
+  // Weight-only 8-bit weights: one scale per row, the group is K.
+  CHECK(parseTuneArgs(words("--shapes 4096x4096 --bits 8 --group-size 4096")).options);
 }
 
 TEST_CASE("argument errors name the argument") {
@@ -153,6 +155,11 @@ TEST_CASE("argument errors name the argument") {
       {"--bits 4 --group-size 128", "--shapes"},
       {"--list x.json --shapes 4096x4096", "--shapes"},
       {"--force=yes --shapes 4096x4096 --bits 4 --group-size 128", "--force"},
+      // Formats the library refuses: found here, not after the GPU started, key by key.
+      {"--shapes 4096x4096 --bits 5 --group-size 128", "unknown bit width 5"},
+      {"--shapes 4096x4096 --bits 4 --group-size 16", "group_size = 16 is not supported"},
+      {"--shapes 4096x4096 --bits 4 --group-size 1024", "on shape 4096x4096"},
+      {"--shapes 4096x4096 --bits 8 --group-size 128", "per output channel"},
       {"", "--shapes"},
   };
   for (const Case& c : cases) {
