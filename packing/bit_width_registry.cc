@@ -8,7 +8,17 @@
 
 namespace uintx {
 
+namespace {
+// The rules below shift by `bits`; outside the registry's range such a shift is undefined, so a
+// bad width is refused here rather than only at registration.
+void requireSupportedBits(const char* rule, int bits) {
+  if (bits < 1 || bits > 16)
+    throw Error(std::string(rule) + ": bits = " + std::to_string(bits) + " is outside the supported range 1..16");
+}
+}  // namespace
+
 BitWidthSpec unsignedAsymmetricWidth(int bits) {
+  requireSupportedBits("unsignedAsymmetricWidth", bits);
   BitWidthSpec s;
   s.bits = bits;
   s.name = "uint" + std::to_string(bits);
@@ -22,6 +32,7 @@ BitWidthSpec unsignedAsymmetricWidth(int bits) {
 }
 
 BitWidthSpec signedSymmetricWidth(int bits) {
+  requireSupportedBits("signedSymmetricWidth", bits);
   BitWidthSpec s;
   s.bits = bits;
   s.name = "int" + std::to_string(bits);

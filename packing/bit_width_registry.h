@@ -41,6 +41,7 @@ struct BitWidthSpec {
 };
 
 // The two standard rules; a new width is usually one of these with a different `bits`.
+// Both throw uintx::Error for bits outside 1..16.
 BitWidthSpec unsignedAsymmetricWidth(int bits);  // "uint<b>": code = q
 BitWidthSpec signedSymmetricWidth(int bits);     // "int<b>": code = q in b-bit two's complement
 

@@ -43,6 +43,14 @@ TEST_CASE("unknown and duplicate registrations are clear errors") {
   CHECK_THROWS_WITH_AS(bitWidthSpec(7), doctest::Contains("unknown bit width 7: registered widths are 1, 2, 3, 4"), Error);
   CHECK_THROWS_WITH_AS(registerBitWidth(unsignedAsymmetricWidth(4)), doctest::Contains("bit width 4 is already registered"), Error);
   CHECK_THROWS_WITH_AS(registerBitWidth(unsignedAsymmetricWidth(17)), doctest::Contains("bits = 17 is outside the supported range 1..16"), Error);
+  // The rule helpers themselves refuse such widths: their masks would shift by 32 or more
+  // bits, or by -1 (undefined behaviour), before registration could say no.
+  for (int bits : {0, -1, 17, 32, 33, 40}) {
+    CAPTURE(bits);
+    CHECK_THROWS_WITH_AS(unsignedAsymmetricWidth(bits), doctest::Contains("outside the supported range 1..16"), Error);
+    CHECK_THROWS_WITH_AS(signedSymmetricWidth(bits), doctest::Contains("outside the supported range 1..16"), Error);
+  }
+  CHECK(signedSymmetricWidth(16).q_min == -32768);
   BitWidthSpec noRules;
   noRules.bits = 9;
   CHECK_THROWS_WITH_AS(registerBitWidth(noRules), doctest::Contains("needs encode, decode and dequantize"), Error);
