@@ -64,6 +64,19 @@ QuantizedWeight quantize(const float* w, int64_t N, int64_t K, const QuantizeOpt
 
   const int64_t G = f.numGroups(), g = f.group_size;
   const size_t esize = elementSize(f.scale_dtype);
+  // The bias is stored in the scale dtype: a finite bias beyond its range (1e5 in f16) would
+  // otherwise be refused later as "not finite", naming a value the caller never gave.
+  std::vector<uint8_t> biasBytes;
+  if (bias) {
+    biasBytes.resize(size_t(N) * esize);
+    for (int64_t n = 0; n < N; ++n) {
+      if (!std::isfinite(bias[n])) throw Error("bias[" + std::to_string(n) + "] is not finite: the bias must be finite");
+      if (!std::isfinite(roundToFloatType(bias[n], f.scale_dtype)))
+        throw Error("bias[" + std::to_string(n) + "] = " + std::to_string(bias[n]) + " overflows " +
+                    scalarTypeName(f.scale_dtype) + ", the scale dtype the bias is stored in: use scale_dtype f32");
+      storeFloatAs(&biasBytes[size_t(n) * esize], f.scale_dtype, bias[n]);
+    }
+  }
   std::vector<int32_t> q(size_t(N * K));
   std::vector<uint8_t> scales(f.scaleBytes()), zeros(spec.hasZeros() ? f.scaleBytes() : 0);
   for (int64_t n = 0; n < N; ++n) {
@@ -94,11 +107,6 @@ QuantizedWeight quantize(const float* w, int64_t N, int64_t K, const QuantizeOpt
       }
       storeFloatAs(&scales[size_t(n * G + gi) * esize], f.scale_dtype, s);
     }
-  }
-  std::vector<uint8_t> biasBytes;
-  if (bias) {
-    biasBytes.resize(size_t(N) * esize);
-    for (int64_t n = 0; n < N; ++n) storeFloatAs(&biasBytes[size_t(n) * esize], f.scale_dtype, bias[n]);
   }
   return QuantizedWeight(f, packValues(f, q.data()), std::move(scales), std::move(zeros), std::move(biasBytes));
 }

@@ -257,6 +257,22 @@ TEST_CASE("an f32 scale that overflows says so instead of suggesting f32") {
   CHECK_THROWS_WITH_AS(quantize(tiny.data(), 1, 32, {4, 32, 32, ScalarType::f16}), doctest::Contains("use scale_dtype f32"), Error);
 }
 
+TEST_CASE("a bias the scale dtype cannot hold is named as such") {
+  std::vector<float> w = randomNormal(2 * 64, 5);
+  std::vector<float> bias = {1.0f, 1e5f};  // finite, but above f16's 65504
+  CHECK_THROWS_WITH_AS(quantize(w.data(), 2, 64, {4, 64, 32, ScalarType::f16}, bias.data()),
+                       doctest::Contains("bias[1] = 100000.000000 overflows f16"), Error);
+  CHECK_THROWS_WITH_AS(quantize(w.data(), 2, 64, {4, 64, 32, ScalarType::f16}, bias.data()),
+                       doctest::Contains("use scale_dtype f32"), Error);
+  bias[1] = 3.4e38f;  // rounds to bf16's infinity
+  CHECK_THROWS_WITH_AS(quantize(w.data(), 2, 64, {4, 64, 32, ScalarType::bf16}, bias.data()),
+                       doctest::Contains("bias[1] = "), Error);
+  CHECK_NOTHROW(quantize(w.data(), 2, 64, {4, 64, 32, ScalarType::f32}, bias.data()));
+  bias[0] = NAN;
+  CHECK_THROWS_WITH_AS(quantize(w.data(), 2, 64, {4, 64, 32, ScalarType::f32}, bias.data()),
+                       doctest::Contains("bias[0] is not finite"), Error);
+}
+
 TEST_CASE("byte counts of a format are exact and cannot overflow") {
   WeightFormat f{1, 32, 8, (int64_t(1) << 31) - 1, (int64_t(1) << 31) - 32, ScalarType::f32};
   REQUIRE_NOTHROW(f.validate());
