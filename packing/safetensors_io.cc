@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <new>
 #include <nlohmann/json.hpp>
@@ -256,12 +255,37 @@ QuantizedWeight QuantizedWeight::fromSafetensors(const uint8_t* data, size_t siz
   }
 }
 
+// Every system call checked: an ofstream writes its last buffered bytes when it is destroyed,
+// after any check, so a full disk (or a file size limit) left a cut file and no error. Regular
+// files only, as load reads: O_NONBLOCK, so that a FIFO without a reader fails at once instead of
+// blocking the caller forever.
 void QuantizedWeight::save(const std::string& path) const {
   std::vector<uint8_t> bytes = toSafetensors();
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  if (!file) throw Error("cannot open '" + path + "' for writing");
-  file.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-  if (!file) throw Error("writing '" + path + "' failed");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+  if (fd < 0 && errno == ENXIO) throw Error("'" + path + "' is not a regular file (a FIFO or socket)");
+  if (fd < 0) throw Error("cannot open '" + path + "' for writing: " + std::strerror(errno));
+  auto fail = [&](const std::string& what) {
+    const std::string reason = std::strerror(errno);
+    ::close(fd);
+    throw Error(what + " '" + path + "' failed: " + reason + " (the file may be cut short; load refuses it)");
+  };
+  struct stat st;
+  if (::fstat(fd, &st) != 0) fail("stat of");
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error("'" + path + "' is not a regular file");
+  }
+  if (::ftruncate(fd, 0) != 0) fail("truncating");
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) errno = EIO;  // no progress and no reason given
+    if (n <= 0) fail("writing");
+    done += size_t(n);
+  }
+  if (::close(fd) != 0)
+    throw Error("writing '" + path + "' failed: " + std::strerror(errno) + " (the file may be cut short; load refuses it)");
 }
 
 QuantizedWeight QuantizedWeight::load(const std::string& path) {

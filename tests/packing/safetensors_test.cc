@@ -7,7 +7,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <csignal>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "packing/quantize.h"
@@ -294,4 +297,46 @@ TEST_CASE("load reads only regular files and fails with uintx::Error otherwise")
   ::unlink(link.c_str());
   REQUIRE(::symlink(real.c_str(), link.c_str()) == 0);
   CHECK_NOTHROW(QuantizedWeight::load(link));
+}
+
+TEST_CASE("save writes regular files only and reports every failed write") {
+  const std::vector<float> w = testing::randomNormal(32, 3);
+  const QuantizedWeight small = quantize(w.data(), 1, 32, {4, 32, 32, ScalarType::bf16});  // a file of < 1 KiB
+  REQUIRE(small.toSafetensors().size() < 1024);  // below the size an ofstream writes through
+  // A FIFO without a reader: the save blocked forever in open(); now an error at once.
+  const std::string fifo = tempPath("save.fifo");
+  ::unlink(fifo.c_str());
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(small.save(fifo), doctest::Contains("is not a regular file"), Error);
+  // /dev/full fails every write; the ofstream's buffered bytes failed only in its destructor,
+  // after the last check, so the save "succeeded".
+  CHECK_THROWS_WITH_AS(small.save("/dev/full"), doctest::Contains("is not a regular file"), Error);
+  const std::string dir = tempPath("save.dir");
+  ::mkdir(dir.c_str(), 0700);
+  CHECK_THROWS_WITH_AS(small.save(dir), doctest::Contains("cannot open"), Error);
+  // A regular file whose writes fail (a file size limit of 100 bytes, in a child process so the
+  // limit does not reach this process's log): the save must say so.
+  const std::string limited = tempPath("save.limited");
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG instead of killing
+    struct rlimit limit = {100, 100};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    try {
+      small.save(limited);
+      ::_exit(1);
+    } catch (const Error& e) {
+      ::_exit(std::string(e.what()).find("writing '" + limited + "' failed") != std::string::npos ? 0 : 2);
+    }
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK_THROWS_AS(QuantizedWeight::load(limited), Error);  // the cut file is refused
+  // A good save over an existing file replaces it whole.
+  smallWeight(4, 64, 32, ScalarType::bf16, true).save(limited);
+  small.save(limited);
+  checkSame(small, QuantizedWeight::load(limited));
 }
