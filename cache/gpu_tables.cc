@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "cache/env_integer.h"
 #include "uintx/error.h"
 
 namespace uintx::cache {
@@ -85,8 +86,7 @@ const ShippedTable* tableOf(const std::string& gpuName, const std::string& compu
 }  // namespace
 
 const ShippedTable* shippedTableFor(const std::string& gpuName, const std::string& computeCapability) {
-  const char* off = std::getenv("UINTX_SHIPPED_TABLES");
-  if (off && std::string(off) == "0") return nullptr;
+  if (envInteger("UINTX_SHIPPED_TABLES", 0, 1) == 0) return nullptr;
   return tableOf(gpuName, computeCapability);
 }
 

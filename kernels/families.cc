@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "cache/env_integer.h"
 #include "kernels/gemm/config_space.h"
 #include "kernels/gemm/default_config.h"
 #include "kernels/gemm/launch.h"
@@ -28,10 +29,7 @@ bool smallLayer(const QuantSpec& q) { return q.N * q.K <= (int64_t(1) << 24); }
 // small layers (docs/PERFORMANCE.md, run 14: 4096x4096 at M = 2; run 18: 4608x3584 W4 at M = 2,
 // 13.6 us on the GEMV against 8.1 at M = 3 on the transposed GEMM).
 int64_t gemmMinM(const QuantSpec& q) {
-  static const int64_t forced = [] {
-    const char* e = std::getenv("UINTX_GEMM_MIN_M");
-    return e && std::atoll(e) > 0 ? std::atoll(e) : 0;
-  }();
+  static const int64_t forced = cache::envInteger("UINTX_GEMM_MIN_M", 1, INT32_MAX).value_or(0);
   return forced ? forced : q.bits <= 4 ? 2 : 3;
 }
 

@@ -6,6 +6,7 @@
 #include <iterator>
 #include <string>
 
+#include "cache/env_integer.h"
 #include "codegen/layout.h"
 #include "kernels/common/quant_spec.h"
 #include "kernels/gemm/default_config.h"
@@ -264,8 +265,7 @@ static void appendWeightsAsAInRegisters(const cache::KernelKey& key, const Quant
 // program keeps an SM.
 static void appendWeightsAsA(const cache::KernelKey& key, const QuantSpec& q, bool int8, int smCount,
                              std::vector<kernels::GemmConfig>& space) {
-  const char* on = std::getenv("UINTX_TUNE_WEIGHTS_AS_A");
-  const bool asked = on && std::string(on) == "1";
+  const bool asked = cache::envInteger("UINTX_TUNE_WEIGHTS_AS_A", 0, 1) == 1;
   if (int8 || q.bits > 4) return;
   if (key.m_bucket <= 32) appendWeightsAsAInRegisters(key, q, smCount, space);
   if (key.m_bucket > 8 && !asked) return;

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "cache/env_integer.h"
 #include "codegen/layout.h"
 #include "kernels/gemm/config_space.h"
 #include "kernels/gemm/cost_model.h"
@@ -199,12 +200,8 @@ GemmConfig modelGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache
   return best;
 }
 
-// $UINTX_TMA_COPIES: 0 (unset or anything else), 1 or 2.
-static int tmaCopiesMode() {
-  const char* v = std::getenv("UINTX_TMA_COPIES");
-  const std::string s = v ? v : "";
-  return s == "1" ? 1 : s == "2" ? 2 : 0;
-}
+// $UINTX_TMA_COPIES: 0 (or unset), 1 or 2.
+static int tmaCopiesMode() { return int(cache::envInteger("UINTX_TMA_COPIES", 0, 2).value_or(0)); }
 
 bool tmaCopiesEnabled() { return tmaCopiesMode() > 0; }
 
@@ -219,8 +216,7 @@ GemmConfig withTmaCopies(const QuantSpec& q, GemmConfig c, bool int8) {
 }
 
 GemmConfig defaultGemmConfig(const QuantSpec& q, int64_t M, bool int8, const cache::GpuModel& gpu) {
-  static const char* const choice = std::getenv("UINTX_GEMM_COST_MODEL");
-  const bool model = choice && std::string(choice) == "1";
+  static const bool model = cache::envInteger("UINTX_GEMM_COST_MODEL", 0, 1) == 1;
   return withTmaCopies(q, model ? modelGemmConfig(q, M, int8, gpu) : ruleGemmConfig(q, M, int8, gpu.smCount), int8);
 }
 

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 
+#include "cache/env_integer.h"
 #include "codegen/layout.h"
 #include "kernels/common/config_fields.h"
 #include "kernels/common/decode.h"
@@ -186,10 +187,7 @@ void validateGemmConfig(const QuantSpec& q, const GemmConfig& c, bool int8Activa
 
 // UINTX_HALF_DECODE=0 keeps the f32 dequantization everywhere, for comparisons.
 static bool halfDecodeEnabled() {
-  static const bool on = [] {
-    const char* e = std::getenv("UINTX_HALF_DECODE");
-    return !(e && std::string(e) == "0");
-  }();
+  static const bool on = cache::envInteger("UINTX_HALF_DECODE", 0, 1) != 0;
   return on;
 }
 

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "cache/env_integer.h"
 #include "kernels/gemv/config_space.h"
 #include "kernels/gemv/cost_model.h"
 
@@ -45,10 +46,7 @@ GemvConfig ruleGemvConfig(const QuantSpec& q, int64_t M, int smCount) {
 GemvConfig defaultGemvConfig(const QuantSpec& q, int64_t M, const cache::GpuModel& gpu) {
   const GemvConfig rule = ruleGemvConfig(q, M, gpu.smCount);
   // $UINTX_COST_MODEL=0: the rule alone, to measure what the model gains (docs/PERFORMANCE.md).
-  static const bool modelOff = [] {
-    const char* v = std::getenv("UINTX_COST_MODEL");
-    return v && std::string(v) == "0";
-  }();
+  static const bool modelOff = cache::envInteger("UINTX_COST_MODEL", 0, 1) == 0;
   if (gpu.smCount <= 0 || modelOff) return rule;
   GemvConfig best = rule;
   double bestUs = predictGemvUs(q, rule, M, gpu) * 0.99;

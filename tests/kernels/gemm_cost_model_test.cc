@@ -22,6 +22,7 @@
 #include "kernels/gemm/tail_reduce.h"
 #include "packing/weight_format.h"
 #include "tests/kernels/tune_timings.h"
+#include "uintx/error.h"
 
 using namespace uintx;
 
@@ -185,4 +186,13 @@ TEST_CASE("defaults take TMA copies where they apply, with UINTX_TMA_COPIES=1") 
   }
   unsetenv("UINTX_TMA_COPIES");
   CHECK(kernels::defaultGemmConfig(w8, 256, true, h200()).tmaCopies == 0);
+  // Any other value is an error naming the variable, not silently "off" ("yes", "3").
+  for (const char* junk : {"yes", "3", "-1", "1 "}) {
+    CAPTURE(junk);
+    setenv("UINTX_TMA_COPIES", junk, 1);
+    CHECK_THROWS_WITH_AS(kernels::tmaCopiesEnabled(), doctest::Contains("UINTX_TMA_COPIES='"), uintx::Error);
+  }
+  setenv("UINTX_TMA_COPIES", "", 1);  // empty counts as unset
+  CHECK(!kernels::tmaCopiesEnabled());
+  unsetenv("UINTX_TMA_COPIES");
 }

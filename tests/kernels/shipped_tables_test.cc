@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "cache/env_integer.h"
 #include "cache/gpu_tables.h"
 #include "kernels/common/quant_spec.h"
 #include "kernels/gemm/gemm.h"
@@ -45,7 +46,43 @@ TEST_CASE("a table is found by its GPU's exact name and compute capability") {
   CHECK(cache::shippedTableFor("Fake GPU", "9.0") == nullptr);
   setenv("UINTX_SHIPPED_TABLES", "0", 1);
   CHECK(cache::shippedTableFor("NVIDIA H200", "9.0") == nullptr);
+  setenv("UINTX_SHIPPED_TABLES", "1", 1);
+  CHECK(cache::shippedTableFor("NVIDIA H200", "9.0") == h200);
+  // "off" or "false" used to leave the tables on without a word: now an error naming the
+  // variable and what it takes.
+  for (const char* junk : {"off", "false", "00x", "2", " 0"}) {
+    CAPTURE(junk);
+    setenv("UINTX_SHIPPED_TABLES", junk, 1);
+    const std::string expected = "UINTX_SHIPPED_TABLES='" + std::string(junk) + "' is not an integer in 0..1";
+    CHECK_THROWS_WITH_AS(cache::shippedTableFor("NVIDIA H200", "9.0"), doctest::Contains(expected.c_str()), Error);
+  }
   unsetenv("UINTX_SHIPPED_TABLES");
+}
+
+TEST_CASE("the library's integer switches are read strictly") {
+  const char* name = "UINTX_TEST_SWITCH";
+  unsetenv(name);
+  CHECK(!cache::envInteger(name, 1, 100).has_value());
+  setenv(name, "", 1);
+  CHECK(!cache::envInteger(name, 1, 100).has_value());
+  setenv(name, "64", 1);
+  CHECK(cache::envInteger(name, 1, 100) == 64);
+  // UINTX_GEMM_MIN_M=1e3 was read as 1 (atoll stops at 'e'); 2^64 and more saturated.
+  for (const char* junk : {"1e3", "2x", "-5", "+5", "0", "101", "99999999999999999999", "\x1b[2J"}) {
+    CAPTURE(junk);
+    setenv(name, junk, 1);
+    CHECK_THROWS_WITH_AS(cache::envInteger(name, 1, 100), doctest::Contains("is not an integer in 1..100"), Error);
+  }
+  // The value is quoted escaped: it cannot drive the terminal that prints the message.
+  setenv(name, "\x1b]0;title\x07", 1);
+  try {
+    (void)cache::envInteger(name, 1, 100);
+    FAIL("accepted a terminal escape");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find('\x1b') == std::string::npos);
+    CHECK(std::string(e.what()).find("\\x1b") != std::string::npos);
+  }
+  unsetenv(name);
 }
 
 TEST_CASE("the cost model's constants come from the GPU's table, with the device's SM count") {
