@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -255,37 +256,42 @@ QuantizedWeight QuantizedWeight::fromSafetensors(const uint8_t* data, size_t siz
   }
 }
 
-// Every system call checked: an ofstream writes its last buffered bytes when it is destroyed,
-// after any check, so a full disk (or a file size limit) left a cut file and no error. Regular
-// files only, as load reads: O_NONBLOCK, so that a FIFO without a reader fails at once instead of
-// blocking the caller forever.
+// Written to a temporary file beside the target, then renamed over it: a save that fails (a
+// full disk, a file size limit) leaves the previous file whole and no cut one. Every system call
+// is checked (an ofstream wrote its last buffered bytes in its destructor, after any check).
+// Regular files only, as load reads: the target is looked at before anything is opened, so a
+// FIFO never blocks the caller; a symbolic link is followed, its target replaced.
 void QuantizedWeight::save(const std::string& path) const {
   std::vector<uint8_t> bytes = toSafetensors();
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
-  if (fd < 0 && errno == ENXIO) throw Error("'" + path + "' is not a regular file (a FIFO or socket)");
-  if (fd < 0) throw Error("cannot open '" + path + "' for writing: " + std::strerror(errno));
-  auto fail = [&](const std::string& what) {
-    const std::string reason = std::strerror(errno);
-    ::close(fd);
-    throw Error(what + " '" + path + "' failed: " + reason + " (the file may be cut short; load refuses it)");
-  };
+  std::string target = path;
   struct stat st;
-  if (::fstat(fd, &st) != 0) fail("stat of");
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw Error("'" + path + "' is not a regular file");
+  if (::stat(path.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode)) throw Error("'" + path + "' is not a regular file: not overwritten");
+    if (char* real = ::realpath(path.c_str(), nullptr)) target = real, std::free(real);
+  } else if (errno != ENOENT) {
+    throw Error("cannot write '" + path + "': " + std::strerror(errno));
   }
-  if (::ftruncate(fd, 0) != 0) fail("truncating");
+  const size_t slash = target.rfind('/');
+  std::string temp = (slash == std::string::npos ? std::string() : target.substr(0, slash + 1)) + ".uintx-save-XXXXXX";
+  const int fd = ::mkstemp(temp.data());
+  if (fd < 0) throw Error("cannot write '" + path + "': creating a file beside it failed: " + std::strerror(errno));
+  auto fail = [&](const std::string& what, bool open) {
+    const std::string reason = std::strerror(errno);
+    if (open) ::close(fd);
+    ::unlink(temp.c_str());
+    throw Error(what + " '" + path + "' failed: " + reason + " (the previous file, if any, is unchanged)");
+  };
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n == 0) errno = EIO;  // no progress and no reason given
-    if (n <= 0) fail("writing");
+    if (n <= 0) fail("writing", true);
     done += size_t(n);
   }
-  if (::close(fd) != 0)
-    throw Error("writing '" + path + "' failed: " + std::strerror(errno) + " (the file may be cut short; load refuses it)");
+  if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0) fail("writing", true);
+  if (::close(fd) != 0) fail("writing", false);
+  if (::rename(temp.c_str(), target.c_str()) != 0) fail("replacing", false);
 }
 
 QuantizedWeight QuantizedWeight::load(const std::string& path) {

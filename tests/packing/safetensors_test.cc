@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -308,15 +309,21 @@ TEST_CASE("save writes regular files only and reports every failed write") {
   ::unlink(fifo.c_str());
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   CHECK_THROWS_WITH_AS(small.save(fifo), doctest::Contains("is not a regular file"), Error);
+  struct stat st;
+  REQUIRE(::stat(fifo.c_str(), &st) == 0);
+  CHECK(S_ISFIFO(st.st_mode));  // left as it was
   // /dev/full fails every write; the ofstream's buffered bytes failed only in its destructor,
   // after the last check, so the save "succeeded".
   CHECK_THROWS_WITH_AS(small.save("/dev/full"), doctest::Contains("is not a regular file"), Error);
   const std::string dir = tempPath("save.dir");
   ::mkdir(dir.c_str(), 0700);
-  CHECK_THROWS_WITH_AS(small.save(dir), doctest::Contains("cannot open"), Error);
+  CHECK_THROWS_WITH_AS(small.save(dir), doctest::Contains("is not a regular file"), Error);
   // A regular file whose writes fail (a file size limit of 100 bytes, in a child process so the
-  // limit does not reach this process's log): the save must say so.
+  // limit does not reach this process's log): the save must say so, and leave the file it was
+  // to replace whole.
   const std::string limited = tempPath("save.limited");
+  const QuantizedWeight previous = smallWeight(4, 64, 32, ScalarType::bf16, true);
+  previous.save(limited);
   const pid_t child = ::fork();
   REQUIRE(child >= 0);
   if (child == 0) {
@@ -334,9 +341,21 @@ TEST_CASE("save writes regular files only and reports every failed write") {
   REQUIRE(::waitpid(child, &status, 0) == child);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
-  CHECK_THROWS_AS(QuantizedWeight::load(limited), Error);  // the cut file is refused
-  // A good save over an existing file replaces it whole.
-  smallWeight(4, 64, 32, ScalarType::bf16, true).save(limited);
+  checkSame(previous, QuantizedWeight::load(limited));  // not cut: the previous file
+  // No temporary file is left beside it.
+  const std::string dirOf = limited.substr(0, limited.rfind('/'));
+  int leftovers = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dirOf))
+    leftovers += e.path().filename().string().rfind(".uintx-save-", 0) == 0;
+  CHECK(leftovers == 0);
+  // A good save over an existing file replaces it whole; through a symbolic link, its target.
   small.save(limited);
   checkSame(small, QuantizedWeight::load(limited));
+  const std::string link = tempPath("save.link");
+  ::unlink(link.c_str());
+  REQUIRE(::symlink(limited.c_str(), link.c_str()) == 0);
+  previous.save(link);
+  REQUIRE(::lstat(link.c_str(), &st) == 0);
+  CHECK(S_ISLNK(st.st_mode));
+  checkSame(previous, QuantizedWeight::load(limited));
 }
