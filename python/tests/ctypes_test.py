@@ -45,6 +45,8 @@ def main():
     check(isinstance(e, ValueError) and e.status == 1, "InvalidArgumentError is a ValueError, status 1")
     raises(uintx.InvalidArgumentError, "192", uintx.quantize_list, w[: n * 192], n, 192, group_size=128)
     raises(TypeError, "float32, bfloat16 or float16", uintx.make_format, n, k, scale_dtype="int8")
+    # A short list was padded with zeros by ctypes and quantized.
+    raises(ValueError, "4095 values for a 16 x 256 weight", uintx.quantize_list, w[:-1], n, k)
 
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "w.safetensors")
@@ -54,6 +56,12 @@ def main():
         e = raises(uintx.UintxIOError, "missing.safetensors", uintx.QuantizedWeight.load,
                    os.path.join(d, "missing.safetensors"))
         check(isinstance(e, OSError), "UintxIOError is an OSError")
+        # A NUL in a path ended it there: "w.safetensors\0x" saved to w.safetensors.
+        cut = os.path.join(d, "cut.safetensors")
+        raises(ValueError, "NUL byte", q.save, cut + "\0.other")
+        check(not os.path.exists(cut), "nothing written at the path cut at the NUL")
+        raises(ValueError, "NUL byte", uintx.QuantizedWeight.load, path + "\0x")
+        raises(ValueError, "NUL byte", uintx.set_cache_settings, "/tmp/a\0b")
 
     copy = uintx.QuantizedWeight.from_buffers(f, q.buffer(_capi.BUFFER_PACKED), q.buffer(_capi.BUFFER_SCALES),
                                               q.buffer(_capi.BUFFER_ZEROS))

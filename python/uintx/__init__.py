@@ -36,5 +36,6 @@ def cache_settings():
 
 def set_cache_settings(config_cache_path=None, kernels_dir=None):
     """None leaves a setting as it is; '' turns that cache off."""
-    _capi.call("uintx_cache_settings_set", None if config_cache_path is None else config_cache_path.encode(),
-               None if kernels_dir is None else kernels_dir.encode())
+    _capi.call("uintx_cache_settings_set",
+               None if config_cache_path is None else _capi.path_arg(config_cache_path, "config_cache_path"),
+               None if kernels_dir is None else _capi.path_arg(kernels_dir, "kernels_dir"))

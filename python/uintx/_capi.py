@@ -97,3 +97,12 @@ def check(status):
 
 def call(name, *args):
     check(getattr(lib, name)(*args))
+
+
+def path_arg(path, what="path"):
+    """A file path as the C API takes it (bytes, NUL-terminated). A NUL inside the path would
+    end it early there, and the library would open another file: refused."""
+    raw = os.fsencode(path)
+    if b"\0" in raw:
+        raise ValueError("uintx: %s %r contains a NUL byte" % (what, path))
+    return raw

@@ -66,12 +66,12 @@ class QuantizedWeight:
         return out
 
     def save(self, path):
-        _capi.call("uintx_weight_save", self._handle, str(path).encode())
+        _capi.call("uintx_weight_save", self._handle, _capi.path_arg(path))
 
     @classmethod
     def load(cls, path):
         out = ctypes.c_void_p()
-        _capi.call("uintx_weight_load", str(path).encode(), ctypes.byref(out))
+        _capi.call("uintx_weight_load", _capi.path_arg(path), ctypes.byref(out))
         return cls(out.value)
 
     @classmethod
@@ -120,6 +120,9 @@ def quantize(weight, bits=4, group_size=128, packing_bitwidth=32, scale_dtype=No
 def quantize_list(values, n, k, **format_options):
     """quantize() for a flat list of n * k floats, without torch (tests, tools)."""
     f = make_format(n, k, **format_options)
+    values = list(values)
+    if len(values) != n * k:  # ctypes would pad a short list with zeros and quantize those
+        raise ValueError("uintx.quantize_list: %d values for a %d x %d weight (%d)" % (len(values), n, k, n * k))
     w = (ctypes.c_float * (n * k))(*values)
     out = ctypes.c_void_p()
     _capi.call("uintx_quantize", w, _capi.DTYPE_F32, ctypes.byref(f), None, ctypes.byref(out))
