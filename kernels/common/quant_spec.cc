@@ -49,6 +49,14 @@ QuantSpec quantSpecOf(const WeightFormat& f) {
                 "') is registered with its own code or dequantization rule; the GPU kernels decode the standard "
                 "rules only (unsignedAsymmetricWidth / signedSymmetricWidth), so it can be packed and "
                 "dequantized on the host but not run by uintx::linear");
+  // Kernel offsets are 32-bit (the DSL's index type): the packed bytes, with the 16 bytes a row's
+  // last vector load may read past them, must stay below 2^31, or offsets wrap and read other
+  // memory. Scales, zeros, x and y are smaller per row than the packed codes.
+  if (f.packedBytes() + 64 > (size_t(1) << 31))
+    throw Error("the packed weight [" + std::to_string(f.N) + ", " + std::to_string(f.K) + "] at " +
+                std::to_string(spec.bits) + " bits is " + std::to_string(f.packedBytes()) +
+                " bytes; the GPU kernels address at most 2^31 - 64 bytes of it (32-bit offsets): split its "
+                "rows into shards (QuantizedWeight::sliceRows, tensor parallelism), each a linear() of its own");
   QuantSpec q;
   q.bits = spec.bits;
   q.symmetric = spec.isSymmetric();

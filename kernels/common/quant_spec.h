@@ -29,7 +29,7 @@ struct QuantSpec {
 };
 
 // Throws uintx::Error if no kernel handles this format (the message says why): widths above 8
-// bits, and registered widths whose code or dequantization rule is not one of the two standard
+// bits, packed weights of 2^31 - 64 bytes or more (the kernels' offsets are 32-bit), and registered widths whose code or dequantization rule is not one of the two standard
 // rules (the kernels decode codes as plain or two's-complement integers, nothing else).
 QuantSpec quantSpecOf(const WeightFormat& format);
 dsl::DType dslType(ScalarType t);

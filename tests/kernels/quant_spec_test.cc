@@ -40,3 +40,22 @@ TEST_CASE("a width with a custom code rule is refused by the kernels, not decode
   if (!isBitWidthRegistered(5)) registerBitWidth(custom);
   CHECK_THROWS_WITH_AS(kernels::quantSpecOf(formatOf(5)), doctest::Contains("standard"), Error);
 }
+
+// Offsets in the kernels are 32-bit: a weight whose packed bytes reach 2^31 would wrap them and
+// read other memory. The largest layers of public models fit (Llama-3.1 405B's lm_head,
+// 128256 x 16384, is 2.1e9 bytes at 8 bits); a 256000-row vocabulary at that width does not.
+TEST_CASE("a packed weight past 32-bit offsets is refused by the kernels, with the way out") {
+  WeightFormat f;
+  f.bit_width = 8, f.packing_bitwidth = 32, f.N = 128256, f.K = 16384, f.group_size = 16384;
+  f.validate();
+  CHECK(f.packedBytes() < (size_t(1) << 31));
+  CHECK_NOTHROW(kernels::quantSpecOf(f));
+  f.N = 256000;
+  CHECK_THROWS_WITH_AS(kernels::quantSpecOf(f), doctest::Contains("split its rows into shards"), Error);
+  f.bit_width = 4, f.group_size = 128;  // 2.1e9 bytes at 4 bits: fits
+  CHECK_NOTHROW(kernels::quantSpecOf(f));
+  f.N = 262144;  // 2^31 bytes at 4 bits
+  CHECK_THROWS_AS(kernels::quantSpecOf(f), Error);
+  f.N = 262143;  // one row less: 8192 bytes under 2^31
+  CHECK_NOTHROW(kernels::quantSpecOf(f));
+}
