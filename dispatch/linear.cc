@@ -5,6 +5,7 @@
 #include "cache/gpu_tables.h"
 #include "dispatch/call_key.h"
 #include "dispatch/kernel_store.h"
+#include "dispatch/row_split.h"
 #include "dispatch/workspace_pool.h"
 #include "kernels/families.h"
 #include "runtime/cuda_driver.h"
@@ -122,14 +123,8 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
     plan = plans.emplace(planKey, p).first->second;
   }
 
-  // The rows past the last whole row block of large tiles: a few rows would cost a whole row
-  // block of programs (as long as the full one), while a call of their own runs them on the
-  // small-M tiles in a fraction of that. Row blocks of 128 or more rows are 16-byte multiples.
-  // Not with int8 activations: that call streams the 8-bit weights once more, about as long as
-  // the int8 GEMM's 128-row block, whose second block mostly fills idle SMs (docs/PERFORMANCE.md,
-  // run 22: 8192x8192 W8A8 at M = 160 took 66 us split, 1.7x M = 128).
-  const int64_t tile = plan->rowsPerProgram(), rest = tile >= 128 ? M % tile : 0;
-  if (M > tile && rest > 0 && rest <= tile / 4 && key.family != cache::KernelFamily::gemm_int8) {
+  // A few rows past the last whole row block of large tiles run as a call of their own.
+  if (const int64_t rest = dispatch::separateTailRows(M, plan->rowsPerProgram(), key.family)) {
     const int64_t head = M - rest;
     const size_t ySize = y.dtype == ScalarType::f32 ? 4 : 2;
     linear(DeviceMatrix{x.data, head, x.cols, x.dtype}, w, DeviceMatrix{y.data, head, y.cols, y.dtype}, stream, options);

@@ -2,7 +2,7 @@
 # Runs the GPU work on a machine with an NVIDIA GPU, from a folder of statically linked
 # binaries built here with --config=static (compressed with xz). Logs go to $OUT (or ./out).
 # Usage: bash scripts/device_run.sh <binaries dir> [suite] [bench ARGS...] [tune] [tma] [sass]
-#                                   [gemlite SHAPES MS]
+#                                   [gemlite SHAPES MS] [int8cliff]
 # (the folder as scripts/prepare_carry.sh assembles it)
 # `tma`: the checks the TMA copies owe (docs/PERFORMANCE.md, run 26): the tensor-block GPU
 # case (also under memcheck and racecheck), W8A8 and W4A16 through linear() with and without
@@ -12,6 +12,10 @@
 # `gemlite SHAPES MS` (e.g. 11008x4096,4096x11008 1,16,300): W4A16 and W8A8 through
 # linear_vs_cublas --graph and gemlite (../shared/bench/anchors.py, <dir>/gemlite) on the same
 # cells, then compare.py side by side (compare.txt).
+# `int8cliff`: W8A8 from 64 to 256 rows with the default tiles, then with 256-row tiles (weights
+# read once from 129 to 256 rows) and transposed tiles from config-cache entries of buckets 128
+# and 256 (bench/predicted_defaults shows where the models predict steps; docs/PERFORMANCE.md,
+# run 28).
 set -uo pipefail
 dir="$1"; shift
 out="${OUT:-./out}"; mkdir -p "$out"
@@ -20,7 +24,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv,noh
 while (($#)); do
   case "$1" in
     suite) "$dir/gpu_suite" 2>&1 | tail -25 | tee "$out/suite.txt"; shift ;;
-    bench) shift; args=(); while (($#)) && [[ ! "$1" =~ ^(suite|tune|tma|sass|gemlite)$ ]]; do args+=("$1"); shift; done
+    bench) shift; args=(); while (($#)) && [[ ! "$1" =~ ^(suite|tune|tma|sass|gemlite|int8cliff)$ ]]; do args+=("$1"); shift; done
            "$dir/linear_vs_cublas" "${args[@]}" 2>>"$out/bench.err" | tee -a "$out/bench.txt" ;;
     tune) shift; d=$(mktemp -d)
           "$dir/first_call_latency" --cache $d/cfg.json --kernels-dir $d/k --shape 4096x4096 --batch 1 \
@@ -61,6 +65,27 @@ while (($#)); do
              SHAPES_NK="$shapes" MS="$ms" VARIANTS=bf16,A16W4,A8W8i8 PYTHONPATH="$dir" \
                  python3 "$dir/anchors.py" "$out/gemlite.json" > "$out/gemlite.txt" 2>&1
              python3 "$dir/compare.py" "$out/uintx.csv" "$out/gemlite.json" | tee "$out/compare.txt" ;;
+    int8cliff) shift
+         name=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
+         shapes="8192x8192,28672x8192,13824x5120,4096x14336,14336x4096"
+         cfg() { echo "{\"BLOCK_M\": $1, \"BLOCK_N\": $2, \"BLOCK_K\": $3, \"num_warps\": $4, \"num_stages\": $5, \"split_k\": 1, \"weights_as_a\": $6}"; }
+         write() {  # FILE CONFIG_OF_BUCKET_256 [CONFIG_OF_BUCKET_128]
+           local e="" n k b c
+           for nk in ${shapes//,/ }; do n=${nk%x*}; k=${nk#*x}
+             for b in 256 128; do c=$2; [[ $b == 128 ]] && c=${3:-}; [[ -z "$c" ]] && continue
+               e+="${e:+,}\"family=gemm_int8;bits=8;group=$k;pack=32;act=bf16;out=bf16;N=$n;K=$k;M=$b\": {\"config\": $c, \"time_us\": 1.0, \"tuned_at\": \"2026-12-08T00:00:00Z\"}"
+             done; done
+           echo "{\"schema_version\": 1, \"gpu\": {\"name\": \"$name\", \"compute_capability\": \"9.0\"}, \"entries\": {$e}}" > "$1"
+         }
+         write "$out/cliff_X.json" "$(cfg 256 128 128 8 4 0)" "$(cfg 128 128 128 4 6 1)"
+         write "$out/cliff_Y.json" "$(cfg 256 128 128 8 4 1)" "$(cfg 128 64 256 4 4 1)"
+         write "$out/cliff_Z.json" "$(cfg 256 64 128 4 4 1)"
+         a=(--graph --variants w8a8 --shapes "$shapes" --batch 64,65,96,128,129,160,200,256,512,513,1024,1025)
+         "$dir/linear_vs_cublas" "${a[@]}" --csv "$out/cliff_default.csv" > "$out/cliff_default.txt" 2>&1
+         for v in X Y Z; do
+           UINTX_CONFIG_CACHE="$out/cliff_$v.json" "$dir/linear_vs_cublas" "${a[@]}" --csv "$out/cliff_$v.csv" > "$out/cliff_$v.txt" 2>&1
+         done
+         tail -n 5 "$out"/cliff_*.txt ;;
     *) echo "unknown step $1"; exit 2 ;;
   esac
 done
