@@ -11,6 +11,7 @@
 #include "cache/config_cache.h"
 #include "cache/kernel_disk_cache.h"
 #include "codegen/ptx_compiler.h"
+#include "dispatch/stored_kernel.h"
 #include "uintx/error.h"
 
 namespace uintx {
@@ -127,25 +128,14 @@ std::shared_ptr<codegen::JitKernel> compiledKernel(const dsl::KernelProgram& pro
     cache::KernelDiskCache disk(settings.kernelsDir, codegen::compilerVersion());
     std::string key = cache::KernelDiskCache::makeKey(ir, codegen::compilerVersion(), options.chip);
     if (auto text = disk.load(key)) {
-      // Stored as: "numThreads sharedBytes", newline, PTX.
-      size_t nl = text->find('\n');
-      codegen::PtxKernel k;
-      if (nl != std::string::npos && std::sscanf(text->c_str(), "%d %d", &k.numThreads, &k.sharedBytes) == 2) {
-        k.name = program.name;
-        k.ptx = text->substr(nl + 1);
-        // The entry may only confirm what the program fixes (its threads) and stay within
-        // what a launch can use: a file cannot choose a kernel's launch geometry.
-        constexpr int kMaxSharedBytes = 227 * 1024;
-        if (k.numThreads == program.numThreads() && k.sharedBytes >= 0 && k.sharedBytes <= kMaxSharedBytes) {
-          kernel = std::make_shared<codegen::JitKernel>(std::move(k), program.params);
-          fromDisk = true;
-        }
+      if (auto k = parseStoredKernel(*text, program.name, program.numThreads())) {
+        kernel = std::make_shared<codegen::JitKernel>(std::move(*k), program.params);
+        fromDisk = true;
       }
     }
     if (!kernel) {
       kernel = codegen::JitKernel::compile(program, options);
-      disk.store(key, std::to_string(kernel->ptx().numThreads) + " " + std::to_string(kernel->ptx().sharedBytes) +
-                          "\n" + kernel->ptx().ptx);
+      disk.store(key, storedKernelText(kernel->ptx()));
     }
   } else {
     kernel = codegen::JitKernel::compile(program, options);
