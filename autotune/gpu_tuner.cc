@@ -1,10 +1,14 @@
 #include "autotune/gpu_tuner.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
-#include <fstream>
 #include <cmath>
 #include <functional>
 #include <iostream>
@@ -226,9 +230,23 @@ template <typename Candidates, typename Timed>
 void logTimings(const cache::KernelKey& key, const Candidates& space, const Timed& timed) {
   const char* path = std::getenv("UINTX_TUNE_TIMINGS");
   if (!path || !*path) return;
-  std::ofstream out(path, std::ios::app);
+  std::string text;
   for (const auto& t : timed)
-    out << '"' << key.toString() << "\"," << t.index << ",\"" << space[size_t(t.index)].name << "\"," << t.us << "\n";
+    text += '"' + key.toString() + "\"," + std::to_string(t.index) + ",\"" + space[size_t(t.index)].name + "\"," +
+            std::to_string(t.us) + "\n";
+  // A regular file only (a FIFO without a reader would block the tuner: O_NONBLOCK fails at
+  // once), every write checked; a failure is reported once and the tuning goes on.
+  const int fd = ::open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+  struct stat st;
+  bool ok = fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  for (size_t done = 0; ok && done < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    done += ok ? size_t(n) : 0;
+  }
+  if (fd >= 0 && ::close(fd) != 0) ok = false;
+  if (!ok) dispatch::warnOnce("UINTX_TUNE_TIMINGS: cannot append to '" + std::string(path) + "' (a regular file is needed)");
 }
 
 TuneResult GpuTuner::tuneOrThrow(const cache::KernelKey& key, const ProgressFn& progress) {
