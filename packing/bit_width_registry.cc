@@ -1,5 +1,7 @@
 #include "packing/bit_width_registry.h"
 
+#include <cmath>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,23 +56,67 @@ BitWidthSpec signedSymmetricWidth(int bits) {
 
 namespace {
 
+constexpr size_t kMaxNameLength = 64;
+
+// The name goes into messages and into every saved file's JSON header: bytes outside
+// printable ASCII would reach terminals as control sequences, and invalid UTF-8 made the
+// header's JSON writer throw (a non-uintx exception) at save().
+void checkName(const BitWidthSpec& spec) {
+  bool printable = !spec.name.empty() && spec.name.size() <= kMaxNameLength;
+  for (char c : spec.name) printable = printable && c >= 0x20 && c <= 0x7e;
+  if (printable) return;
+  std::string shown;  // the name as a reader can see it: other bytes as \xNN, cut after 64
+  for (size_t i = 0; i < spec.name.size() && i < kMaxNameLength; ++i) {
+    const unsigned char c = static_cast<unsigned char>(spec.name[i]);
+    if (c >= 0x20 && c <= 0x7e) {
+      shown += char(c);
+    } else {
+      static const char hex[] = "0123456789abcdef";
+      shown += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+    }
+  }
+  if (spec.name.size() > kMaxNameLength) shown += "...";
+  throw Error("registerBitWidth: width " + std::to_string(spec.bits) + ": name \"" + shown + "\" (" +
+              std::to_string(spec.name.size()) + " bytes) must be 1 to " + std::to_string(kMaxNameLength) +
+              " printable ASCII characters: it is shown in messages and written into weight files");
+}
+
+// Calls a rule of the width being registered; an exception it throws becomes a uintx::Error
+// naming the width and the call (a std::out_of_range from a table lookup said neither).
+template <typename Call>
+auto callRule(const std::string& width, const std::string& call, Call rule) -> decltype(rule()) {
+  try {
+    return rule();
+  } catch (const std::exception& e) {
+    throw Error(width + call + " threw: " + e.what());
+  } catch (...) {
+    throw Error(width + call + " threw an exception that is not a std::exception");
+  }
+}
+
 // Packing masks each code to `bits`; a code that does not fit would silently become another
-// value, so every q of the range must encode into `bits` and decode back to itself.
-void checkCodesFit(const BitWidthSpec& spec) {
+// value, so every q of the range must encode into `bits` and decode back to itself. Every q
+// must also dequantize to a finite float with scale 1 and zero 0 (what quantize stores for a
+// group of zeros), and no rule may throw.
+void checkRules(const BitWidthSpec& spec) {
   const std::string width = "registerBitWidth: width " + std::to_string(spec.bits) + " (" + spec.name + "): ";
   const int64_t codes = int64_t(1) << spec.bits;
   if (int64_t(spec.q_max) - int64_t(spec.q_min) + 1 > codes)
     throw Error(width + "q range [" + std::to_string(spec.q_min) + ", " + std::to_string(spec.q_max) +
                 "] does not fit in " + std::to_string(spec.bits) + " bits (" + std::to_string(codes) + " codes)");
   for (int64_t q = spec.q_min; q <= spec.q_max; ++q) {
-    const uint32_t code = spec.encode(int32_t(q));
+    const std::string qs = std::to_string(q);
+    const uint32_t code = callRule(width, "encode(" + qs + ")", [&] { return spec.encode(int32_t(q)); });
     if (code >= uint64_t(codes))
-      throw Error(width + "encode(" + std::to_string(q) + ") = " + std::to_string(code) + " does not fit in " +
+      throw Error(width + "encode(" + qs + ") = " + std::to_string(code) + " does not fit in " +
                   std::to_string(spec.bits) + " bits");
-    const int32_t back = spec.decode(code);
+    const int32_t back = callRule(width, "decode(" + std::to_string(code) + ")", [&] { return spec.decode(code); });
     if (back != q)
-      throw Error(width + "decode(encode(" + std::to_string(q) + ")) = " + std::to_string(back) +
+      throw Error(width + "decode(encode(" + qs + ")) = " + std::to_string(back) +
                   ": decode must invert encode on [q_min, q_max]");
+    const float w = callRule(width, "dequantize(" + qs + ", 1, 0)", [&] { return spec.dequantize(int32_t(q), 1.0f, 0.0f); });
+    if (!std::isfinite(w))
+      throw Error(width + "dequantize(" + qs + ", 1, 0) = " + std::to_string(w) + ": must be a finite float");
   }
 }
 
@@ -86,7 +132,8 @@ struct Registry {
                   " needs encode, decode and dequantize rules");
     if (spec.q_min > spec.q_max)
       throw Error("registerBitWidth: width " + std::to_string(spec.bits) + " has q_min > q_max");
-    checkCodesFit(spec);
+    checkName(spec);
+    checkRules(spec);
     std::lock_guard<std::mutex> lock(mutex);
     if (specs.count(spec.bits))
       throw Error("registerBitWidth: bit width " + std::to_string(spec.bits) + " is already registered");

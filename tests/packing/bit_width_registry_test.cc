@@ -2,6 +2,10 @@
 // (one registerBitWidth call each) that then work end to end.
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
 #include "packing/bit_width_registry.h"
 #include "packing/quantize.h"
 #include "tests/packing/test_util.h"
@@ -98,4 +102,56 @@ TEST_CASE("a width whose range or codes do not fit its bits is refused at regist
   for (int bits : {10, 11, 12, 13}) CHECK_FALSE(isBitWidthRegistered(bits));
   CHECK_NOTHROW(registerBitWidth(unsignedAsymmetricWidth(16)));
   CHECK(isBitWidthRegistered(16));
+}
+
+TEST_CASE("a width's name must be short printable ASCII") {
+  // An invalid UTF-8 byte made save() throw nlohmann's type_error (not a uintx::Error) for
+  // every weight of the width; control bytes reached terminals through messages.
+  for (std::string name : {std::string("uint14\xff"), std::string("\x1b[2Juint14"), std::string(),
+                           std::string(1000, 'a'), std::string("uint\n14")}) {
+    CAPTURE(name.size());
+    BitWidthSpec spec = unsignedAsymmetricWidth(14);
+    spec.name = name;
+    CHECK_THROWS_WITH_AS(registerBitWidth(spec), doctest::Contains("must be 1 to 64 printable ASCII characters"), Error);
+    try {
+      registerBitWidth(spec);
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      CHECK(message.find('\x1b') == std::string::npos);  // shown escaped, never as the byte
+      CHECK(message.find('\n') == std::string::npos);
+      CHECK(message.size() < 400);  // cut, not 1000 bytes long
+    }
+  }
+  CHECK_FALSE(isBitWidthRegistered(14));
+}
+
+TEST_CASE("a rule that throws or dequantizes to a non-finite float is refused at registration") {
+  // A rule's own exception (a table's .at()) came out of registerBitWidth as it was, naming
+  // neither the width nor the value.
+  BitWidthSpec throwingEncode = unsignedAsymmetricWidth(15);
+  throwingEncode.encode = [](int32_t q) -> uint32_t {
+    if (q == 3) throw std::out_of_range("vector::_M_range_check");
+    return uint32_t(q);
+  };
+  CHECK_THROWS_WITH_AS(registerBitWidth(throwingEncode),
+                       doctest::Contains("width 15 (uint15): encode(3) threw: vector::_M_range_check"), Error);
+  BitWidthSpec throwingDecode = unsignedAsymmetricWidth(15);
+  throwingDecode.decode = [](uint32_t code) -> int32_t {
+    if (code == 9) throw 42;  // not even a std::exception
+    return int32_t(code);
+  };
+  CHECK_THROWS_WITH_AS(registerBitWidth(throwingDecode), doctest::Contains("decode(9) threw an exception"), Error);
+  BitWidthSpec throwingDequantize = unsignedAsymmetricWidth(15);
+  throwingDequantize.dequantize = [](int32_t, float, float) -> float { throw std::runtime_error("no table"); };
+  CHECK_THROWS_WITH_AS(registerBitWidth(throwingDequantize), doctest::Contains("dequantize(0, 1, 0) threw: no table"),
+                       Error);
+  // A table with a hole: quantize stores scale 1 and zero 0 for a group of zeros, and such a
+  // group's weights would not be finite.
+  BitWidthSpec nanTable = unsignedAsymmetricWidth(15);
+  nanTable.dequantize = [](int32_t q, float scale, float zero) {
+    return q == 7 ? std::nanf("") : (float(q) - zero) * scale;
+  };
+  CHECK_THROWS_WITH_AS(registerBitWidth(nanTable), doctest::Contains("dequantize(7, 1, 0) = nan: must be a finite float"),
+                       Error);
+  CHECK_FALSE(isBitWidthRegistered(15));
 }
