@@ -25,9 +25,15 @@ SimulatedColumnParallelLinear::SimulatedColumnParallelLinear(const QuantizedWeig
 void SimulatedColumnParallelLinear::forward(const DeviceMatrix& x, const DeviceMatrix& y, CUstream stream) {
   const int world = int(ranks_.size());
   const int64_t M = x.rows, Nl = ranks_[0]->localOutFeatures();
-  if (y.rows != M || y.cols != Nl * world)
+  // Checked before the gather buffer is sized from M (a negative M wrapped the byte count).
+  if (M < 1)
+    throw Error("SimulatedColumnParallelLinear: x must have at least one row, got " + std::to_string(M));
+  // The ranks' blocks are in x's dtype and the rearrange reads them as y's: another y dtype
+  // would reinterpret bf16 bits as fp16 (or the reverse).
+  if (y.rows != M || y.cols != Nl * world || y.dtype != x.dtype)
     throw Error("SimulatedColumnParallelLinear: y must be [" + std::to_string(M) + ", " + std::to_string(Nl * world) +
-                "], got [" + std::to_string(y.rows) + ", " + std::to_string(y.cols) + "]");
+                "] " + scalarTypeName(x.dtype) + " like x, got [" + std::to_string(y.rows) + ", " +
+                std::to_string(y.cols) + "] " + scalarTypeName(y.dtype));
   // Rank blocks back to back, as an all-gather lays them out; 16-byte aligned slots for linear.
   const size_t block = size_t(M * Nl) * elementSize(x.dtype);
   if (block % 16 != 0)

@@ -1,0 +1,65 @@
+// The tensor-parallel layers' host side against the CPU stand-ins for libcuda.so.1
+// (tests/runtime/fake_libcuda.cc: kernels compile and "load", launches are only counted) and
+// libnccl.so.2 (fake_nccl.cc: communicators are made, every collective fails with NCCL's error):
+// what a call checks, and where it puts its output, before any collective runs.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "parallel/communicator.h"
+#include "parallel/parallel_linear.h"
+#include "parallel/shard_plan.h"
+#include "parallel/simulated_tp.h"
+#include "runtime/device_buffer.h"
+#include "tests/runtime/fake_driver.h"
+#include "uintx/error.h"
+#include "uintx/uintx.h"
+
+using namespace uintx;
+using namespace uintx::parallel;
+
+namespace {
+
+const bool kFakeDriver = [] {
+  unsetenv("UINTX_CONFIG_CACHE");
+  return uintx::testing::useFakeDriver();
+}();
+
+QuantizedWeight randomWeight(int64_t N, int64_t K) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal;
+  std::vector<float> w(size_t(N * K));
+  for (float& v : w) v = normal(rng);
+  return quantize(w.data(), N, K, QuantizeOptions{});
+}
+
+void* ptr(const runtime::DeviceBuffer& b) { return reinterpret_cast<void*>(b.get()); }
+
+}  // namespace
+
+TEST_CASE("fake drivers are in place") {
+  REQUIRE(kFakeDriver);
+  REQUIRE(std::getenv("UINTX_LIBNCCL") != nullptr);
+  setCacheSettings({"", ""});  // no config cache, no kernels directory
+}
+
+TEST_CASE("the simulated column-parallel layer refuses a y of another dtype, or no rows") {
+  // The ranks' blocks are computed in x's dtype and rearranged into y as y's dtype: bf16 blocks
+  // were read as fp16 (and the reverse) without a word, every output wrong.
+  const int64_t N = 256, K = 256, M = 4;
+  SimulatedColumnParallelLinear sim(randomWeight(N, K), 2);
+  runtime::DeviceBuffer x(size_t(M * K * 2)), y(size_t(M * N * 4));
+  CHECK_THROWS_WITH_AS(sim.forward({ptr(x), M, K, ScalarType::bf16}, {ptr(y), M, N, ScalarType::f16}, nullptr),
+                       doctest::Contains("y must be [4, 256] bf16 like x, got [4, 256] f16"), Error);
+  CHECK_THROWS_WITH_AS(sim.forward({ptr(x), M, K, ScalarType::f16}, {ptr(y), M, N, ScalarType::bf16}, nullptr),
+                       doctest::Contains("y must be [4, 256] f16 like x"), Error);
+  // No rows: a negative count sized the gather buffer from a wrapped byte count.
+  for (int64_t rows : {0, -1}) {
+    CAPTURE(rows);
+    CHECK_THROWS_WITH_AS(sim.forward({ptr(x), rows, K, ScalarType::bf16}, {ptr(y), rows, N, ScalarType::bf16}, nullptr),
+                         doctest::Contains("x must have at least one row"), Error);
+  }
+  CHECK_NOTHROW(sim.forward({ptr(x), M, K, ScalarType::bf16}, {ptr(y), M, N, ScalarType::bf16}, nullptr));
+}
