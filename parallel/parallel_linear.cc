@@ -63,6 +63,8 @@ void ColumnParallelLinear::forwardGathered(const DeviceMatrix& x, const DeviceMa
   const char* layer = "ColumnParallelLinear::forwardGathered";
   const Communicator& comm = needComm(comm_, layer, "forwardGathered");
   const int64_t M = x.rows, Nl = localOutFeatures();
+  // Before the workspace is sized from M (a negative M wrapped the byte count).
+  check(M >= 1, layer, "x must have at least one row, got " + std::to_string(M));
   check(y.rows == M && y.cols == outFeatures() && y.dtype == x.dtype && y.data, layer,
         "y must be [" + std::to_string(M) + ", " + std::to_string(outFeatures()) + "] " + scalarTypeName(x.dtype) +
             ", got [" + std::to_string(y.rows) + ", " + std::to_string(y.cols) + "] " + scalarTypeName(y.dtype));
@@ -74,10 +76,14 @@ void ColumnParallelLinear::forwardGathered(const DeviceMatrix& x, const DeviceMa
   {
     std::lock_guard<std::mutex> lock(mutex_);
     runtime::DeviceBuffer& ws = workspaces_[stream];
-    size_t need = (direct ? 0 : slotBytes * world_) + slotBytes;  // gathered blocks + a spare slot
+    // Gathered blocks, then a spare slot. The spare slot is used exactly when the rank's block
+    // is not 16-byte aligned, so it must itself start aligned (linear's rule for y), not right
+    // after the blocks.
+    const size_t spare = direct ? 0 : (slotBytes * world_ + 15) / 16 * 16;
+    const size_t need = spare + slotBytes;
     if (ws.size() < need) ws = runtime::DeviceBuffer(need);
     if (!direct) gathered = ws.get();
-    local = ws.get() + (direct ? 0 : slotBytes * world_);
+    local = ws.get() + spare;
   }
   // Compute in place in the rank's own slot when it is aligned as linear needs (NCCL's
   // in-place all-gather); otherwise in the spare slot.

@@ -63,3 +63,20 @@ TEST_CASE("the simulated column-parallel layer refuses a y of another dtype, or 
   }
   CHECK_NOTHROW(sim.forward({ptr(x), M, K, ScalarType::bf16}, {ptr(y), M, N, ScalarType::bf16}, nullptr));
 }
+
+TEST_CASE("forwardGathered on a rank whose block is not 16-byte aligned computes into an aligned spare slot") {
+  // Rank 1 of 2, on device 0 (the fake driver's only device). Blocks of 3 x 6 bf16 are 36
+  // bytes, so rank 1's slot of the gather buffer is not 16-byte aligned and the layer computes
+  // into its spare slot, which lay right after the blocks (byte 72): linear refused it with
+  // "x and y must be 16-byte aligned", of the caller's aligned x and y. The fake NCCL fails
+  // every collective: a call that gets as far as the all-gather ends with its error.
+  std::vector<Communicator> comms = Communicator::createAll({1, 0});
+  const int64_t N = 12, K = 256, M = 3;
+  ColumnParallelLinear layer(shardFor(randomWeight(N, K), ShardKind::columnParallel, 2, 1).weight, comms[1]);
+  runtime::DeviceBuffer x(size_t(M * K * 2)), y(size_t(M * N * 2));
+  CHECK_THROWS_WITH_AS(layer.forwardGathered({ptr(x), M, K, ScalarType::bf16}, {ptr(y), M, N, ScalarType::bf16}, nullptr),
+                       doctest::Contains("ncclAllGather failed"), Error);
+  // No rows: the workspace was sized from a wrapped byte count before linear could say so.
+  CHECK_THROWS_WITH_AS(layer.forwardGathered({ptr(x), -1, K, ScalarType::bf16}, {ptr(y), -1, N, ScalarType::bf16}, nullptr),
+                       doctest::Contains("x must have at least one row"), Error);
+}
