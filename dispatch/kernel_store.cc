@@ -2,6 +2,7 @@
 
 #include "cache/gpu_tables.h"
 
+#include <atomic>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -34,6 +35,9 @@ State& state() {
   return s;
 }
 
+// Read on every linear() call: atomic, so the call takes no lock for it.
+std::atomic<uint64_t> settingsGeneration{0};
+
 CacheSettings settingsLocked(State& s) {
   if (!s.settingsSet) {
     const char* cfg = std::getenv("UINTX_CONFIG_CACHE");
@@ -65,6 +69,7 @@ void setCacheSettings(const CacheSettings& settings) {
   s.settings = settings;
   s.settingsSet = true;
   s.configs.reset();
+  dispatch::settingsGeneration.fetch_add(1);
 }
 
 CacheSettings cacheSettings() {
@@ -144,6 +149,8 @@ std::shared_ptr<codegen::JitKernel> compiledKernel(const dsl::KernelProgram& pro
   (fromDisk ? s.stats.diskHits : s.stats.compiles)++;
   return s.kernels.emplace(ir, kernel).first->second;
 }
+
+uint64_t cacheSettingsGeneration() { return settingsGeneration.load(); }
 
 KernelCacheStats kernelCacheStats() {
   State& s = state();

@@ -2,6 +2,7 @@
 // the compiler), tuned configs (the config cache), and the cache settings that name both.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -26,6 +27,10 @@ using ConfigCheck = std::function<std::string(const cache::KernelConfig&)>;
 // once on stderr and passed over: the call runs the next source's config.
 std::optional<cache::KernelConfig> tunedConfig(const cache::KernelKey& key, const std::string& gpuName,
                                                const std::string& computeCapability, const ConfigCheck& check);
+
+// Counts setCacheSettings calls: a plan made under another count may hold a config of other
+// settings (dispatch/linear.cc makes such plans again).
+uint64_t cacheSettingsGeneration();
 
 // Writes "uintx: warning: <message>" to stderr, once per distinct message per process.
 void warnOnce(const std::string& message);

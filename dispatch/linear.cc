@@ -23,6 +23,9 @@ struct Device {
 
 std::mutex planMutex;
 std::map<std::string, std::shared_ptr<const kernels::KernelPlan>> plans;
+// The cache settings' generation the plans were made under: a setCacheSettings call after a
+// shape's first call must reach that shape too (its plan kept the old config source's config).
+uint64_t plansGeneration = 0;
 std::map<CUcontext, Device> devices;
 
 const Device& deviceOf(CUcontext ctx) {
@@ -111,8 +114,10 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
       key.toString() + ";scales=" + scalarTypeName(f.scale_dtype) + (w.hasBias() ? ";bias" : "");
   std::shared_ptr<const kernels::KernelPlan> plan;
   const Device* device = nullptr;  // map nodes are never erased: the pointer stays valid
+  const uint64_t generation = dispatch::cacheSettingsGeneration();
   {
     std::lock_guard<std::mutex> lock(planMutex);
+    if (generation > plansGeneration) plans.clear(), plansGeneration = generation;
     device = &deviceOf(ctx);
     auto it = plans.find(planKey);
     if (it != plans.end()) plan = it->second;
@@ -120,7 +125,8 @@ void linear(const DeviceMatrix& x, const DeviceWeight& w, const DeviceMatrix& y,
   if (!plan) {
     auto p = makePlan(key, f, x.dtype, y.dtype, w.hasBias(), *device);
     std::lock_guard<std::mutex> lock(planMutex);
-    plan = plans.emplace(planKey, p).first->second;
+    // A plan begun under older settings serves this call but is not kept.
+    plan = generation == plansGeneration ? plans.emplace(planKey, p).first->second : p;
   }
 
   // A few rows past the last whole row block of large tiles run as a call of their own.

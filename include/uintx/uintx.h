@@ -54,6 +54,7 @@ struct LinearOptions {
 // Where tuned configs and compiled kernels live; empty strings disable that cache.
 // Defaults: $UINTX_CONFIG_CACHE / $UINTX_KERNEL_CACHE_DIR (see docs/CACHE.md); caching is
 // on by default for kernels and off for configs unless the variable or this call names one.
+// A call takes effect at every later linear() call, of shapes that already ran too.
 struct CacheSettings {
   std::string configCachePath;
   std::string kernelsDir;

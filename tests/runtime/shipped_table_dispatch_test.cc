@@ -178,3 +178,21 @@ TEST_CASE("a tuned GEMM config that fails to build is passed over for the defaul
   CHECK(queryFake<int>("fakeFirstGridX") == int((N + blockN - 1) / blockN));
   uintx::setCacheSettings({"", ""});
 }
+
+// A shape that already ran keeps no config of older settings: pointing the library at a user
+// cache after the first call of a key takes effect at its next call (the plan made under the
+// old settings was kept for the process, so the new cache's entry was silently never used).
+TEST_CASE("setCacheSettings after a key's first call takes effect at its next call") {
+  const TabledKey tabled = tabledGemvKey(4);
+  const uintx::cache::KernelKey& key = tabled.key;
+  const int tableBlockN = int(configValue(tabled.config, "BLOCK_N"));
+  const int tableSplit = int(configValue(tabled.config, "split_k"));
+  REQUIRE(tableBlockN != 64);
+  uintx::setCacheSettings({"", ""});
+  uintx::DeviceWeight w(weightFor(key));
+  CHECK(gridOfOneCall(w, key.N, key.K) == std::pair<int, int>(int(key.N / tableBlockN), tableSplit));
+  useUserCacheWith(key, gemvConfig(64), "late_user_configs.json");
+  CHECK(gridOfOneCall(w, key.N, key.K) == std::pair<int, int>(int(key.N / 64), 1));
+  uintx::setCacheSettings({"", ""});  // and back: the table's config again
+  CHECK(gridOfOneCall(w, key.N, key.K) == std::pair<int, int>(int(key.N / tableBlockN), tableSplit));
+}
