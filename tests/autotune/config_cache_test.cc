@@ -1,10 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <optional>
 #include <sstream>
+#include <thread>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -417,4 +420,36 @@ TEST_CASE("the default config-cache path is one file per GPU model") {
   CHECK(a100 == "/h/.cache/uintx/configs-nvidia-a100-sxm4-80gb-sm80.json");
   CHECK(cache::gpuFileLabel("../../etc/passwd\x1b", "9.0") == "etc-passwd-sm90");
   CHECK(cache::gpuFileLabel(std::string(500, 'a'), "9.0").size() <= 72);
+}
+
+// Threads of one process: two objects on one path (each save takes the file lock on a
+// descriptor of its own, which excludes the other) and one object shared by two threads
+// (its mutex), with lookups beside the saves. Nothing saved may be lost.
+TEST_CASE("threads saving through their own and a shared cache object lose nothing") {
+  TempDir dir;
+  const std::string path = dir.path() + "/threads.json";
+  cache::ConfigCache shared(path, kGpu, kCc, [](const std::string&) {});
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      try {
+        std::optional<cache::ConfigCache> own;
+        if (t >= 2) own.emplace(path, kGpu, kCc, [](const std::string&) {});
+        cache::ConfigCache& cache = t >= 2 ? *own : shared;
+        for (int i = 0; i < 20; ++i) {
+          const cache::KernelKey key = keyFor("gemv", 1000 * (t + 1) + i);
+          cache.insert(key, configFor(i), i);
+          cache.save();
+          if (cache.lookup(key) != configFor(i)) ++failures;
+        }
+      } catch (...) {
+        ++failures;
+      }
+    });
+  for (auto& th : threads) th.join();
+  CHECK(failures == 0);
+  cache::CacheFileContents contents = cache::readConfigCacheFile(path);
+  REQUIRE(contents.status == cache::CacheFileContents::Status::kOk);
+  CHECK(contents.entries.size() == 80);
 }

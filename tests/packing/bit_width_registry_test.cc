@@ -2,9 +2,12 @@
 // (one registerBitWidth call each) that then work end to end.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "packing/bit_width_registry.h"
 #include "packing/quantize.h"
@@ -154,4 +157,48 @@ TEST_CASE("a rule that throws or dequantizes to a non-finite float is refused at
   CHECK_THROWS_WITH_AS(registerBitWidth(nanTable), doctest::Contains("dequantize(7, 1, 0) = nan: must be a finite float"),
                        Error);
   CHECK_FALSE(isBitWidthRegistered(15));
+}
+
+// Registration beside lookups and quantize calls on other threads (the registry's lock; a
+// reference from bitWidthSpec stays valid while widths are added), and one width registered
+// by two threads at once: exactly one succeeds.
+TEST_CASE("registering widths while other threads look widths up and quantize") {
+  const int64_t N = 4, K = 128;
+  std::vector<float> w = testing::randomNormal(size_t(N * K), 5);
+  const BitWidthSpec& u4 = bitWidthSpec(4);
+  std::atomic<int> failures{0}, registered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t)
+    threads.emplace_back([&] {
+      try {
+        registerBitWidth(unsignedAsymmetricWidth(7));
+        ++registered;
+      } catch (const Error&) {  // already registered by the other thread
+      }
+    });
+  threads.emplace_back([&] {
+    for (int bits : {9, 10, 11, 12, 13}) {
+      BitWidthSpec s = unsignedAsymmetricWidth(bits);
+      s.name = "late" + std::to_string(bits);
+      registerBitWidth(s);
+    }
+  });
+  for (int t = 0; t < 2; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        try {
+          QuantizedWeight q = quantize(w.data(), N, K, {4, 32, 32, ScalarType::f32});
+          if (q.dequantize().size() != size_t(N * K) || registeredBitWidths().empty()) ++failures;
+          (void)isBitWidthRegistered(9);
+        } catch (...) {
+          ++failures;
+        }
+      }
+    });
+  for (auto& th : threads) th.join();
+  CHECK(failures == 0);
+  CHECK(registered == 1);
+  CHECK(&bitWidthSpec(4) == &u4);
+  for (int bits : {7, 9, 10, 11, 12, 13}) CHECK(isBitWidthRegistered(bits));
+  CHECK(bitWidthSpec(12).name == "late12");
 }
