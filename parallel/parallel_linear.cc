@@ -126,12 +126,17 @@ void RowParallelLinear::forward(const DeviceMatrix& xLocal, const DeviceMatrix& 
   // The partial sums stay in f32 through the all-reduce and are rounded once at the end, so
   // the result differs from the unsharded layer's only by the order of the sums (a bf16
   // all-reduce would round every rank's partial first: ~1 bf16 ulp of error).
+  // Before the buffer is sized from y (a negative count wrapped the byte count).
+  check(y.rows >= 1 && y.cols == outFeatures(), layer,
+        "y must be [M >= 1, N = " + std::to_string(outFeatures()) + "], got [" + std::to_string(y.rows) + ", " +
+            std::to_string(y.cols) + "]");
   size_t n = size_t(y.rows * y.cols);
   CUdeviceptr partial;
   {
     std::lock_guard<std::mutex> lock(partialMutex_);
-    if (partial_.size() < n * 4) partial_ = runtime::DeviceBuffer(n * 4);
-    partial = partial_.get();
+    runtime::DeviceBuffer& buffer = partials_[stream];
+    if (buffer.size() < n * 4) buffer = runtime::DeviceBuffer(n * 4);
+    partial = buffer.get();
   }
   linear(xLocal, *weight_, {reinterpret_cast<const void*>(partial), y.rows, y.cols, ScalarType::f32}, stream);
   void* data = reinterpret_cast<void*>(partial);

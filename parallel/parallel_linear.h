@@ -66,6 +66,7 @@ class RowParallelLinear {
   void forwardPartial(const DeviceMatrix& xLocal, const DeviceMatrix& partial, CUstream stream) const;
   // y [M, N] = the sum of every rank's partial: computed in f32, ncclAllReduce(sum) in f32 on
   // `stream`, rounded once into y. Needs a communicator (world 1: no collective at all).
+  // Uses a workspace per stream, owned by the layer.
   void forward(const DeviceMatrix& xLocal, const DeviceMatrix& y, CUstream stream) const;
 
  private:
@@ -73,7 +74,9 @@ class RowParallelLinear {
   const Communicator* comm_ = nullptr;
   int rank_ = 0, world_ = 1;
   mutable std::mutex partialMutex_;
-  mutable runtime::DeviceBuffer partial_;  // f32 partial sums for the all-reduce (one call at a time per layer)
+  // f32 partial sums for the all-reduce, one buffer per stream: calls on two streams run at
+  // the same time on the device, and one buffer shared by them mixed their sums.
+  mutable std::map<CUstream, runtime::DeviceBuffer> partials_;
 };
 
 }  // namespace uintx::parallel

@@ -12,6 +12,7 @@
 #include "parallel/parallel_linear.h"
 #include "parallel/shard_plan.h"
 #include "parallel/simulated_tp.h"
+#include "runtime/cuda_stream.h"
 #include "runtime/device_buffer.h"
 #include "tests/runtime/fake_driver.h"
 #include "uintx/error.h"
@@ -79,4 +80,22 @@ TEST_CASE("forwardGathered on a rank whose block is not 16-byte aligned computes
   // No rows: the workspace was sized from a wrapped byte count before linear could say so.
   CHECK_THROWS_WITH_AS(layer.forwardGathered({ptr(x), -1, K, ScalarType::bf16}, {ptr(y), -1, N, ScalarType::bf16}, nullptr),
                        doctest::Contains("x must have at least one row"), Error);
+}
+
+TEST_CASE("RowParallelLinear::forward keeps its f32 partial sums per stream") {
+  // Calls on two streams run at the same time on the device; they shared one partial buffer,
+  // so each all-reduced the other's sums. Rank 1 of 2 on device 0, as above; the fake NCCL
+  // fails the all-reduce, after each call has taken its buffer.
+  std::vector<Communicator> comms = Communicator::createAll({1, 0});
+  const int64_t N = 256, K = 512, M = 4;
+  RowParallelLinear layer(shardFor(randomWeight(N, K), ShardKind::rowParallel, 2, 1).weight, comms[1]);
+  runtime::DeviceBuffer x(size_t(M * K)), y(size_t(M * N * 2));
+  runtime::CudaStream a, b;
+  const int before = uintx::testing::queryFake<int>("fakeLiveAllocations");
+  for (CUstream s : {a.get(), b.get(), a.get()})
+    CHECK_THROWS_WITH_AS(layer.forward({ptr(x), M, K / 2, ScalarType::bf16}, {ptr(y), M, N, ScalarType::bf16}, s),
+                         doctest::Contains("ncclAllReduce failed"), Error);
+  CHECK(uintx::testing::queryFake<int>("fakeLiveAllocations") - before == 2);  // one per stream
+  CHECK_THROWS_WITH_AS(layer.forward({ptr(x), -1, K / 2, ScalarType::bf16}, {ptr(y), -1, N, ScalarType::bf16}, a.get()),
+                       doctest::Contains("y must be [M >= 1, N = 256], got [-1, 256]"), Error);
 }
