@@ -3,6 +3,8 @@
 #include <charconv>
 #include <string_view>
 
+#include "codegen/layout.h"
+
 namespace uintx::dispatch {
 
 namespace {
@@ -22,14 +24,13 @@ std::string storedKernelText(const codegen::PtxKernel& kernel) {
 }
 
 std::optional<codegen::PtxKernel> parseStoredKernel(const std::string& text, const std::string& name, int programThreads) {
-  constexpr int kMaxSharedBytes = 227 * 1024;
   const size_t newline = text.find('\n');
   if (newline == std::string::npos || newline + 1 == text.size()) return std::nullopt;
   const std::string_view header(text.data(), newline);
   const size_t space = header.find(' ');
   if (space == std::string_view::npos) return std::nullopt;
   const std::optional<int> threads = smallNumber(header.substr(0, space)), shared = smallNumber(header.substr(space + 1));
-  if (!threads || !shared || *threads != programThreads || *shared > kMaxSharedBytes) return std::nullopt;
+  if (!threads || !shared || *threads != programThreads || *shared > codegen::kMaxSharedBytes) return std::nullopt;
   codegen::PtxKernel k;
   k.name = name;
   k.numThreads = *threads;
